@@ -1,0 +1,74 @@
+/*
+ * sshmcp.h — types, limits and error codes shared by sshmcp.c and its unit tests.
+ *
+ * Every limit the program enforces is named here; code never uses a bare number for one.
+ */
+#ifndef SSHMCP_H
+#define SSHMCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SSHMCP_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ limits --- */
+#define SSHMCP_IO_CHUNK          (64 * 1024)        /* one channel read or local write */
+#define SSHMCP_STREAM_RING       (256 * 1024)       /* exec: per stream, remote -> local */
+#define SSHMCP_STDIN_RING        (64 * 1024)        /* exec: local stdin -> remote */
+#define SSHMCP_TTY_WRITE_MAX     4096               /* blocking fds: never more than PIPE_BUF */
+#define SSHMCP_CONNECT_TIMEOUT_S 10                 /* ConnectTimeout when unset */
+#define SSHMCP_CLOSE_GRACE_MS    2000               /* after a timeout: TERM, then KILL, then close */
+#define SSHMCP_MAX_SESSIONS      64
+#define SSHMCP_DEFAULT_FANOUT    64
+#define SSHMCP_MAX_TIMEOUT_S     (7 * 24 * 3600)    /* --timeout sanity bound */
+#define SSHMCP_LINE_MAX          4096               /* ssh_config / known_hosts line */
+#define SSHMCP_CFG_OPTS_MAX      64                 /* -o options on the command line */
+#define SSHMCP_MAX_IDENTITIES    16                 /* IdentityFile entries */
+#define SSHMCP_MAX_KH_FILES      8                  /* UserKnownHostsFile + Global entries */
+#define SSHMCP_PATH_MAX          4096
+#define SSHMCP_HOST_MAX          1025               /* NI_MAXHOST */
+#define SSHMCP_USER_MAX          256
+#define SSHMCP_SECRET_MAX        1024               /* password / passphrase */
+#define SSHMCP_CMD_MAX           (256 * 1024)       /* joined command line */
+#define SSHMCP_KEYBLOB_MAX       16384              /* a host key blob (RSA 16384 fits) */
+#define SSHMCP_ALGS_MAX          1024               /* an algorithm list */
+#define SSHMCP_ERRMSG_MAX        1024
+#define SSHMCP_LOG_LINE_MAX      2048
+#define SSHMCP_POLL_FDS_MAX      (3 + 2 * SSHMCP_MAX_SESSIONS)
+
+_Static_assert(SSHMCP_IO_CHUNK <= SSHMCP_STREAM_RING, "a read must fit an empty ring");
+_Static_assert(SSHMCP_TTY_WRITE_MAX <= SSHMCP_IO_CHUNK, "tty writes are chunk-sized at most");
+_Static_assert(SSHMCP_DEFAULT_FANOUT <= SSHMCP_MAX_SESSIONS, "fan-out uses sessions");
+
+/* ------------------------------------------------------------------ errors --- */
+/* One table in sshmcp.c maps each code to its MCP name and CLI exit status. */
+enum sshmcp_err {
+	SSHMCP_OK = 0,
+	SSHMCP_ERR_USAGE,          /* bad command line or tool argument */
+	SSHMCP_ERR_CONFIG,         /* malformed ssh_config line */
+	SSHMCP_ERR_RESOLVE,        /* host name does not resolve */
+	SSHMCP_ERR_CONNECT,        /* TCP connect failed or timed out */
+	SSHMCP_ERR_HANDSHAKE,      /* SSH key exchange failed */
+	SSHMCP_ERR_HOSTKEY,        /* host key changed or revoked */
+	SSHMCP_ERR_HOSTKEY_UNKNOWN,/* host key not in known_hosts, strict */
+	SSHMCP_ERR_AUTH,           /* every method failed */
+	SSHMCP_ERR_CHANNEL,        /* channel open/exec refused */
+	SSHMCP_ERR_TIMEOUT,        /* command deadline passed */
+	SSHMCP_ERR_SESSION_LOST,   /* link died */
+	SSHMCP_ERR_IO,             /* local I/O */
+	SSHMCP_ERR_NOMEM,
+	SSHMCP_ERR_INTERNAL,
+	SSHMCP_ERR_COUNT
+};
+
+/* ------------------------------------------------------------------ ring --- */
+/* A fixed byte ring addressed by absolute offsets: `head` counts every byte ever written,
+ * `tail` every byte consumed, so head - tail <= cap always and offsets never wrap in
+ * practice (64 bits). Memory is fixed at creation: output never grows it. */
+struct ring {
+	unsigned char *buf;
+	size_t cap;
+	uint64_t head, tail;
+};
+
+#endif
