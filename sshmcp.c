@@ -781,8 +781,10 @@ static int cfg_alg_list(const char *dflt, const char *spec, char *out, size_t ca
 	"diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
 #define CFG_DEFAULT_HOSTKEY "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
 	"ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
-#define CFG_DEFAULT_CIPHER "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
-	"aes128-ctr,aes192-ctr,aes256-ctr,chacha20-poly1305@openssh.com"
+/* chacha20-poly1305 first: one pass instead of AES-CTR plus a separate HMAC-SHA2, which
+ * measured three times slower on bulk output (mbedTLS has no SHA extensions on x86). */
+#define CFG_DEFAULT_CIPHER "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com," \
+	"aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr"
 #define CFG_DEFAULT_PUBKEY "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
 	"ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
 
@@ -1641,6 +1643,24 @@ static enum step_rc auth_password(struct sess *s, int kbdint, int *done)
 	return STEP_AGAIN;
 }
 
+/* The server's pre-auth banner on stderr, as ssh shows it (-q hides it). Control bytes are
+ * dropped: a hostile server must not drive the user's terminal. */
+static void auth_banner(const struct sess *s)
+{
+	char *banner = NULL, clean[SSHMCP_LOG_LINE_MAX];
+	size_t i, o = 0;
+
+	if (s->log->quiet || libssh2_userauth_banner(s->ssh, &banner) != 0 || banner == NULL)
+		return;
+	for (i = 0; banner[i] != '\0' && o < sizeof(clean) - 1; i++) {
+		unsigned char ch = (unsigned char)banner[i];
+
+		if (ch >= 0x20 || ch == '\n' || ch == '\t')
+			clean[o++] = banner[i];
+	}
+	(void)fd_write_all(STDERR_FILENO, clean, o);
+}
+
 /* AUTH: methods in ssh's order; each step falls through to the next when it cannot help. */
 static enum step_rc auth_step(struct sess *s, int64_t now)
 {
@@ -1668,6 +1688,7 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 	case AUTH_PASSWORD: rc = auth_password(s, 0, &done); break;
 	case AUTH_KBDINT: rc = auth_password(s, 1, &done); break;
 	case AUTH_FAILED:
+		auth_banner(s);
 		err_set(&s->err, SSHMCP_ERR_AUTH, "%s@%s: Permission denied (%s); tried: %s",
 		    s->t.user, s->t.host, s->authlist, s->tried[0] != '\0' ? s->tried : "nothing");
 		return STEP_FAIL;
@@ -1675,6 +1696,7 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 	if (rc != STEP_AGAIN)
 		return rc;
 	if (done) {
+		auth_banner(s);
 		s->state = SESS_OPENING;
 		s->step = OPEN_CHANNEL;
 	} else

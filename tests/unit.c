@@ -1,0 +1,347 @@
+/*
+ * unit.c — table-driven tests of sshmcp's pure parts: patterns, base64, ssh_config, tokens,
+ * algorithm lists, known_hosts matching and fingerprints, destinations, the ring.
+ * Includes the program itself; ends with one line "N passed, N failed".
+ */
+#define SSHMCP_NO_MAIN
+#include "../sshmcp.c"
+
+struct tally {
+	int pass, fail;
+};
+
+static void check(struct tally *t, int ok, const char *what, const char *detail)
+{
+	if (ok) {
+		t->pass++;
+		return;
+	}
+	t->fail++;
+	printf("not ok - %s%s%s\n", what, detail != NULL ? ": " : "", detail != NULL ? detail : "");
+}
+
+static void check_str(struct tally *t, const char *got, const char *want, const char *what)
+{
+	char d[512];
+
+	(void)snprintf(d, sizeof(d), "got \"%s\", want \"%s\"", got ? got : "(null)", want ? want : "(null)");
+	check(t, (got == NULL && want == NULL) ||
+	    (got != NULL && want != NULL && strcmp(got, want) == 0), what, d);
+}
+
+static void test_patterns(struct tally *t)
+{
+	static const struct { const char *pat, *s; int want; } glob[] = {
+		{ "*", "anything", 1 }, { "web*", "web01", 1 }, { "web*", "db01", 0 },
+		{ "w?b", "web", 1 }, { "w?b", "weeb", 0 }, { "*.example.com", "a.example.com", 1 },
+		{ "*.example.com", "example.com", 0 }, { "WEB1", "web1", 1 }, { "", "", 1 },
+		{ "a*b*c", "aXXbYYc", 1 }, { "a*b*c", "aXXbYY", 0 },
+	};
+	static const struct { const char *list, *s; int want; } lists[] = {
+		{ "web*,!web3", "web1", 1 }, { "web*,!web3", "web3", -1 }, { "db*,web1", "web1", 1 },
+		{ "!bastion", "web1", 0 }, { "a,b,c", "d", 0 }, { "*,!*.internal", "x.internal", -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(glob) / sizeof(glob[0]); i++)
+		check(t, str_glob(glob[i].pat, glob[i].s) == glob[i].want, "str_glob", glob[i].pat);
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		check(t, str_match_list(lists[i].list, lists[i].s) == lists[i].want, "str_match_list",
+		    lists[i].list);
+}
+
+static void test_base64(struct tally *t)
+{
+	/* RFC 4648 §10 */
+	static const char *const vec[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	static const char *const bad[] = { "Zm9v!", "Zg=a", "Z===", "Zg===" };
+	char out[64];
+	unsigned char dec[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		long n;
+
+		(void)str_b64_encode((const unsigned char *)vec[i][0], strlen(vec[i][0]), out,
+		    sizeof(out), 1);
+		check_str(t, out, vec[i][1], "b64 encode");
+		n = str_b64_decode(vec[i][1], strlen(vec[i][1]), dec, sizeof(dec));
+		check(t, n == (long)strlen(vec[i][0]) && memcmp(dec, vec[i][0], (size_t)n) == 0,
+		    "b64 decode", vec[i][1]);
+	}
+	(void)str_b64_encode((const unsigned char *)"fo", 2, out, sizeof(out), 0);
+	check_str(t, out, "Zm8", "b64 encode unpadded");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		check(t, str_b64_decode(bad[i], strlen(bad[i]), dec, sizeof(dec)) < 0, "b64 reject",
+		    bad[i]);
+	check(t, str_b64_decode("Zm9vYmFy", 8, dec, 5) < 0, "b64 decode overflow", NULL);
+}
+
+/* Feed lines as a file would, for host `host`. */
+static int cfg_feed(struct cfg *c, const char *host, const char *const *lines, struct err *e)
+{
+	struct cfg_src src = { .file = "test", .line = 0, .active = 1 };
+	char buf[SSHMCP_LINE_MAX];
+
+	memset(c, 0, sizeof(*c));
+	c->host = host;
+	for (; *lines != NULL; lines++) {
+		src.line++;
+		(void)str_copy(buf, sizeof(buf), *lines);
+		if (cfg_line(c, &src, buf, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void test_config(struct tally *t)
+{
+	static const char *const conf[] = {
+		"# comment", "", "Host web* !web3", "  HostName 10.0.0.%h", "  Port 2222",
+		"  User deploy", "  IdentityFile ~/.ssh/web_%r", "Host web1", "  Port 3333",
+		"  IdentityFile \"/keys/with space\"", "Host *", "  User nobody",
+		"  StrictHostKeyChecking accept-new", "  UserKnownHostsFile /a/kh /b/kh",
+		"  ConnectTimeout=5", "  Unknownkeyword whatever", NULL,
+	};
+	static const char *const badport[] = { "Port 0", NULL };
+	static const char *const badyes[] = { "BatchMode maybe", NULL };
+	static const char *const noval[] = { "HostName", NULL };
+	static const char *const quote[] = { "IdentityFile \"/unterminated", NULL };
+	struct cfg c;
+	struct err e = { 0 };
+
+	check(t, cfg_feed(&c, "web1", conf, &e) == 0, "config parses", e.msg);
+	check_str(t, c.val[CFG_HOSTNAME], "10.0.0.%h", "HostName from first match");
+	check_str(t, c.val[CFG_PORT], "2222", "first obtained Port wins");
+	check_str(t, c.val[CFG_USER], "deploy", "first obtained User wins");
+	check(t, c.nident == 2, "IdentityFile accumulates", NULL);
+	check_str(t, c.nident == 2 ? c.ident[1] : NULL, "/keys/with space", "quoted value");
+	check_str(t, c.val[CFG_USERKNOWNHOSTSFILE], "/a/kh /b/kh", "several known_hosts files");
+	check_str(t, c.val[CFG_CONNECTTIMEOUT], "5", "Keyword=value form");
+	cfg_free(&c);
+	check(t, cfg_feed(&c, "web3", conf, &e) == 0, "config parses for web3", NULL);
+	check_str(t, c.val[CFG_PORT], NULL, "negated Host pattern excludes");
+	check_str(t, c.val[CFG_USER], "nobody", "Host * applies");
+	cfg_free(&c);
+	memset(&e, 0, sizeof(e));
+	check(t, cfg_feed(&c, "x", badport, &e) < 0 && strstr(e.msg, "test line 1") != NULL,
+	    "bad port names file and line", e.msg);
+	cfg_free(&c);
+	memset(&e, 0, sizeof(e));
+	check(t, cfg_feed(&c, "x", badyes, &e) < 0, "bad yes/no rejected", NULL);
+	cfg_free(&c);
+	memset(&e, 0, sizeof(e));
+	check(t, cfg_feed(&c, "x", noval, &e) < 0, "missing value rejected", NULL);
+	cfg_free(&c);
+	memset(&e, 0, sizeof(e));
+	check(t, cfg_feed(&c, "x", quote, &e) < 0, "unterminated quote rejected", NULL);
+	cfg_free(&c);
+}
+
+static void test_resolve(struct tally *t)
+{
+	static const char *const conf[] = {
+		"Host web1", "HostName 10.1.2.3", "Port 2200", "User ops",
+		"IdentityFile %d/.ssh/id_%r@%h:%p_%n_%u_%%", "HostKeyAlias webalias",
+		"KexAlgorithms -diffie-hellman*", "Ciphers ^chacha20-poly1305@openssh.com", NULL,
+	};
+	struct cfg_env env = { .home = "/home/me", .luser = "me" };
+	struct target tg;
+	struct cfg c;
+	struct err e = { 0 };
+
+	memset(&tg, 0, sizeof(tg));
+	(void)str_copy(tg.alias, sizeof(tg.alias), "web1");
+	check(t, cfg_feed(&c, "web1", conf, &e) == 0, "resolve config parses", e.msg);
+	check(t, cfg_resolve(&c, &env, &tg, &e) == 0, "resolve", e.msg);
+	check_str(t, tg.host, "10.1.2.3", "HostName");
+	check_str(t, tg.user, "ops", "User");
+	check(t, tg.port == 2200, "Port", NULL);
+	check_str(t, tg.nident > 0 ? tg.ident[0] : NULL,
+	    "/home/me/.ssh/id_ops@10.1.2.3:2200_web1_me_%", "IdentityFile tokens");
+	check_str(t, tg.kh_name, "webalias", "HostKeyAlias names the known_hosts entry");
+	check(t, strstr(tg.kex, "diffie-hellman") == NULL && strstr(tg.kex, "curve25519") != NULL,
+	    "KexAlgorithms -pattern removes", tg.kex);
+	check(t, strncmp(tg.cipher, "chacha20-poly1305@openssh.com,", 30) == 0,
+	    "Ciphers ^ prepends", tg.cipher);
+	check_str(t, tg.nkh > 0 ? tg.kh_file[0] : NULL, "/home/me/.ssh/known_hosts",
+	    "default UserKnownHostsFile");
+	check(t, tg.strict == KH_STRICT_YES, "strict by default", NULL);
+	target_free(&tg);
+	cfg_free(&c);
+
+	memset(&tg, 0, sizeof(tg));
+	(void)str_copy(tg.alias, sizeof(tg.alias), "plain");
+	tg.port = 2022;
+	check(t, cfg_feed(&c, "plain", conf, &e) == 0 && cfg_resolve(&c, &env, &tg, &e) == 0,
+	    "resolve plain", e.msg);
+	check_str(t, tg.kh_name, "[plain]:2022", "[host]:port for a non-22 port");
+	check_str(t, tg.user, "me", "local user by default");
+	check(t, tg.nident == 3 && !tg.ident_explicit, "default identities", NULL);
+	target_free(&tg);
+	cfg_free(&c);
+}
+
+static void test_known_hosts(struct tally *t)
+{
+	static const char blob_b64[] =
+		"AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHwZDHSxoNMYrlzMUPofnN0/k4RX4FKVD6"
+		"PQ0Rf/8RyM31efWh91zjfzfVwmbTjPGsTthxt3G5xd0smFb318Clo=";
+	unsigned char blob[256];
+	char fp[64], type[64], line[256];
+	long n = str_b64_decode(blob_b64, strlen(blob_b64), blob, sizeof(blob));
+	struct kh_line l;
+
+	check(t, n > 0, "decode host key", NULL);
+	kh_fingerprint(blob, (size_t)n, fp, sizeof(fp));
+	/* ssh-keygen -lf prints this for the key */
+	check_str(t, fp, "SHA256:/OLndNGJaZe7lUBRfTVg9QcZHbuBms5o4JXEzLxxMJI", "fingerprint");
+	check(t, kh_blob_type(blob, (size_t)n, type, sizeof(type)) == 0, "blob type", NULL);
+	check_str(t, type, "ecdsa-sha2-nistp256", "blob type name");
+	check(t, kh_blob_type(blob, 3, type, sizeof(type)) < 0, "short blob rejected", NULL);
+	/* ssh-keygen -H hashed "[127.0.0.1]:22991" into this */
+	check(t, kh_host_matches("|1|GN4kPxZwoyJUcTBm3B3EgUQxGvg=|qoSQstGPjr+KFw4dOsFdy2HBm2A=",
+	    "[127.0.0.1]:22991"), "hashed entry matches", NULL);
+	check(t, !kh_host_matches("|1|GN4kPxZwoyJUcTBm3B3EgUQxGvg=|qoSQstGPjr+KFw4dOsFdy2HBm2A=",
+	    "[127.0.0.1]:22992"), "hashed entry rejects another port", NULL);
+	check(t, kh_host_matches("web1,10.0.0.1", "10.0.0.1"), "plain list matches", NULL);
+	check(t, !kh_host_matches("*.corp,!bad.corp", "bad.corp"), "negated entry", NULL);
+	(void)str_copy(line, sizeof(line), "@revoked * ssh-ed25519 AAAA comment\n");
+	check(t, kh_split(line, &l) == 0 && l.marker != NULL && strcmp(l.type, "ssh-ed25519") == 0,
+	    "marker line splits", NULL);
+	(void)str_copy(line, sizeof(line), "host ssh-rsa AAAA\n");
+	check(t, kh_split(line, &l) == 0 && l.marker == NULL && strcmp(l.b64, "AAAA") == 0,
+	    "plain line splits", NULL);
+	(void)str_copy(line, sizeof(line), "   # comment\n");
+	check(t, kh_split(line, &l) < 0, "comment skipped", NULL);
+	(void)str_copy(line, sizeof(line), "onlyhost\n");
+	check(t, kh_split(line, &l) < 0, "short line skipped", NULL);
+}
+
+static void test_destinations(struct tally *t)
+{
+	static const struct { const char *dest, *user, *host; int port, ok; } vec[] = {
+		{ "web1", "", "web1", 0, 1 },
+		{ "alice@web1", "alice", "web1", 0, 1 },
+		{ "a@b@web1", "a@b", "web1", 0, 1 },
+		{ "ssh://bob@host.example:2222", "bob", "host.example", 2222, 1 },
+		{ "ssh://[::1]:22", "", "::1", 22, 1 },
+		{ "ssh://host/path", "", "", 0, 0 },
+		{ "ssh://host:0", "", "", 0, 0 },
+		{ "ssh://host:65536", "", "", 0, 0 },
+		{ "ssh://host:22x", "", "", 0, 0 },
+		{ "@host", "", "", 0, 0 },
+		{ "ssh://", "", "", 0, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct cli c;
+		struct target tg;
+		int rc;
+
+		memset(&c, 0, sizeof(c));
+		memset(&tg, 0, sizeof(tg));
+		rc = cli_parse_dest(&c, vec[i].dest, &tg);
+		check(t, (rc == 0) == vec[i].ok, "destination accepted/refused", vec[i].dest);
+		if (rc != 0 || !vec[i].ok)
+			continue;
+		check_str(t, tg.user, vec[i].user, "destination user");
+		check_str(t, tg.alias, vec[i].host, "destination host");
+		check(t, tg.port == vec[i].port, "destination port", vec[i].dest);
+	}
+}
+
+static void test_cli(struct tally *t)
+{
+	char *argv1[] = { "-nT", "-p2222", "-o", "User=x", "h", "-v", "echo", "a b", "$X" };
+	char *argv2[] = { "-p", "0", "h" };
+	char *argv3[] = { "--timeout", "5", "-l", "u", "h" };
+	struct cli c;
+	struct err e = { 0 };
+
+	memset(&c, 0, sizeof(c));
+	check(t, cli_parse(&c, 9, argv1, &e) == 0, "cli parses", e.msg);
+	check(t, c.nflag && c.Tflag && c.port == 2222 && c.log.level == 1, "bundled flags", NULL);
+	check_str(t, c.dest, "h", "destination");
+	check_str(t, c.command, "echo a b $X", "command words joined by spaces");
+	check_str(t, c.cfg.val[CFG_USER], "x", "-o option");
+	free(c.command);
+	cfg_free(&c.cfg);
+	memset(&c, 0, sizeof(c));
+	memset(&e, 0, sizeof(e));
+	check(t, cli_parse(&c, 3, argv2, &e) < 0 && e.code == SSHMCP_ERR_USAGE, "bad port", e.msg);
+	cfg_free(&c.cfg);
+	memset(&c, 0, sizeof(c));
+	memset(&e, 0, sizeof(e));
+	check(t, cli_parse(&c, 5, argv3, &e) == 0 && c.job.timeout_s == 5 &&
+	    strcmp(c.user, "u") == 0 && c.command == NULL, "--timeout, -l, no command", e.msg);
+	cfg_free(&c.cfg);
+}
+
+static void test_ring(struct tally *t)
+{
+	struct ring r;
+	unsigned char *w;
+	const unsigned char *p;
+	size_t n;
+
+	check(t, ring_init(&r, 8) == 0, "ring init", NULL);
+	w = ring_wptr(&r, &n);
+	check(t, n == 8, "empty ring offers all", NULL);
+	memcpy(w, "abcdef", 6);
+	ring_commit(&r, 6);
+	p = ring_rptr(&r, &n);
+	check(t, n == 6 && memcmp(p, "abcdef", 6) == 0, "read back", NULL);
+	ring_consume(&r, 4);
+	w = ring_wptr(&r, &n);
+	check(t, n == 2, "write region stops at the end", NULL);
+	memcpy(w, "gh", 2);
+	ring_commit(&r, 2);
+	w = ring_wptr(&r, &n);
+	check(t, n == 4 && w == r.buf, "then wraps", NULL);
+	memcpy(w, "ijkl", 4);
+	ring_commit(&r, 4);
+	check(t, ring_space(&r) == 0 && ring_used(&r) == 8, "full", NULL);
+	p = ring_rptr(&r, &n);
+	check(t, n == 4 && memcmp(p, "efgh", 4) == 0, "read to the end", NULL);
+	ring_consume(&r, n);
+	p = ring_rptr(&r, &n);
+	check(t, n == 4 && memcmp(p, "ijkl", 4) == 0, "read wrapped part", NULL);
+	ring_free(&r);
+}
+
+static void test_errors(struct tally *t)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_ERR_COUNT; i++)
+		check(t, err_table[i].name != NULL && strncmp(err_table[i].name, "SSHMCP_", 7) == 0,
+		    "every error has a name", NULL);
+	check(t, err_table[SSHMCP_ERR_TIMEOUT].exit_status == 124, "timeout exits 124", NULL);
+	check(t, err_table[SSHMCP_ERR_AUTH].exit_status == 255, "auth exits 255", NULL);
+	check(t, err_table[SSHMCP_ERR_USAGE].exit_status == 2, "usage exits 2", NULL);
+}
+
+int main(void)
+{
+	struct tally t = { 0, 0 };
+
+	(void)cli_exec;         /* the CLI entry points are exercised by the shell tests */
+	(void)main_version;
+
+	test_patterns(&t);
+	test_base64(&t);
+	test_config(&t);
+	test_resolve(&t);
+	test_known_hosts(&t);
+	test_destinations(&t);
+	test_cli(&t);
+	test_ring(&t);
+	test_errors(&t);
+	printf("%d passed, %d failed\n", t.pass, t.fail);
+	return t.fail == 0 ? 0 : 1;
+}
