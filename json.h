@@ -469,13 +469,19 @@ static void json_tok_adopt(struct json_parser *ps)
 		ps->d->tok[ps->stack[ps->depth - 1]].count++;
 }
 
+/* Is the innermost open container an object (else an array, or none)? */
+static int json_parse_in_obj(const struct json_parser *ps)
+{
+	return ps->depth > 0 && (ps->isobj >> (ps->depth - 1) & 1);
+}
+
 static int json_parse_open(struct json_parser *ps, enum json_type type)
 {
 	int t;
 
 	if (ps->depth >= JSON_MAX_DEPTH)
 		return JSON_ERR_DEPTH;
-	if (ps->depth > 0 && !(ps->isobj >> (ps->depth - 1) & 1))
+	if (!json_parse_in_obj(ps)) /* object values are adopted via their key */
 		json_tok_adopt(ps);
 	if ((t = json_tok_add(ps, type, ps->p, 1)) < 0)
 		return t;
@@ -493,13 +499,11 @@ static int json_parse_open(struct json_parser *ps, enum json_type type)
 static int json_parse_close(struct json_parser *ps)
 {
 	struct json_doc *d = ps->d;
-	int isobj;
 	uint32_t t;
 
 	if (ps->depth == 0)
 		return JSON_ERR_SYNTAX;
-	isobj = (int)(ps->isobj >> (ps->depth - 1) & 1);
-	if ((d->buf[ps->p] == '}') != isobj)
+	if ((d->buf[ps->p] == '}') != json_parse_in_obj(ps))
 		return JSON_ERR_SYNTAX;
 	t = ps->stack[--ps->depth];
 	if (d->tok) {
@@ -558,13 +562,14 @@ static int json_parse_value(struct json_parser *ps)
 	if (b[ps->p] == '{' || b[ps->p] == '[') {
 		if ((rc = json_parse_open(ps, b[ps->p] == '{' ? JSON_OBJECT : JSON_ARRAY)) != JSON_OK)
 			return rc;
-		/* An empty container closes at once; elsewhere ']' or '}' after '['
-		 * or ',' is a trailing comma and stays an error. */
+		/* Only here, right after the opening bracket, may a container
+		 * close; a bracket where a value or key is wanted after ',' is
+		 * a trailing comma and stays an error. */
 		if (ps->p < ps->d->len && (b[ps->p] == ']' || b[ps->p] == '}'))
 			return json_parse_close(ps);
 		return JSON_OK;
 	}
-	if (ps->depth > 0 && !(ps->isobj >> (ps->depth - 1) & 1))
+	if (!json_parse_in_obj(ps)) /* object values are adopted via their key */
 		json_tok_adopt(ps);
 	if ((rc = json_parse_scalar(ps)) != JSON_OK)
 		return rc;
@@ -605,7 +610,7 @@ static int json_parse_more(struct json_parser *ps)
 		return JSON_ERR_SYNTAX;
 	if (b[ps->p] == ',') {
 		ps->p++;
-		ps->want = (ps->isobj >> (ps->depth - 1) & 1) ? JSON_WANT_KEY : JSON_WANT_VALUE;
+		ps->want = json_parse_in_obj(ps) ? JSON_WANT_KEY : JSON_WANT_VALUE;
 		return JSON_OK;
 	}
 	if (b[ps->p] == ']' || b[ps->p] == '}')
@@ -615,8 +620,8 @@ static int json_parse_more(struct json_parser *ps)
 
 /*
  * Tokenize and validate buf[0..len).  Iterative: the only stack is
- * ps.stack, JSON_MAX_DEPTH deep.  Every token spans at least one input byte,
- * so cap = len + 1 tokens always suffices; tok == NULL just counts them.
+ * ps.stack, JSON_MAX_DEPTH deep.  Each token starts at its own input byte,
+ * so cap = len tokens always suffices; tok == NULL just counts them.
  * On failure d->ntok is 0 and d->err_off the offset of the offending byte.
  */
 static int json_parse(struct json_doc *d, const char *buf, size_t len,
@@ -710,7 +715,7 @@ static int json_next(const struct json_doc *d, int parent, int t)
 
 	if (!p || t <= parent || (uint32_t)t >= p->end)
 		return -1;
-	if (p->type == JSON_OBJECT)
+	if (p->type == JSON_OBJECT && (uint32_t)t + 1 < p->end)
 		n = d->tok[t + 1].end; /* a member is key then value */
 	else if (p->type == JSON_ARRAY)
 		n = d->tok[t].end;
@@ -1289,7 +1294,7 @@ static void jw_kb64(struct jw *w, const char *k, const void *data, size_t n)
 /* ============================================================ base64 === */
 
 /* RFC 4648 §4, standard alphabet, always padded. */
-static const char b64_alphabet[] =
+static const char b64_chars[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Encode n (1..3) bytes as four characters, '=' padded. */
@@ -1301,10 +1306,10 @@ static void b64_quad(const unsigned char *in, size_t n, char out[4])
 		v |= (uint32_t)in[1] << 8;
 	if (n > 2)
 		v |= in[2];
-	out[0] = b64_alphabet[v >> 18 & 63];
-	out[1] = b64_alphabet[v >> 12 & 63];
-	out[2] = n > 1 ? b64_alphabet[v >> 6 & 63] : '=';
-	out[3] = n > 2 ? b64_alphabet[v & 63] : '=';
+	out[0] = b64_chars[v >> 18 & 63];
+	out[1] = b64_chars[v >> 12 & 63];
+	out[2] = n > 1 ? b64_chars[v >> 6 & 63] : '=';
+	out[3] = n > 2 ? b64_chars[v & 63] : '=';
 }
 
 /* Encoded length of n bytes (without NUL); SIZE_MAX if it would overflow. */

@@ -44,6 +44,7 @@
 #include <mbedtls/sha256.h>
 
 #include "sshmcp.h"
+#include "json.h"
 #include "deps.h"
 
 /* The only global: set by signal handlers, read by the loop (STYLE: nothing else). */
@@ -162,66 +163,6 @@ static int str_match_list(const char *list, const char *s)
 			p++;
 	}
 	return got;
-}
-
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Base64 (RFC 4648) encode; `pad` 0 drops the '=' as SHA256 fingerprints do. */
-static size_t str_b64_encode(const unsigned char *in, size_t n, char *out, size_t cap, int pad)
-{
-	size_t o = 0, i;
-
-	for (i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		size_t k, emit;
-
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		emit = (n - i >= 3) ? 4 : n - i + 1;
-		for (k = 0; k < 4; k++) {
-			if (o >= cap - 1)
-				goto out;
-			if (k < emit)
-				out[o++] = b64_alphabet[(v >> (18 - 6 * k)) & 63];
-			else if (pad)
-				out[o++] = '=';
-		}
-	}
-out:
-	out[o] = '\0';
-	return o;
-}
-
-/* Base64 decode; returns the length or -1 on a bad character, bad padding or overflow. */
-static long str_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
-{
-	uint32_t acc = 0;
-	size_t o = 0, i, bits = 0, pad = 0;
-
-	for (i = 0; i < n; i++) {
-		const char *c = strchr(b64_alphabet, in[i]);
-
-		if (in[i] == '=') {
-			pad++;
-			continue;
-		}
-		if (in[i] == '\0' || c == NULL || pad > 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)(c - b64_alphabet);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (pad > 2 || ((n % 4) != 0 && pad > 0))
-		return -1;
-	return (long)o;
 }
 
 /* Write everything, waiting (bounded) on a non-blocking fd: diagnostics must not be lost. */
@@ -989,17 +930,22 @@ static int kh_blob_type(const unsigned char *blob, size_t n, char *out, size_t c
 }
 
 /* "SHA256:<unpadded base64>", as ssh prints fingerprints. */
-static void kh_fingerprint(const unsigned char *blob, size_t n, char *out, size_t cap)
+static void kh_fingerprint(const unsigned char *blob, size_t bloblen, char *out, size_t cap)
 {
 	unsigned char h[32];
+	size_t n;
 
-	(void)mbedtls_sha256(blob, n, h, 0);
+	(void)mbedtls_sha256(blob, bloblen, h, 0);
 	if (cap < 8) {
 		out[0] = '\0';
 		return;
 	}
 	memcpy(out, "SHA256:", 7);
-	(void)str_b64_encode(h, sizeof(h), out + 7, cap - 7, 0);
+	if (b64_encode(h, sizeof(h), out + 7, cap - 7, &n) < 0)
+		n = 0;
+	while (n > 0 && out[7 + n - 1] == '=')   /* ssh prints fingerprints unpadded */
+		n--;
+	out[7 + n] = '\0';
 }
 
 /* "|1|salt|hmac" entries hash the name with HMAC-SHA1 keyed by the salt (HashKnownHosts). */
@@ -1007,16 +953,15 @@ static int kh_hashed_match(const char *field, const char *name)
 {
 	unsigned char salt[64], want[64], got[20];
 	const char *bar = strchr(field + 3, '|');
-	long ns, nw;
+	size_t ns, nw;
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
 
-	if (bar == NULL || md == NULL)
+	if (bar == NULL || md == NULL ||
+	    b64_decode(field + 3, (size_t)(bar - field - 3), salt, sizeof(salt), &ns) < 0 ||
+	    b64_decode(bar + 1, strlen(bar + 1), want, sizeof(want), &nw) < 0 ||
+	    ns == 0 || nw != sizeof(got))
 		return 0;
-	ns = str_b64_decode(field + 3, (size_t)(bar - field - 3), salt, sizeof(salt));
-	nw = str_b64_decode(bar + 1, strlen(bar + 1), want, sizeof(want));
-	if (ns <= 0 || nw != (long)sizeof(got))
-		return 0;
-	if (mbedtls_md_hmac(md, salt, (size_t)ns, (const unsigned char *)name, strlen(name),
+	if (mbedtls_md_hmac(md, salt, ns, (const unsigned char *)name, strlen(name),
 	    got) != 0)
 		return 0;
 	return memcmp(got, want, sizeof(got)) == 0;
@@ -1078,7 +1023,7 @@ static void kh_scan_file(const char *path, const char *name, const unsigned char
 	if (f == NULL || kh_blob_type(blob, bloblen, type, sizeof(type)) < 0)
 		goto out;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		long n;
+		size_t n;
 		enum kh_result found;
 
 		lineno++;
@@ -1086,10 +1031,9 @@ static void kh_scan_file(const char *path, const char *name, const unsigned char
 			continue;
 		if (l.marker != NULL && strcmp(l.marker, "@revoked") != 0)
 			continue;  /* @cert-authority: host certificates are not offered by libssh2 */
-		n = str_b64_decode(l.b64, strlen(l.b64), known, sizeof(known));
-		if (n < 0)
+		if (b64_decode(l.b64, strlen(l.b64), known, sizeof(known), &n) < 0)
 			continue;
-		if ((size_t)n == bloblen && memcmp(known, blob, bloblen) == 0)
+		if (n == bloblen && memcmp(known, blob, bloblen) == 0)
 			found = l.marker != NULL ? KH_REVOKED : KH_MATCH;
 		else if (l.marker == NULL && strcmp(l.type, type) == 0)
 			found = KH_CHANGED;
@@ -1099,7 +1043,7 @@ static void kh_scan_file(const char *path, const char *name, const unsigned char
 			r->result = found;
 			(void)str_fmt(r->where, sizeof(r->where), "%s:%d", path, lineno);
 			if (found == KH_CHANGED)
-				kh_fingerprint(known, (size_t)n, r->known_fp, sizeof(r->known_fp));
+				kh_fingerprint(known, n, r->known_fp, sizeof(r->known_fp));
 		}
 	}
 out:
@@ -1157,7 +1101,10 @@ static int kh_append(const struct target *t, const char *type, const unsigned ch
 		*slash = '\0';
 		(void)mkdir(dir, 0700);
 	}
-	(void)str_b64_encode(blob, n, b64, sizeof(b64), 1);
+	if (b64_encode(blob, n, b64, sizeof(b64), NULL) < 0) {
+		err_set(e, SSHMCP_ERR_HOSTKEY_UNKNOWN, "host key too large to record");
+		return -1;
+	}
 	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		err_set(e, SSHMCP_ERR_HOSTKEY_UNKNOWN, "can't write %s: %s", path, strerror(errno));
 		return -1;
@@ -1507,6 +1454,7 @@ static long auth_pub_blob(const char *priv, unsigned char *blob, size_t cap)
 {
 	char path[SSHMCP_PATH_MAX], line[SSHMCP_LINE_MAX * 4], *p, *b64;
 	FILE *f;
+	size_t got;
 	long n = -1;
 
 	if (str_fmt(path, sizeof(path), "%s.pub", priv) < 0 || (f = fopen(path, "r")) == NULL)
@@ -1514,7 +1462,8 @@ static long auth_pub_blob(const char *priv, unsigned char *blob, size_t cap)
 	if (fgets(line, sizeof(line), f) != NULL && (p = strchr(line, ' ')) != NULL) {
 		b64 = p + 1;
 		b64[strcspn(b64, " \r\n")] = '\0';
-		n = str_b64_decode(b64, strlen(b64), blob, cap);
+		if (b64_decode(b64, strlen(b64), blob, cap, &got) == 0)
+			n = (long)got;
 	}
 	fclose(f);
 	return n;
@@ -2023,6 +1972,7 @@ struct cli {
 	int out_flags[2];           /* original fcntl flags, restored at exit */
 	int out_nonblock[2];        /* set O_NONBLOCK (pipes, sockets) */
 	int out_broken[2];          /* EPIPE: keep draining, stop writing */
+	int out_tty[2];             /* terminals: blocking, so small writes */
 	int tty_raw;
 	struct termios tio;
 };
@@ -2251,9 +2201,9 @@ static int cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	return 0;
 }
 
-/* Set up where output goes. Pipes and sockets become non-blocking (restored at exit); ttys
- * and files stay blocking and get writes of at most PIPE_BUF after POLLOUT, so a write never
- * stalls the loop and a terminal shared with the parent shell is left as it was. */
+/* Set up where output goes. Pipes and sockets become non-blocking (restored at exit). Ttys
+ * stay blocking, since the parent shell shares them, and get writes of at most PIPE_BUF after
+ * POLLOUT, so a write never stalls the loop; files and /dev/null never block. */
 static void cli_local_init(struct cli *c)
 {
 	int k;
@@ -2267,6 +2217,7 @@ static void cli_local_init(struct cli *c)
 			(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 		if (c->out_nonblock[k])
 			(void)fd_set_flag(c->out_fd[k], O_NONBLOCK, 1);
+		c->out_tty[k] = isatty(c->out_fd[k]);
 	}
 	if (c->job.want_pty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &c->tio) == 0) {
 		struct termios raw = c->tio;
@@ -2315,7 +2266,7 @@ static void cli_write_out(struct cli *c, int k)
 		ring_consume(r, ring_used(r));
 		return;
 	}
-	if (!c->out_nonblock[k] && n > SSHMCP_TTY_WRITE_MAX)
+	if (c->out_tty[k] && n > SSHMCP_TTY_WRITE_MAX)
 		n = SSHMCP_TTY_WRITE_MAX;
 	w = write(c->out_fd[k], p, n);
 	if (w > 0)

@@ -282,7 +282,7 @@ static void uj_test_get(struct uj_stats *st)
 
 static void uj_test_at_iter(struct uj_stats *st)
 {
-	struct json_tok tok[32];
+	struct json_tok tok[32], tok3[3];
 	struct json_doc d;
 	long long v = 0, sum = 0;
 	int e, k, n = 0;
@@ -303,6 +303,9 @@ static void uj_test_at_iter(struct uj_stats *st)
 	}
 	CHECK(st, n == 3 && sum == 5 && json_at(&d, 0, 0) == -1);
 	CHECK(st, json_next(&d, 0, 0) == -1 && json_next(&d, 1, 2) == -1);
+	/* a value index where a key belongs must not read past the tokens */
+	CHECK(st, uj_load(&d, "{\"a\":1}", tok3, 3) == JSON_OK && json_next(&d, 0, 2) == -1 &&
+	          json_next(&d, 0, 1) == -1 && json_next(&d, 0, 3) == -1);
 }
 
 static void uj_test_str(struct uj_stats *st)
