@@ -21,7 +21,7 @@ LIBS     = -lssh2 -lmbedcrypto
 TOOLS    = musl-gcc:musl-tools patch:patch xz:xz-utils bzip2:bzip2 apt-get:apt make:make \
            cc:gcc sha256sum:coreutils
 
-.PHONY: all test check-asan clean tools unit
+.PHONY: all test check-asan clean unit fuzz
 all: sshmcp
 
 $(BUILD)/.tools:
@@ -59,14 +59,30 @@ $(ASAN)/unit: tests/unit.c $(SRC) $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -I$(BUILD) -I. -o $@ tests/unit.c \
 	  -L$(ASAN)/lib $(LIBS)
 
-unit: $(BUILD)/unit
+$(BUILD)/unit_json: tests/unit_json.c json.h | $(BUILD)/.tools
+	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -static -o $@ tests/unit_json.c
 
-test: sshmcp $(BUILD)/unit
-	SSHMCP=$(CURDIR)/sshmcp UNIT=$(CURDIR)/$(BUILD)/unit tests/run.sh
+$(ASAN)/unit_json: tests/unit_json.c json.h $(ASAN)/lib/libssh2.a
+	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -o $@ tests/unit_json.c
 
-check-asan: $(ASAN)/sshmcp $(ASAN)/unit
+# libFuzzer on the JSON reader/writer for a bounded time (clang; not part of `make test`).
+FUZZ_SECONDS ?= 60
+fuzz: tests/fuzz_json.c json.h
+	@mkdir -p $(BUILD)/fuzz_corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz_json tests/fuzz_json.c
+	$(BUILD)/fuzz_json $(BUILD)/fuzz_corpus tests/json -max_total_time=$(FUZZ_SECONDS)
+
+UNITS      = $(BUILD)/unit $(BUILD)/unit_json
+ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
+
+unit: $(UNITS)
+
+test: sshmcp $(UNITS)
+	SSHMCP=$(CURDIR)/sshmcp UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
+
+check-asan: $(ASAN)/sshmcp $(ASAN_UNITS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp UNIT=$(CURDIR)/$(ASAN)/unit tests/run.sh
+	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
 
 clean:
 	rm -f sshmcp

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # single-quoted $ is meant for the remote shell
 # 10-exec: a user runs commands with `sshmcp exec h ...` the way they would with `ssh h ...`:
 # exit statuses, stdin, stdout/stderr, PTYs, arguments and quoting, big data, --timeout.
 . "$(dirname "$0")/lib.sh"
@@ -35,7 +36,7 @@ mcp h 'cat; echo END' < <(printf 'data\n')
 check_file_eq "$FIX/out" $'data\nEND\n' "the remote sees EOF when local stdin ends"
 printf 'from a file\n' >"$FIX/in.txt"
 mcp h 'wc -c' <"$FIX/in.txt"
-check_eq "$(echo $OUT)" 12 "stdin redirected from a regular file"
+check_eq "${OUT// /}" 12 "stdin redirected from a regular file"
 
 # --- -n: stdin is /dev/null
 mcp -n h 'cat; echo END' < <(printf 'should not arrive\n')

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # single-quoted $ is meant for the remote shell
 # 12-auth: a user logs in with each kind of key file, an encrypted key, an ssh-agent, and a
 # password; wrong credentials end in exit 255 with one line. The server's log tells which
 # credential was accepted.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # single-quoted $ is meant for the remote shell
 # 13-cli-config: a user names hosts the ssh ways — ssh_config aliases and patterns, -F, ssh://
 # URIs, -l/-i/-p/-o — gets usage errors for bad input, and steers diagnostics with -E, -q, -v.
 . "$(dirname "$0")/lib.sh"
@@ -56,7 +57,8 @@ check_exit "$RC" 255 "without -F the same alias comes from ~/.ssh/config"
 
 printf 'Host h-bad\n  HostName 127.0.0.1\n  Port\n' >"$FIX/bad_config"
 mcp -F "$FIX/bad_config" h-bad echo RAN
-[ "$RC" -ne 0 ] && ok "a malformed ssh_config line is an error (exit $RC)" || fail "a malformed ssh_config line is an error" "$(_last)"
+if [ "$RC" -ne 0 ]; then ok "a malformed ssh_config line is an error (exit $RC)"
+else fail "a malformed ssh_config line is an error" "$(_last)"; fi
 if grep -Eq "bad_config(:| line )3" <<<"$ERR"; then ok "the error names file:line"
 else fail "the error names file:line" "$ERR"; fi
 check_eq "$OUT" "" "malformed ssh_config: nothing ran"

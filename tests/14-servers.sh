@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # single-quoted $ is meant for the remote shell
 # 14-servers: the same user talks to a Dropbear server and to an OpenSSH server inside a network
 # namespace reached by its own address — exec behaves the same everywhere.
 . "$(dirname "$0")/lib.sh"

@@ -17,6 +17,7 @@
 #   * TAP-like assertions: ok, fail, check_eq, check_exit, check_contains, check_not_contains,
 #     check_file_eq; the EXIT trap prints "# counts PASSED FAILED".
 # Everything that could hang runs under `timeout`; every wait is bounded.
+# bench/*.sh source it too, with BENCH=1 (no "# counts" line).
 
 set -u
 exec </dev/null        # a test never reads the terminal; tests give stdin explicitly
@@ -153,7 +154,7 @@ _cleanup() {
 	_untag_user_keys
 	if [ -n "${KEEP_FIXTURE-}" ]; then echo "# fixture kept in $FIX"
 	elif [ -n "${FIX-}" ] && [ -d "$FIX" ]; then rm -rf "$FIX"; fi
-	echo "# counts $PASS $FAIL"
+	[ -n "${BENCH-}" ] || echo "# counts $PASS $FAIL"
 	[ "$FAIL" -eq 0 ] || exit 1
 	exit "$rc"
 }
