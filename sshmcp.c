@@ -22,6 +22,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -250,6 +252,10 @@ static const struct {
 	[SSHMCP_ERR_TIMEOUT]         = { "SSHMCP_ERR_TIMEOUT",         124 },
 	[SSHMCP_ERR_SESSION_LOST]    = { "SSHMCP_ERR_SESSION_LOST",    255 },
 	[SSHMCP_ERR_IO]              = { "SSHMCP_ERR_IO",              255 },
+	[SSHMCP_ERR_BUSY]            = { "SSHMCP_ERR_BUSY",            255 },
+	[SSHMCP_ERR_REFUSED]         = { "SSHMCP_ERR_REFUSED",         255 },
+	[SSHMCP_ERR_NOT_FOUND]       = { "SSHMCP_ERR_NOT_FOUND",       255 },
+	[SSHMCP_ERR_INCOMPLETE]      = { "SSHMCP_ERR_INCOMPLETE",      255 },
 	[SSHMCP_ERR_NOMEM]           = { "SSHMCP_ERR_NOMEM",           255 },
 	[SSHMCP_ERR_INTERNAL]        = { "SSHMCP_ERR_INTERNAL",        255 },
 };
@@ -326,6 +332,41 @@ static const unsigned char *ring_rptr(const struct ring *r, size_t *n)
 static void ring_consume(struct ring *r, size_t n)
 {
 	r->tail += n;
+}
+
+/* Append, dropping the oldest bytes when full: command output keeps its newest megabyte. */
+static void ring_append(struct ring *r, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	if (n > r->cap) {
+		r->head += n - r->cap;
+		p += n - r->cap;
+		n = r->cap;
+	}
+	while (n > 0) {
+		size_t pos = (size_t)(r->head % r->cap), k = r->cap - pos < n ? r->cap - pos : n;
+
+		memcpy(r->buf + pos, p, k);
+		r->head += k;
+		p += k;
+		n -= k;
+	}
+	if (r->head - r->tail > r->cap)
+		r->tail = r->head - r->cap;
+}
+
+/* Copy bytes [off, off + n) out; the caller keeps off within [tail, head]. */
+static void ring_read_at(const struct ring *r, uint64_t off, unsigned char *out, size_t n)
+{
+	while (n > 0) {
+		size_t pos = (size_t)(off % r->cap), k = r->cap - pos < n ? r->cap - pos : n;
+
+		memcpy(out, r->buf + pos, k);
+		off += k;
+		out += k;
+		n -= k;
+	}
 }
 
 /* ========================================================== ssh_config === */
@@ -1174,6 +1215,7 @@ struct sess {
 	char tried[256];            /* methods tried, for the failure message */
 	char secret[SSHMCP_SECRET_MAX];
 	int have_secret;
+	char passphrase[SSHMCP_SECRET_MAX];     /* for encrypted identity files */
 
 	int64_t t_start;
 	int64_t deadline;           /* connect/auth step deadline */
@@ -1539,7 +1581,7 @@ static enum step_rc auth_agent(struct sess *s, int *done)
 static enum step_rc auth_keys(struct sess *s, int *done)
 {
 	char pub[SSHMCP_PATH_MAX];
-	const char *pass = getenv("SSHMCP_PASSPHRASE");
+	const char *pass = s->passphrase[0] != '\0' ? s->passphrase : getenv("SSHMCP_PASSPHRASE");
 
 	*done = 0;
 	if (!s->t.try_pubkey || !strstr(s->authlist, "publickey"))
@@ -1880,6 +1922,7 @@ static void sess_free(struct sess *s)
 	if (s->ai != NULL)
 		freeaddrinfo(s->ai);
 	mem_wipe(s->secret, sizeof(s->secret));
+	mem_wipe(s->passphrase, sizeof(s->passphrase));
 	ring_free(&s->out[0]);
 	ring_free(&s->out[1]);
 	ring_free(&s->in);
@@ -1904,8 +1947,9 @@ static void sess_step(struct sess *s, int64_t now)
 		case SESS_DEAD:
 			return;
 		}
-		if (s->state >= SESS_OPENING && s->have_secret) {
+		if (s->state >= SESS_OPENING && (s->have_secret || s->passphrase[0] != '\0')) {
 			mem_wipe(s->secret, sizeof(s->secret));
+			mem_wipe(s->passphrase, sizeof(s->passphrase));
 			s->have_secret = 0;
 		}
 	}
@@ -1953,6 +1997,2074 @@ static int64_t sess_deadline(const struct sess *s)
 		d = s->alive_at;
 	return d;
 }
+
+/* ================================================ prompts and output === */
+/*
+ * A PTY shell's output is a terminal stream: CRLF line ends, colour and cursor escapes,
+ * prompts. `filt_` turns it into plain text; `prompt_` recognises questions that wait for the
+ * user, REPL prompts and shell prompts on the last (unterminated) line.
+ */
+enum filt_state { FILT_TEXT, FILT_ESC, FILT_CSI, FILT_OSC, FILT_OSC_ESC, FILT_ESC_INTER };
+
+struct filt {
+	enum filt_state st;
+	int cr;                     /* a CR waits: CRLF -> LF, lone CR -> LF */
+};
+
+/* Filter n bytes into out (room for n + 1: a pending CR may emit one extra byte). */
+static size_t filt_run(struct filt *f, const unsigned char *in, size_t n, unsigned char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = in[i];
+
+		switch (f->st) {
+		case FILT_ESC:
+			f->st = c == '[' ? FILT_CSI : c == ']' ? FILT_OSC :
+				(c >= 0x20 && c <= 0x2f) ? FILT_ESC_INTER : FILT_TEXT;
+			continue;
+		case FILT_CSI:                      /* ESC [ params final(0x40-0x7e) */
+			if (c >= 0x40 && c <= 0x7e)
+				f->st = FILT_TEXT;
+			continue;
+		case FILT_OSC:                      /* ESC ] ... BEL or ST */
+			f->st = c == 0x07 ? FILT_TEXT : c == 0x1b ? FILT_OSC_ESC : FILT_OSC;
+			continue;
+		case FILT_OSC_ESC:
+			f->st = c == '\\' ? FILT_TEXT : FILT_OSC;
+			continue;
+		case FILT_ESC_INTER:                /* ESC ( B and friends */
+			if (c >= 0x30 && c <= 0x7e)
+				f->st = FILT_TEXT;
+			continue;
+		case FILT_TEXT:
+			break;
+		}
+		if (c == 0x1b) {
+			f->st = FILT_ESC;
+			continue;
+		}
+		if (c == '\r') {
+			f->cr = 1;
+			continue;
+		}
+		if (f->cr && c != '\n')
+			out[o++] = '\n';
+		f->cr = 0;
+		if (c == 0x07 || c == 0x00)         /* BEL, NUL: terminal noise */
+			continue;
+		out[o++] = c;
+	}
+	return o;
+}
+
+/* Questions that wait for an answer; the match is on the last line after a quiet spell. */
+static const char *const prompt_input_res[] = {
+	"[Pp]ass(word|phrase)[^:\n]*: *$",
+	"^\\[sudo\\] password for [^:]*: *$",
+	"(PIN|[Vv]erification code|OTP|[Tt]oken)[^:\n]*: *$",
+	"\\[[yY]/[nN]\\] *[:?]? *$",
+	"\\[[yY]es/[nN]o\\] *[:?]? *$",
+	"\\((yes/no|y/n)[^)]*\\)\\? *$",
+	"[Cc]ontinue\\?.*$",
+	"[Aa]re you sure.*\\? *$",
+	"[Oo]verwrite.*\\? *$",
+	"--[Mm]ore--",
+	"\\(END\\) *$",
+	"^:$",
+	"[Pp]ress (RETURN|ENTER|any key)",
+};
+
+/* REPL prompts: a command that starts one completes when its prompt shows. */
+static const char *const prompt_repl_res[] = {
+	"^(>>>|\\.\\.\\.) $",                   /* python */
+	"^[A-Za-z0-9_.:()-]*[>=#]> ?$",         /* mysql>, psql db=>, irb(main):001:0> */
+	"^> $",                                 /* node */
+};
+
+/* A shell prompt, as most PS1 settings end. */
+static const char prompt_shell_re[] = "[$#%>] ?$";
+
+struct prompt {
+	regex_t input[sizeof(prompt_input_res) / sizeof(prompt_input_res[0])];
+	regex_t repl[sizeof(prompt_repl_res) / sizeof(prompt_repl_res[0])];
+	regex_t shell;
+	int ready;
+};
+
+static int prompt_init(struct prompt *p)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(p->input) / sizeof(p->input[0]); i++)
+		if (regcomp(&p->input[i], prompt_input_res[i], REG_EXTENDED | REG_NOSUB) != 0)
+			return -1;
+	for (i = 0; i < sizeof(p->repl) / sizeof(p->repl[0]); i++)
+		if (regcomp(&p->repl[i], prompt_repl_res[i], REG_EXTENDED | REG_NOSUB) != 0)
+			return -1;
+	if (regcomp(&p->shell, prompt_shell_re, REG_EXTENDED | REG_NOSUB) != 0)
+		return -1;
+	p->ready = 1;
+	return 0;
+}
+
+static void prompt_free(struct prompt *p)
+{
+	size_t i;
+
+	if (!p->ready)
+		return;
+	for (i = 0; i < sizeof(p->input) / sizeof(p->input[0]); i++)
+		regfree(&p->input[i]);
+	for (i = 0; i < sizeof(p->repl) / sizeof(p->repl[0]); i++)
+		regfree(&p->repl[i]);
+	regfree(&p->shell);
+	p->ready = 0;
+}
+
+static int prompt_any(const regex_t *res, size_t n, const char *line)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (regexec(&res[i], line, 0, NULL, 0) == 0)
+			return 1;
+	return 0;
+}
+
+enum prompt_kind { PROMPT_NONE, PROMPT_INPUT, PROMPT_REPL, PROMPT_SHELL };
+
+static enum prompt_kind prompt_classify(const struct prompt *p, const char *line)
+{
+	if (line[0] == '\0')
+		return PROMPT_NONE;
+	if (prompt_any(p->input, sizeof(p->input) / sizeof(p->input[0]), line))
+		return PROMPT_INPUT;
+	if (prompt_any(p->repl, sizeof(p->repl) / sizeof(p->repl[0]), line))
+		return PROMPT_REPL;
+	if (regexec(&p->shell, line, 0, NULL, 0) == 0)
+		return PROMPT_SHELL;
+	return PROMPT_NONE;
+}
+
+/* Commands that open another shell or a REPL; only for them may a prompt end the command
+ * (so `printf 'user@h:~$ '; sleep 1` is not mistaken for a finished command). */
+static const char *const prompt_ctx_shells[] = {
+	"bash", "sh", "dash", "zsh", "ash", "ksh", "mksh", "busybox", "su", "sudo", "chroot",
+	"ssh", "newgrp", "runuser", "nsenter", "unshare",
+};
+static const char *const prompt_ctx_repls[] = {
+	"python", "python3", "python2", "ipython", "node", "irb", "psql", "mysql", "mariadb",
+	"sqlite3", "lua", "bc", "redis-cli", "mongo", "mongosh", "ghci", "erl", "R",
+};
+
+enum ctx_kind { CTX_NONE, CTX_SHELL, CTX_REPL };
+
+static int prompt_word_in(const char *w, size_t n, const char *const *list, size_t cnt)
+{
+	size_t i;
+
+	for (i = 0; i < cnt; i++)
+		if (strlen(list[i]) == n && strncmp(w, list[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The context a command line may switch to, judged by its first word (after env VAR=x). */
+static enum ctx_kind prompt_ctx(const char *cmd)
+{
+	const char *w = cmd;
+	size_t n;
+
+	for (;;) {
+		while (*w == ' ' || *w == '\t')
+			w++;
+		n = strcspn(w, " \t;&|");
+		if (memchr(w, '=', n) == NULL && !(n == 4 && strncmp(w, "exec", 4) == 0) &&
+		    !(n == 3 && strncmp(w, "env", 3) == 0))
+			break;
+		w += n;
+	}
+	if (memchr(w, '/', n) != NULL) {                 /* /usr/bin/python3 -> python3 */
+		const char *base = w + n;
+
+		while (base > w && base[-1] != '/')
+			base--;
+		n -= (size_t)(base - w);
+		w = base;
+	}
+	if (prompt_word_in(w, n, prompt_ctx_shells, sizeof(prompt_ctx_shells) / sizeof(char *)))
+		return CTX_SHELL;
+	if (prompt_word_in(w, n, prompt_ctx_repls, sizeof(prompt_ctx_repls) / sizeof(char *)) ||
+	    (n > 6 && strncmp(w, "python", 6) == 0))
+		return CTX_REPL;
+	return CTX_NONE;
+}
+
+/* Streaming commands never end by themselves: refused unless run in the background. An
+ * entry's `unless` option (ping -c, top -b -n) makes the command end on its own. */
+static const struct {
+	const char *re;
+	const char *unless[2];
+} prompt_streams[] = {
+	{ "(^|[;&|] *)tail( [^;&|]*)? (-[A-Za-z]*[fF]|--follow)", { NULL, NULL } },
+	{ "(^|[;&|] *)(watch|iotop|iftop|nload|vi|vim|nano|emacs)( |$)", { NULL, NULL } },
+	{ "(^|[;&|] *)h?top( |$)", { " -b", " -n" } },
+	{ "(^|[;&|] *)journalctl( [^;&|]*)? (-f|--follow)", { NULL, NULL } },
+	{ "(^|[;&|] *)(dmesg|kubectl logs|docker logs)( [^;&|]*)? (-w|-f|--follow)", { NULL, NULL } },
+	{ "(^|[;&|] *)ping6?( |$)", { " -c", NULL } },
+	{ "(^|[;&|] *)(monitor|debug all|terminal monitor)", { NULL, NULL } },
+};
+
+static const char *prompt_stream_hint(const char *cmd)
+{
+	regex_t re;
+	size_t i;
+
+	for (i = 0; i < sizeof(prompt_streams) / sizeof(prompt_streams[0]); i++) {
+		int hit;
+
+		if (regcomp(&re, prompt_streams[i].re, REG_EXTENDED | REG_NOSUB) != 0)
+			continue;
+		hit = regexec(&re, cmd, 0, NULL, 0) == 0;
+		regfree(&re);
+		if (hit && prompt_streams[i].unless[0] != NULL &&
+		    strstr(cmd, prompt_streams[i].unless[0]) != NULL &&
+		    (prompt_streams[i].unless[1] == NULL ||
+		    strstr(cmd, prompt_streams[i].unless[1]) != NULL))
+			hit = 0;
+		if (hit)
+			return "it runs until stopped (or needs a full-screen terminal): use a bounded "
+				"form (tail -n 100, ping -c 4, top -b -n 1, journalctl -n 100), or pass "
+				"wait: 0 to run it in the background until its timeout";
+	}
+	return NULL;
+}
+
+/* ====================================================== command engine === */
+/*
+ * A shell session is a sess (connection + PTY shell channel) plus what it takes to run
+ * commands in it one at a time and know exactly when each ends and with which status:
+ *
+ *   setup: `stty -echo`, no line editing, PS1='__SSHMCP_<nonce>_$?__' (PS2 likewise), so the
+ *   shell itself prints the exit status, behind a random per-session nonce, each time it is
+ *   ready for the next command. The nonce never appears in what we type (the quotes split
+ *   it), so only the shell's prompt can produce it; output can't fake it.
+ *
+ * Bytes flow: channel -> sess.out[0] -> filt (escapes, CRLF) -> sentinel scanner -> the
+ * current line (kept back for prompt matching) -> the command's ring.
+ */
+enum cmd_status { CMD_QUEUED, CMD_RUNNING, CMD_AWAITING, CMD_COMPLETED, CMD_TIMEOUT,
+	CMD_INTERRUPTED, CMD_FAILED };
+
+static const char *const cmd_status_names[] = {
+	[CMD_QUEUED] = "running", [CMD_RUNNING] = "running", [CMD_AWAITING] = "awaiting_input",
+	[CMD_COMPLETED] = "completed", [CMD_TIMEOUT] = "timeout",
+	[CMD_INTERRUPTED] = "interrupted", [CMD_FAILED] = "failed",
+};
+
+struct shell;
+
+struct cmd {
+	char id[SSHMCP_NAME_MAX];
+	struct shell *sh;                   /* NULL once its session is gone */
+	char host[SSHMCP_HOST_MAX];
+	char session[SSHMCP_NAME_MAX];
+	char *text;
+	enum cmd_status status;
+	int exit_code, has_exit;
+	struct ring out;
+	int64_t t_queued, t_start, t_end, deadline, grace_deadline;
+	char prompt[SSHMCP_PROMPT_MAX];
+	char mode[16];
+	struct err err;
+	char sudo_pw[SSHMCP_SECRET_MAX];
+	int sudo_sent;
+	int stop;                           /* CMD_TIMEOUT or CMD_INTERRUPTED once Ctrl-C went */
+	int refs;                           /* responses still waiting on it */
+	enum ctx_kind ctx;
+	int ended_session;                  /* `exit` closed the shell */
+};
+
+enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
+
+struct shell {
+	struct sess s;
+	struct job job;
+	char key[SSHMCP_USER_MAX + SSHMCP_HOST_MAX + SSHMCP_NAME_MAX + 16];
+	char name[SSHMCP_NAME_MAX];
+	char alias[SSHMCP_HOST_MAX];
+	char marker[40];                    /* "__SSHMCP_<nonce>_" */
+	enum sh_state st;
+	struct cmd *cur;
+	struct cmd *queue[SSHMCP_QUEUE_MAX];
+	int nq;
+	struct filt f;
+	unsigned char hold[64];             /* a sentinel may straddle two reads */
+	size_t nhold;
+	char line[SSHMCP_PROMPT_MAX];       /* the unterminated last line, not yet in the ring */
+	size_t nline;
+	size_t echo_pos;                    /* bytes of the typed command matched as echo */
+	int echo_done;
+	int discard;                        /* drop output until the next sentinel */
+	int ps2;                            /* the shell asked for more input */
+	int resetup;                        /* setup re-sent into a nested shell */
+	int fresh;                          /* output arrived since the last prompt check */
+	int64_t last_rx, deadline, t_created, t_used;
+	char mode[16];
+	int ncmds;
+	int report_lost;                    /* died while idle: the next call is told */
+	unsigned char scratch[SSHMCP_IO_CHUNK + 128];
+};
+
+static const char *shell_mode_name(const struct shell *sh)
+{
+	return sh->mode[0] != '\0' ? sh->mode : "shell";
+}
+
+/* The line typed to make any POSIX shell report like ours; sent again into nested shells. */
+static int shell_setup_line(const struct shell *sh, char *out, size_t cap)
+{
+	const char *nonce = sh->marker + 9;     /* after "__SSHMCP_" */
+
+	return str_fmt(out, cap, "stty -echo 2>/dev/null; set +o emacs +o vi 2>/dev/null; "
+	    "unsetopt zle prompt_cr prompt_sp 2>/dev/null; setopt prompt_subst 2>/dev/null; "
+	    "unset PROMPT_COMMAND; export PAGER=cat GIT_PAGER=cat SYSTEMD_PAGER=cat; "
+	    "PS2='__SSHMCP_''%.*sPS2__'; PS1='__SSHMCP_''%.*s$?__'\n",
+	    (int)strlen(nonce), nonce, (int)strlen(nonce), nonce);
+}
+
+static int shell_type(struct shell *sh, const char *text, size_t n)
+{
+	if (n > ring_space(&sh->s.in))
+		return -1;
+	while (n > 0) {
+		size_t room;
+		unsigned char *w = ring_wptr(&sh->s.in, &room);
+		size_t k = room < n ? room : n;
+
+		memcpy(w, text, k);
+		ring_commit(&sh->s.in, k);
+		text += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Output of the current command: whole lines go to its ring; the last line waits. */
+static void shell_commit_line(struct shell *sh)
+{
+	if (sh->cur != NULL && sh->nline > 0)
+		ring_append(&sh->cur->out, sh->line, sh->nline);
+	sh->nline = 0;
+}
+
+static void shell_emit_out(struct shell *sh, const unsigned char *p, size_t n)
+{
+	struct cmd *c = sh->cur;
+
+	while (n > 0) {
+		const unsigned char *nl = memchr(p, '\n', n);
+		size_t k = nl != NULL ? (size_t)(nl - p) + 1 : n;
+
+		if (k > sizeof(sh->line) - sh->nline) {
+			/* A long line: only its tail matters for prompt matching. */
+			size_t keep = sizeof(sh->line) / 2;
+
+			shell_commit_line(sh);
+			if (k > keep) {
+				ring_append(&c->out, p, k - keep);
+				p += k - keep;
+				n -= k - keep;
+				k = keep;
+			}
+		}
+		memcpy(sh->line + sh->nline, p, k);
+		sh->nline += k;
+		p += k;
+		n -= k;
+		if (sh->line[sh->nline - 1] == '\n')
+			shell_commit_line(sh);
+	}
+}
+
+/* Shells that echo despite stty -echo (busybox ash, REPLs with readline) repeat what we
+ * typed: drop exactly that, and give back what matched if it turns out to be output. */
+static void shell_emit(struct shell *sh, const unsigned char *p, size_t n)
+{
+	struct cmd *c = sh->cur;
+
+	if (n > 0)
+		sh->fresh = 1;
+	if (c == NULL || sh->st != SH_BUSY || sh->discard)
+		return;
+	if (!sh->echo_done) {
+		size_t tl = strlen(c->text), i = 0;
+
+		while (i < n && sh->echo_pos <= tl &&
+		    (char)p[i] == (sh->echo_pos < tl ? c->text[sh->echo_pos] : '\n')) {
+			sh->echo_pos++;
+			i++;
+		}
+		if (sh->echo_pos == tl + 1) {
+			sh->echo_done = 1;
+		} else if (i < n) {
+			sh->echo_done = 1;
+			shell_emit_out(sh, (const unsigned char *)c->text, sh->echo_pos);
+		}
+		p += i;
+		n -= i;
+	}
+	shell_emit_out(sh, p, n);
+}
+
+static void cmd_set_status(struct cmd *c, enum cmd_status st, int64_t now)
+{
+	c->status = st;
+	if (st >= CMD_COMPLETED && c->t_end == 0) {
+		c->t_end = now;
+		mem_wipe(c->sudo_pw, sizeof(c->sudo_pw));
+	}
+}
+
+static void shell_start_next(struct shell *sh, int64_t now);
+
+/* The shell printed our prompt: the current command (or the setup) is over. */
+static void shell_on_exit(struct shell *sh, int code, int64_t now)
+{
+	struct cmd *c = sh->cur;
+
+	sh->discard = 0;
+	sh->ps2 = 0;
+	if (sh->st == SH_SETUP) {
+		sh->st = SH_IDLE;
+		shell_start_next(sh, now);
+		return;
+	}
+	if (c == NULL)
+		return;
+	if (!sh->echo_done && sh->echo_pos > 0)
+		shell_emit_out(sh, (const unsigned char *)c->text, sh->echo_pos);
+	shell_commit_line(sh);
+	c->exit_code = code;
+	c->has_exit = 1;
+	sh->mode[0] = '\0';
+	(void)str_copy(c->mode, sizeof(c->mode), "shell");
+	cmd_set_status(c, c->stop ? (enum cmd_status)c->stop : CMD_COMPLETED, now);
+	c->sh = NULL;
+	sh->cur = NULL;
+	sh->st = SH_IDLE;
+	sh->t_used = now;
+	shell_start_next(sh, now);
+}
+
+/* Longest suffix of p[0..n) that is a proper prefix of m: it may be a split sentinel. */
+static size_t shell_partial(const unsigned char *p, size_t n, const char *m, size_t mlen)
+{
+	size_t k = n < mlen - 1 ? n : mlen - 1;
+
+	for (; k > 0; k--)
+		if (memcmp(p + n - k, m, k) == 0)
+			return k;
+	return 0;
+}
+
+/* Find sentinels in filtered bytes; everything else is output. Returns bytes to hold. */
+static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len, int64_t now)
+{
+	size_t mlen = strlen(sh->marker), i = 0;
+
+	while (i < len) {
+		const unsigned char *m = memmem(buf + i, len - i, sh->marker, mlen);
+		size_t j, q, d = 0;
+
+		if (m == NULL) {
+			size_t k = shell_partial(buf + i, len - i, sh->marker, mlen);
+
+			shell_emit(sh, buf + i, len - i - k);
+			return k;
+		}
+		j = (size_t)(m - buf);
+		shell_emit(sh, buf + i, j - i);
+		q = j + mlen;
+		while (q + d < len && d < 4 && buf[q + d] >= '0' && buf[q + d] <= '9')
+			d++;
+		if (q + d + 2 > len || (d == 0 && q + 5 > len))
+			return len - j;                            /* incomplete: hold it */
+		if (d > 0 && d < 4 && buf[q + d] == '_' && buf[q + d + 1] == '_') {
+			int code = 0;
+			size_t k;
+
+			for (k = 0; k < d; k++)
+				code = code * 10 + (buf[q + k] - '0');
+			i = q + d + 2;
+			shell_on_exit(sh, code, now);
+			continue;
+		}
+		if (d == 0 && memcmp(buf + q, "PS2__", 5) == 0) {
+			sh->ps2 = 1;
+			i = q + 5;
+			continue;
+		}
+		shell_emit(sh, buf + j, mlen);                 /* the marker, but no sentinel */
+		i = j + mlen;
+	}
+	return 0;
+}
+
+/* Drain what the channel delivered through filter and scanner. */
+static void shell_feed(struct shell *sh, int64_t now)
+{
+	struct ring *r = &sh->s.out[0];
+
+	while (ring_used(r) > 0) {
+		size_t n, o, hold;
+		const unsigned char *p = ring_rptr(r, &n);
+
+		if (n > SSHMCP_IO_CHUNK)
+			n = SSHMCP_IO_CHUNK;
+		memcpy(sh->scratch, sh->hold, sh->nhold);
+		o = sh->nhold + filt_run(&sh->f, p, n, sh->scratch + sh->nhold);
+		ring_consume(r, n);
+		sh->last_rx = now;
+		hold = shell_scan(sh, sh->scratch, o, now);
+		if (hold > sizeof(sh->hold))
+			hold = 0;   /* too long to be a sentinel: it was emitted as text */
+		memcpy(sh->hold, sh->scratch + o - hold, hold);
+		sh->nhold = hold;
+	}
+	/* A PTY merges stderr into stdout; anything on the stderr ring is dropped noise. */
+	ring_consume(&sh->s.out[1], ring_used(&sh->s.out[1]));
+}
+
+/* Type the next queued command. */
+static void shell_start_next(struct shell *sh, int64_t now)
+{
+	struct cmd *c;
+	size_t tl;
+
+	if (sh->st != SH_IDLE || sh->nq == 0)
+		return;
+	c = sh->queue[0];
+	memmove(sh->queue, sh->queue + 1, (size_t)(sh->nq - 1) * sizeof(sh->queue[0]));
+	sh->nq--;
+	tl = strlen(c->text);
+	if (shell_type(sh, c->text, tl) < 0 || shell_type(sh, "\n", 1) < 0) {
+		err_set(&c->err, SSHMCP_ERR_USAGE, "command longer than the input buffer (%d bytes)",
+		    SSHMCP_STDIN_RING);
+		cmd_set_status(c, CMD_FAILED, now);
+		c->sh = NULL;
+		shell_start_next(sh, now);
+		return;
+	}
+	sh->cur = c;
+	sh->st = SH_BUSY;
+	sh->nline = 0;
+	sh->echo_pos = 0;
+	sh->echo_done = 0;
+	sh->resetup = 0;
+	sh->fresh = 0;
+	sh->f = (struct filt){ FILT_TEXT, 0 };
+	sh->ncmds++;
+	c->status = CMD_RUNNING;
+	c->t_start = now;
+	c->ctx = prompt_ctx(c->text);
+}
+
+/* Ctrl-C now; if the shell has not come back by the grace deadline, the channel goes. */
+static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why, int64_t now)
+{
+	if (c->stop != 0)
+		return;
+	c->stop = (int)why;
+	c->grace_deadline = now + SSHMCP_INTERRUPT_GRACE_MS;
+	if (c->status == CMD_QUEUED) {
+		int i;
+
+		for (i = 0; i < sh->nq; i++)
+			if (sh->queue[i] == c) {
+				memmove(sh->queue + i, sh->queue + i + 1,
+				    (size_t)(sh->nq - i - 1) * sizeof(sh->queue[0]));
+				sh->nq--;
+				break;
+			}
+		cmd_set_status(c, why, now);
+		c->sh = NULL;
+		return;
+	}
+	(void)shell_type(sh, "\003", 1);
+	if (c->status == CMD_AWAITING)
+		c->status = CMD_RUNNING;
+}
+
+/* A quiet spell after output: is the last line a question, a REPL or a nested shell? */
+static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_t now)
+{
+	struct cmd *c = sh->cur;
+	char line[SSHMCP_PROMPT_MAX + 1];
+	enum prompt_kind kind;
+
+	memcpy(line, sh->line, sh->nline);
+	line[sh->nline] = '\0';
+	sh->fresh = 0;
+	kind = prompt_classify(pr, line);
+	if (sh->ps2 && sh->nline == 0) {
+		err_set(&c->err, SSHMCP_ERR_INCOMPLETE, "the shell wants more input: unbalanced "
+		    "quotes, brackets or a trailing backslash");
+		(void)shell_type(sh, "\003", 1);
+		c->stop = CMD_FAILED;
+		return;
+	}
+	if (kind == PROMPT_INPUT) {
+		if (c->sudo_pw[0] != '\0' && !c->sudo_sent && strstr(line, "assword") != NULL) {
+			c->sudo_sent = 1;      /* once: a wrong password comes back as a question */
+			(void)shell_type(sh, c->sudo_pw, strlen(c->sudo_pw));
+			(void)shell_type(sh, "\n", 1);
+			return;
+		}
+		(void)str_copy(c->prompt, sizeof(c->prompt), line);
+		c->status = CMD_AWAITING;
+		return;
+	}
+	if (c->ctx == CTX_SHELL && kind == PROMPT_SHELL && !sh->resetup) {
+		char setup[512];
+
+		/* A nested shell: teach it our prompt, so exit codes keep coming. */
+		sh->resetup = 1;
+		sh->discard = 1;
+		sh->nline = 0;
+		if (shell_setup_line(sh, setup, sizeof(setup)) == 0)
+			(void)shell_type(sh, setup, strlen(setup));
+		return;
+	}
+	if ((c->ctx == CTX_REPL || sh->mode[0] != '\0') && kind == PROMPT_REPL) {
+		sh->nline = 0;            /* the REPL prompt is not output */
+		(void)str_copy(sh->mode, sizeof(sh->mode), "repl");
+		(void)str_copy(c->mode, sizeof(c->mode), "repl");
+		cmd_set_status(c, c->stop ? (enum cmd_status)c->stop : CMD_COMPLETED, now);
+		c->sh = NULL;
+		sh->cur = NULL;
+		sh->st = SH_IDLE;
+		shell_start_next(sh, now);
+	}
+}
+
+/* Deadlines of the running command: timeout, then the interrupt's grace period. */
+static int shell_check_deadlines(struct shell *sh, int64_t now)
+{
+	struct cmd *c = sh->cur;
+
+	if (c == NULL)
+		return 0;
+	if (c->stop == 0 && c->deadline > 0 && now >= c->deadline)
+		shell_interrupt(sh, c, CMD_TIMEOUT, now);
+	if (c->stop != 0 && now >= c->grace_deadline) {
+		/* Ctrl-C did not bring the shell back: close the channel, reopen on next use. */
+		err_set(&c->err, SSHMCP_ERR_SESSION_LOST, "the command ignored Ctrl-C; the session "
+		    "was closed (its working directory and environment are gone)");
+		return -1;
+	}
+	return 0;
+}
+
+/* The session ended: settle the current and queued commands. */
+static void shell_end(struct shell *sh, int64_t now)
+{
+	struct cmd *c = sh->cur;
+	int clean = sh->s.state == SESS_DONE;
+	int i;
+
+	sh->report_lost = !clean && c == NULL;
+	if (c != NULL) {
+		shell_commit_line(sh);
+		if (clean && c->stop == 0) {
+			c->exit_code = sh->s.exit_status;
+			c->has_exit = 1;
+			c->ended_session = 1;
+			cmd_set_status(c, CMD_COMPLETED, now);
+		} else {
+			err_set(&c->err, SSHMCP_ERR_SESSION_LOST, "session %s to %s lost: %s", sh->name,
+			    sh->alias, sh->s.err.code != SSHMCP_OK ? sh->s.err.msg : "the shell exited");
+			cmd_set_status(c, c->stop ? (enum cmd_status)c->stop : CMD_FAILED, now);
+		}
+		c->sh = NULL;
+		sh->cur = NULL;
+	}
+	for (i = 0; i < sh->nq; i++) {
+		c = sh->queue[i];
+		err_set(&c->err, SSHMCP_ERR_SESSION_LOST, "session %s to %s ended before the command "
+		    "ran", sh->name, sh->alias);
+		cmd_set_status(c, CMD_FAILED, now);
+		c->sh = NULL;
+	}
+	sh->nq = 0;
+	sh->st = SH_CLOSED;
+}
+
+static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
+{
+	char setup[512];
+
+	if (sh->st == SH_CLOSED)
+		return;
+	sess_step(&sh->s, now);
+	if (sh->s.state == SESS_RUNNING && sh->st == SH_CONNECTING) {
+		sh->st = SH_SETUP;
+		sh->deadline = now + SSHMCP_SHELL_START_MS;
+		if (shell_setup_line(sh, setup, sizeof(setup)) == 0)
+			(void)shell_type(sh, setup, strlen(setup));
+		sess_step(&sh->s, now);
+	}
+	if (ring_used(&sh->s.out[0]) > 0) {
+		shell_feed(sh, now);
+		sess_step(&sh->s, now);     /* the ring has room again: read on without waiting */
+		shell_feed(sh, now);
+	}
+	if (sh->st == SH_SETUP && now >= sh->deadline && sh->s.state == SESS_RUNNING) {
+		err_set(&sh->s.err, SSHMCP_ERR_CHANNEL, "the remote shell did not answer its setup "
+		    "within %d s (not a POSIX shell?)", SSHMCP_SHELL_START_MS / 1000);
+		sh->s.state = SESS_DEAD;
+	}
+	if (sh->st == SH_BUSY && sh->cur != NULL) {
+		if (shell_check_deadlines(sh, now) < 0) {
+			sh->s.state = SESS_DEAD;
+		} else if (sh->fresh && sh->cur->status == CMD_RUNNING &&
+		    now - sh->last_rx >= SSHMCP_QUIET_MS) {
+			shell_check_prompt(sh, pr, now);
+			if (sh->s.state == SESS_RUNNING)
+				sess_step(&sh->s, now);
+		}
+	}
+	if (sh->s.state >= SESS_DONE)
+		shell_end(sh, now);
+}
+
+static int64_t shell_deadline(const struct shell *sh)
+{
+	int64_t d = sess_deadline(&sh->s);
+	const struct cmd *c = sh->cur;
+
+	if (sh->st == SH_SETUP && sh->deadline < d)
+		d = sh->deadline;
+	if (sh->st != SH_BUSY || c == NULL)
+		return d;
+	if (c->stop == 0 && c->deadline > 0 && c->deadline < d)
+		d = c->deadline;
+	if (c->stop != 0 && c->grace_deadline < d)
+		d = c->grace_deadline;
+	if (sh->fresh && c->status == CMD_RUNNING && sh->last_rx + SSHMCP_QUIET_MS < d)
+		d = sh->last_rx + SSHMCP_QUIET_MS;
+	return d;
+}
+
+static void shell_free(struct shell *sh)
+{
+	if (sh == NULL)
+		return;
+	sess_free(&sh->s);
+	free(sh);
+}
+
+/* A new shell session to `t` (resolved); connecting starts on the next loop turn. */
+static struct shell *shell_new(const struct target *t, const char *name, const struct log *lg,
+    int64_t now)
+{
+	struct shell *sh = calloc(1, sizeof(*sh));
+	unsigned char rnd[8];
+	char hex[17];
+	int i;
+
+	if (sh == NULL)
+		return NULL;
+	sh->job = (struct job){ .command = NULL, .want_pty = 1, .term = "vt100",
+		.cols = SSHMCP_PTY_COLS, .rows = SSHMCP_PTY_ROWS, .forward_stdin = 1 };
+	if (sess_init(&sh->s, &sh->job, lg, now) < 0 || getentropy(rnd, sizeof(rnd)) < 0) {
+		shell_free(sh);
+		return NULL;
+	}
+	for (i = 0; i < 8; i++)
+		(void)str_fmt(hex + 2 * i, 3, "%02x", rnd[i]);
+	(void)str_fmt(sh->marker, sizeof(sh->marker), "__SSHMCP_%s_", hex);
+	sh->s.t = *t;
+	(void)str_copy(sh->name, sizeof(sh->name), name);
+	(void)str_copy(sh->alias, sizeof(sh->alias), t->alias);
+	(void)str_fmt(sh->key, sizeof(sh->key), "%s@%s:%d/%s", t->user, t->host, t->port, name);
+	sh->st = SH_CONNECTING;
+	sh->t_created = sh->t_used = now;
+	sess_start(&sh->s, now);
+	return sh;
+}
+
+/* ======================================================== MCP protocol === */
+/*
+ * JSON-RPC 2.0 over stdio, one message per line (MCP stdio transport). Requests that wait on
+ * a command become waiters, answered from the loop when the command ends, asks for input,
+ * or the wait runs out; nothing ever blocks the loop.
+ */
+#define MCP_VERSIONS_N 3
+static const char *const mcp_versions[MCP_VERSIONS_N] = {
+	"2025-11-25", "2025-06-18", "2025-03-26",
+};
+
+enum mcp_rpc_err {
+	RPC_PARSE = -32700, RPC_INVALID = -32600, RPC_METHOD = -32601, RPC_PARAMS = -32602,
+	RPC_INTERNAL = -32603,
+};
+
+struct waiter {
+	int active;
+	char id[128];                       /* the request id, as raw JSON (type kept) */
+	struct cmd *cmd;
+	int64_t deadline;
+	uint64_t offset;
+	size_t max_bytes;
+	int on_change;                      /* answer when no longer running (long-poll) */
+	char progress[128];                 /* progressToken as raw JSON, "" for none */
+	int64_t next_progress;
+	int progress_n;
+};
+
+struct server {
+	struct log log;
+	struct cfg_env env;
+	struct prompt prompt;
+	const char *fflag;
+	int accept_new;
+	struct shell *shells[SSHMCP_MAX_SESSIONS];
+	int nshells;
+	struct cmd *hist[SSHMCP_HISTORY_MAX];
+	int nhist;
+	unsigned cmd_seq;
+	struct waiter wait[SSHMCP_WAITERS_MAX];
+	char *in;                           /* stdin line assembly, SSHMCP_MSG_MAX + 1 */
+	size_t inlen;
+	int in_skip, in_eof;
+	char *out;                          /* responses not yet written to stdout */
+	size_t outlen, outcap;
+	int out_nonblock, out_flags;
+	struct json_tok *tok;
+	uint32_t tokcap;
+	char *resp;                         /* scratch for one response */
+	size_t respcap;
+};
+
+/* Queue one message line for stdout; past the cap the loop stops reading requests. */
+static int mcp_queue(struct server *srv, const char *msg, size_t n)
+{
+	if (n + 1 > srv->outcap - srv->outlen) {
+		size_t need = srv->outlen + n + 1, cap = srv->outcap ? srv->outcap : 65536;
+		char *p;
+
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(srv->out, cap)) == NULL)
+			return -1;
+		srv->out = p;
+		srv->outcap = cap;
+	}
+	memcpy(srv->out + srv->outlen, msg, n);
+	srv->outlen += n;
+	srv->out[srv->outlen++] = '\n';
+	return 0;
+}
+
+static void mcp_flush(struct server *srv)
+{
+	while (srv->outlen > 0) {
+		ssize_t w = write(STDOUT_FILENO, srv->out, srv->outlen);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (errno != EAGAIN)
+				srv->outlen = 0;    /* the client is gone; stdin EOF follows */
+			return;
+		}
+		memmove(srv->out, srv->out + w, srv->outlen - (size_t)w);
+		srv->outlen -= (size_t)w;
+	}
+}
+
+/* A response buffer big enough for `payload` bytes of output (escaped twice at worst). */
+static int mcp_resp_begin(struct server *srv, struct jw *w, size_t payload)
+{
+	size_t need = payload * 12 + 65536;
+
+	if (need > srv->respcap) {
+		char *p = realloc(srv->resp, need);
+
+		if (p == NULL)
+			return -1;
+		srv->resp = p;
+		srv->respcap = need;
+	}
+	jw_init(w, srv->resp, srv->respcap);
+	return 0;
+}
+
+static void mcp_resp_send(struct server *srv, struct jw *w)
+{
+	if (jw_finish(w) != 0) {
+		log_msg(&srv->log, LOG_ERROR, "internal: response did not fit (%d)", w->err);
+		return;
+	}
+	if (mcp_queue(srv, w->buf, w->len) < 0)
+		log_msg(&srv->log, LOG_ERROR, "out of memory queueing a response");
+}
+
+/* {"jsonrpc":"2.0","id":<id>,"result": — the caller writes the result value and closes. */
+static void mcp_result_open(struct jw *w, const char *id)
+{
+	jw_obj_begin(w);
+	jw_kcstr(w, "jsonrpc", "2.0");
+	jw_kraw(w, "id", id, strlen(id));
+	jw_key(w, "result");
+}
+
+static void mcp_error(struct server *srv, const char *id, int code, const char *msg)
+{
+	struct jw w;
+
+	if (mcp_resp_begin(srv, &w, strlen(msg)) < 0)
+		return;
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "jsonrpc", "2.0");
+	jw_kraw(&w, "id", id != NULL ? id : "null", strlen(id != NULL ? id : "null"));
+	jw_kobj_begin(&w, "error");
+	jw_kint(&w, "code", code);
+	jw_kcstr(&w, "message", msg);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+}
+
+/* The raw JSON text of token t (ids and progress tokens are echoed with their type). */
+static int mcp_raw(const struct json_doc *d, int t, char *out, size_t cap)
+{
+	const struct json_tok *k = &d->tok[t];
+	size_t off = k->off, len = k->len;
+
+	if (k->type == JSON_STRING) {
+		off--;                      /* the span excludes the quotes */
+		len += 2;
+	}
+	if (len >= cap)
+		return -1;
+	memcpy(out, d->buf + off, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* =============================================================== tools === */
+
+/* Arguments of one tools/call. */
+struct args {
+	const struct json_doc *d;
+	int obj;                            /* the arguments object, -1 when absent */
+	struct err *e;
+};
+
+/* A string argument: 0 when present, 1 when absent (and not required), -1 on error. */
+static int arg_str(const struct args *a, const char *key, char *out, size_t cap, int required)
+{
+	int t = a->obj >= 0 ? json_get(a->d, a->obj, key) : -1;
+	size_t n;
+
+	out[0] = '\0';
+	if (t < 0 || json_type(a->d, t) == JSON_NULL) {
+		if (required)
+			err_set(a->e, SSHMCP_ERR_USAGE, "missing required argument '%s'", key);
+		return required ? -1 : 1;
+	}
+	if (json_type(a->d, t) != JSON_STRING || json_str(a->d, t, out, cap, &n) < 0 ||
+	    strlen(out) != n) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must be a string of at most %zu bytes "
+		    "without NUL", key, cap - 1);
+		return -1;
+	}
+	if (required && n == 0) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must not be empty", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int arg_num(const struct args *a, const char *key, long lo, long hi, long dflt, long *out)
+{
+	int t = a->obj >= 0 ? json_get(a->d, a->obj, key) : -1;
+	double v;
+
+	*out = dflt;
+	if (t < 0 || json_type(a->d, t) == JSON_NULL)
+		return 0;
+	if (json_double(a->d, t, &v) < 0 || v < (double)lo || v > (double)hi) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must be a number from %ld to %ld",
+		    key, lo, hi);
+		return -1;
+	}
+	*out = (long)v;
+	return 0;
+}
+
+static int arg_bool(const struct args *a, const char *key, int dflt, int *out)
+{
+	int t = a->obj >= 0 ? json_get(a->d, a->obj, key) : -1;
+
+	*out = dflt;
+	if (t < 0 || json_type(a->d, t) == JSON_NULL)
+		return 0;
+	if (json_bool(a->d, t, out) < 0) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must be true or false", key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Resolve the tool's host through ssh_config, with the tool's overrides on top. */
+static int tool_target(struct server *srv, const struct args *a, struct target *t)
+{
+	char key[SSHMCP_PATH_MAX], line[SSHMCP_PATH_MAX + 32];
+	struct cfg c;
+	long port;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	memset(t, 0, sizeof(*t));
+	if (arg_str(a, "host", t->alias, sizeof(t->alias), 1) < 0 ||
+	    arg_str(a, "username", t->user, sizeof(t->user), 0) < 0 ||
+	    arg_num(a, "port", 1, 65535, 0, &port) < 0 ||
+	    arg_str(a, "key_filename", key, sizeof(key), 0) < 0)
+		goto out;
+	if (strspn(t->alias, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]%")
+	    != strlen(t->alias)) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "bad host name '%s'", t->alias);
+		goto out;
+	}
+	t->port = (int)port;
+	c.host = t->alias;
+	if ((key[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"", key) < 0 ||
+	    cfg_option(&c, line, a->e) < 0)) ||
+	    (srv->accept_new && cfg_option(&c, "StrictHostKeyChecking accept-new", a->e) < 0) ||
+	    cfg_option(&c, "BatchMode yes", a->e) < 0 ||       /* no terminal to prompt on */
+	    cfg_load(&c, &srv->env, srv->fflag, a->e) < 0 || cfg_resolve(&c, &srv->env, t, a->e) < 0)
+		goto out;
+	if (t->alive_interval_s == 0)
+		t->alive_interval_s = 15;
+	rc = 0;
+out:
+	cfg_free(&c);
+	if (rc < 0)
+		target_free(t);
+	return rc;
+}
+
+static struct shell *srv_shell_find(struct server *srv, const char *key)
+{
+	int i;
+
+	for (i = 0; i < srv->nshells; i++)
+		if (strcmp(srv->shells[i]->key, key) == 0)
+			return srv->shells[i];
+	return NULL;
+}
+
+static void srv_shell_remove(struct server *srv, struct shell *sh)
+{
+	int i;
+
+	for (i = 0; i < srv->nshells; i++)
+		if (srv->shells[i] == sh) {
+			srv->shells[i] = srv->shells[--srv->nshells];
+			break;
+		}
+	shell_free(sh);
+}
+
+/* The session for this call: reused, or new. A session that died while idle is reported
+ * once (SSHMCP_ERR_SESSION_LOST) and replaced on the next call: no silent reconnects. */
+static struct shell *tool_shell(struct server *srv, const struct args *a, int64_t now)
+{
+	char name[SSHMCP_NAME_MAX], key[sizeof(((struct shell *)0)->key)];
+	struct target t;
+	struct shell *sh;
+	int rc = arg_str(a, "session", name, sizeof(name), 0);
+
+	if (rc < 0)
+		return NULL;
+	if (rc > 0)
+		(void)str_copy(name, sizeof(name), "default");
+	if (name[0] == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_.-") != strlen(name)) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "bad session name '%s' (letters, digits, _ . -)", name);
+		return NULL;
+	}
+	if (tool_target(srv, a, &t) < 0)
+		return NULL;
+	(void)str_fmt(key, sizeof(key), "%s@%s:%d/%s", t.user, t.host, t.port, name);
+	if ((sh = srv_shell_find(srv, key)) != NULL && sh->st == SH_CLOSED) {
+		int lost = sh->report_lost;
+
+		if (lost)
+			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s was lost (%s): its "
+			    "working directory, environment and mode (%s) are gone; the next call "
+			    "reconnects", sh->name, sh->alias, sh->s.err.code != SSHMCP_OK ?
+			    sh->s.err.msg : "closed", shell_mode_name(sh));
+		srv_shell_remove(srv, sh);
+		sh = NULL;
+		if (lost) {
+			target_free(&t);
+			return NULL;
+		}
+	}
+	if (sh != NULL) {
+		target_free(&t);
+		return sh;
+	}
+	if (srv->nshells >= SSHMCP_MAX_SESSIONS) {
+		err_set(a->e, SSHMCP_ERR_BUSY, "too many sessions (%d): close one first",
+		    SSHMCP_MAX_SESSIONS);
+		target_free(&t);
+		return NULL;
+	}
+	if ((sh = shell_new(&t, name, &srv->log, now)) == NULL) {
+		err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
+		target_free(&t);
+		return NULL;
+	}
+	if (arg_str(a, "password", sh->s.secret, sizeof(sh->s.secret), 0) == 0)
+		sh->s.have_secret = 1;
+	(void)arg_str(a, "passphrase", sh->s.passphrase, sizeof(sh->s.passphrase), 0);
+	srv->shells[srv->nshells++] = sh;
+	return sh;
+}
+
+static void cmd_free(struct cmd *c)
+{
+	if (c == NULL)
+		return;
+	mem_wipe(c->sudo_pw, sizeof(c->sudo_pw));
+	ring_free(&c->out);
+	free(c->text);
+	free(c);
+}
+
+/* Remember a command; the oldest finished one nobody waits on makes room. */
+static int srv_hist_add(struct server *srv, struct cmd *c)
+{
+	int i;
+
+	if (srv->nhist == SSHMCP_HISTORY_MAX) {
+		for (i = 0; i < srv->nhist; i++)
+			if (srv->hist[i]->status >= CMD_COMPLETED && srv->hist[i]->refs == 0)
+				break;
+		if (i == srv->nhist)
+			return -1;
+		cmd_free(srv->hist[i]);
+		memmove(srv->hist + i, srv->hist + i + 1,
+		    (size_t)(srv->nhist - i - 1) * sizeof(srv->hist[0]));
+		srv->nhist--;
+	}
+	srv->hist[srv->nhist++] = c;
+	return 0;
+}
+
+static struct cmd *srv_cmd_find(struct server *srv, const char *id)
+{
+	int i;
+
+	for (i = 0; i < srv->nhist; i++)
+		if (strcmp(srv->hist[i]->id, id) == 0)
+			return srv->hist[i];
+	return NULL;
+}
+
+/* Queue `text` on `sh`; starts at once when the shell is idle. */
+static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char *text,
+    int timeout_s, struct err *e, int64_t now)
+{
+	struct cmd *c;
+
+	if (sh->nq >= SSHMCP_QUEUE_MAX) {
+		err_set(e, SSHMCP_ERR_BUSY, "session '%s' has %d commands queued: wait, or use "
+		    "another session name", sh->name, SSHMCP_QUEUE_MAX);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->text = strdup(text)) == NULL ||
+	    ring_init(&c->out, SSHMCP_CMD_RING) < 0 || srv_hist_add(srv, c) < 0) {
+		cmd_free(c);
+		err_set(e, SSHMCP_ERR_BUSY, "too many commands in flight");
+		return NULL;
+	}
+	(void)str_fmt(c->id, sizeof(c->id), "c%u", ++srv->cmd_seq);
+	(void)str_copy(c->host, sizeof(c->host), sh->alias);
+	(void)str_copy(c->session, sizeof(c->session), sh->name);
+	(void)str_copy(c->mode, sizeof(c->mode), shell_mode_name(sh));
+	c->sh = sh;
+	c->status = CMD_QUEUED;
+	c->t_queued = now;
+	c->deadline = now + (int64_t)timeout_s * 1000;
+	sh->queue[sh->nq++] = c;
+	shell_start_next(sh, now);
+	return c;
+}
+
+/* The slice of output a response carries: from offset, at most max_bytes, the newest. */
+struct slice {
+	uint64_t start, end, dropped;
+	int truncated;
+};
+
+static struct slice cmd_slice(const struct cmd *c, uint64_t offset, size_t max_bytes)
+{
+	struct slice s;
+	uint64_t head = c->out.head, tail = c->out.tail;
+
+	s.end = head;
+	s.start = offset > head ? head : offset;
+	if (s.start < tail)
+		s.start = tail;
+	if (s.end - s.start > max_bytes)
+		s.start = s.end - max_bytes;
+	s.dropped = s.start > offset ? s.start - offset : 0;
+	s.truncated = s.dropped > 0;
+	return s;
+}
+
+/* Copy the slice out; a character split at the live end waits for its last bytes. */
+static size_t cmd_read_slice(const struct cmd *c, struct slice *s, char *tmp)
+{
+	size_t n = (size_t)(s->end - s->start);
+
+	ring_read_at(&c->out, s->start, (unsigned char *)tmp, n);
+	if (c->status < CMD_COMPLETED) {
+		n = json_utf8_valid_prefix(tmp, n);
+		s->end = s->start + n;
+	}
+	return n;
+}
+
+/* structuredContent of a command result (SPEC §2). */
+static void cmd_write_result(struct jw *w, const struct cmd *c, const struct slice *s,
+    const char *out, size_t n, int64_t now)
+{
+	int64_t end = c->t_end ? c->t_end : now, start = c->t_start ? c->t_start : c->t_queued;
+
+	jw_obj_begin(w);
+	jw_kcstr(w, "command_id", c->id);
+	jw_kcstr(w, "host", c->host);
+	jw_kcstr(w, "session", c->session);
+	jw_kcstr(w, "status", cmd_status_names[c->status]);
+	if (c->has_exit)
+		jw_kint(w, "exit_code", c->exit_code);
+	else
+		jw_knull(w, "exit_code");
+	jw_kstr(w, "output", out, n);
+	jw_kuint(w, "offset", s->start);
+	jw_kuint(w, "next_offset", s->end);
+	jw_kuint(w, "total_bytes", c->out.head);
+	jw_kuint(w, "dropped_bytes", s->dropped);
+	jw_kbool(w, "truncated", s->truncated);
+	if (c->status == CMD_AWAITING)
+		jw_kcstr(w, "prompt", c->prompt);
+	else
+		jw_knull(w, "prompt");
+	jw_kcstr(w, "mode", c->mode);
+	jw_kint(w, "duration_ms", end - start);
+	if (c->ended_session)
+		jw_kbool(w, "session_closed", 1);
+	if (c->err.code != SSHMCP_OK) {
+		jw_kobj_begin(w, "error");
+		jw_kcstr(w, "code", err_table[c->err.code].name);
+		jw_kcstr(w, "message", c->err.msg);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+static int cmd_is_error(const struct cmd *c)
+{
+	return c->status == CMD_TIMEOUT || c->status == CMD_FAILED || c->err.code != SSHMCP_OK;
+}
+
+/* A tools/call result for a command: text for people, structuredContent for programs. */
+static void mcp_reply_cmd(struct server *srv, const char *id, const struct cmd *c,
+    uint64_t offset, size_t max_bytes, int64_t now)
+{
+	struct slice s = cmd_slice(c, offset, max_bytes);
+	size_t n, cap = (size_t)(s.end - s.start) + SSHMCP_ERRMSG_MAX + SSHMCP_PROMPT_MAX + 128;
+	char *tmp = malloc(cap);
+	struct jw w;
+	int k;
+
+	if (tmp == NULL || mcp_resp_begin(srv, &w, cap) < 0) {
+		free(tmp);
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	n = cmd_read_slice(c, &s, tmp);
+	/* The text rendering: the output, then one bracketed summary line. */
+	k = snprintf(tmp + n, cap - n, "%s[%s %s%s", n > 0 && tmp[n - 1] != '\n' ? "\n" : "",
+	    c->id, cmd_status_names[c->status], c->status == CMD_AWAITING ? ": " : "");
+	if (k > 0 && c->status == CMD_AWAITING)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, "%s", c->prompt);
+	if (k > 0 && c->has_exit)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", exit %d", c->exit_code);
+	if (k > 0 && c->err.code != SSHMCP_OK)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ": %s", c->err.msg);
+	if (k > 0)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, "]");
+	mcp_result_open(&w, id);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "content");
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "type", "text");
+	jw_kstr(&w, "text", tmp, n + (k > 0 ? (size_t)k : 0));
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	jw_key(&w, "structuredContent");
+	cmd_write_result(&w, c, &s, tmp, n, now);
+	jw_kbool(&w, "isError", cmd_is_error(c));
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+	free(tmp);
+}
+
+/* A failed tool call: isError, a one-line message, structuredContent.error. */
+static void mcp_reply_err(struct server *srv, const char *id, const struct err *e)
+{
+	struct jw w;
+	enum sshmcp_err code = e->code != SSHMCP_OK ? e->code : SSHMCP_ERR_INTERNAL;
+
+	if (mcp_resp_begin(srv, &w, sizeof(e->msg)) < 0)
+		return;
+	mcp_result_open(&w, id);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "content");
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "type", "text");
+	jw_kcstr(&w, "text", e->msg);
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	jw_kobj_begin(&w, "structuredContent");
+	jw_kobj_begin(&w, "error");
+	jw_kcstr(&w, "code", err_table[code].name);
+	jw_kcstr(&w, "message", e->msg);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	jw_kbool(&w, "isError", 1);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+}
+
+/* Park a request until its command changes; the loop answers it (srv_wake). */
+static int srv_wait(struct server *srv, const char *id, struct cmd *c, int64_t deadline,
+    uint64_t offset, size_t max_bytes, int on_change, const char *progress)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_WAITERS_MAX; i++) {
+		struct waiter *wt = &srv->wait[i];
+
+		if (wt->active)
+			continue;
+		memset(wt, 0, sizeof(*wt));
+		wt->active = 1;
+		(void)str_copy(wt->id, sizeof(wt->id), id);
+		(void)str_copy(wt->progress, sizeof(wt->progress), progress);
+		wt->cmd = c;
+		wt->deadline = deadline;
+		wt->offset = offset;
+		wt->max_bytes = max_bytes;
+		wt->on_change = on_change;
+		wt->next_progress = time_ms() + SSHMCP_PROGRESS_MS;
+		c->refs++;
+		return 0;
+	}
+	return -1;
+}
+
+/* A JSON command-line argument: allocated, decoded, bounded by SSHMCP_CMD_MAX. */
+static char *arg_text(const struct args *a, const char *key, size_t max)
+{
+	int t = a->obj >= 0 ? json_get(a->d, a->obj, key) : -1;
+	size_t n, got;
+	char *s;
+
+	if (t < 0 || json_type(a->d, t) != JSON_STRING) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' is required and must be a string", key);
+		return NULL;
+	}
+	n = json_str_len(a->d, t);
+	if (n == 0 || n > max) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must have 1 to %zu bytes", key, max);
+		return NULL;
+	}
+	if ((s = malloc(n + 1)) == NULL || json_str(a->d, t, s, n + 1, &got) < 0 ||
+	    memchr(s, '\0', got) != NULL) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must not contain NUL bytes", key);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void tool_run(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now, int async)
+{
+	char *text = arg_text(a, "command", SSHMCP_CMD_MAX);
+	long timeout, wait, maxb;
+	const char *hint;
+	struct shell *sh;
+	struct cmd *c = NULL;
+	char sudo[SSHMCP_SECRET_MAX];
+
+	if (text == NULL || arg_num(a, "timeout", 1, SSHMCP_TIMEOUT_MAX_S, SSHMCP_TIMEOUT_DEFAULT_S,
+	    &timeout) < 0 || arg_num(a, "max_bytes", 1, SSHMCP_MAX_BYTES_MAX,
+	    SSHMCP_MAX_BYTES_DEFAULT, &maxb) < 0 || arg_str(a, "sudo_password", sudo,
+	    sizeof(sudo), 0) < 0)
+		goto fail;
+	if (arg_num(a, "wait", 0, SSHMCP_TIMEOUT_MAX_S, timeout < SSHMCP_WAIT_MAX_S ? timeout :
+	    SSHMCP_WAIT_MAX_S, &wait) < 0)
+		goto fail;
+	if (async)
+		wait = 0;
+	if (wait > 0 && (hint = prompt_stream_hint(text)) != NULL) {
+		err_set(a->e, SSHMCP_ERR_REFUSED, "refused '%.80s': %s", text, hint);
+		goto fail;
+	}
+	if ((sh = tool_shell(srv, a, now)) == NULL ||
+	    (c = srv_cmd_new(srv, sh, text, (int)timeout, a->e, now)) == NULL)
+		goto fail;
+	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), sudo);
+	mem_wipe(sudo, sizeof(sudo));
+	free(text);
+	if (wait == 0 || srv_wait(srv, id, c, now + wait * 1000, 0, (size_t)maxb, 0, progress) < 0)
+		mcp_reply_cmd(srv, id, c, 0, (size_t)maxb, now);
+	return;
+fail:
+	mem_wipe(sudo, sizeof(sudo));
+	free(text);
+	mcp_reply_err(srv, id, a->e);
+}
+
+static void tool_execute_command(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	tool_run(srv, id, a, progress, now, 0);
+}
+
+static void tool_execute_async(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	tool_run(srv, id, a, progress, now, 1);
+}
+
+static struct cmd *tool_cmd(struct server *srv, const struct args *a)
+{
+	char cid[SSHMCP_NAME_MAX];
+	struct cmd *c;
+
+	if (arg_str(a, "command_id", cid, sizeof(cid), 1) < 0)
+		return NULL;
+	if ((c = srv_cmd_find(srv, cid)) == NULL)
+		err_set(a->e, SSHMCP_ERR_NOT_FOUND, "no command '%s' (finished commands are kept "
+		    "until %d newer ones push them out)", cid, SSHMCP_HISTORY_MAX);
+	return c;
+}
+
+static void tool_get_status(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct cmd *c = tool_cmd(srv, a);
+	long wait, maxb;
+	double off = 0;
+	int t;
+
+	if (c == NULL || arg_num(a, "wait", 0, SSHMCP_TIMEOUT_MAX_S, 0, &wait) < 0 ||
+	    arg_num(a, "max_bytes", 1, SSHMCP_MAX_BYTES_MAX, SSHMCP_MAX_BYTES_DEFAULT, &maxb) < 0) {
+		mcp_reply_err(srv, id, a->e);
+		return;
+	}
+	t = json_get(a->d, a->obj, "offset");
+	if (t >= 0 && (json_double(a->d, t, &off) < 0 || off < 0 || off > 9007199254740992.0)) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'offset' must be a byte offset >= 0");
+		mcp_reply_err(srv, id, a->e);
+		return;
+	}
+	if (wait == 0 || c->status > CMD_RUNNING ||
+	    srv_wait(srv, id, c, now + wait * 1000, (uint64_t)off, (size_t)maxb, 1, progress) < 0)
+		mcp_reply_cmd(srv, id, c, (uint64_t)off, (size_t)maxb, now);
+}
+
+/* Named keys, as a terminal sends them. Enter is CR: the tty maps it for cooked reads. */
+static const struct { const char *name, *seq; } tool_keys[] = {
+	{ "enter", "\r" }, { "space", " " }, { "tab", "\t" }, { "esc", "\033" },
+	{ "ctrl-c", "\003" }, { "ctrl-d", "\004" }, { "q", "q" }, { "y", "y" }, { "n", "n" },
+	{ "up", "\033[A" }, { "down", "\033[B" },
+};
+
+static int tool_key_index(const struct json_doc *d, int k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tool_keys) / sizeof(tool_keys[0]); i++)
+		if (json_streq(d, k, tool_keys[i].name))
+			return (int)i;
+	return -1;
+}
+
+/* All names are checked before anything is typed: a bad list types nothing. */
+static int tool_type_keys(struct shell *sh, const struct args *a, int dry)
+{
+	int arr = json_get(a->d, a->obj, "keys"), k, i;
+
+	if (arr < 0)
+		return 0;
+	if (json_type(a->d, arr) != JSON_ARRAY) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'keys' must be an array of key names");
+		return -1;
+	}
+	for (k = json_child(a->d, arr); k >= 0; k = json_next(a->d, arr, k)) {
+		if ((i = tool_key_index(a->d, k)) < 0) {
+			err_set(a->e, SSHMCP_ERR_USAGE, "unknown key in 'keys' (enter, space, tab, esc, "
+			    "ctrl-c, ctrl-d, q, y, n, up, down)");
+			return -1;
+		}
+		if (!dry && shell_type(sh, tool_keys[i].seq, strlen(tool_keys[i].seq)) < 0) {
+			err_set(a->e, SSHMCP_ERR_BUSY, "input buffer full");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void tool_send_input(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct cmd *c = tool_cmd(srv, a);
+	char *text = NULL;
+	int newline, secret, has_text = a->obj >= 0 && json_get(a->d, a->obj, "text") >= 0;
+
+	(void)secret;
+	if (c == NULL || arg_bool(a, "newline", 1, &newline) < 0 ||
+	    arg_bool(a, "secret", 0, &secret) < 0 ||
+	    (has_text && (text = arg_text(a, "text", SSHMCP_INPUT_MAX)) == NULL))
+		goto fail;
+	if (c->sh == NULL || c->status > CMD_AWAITING || c->status == CMD_QUEUED) {
+		err_set(a->e, SSHMCP_ERR_NOT_FOUND, "command %s is not running (%s)", c->id,
+		    cmd_status_names[c->status]);
+		goto fail;
+	}
+	if (tool_type_keys(c->sh, a, 1) < 0)
+		goto fail;
+	/* Secret input is typed and wiped; it is never logged, echoed back or kept. */
+	if ((text != NULL && (shell_type(c->sh, text, strlen(text)) < 0 ||
+	    (newline && shell_type(c->sh, "\r", 1) < 0))) || tool_type_keys(c->sh, a, 0) < 0) {
+		err_set(a->e, SSHMCP_ERR_BUSY, "input buffer full");
+		goto fail;
+	}
+	if (text != NULL) {
+		mem_wipe(text, strlen(text));
+		free(text);
+	}
+	c->status = CMD_RUNNING;
+	c->prompt[0] = '\0';
+	c->sh->fresh = 0;
+	if (srv_wait(srv, id, c, now + SSHMCP_INTERRUPT_GRACE_MS, 0, SSHMCP_MAX_BYTES_DEFAULT, 1,
+	    progress) < 0)
+		mcp_reply_cmd(srv, id, c, 0, SSHMCP_MAX_BYTES_DEFAULT, now);
+	return;
+fail:
+	if (text != NULL) {
+		mem_wipe(text, strlen(text));
+		free(text);
+	}
+	mcp_reply_err(srv, id, a->e);
+}
+
+static void tool_interrupt(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct cmd *c = tool_cmd(srv, a);
+
+	if (c == NULL) {
+		mcp_reply_err(srv, id, a->e);
+		return;
+	}
+	if (c->sh != NULL && c->status <= CMD_AWAITING)
+		shell_interrupt(c->sh, c, CMD_INTERRUPTED, now);
+	if (c->status > CMD_AWAITING || srv_wait(srv, id, c, now + SSHMCP_INTERRUPT_GRACE_MS +
+	    SSHMCP_QUIET_MS * 4, 0, SSHMCP_MAX_BYTES_DEFAULT, 1, progress) < 0)
+		mcp_reply_cmd(srv, id, c, 0, SSHMCP_MAX_BYTES_DEFAULT, now);
+}
+
+/* Reply with a small structured object, its JSON also serving as the text rendering. */
+static void mcp_reply_obj(struct server *srv, const char *id, const char *json, size_t n)
+{
+	struct jw w;
+
+	if (mcp_resp_begin(srv, &w, n) < 0)
+		return;
+	mcp_result_open(&w, id);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "content");
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "type", "text");
+	jw_kstr(&w, "text", json, n);
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	jw_kraw(&w, "structuredContent", json, n);
+	jw_kbool(&w, "isError", 0);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+}
+
+/* Listings are small and bounded (64 sessions, 64 commands): one fixed buffer does. */
+#define TOOL_LIST_BUF (SSHMCP_HISTORY_MAX * 2048 + 4096)
+
+static void tool_list_commands(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	char host[SSHMCP_HOST_MAX], *buf = malloc(TOOL_LIST_BUF);
+	int running_only, i;
+	struct jw w;
+
+	(void)progress;
+	if (buf == NULL || arg_str(a, "host", host, sizeof(host), 0) < 0 ||
+	    arg_bool(a, "running_only", 0, &running_only) < 0) {
+		free(buf);
+		mcp_reply_err(srv, id, a->e);
+		return;
+	}
+	jw_init(&w, buf, TOOL_LIST_BUF);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "commands");
+	for (i = srv->nhist - 1; i >= 0; i--) {
+		const struct cmd *c = srv->hist[i];
+
+		if ((host[0] != '\0' && strcmp(host, c->host) != 0) ||
+		    (running_only && c->status > CMD_AWAITING))
+			continue;
+		jw_obj_begin(&w);
+		jw_kcstr(&w, "command_id", c->id);
+		jw_kcstr(&w, "host", c->host);
+		jw_kcstr(&w, "session", c->session);
+		jw_kstr(&w, "command", c->text, strlen(c->text) > 200 ? 200 : strlen(c->text));
+		jw_kcstr(&w, "status", cmd_status_names[c->status]);
+		if (c->has_exit)
+			jw_kint(&w, "exit_code", c->exit_code);
+		else
+			jw_knull(&w, "exit_code");
+		jw_kuint(&w, "total_bytes", c->out.head);
+		jw_kint(&w, "duration_ms", (c->t_end ? c->t_end : now) -
+		    (c->t_start ? c->t_start : c->t_queued));
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	mcp_reply_obj(srv, id, buf, w.len);
+	free(buf);
+}
+
+static const char *const shell_state_names[] = {
+	[SH_CONNECTING] = "connecting", [SH_SETUP] = "starting", [SH_IDLE] = "idle",
+	[SH_BUSY] = "busy", [SH_CLOSED] = "closed",
+};
+
+static void tool_list_sessions(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	char *buf = malloc(TOOL_LIST_BUF);
+	struct jw w;
+	int i;
+
+	(void)a, (void)progress;
+	if (buf == NULL) {
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	jw_init(&w, buf, TOOL_LIST_BUF);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "sessions");
+	for (i = 0; i < srv->nshells; i++) {
+		const struct shell *sh = srv->shells[i];
+
+		jw_obj_begin(&w);
+		jw_kcstr(&w, "host", sh->alias);
+		jw_kcstr(&w, "user", sh->s.t.user);
+		jw_kint(&w, "port", sh->s.t.port);
+		jw_kcstr(&w, "session", sh->name);
+		jw_kcstr(&w, "state", shell_state_names[sh->st]);
+		jw_kcstr(&w, "mode", shell_mode_name(sh));
+		jw_kcstr(&w, "device_type", "linux");
+		jw_kint(&w, "idle_s", sh->st == SH_BUSY ? 0 : (now - sh->t_used) / 1000);
+		jw_kint(&w, "commands", sh->ncmds);
+		jw_kint(&w, "queued", sh->nq);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	mcp_reply_obj(srv, id, buf, w.len);
+	free(buf);
+}
+
+/* Close a session now: its running command ends as interrupted. */
+static void srv_shell_close(struct server *srv, struct shell *sh, int64_t now)
+{
+	if (sh->cur != NULL && sh->cur->stop == 0)
+		sh->cur->stop = CMD_INTERRUPTED;
+	if (sh->st != SH_CLOSED) {
+		err_set(&sh->s.err, SSHMCP_ERR_SESSION_LOST, "closed by request");
+		sh->s.state = SESS_DEAD;
+		shell_end(sh, now);
+	}
+	srv_shell_remove(srv, sh);
+}
+
+static void tool_close(struct server *srv, const char *id, const struct args *a, int all,
+    int64_t now)
+{
+	char host[SSHMCP_HOST_MAX], name[SSHMCP_NAME_MAX], out[64];
+	int i, n = 0;
+
+	if (!all && (arg_str(a, "host", host, sizeof(host), 1) < 0 ||
+	    arg_str(a, "session", name, sizeof(name), 0) < 0)) {
+		mcp_reply_err(srv, id, a->e);
+		return;
+	}
+	if (!all && name[0] == '\0')
+		(void)str_copy(name, sizeof(name), "default");
+	for (i = srv->nshells - 1; i >= 0; i--) {
+		struct shell *sh = srv->shells[i];
+
+		if (all || (strcmp(sh->alias, host) == 0 && strcmp(sh->name, name) == 0)) {
+			srv_shell_close(srv, sh, now);
+			n++;
+		}
+	}
+	(void)str_fmt(out, sizeof(out), "{\"closed\":%d}", n);
+	mcp_reply_obj(srv, id, out, strlen(out));
+}
+
+static void tool_close_session(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	(void)progress;
+	tool_close(srv, id, a, 0, now);
+}
+
+static void tool_close_all(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	(void)progress;
+	tool_close(srv, id, a, 1, now);
+}
+
+/* ------------------------------------------------------------ tool table --- */
+#define SCHEMA_CMD_PROPS \
+	"\"host\":{\"type\":\"string\",\"description\":\"host or ssh_config alias\"}," \
+	"\"command\":{\"type\":\"string\",\"description\":\"shell command line\"}," \
+	"\"username\":{\"type\":\"string\"},\"port\":{\"type\":\"integer\",\"minimum\":1," \
+	"\"maximum\":65535},\"password\":{\"type\":\"string\"},\"key_filename\":{\"type\":" \
+	"\"string\"},\"passphrase\":{\"type\":\"string\"},\"timeout\":{\"type\":\"number\"," \
+	"\"minimum\":1,\"maximum\":300,\"default\":30},\"session\":{\"type\":\"string\"," \
+	"\"default\":\"default\"},\"sudo_password\":{\"type\":\"string\"},\"max_bytes\":" \
+	"{\"type\":\"integer\",\"minimum\":1,\"maximum\":1048576,\"default\":65536}"
+
+#define SCHEMA_RESULT "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"}," \
+	"\"host\":{\"type\":\"string\"},\"session\":{\"type\":\"string\"},\"status\":{\"type\":" \
+	"\"string\",\"enum\":[\"completed\",\"running\",\"awaiting_input\",\"timeout\"," \
+	"\"interrupted\",\"failed\"]},\"exit_code\":{\"type\":[\"integer\",\"null\"]}," \
+	"\"output\":{\"type\":\"string\"},\"offset\":{\"type\":\"integer\"},\"next_offset\":" \
+	"{\"type\":\"integer\"},\"total_bytes\":{\"type\":\"integer\"},\"dropped_bytes\":" \
+	"{\"type\":\"integer\"},\"truncated\":{\"type\":\"boolean\"},\"prompt\":{\"type\":" \
+	"[\"string\",\"null\"]},\"mode\":{\"type\":\"string\"},\"duration_ms\":{\"type\":" \
+	"\"integer\"},\"error\":{\"type\":\"object\"}},\"required\":[\"command_id\",\"status\"," \
+	"\"output\"]}"
+
+#define SCHEMA_ID_ONLY "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"}}," \
+	"\"required\":[\"command_id\"]}"
+
+#define ANN(ro, destructive, idem) "{\"readOnlyHint\":" #ro ",\"destructiveHint\":" \
+	#destructive ",\"idempotentHint\":" #idem ",\"openWorldHint\":true}"
+
+typedef void (*tool_fn)(struct server *, const char *, const struct args *, const char *,
+    int64_t);
+
+static const struct tool {
+	const char *name;
+	tool_fn fn;
+	const char *description;
+	const char *input_schema;
+	const char *output_schema;
+	const char *annotations;
+} tools[] = {
+	{ "execute_command", tool_execute_command,
+	  "Run a command in a persistent PTY shell on the host (cd, export, su carry over). "
+	  "Returns when it ends, asks for input (status awaiting_input with the prompt), or after "
+	  "`wait` seconds (status running: read more with get_command_status).",
+	  "{\"type\":\"object\",\"properties\":{" SCHEMA_CMD_PROPS ",\"wait\":{\"type\":\"number\","
+	  "\"minimum\":0,\"maximum\":300}},\"required\":[\"host\",\"command\"]}",
+	  SCHEMA_RESULT, ANN(false, true, false) },
+	{ "execute_command_async", tool_execute_async,
+	  "Start a command in the session's shell and return its command_id at once.",
+	  "{\"type\":\"object\",\"properties\":{" SCHEMA_CMD_PROPS "},\"required\":[\"host\","
+	  "\"command\"]}", SCHEMA_RESULT, ANN(false, true, false) },
+	{ "get_command_status", tool_get_status,
+	  "Status and output of a command from a byte offset; `wait` long-polls until it ends or "
+	  "asks for input.",
+	  "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"},\"offset\":"
+	  "{\"type\":\"integer\",\"minimum\":0},\"wait\":{\"type\":\"number\",\"minimum\":0,"
+	  "\"maximum\":300},\"max_bytes\":{\"type\":\"integer\",\"minimum\":1}},\"required\":"
+	  "[\"command_id\"]}", SCHEMA_RESULT, ANN(true, false, true) },
+	{ "send_input", tool_send_input,
+	  "Type into a running command: text (a newline follows unless newline is false) and/or "
+	  "keys. secret: true keeps the text out of every log and result.",
+	  "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"},\"text\":"
+	  "{\"type\":\"string\"},\"keys\":{\"type\":\"array\",\"items\":{\"type\":\"string\","
+	  "\"enum\":[\"enter\",\"space\",\"tab\",\"esc\",\"ctrl-c\",\"ctrl-d\",\"q\",\"y\",\"n\","
+	  "\"up\",\"down\"]}},\"secret\":{\"type\":\"boolean\"},\"newline\":{\"type\":\"boolean\","
+	  "\"default\":true}},\"required\":[\"command_id\"]}", SCHEMA_RESULT,
+	  ANN(false, true, false) },
+	{ "interrupt_command", tool_interrupt,
+	  "Ctrl-C the command; if the shell does not come back within 2 s the session is closed "
+	  "(and reopened on next use).", SCHEMA_ID_ONLY, SCHEMA_RESULT, ANN(false, true, true) },
+	{ "list_commands", tool_list_commands, "Running and recent commands (newest first).",
+	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"running_only\":"
+	  "{\"type\":\"boolean\"}}}",
+	  "{\"type\":\"object\",\"properties\":{\"commands\":{\"type\":\"array\"}},\"required\":"
+	  "[\"commands\"]}", ANN(true, false, true) },
+	{ "list_sessions", tool_list_sessions, "Open shell sessions.",
+	  "{\"type\":\"object\",\"properties\":{}}",
+	  "{\"type\":\"object\",\"properties\":{\"sessions\":{\"type\":\"array\"}},\"required\":"
+	  "[\"sessions\"]}", ANN(true, false, true) },
+	{ "close_session", tool_close_session, "Close a host's session (default \"default\").",
+	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"session\":"
+	  "{\"type\":\"string\"}},\"required\":[\"host\"]}",
+	  "{\"type\":\"object\",\"properties\":{\"closed\":{\"type\":\"integer\"}}}",
+	  ANN(false, true, true) },
+	{ "close_all_sessions", tool_close_all, "Close every session.",
+	  "{\"type\":\"object\",\"properties\":{}}",
+	  "{\"type\":\"object\",\"properties\":{\"closed\":{\"type\":\"integer\"}}}",
+	  ANN(false, true, true) },
+};
+
+/* ----------------------------------------------------------- MCP methods --- */
+
+static void mcp_initialize(struct server *srv, const struct json_doc *d, int params,
+    const char *id)
+{
+	const char *ver = mcp_versions[0];
+	int t = params >= 0 ? json_get(d, params, "protocolVersion") : -1, i;
+	struct jw w;
+
+	for (i = 0; t >= 0 && i < MCP_VERSIONS_N; i++)
+		if (json_streq(d, t, mcp_versions[i]))
+			ver = mcp_versions[i];
+	if (mcp_resp_begin(srv, &w, 0) < 0)
+		return;
+	mcp_result_open(&w, id);
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "protocolVersion", ver);
+	jw_kobj_begin(&w, "capabilities");
+	jw_kobj_begin(&w, "tools");
+	jw_kbool(&w, "listChanged", 0);
+	jw_obj_end(&w);
+	jw_kobj_begin(&w, "logging");
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	jw_kobj_begin(&w, "serverInfo");
+	jw_kcstr(&w, "name", "sshmcp");
+	jw_kcstr(&w, "version", SSHMCP_VERSION);
+	jw_obj_end(&w);
+	jw_kcstr(&w, "instructions", "Run commands on remote hosts over SSH in persistent shells. "
+	    "Name hosts as in ~/.ssh/config. A command that asks a question returns "
+	    "awaiting_input: answer with send_input.");
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+}
+
+static void mcp_empty_result(struct server *srv, const char *id)
+{
+	struct jw w;
+
+	if (mcp_resp_begin(srv, &w, 0) < 0)
+		return;
+	mcp_result_open(&w, id);
+	jw_obj_begin(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+}
+
+static void mcp_tools_list(struct server *srv, const char *id)
+{
+	struct jw w;
+	size_t i;
+
+	if (mcp_resp_begin(srv, &w, 16384) < 0)
+		return;
+	mcp_result_open(&w, id);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "tools");
+	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		jw_obj_begin(&w);
+		jw_kcstr(&w, "name", tools[i].name);
+		jw_kcstr(&w, "description", tools[i].description);
+		jw_kraw(&w, "inputSchema", tools[i].input_schema, strlen(tools[i].input_schema));
+		jw_kraw(&w, "outputSchema", tools[i].output_schema, strlen(tools[i].output_schema));
+		jw_kraw(&w, "annotations", tools[i].annotations, strlen(tools[i].annotations));
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+}
+
+static void mcp_tools_call(struct server *srv, const struct json_doc *d, int params,
+    const char *id, int64_t now)
+{
+	struct err e = { .code = SSHMCP_OK };
+	struct args a = { .d = d, .obj = -1, .e = &e };
+	char progress[128] = "";
+	int name = params >= 0 ? json_get(d, params, "name") : -1, meta, pt;
+	size_t i;
+
+	for (i = 0; name >= 0 && i < sizeof(tools) / sizeof(tools[0]); i++)
+		if (json_streq(d, name, tools[i].name))
+			break;
+	if (name < 0 || i == sizeof(tools) / sizeof(tools[0])) {
+		mcp_error(srv, id, RPC_PARAMS, name < 0 ? "tools/call needs params.name" :
+		    "unknown tool");
+		return;
+	}
+	a.obj = json_get(d, params, "arguments");
+	if (a.obj >= 0 && json_type(d, a.obj) != JSON_OBJECT) {
+		mcp_error(srv, id, RPC_PARAMS, "params.arguments must be an object");
+		return;
+	}
+	meta = json_get(d, params, "_meta");
+	pt = meta >= 0 ? json_get(d, meta, "progressToken") : -1;
+	if (pt >= 0 && (json_type(d, pt) == JSON_STRING || json_type(d, pt) == JSON_NUMBER))
+		(void)mcp_raw(d, pt, progress, sizeof(progress));
+	tools[i].fn(srv, id, &a, progress, now);
+}
+
+/* notifications/cancelled: drop the waiting request and interrupt its command. */
+static void mcp_cancelled(struct server *srv, const struct json_doc *d, int params,
+    int64_t now)
+{
+	char rid[128];
+	int t = params >= 0 ? json_get(d, params, "requestId") : -1, i;
+
+	if (t < 0 || mcp_raw(d, t, rid, sizeof(rid)) < 0)
+		return;
+	for (i = 0; i < SSHMCP_WAITERS_MAX; i++) {
+		struct waiter *wt = &srv->wait[i];
+
+		if (!wt->active || strcmp(wt->id, rid) != 0)
+			continue;
+		if (wt->cmd->sh != NULL && wt->cmd->status <= CMD_AWAITING)
+			shell_interrupt(wt->cmd->sh, wt->cmd, CMD_INTERRUPTED, now);
+		wt->cmd->refs--;
+		wt->active = 0;
+	}
+}
+
+static int mcp_level(const struct json_doc *d, int t)
+{
+	static const char *const names[] = { "emergency", "alert", "critical", "error",
+		"warning", "notice", "info", "debug" };
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (json_streq(d, t, names[i]))
+			return i < 4 ? LOG_ERROR : i < 7 ? LOG_INFO : LOG_DEBUG1;
+	return -1;
+}
+
+/* One request or notification, already parsed. */
+static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t now)
+{
+	char id[128] = "null";
+	int jv = json_get(d, 0, "jsonrpc"), m = json_get(d, 0, "method");
+	int idt = json_get(d, 0, "id"), params = json_get(d, 0, "params");
+
+	if (idt >= 0 && (json_type(d, idt) == JSON_STRING || json_type(d, idt) == JSON_NUMBER))
+		(void)mcp_raw(d, idt, id, sizeof(id));
+	if (jv < 0 || !json_streq(d, jv, "2.0") || m < 0 || json_type(d, m) != JSON_STRING ||
+	    (idt >= 0 && strcmp(id, "null") == 0) ||
+	    (params >= 0 && json_type(d, params) != JSON_OBJECT)) {
+		if (idt >= 0 || m < 0)
+			mcp_error(srv, idt >= 0 ? id : NULL, RPC_INVALID, "invalid JSON-RPC request");
+		return;
+	}
+	if (idt < 0) {                                  /* notifications get no answer */
+		if (json_streq(d, m, "notifications/cancelled"))
+			mcp_cancelled(srv, d, params, now);
+		return;
+	}
+	if (json_streq(d, m, "initialize"))
+		mcp_initialize(srv, d, params, id);
+	else if (json_streq(d, m, "ping"))
+		mcp_empty_result(srv, id);
+	else if (json_streq(d, m, "tools/list"))
+		mcp_tools_list(srv, id);
+	else if (json_streq(d, m, "tools/call"))
+		mcp_tools_call(srv, d, params, id, now);
+	else if (json_streq(d, m, "logging/setLevel")) {
+		int t = params >= 0 ? json_get(d, params, "level") : -1, lv = t >= 0 ? mcp_level(d, t) : -1;
+
+		if (lv < 0) {
+			mcp_error(srv, id, RPC_PARAMS, "unknown logging level");
+			return;
+		}
+		srv->log.level = lv;
+		mcp_empty_result(srv, id);
+	} else
+		mcp_error(srv, id, RPC_METHOD, "method not found");
+}
+
+/* One line from stdin: parse strictly, then dispatch. */
+static void mcp_line(struct server *srv, const char *line, size_t n, int64_t now)
+{
+	struct json_doc d;
+	int rc;
+
+	while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return;
+	if ((rc = json_parse(&d, line, n, NULL, 0)) != JSON_OK) {
+		mcp_error(srv, NULL, RPC_PARSE, json_strerror(rc));
+		return;
+	}
+	if (d.ntok > srv->tokcap) {
+		struct json_tok *t = realloc(srv->tok, d.ntok * sizeof(*t));
+
+		if (t == NULL) {
+			mcp_error(srv, NULL, RPC_INTERNAL, "out of memory");
+			return;
+		}
+		srv->tok = t;
+		srv->tokcap = d.ntok;
+	}
+	if (json_parse(&d, line, n, srv->tok, srv->tokcap) != JSON_OK)
+		return;
+	if (json_type(&d, 0) != JSON_OBJECT) {
+		mcp_error(srv, NULL, RPC_INVALID, json_type(&d, 0) == JSON_ARRAY ?
+		    "batches are not supported" : "a request must be a JSON object");
+		return;
+	}
+	mcp_dispatch(srv, &d, now);
+}
+
 
 /* ============================================================ exec CLI === */
 
@@ -2402,8 +4514,244 @@ static void loop_run(struct cli *c)
 	}
 }
 
+/* ------------------------------------------------------------ serve loop --- */
+
+/* Read stdin, cut lines; a line over SSHMCP_MSG_MAX is answered with an error and skipped. */
+static void srv_read(struct server *srv, int64_t now)
+{
+	size_t start = 0, i;
+	ssize_t got = read(STDIN_FILENO, srv->in + srv->inlen, SSHMCP_MSG_MAX + 1 - srv->inlen);
+
+	if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+		srv->in_eof = 1;
+		return;
+	}
+	if (got < 0)
+		return;
+	for (i = srv->inlen; i < srv->inlen + (size_t)got; i++) {
+		if (srv->in[i] != '\n')
+			continue;
+		if (!srv->in_skip)
+			mcp_line(srv, srv->in + start, i - start, now);
+		srv->in_skip = 0;
+		start = i + 1;
+	}
+	srv->inlen += (size_t)got;
+	memmove(srv->in, srv->in + start, srv->inlen - start);
+	srv->inlen -= start;
+	if (srv->inlen > SSHMCP_MSG_MAX) {
+		if (!srv->in_skip)
+			mcp_error(srv, NULL, RPC_INVALID, "message larger than 4 MiB: skipped");
+		srv->in_skip = 1;
+		srv->inlen = 0;
+	}
+}
+
+static void srv_progress(struct server *srv, struct waiter *wt, int64_t now)
+{
+	char msg[512];
+
+	wt->next_progress = now + SSHMCP_PROGRESS_MS;
+	wt->progress_n++;
+	if (str_fmt(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
+	    "\"params\":{\"progressToken\":%s,\"progress\":%d,\"message\":\"%s: %llu bytes of "
+	    "output\"}}", wt->progress, wt->progress_n, wt->cmd->id,
+	    (unsigned long long)wt->cmd->out.head) == 0)
+		(void)mcp_queue(srv, msg, strlen(msg));
+}
+
+/* Answer the waiters whose command moved on or whose time is up. */
+static void srv_wake(struct server *srv, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_WAITERS_MAX; i++) {
+		struct waiter *wt = &srv->wait[i];
+		enum cmd_status st;
+
+		if (!wt->active)
+			continue;
+		st = wt->cmd->status;
+		if (st <= CMD_RUNNING && now < wt->deadline) {
+			if (wt->progress[0] != '\0' && now >= wt->next_progress)
+				srv_progress(srv, wt, now);
+			continue;
+		}
+		wt->active = 0;
+		wt->cmd->refs--;
+		mcp_reply_cmd(srv, wt->id, wt->cmd, wt->offset, wt->max_bytes, now);
+	}
+}
+
+static int64_t srv_deadline(const struct server *srv)
+{
+	int64_t d = INT64_MAX;
+	int i;
+
+	for (i = 0; i < srv->nshells; i++) {
+		int64_t s = shell_deadline(srv->shells[i]);
+
+		if (s < d)
+			d = s;
+	}
+	for (i = 0; i < SSHMCP_WAITERS_MAX; i++) {
+		const struct waiter *wt = &srv->wait[i];
+
+		if (!wt->active)
+			continue;
+		if (wt->deadline < d)
+			d = wt->deadline;
+		if (wt->progress[0] != '\0' && wt->next_progress < d)
+			d = wt->next_progress;
+	}
+	return d;
+}
+
+static void srv_prepare(struct loop *l, struct server *srv)
+{
+	int i;
+
+	l->n = 0;
+	l->deadline = srv_deadline(srv);
+	/* Unread responses past the cap: stop taking requests until the client reads. */
+	if (!srv->in_eof && srv->outlen < SSHMCP_OUTQ_MAX)
+		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, srv);
+	if (srv->outlen > 0)
+		loop_add(l, STDOUT_FILENO, POLLOUT, LOOP_STDOUT, srv);
+	for (i = 0; i < srv->nshells; i++)
+		loop_add(l, srv->shells[i]->s.fd, sess_events(&srv->shells[i]->s), LOOP_SESS,
+		    &srv->shells[i]->s);
+}
+
+static void srv_dispatch(struct loop *l, struct server *srv)
+{
+	int64_t now = time_ms();
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		short re = l->pfd[i].revents;
+
+		if (re == 0)
+			continue;
+		if (l->kind[i] == LOOP_SESS)
+			((struct sess *)l->owner[i])->revents = re;
+		else if (l->kind[i] == LOOP_STDIN)
+			srv_read(srv, now);
+		else if (l->kind[i] == LOOP_STDOUT)
+			mcp_flush(srv);
+	}
+	for (i = 0; i < srv->nshells; i++)
+		shell_step(srv->shells[i], &srv->prompt, now);
+	srv_wake(srv, now);
+	mcp_flush(srv);
+}
+
+/* Until stdin ends or a signal: answer requests, run commands. */
+static void srv_run(struct server *srv)
+{
+	struct loop l;
+	sigset_t waitmask;
+	int64_t stop;
+
+	loop_signals(&waitmask);
+	while (!srv->in_eof && sig_caught == 0) {
+		srv_prepare(&l, srv);
+		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
+			break;
+		srv_dispatch(&l, srv);
+	}
+	/* Last answers out (bounded), then sessions closed by srv_free. */
+	stop = time_ms() + 1000;
+	while (srv->outlen > 0 && time_ms() < stop) {
+		struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+		if (poll(&pfd, 1, 100) > 0)
+			mcp_flush(srv);
+	}
+}
+
 /* ================================================================ main === */
 
+static void srv_free(struct server *srv)
+{
+	int i;
+
+	for (i = srv->nshells - 1; i >= 0; i--)
+		srv_shell_close(srv, srv->shells[i], time_ms());
+	for (i = 0; i < srv->nhist; i++)
+		cmd_free(srv->hist[i]);
+	prompt_free(&srv->prompt);
+	free(srv->in);
+	free(srv->out);
+	free(srv->tok);
+	free(srv->resp);
+	if (srv->out_nonblock)
+		(void)fcntl(STDOUT_FILENO, F_SETFL, srv->out_flags);
+	if (srv->log.own_fd)
+		close(srv->log.fd);
+}
+
+static int srv_parse(struct server *srv, int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-v") == 0 && srv->log.level < LOG_DEBUG3)
+			srv->log.level++;
+		else if (strcmp(a, "--accept-new-hostkeys") == 0)
+			srv->accept_new = 1;
+		else if (strcmp(a, "--config") == 0 && i + 1 < argc)
+			srv->fflag = argv[++i];
+		else if (strcmp(a, "--log") == 0 && i + 1 < argc) {
+			srv->log.fd = open(argv[++i], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+			srv->log.own_fd = srv->log.fd >= 0;
+			if (srv->log.fd < 0) {
+				srv->log.fd = STDERR_FILENO;
+				log_msg(&srv->log, LOG_ERROR, "can't open log %s: %s", argv[i],
+				    strerror(errno));
+				return -1;
+			}
+		} else {
+			log_msg(&srv->log, LOG_ERROR, "serve: unknown option %s", a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int srv_main(int argc, char **argv)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	struct stat st;
+	int rc = 0;
+
+	if (srv == NULL)
+		return 255;
+	srv->log = (struct log){ .fd = STDERR_FILENO, .level = LOG_INFO };
+	cfg_env_init(&srv->env);
+	if (srv_parse(srv, argc, argv) < 0) {
+		cli_usage(STDERR_FILENO);
+		rc = 2;
+		goto out;
+	}
+	if (prompt_init(&srv->prompt) < 0 || (srv->in = malloc(SSHMCP_MSG_MAX + 1)) == NULL) {
+		log_msg(&srv->log, LOG_ERROR, "out of memory");
+		rc = 255;
+		goto out;
+	}
+	srv->out_flags = fcntl(STDOUT_FILENO, F_GETFL);
+	srv->out_nonblock = srv->out_flags >= 0 && fstat(STDOUT_FILENO, &st) == 0 &&
+		(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	if (srv->out_nonblock)
+		(void)fd_set_flag(STDOUT_FILENO, O_NONBLOCK, 1);
+	srv_run(srv);
+out:
+	srv_free(srv);
+	free(srv);
+	return rc;
+}
 static int cli_exit_status(struct cli *c)
 {
 	struct sess *s = &c->sess;
@@ -2509,15 +4857,20 @@ int main(int argc, char **argv)
 		cli_usage(STDOUT_FILENO);
 		return 0;
 	}
-	if (argc < 2 || strcmp(argv[1], "exec") != 0) {
-		cli_usage(STDERR_FILENO);
-		return 2;
-	}
 	if (libssh2_init(0) != 0) {
 		(void)fd_write_all(STDERR_FILENO, "sshmcp: libssh2_init failed\n", 28);
 		return 255;
 	}
-	status = cli_exec(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "exec") == 0)
+		status = cli_exec(argc - 2, argv + 2);
+	else if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+		status = srv_main(argc - 2, argv + 2);
+	else if (argc < 2 || argv[1][0] == '-')
+		status = srv_main(argc - 1, argv + 1);          /* `sshmcp [options]` serves */
+	else {
+		cli_usage(STDERR_FILENO);
+		status = 2;
+	}
 	libssh2_exit();
 	return status;
 }

@@ -36,9 +36,33 @@
 #define SSHMCP_LOG_LINE_MAX      2048
 #define SSHMCP_POLL_FDS_MAX      (3 + 2 * SSHMCP_MAX_SESSIONS)
 
+/* serve: sessions, commands, MCP */
+#define SSHMCP_CMD_RING          (1024 * 1024)      /* output ring per command */
+#define SSHMCP_MAX_BYTES_DEFAULT (64 * 1024)        /* output returned per response */
+#define SSHMCP_MAX_BYTES_MAX     SSHMCP_CMD_RING
+#define SSHMCP_QUEUE_MAX         16                 /* queued commands per session */
+#define SSHMCP_HISTORY_MAX       64                 /* commands remembered (list_commands) */
+#define SSHMCP_WAITERS_MAX       256                /* requests waiting on a command */
+#define SSHMCP_MSG_MAX           (4 * 1024 * 1024)  /* one MCP message (a line) */
+#define SSHMCP_OUTQ_MAX          (64 * 1024 * 1024) /* unread responses: stop reading above */
+#define SSHMCP_TIMEOUT_DEFAULT_S 30
+#define SSHMCP_TIMEOUT_MAX_S     300
+#define SSHMCP_WAIT_MAX_S        50                 /* default wait: min(timeout, this) */
+#define SSHMCP_QUIET_MS          150                /* silence before a prompt counts */
+#define SSHMCP_INTERRUPT_GRACE_MS 2000              /* Ctrl-C, then close the channel */
+#define SSHMCP_SHELL_START_MS    10000              /* shell setup must answer by then */
+#define SSHMCP_PROGRESS_MS       1000               /* progress notification period */
+#define SSHMCP_PTY_COLS          200
+#define SSHMCP_PTY_ROWS          50
+#define SSHMCP_NAME_MAX          64                 /* session names, command ids */
+#define SSHMCP_PROMPT_MAX        256                /* the last line kept for prompt matching */
+#define SSHMCP_INPUT_MAX         (64 * 1024)        /* send_input text */
+
 _Static_assert(SSHMCP_IO_CHUNK <= SSHMCP_STREAM_RING, "a read must fit an empty ring");
 _Static_assert(SSHMCP_TTY_WRITE_MAX <= SSHMCP_IO_CHUNK, "tty writes are chunk-sized at most");
 _Static_assert(SSHMCP_DEFAULT_FANOUT <= SSHMCP_MAX_SESSIONS, "fan-out uses sessions");
+_Static_assert(SSHMCP_MAX_BYTES_DEFAULT <= SSHMCP_CMD_RING, "a response fits the ring");
+_Static_assert(SSHMCP_WAIT_MAX_S <= SSHMCP_TIMEOUT_MAX_S, "wait is bounded by timeout");
 
 /* ------------------------------------------------------------------ errors --- */
 /* One table in sshmcp.c maps each code to its MCP name and CLI exit status. */
@@ -56,6 +80,10 @@ enum sshmcp_err {
 	SSHMCP_ERR_TIMEOUT,        /* command deadline passed */
 	SSHMCP_ERR_SESSION_LOST,   /* link died */
 	SSHMCP_ERR_IO,             /* local I/O */
+	SSHMCP_ERR_BUSY,           /* session queue full */
+	SSHMCP_ERR_REFUSED,        /* policy: streaming command, read-only, host not allowed */
+	SSHMCP_ERR_NOT_FOUND,      /* unknown command_id or session */
+	SSHMCP_ERR_INCOMPLETE,     /* the shell wants more input: unbalanced quotes */
 	SSHMCP_ERR_NOMEM,
 	SSHMCP_ERR_INTERNAL,
 	SSHMCP_ERR_COUNT
