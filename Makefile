@@ -65,6 +65,14 @@ $(BUILD)/unit_json: tests/unit_json.c json.h | $(BUILD)/.tools
 $(ASAN)/unit_json: tests/unit_json.c json.h $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -o $@ tests/unit_json.c
 
+# Ed25519/X25519 vectors and key loading, against the patched libssh2 (tests/05-crypto.sh).
+$(BUILD)/crypto: tests/crypto.c $(MUSL)/lib/libssh2.a
+	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -I$(MUSL)/include -static -o $@ tests/crypto.c \
+	  -L$(MUSL)/lib $(LIBS)
+
+$(ASAN)/crypto: tests/crypto.c $(ASAN)/lib/libssh2.a
+	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -o $@ tests/crypto.c -L$(ASAN)/lib $(LIBS)
+
 # libFuzzer on the JSON reader/writer for a bounded time (clang; not part of `make test`).
 FUZZ_SECONDS ?= 60
 fuzz: tests/fuzz_json.c json.h
@@ -77,12 +85,14 @@ ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 
 unit: $(UNITS)
 
-test: sshmcp $(UNITS)
-	SSHMCP=$(CURDIR)/sshmcp UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
+test: sshmcp $(UNITS) $(BUILD)/crypto
+	SSHMCP=$(CURDIR)/sshmcp CRYPTO=$(CURDIR)/$(BUILD)/crypto \
+	UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
 
-check-asan: $(ASAN)/sshmcp $(ASAN_UNITS)
+check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
+	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp CRYPTO=$(CURDIR)/$(ASAN)/crypto \
+	UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
 
 clean:
 	rm -f sshmcp

@@ -1092,6 +1092,24 @@ out:
 		fclose(f);
 }
 
+/* Add to `known` the configured algorithms that verify a key of `type`: ssh-rsa keys sign
+ * with rsa-sha2-512/256. Only what the configuration allows is ever added. */
+static void kh_pref_add(char *known, size_t cap, const char *configured, const char *type)
+{
+	static const char *const rsa[] = { "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		const char *alg = strcmp(type, "ssh-rsa") == 0 ? rsa[i] : type;
+
+		if (str_match_list(configured, alg) > 0 && str_match_list(known, alg) <= 0)
+			(void)str_fmt(known + strlen(known), cap - strlen(known), "%s%s",
+			    known[0] != '\0' ? "," : "", alg);
+		if (strcmp(type, "ssh-rsa") != 0)
+			break;
+	}
+}
+
 /*
  * Host key algorithms to offer, the types already recorded for this host first: a host
  * known only by its ECDSA key must not be refused because the server prefers Ed25519.
@@ -1100,29 +1118,34 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 {
 	char line[SSHMCP_LINE_MAX * 4], known[SSHMCP_ALGS_MAX] = "";
 	struct kh_line l;
+	const char *p;
+	size_t n;
 	int i;
 
 	for (i = 0; i < t->nkh; i++) {
 		FILE *f = fopen(t->kh_file[i], "r");
 
 		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-			const char *alg;
-
 			if (kh_split(line, &l) < 0 || l.marker != NULL ||
 			    !kh_host_matches(l.hosts, t->kh_name))
 				continue;
-			alg = strcmp(l.type, "ssh-rsa") == 0 ? "rsa-sha2-512,rsa-sha2-256" : l.type;
-			if (str_match_list(t->hostkey, l.type) <= 0 && strcmp(l.type, "ssh-rsa") != 0)
-				continue;
-			if (strstr(known, alg) == NULL)
-				(void)str_fmt(known + strlen(known), sizeof(known) - strlen(known),
-				    "%s%s", known[0] != '\0' ? "," : "", alg);
+			kh_pref_add(known, sizeof(known), t->hostkey, l.type);
 		}
 		if (f != NULL)
 			fclose(f);
 	}
-	if (known[0] == '\0' || str_fmt(out, cap, "%s,%s", known, t->hostkey) < 0)
-		(void)str_copy(out, cap, t->hostkey);
+	/* Then the rest of the configured list, in its order. */
+	for (p = t->hostkey; *p != '\0'; p += n + (p[n] == ',')) {
+		char alg[128];
+
+		n = strcspn(p, ",");
+		if (n >= sizeof(alg))
+			continue;
+		memcpy(alg, p, n);
+		alg[n] = '\0';
+		kh_pref_add(known, sizeof(known), t->hostkey, alg);
+	}
+	(void)str_copy(out, cap, known);
 }
 
 /* Append "name type base64" to the first user known_hosts file (accept-new). */
@@ -1213,6 +1236,7 @@ struct sess {
 
 	char authlist[256];
 	char tried[256];            /* methods tried, for the failure message */
+	char keynote[SSHMCP_PATH_MAX + 128]; /* why an identity file could not be used */
 	char secret[SSHMCP_SECRET_MAX];
 	int have_secret;
 	char passphrase[SSHMCP_SECRET_MAX];     /* for encrypted identity files */
@@ -1334,7 +1358,8 @@ static int conn_prefs(struct sess *s)
 	if (libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_KEX, s->t.kex) != 0 ||
 	    libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_HOSTKEY, hostkey) != 0 ||
 	    libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_CRYPT_CS, s->t.cipher) != 0 ||
-	    libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_CRYPT_SC, s->t.cipher) != 0) {
+	    libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_CRYPT_SC, s->t.cipher) != 0 ||
+	    libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_SIGN_ALGO, s->t.pubkey) != 0) {
 		err_set(&s->err, SSHMCP_ERR_CONFIG, "no supported algorithm in a configured list");
 		return -1;
 	}
@@ -1389,7 +1414,8 @@ static enum step_rc conn_hostkey(struct sess *s)
 
 static enum step_rc conn_handshake(struct sess *s, int64_t now)
 {
-	int rc;
+	const char *cipher;
+	int rc, aead;
 
 	if (s->ssh == NULL) {
 		s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
@@ -1410,11 +1436,12 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 		    s->t.port);
 		return sess_fail(s, SSHMCP_ERR_HANDSHAKE, what);
 	}
+	cipher = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS);
+	aead = cipher != NULL && (strstr(cipher, "poly1305") != NULL || strstr(cipher, "gcm") != NULL);
 	log_msg(s->log, LOG_DEBUG1, "kex: %s, host key: %s, cipher: %s, mac: %s",
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY),
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS),
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS));
+	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY), cipher,
+	    aead ? "<implicit>" : libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS));
 	if (conn_hostkey(s) == STEP_FAIL)
 		return STEP_FAIL;
 	if (s->t.alive_interval_s > 0)
@@ -1580,7 +1607,6 @@ static enum step_rc auth_agent(struct sess *s, int *done)
 
 static enum step_rc auth_keys(struct sess *s, int *done)
 {
-	char pub[SSHMCP_PATH_MAX];
 	const char *pass = s->passphrase[0] != '\0' ? s->passphrase : getenv("SSHMCP_PASSPHRASE");
 
 	*done = 0;
@@ -1597,10 +1623,10 @@ static enum step_rc auth_keys(struct sess *s, int *done)
 			continue;
 		}
 		tried_add(s, "publickey");
-		if (str_fmt(pub, sizeof(pub), "%s.pub", priv) < 0 || access(pub, R_OK) < 0)
-			pub[0] = '\0';
+		/* No .pub: the public key is derived from the private one, so a missing or stale
+		 * .pub beside the key never matters. */
 		rc = libssh2_userauth_publickey_fromfile_ex(s->ssh, s->t.user,
-		    (unsigned)strlen(s->t.user), pub[0] != '\0' ? pub : NULL, priv, pass);
+		    (unsigned)strlen(s->t.user), NULL, priv, pass);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return STEP_WAIT;
 		if (rc == 0) {
@@ -1608,7 +1634,13 @@ static enum step_rc auth_keys(struct sess *s, int *done)
 			*done = 1;
 			return STEP_AGAIN;
 		}
-		log_msg(s->log, LOG_DEBUG1, "key %s: refused or unusable (%d)", priv, rc);
+		if ((rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED) &&
+		    s->keynote[0] == '\0')
+			(void)str_fmt(s->keynote, sizeof(s->keynote), "; could not load %s: wrong or "
+			    "missing passphrase (SSHMCP_PASSPHRASE) or unsupported key format", priv);
+		log_msg(s->log, LOG_DEBUG1, "key %s: %s (%d)", priv,
+		    rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED ?
+		    "could not be loaded" : "refused", rc);
 	}
 	return STEP_AGAIN;
 }
@@ -1680,8 +1712,9 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 	case AUTH_KBDINT: rc = auth_password(s, 1, &done); break;
 	case AUTH_FAILED:
 		auth_banner(s);
-		err_set(&s->err, SSHMCP_ERR_AUTH, "%s@%s: Permission denied (%s); tried: %s",
-		    s->t.user, s->t.host, s->authlist, s->tried[0] != '\0' ? s->tried : "nothing");
+		err_set(&s->err, SSHMCP_ERR_AUTH, "%s@%s: Permission denied (%s); tried: %s%s",
+		    s->t.user, s->t.host, s->authlist, s->tried[0] != '\0' ? s->tried : "nothing",
+		    s->keynote);
 		return STEP_FAIL;
 	}
 	if (rc != STEP_AGAIN)

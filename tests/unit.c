@@ -303,6 +303,7 @@ int main(void)
 
 	(void)cli_exec;         /* the CLI entry points are exercised by the shell tests */
 	(void)main_version;
+	(void)srv_main;
 
 	test_patterns(&t);
 	test_config(&t);
