@@ -1919,7 +1919,8 @@ static enum step_rc sess_closing(struct sess *s, int64_t now)
 	return STEP_FAIL;
 }
 
-static int sess_init(struct sess *s, const struct job *j, const struct log *lg, int64_t now)
+static int sess_init(struct sess *s, const struct job *j, const struct log *lg, size_t in_cap,
+    int64_t now)
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
@@ -1928,7 +1929,7 @@ static int sess_init(struct sess *s, const struct job *j, const struct log *lg, 
 	s->t_start = now;
 	s->state = SESS_CONNECTING;
 	if (ring_init(&s->out[0], SSHMCP_STREAM_RING) < 0 ||
-	    ring_init(&s->out[1], SSHMCP_STREAM_RING) < 0 || ring_init(&s->in, SSHMCP_STDIN_RING) < 0)
+	    ring_init(&s->out[1], SSHMCP_STREAM_RING) < 0 || ring_init(&s->in, in_cap) < 0)
 		return -1;
 	s->in_eof = !j->forward_stdin;
 	return 0;
@@ -2322,6 +2323,15 @@ struct cmd {
 
 enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
 
+/* What a shell may have to type at once: an encoded command (at most 4 bytes a byte). */
+#define SHELL_IN_RING (4 * SSHMCP_CMD_MAX + 65536)
+/* Lines longer than this are typed encoded: a tty's canonical line holds 4095 bytes. */
+#define SHELL_LINE_SAFE 1024
+#define SHELL_CHUNK 512
+
+/* The longest sentinel: marker, status, $PWD, end mark. */
+#define SHELL_HOLD_MAX (SSHMCP_PATH_MAX + 64)
+
 struct shell {
 	struct sess s;
 	struct job job;
@@ -2334,21 +2344,26 @@ struct shell {
 	struct cmd *queue[SSHMCP_QUEUE_MAX];
 	int nq;
 	struct filt f;
-	unsigned char hold[64];             /* a sentinel may straddle two reads */
+	unsigned char hold[SHELL_HOLD_MAX]; /* a sentinel may straddle two reads */
 	size_t nhold;
 	char line[SSHMCP_PROMPT_MAX];       /* the unterminated last line, not yet in the ring */
 	size_t nline;
 	size_t echo_pos;                    /* bytes of the typed command matched as echo */
 	int echo_done;
 	int discard;                        /* drop output until the next sentinel */
-	int ps2;                            /* the shell asked for more input */
+	int ps2;                            /* continuation prompts seen for this command */
+	int ps2_expected;                   /* ... of which our own line splitting caused */
 	int resetup;                        /* setup re-sent into a nested shell */
 	int fresh;                          /* output arrived since the last prompt check */
 	int64_t last_rx, deadline, t_created, t_used;
 	char mode[16];
 	int ncmds;
 	int report_lost;                    /* died while idle: the next call is told */
-	unsigned char scratch[SSHMCP_IO_CHUNK + 128];
+	int was_ready;                      /* the shell answered its setup once */
+	char nonce[20];
+	char endmark[24];                   /* "_<nonce>__": ends the cwd in a sentinel */
+	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
+	unsigned char scratch[SSHMCP_IO_CHUNK + SHELL_HOLD_MAX];
 };
 
 static const char *shell_mode_name(const struct shell *sh)
@@ -2356,16 +2371,22 @@ static const char *shell_mode_name(const struct shell *sh)
 	return sh->mode[0] != '\0' ? sh->mode : "shell";
 }
 
-/* The line typed to make any POSIX shell report like ours; sent again into nested shells. */
+/*
+ * The line typed to make any POSIX shell report like ours; sent again into nested shells.
+ * PS1 carries the exit status and $PWD: "__SSHMCP_<nonce>_<status>_<cwd>_<nonce>__".
+ * PROMPT_COMMAND puts PS1 back before every prompt in bash (keeping $?), so a user's own
+ * PS1 does not blind us. Quotes split every marker: what we type never contains one.
+ */
 static int shell_setup_line(const struct shell *sh, char *out, size_t cap)
 {
-	const char *nonce = sh->marker + 9;     /* after "__SSHMCP_" */
+	const char *n = sh->nonce;
 
 	return str_fmt(out, cap, "stty -echo 2>/dev/null; set +o emacs +o vi 2>/dev/null; "
 	    "unsetopt zle prompt_cr prompt_sp 2>/dev/null; setopt prompt_subst 2>/dev/null; "
-	    "unset PROMPT_COMMAND; export PAGER=cat GIT_PAGER=cat SYSTEMD_PAGER=cat; "
-	    "PS2='__SSHMCP_''%.*sPS2__'; PS1='__SSHMCP_''%.*s$?__'\n",
-	    (int)strlen(nonce), nonce, (int)strlen(nonce), nonce);
+	    "export PAGER=cat GIT_PAGER=cat SYSTEMD_PAGER=cat; "
+	    "PS2='__SSHMCP_''%s_PS2__'; PS1='__SSHMCP_''%s_$?_${PWD}_''%s__'; "
+	    "PROMPT_COMMAND='PS1=\"__SSHMCP_\"\"%s_\\$?_\\${PWD}_\"\"%s__\"; "
+	    "PS2=\"__SSHMCP_\"\"%s_PS2__\"'\n", n, n, n, n, n, n);
 }
 
 static int shell_type(struct shell *sh, const char *text, size_t n)
@@ -2472,6 +2493,7 @@ static void shell_on_exit(struct shell *sh, int code, int64_t now)
 	sh->ps2 = 0;
 	if (sh->st == SH_SETUP) {
 		sh->st = SH_IDLE;
+		sh->was_ready = 1;
 		shell_start_next(sh, now);
 		return;
 	}
@@ -2503,6 +2525,39 @@ static size_t shell_partial(const unsigned char *p, size_t n, const char *m, siz
 	return 0;
 }
 
+/*
+ * Parse a sentinel at buf[q..len) (just after the marker): "<status>_<cwd><endmark>" or
+ * "PS2__". Returns its length, 0 when it is not one, -1 when it may still be arriving.
+ */
+static long shell_sentinel(struct shell *sh, const unsigned char *buf, size_t q, size_t len,
+    int *code)
+{
+	size_t d = 0, elen = strlen(sh->endmark), k;
+	const unsigned char *end;
+
+	if (len - q >= 5 && memcmp(buf + q, "PS2__", 5) == 0) {
+		*code = -1;
+		return 5;
+	}
+	while (q + d < len && d < 4 && buf[q + d] >= '0' && buf[q + d] <= '9')
+		d++;
+	if (q + d == len)
+		return len - q < 5 ? -1 : 0;
+	if (d == 0 || d > 3 || buf[q + d] != '_')
+		return 0;
+	end = memmem(buf + q + d, len - q - d, sh->endmark, elen);
+	if (end == NULL)
+		return len - q - d < SSHMCP_PATH_MAX + elen ? -1 : 0;
+	k = (size_t)(end - (buf + q + d + 1));       /* the cwd's length */
+	if (k >= sizeof(sh->cwd))
+		return 0;
+	memcpy(sh->cwd, buf + q + d + 1, k);
+	sh->cwd[k] = '\0';
+	for (*code = 0, k = 0; k < d; k++)
+		*code = *code * 10 + (buf[q + k] - '0');
+	return (long)((size_t)(end - (buf + q)) + elen);
+}
+
 /* Find sentinels in filtered bytes; everything else is output. Returns bytes to hold. */
 static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len, int64_t now)
 {
@@ -2510,7 +2565,9 @@ static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len,
 
 	while (i < len) {
 		const unsigned char *m = memmem(buf + i, len - i, sh->marker, mlen);
-		size_t j, q, d = 0;
+		size_t j;
+		long n;
+		int code = 0;
 
 		if (m == NULL) {
 			size_t k = shell_partial(buf + i, len - i, sh->marker, mlen);
@@ -2520,28 +2577,20 @@ static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len,
 		}
 		j = (size_t)(m - buf);
 		shell_emit(sh, buf + i, j - i);
-		q = j + mlen;
-		while (q + d < len && d < 4 && buf[q + d] >= '0' && buf[q + d] <= '9')
-			d++;
-		if (q + d + 2 > len || (d == 0 && q + 5 > len))
-			return len - j;                            /* incomplete: hold it */
-		if (d > 0 && d < 4 && buf[q + d] == '_' && buf[q + d + 1] == '_') {
-			int code = 0;
-			size_t k;
-
-			for (k = 0; k < d; k++)
-				code = code * 10 + (buf[q + k] - '0');
-			i = q + d + 2;
+		n = shell_sentinel(sh, buf, j + mlen, len, &code);
+		if (n < 0)
+			return len - j;                         /* incomplete: hold it */
+		if (n == 0) {
+			shell_emit(sh, buf + j, mlen);          /* the marker, but no sentinel */
+			i = j + mlen;
+			continue;
+		}
+		i = j + mlen + (size_t)n;
+		if (code < 0) {
+			sh->ps2++;
+			sh->fresh = 1;          /* a quiet spell after it may mean "incomplete" */
+		} else
 			shell_on_exit(sh, code, now);
-			continue;
-		}
-		if (d == 0 && memcmp(buf + q, "PS2__", 5) == 0) {
-			sh->ps2 = 1;
-			i = q + 5;
-			continue;
-		}
-		shell_emit(sh, buf + j, mlen);                 /* the marker, but no sentinel */
-		i = j + mlen;
 	}
 	return 0;
 }
@@ -2571,11 +2620,48 @@ static void shell_feed(struct shell *sh, int64_t now)
 	ring_consume(&sh->s.out[1], ring_used(&sh->s.out[1]));
 }
 
+/*
+ * Multi-line and long commands are typed as one `eval "$(printf '...')"` spread over short
+ * continuation lines: one prompt for the whole script (so one exit status), no line over
+ * the tty's canonical limit, and the script's bytes reach the shell exactly (quotes,
+ * backslashes, % and non-ASCII as \ooo). printf and eval are POSIX builtins.
+ */
+static int shell_type_encoded(struct shell *sh, const char *text, size_t n)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789 !\"#$&()*+,-./:;<=>?@[]^_`{|}~";
+	char buf[SHELL_CHUNK + 16];
+	size_t i, o = 0;
+
+	if (shell_type(sh, "eval \"$(printf '", strlen("eval \"$(printf '")) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)text[i];
+
+		if (b != 0 && strchr(plain, b) != NULL)
+			buf[o++] = (char)b;
+		else
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\%03o", b);
+		if (o >= SHELL_CHUNK && i + 1 < n) {
+			memcpy(buf + o, "'\\\n'", 4);     /* close, continue the line, reopen */
+			o += 4;
+			sh->ps2_expected++;
+			if (shell_type(sh, buf, o) < 0)
+				return -1;
+			o = 0;
+		}
+	}
+	memcpy(buf + o, "')\"\n", 4);
+	sh->echo_done = 1;          /* an echo of this would not match the command text */
+	return shell_type(sh, buf, o + 4);
+}
+
 /* Type the next queued command. */
 static void shell_start_next(struct shell *sh, int64_t now)
 {
 	struct cmd *c;
 	size_t tl;
+	int rc;
 
 	if (sh->st != SH_IDLE || sh->nq == 0)
 		return;
@@ -2583,7 +2669,13 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	memmove(sh->queue, sh->queue + 1, (size_t)(sh->nq - 1) * sizeof(sh->queue[0]));
 	sh->nq--;
 	tl = strlen(c->text);
-	if (shell_type(sh, c->text, tl) < 0 || shell_type(sh, "\n", 1) < 0) {
+	sh->ps2 = sh->ps2_expected = 0;
+	sh->echo_done = 0;
+	if (sh->mode[0] == '\0' && (memchr(c->text, '\n', tl) != NULL || tl > SHELL_LINE_SAFE))
+		rc = shell_type_encoded(sh, c->text, tl);
+	else
+		rc = shell_type(sh, c->text, tl) < 0 || shell_type(sh, "\n", 1) < 0 ? -1 : 0;
+	if (rc < 0) {
 		err_set(&c->err, SSHMCP_ERR_USAGE, "command longer than the input buffer (%d bytes)",
 		    SSHMCP_STDIN_RING);
 		cmd_set_status(c, CMD_FAILED, now);
@@ -2595,7 +2687,6 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	sh->st = SH_BUSY;
 	sh->nline = 0;
 	sh->echo_pos = 0;
-	sh->echo_done = 0;
 	sh->resetup = 0;
 	sh->fresh = 0;
 	sh->f = (struct filt){ FILT_TEXT, 0 };
@@ -2642,7 +2733,7 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 	line[sh->nline] = '\0';
 	sh->fresh = 0;
 	kind = prompt_classify(pr, line);
-	if (sh->ps2 && sh->nline == 0) {
+	if (sh->ps2 > sh->ps2_expected && sh->nline == 0) {
 		err_set(&c->err, SSHMCP_ERR_INCOMPLETE, "the shell wants more input: unbalanced "
 		    "quotes, brackets or a trailing backslash");
 		(void)shell_type(sh, "\003", 1);
@@ -2717,6 +2808,8 @@ static void shell_end(struct shell *sh, int64_t now)
 			c->ended_session = 1;
 			cmd_set_status(c, CMD_COMPLETED, now);
 		} else {
+			if (!sh->was_ready && sh->s.err.code != SSHMCP_OK)
+				err_set(&c->err, sh->s.err.code, "%s", sh->s.err.msg);
 			err_set(&c->err, SSHMCP_ERR_SESSION_LOST, "session %s to %s lost: %s", sh->name,
 			    sh->alias, sh->s.err.code != SSHMCP_OK ? sh->s.err.msg : "the shell exited");
 			cmd_set_status(c, c->stop ? (enum cmd_status)c->stop : CMD_FAILED, now);
@@ -2726,6 +2819,8 @@ static void shell_end(struct shell *sh, int64_t now)
 	}
 	for (i = 0; i < sh->nq; i++) {
 		c = sh->queue[i];
+		if (!sh->was_ready && sh->s.err.code != SSHMCP_OK)
+			err_set(&c->err, sh->s.err.code, "%s", sh->s.err.msg);  /* never connected */
 		err_set(&c->err, SSHMCP_ERR_SESSION_LOST, "session %s to %s ended before the command "
 		    "ran", sh->name, sh->alias);
 		cmd_set_status(c, CMD_FAILED, now);
@@ -2812,13 +2907,16 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 		return NULL;
 	sh->job = (struct job){ .command = NULL, .want_pty = 1, .term = "vt100",
 		.cols = SSHMCP_PTY_COLS, .rows = SSHMCP_PTY_ROWS, .forward_stdin = 1 };
-	if (sess_init(&sh->s, &sh->job, lg, now) < 0 || getentropy(rnd, sizeof(rnd)) < 0) {
+	if (sess_init(&sh->s, &sh->job, lg, SHELL_IN_RING, now) < 0 ||
+	    getentropy(rnd, sizeof(rnd)) < 0) {
 		shell_free(sh);
 		return NULL;
 	}
 	for (i = 0; i < 8; i++)
 		(void)str_fmt(hex + 2 * i, 3, "%02x", rnd[i]);
+	(void)str_copy(sh->nonce, sizeof(sh->nonce), hex);
 	(void)str_fmt(sh->marker, sizeof(sh->marker), "__SSHMCP_%s_", hex);
+	(void)str_fmt(sh->endmark, sizeof(sh->endmark), "_%s__", hex);
 	sh->s.t = *t;
 	(void)str_copy(sh->name, sizeof(sh->name), name);
 	(void)str_copy(sh->alias, sizeof(sh->alias), t->alias);
@@ -3140,9 +3238,10 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 
 		if (lost)
 			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s was lost (%s): its "
-			    "working directory, environment and mode (%s) are gone; the next call "
-			    "reconnects", sh->name, sh->alias, sh->s.err.code != SSHMCP_OK ?
-			    sh->s.err.msg : "closed", shell_mode_name(sh));
+			    "working directory (cwd %s), exported variables and mode (%s) are gone; "
+			    "the next call reconnects", sh->name, sh->alias, sh->s.err.code != SSHMCP_OK ?
+			    sh->s.err.msg : "closed", sh->cwd[0] != '\0' ? sh->cwd : "unknown",
+			    shell_mode_name(sh));
 		srv_shell_remove(srv, sh);
 		sh = NULL;
 		if (lost) {
@@ -4840,7 +4939,7 @@ static int cli_exec(int argc, char **argv)
 		goto out;
 	}
 	cli_job(&c);
-	if (sess_init(&c.sess, &c.job, &c.log, time_ms()) < 0 ||
+	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
 	    cli_parse_dest(&c, c.dest, &c.sess.t) < 0) {
 		err_set(&e, SSHMCP_ERR_USAGE, "bad destination '%s'", c.dest);
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
