@@ -2736,8 +2736,7 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 	if (sh->ps2 > sh->ps2_expected && sh->nline == 0) {
 		err_set(&c->err, SSHMCP_ERR_INCOMPLETE, "the shell wants more input: unbalanced "
 		    "quotes, brackets or a trailing backslash");
-		(void)shell_type(sh, "\003", 1);
-		c->stop = CMD_FAILED;
+		shell_interrupt(sh, c, CMD_FAILED, now);
 		return;
 	}
 	if (kind == PROMPT_INPUT) {
