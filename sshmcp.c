@@ -2205,6 +2205,20 @@ static int prompt_word_in(const char *w, size_t n, const char *const *list, size
 	return 0;
 }
 
+/* Commands that change how the shell prompts or reads input; our setup is typed again
+ * after them (and a shell prompt during them counts as the end). */
+static int prompt_touches_shell(const char *cmd)
+{
+	static const char *const words[] = { "PS1=", "PS2=", "PROMPT_COMMAND", "PROMPT=",
+		"set -o", "set +o", "bind ", "stty ", "setopt", "unsetopt" };
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(cmd, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 /* The context a command line may switch to, judged by its first word (after env VAR=x). */
 static enum ctx_kind prompt_ctx(const char *cmd)
 {
@@ -2228,7 +2242,8 @@ static enum ctx_kind prompt_ctx(const char *cmd)
 		n -= (size_t)(base - w);
 		w = base;
 	}
-	if (prompt_word_in(w, n, prompt_ctx_shells, sizeof(prompt_ctx_shells) / sizeof(char *)))
+	if (prompt_word_in(w, n, prompt_ctx_shells, sizeof(prompt_ctx_shells) / sizeof(char *)) ||
+	    prompt_touches_shell(cmd))
 		return CTX_SHELL;
 	if (prompt_word_in(w, n, prompt_ctx_repls, sizeof(prompt_ctx_repls) / sizeof(char *)) ||
 	    (n > 6 && strncmp(w, "python", 6) == 0))
@@ -2483,6 +2498,19 @@ static void cmd_set_status(struct cmd *c, enum cmd_status st, int64_t now)
 }
 
 static void shell_start_next(struct shell *sh, int64_t now);
+static int shell_setup_line(const struct shell *sh, char *out, size_t cap);
+static int shell_type(struct shell *sh, const char *text, size_t n);
+
+/* Type the setup again; its sentinel returns the shell to IDLE (shell_on_exit). */
+static void shell_resetup(struct shell *sh, int64_t now)
+{
+	char setup[512];
+
+	sh->st = SH_SETUP;
+	sh->deadline = now + SSHMCP_SHELL_START_MS;
+	if (shell_setup_line(sh, setup, sizeof(setup)) == 0)
+		(void)shell_type(sh, setup, strlen(setup));
+}
 
 /* The shell printed our prompt: the current command (or the setup) is over. */
 static void shell_on_exit(struct shell *sh, int code, int64_t now)
@@ -2511,7 +2539,10 @@ static void shell_on_exit(struct shell *sh, int code, int64_t now)
 	sh->cur = NULL;
 	sh->st = SH_IDLE;
 	sh->t_used = now;
-	shell_start_next(sh, now);
+	if (prompt_touches_shell(c->text))
+		shell_resetup(sh, now);
+	else
+		shell_start_next(sh, now);
 }
 
 /* Longest suffix of p[0..n) that is a proper prefix of m: it may be a split sentinel. */
@@ -2831,16 +2862,11 @@ static void shell_end(struct shell *sh, int64_t now)
 
 static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 {
-	char setup[512];
-
 	if (sh->st == SH_CLOSED)
 		return;
 	sess_step(&sh->s, now);
 	if (sh->s.state == SESS_RUNNING && sh->st == SH_CONNECTING) {
-		sh->st = SH_SETUP;
-		sh->deadline = now + SSHMCP_SHELL_START_MS;
-		if (shell_setup_line(sh, setup, sizeof(setup)) == 0)
-			(void)shell_type(sh, setup, strlen(setup));
+		shell_resetup(sh, now);
 		sess_step(&sh->s, now);
 	}
 	if (ring_used(&sh->s.out[0]) > 0) {
@@ -3375,7 +3401,8 @@ static size_t cmd_read_slice(const struct cmd *c, struct slice *s, char *tmp)
 	return n;
 }
 
-/* structuredContent of a command result (SPEC §2). */
+/* structuredContent of a command result (SPEC §2). Output schemas list no required keys:
+ * a failed call's structuredContent is {error} alone, and must validate too. */
 static void cmd_write_result(struct jw *w, const struct cmd *c, const struct slice *s,
     const char *out, size_t n, int64_t now)
 {
@@ -3914,8 +3941,7 @@ static void tool_close_all(struct server *srv, const char *id, const struct args
 	"{\"type\":\"integer\"},\"total_bytes\":{\"type\":\"integer\"},\"dropped_bytes\":" \
 	"{\"type\":\"integer\"},\"truncated\":{\"type\":\"boolean\"},\"prompt\":{\"type\":" \
 	"[\"string\",\"null\"]},\"mode\":{\"type\":\"string\"},\"duration_ms\":{\"type\":" \
-	"\"integer\"},\"error\":{\"type\":\"object\"}},\"required\":[\"command_id\",\"status\"," \
-	"\"output\"]}"
+	"\"integer\"},\"error\":{\"type\":\"object\"}}}"
 
 #define SCHEMA_ID_ONLY "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"}}," \
 	"\"required\":[\"command_id\"]}"
@@ -3967,12 +3993,12 @@ static const struct tool {
 	{ "list_commands", tool_list_commands, "Running and recent commands (newest first).",
 	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"running_only\":"
 	  "{\"type\":\"boolean\"}}}",
-	  "{\"type\":\"object\",\"properties\":{\"commands\":{\"type\":\"array\"}},\"required\":"
-	  "[\"commands\"]}", ANN(true, false, true) },
+	  "{\"type\":\"object\",\"properties\":{\"commands\":{\"type\":\"array\"},"
+	  "\"error\":{\"type\":\"object\"}}}", ANN(true, false, true) },
 	{ "list_sessions", tool_list_sessions, "Open shell sessions.",
 	  "{\"type\":\"object\",\"properties\":{}}",
-	  "{\"type\":\"object\",\"properties\":{\"sessions\":{\"type\":\"array\"}},\"required\":"
-	  "[\"sessions\"]}", ANN(true, false, true) },
+	  "{\"type\":\"object\",\"properties\":{\"sessions\":{\"type\":\"array\"},"
+	  "\"error\":{\"type\":\"object\"}}}", ANN(true, false, true) },
 	{ "close_session", tool_close_session, "Close a host's session (default \"default\").",
 	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"session\":"
 	  "{\"type\":\"string\"}},\"required\":[\"host\"]}",
