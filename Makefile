@@ -80,16 +80,24 @@ fuzz: tests/fuzz_json.c json.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz_json tests/fuzz_json.c
 	$(BUILD)/fuzz_json $(BUILD)/fuzz_corpus tests/json -max_total_time=$(FUZZ_SECONDS)
 
+# The MCP tests drive the server with the official SDK client, pinned, from npm.
+MCP_SDK_VERSION = 1.32.2
+MCP_SDK_PKG = $(BUILD)/npm/node_modules/@modelcontextprotocol/sdk/package.json
+$(MCP_SDK_PKG):
+	@command -v npm >/dev/null || { echo "make: npm is needed for the MCP tests" >&2; exit 1; }
+	npm install --no-audit --no-fund --silent --prefix $(BUILD)/npm \
+	  @modelcontextprotocol/sdk@$(MCP_SDK_VERSION) </dev/null
+
 UNITS      = $(BUILD)/unit $(BUILD)/unit_json
 ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 
 unit: $(UNITS)
 
-test: sshmcp $(UNITS) $(BUILD)/crypto
+test: sshmcp $(UNITS) $(BUILD)/crypto $(MCP_SDK_PKG)
 	SSHMCP=$(CURDIR)/sshmcp CRYPTO=$(CURDIR)/$(BUILD)/crypto \
 	UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
 
-check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto
+check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(MCP_SDK_PKG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp CRYPTO=$(CURDIR)/$(ASAN)/crypto \
 	UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
