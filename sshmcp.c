@@ -3468,6 +3468,9 @@ static void mcp_reply_cmd(struct server *srv, const char *id, const struct cmd *
 		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, "%s", c->prompt);
 	if (k > 0 && c->has_exit)
 		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", exit %d", c->exit_code);
+	if (k > 0 && c->ended_session)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", the shell exited: session "
+		    "closed");
 	if (k > 0 && c->err.code != SSHMCP_OK)
 		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ": %s", c->err.msg);
 	if (k > 0)
