@@ -4240,6 +4240,11 @@ struct cli {
 	char user[SSHMCP_USER_MAX]; /* -l or user@ */
 	int tflag, Tflag, nflag;
 	char *command;              /* words joined by spaces, as ssh does */
+	char *opts[SSHMCP_CFG_OPTS_MAX]; /* -o and -i, as config lines */
+	int nopts;
+	const char *hostlist;       /* -H */
+	int fanout;                 /* --fanout */
+	int json;                   /* --json */
 	int out_fd[2];              /* where remote stdout/stderr go */
 	int out_flags[2];           /* original fcntl flags, restored at exit */
 	int out_nonblock[2];        /* set O_NONBLOCK (pipes, sockets) */
@@ -4354,6 +4359,45 @@ static int cli_join(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* -o and -i options: checked now, kept to apply again for each host of a fan-out. */
+static int cli_add_opt(struct cli *c, const char *line, struct err *e)
+{
+	if (c->nopts >= SSHMCP_CFG_OPTS_MAX) {
+		err_set(e, SSHMCP_ERR_USAGE, "too many -o/-i options (%d)", SSHMCP_CFG_OPTS_MAX);
+		return -1;
+	}
+	if (cfg_option(&c->cfg, line, e) < 0 || (c->opts[c->nopts] = strdup(line)) == NULL)
+		return -1;
+	c->nopts++;
+	return 0;
+}
+
+/* Resolve one destination with the command line's options on top of ssh_config. */
+static int cli_target(struct cli *c, const char *dest, struct target *t, struct err *e)
+{
+	struct cfg cfg;
+	int i, rc = -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(t, 0, sizeof(*t));
+	if (cli_parse_dest(c, dest, t) < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "bad destination '%s'", dest);
+		return -1;
+	}
+	cfg.host = t->alias;
+	for (i = 0; i < c->nopts; i++)
+		if (cfg_option(&cfg, c->opts[i], e) < 0)
+			goto out;
+	if (cfg_load(&cfg, &c->env, c->fflag, e) < 0 || cfg_resolve(&cfg, &c->env, t, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	cfg_free(&cfg);
+	if (rc < 0)
+		target_free(t);
+	return rc;
+}
+
 /* One option with an argument; `arg` is the rest of the word or the next word. */
 static int cli_opt_arg(struct cli *c, char opt, const char *arg, struct err *e)
 {
@@ -4373,12 +4417,15 @@ static int cli_opt_arg(struct cli *c, char opt, const char *arg, struct err *e)
 	case 'i':
 		if (str_fmt(line, sizeof(line), "IdentityFile \"%s\"", arg) < 0)
 			return -1;
-		return cfg_option(&c->cfg, line, e);
+		return cli_add_opt(c, line, e);
 	case 'F':
 		c->fflag = arg;
 		return 0;
+	case 'H':
+		c->hostlist = arg;
+		return 0;
 	case 'o':
-		return cfg_option(&c->cfg, arg, e);
+		return cli_add_opt(c, arg, e);
 	case 'E':
 		if (c->log.own_fd)
 			close(c->log.fd);
@@ -4398,6 +4445,19 @@ static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err
 {
 	long v;
 
+	if (strcmp(argv[*i], "--json") == 0) {
+		c->json = 1;
+		return 0;
+	}
+	if (strcmp(argv[*i], "--fanout") == 0 && *i + 1 < argc) {
+		if (str_to_int(argv[++*i], 1, SSHMCP_MAX_SESSIONS, &v) < 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "bad --fanout '%s' (1 to %d)", argv[*i],
+			    SSHMCP_MAX_SESSIONS);
+			return -1;
+		}
+		c->fanout = (int)v;
+		return 0;
+	}
 	if (strcmp(argv[*i], "--timeout") == 0 && *i + 1 < argc) {
 		if (str_to_int(argv[++*i], 1, SSHMCP_MAX_TIMEOUT_S, &v) < 0) {
 			err_set(e, SSHMCP_ERR_USAGE, "bad --timeout '%s'", argv[*i]);
@@ -4434,7 +4494,7 @@ static int cli_parse_opts(struct cli *c, int argc, char **argv, int *i, struct e
 				c->log.level += (*a == 'v' && c->log.level < LOG_DEBUG3);
 				continue;
 			}
-			if (strchr("plioFE", *a) == NULL) {
+			if (strchr("plioFEH", *a) == NULL) {
 				err_set(e, SSHMCP_ERR_USAGE, "unknown option -- %c", *a);
 				return -1;
 			}
@@ -4459,13 +4519,18 @@ static int cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 
 	if (cli_parse_opts(c, argc, argv, &i, e) < 0)
 		return -1;
-	if (i >= argc) {
-		err_set(e, SSHMCP_ERR_USAGE, "no destination");
+	if (c->hostlist == NULL) {      /* with -H, every word left is the command */
+		if (i >= argc) {
+			err_set(e, SSHMCP_ERR_USAGE, "no destination");
+			return -1;
+		}
+		c->dest = argv[i++];
+		if (cli_parse_opts(c, argc, argv, &i, e) < 0)
+			return -1;
+	} else if (i >= argc) {
+		err_set(e, SSHMCP_ERR_USAGE, "-H needs a command");
 		return -1;
 	}
-	c->dest = argv[i++];
-	if (cli_parse_opts(c, argc, argv, &i, e) < 0)
-		return -1;
 	if (cli_join(c, argc - i, argv + i) < 0) {
 		err_set(e, SSHMCP_ERR_USAGE, "command too long");
 		return -1;
@@ -4547,6 +4612,314 @@ static void cli_write_out(struct cli *c, int k)
 		c->out_broken[k] = 1;      /* EPIPE: the reader left; the command still finishes */
 		ring_consume(r, ring_used(r));
 	}
+}
+
+/* ------------------------------------------------------------- fan-out --- */
+/*
+ * One command on many hosts, all connections in the one poll loop: at most --fanout
+ * sessions at once, each host's output cut into whole lines and prefixed "host: " (or kept
+ * for --json), so lines from different hosts never mix mid-line.
+ */
+
+/* Expand one item's first [..] group: "web[01-03]x" -> web01x web02x web03x. */
+static int hl_item(const char *item, char **out, int *n, int max, struct err *e)
+{
+	const char *lb = strchr(item, '['), *rb, *p;
+	char buf[SSHMCP_HOST_MAX];
+
+	if (lb == NULL) {
+		if (*n >= max) {
+			err_set(e, SSHMCP_ERR_USAGE, "host list longer than %d hosts", max);
+			return -1;
+		}
+		return (out[(*n)++] = strdup(item)) == NULL ? -1 : 0;
+	}
+	if ((rb = strchr(lb, ']')) == NULL || rb == lb + 1) {
+		err_set(e, SSHMCP_ERR_USAGE, "bad range in host list item '%s'", item);
+		return -1;
+	}
+	for (p = lb + 1; p < rb; p += strcspn(p, ",]") + (p[strcspn(p, ",]")] == ',')) {
+		char a[16], b[16];
+		size_t len = strcspn(p, ",]"), dash = strcspn(p, "-,]");
+		long lo, hi, v;
+		int width;
+
+		if (dash >= sizeof(a) || len - dash >= sizeof(b) || len == 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "bad range in host list item '%s'", item);
+			return -1;
+		}
+		memcpy(a, p, dash);
+		a[dash] = '\0';
+		if (dash < len)
+			memcpy(b, p + dash + 1, len - dash - 1), b[len - dash - 1] = '\0';
+		else
+			(void)str_copy(b, sizeof(b), a);
+		if (str_to_int(a, 0, 999999, &lo) < 0 || str_to_int(b, 0, 999999, &hi) < 0 || hi < lo) {
+			err_set(e, SSHMCP_ERR_USAGE, "bad range '%s-%s' in '%s'", a, b, item);
+			return -1;
+		}
+		width = a[0] == '0' && dash > 1 ? (int)dash : 0;    /* [01-20] keeps its zeros */
+		for (v = lo; v <= hi; v++) {
+			if (str_fmt(buf, sizeof(buf), "%.*s%0*ld%s", (int)(lb - item), item, width, v,
+			    rb + 1) < 0 || hl_item(buf, out, n, max, e) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Expand "web[01-20],db[1-3,7],a b" (commas or white space between items). */
+static int hl_expand(const char *spec, char **out, int max, struct err *e)
+{
+	char item[SSHMCP_HOST_MAX];
+	int n = 0, depth = 0;
+	size_t k = 0;
+	const char *p;
+
+	for (p = spec;; p++) {
+		int sep = *p == '\0' || (depth == 0 && (*p == ',' || isspace((unsigned char)*p)));
+
+		if (!sep) {
+			depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
+			if (k >= sizeof(item) - 1 || depth < 0 || depth > 1) {
+				err_set(e, SSHMCP_ERR_USAGE, "bad host list near '%.40s'", p);
+				goto fail;
+			}
+			item[k++] = *p;
+			continue;
+		}
+		item[k] = '\0';
+		if (k > 0 && hl_item(item, out, &n, max, e) < 0)
+			goto fail;
+		k = 0;
+		if (*p == '\0')
+			break;
+	}
+	if (depth != 0 || n == 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "empty or unbalanced host list '%.40s'", spec);
+		goto fail;
+	}
+	return n;
+fail:
+	while (n > 0)
+		free(out[--n]);
+	return -1;
+}
+
+/* Output waiting for stdout or stderr; bounded: hosts wait when it is full. */
+struct outq {
+	char *buf;
+	size_t len;
+	int broken;
+};
+
+struct fan_host {
+	char name[SSHMCP_HOST_MAX];
+	struct sess *s;
+	int done;
+	int status;
+	char error[SSHMCP_ERRMSG_MAX];
+	char part[2][SSHMCP_FAN_LINE];   /* the unfinished line of stdout, stderr */
+	size_t npart[2];
+	struct ring keep[2];             /* --json: the newest output */
+	int64_t t_start, t_end;
+};
+
+struct fan {
+	struct cli *c;
+	struct fan_host *h;
+	int n, next, running, max;
+	struct outq q[2];
+};
+
+static int fan_fits(const struct fan *f, int k, const char *host, size_t n)
+{
+	return f->q[k].broken || strlen(host) + 2 + n <= SSHMCP_FAN_QUEUE - f->q[k].len;
+}
+
+/* Append "host: line" to a queue (the caller checked fan_fits). */
+static void fan_emit(struct fan *f, int k, const char *host, const char *line, size_t n,
+    int add_nl)
+{
+	struct outq *q = &f->q[k];
+	size_t hl = strlen(host);
+
+	if (q->broken)
+		return;
+	memcpy(q->buf + q->len, host, hl);
+	memcpy(q->buf + q->len + hl, ": ", 2);
+	memcpy(q->buf + q->len + hl + 2, line, n);
+	q->len += hl + 2 + n;
+	if (add_nl)
+		q->buf[q->len++] = '\n';
+}
+
+/* Move a host's new output into whole prefixed lines (or --json keep rings). A line that
+ * does not fit the queue stays in the ring: the host waits, memory does not grow. */
+static void fan_drain(struct fan *f, struct fan_host *h, int final)
+{
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct ring *r = &h->s->out[k];
+		char *part = h->part[k];
+
+		while (ring_used(r) > 0) {
+			size_t n, room = sizeof(h->part[k]) - h->npart[k];
+			const unsigned char *p = ring_rptr(r, &n), *nl;
+			int whole;
+
+			if (f->c->json) {
+				ring_append(&h->keep[k], p, n);
+				ring_consume(r, n);
+				continue;
+			}
+			nl = memchr(p, '\n', n);
+			n = nl != NULL ? (size_t)(nl - p) + 1 : n;
+			n = n < room ? n : room;
+			whole = (nl != NULL && p + n == nl + 1) || n == room;
+			if (whole && !fan_fits(f, k, h->name, h->npart[k] + n + 1))
+				break;
+			memcpy(part + h->npart[k], p, n);
+			h->npart[k] += n;
+			ring_consume(r, n);
+			if (whole) {
+				fan_emit(f, k, h->name, part, h->npart[k], part[h->npart[k] - 1] != '\n');
+				h->npart[k] = 0;
+			}
+		}
+		if (final && h->npart[k] > 0 && !f->c->json &&
+		    fan_fits(f, k, h->name, h->npart[k] + 1)) {
+			fan_emit(f, k, h->name, part, h->npart[k], 1);
+			h->npart[k] = 0;
+		}
+	}
+}
+
+static void fan_flush(struct fan *f, int k)
+{
+	struct outq *q = &f->q[k];
+	size_t n = q->len;
+	ssize_t w;
+
+	if (f->c->out_tty[k] && n > SSHMCP_TTY_WRITE_MAX)
+		n = SSHMCP_TTY_WRITE_MAX;
+	w = write(f->c->out_fd[k], q->buf, n);
+	if (w > 0) {
+		memmove(q->buf, q->buf + w, q->len - (size_t)w);
+		q->len -= (size_t)w;
+	} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		q->broken = 1;           /* EPIPE: the reader left; the commands still finish */
+		q->len = 0;
+	}
+}
+
+/* --json: {host, exit_code, stdout, stderr, duration_ms, error}, one line per host. */
+static void fan_json(struct fan *f, struct fan_host *h)
+{
+	size_t n0 = ring_used(&h->keep[0]), n1 = ring_used(&h->keep[1]);
+	size_t cap = (n0 + n1) * 6 + sizeof(h->error) * 6 + 1024;
+	char *buf = malloc(cap), *tmp = malloc(n0 + n1 + 1);
+	struct jw w;
+
+	if (buf == NULL || tmp == NULL)
+		goto out;
+	ring_read_at(&h->keep[0], h->keep[0].tail, (unsigned char *)tmp, n0);
+	ring_read_at(&h->keep[1], h->keep[1].tail, (unsigned char *)tmp + n0, n1);
+	jw_init(&w, buf, cap);
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "host", h->name);
+	jw_kint(&w, "exit_code", h->status);
+	jw_kstr(&w, "stdout", tmp, n0);
+	jw_kstr(&w, "stderr", tmp + n0, n1);
+	jw_kbool(&w, "truncated", h->keep[0].head > n0 || h->keep[1].head > n1);
+	jw_kint(&w, "duration_ms", h->t_end - h->t_start);
+	if (h->error[0] != '\0')
+		jw_kcstr(&w, "error", h->error);
+	else
+		jw_knull(&w, "error");
+	jw_obj_end(&w);
+	if (jw_finish(&w) == 0 && !f->q[0].broken) {
+		buf[w.len] = '\n';
+		if (fd_write_all(f->c->out_fd[0], buf, w.len + 1) < 0)
+			f->q[0].broken = 1;
+	}
+out:
+	free(buf);
+	free(tmp);
+}
+
+/* The exit status `sshmcp exec` gives for a finished session, as ssh would. */
+static int sess_exit_code(const struct sess *s)
+{
+	if (s->err.code != SSHMCP_OK)
+		return err_table[s->err.code].exit_status;
+	if (s->timed_out)
+		return err_table[SSHMCP_ERR_TIMEOUT].exit_status;
+	if (s->exit_signal[0] != '\0')          /* no exit-status message: ssh says 255 */
+		return 255;
+	return s->exit_status;
+}
+
+static void fan_finish(struct fan *f, struct fan_host *h, int64_t now)
+{
+	char line[SSHMCP_ERRMSG_MAX + 32];
+
+	h->t_end = now;
+	if (h->s != NULL) {
+		h->status = sess_exit_code(h->s);
+		if (h->s->err.code != SSHMCP_OK)
+			(void)str_copy(h->error, sizeof(h->error), h->s->err.msg);
+		else if (h->s->timed_out)
+			(void)str_fmt(h->error, sizeof(h->error), "timed out after %d s",
+			    f->c->job.timeout_s);
+		sess_free(h->s);
+		free(h->s);
+		h->s = NULL;
+		f->running--;
+	}
+	h->done = 1;
+	if (f->c->json)
+		fan_json(f, h);
+	else if (h->error[0] != '\0') {
+		(void)str_fmt(line, sizeof(line), "sshmcp: %s", h->error);
+		if (fan_fits(f, 1, h->name, strlen(line) + 1))
+			fan_emit(f, 1, h->name, line, strlen(line), 1);
+	}
+	ring_free(&h->keep[0]);
+	ring_free(&h->keep[1]);
+}
+
+static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
+{
+	struct err e = { .code = SSHMCP_OK };
+
+	h->t_start = now;
+	if ((f->c->json && (ring_init(&h->keep[0], SSHMCP_FAN_KEEP) < 0 ||
+	    ring_init(&h->keep[1], SSHMCP_FAN_KEEP) < 0)) ||
+	    (h->s = calloc(1, sizeof(*h->s))) == NULL ||
+	    sess_init(h->s, &f->c->job, &f->c->log, SSHMCP_STDIN_RING, now) < 0 ||
+	    cli_target(f->c, h->name, &h->s->t, &e) < 0) {
+		(void)str_copy(h->error, sizeof(h->error), e.code != SSHMCP_OK ? e.msg : "out of memory");
+		h->status = e.code != SSHMCP_OK ? err_table[e.code].exit_status : 255;
+		if (h->s != NULL) {
+			sess_free(h->s);
+			free(h->s);
+			h->s = NULL;
+		}
+		h->t_end = now;
+		h->done = 1;
+		if (f->c->json)
+			fan_json(f, h);
+		else if (fan_fits(f, 1, h->name, strlen(h->error) + 10))
+			fan_emit(f, 1, h->name, h->error, strlen(h->error), 1);
+		ring_free(&h->keep[0]);
+		ring_free(&h->keep[1]);
+		return;
+	}
+	f->running++;
+	sess_start(h->s, now);
+	sess_step(h->s, now);
 }
 
 /* ========================================================== event loop === */
@@ -4671,6 +5044,82 @@ static void loop_run(struct cli *c)
 			break;
 		}
 		loop_dispatch(&l, c);
+	}
+}
+
+/* ----------------------------------------------------------- fan-out loop --- */
+
+static void fan_prepare(struct loop *l, struct fan *f)
+{
+	int i, k;
+
+	l->n = 0;
+	l->deadline = INT64_MAX;
+	for (i = 0; i < f->n; i++) {
+		struct sess *s = f->h[i].s;
+		int64_t d;
+
+		if (s == NULL)
+			continue;
+		loop_add(l, s->fd, sess_events(s), LOOP_SESS, s);
+		if ((d = sess_deadline(s)) < l->deadline)
+			l->deadline = d;
+	}
+	for (k = 0; k < 2; k++)
+		if (f->q[k].len > 0)
+			loop_add(l, f->c->out_fd[k], POLLOUT, k == 0 ? LOOP_STDOUT : LOOP_STDERR, f);
+}
+
+/* Step every running host, move its output on, finish it, start the next ones. */
+static void fan_dispatch(struct loop *l, struct fan *f)
+{
+	int64_t now = time_ms();
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->pfd[i].revents == 0)
+			continue;
+		if (l->kind[i] == LOOP_SESS)
+			((struct sess *)l->owner[i])->revents = l->pfd[i].revents;
+		else
+			fan_flush(f, l->kind[i] == LOOP_STDOUT ? 0 : 1);
+	}
+	for (i = 0; i < f->n; i++) {
+		struct fan_host *h = &f->h[i];
+		int end;
+
+		if (h->s == NULL)
+			continue;
+		sess_step(h->s, now);
+		end = h->s->state >= SESS_DONE;
+		fan_drain(f, h, end);
+		if (end && ring_used(&h->s->out[0]) == 0 && ring_used(&h->s->out[1]) == 0 &&
+		    h->npart[0] == 0 && h->npart[1] == 0)
+			fan_finish(f, h, now);
+	}
+	while (f->running < f->max && f->next < f->n)
+		fan_start(f, &f->h[f->next++], now);
+}
+
+static void fan_run(struct fan *f)
+{
+	struct loop l;
+	sigset_t waitmask;
+	int i;
+
+	loop_signals(&waitmask);
+	fan_dispatch(&(struct loop){ .n = 0 }, f);
+	for (;;) {
+		int busy = f->q[0].len > 0 || f->q[1].len > 0;
+
+		for (i = 0; i < f->n && !busy; i++)
+			busy = !f->h[i].done;
+		if (!busy || sig_caught != 0)
+			break;
+		fan_prepare(&l, f);
+		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
+			break;
+		fan_dispatch(&l, f);
 	}
 }
 
@@ -4916,21 +5365,14 @@ static int cli_exit_status(struct cli *c)
 {
 	struct sess *s = &c->sess;
 
-	if (s->err.code != SSHMCP_OK) {
+	if (s->err.code != SSHMCP_OK)
 		log_msg(&c->log, LOG_ERROR, "%s", s->err.msg);
-		return err_table[s->err.code].exit_status;
-	}
-	if (s->timed_out) {
+	else if (s->timed_out)
 		log_msg(&c->log, LOG_INFO, "command timed out after %d s; remote command stopped",
 		    c->job.timeout_s);
-		return err_table[SSHMCP_ERR_TIMEOUT].exit_status;
-	}
-	/* Killed by a signal: no exit-status message, and ssh exits 255 then. */
-	if (s->exit_signal[0] != '\0') {
+	else if (s->exit_signal[0] != '\0')
 		log_msg(&c->log, LOG_DEBUG1, "remote command killed by signal %s", s->exit_signal);
-		return 255;
-	}
-	return s->exit_status;
+	return sess_exit_code(s);
 }
 
 static void cli_job(struct cli *c)
@@ -4951,11 +5393,104 @@ static void cli_job(struct cli *c)
 	c->job.forward_stdin = !c->nflag;
 }
 
+/* Hosts for -H: the list itself, or (-H -) what stdin holds. */
+static int fan_hosts(struct cli *c, char **names, struct err *e)
+{
+	char *buf;
+	size_t len = 0;
+	ssize_t got;
+	int n;
+
+	if (strcmp(c->hostlist, "-") != 0)
+		return hl_expand(c->hostlist, names, SSHMCP_FAN_HOSTS_MAX, e);
+	if ((buf = malloc(SSHMCP_FAN_STDIN_MAX + 1)) == NULL)
+		return -1;
+	while (len < SSHMCP_FAN_STDIN_MAX &&
+	    (got = read(STDIN_FILENO, buf + len, SSHMCP_FAN_STDIN_MAX - len)) > 0)
+		len += (size_t)got;
+	buf[len] = '\0';
+	n = hl_expand(buf, names, SSHMCP_FAN_HOSTS_MAX, e);
+	free(buf);
+	return n;
+}
+
+/* Which hosts failed, in one line (bounded), unless -q. */
+static void fan_summary(const struct fan *f)
+{
+	char line[SSHMCP_LOG_LINE_MAX - 16];
+	size_t o;
+	int i, failed = 0;
+
+	for (i = 0; i < f->n; i++)
+		failed += f->h[i].status != 0;
+	if (failed == 0 || f->c->json)
+		return;
+	(void)str_fmt(line, sizeof(line), "%d of %d hosts failed:", failed, f->n);
+	for (i = 0, o = strlen(line); i < f->n && o < sizeof(line) - 64; i++, o = strlen(line)) {
+		const struct fan_host *h = &f->h[i];
+
+		if (h->status == 0)
+			continue;
+		if (h->error[0] != '\0')
+			(void)str_fmt(line + o, sizeof(line) - o, " %s (%.60s)", h->name, h->error);
+		else
+			(void)str_fmt(line + o, sizeof(line) - o, " %s (exit %d)", h->name, h->status);
+	}
+	log_msg(&f->c->log, LOG_INFO, "%s", line);
+}
+
+/* sshmcp exec -H: the status is 0 when every host succeeded, else the largest seen. */
+static int fan_main(struct cli *c)
+{
+	char *names[SSHMCP_FAN_HOSTS_MAX];
+	struct err e = { .code = SSHMCP_OK };
+	struct fan f;
+	int i, n, status = 0;
+
+	memset(&f, 0, sizeof(f));
+	if ((n = fan_hosts(c, names, &e)) < 0) {
+		log_msg(&c->log, LOG_ERROR, "%s", e.code != SSHMCP_OK ? e.msg : "out of memory");
+		return 2;
+	}
+	c->job.forward_stdin = 0;        /* fan-out reads no stdin, as ssh -n */
+	c->job.want_pty = 0;
+	f.c = c;
+	f.n = n;
+	f.max = c->fanout > 0 ? c->fanout : SSHMCP_DEFAULT_FANOUT;
+	f.h = calloc((size_t)n, sizeof(*f.h));
+	f.q[0].buf = malloc(SSHMCP_FAN_QUEUE);
+	f.q[1].buf = malloc(SSHMCP_FAN_QUEUE);
+	if (f.h == NULL || f.q[0].buf == NULL || f.q[1].buf == NULL) {
+		status = 255;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		(void)str_copy(f.h[i].name, sizeof(f.h[i].name), names[i]);
+	cli_local_init(c);
+	fan_run(&f);
+	cli_local_restore(c);
+	fan_summary(&f);
+	for (i = 0; i < n; i++)
+		status = f.h[i].done ? (f.h[i].status > status ? f.h[i].status : status) : 255;
+out:
+	for (i = 0; f.h != NULL && i < n; i++)
+		if (f.h[i].s != NULL) {
+			sess_free(f.h[i].s);
+			free(f.h[i].s);
+		}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(f.h);
+	free(f.q[0].buf);
+	free(f.q[1].buf);
+	return status;
+}
+
 static int cli_exec(int argc, char **argv)
 {
 	struct cli c;
 	struct err e = { .code = SSHMCP_OK };
-	int status;
+	int status, i;
 
 	memset(&c, 0, sizeof(c));
 	c.log = (struct log){ .fd = STDERR_FILENO, .level = LOG_INFO };
@@ -4967,18 +5502,14 @@ static int cli_exec(int argc, char **argv)
 		goto out;
 	}
 	cli_job(&c);
-	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
-	    cli_parse_dest(&c, c.dest, &c.sess.t) < 0) {
-		err_set(&e, SSHMCP_ERR_USAGE, "bad destination '%s'", c.dest);
-		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
-		status = 2;
+	if (c.hostlist != NULL) {
+		status = fan_main(&c);
 		goto out;
 	}
-	c.cfg.host = c.sess.t.alias;
-	if (cfg_load(&c.cfg, &c.env, c.fflag, &e) < 0 ||
-	    cfg_resolve(&c.cfg, &c.env, &c.sess.t, &e) < 0) {
+	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
+	    cli_target(&c, c.dest, &c.sess.t, &e) < 0) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
-		status = err_table[e.code].exit_status;
+		status = err_table[e.code != SSHMCP_OK ? e.code : SSHMCP_ERR_NOMEM].exit_status;
 		goto out;
 	}
 	sess_start(&c.sess, time_ms());
@@ -4990,6 +5521,8 @@ out:
 	sess_free(&c.sess);
 	cfg_free(&c.cfg);
 	free(c.command);
+	for (i = 0; i < c.nopts; i++)
+		free(c.opts[i]);
 	if (c.log.own_fd)
 		close(c.log.fd);
 	return status;

@@ -20,6 +20,11 @@
 #define SSHMCP_CLOSE_GRACE_MS    2000               /* after a timeout: TERM, then KILL, then close */
 #define SSHMCP_MAX_SESSIONS      64
 #define SSHMCP_DEFAULT_FANOUT    64
+#define SSHMCP_FAN_HOSTS_MAX     4096               /* hosts in one -H list */
+#define SSHMCP_FAN_STDIN_MAX     (1024 * 1024)      /* -H - : the host list on stdin */
+#define SSHMCP_FAN_LINE          4096               /* a longer line is cut and prefixed again */
+#define SSHMCP_FAN_QUEUE         (1024 * 1024)      /* prefixed lines waiting for stdout/stderr */
+#define SSHMCP_FAN_KEEP          (256 * 1024)       /* --json: newest output kept per stream */
 #define SSHMCP_MAX_TIMEOUT_S     (7 * 24 * 3600)    /* --timeout sanity bound */
 #define SSHMCP_LINE_MAX          4096               /* ssh_config / known_hosts line */
 #define SSHMCP_CFG_OPTS_MAX      64                 /* -o options on the command line */
@@ -61,6 +66,7 @@
 _Static_assert(SSHMCP_IO_CHUNK <= SSHMCP_STREAM_RING, "a read must fit an empty ring");
 _Static_assert(SSHMCP_TTY_WRITE_MAX <= SSHMCP_IO_CHUNK, "tty writes are chunk-sized at most");
 _Static_assert(SSHMCP_DEFAULT_FANOUT <= SSHMCP_MAX_SESSIONS, "fan-out uses sessions");
+_Static_assert(SSHMCP_FAN_LINE + SSHMCP_HOST_MAX + 3 <= SSHMCP_FAN_QUEUE, "a line fits the queue");
 _Static_assert(SSHMCP_MAX_BYTES_DEFAULT <= SSHMCP_CMD_RING, "a response fits the ring");
 _Static_assert(SSHMCP_WAIT_MAX_S <= SSHMCP_TIMEOUT_MAX_S, "wait is bounded by timeout");
 

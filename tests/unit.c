@@ -240,6 +240,8 @@ static void test_cli(struct tally *t)
 	check_str(t, c.dest, "h", "destination");
 	check_str(t, c.command, "echo a b $X", "command words joined by spaces");
 	check_str(t, c.cfg.val[CFG_USER], "x", "-o option");
+	check(t, c.nopts == 1 && strcmp(c.opts[0], "User=x") == 0, "-o kept for each host", NULL);
+	free(c.opts[0]);
 	free(c.command);
 	cfg_free(&c.cfg);
 	memset(&c, 0, sizeof(c));
@@ -251,6 +253,49 @@ static void test_cli(struct tally *t)
 	check(t, cli_parse(&c, 5, argv3, &e) == 0 && c.job.timeout_s == 5 &&
 	    strcmp(c.user, "u") == 0 && c.command == NULL, "--timeout, -l, no command", e.msg);
 	cfg_free(&c.cfg);
+}
+
+static void test_hostlists(struct tally *t)
+{
+	static const struct { const char *spec; int n; const char *first, *last; } vec[] = {
+		{ "web[01-03]", 3, "web01", "web03" },
+		{ "db[1-3,7]", 4, "db1", "db7" },
+		{ "a,b,c", 3, "a", "c" },
+		{ "a b\nc\td", 4, "a", "d" },
+		{ "web[08-11].corp", 4, "web08.corp", "web11.corp" },
+		{ "r[1-2]s[1-2]", 4, "r1s1", "r2s2" },
+		{ "x[9-10]", 2, "x9", "x10" },
+		{ "h[001-100]", 100, "h001", "h100" },
+		{ "single", 1, "single", "single" },
+	};
+	static const char *const bad[] = { "web[3-1]", "web[", "web[]", "a,,[1-x]", "", "a]b[",
+		"w[1-99999999]" };
+	char *out[SSHMCP_FAN_HOSTS_MAX];
+	struct err e;
+	size_t i;
+	int n, k;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		n = hl_expand(vec[i].spec, out, SSHMCP_FAN_HOSTS_MAX, &e);
+		check(t, n == vec[i].n, "host list count", vec[i].spec);
+		if (n == vec[i].n) {
+			check_str(t, out[0], vec[i].first, "host list first");
+			check_str(t, out[n - 1], vec[i].last, "host list last");
+		}
+		for (k = 0; k < n; k++)
+			free(out[k]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		n = hl_expand(bad[i], out, SSHMCP_FAN_HOSTS_MAX, &e);
+		check(t, n < 0 && e.code == SSHMCP_ERR_USAGE, "bad host list refused", bad[i]);
+		for (k = 0; k < n; k++)
+			free(out[k]);
+	}
+	memset(&e, 0, sizeof(e));
+	check(t, hl_expand("h[1-5000]", out, SSHMCP_FAN_HOSTS_MAX, &e) < 0, "host list bounded",
+	    NULL);
 }
 
 static void test_ring(struct tally *t)
@@ -311,6 +356,7 @@ int main(void)
 	test_known_hosts(&t);
 	test_destinations(&t);
 	test_cli(&t);
+	test_hostlists(&t);
 	test_ring(&t);
 	test_errors(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
