@@ -42,6 +42,7 @@
 #include <sys/types.h>
 
 #include <libssh2.h>
+#include <libssh2_sftp.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 
@@ -256,6 +257,9 @@ static const struct {
 	[SSHMCP_ERR_REFUSED]         = { "SSHMCP_ERR_REFUSED",         255 },
 	[SSHMCP_ERR_NOT_FOUND]       = { "SSHMCP_ERR_NOT_FOUND",       255 },
 	[SSHMCP_ERR_INCOMPLETE]      = { "SSHMCP_ERR_INCOMPLETE",      255 },
+	[SSHMCP_ERR_PERMISSION]      = { "SSHMCP_ERR_PERMISSION",      255 },
+	[SSHMCP_ERR_IS_DIRECTORY]    = { "SSHMCP_ERR_IS_DIRECTORY",    255 },
+	[SSHMCP_ERR_NO_SPACE]        = { "SSHMCP_ERR_NO_SPACE",        255 },
 	[SSHMCP_ERR_NOMEM]           = { "SSHMCP_ERR_NOMEM",           255 },
 	[SSHMCP_ERR_INTERNAL]        = { "SSHMCP_ERR_INTERNAL",        255 },
 };
@@ -2029,6 +2033,15 @@ static int64_t sess_deadline(const struct sess *s)
 		d = s->kill_deadline;
 	if (s->state == SESS_RUNNING && s->t.alive_interval_s > 0 && s->alive_at < d)
 		d = s->alive_at;
+	/* Data libssh2 already took off the socket (while serving another channel) waits in
+	 * its queue, and poll would not wake for it: don't sleep then. */
+	if (s->state == SESS_RUNNING && s->ch != NULL && ring_space(&s->out[0]) > 0) {
+		unsigned long avail = 0;
+
+		(void)libssh2_channel_window_read_ex(s->ch, &avail, NULL);
+		if (avail > 0)
+			d = 0;
+	}
 	return d;
 }
 
@@ -2314,6 +2327,7 @@ static const char *const cmd_status_names[] = {
 };
 
 struct shell;
+struct fop;
 
 struct cmd {
 	char id[SSHMCP_NAME_MAX];
@@ -2375,6 +2389,9 @@ struct shell {
 	int ncmds;
 	int report_lost;                    /* died while idle: the next call is told */
 	int was_ready;                      /* the shell answered its setup once */
+	LIBSSH2_SFTP *sftp;                 /* opened on first file operation */
+	int sftp_refused;
+	struct fop *fops;                   /* file operations, in order */
 	char nonce[20];
 	char endmark[24];                   /* "_<nonce>__": ends the cwd in a sentinel */
 	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
@@ -2498,6 +2515,10 @@ static void cmd_set_status(struct cmd *c, enum cmd_status st, int64_t now)
 }
 
 static void shell_start_next(struct shell *sh, int64_t now);
+static void shell_files(struct shell *sh, int64_t now);
+static int64_t shell_files_deadline(const struct shell *sh);
+static void shell_files_end(struct shell *sh);
+static void shell_files_free(struct shell *sh);
 static int shell_setup_line(const struct shell *sh, char *out, size_t cap);
 static int shell_type(struct shell *sh, const char *text, size_t n);
 
@@ -2857,6 +2878,7 @@ static void shell_end(struct shell *sh, int64_t now)
 		c->sh = NULL;
 	}
 	sh->nq = 0;
+	shell_files_end(sh);
 	sh->st = SH_CLOSED;
 }
 
@@ -2889,15 +2911,22 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 				sess_step(&sh->s, now);
 		}
 	}
+	if (sh->fops != NULL) {
+		shell_files(sh, now);
+		sess_step(&sh->s, now);     /* SFTP reads may have queued shell output */
+		shell_feed(sh, now);
+	}
 	if (sh->s.state >= SESS_DONE)
 		shell_end(sh, now);
 }
 
 static int64_t shell_deadline(const struct shell *sh)
 {
-	int64_t d = sess_deadline(&sh->s);
+	int64_t d = sess_deadline(&sh->s), f = shell_files_deadline(sh);
 	const struct cmd *c = sh->cur;
 
+	if (f < d)
+		d = f;
 	if (sh->st == SH_SETUP && sh->deadline < d)
 		d = sh->deadline;
 	if (sh->st != SH_BUSY || c == NULL)
@@ -2915,6 +2944,13 @@ static void shell_free(struct shell *sh)
 {
 	if (sh == NULL)
 		return;
+	if (sh->sftp != NULL && sh->s.ssh != NULL) {
+		/* Bounded: a blocking shutdown with a 1 s timeout frees what libssh2 holds. */
+		libssh2_session_set_timeout(sh->s.ssh, 1000);
+		libssh2_session_set_blocking(sh->s.ssh, 1);
+		(void)libssh2_sftp_shutdown(sh->sftp);
+	}
+	shell_files_free(sh);
 	sess_free(&sh->s);
 	free(sh);
 }
@@ -2950,6 +2986,344 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 	sh->t_created = sh->t_used = now;
 	sess_start(&sh->s, now);
 	return sh;
+}
+
+/* ================================================================ SFTP === */
+/*
+ * read_file and write_file over SFTP on the session's own connection (a channel of its
+ * own: the shell keeps working). One file operation at a time per session, each a small
+ * state machine stepped from the loop like everything else. Writes go to a temp file in
+ * the same directory, then rename over the target (posix-rename@openssh.com): readers see
+ * the old file or the new one, never half of it.
+ */
+enum fop_kind { FOP_READ, FOP_WRITE };
+enum fop_step { FOP_MKDIRS, FOP_STAT, FOP_OPEN, FOP_FSTAT, FOP_IO, FOP_SETSTAT,
+	FOP_CLOSE, FOP_RENAME, FOP_UNLINK, FOP_DONE };
+
+struct fop {
+	enum fop_kind kind;
+	enum fop_step step;
+	char id[128];                       /* the request waiting for the result */
+	char path[SSHMCP_PATH_MAX];
+	char tmp[SSHMCP_PATH_MAX];          /* write: the temp file, "" once renamed */
+	unsigned char *data;                /* read: what was read; write: the content */
+	size_t len, done;
+	uint64_t offset, size;
+	unsigned long mode;
+	int mode_given, append, create_dirs, target_exists;
+	size_t mkdir_pos;
+	LIBSSH2_SFTP_HANDLE *h;
+	struct err err;
+	int64_t deadline;
+	struct fop *next;
+};
+
+static void fop_free(struct fop *op)
+{
+	if (op == NULL)
+		return;
+	free(op->data);
+	free(op);
+}
+
+/* An SFTP status as one clear, typed line. */
+static void fop_fail(struct fop *op, LIBSSH2_SFTP *sftp, const char *what)
+{
+	unsigned long fx = sftp != NULL ? libssh2_sftp_last_error(sftp) : 0;
+	enum sshmcp_err code = SSHMCP_ERR_IO;
+	const char *why = "failed";
+
+	switch (fx) {
+	case LIBSSH2_FX_NO_SUCH_FILE: case LIBSSH2_FX_NO_SUCH_PATH:
+		code = SSHMCP_ERR_NOT_FOUND, why = "no such file or directory"; break;
+	case LIBSSH2_FX_PERMISSION_DENIED: case LIBSSH2_FX_WRITE_PROTECT:
+		code = SSHMCP_ERR_PERMISSION, why = "permission denied"; break;
+	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM: case LIBSSH2_FX_QUOTA_EXCEEDED:
+		code = SSHMCP_ERR_NO_SPACE, why = "no space left on the device"; break;
+	case LIBSSH2_FX_NOT_A_DIRECTORY:
+		code = SSHMCP_ERR_NOT_FOUND, why = "a parent is not a directory"; break;
+	case LIBSSH2_FX_FILE_ALREADY_EXISTS:
+		why = "already exists"; break;
+	}
+	err_set(&op->err, code, "%s %s: %s", what, op->path, why);
+}
+
+/* Move mkdir_pos to the end of the target's next parent directory; 0 when none is left. */
+static int fop_next_dir(struct fop *op)
+{
+	const char *slash = strrchr(op->path, '/');
+	size_t end = slash != NULL ? (size_t)(slash - op->path) : 0, k = op->mkdir_pos;
+
+	while (k < end && op->path[k] == '/')
+		k++;
+	if (k >= end)
+		return 0;
+	op->mkdir_pos = k + strcspn(op->path + k, "/");
+	return 1;
+}
+
+static int fop_eagain(LIBSSH2_SESSION *ssh)
+{
+	return libssh2_session_last_errno(ssh) == LIBSSH2_ERROR_EAGAIN;
+}
+
+/* Open: reads open the target; appends open it for append; writes open a fresh temp. */
+static enum step_rc fop_open(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp)
+{
+	const char *p = op->kind == FOP_WRITE && !op->append ? op->tmp : op->path;
+	unsigned long flags = op->kind == FOP_READ ? LIBSSH2_FXF_READ :
+		op->append ? (LIBSSH2_FXF_WRITE | LIBSSH2_FXF_APPEND | LIBSSH2_FXF_CREAT) :
+		(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL | LIBSSH2_FXF_TRUNC);
+
+	op->h = libssh2_sftp_open_ex(sftp, p, (unsigned)strlen(p), flags,
+	    op->kind == FOP_READ ? 0 : 0600, LIBSSH2_SFTP_OPENFILE);
+	if (op->h == NULL) {
+		if (fop_eagain(ssh))
+			return STEP_WAIT;
+		if (op->kind == FOP_WRITE && !op->append)
+			op->tmp[0] = '\0';      /* nothing was created */
+		fop_fail(op, sftp, op->kind == FOP_READ ? "can't read" : "can't write");
+		return STEP_FAIL;
+	}
+	op->step = op->kind == FOP_READ ? FOP_FSTAT : FOP_IO;
+	return STEP_AGAIN;
+}
+
+static enum step_rc fop_io(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp)
+{
+	while (op->done < op->len) {
+		ssize_t n = op->kind == FOP_READ ?
+			libssh2_sftp_read(op->h, (char *)op->data + op->done, op->len - op->done) :
+			libssh2_sftp_write(op->h, (const char *)op->data + op->done, op->len - op->done);
+
+		if (n == LIBSSH2_ERROR_EAGAIN)
+			return STEP_WAIT;
+		if (n < 0) {
+			(void)ssh;
+			fop_fail(op, sftp, op->kind == FOP_READ ? "can't read" : "can't write");
+			return STEP_FAIL;
+		}
+		if (n == 0)
+			break;                  /* end of file */
+		op->done += (size_t)n;
+	}
+	op->step = op->kind == FOP_WRITE && (!op->append || op->mode_given) ? FOP_SETSTAT :
+		FOP_CLOSE;
+	return STEP_AGAIN;
+}
+
+/* read: size and mode, refuse directories, seek to the offset. */
+static enum step_rc fop_fstat(struct fop *op, LIBSSH2_SFTP *sftp)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc = libssh2_sftp_fstat_ex(op->h, &a, 0);
+
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return STEP_WAIT;
+	if (rc != 0) {
+		fop_fail(op, sftp, "can't stat");
+		return STEP_FAIL;
+	}
+	op->size = a.filesize;
+	op->mode = a.permissions;
+	if (LIBSSH2_SFTP_S_ISDIR(a.permissions)) {
+		err_set(&op->err, SSHMCP_ERR_IS_DIRECTORY, "can't read %s: is a directory", op->path);
+		op->step = FOP_CLOSE;
+		return STEP_AGAIN;
+	}
+	if (op->offset > op->size)
+		op->offset = op->size;
+	if (op->len > op->size - op->offset)
+		op->len = (size_t)(op->size - op->offset);
+	if ((op->data = malloc(op->len + 1)) == NULL) {
+		err_set(&op->err, SSHMCP_ERR_NOMEM, "out of memory");
+		op->step = FOP_CLOSE;
+		return STEP_AGAIN;
+	}
+	libssh2_sftp_seek64(op->h, op->offset);
+	op->step = FOP_IO;
+	return STEP_AGAIN;
+}
+
+/* write: does the target exist, with which mode (kept unless `mode` is given)? */
+static enum step_rc fop_stat(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc = libssh2_sftp_stat_ex(sftp, op->path, (unsigned)strlen(op->path), LIBSSH2_SFTP_STAT,
+	    &a);
+
+	if (rc == LIBSSH2_ERROR_EAGAIN || (rc != 0 && fop_eagain(ssh)))
+		return STEP_WAIT;
+	op->target_exists = rc == 0;
+	if (rc == 0 && LIBSSH2_SFTP_S_ISDIR(a.permissions)) {
+		err_set(&op->err, SSHMCP_ERR_IS_DIRECTORY, "can't write %s: is a directory", op->path);
+		return STEP_FAIL;
+	}
+	if (!op->mode_given)
+		op->mode = rc == 0 ? (a.permissions & 07777) : 0644;
+	op->step = FOP_OPEN;
+	return STEP_AGAIN;
+}
+
+static enum step_rc fop_setstat(struct fop *op, LIBSSH2_SFTP *sftp)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+	a.permissions = op->mode & 07777;
+	rc = libssh2_sftp_fsetstat(op->h, &a);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return STEP_WAIT;
+	if (rc != 0) {
+		fop_fail(op, sftp, "can't set the mode of");
+		return STEP_FAIL;
+	}
+	op->step = FOP_CLOSE;
+	return STEP_AGAIN;
+}
+
+static enum step_rc fop_finish_steps(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp)
+{
+	int rc;
+
+	switch (op->step) {
+	case FOP_CLOSE:
+		rc = op->h != NULL ? libssh2_sftp_close_handle(op->h) : 0;
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return STEP_WAIT;
+		op->h = NULL;
+		op->step = op->err.code != SSHMCP_OK ? (op->tmp[0] != '\0' ? FOP_UNLINK : FOP_DONE) :
+			op->kind == FOP_WRITE && !op->append ? FOP_RENAME : FOP_DONE;
+		return STEP_AGAIN;
+	case FOP_RENAME:
+		rc = libssh2_sftp_posix_rename_ex(sftp, op->tmp, strlen(op->tmp), op->path,
+		    strlen(op->path));
+		if (rc == LIBSSH2_ERROR_EAGAIN || (rc != 0 && fop_eagain(ssh)))
+			return STEP_WAIT;
+		if (rc != 0) {
+			fop_fail(op, sftp, "can't replace");
+			op->step = FOP_UNLINK;
+			return STEP_AGAIN;
+		}
+		op->tmp[0] = '\0';
+		op->step = FOP_DONE;
+		return STEP_AGAIN;
+	case FOP_UNLINK:                    /* a failed write leaves nothing behind */
+		rc = libssh2_sftp_unlink_ex(sftp, op->tmp, (unsigned)strlen(op->tmp));
+		if (rc == LIBSSH2_ERROR_EAGAIN || (rc != 0 && fop_eagain(ssh)))
+			return STEP_WAIT;
+		op->tmp[0] = '\0';
+		op->step = FOP_DONE;
+		return STEP_AGAIN;
+	default:
+		return STEP_FAIL;
+	}
+}
+
+/* Advance one file operation; STEP_FAIL only records the error, cleanup still runs. */
+static void fop_step(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp, int64_t now)
+{
+	enum step_rc rc = STEP_AGAIN;
+	char dir[SSHMCP_PATH_MAX];
+
+	while (rc == STEP_AGAIN && op->step != FOP_DONE) {
+		switch (op->step) {
+		case FOP_MKDIRS:
+			if (op->mkdir_pos == 0 && (!op->create_dirs || !fop_next_dir(op))) {
+				op->step = FOP_STAT;
+				break;
+			}
+			memcpy(dir, op->path, op->mkdir_pos);
+			dir[op->mkdir_pos] = '\0';
+			/* Existing directories fail harmlessly: only the final open can tell. */
+			if (libssh2_sftp_mkdir_ex(sftp, dir, (unsigned)strlen(dir), 0755) != 0 &&
+			    fop_eagain(ssh))
+				rc = STEP_WAIT;
+			else if (!fop_next_dir(op))
+				op->step = FOP_STAT;
+			break;
+		case FOP_STAT: rc = fop_stat(op, ssh, sftp); break;
+		case FOP_OPEN: rc = fop_open(op, ssh, sftp); break;
+		case FOP_FSTAT: rc = fop_fstat(op, sftp); break;
+		case FOP_IO: rc = fop_io(op, ssh, sftp); break;
+		case FOP_SETSTAT: rc = fop_setstat(op, sftp); break;
+		default: rc = fop_finish_steps(op, ssh, sftp); break;
+		}
+		if (rc == STEP_FAIL) {
+			op->step = op->h != NULL ? FOP_CLOSE : op->tmp[0] != '\0' ? FOP_UNLINK : FOP_DONE;
+			rc = STEP_AGAIN;
+		}
+	}
+	if (op->step != FOP_DONE && now >= op->deadline && op->err.code == SSHMCP_OK) {
+		err_set(&op->err, SSHMCP_ERR_TIMEOUT, "file operation on %s timed out", op->path);
+		op->step = FOP_DONE;
+	}
+}
+
+/* File operations ride on the shell's connection once it is up, one at a time. */
+static void shell_files(struct shell *sh, int64_t now)
+{
+	struct fop *op;
+
+	for (op = sh->fops; op != NULL && op->step == FOP_DONE; op = op->next)
+		;
+	if (op == NULL || sh->s.state != SESS_RUNNING)
+		return;
+	if (sh->sftp == NULL && (sh->sftp_refused || (sh->sftp = libssh2_sftp_init(sh->s.ssh)) == NULL)) {
+		if (!sh->sftp_refused && fop_eagain(sh->s.ssh))
+			return;
+		sh->sftp_refused = 1;       /* once: libssh2 cannot retry a failed init cleanly */
+		for (; op != NULL; op = op->next) {
+			err_set(&op->err, SSHMCP_ERR_CHANNEL, "%s: the server refused the SFTP subsystem",
+			    sh->alias);
+			op->step = FOP_DONE;
+		}
+		return;
+	}
+	for (; op != NULL; op = op->next) {
+		fop_step(op, sh->s.ssh, sh->sftp, now);
+		if (op->step != FOP_DONE)
+			break;
+	}
+}
+
+static int64_t shell_files_deadline(const struct shell *sh)
+{
+	const struct fop *op;
+
+	for (op = sh->fops; op != NULL; op = op->next)
+		if (op->step != FOP_DONE)
+			return op->deadline;
+	return INT64_MAX;
+}
+
+static void shell_files_free(struct shell *sh)
+{
+	while (sh->fops != NULL) {
+		struct fop *op = sh->fops;
+
+		sh->fops = op->next;
+		fop_free(op);
+	}
+}
+
+/* The session ended: pending file operations fail with its reason. */
+static void shell_files_end(struct shell *sh)
+{
+	struct fop *op;
+
+	for (op = sh->fops; op != NULL; op = op->next) {
+		if (op->step == FOP_DONE)
+			continue;
+		if (sh->s.err.code != SSHMCP_OK && !sh->was_ready)
+			err_set(&op->err, sh->s.err.code, "%s", sh->s.err.msg);
+		err_set(&op->err, SSHMCP_ERR_SESSION_LOST, "session %s to %s ended", sh->name,
+		    sh->alias);
+		op->h = NULL;           /* freed with the session */
+		op->step = FOP_DONE;
+	}
 }
 
 /* ======================================================== MCP protocol === */
@@ -3873,6 +4247,8 @@ static void tool_list_sessions(struct server *srv, const char *id, const struct 
 	free(buf);
 }
 
+static void srv_files_reply(struct server *srv, struct shell *sh);
+
 /* Close a session now: its running command ends as interrupted. */
 static void srv_shell_close(struct server *srv, struct shell *sh, int64_t now)
 {
@@ -3883,6 +4259,7 @@ static void srv_shell_close(struct server *srv, struct shell *sh, int64_t now)
 		sh->s.state = SESS_DEAD;
 		shell_end(sh, now);
 	}
+	srv_files_reply(srv, sh);
 	srv_shell_remove(srv, sh);
 }
 
@@ -3923,6 +4300,232 @@ static void tool_close_all(struct server *srv, const char *id, const struct args
 {
 	(void)progress;
 	tool_close(srv, id, a, 1, now);
+}
+
+/* ---------------------------------------------------------- file tools --- */
+
+static void mcp_reply_file(struct server *srv, const struct fop *op)
+{
+	size_t n = op->kind == FOP_READ ? op->done : 0, b64n = b64_encoded_len(n);
+	int utf8 = op->kind == FOP_READ && json_utf8_valid((const char *)op->data, n);
+	char *b64 = NULL, mode[8], text[160];
+	struct jw w;
+
+	if (op->err.code != SSHMCP_OK) {
+		mcp_reply_err(srv, op->id, &op->err);
+		return;
+	}
+	if (op->kind == FOP_READ && !utf8 && (b64 = malloc(b64n + 1)) != NULL)
+		(void)b64_encode(op->data, n, b64, b64n + 1, NULL);
+	if (mcp_resp_begin(srv, &w, b64n + n) < 0 || (op->kind == FOP_READ && !utf8 && !b64)) {
+		free(b64);
+		mcp_error(srv, op->id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	(void)str_fmt(mode, sizeof(mode), "%04lo", op->mode & 07777);
+	mcp_result_open(&w, op->id);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "content");
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "type", "text");
+	if (op->kind == FOP_READ && utf8)
+		jw_kstr(&w, "text", (const char *)op->data, n);
+	else {
+		if (op->kind == FOP_READ)
+			(void)str_fmt(text, sizeof(text), "%zu bytes of binary data from %.80s (base64 "
+			    "in structuredContent.content)", n, op->path);
+		else
+			(void)str_fmt(text, sizeof(text), "wrote %zu bytes to %.80s (mode %s)", op->done,
+			    op->path, mode);
+		jw_kcstr(&w, "text", text);
+	}
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	jw_kobj_begin(&w, "structuredContent");
+	jw_kcstr(&w, "path", op->path);
+	if (op->kind == FOP_READ) {
+		if (utf8)
+			jw_kstr(&w, "content", (const char *)op->data, n);
+		else
+			jw_kcstr(&w, "content", b64);
+		jw_kcstr(&w, "encoding", utf8 ? "utf8" : "base64");
+		jw_kuint(&w, "offset", op->offset);
+		jw_kuint(&w, "length", n);
+		jw_kuint(&w, "size", op->size);
+		jw_kbool(&w, "truncated", op->offset + n < op->size);
+	} else
+		jw_kuint(&w, "bytes_written", op->done);
+	jw_kcstr(&w, "mode", mode);
+	jw_obj_end(&w);
+	jw_kbool(&w, "isError", 0);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+	free(b64);
+}
+
+/* Answer and drop the finished file operations of a session, in order. */
+static void srv_files_reply(struct server *srv, struct shell *sh)
+{
+	while (sh->fops != NULL && sh->fops->step == FOP_DONE) {
+		struct fop *op = sh->fops;
+
+		sh->fops = op->next;
+		mcp_reply_file(srv, op);
+		fop_free(op);
+	}
+}
+
+static int arg_path(const struct args *a, struct fop *op)
+{
+	if (arg_str(a, "path", op->path, sizeof(op->path), 1) < 0)
+		return -1;
+	if (strchr(op->path, '\n') != NULL) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'path' must not contain a newline");
+		return -1;
+	}
+	return 0;
+}
+
+/* Queue a file operation on the session named by the arguments. */
+static void tool_file_queue(struct server *srv, const char *id, const struct args *a,
+    struct fop *op, int64_t now)
+{
+	struct shell *sh;
+	struct fop **tail;
+	int sudo = 0;
+
+	if (arg_bool(a, "sudo", 0, &sudo) < 0 || (sh = tool_shell(srv, a, now)) == NULL) {
+		mcp_reply_err(srv, id, a->e);
+		fop_free(op);
+		return;
+	}
+	if (sudo) {
+		/* Until it goes through the shell with sudo, say so rather than read as the user. */
+		err_set(a->e, SSHMCP_ERR_REFUSED, "sudo file access is not available in this build; "
+		    "use execute_command with sudo");
+		mcp_reply_err(srv, id, a->e);
+		fop_free(op);
+		return;
+	}
+	(void)str_copy(op->id, sizeof(op->id), id);
+	op->deadline = now + (int64_t)SSHMCP_TIMEOUT_DEFAULT_S * 1000;
+	for (tail = &sh->fops; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = op;
+}
+
+static void tool_read_file(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct fop *op = calloc(1, sizeof(*op));
+	long len;
+	double off = 0;
+	int t;
+
+	(void)progress;
+	if (op == NULL) {
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	op->kind = FOP_READ;
+	op->step = FOP_OPEN;
+	t = a->obj >= 0 ? json_get(a->d, a->obj, "offset") : -1;
+	if (arg_path(a, op) < 0 || arg_num(a, "length", 0, SSHMCP_FILE_MAX, SSHMCP_FILE_MAX, &len) < 0 ||
+	    (t >= 0 && (json_double(a->d, t, &off) < 0 || off < 0 || off > 9.0e15))) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'offset' must be a byte offset >= 0");
+		mcp_reply_err(srv, id, a->e);
+		fop_free(op);
+		return;
+	}
+	op->offset = (uint64_t)off;
+	op->len = (size_t)len;
+	tool_file_queue(srv, id, a, op, now);
+}
+
+/* `mode` as "0644"/"644" or a number (420). */
+static int arg_mode(const struct args *a, struct fop *op)
+{
+	int t = a->obj >= 0 ? json_get(a->d, a->obj, "mode") : -1;
+	char s[16], *end;
+	long long v;
+
+	if (t < 0 || json_type(a->d, t) == JSON_NULL)
+		return 0;
+	if (json_type(a->d, t) == JSON_STRING && json_str(a->d, t, s, sizeof(s), NULL) == 0) {
+		op->mode = strtoul(s, &end, 8);
+		if (*end != '\0' || s[0] == '\0' || op->mode > 07777)
+			goto bad;
+	} else if (json_int(a->d, t, &v) == 0 && v >= 0 && v <= 07777)
+		op->mode = (unsigned long)v;
+	else
+		goto bad;
+	op->mode_given = 1;
+	return 0;
+bad:
+	err_set(a->e, SSHMCP_ERR_USAGE, "argument 'mode' must be octal like \"0644\" (or 420)");
+	return -1;
+}
+
+static int arg_content(const struct args *a, struct fop *op)
+{
+	int t = a->obj >= 0 ? json_get(a->d, a->obj, "content") : -1;
+	char enc[16];
+	size_t n;
+
+	if (arg_str(a, "encoding", enc, sizeof(enc), 0) < 0)
+		return -1;
+	if (enc[0] != '\0' && strcmp(enc, "utf8") != 0 && strcmp(enc, "base64") != 0) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'encoding' must be \"utf8\" or \"base64\"");
+		return -1;
+	}
+	if (t < 0 || json_type(a->d, t) != JSON_STRING) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'content' is required and must be a string");
+		return -1;
+	}
+	n = json_str_len(a->d, t);
+	if ((op->data = malloc(n + 1)) == NULL || json_str(a->d, t, (char *)op->data, n + 1, &n) < 0)
+		return -1;
+	op->len = n;
+	if (strcmp(enc, "base64") == 0 && b64_decode((char *)op->data, n, op->data, n, &op->len) < 0) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'content' is not valid base64");
+		return -1;
+	}
+	return 0;
+}
+
+static void tool_write_file(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct fop *op = calloc(1, sizeof(*op));
+	const char *slash;
+	unsigned char rnd[4];
+
+	(void)progress;
+	if (op == NULL) {
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	op->kind = FOP_WRITE;
+	op->step = FOP_MKDIRS;
+	if (arg_path(a, op) < 0 || arg_content(a, op) < 0 || arg_mode(a, op) < 0 ||
+	    arg_bool(a, "append", 0, &op->append) < 0 ||
+	    arg_bool(a, "create_dirs", 0, &op->create_dirs) < 0 || getentropy(rnd, 4) < 0) {
+		mcp_reply_err(srv, id, a->e);
+		fop_free(op);
+		return;
+	}
+	/* The temp file sits beside the target: rename is atomic only within a filesystem. */
+	slash = strrchr(op->path, '/');
+	if (!op->append && str_fmt(op->tmp, sizeof(op->tmp), "%.*s.%s.sshmcp-%02x%02x%02x%02x",
+	    slash != NULL ? (int)(slash - op->path + 1) : 0, op->path,
+	    slash != NULL ? slash + 1 : op->path, rnd[0], rnd[1], rnd[2], rnd[3]) < 0) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "path too long");
+		mcp_reply_err(srv, id, a->e);
+		fop_free(op);
+		return;
+	}
+	tool_file_queue(srv, id, a, op, now);
 }
 
 /* ------------------------------------------------------------ tool table --- */
@@ -3993,6 +4596,33 @@ static const struct tool {
 	{ "interrupt_command", tool_interrupt,
 	  "Ctrl-C the command; if the shell does not come back within 2 s the session is closed "
 	  "(and reopened on next use).", SCHEMA_ID_ONLY, SCHEMA_RESULT, ANN(false, true, true) },
+	{ "read_file", tool_read_file,
+	  "Read a file over SFTP: UTF-8 text as is, anything else base64; offset/length page "
+	  "through big files (1 MiB per call at most).",
+	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"path\":"
+	  "{\"type\":\"string\"},\"offset\":{\"type\":\"integer\",\"minimum\":0},\"length\":"
+	  "{\"type\":\"integer\",\"minimum\":0,\"maximum\":1048576},\"session\":{\"type\":"
+	  "\"string\"},\"username\":{\"type\":\"string\"},\"port\":{\"type\":\"integer\"},"
+	  "\"sudo\":{\"type\":\"boolean\"},\"sudo_password\":{\"type\":\"string\"}},"
+	  "\"required\":[\"host\",\"path\"]}",
+	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},\"content\":"
+	  "{\"type\":\"string\"},\"encoding\":{\"type\":\"string\",\"enum\":[\"utf8\","
+	  "\"base64\"]},\"offset\":{\"type\":\"integer\"},\"length\":{\"type\":\"integer\"},"
+	  "\"size\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"truncated\":"
+	  "{\"type\":\"boolean\"},\"error\":{\"type\":\"object\"}}}", ANN(true, false, true) },
+	{ "write_file", tool_write_file,
+	  "Write a file over SFTP, atomically (a temp file beside it, then rename); content as "
+	  "utf8 or base64; mode, append, create_dirs.",
+	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"path\":"
+	  "{\"type\":\"string\"},\"content\":{\"type\":\"string\"},\"encoding\":{\"type\":"
+	  "\"string\",\"enum\":[\"utf8\",\"base64\"]},\"mode\":{\"type\":[\"string\","
+	  "\"integer\"]},\"append\":{\"type\":\"boolean\"},\"create_dirs\":{\"type\":"
+	  "\"boolean\"},\"session\":{\"type\":\"string\"},\"username\":{\"type\":\"string\"},"
+	  "\"port\":{\"type\":\"integer\"},\"sudo\":{\"type\":\"boolean\"},\"sudo_password\":"
+	  "{\"type\":\"string\"}},\"required\":[\"host\",\"path\",\"content\"]}",
+	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
+	  "\"bytes_written\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"error\":"
+	  "{\"type\":\"object\"}}}", ANN(false, true, true) },
 	{ "list_commands", tool_list_commands, "Running and recent commands (newest first).",
 	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"running_only\":"
 	  "{\"type\":\"boolean\"}}}",
@@ -5249,8 +5879,10 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 		else if (l->kind[i] == LOOP_STDOUT)
 			mcp_flush(srv);
 	}
-	for (i = 0; i < srv->nshells; i++)
+	for (i = 0; i < srv->nshells; i++) {
 		shell_step(srv->shells[i], &srv->prompt, now);
+		srv_files_reply(srv, srv->shells[i]);
+	}
 	srv_wake(srv, now);
 	mcp_flush(srv);
 }

@@ -62,6 +62,7 @@
 #define SSHMCP_NAME_MAX          64                 /* session names, command ids */
 #define SSHMCP_PROMPT_MAX        256                /* the last line kept for prompt matching */
 #define SSHMCP_INPUT_MAX         (64 * 1024)        /* send_input text */
+#define SSHMCP_FILE_MAX          (1024 * 1024)      /* read_file: bytes per call */
 
 _Static_assert(SSHMCP_IO_CHUNK <= SSHMCP_STREAM_RING, "a read must fit an empty ring");
 _Static_assert(SSHMCP_TTY_WRITE_MAX <= SSHMCP_IO_CHUNK, "tty writes are chunk-sized at most");
@@ -90,6 +91,9 @@ enum sshmcp_err {
 	SSHMCP_ERR_REFUSED,        /* policy: streaming command, read-only, host not allowed */
 	SSHMCP_ERR_NOT_FOUND,      /* unknown command_id or session */
 	SSHMCP_ERR_INCOMPLETE,     /* the shell wants more input: unbalanced quotes */
+	SSHMCP_ERR_PERMISSION,     /* file: permission denied */
+	SSHMCP_ERR_IS_DIRECTORY,   /* file: a directory where a file was meant */
+	SSHMCP_ERR_NO_SPACE,       /* file: disk full or quota */
 	SSHMCP_ERR_NOMEM,
 	SSHMCP_ERR_INTERNAL,
 	SSHMCP_ERR_COUNT
