@@ -1948,9 +1948,21 @@ static void sess_start(struct sess *s, int64_t now)
 	s->kill_deadline = now;
 }
 
+/* Cut the link for teardown: one best-effort disconnect, then shutdown(), so freeing the
+ * channels and the session never waits on the peer (libssh2 would return EAGAIN and
+ * leak them in non-blocking mode). */
+static void sess_unlink(struct sess *s)
+{
+	if (s->ssh != NULL && s->fd >= 0 && s->state > SESS_HANDSHAKE && s->state != SESS_DONE)
+		(void)libssh2_session_disconnect(s->ssh, "closed by sshmcp");
+	if (s->fd >= 0)
+		(void)shutdown(s->fd, SHUT_RDWR);
+}
+
 static void sess_free(struct sess *s)
 {
 	auth_agent_close(s);
+	sess_unlink(s);
 	if (s->ch != NULL)
 		libssh2_channel_free(s->ch);
 	if (s->ssh != NULL)
@@ -2944,12 +2956,9 @@ static void shell_free(struct shell *sh)
 {
 	if (sh == NULL)
 		return;
-	if (sh->sftp != NULL && sh->s.ssh != NULL) {
-		/* Bounded: a blocking shutdown with a 1 s timeout frees what libssh2 holds. */
-		libssh2_session_set_timeout(sh->s.ssh, 1000);
-		libssh2_session_set_blocking(sh->s.ssh, 1);
+	sess_unlink(&sh->s);
+	if (sh->sftp != NULL)
 		(void)libssh2_sftp_shutdown(sh->sftp);
-	}
 	shell_files_free(sh);
 	sess_free(&sh->s);
 	free(sh);
