@@ -5364,10 +5364,18 @@ struct fan_host {
 	int64_t t_start, t_end;
 };
 
+/* How a fan-out names its targets: exec uses its command line, serve its own settings. */
+typedef int (*fan_resolve_fn)(void *ctx, const char *name, struct target *t, struct err *e);
+
 struct fan {
-	struct cli *c;
+	const struct job *job;
+	const struct log *log;
+	fan_resolve_fn resolve;
+	void *ctx;
+	int collect;                     /* keep output for a summary (--json, MCP) */
+	struct cli *c;                   /* exec only: where prefixed lines go */
 	struct fan_host *h;
-	int n, next, running, max;
+	int n, next, running, max, finished;
 	struct outq q[2];
 };
 
@@ -5408,7 +5416,7 @@ static void fan_drain(struct fan *f, struct fan_host *h, int final)
 			const unsigned char *p = ring_rptr(r, &n), *nl;
 			int whole;
 
-			if (f->c->json) {
+			if (f->collect) {
 				ring_append(&h->keep[k], p, n);
 				ring_consume(r, n);
 				continue;
@@ -5427,7 +5435,7 @@ static void fan_drain(struct fan *f, struct fan_host *h, int final)
 				h->npart[k] = 0;
 			}
 		}
-		if (final && h->npart[k] > 0 && !f->c->json &&
+		if (final && h->npart[k] > 0 && !f->collect &&
 		    fan_fits(f, k, h->name, h->npart[k] + 1)) {
 			fan_emit(f, k, h->name, part, h->npart[k], 1);
 			h->npart[k] = 0;
@@ -5511,14 +5519,17 @@ static void fan_finish(struct fan *f, struct fan_host *h, int64_t now)
 			(void)str_copy(h->error, sizeof(h->error), h->s->err.msg);
 		else if (h->s->timed_out)
 			(void)str_fmt(h->error, sizeof(h->error), "timed out after %d s",
-			    f->c->job.timeout_s);
+			    f->job->timeout_s);
 		sess_free(h->s);
 		free(h->s);
 		h->s = NULL;
 		f->running--;
 	}
 	h->done = 1;
-	if (f->c->json)
+	f->finished++;
+	if (f->c == NULL)
+		return;                     /* serve answers from the keep rings, then frees */
+	if (f->collect)
 		fan_json(f, h);
 	else if (h->error[0] != '\0') {
 		(void)str_fmt(line, sizeof(line), "sshmcp: %s", h->error);
@@ -5534,31 +5545,65 @@ static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
 	struct err e = { .code = SSHMCP_OK };
 
 	h->t_start = now;
-	if ((f->c->json && (ring_init(&h->keep[0], SSHMCP_FAN_KEEP) < 0 ||
+	if ((f->collect && (ring_init(&h->keep[0], SSHMCP_FAN_KEEP) < 0 ||
 	    ring_init(&h->keep[1], SSHMCP_FAN_KEEP) < 0)) ||
 	    (h->s = calloc(1, sizeof(*h->s))) == NULL ||
-	    sess_init(h->s, &f->c->job, &f->c->log, SSHMCP_STDIN_RING, now) < 0 ||
-	    cli_target(f->c, h->name, &h->s->t, &e) < 0) {
-		(void)str_copy(h->error, sizeof(h->error), e.code != SSHMCP_OK ? e.msg : "out of memory");
-		h->status = e.code != SSHMCP_OK ? err_table[e.code].exit_status : 255;
+	    sess_init(h->s, f->job, f->log, SSHMCP_STDIN_RING, now) < 0 ||
+	    f->resolve(f->ctx, h->name, &h->s->t, &e) < 0) {
 		if (h->s != NULL) {
 			sess_free(h->s);
 			free(h->s);
 			h->s = NULL;
 		}
-		h->t_end = now;
-		h->done = 1;
-		if (f->c->json)
-			fan_json(f, h);
-		else if (fan_fits(f, 1, h->name, strlen(h->error) + 10))
-			fan_emit(f, 1, h->name, h->error, strlen(h->error), 1);
-		ring_free(&h->keep[0]);
-		ring_free(&h->keep[1]);
+		(void)str_copy(h->error, sizeof(h->error), e.code != SSHMCP_OK ? e.msg : "out of memory");
+		h->status = e.code != SSHMCP_OK ? err_table[e.code].exit_status : 255;
+		fan_finish(f, h, now);
 		return;
 	}
 	f->running++;
 	sess_start(h->s, now);
 	sess_step(h->s, now);
+}
+
+/* Step every running host, move its output on, finish it, start the next ones. */
+static void fan_step(struct fan *f, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < f->n; i++) {
+		struct fan_host *h = &f->h[i];
+		int end;
+
+		if (h->s == NULL)
+			continue;
+		sess_step(h->s, now);
+		end = h->s->state >= SESS_DONE;
+		fan_drain(f, h, end);
+		if (end && ring_used(&h->s->out[0]) == 0 && ring_used(&h->s->out[1]) == 0 &&
+		    h->npart[0] == 0 && h->npart[1] == 0)
+			fan_finish(f, h, now);
+	}
+	while (f->running < f->max && f->next < f->n)
+		fan_start(f, &f->h[f->next++], now);
+}
+
+static void fan_free(struct fan *f)
+{
+	int i;
+
+	for (i = 0; f->h != NULL && i < f->n; i++) {
+		if (f->h[i].s != NULL) {
+			sess_free(f->h[i].s);
+			free(f->h[i].s);
+		}
+		ring_free(&f->h[i].keep[0]);
+		ring_free(&f->h[i].keep[1]);
+	}
+	free(f->h);
+	free(f->q[0].buf);
+	free(f->q[1].buf);
+	f->h = NULL;
+	f->q[0].buf = f->q[1].buf = NULL;
 }
 
 /* ========================================================== event loop === */
@@ -5688,12 +5733,11 @@ static void loop_run(struct cli *c)
 
 /* ----------------------------------------------------------- fan-out loop --- */
 
-static void fan_prepare(struct loop *l, struct fan *f)
+/* Add a fan-out's sockets to the poll set, and its nearest deadline. */
+static void fan_prepare_sess(struct loop *l, const struct fan *f)
 {
-	int i, k;
+	int i;
 
-	l->n = 0;
-	l->deadline = INT64_MAX;
 	for (i = 0; i < f->n; i++) {
 		struct sess *s = f->h[i].s;
 		int64_t d;
@@ -5704,15 +5748,22 @@ static void fan_prepare(struct loop *l, struct fan *f)
 		if ((d = sess_deadline(s)) < l->deadline)
 			l->deadline = d;
 	}
+}
+
+static void fan_prepare(struct loop *l, struct fan *f)
+{
+	int k;
+
+	l->n = 0;
+	l->deadline = INT64_MAX;
+	fan_prepare_sess(l, f);
 	for (k = 0; k < 2; k++)
 		if (f->q[k].len > 0)
 			loop_add(l, f->c->out_fd[k], POLLOUT, k == 0 ? LOOP_STDOUT : LOOP_STDERR, f);
 }
 
-/* Step every running host, move its output on, finish it, start the next ones. */
 static void fan_dispatch(struct loop *l, struct fan *f)
 {
-	int64_t now = time_ms();
 	int i;
 
 	for (i = 0; i < l->n; i++) {
@@ -5723,37 +5774,18 @@ static void fan_dispatch(struct loop *l, struct fan *f)
 		else
 			fan_flush(f, l->kind[i] == LOOP_STDOUT ? 0 : 1);
 	}
-	for (i = 0; i < f->n; i++) {
-		struct fan_host *h = &f->h[i];
-		int end;
-
-		if (h->s == NULL)
-			continue;
-		sess_step(h->s, now);
-		end = h->s->state >= SESS_DONE;
-		fan_drain(f, h, end);
-		if (end && ring_used(&h->s->out[0]) == 0 && ring_used(&h->s->out[1]) == 0 &&
-		    h->npart[0] == 0 && h->npart[1] == 0)
-			fan_finish(f, h, now);
-	}
-	while (f->running < f->max && f->next < f->n)
-		fan_start(f, &f->h[f->next++], now);
+	fan_step(f, time_ms());
 }
 
 static void fan_run(struct fan *f)
 {
 	struct loop l;
 	sigset_t waitmask;
-	int i;
 
 	loop_signals(&waitmask);
-	fan_dispatch(&(struct loop){ .n = 0 }, f);
+	fan_step(f, time_ms());
 	for (;;) {
-		int busy = f->q[0].len > 0 || f->q[1].len > 0;
-
-		for (i = 0; i < f->n && !busy; i++)
-			busy = !f->h[i].done;
-		if (!busy || sig_caught != 0)
+		if ((f->finished == f->n && f->q[0].len == 0 && f->q[1].len == 0) || sig_caught != 0)
 			break;
 		fan_prepare(&l, f);
 		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
@@ -6034,6 +6066,11 @@ static void cli_job(struct cli *c)
 	c->job.forward_stdin = !c->nflag;
 }
 
+static int cli_resolve(void *ctx, const char *name, struct target *t, struct err *e)
+{
+	return cli_target(ctx, name, t, e);
+}
+
 /* Hosts for -H: the list itself, or (-H -) what stdin holds. */
 static int fan_hosts(struct cli *c, char **names, struct err *e)
 {
@@ -6064,7 +6101,7 @@ static void fan_summary(const struct fan *f)
 
 	for (i = 0; i < f->n; i++)
 		failed += f->h[i].status != 0;
-	if (failed == 0 || f->c->json)
+	if (failed == 0 || f->collect)
 		return;
 	(void)str_fmt(line, sizeof(line), "%d of %d hosts failed:", failed, f->n);
 	for (i = 0, o = strlen(line); i < f->n && o < sizeof(line) - 64; i++, o = strlen(line)) {
@@ -6077,7 +6114,7 @@ static void fan_summary(const struct fan *f)
 		else
 			(void)str_fmt(line + o, sizeof(line) - o, " %s (exit %d)", h->name, h->status);
 	}
-	log_msg(&f->c->log, LOG_INFO, "%s", line);
+	log_msg(f->log, LOG_INFO, "%s", line);
 }
 
 /* sshmcp exec -H: the status is 0 when every host succeeded, else the largest seen. */
@@ -6096,6 +6133,11 @@ static int fan_main(struct cli *c)
 	c->job.forward_stdin = 0;        /* fan-out reads no stdin, as ssh -n */
 	c->job.want_pty = 0;
 	f.c = c;
+	f.job = &c->job;
+	f.log = &c->log;
+	f.collect = c->json;
+	f.resolve = cli_resolve;
+	f.ctx = c;
 	f.n = n;
 	f.max = c->fanout > 0 ? c->fanout : SSHMCP_DEFAULT_FANOUT;
 	f.h = calloc((size_t)n, sizeof(*f.h));
@@ -6114,16 +6156,9 @@ static int fan_main(struct cli *c)
 	for (i = 0; i < n; i++)
 		status = f.h[i].done ? (f.h[i].status > status ? f.h[i].status : status) : 255;
 out:
-	for (i = 0; f.h != NULL && i < n; i++)
-		if (f.h[i].s != NULL) {
-			sess_free(f.h[i].s);
-			free(f.h[i].s);
-		}
+	fan_free(&f);
 	for (i = 0; i < n; i++)
 		free(names[i]);
-	free(f.h);
-	free(f.q[0].buf);
-	free(f.q[1].buf);
 	return status;
 }
 
