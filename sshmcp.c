@@ -3351,6 +3351,8 @@ enum mcp_rpc_err {
 	RPC_INTERNAL = -32603,
 };
 
+struct srv_fan;                         /* execute_on_hosts, with the fan-out code */
+
 struct waiter {
 	int active;
 	char id[128];                       /* the request id, as raw JSON (type kept) */
@@ -3386,6 +3388,7 @@ struct server {
 	uint32_t tokcap;
 	char *resp;                         /* scratch for one response */
 	size_t respcap;
+	struct srv_fan *fans[SSHMCP_FANS_MAX];   /* execute_on_hosts in flight */
 };
 
 /* Queue one message line for stdout; past the cap the loop stops reading requests. */
@@ -3560,6 +3563,35 @@ static int arg_bool(const struct args *a, const char *key, int dflt, int *out)
 	return 0;
 }
 
+/* The server's settings on top of what `c` holds, then ssh_config, into `t`. */
+static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, struct err *e)
+{
+	if ((srv->accept_new && cfg_option(c, "StrictHostKeyChecking accept-new", e) < 0) ||
+	    cfg_option(c, "BatchMode yes", e) < 0 ||           /* no terminal to prompt on */
+	    cfg_load(c, &srv->env, srv->fflag, e) < 0 || cfg_resolve(c, &srv->env, t, e) < 0)
+		return -1;
+	if (t->alive_interval_s == 0)
+		t->alive_interval_s = 15;
+	return 0;
+}
+
+/* A fan-out host, named by alias only (execute_on_hosts). */
+static int srv_resolve(void *ctx, const char *name, struct target *t, struct err *e)
+{
+	struct cfg c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(t, 0, sizeof(*t));
+	(void)str_copy(t->alias, sizeof(t->alias), name);
+	c.host = t->alias;
+	rc = srv_target_cfg(ctx, &c, t, e);
+	cfg_free(&c);
+	if (rc < 0)
+		target_free(t);
+	return rc;
+}
+
 /* Resolve the tool's host through ssh_config, with the tool's overrides on top. */
 static int tool_target(struct server *srv, const struct args *a, struct target *t)
 {
@@ -3582,15 +3614,10 @@ static int tool_target(struct server *srv, const struct args *a, struct target *
 	}
 	t->port = (int)port;
 	c.host = t->alias;
-	if ((key[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"", key) < 0 ||
-	    cfg_option(&c, line, a->e) < 0)) ||
-	    (srv->accept_new && cfg_option(&c, "StrictHostKeyChecking accept-new", a->e) < 0) ||
-	    cfg_option(&c, "BatchMode yes", a->e) < 0 ||       /* no terminal to prompt on */
-	    cfg_load(&c, &srv->env, srv->fflag, a->e) < 0 || cfg_resolve(&c, &srv->env, t, a->e) < 0)
+	if (key[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"", key) < 0 ||
+	    cfg_option(&c, line, a->e) < 0))
 		goto out;
-	if (t->alive_interval_s == 0)
-		t->alive_interval_s = 15;
-	rc = 0;
+	rc = srv_target_cfg(srv, &c, t, a->e);
 out:
 	cfg_free(&c);
 	if (rc < 0)
@@ -4567,6 +4594,9 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 typedef void (*tool_fn)(struct server *, const char *, const struct args *, const char *,
     int64_t);
 
+static void tool_execute_on_hosts(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now);
+
 static const struct tool {
 	const char *name;
 	tool_fn fn;
@@ -4632,6 +4662,18 @@ static const struct tool {
 	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
 	  "\"bytes_written\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"error\":"
 	  "{\"type\":\"object\"}}}", ANN(false, true, true) },
+	{ "execute_on_hosts", tool_execute_on_hosts,
+	  "Run one command on many hosts at once (exec channels, no shared shell state); one "
+	  "result per host. hosts: a list, or a host list like \"web[01-20],db1\".",
+	  "{\"type\":\"object\",\"properties\":{\"hosts\":{\"type\":[\"array\",\"string\"],"
+	  "\"items\":{\"type\":\"string\"}},\"command\":{\"type\":\"string\"},\"timeout\":"
+	  "{\"type\":\"number\",\"minimum\":1,\"maximum\":300,\"default\":30},\"max_parallel\":"
+	  "{\"type\":\"integer\",\"minimum\":1,\"maximum\":64,\"default\":16},\"max_bytes\":"
+	  "{\"type\":\"integer\",\"minimum\":1,\"maximum\":1048576,\"default\":16384}},"
+	  "\"required\":[\"hosts\",\"command\"]}",
+	  "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\"},\"hosts\":"
+	  "{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"},\"error\":{\"type\":"
+	  "\"object\"}}}", ANN(false, true, false) },
 	{ "list_commands", tool_list_commands, "Running and recent commands (newest first).",
 	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"running_only\":"
 	  "{\"type\":\"boolean\"}}}",
@@ -5606,6 +5648,202 @@ static void fan_free(struct fan *f)
 	f->q[0].buf = f->q[1].buf = NULL;
 }
 
+/* ------------------------------------------------------- execute_on_hosts --- */
+/* The MCP face of the fan-out: exec channels over the server's loop, one result per host,
+ * a progress notification as each host finishes. */
+
+struct srv_fan {
+	char id[128];
+	char progress[128];
+	int reported;                       /* hosts announced by progress notifications */
+	size_t max_bytes;
+	struct job job;
+	char *command;
+	char *names[SSHMCP_FAN_HOSTS_MAX];
+	struct fan f;
+};
+
+static void srv_fan_free(struct srv_fan *sf)
+{
+	int i;
+
+	if (sf == NULL)
+		return;
+	fan_free(&sf->f);
+	for (i = 0; i < sf->f.n; i++)
+		free(sf->names[i]);
+	free(sf->command);
+	free(sf);
+}
+
+/* hosts: ["a", "web[1-3]"] or "a,web[1-3]". */
+static int tool_hosts(const struct args *a, char **names)
+{
+	int t = a->obj >= 0 ? json_get(a->d, a->obj, "hosts") : -1, k, n = 0, got;
+	char spec[SSHMCP_LINE_MAX];
+
+	if (t >= 0 && json_type(a->d, t) == JSON_STRING) {
+		if (json_str(a->d, t, spec, sizeof(spec), NULL) < 0) {
+			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' is too long");
+			return -1;
+		}
+		return hl_expand(spec, names, SSHMCP_FAN_HOSTS_MAX, a->e);
+	}
+	if (t < 0 || json_type(a->d, t) != JSON_ARRAY) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' must be a list or a host list string");
+		return -1;
+	}
+	for (k = json_child(a->d, t); k >= 0; k = json_next(a->d, t, k)) {
+		if (json_type(a->d, k) != JSON_STRING || json_str(a->d, k, spec, sizeof(spec), NULL) < 0 ||
+		    (got = hl_expand(spec, names + n, SSHMCP_FAN_HOSTS_MAX - n, a->e)) < 0) {
+			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' has a bad entry");
+			while (n > 0)
+				free(names[--n]);
+			return -1;
+		}
+		n += got;
+	}
+	if (n == 0)
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' is empty");
+	return n > 0 ? n : -1;
+}
+
+static void tool_execute_on_hosts(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct srv_fan *sf = calloc(1, sizeof(*sf));
+	long timeout, par, maxb;
+	int i, slot, n;
+
+	for (slot = 0; slot < SSHMCP_FANS_MAX && srv->fans[slot] != NULL; slot++)
+		;
+	if (sf == NULL || slot == SSHMCP_FANS_MAX) {
+		err_set(a->e, SSHMCP_ERR_BUSY, "%d execute_on_hosts calls are already running",
+		    SSHMCP_FANS_MAX);
+		goto fail;
+	}
+	if ((sf->command = arg_text(a, "command", SSHMCP_CMD_MAX)) == NULL ||
+	    arg_num(a, "timeout", 1, SSHMCP_TIMEOUT_MAX_S, SSHMCP_TIMEOUT_DEFAULT_S, &timeout) < 0 ||
+	    arg_num(a, "max_parallel", 1, SSHMCP_MAX_SESSIONS, 16, &par) < 0 ||
+	    arg_num(a, "max_bytes", 1, SSHMCP_FAN_KEEP, 16384, &maxb) < 0 ||
+	    (n = tool_hosts(a, sf->names)) < 0)
+		goto fail;
+	sf->f.n = n;
+	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)timeout };
+	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
+		.collect = 1, .n = n, .max = (int)par, .h = calloc((size_t)n, sizeof(struct fan_host)) };
+	if (sf->f.h == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		(void)str_copy(sf->f.h[i].name, sizeof(sf->f.h[i].name), sf->names[i]);
+	(void)str_copy(sf->id, sizeof(sf->id), id);
+	(void)str_copy(sf->progress, sizeof(sf->progress), progress);
+	sf->max_bytes = (size_t)maxb;
+	srv->fans[slot] = sf;
+	fan_step(&sf->f, now);
+	return;
+fail:
+	mcp_reply_err(srv, id, a->e);
+	srv_fan_free(sf);
+}
+
+/* The newest max_bytes of a kept stream, as a JSON string. */
+static void fan_write_stream(struct jw *w, const char *key, const struct ring *r, size_t max,
+    char *tmp)
+{
+	size_t n = ring_used(r) < max ? ring_used(r) : max;
+
+	ring_read_at(r, r->head - n, (unsigned char *)tmp, n);
+	jw_kstr(w, key, tmp, n);
+}
+
+static void srv_fan_reply(struct server *srv, struct srv_fan *sf)
+{
+	struct fan *f = &sf->f;
+	size_t per = 2 * sf->max_bytes + SSHMCP_ERRMSG_MAX + SSHMCP_HOST_MAX + 256;
+	char *tmp = malloc(sf->max_bytes), *text = malloc(64 + (size_t)f->n * 48);
+	struct jw w;
+	int i, failed = 0;
+
+	if (tmp == NULL || text == NULL || mcp_resp_begin(srv, &w, per * (size_t)f->n) < 0) {
+		mcp_error(srv, sf->id, RPC_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < f->n; i++)
+		failed += f->h[i].status != 0;
+	(void)str_fmt(text, 64, "%d hosts, %d failed", f->n, failed);
+	for (i = 0; i < f->n; i++)
+		(void)str_fmt(text + strlen(text), 48, "\n%.30s: exit %d", f->h[i].name,
+		    f->h[i].status);
+	mcp_result_open(&w, sf->id);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "content");
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "type", "text");
+	jw_kcstr(&w, "text", text);
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	jw_kobj_begin(&w, "structuredContent");
+	jw_karr_begin(&w, "results");
+	for (i = 0; i < f->n; i++) {
+		const struct fan_host *h = &f->h[i];
+
+		jw_obj_begin(&w);
+		jw_kcstr(&w, "host", h->name);
+		jw_kint(&w, "exit_code", h->status);
+		fan_write_stream(&w, "stdout", &h->keep[0], sf->max_bytes, tmp);
+		fan_write_stream(&w, "stderr", &h->keep[1], sf->max_bytes, tmp);
+		jw_kbool(&w, "truncated", h->keep[0].head > sf->max_bytes ||
+		    h->keep[1].head > sf->max_bytes);
+		jw_kint(&w, "duration_ms", h->t_end - h->t_start);
+		if (h->error[0] != '\0')
+			jw_kcstr(&w, "error", h->error);
+		else
+			jw_knull(&w, "error");
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_kint(&w, "hosts", f->n);
+	jw_kint(&w, "failed", failed);
+	jw_obj_end(&w);
+	jw_kbool(&w, "isError", 0);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+out:
+	free(tmp);
+	free(text);
+}
+
+/* Step the fan-outs; answer finished ones; announce hosts as they finish. */
+static void srv_fans_step(struct server *srv, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_FANS_MAX; i++) {
+		struct srv_fan *sf = srv->fans[i];
+		char msg[512];
+
+		if (sf == NULL)
+			continue;
+		fan_step(&sf->f, now);
+		if (sf->progress[0] != '\0' && sf->f.finished > sf->reported) {
+			sf->reported = sf->f.finished;
+			if (str_fmt(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"method\":"
+			    "\"notifications/progress\",\"params\":{\"progressToken\":%s,\"progress\":%d,"
+			    "\"total\":%d,\"message\":\"%d of %d hosts done\"}}", sf->progress,
+			    sf->reported, sf->f.n, sf->reported, sf->f.n) == 0)
+				(void)mcp_queue(srv, msg, strlen(msg));
+		}
+		if (sf->f.finished == sf->f.n) {
+			srv_fan_reply(srv, sf);
+			srv_fan_free(sf);
+			srv->fans[i] = NULL;
+		}
+	}
+}
+
+
 /* ========================================================== event loop === */
 /* prepare → poll → dispatch → reap, as redis' ae and mongoose do. */
 
@@ -5901,6 +6139,9 @@ static void srv_prepare(struct loop *l, struct server *srv)
 	for (i = 0; i < srv->nshells; i++)
 		loop_add(l, srv->shells[i]->s.fd, sess_events(&srv->shells[i]->s), LOOP_SESS,
 		    &srv->shells[i]->s);
+	for (i = 0; i < SSHMCP_FANS_MAX; i++)
+		if (srv->fans[i] != NULL)
+			fan_prepare_sess(l, &srv->fans[i]->f);
 }
 
 static void srv_dispatch(struct loop *l, struct server *srv)
@@ -5924,6 +6165,7 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 		shell_step(srv->shells[i], &srv->prompt, now);
 		srv_files_reply(srv, srv->shells[i]);
 	}
+	srv_fans_step(srv, now);
 	srv_wake(srv, now);
 	mcp_flush(srv);
 }
@@ -5962,6 +6204,8 @@ static void srv_free(struct server *srv)
 		srv_shell_close(srv, srv->shells[i], time_ms());
 	for (i = 0; i < srv->nhist; i++)
 		cmd_free(srv->hist[i]);
+	for (i = 0; i < SSHMCP_FANS_MAX; i++)
+		srv_fan_free(srv->fans[i]);
 	prompt_free(&srv->prompt);
 	free(srv->in);
 	free(srv->out);

@@ -25,6 +25,7 @@
 #define SSHMCP_FAN_LINE          4096               /* a longer line is cut and prefixed again */
 #define SSHMCP_FAN_QUEUE         (1024 * 1024)      /* prefixed lines waiting for stdout/stderr */
 #define SSHMCP_FAN_KEEP          (256 * 1024)       /* --json: newest output kept per stream */
+#define SSHMCP_FANS_MAX          8                  /* execute_on_hosts calls at once */
 #define SSHMCP_MAX_TIMEOUT_S     (7 * 24 * 3600)    /* --timeout sanity bound */
 #define SSHMCP_LINE_MAX          4096               /* ssh_config / known_hosts line */
 #define SSHMCP_CFG_OPTS_MAX      64                 /* -o options on the command line */
