@@ -3007,7 +3007,7 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
  */
 enum fop_kind { FOP_READ, FOP_WRITE };
 enum fop_step { FOP_MKDIRS, FOP_STAT, FOP_OPEN, FOP_FSTAT, FOP_IO, FOP_SETSTAT,
-	FOP_CLOSE, FOP_RENAME, FOP_UNLINK, FOP_DONE };
+	FOP_CLOSE, FOP_RENAME, FOP_UNLINK, FOP_SHELL, FOP_DONE };
 
 struct fop {
 	enum fop_kind kind;
@@ -3024,6 +3024,7 @@ struct fop {
 	LIBSSH2_SFTP_HANDLE *h;
 	struct err err;
 	int64_t deadline;
+	struct cmd *cmd;                    /* sudo: the shell command doing the work */
 	struct fop *next;
 };
 
@@ -3276,7 +3277,7 @@ static void shell_files(struct shell *sh, int64_t now)
 {
 	struct fop *op;
 
-	for (op = sh->fops; op != NULL && op->step == FOP_DONE; op = op->next)
+	for (op = sh->fops; op != NULL && op->step >= FOP_SHELL; op = op->next)
 		;
 	if (op == NULL || sh->s.state != SESS_RUNNING)
 		return;
@@ -3292,6 +3293,8 @@ static void shell_files(struct shell *sh, int64_t now)
 		return;
 	}
 	for (; op != NULL; op = op->next) {
+		if (op->step == FOP_SHELL)
+			continue;           /* sudo operations run as shell commands */
 		fop_step(op, sh->s.ssh, sh->sftp, now);
 		if (op->step != FOP_DONE)
 			break;
@@ -3303,7 +3306,7 @@ static int64_t shell_files_deadline(const struct shell *sh)
 	const struct fop *op;
 
 	for (op = sh->fops; op != NULL; op = op->next)
-		if (op->step != FOP_DONE)
+		if (op->step < FOP_SHELL)
 			return op->deadline;
 	return INT64_MAX;
 }
@@ -3324,8 +3327,8 @@ static void shell_files_end(struct shell *sh)
 	struct fop *op;
 
 	for (op = sh->fops; op != NULL; op = op->next) {
-		if (op->step == FOP_DONE)
-			continue;
+		if (op->step >= FOP_SHELL)
+			continue;           /* a sudo operation ends with its command */
 		if (sh->s.err.code != SSHMCP_OK && !sh->was_ready)
 			err_set(&op->err, sh->s.err.code, "%s", sh->s.err.msg);
 		err_set(&op->err, SSHMCP_ERR_SESSION_LOST, "session %s to %s ended", sh->name,
@@ -4400,12 +4403,95 @@ static void mcp_reply_file(struct server *srv, const struct fop *op)
 	free(b64);
 }
 
+/* Why a sudo file command failed, from what it printed: one typed line. */
+static void fop_sudo_error(struct fop *op, const char *out)
+{
+	static const struct { const char *needle; enum sshmcp_err code; } map[] = {
+		{ "__SSHMCP_ISDIR__", SSHMCP_ERR_IS_DIRECTORY }, { "No such file", SSHMCP_ERR_NOT_FOUND },
+		{ "Permission denied", SSHMCP_ERR_PERMISSION }, { "not allowed", SSHMCP_ERR_PERMISSION },
+		{ "sudoers", SSHMCP_ERR_PERMISSION }, { "password is required", SSHMCP_ERR_PERMISSION },
+		{ "incorrect password", SSHMCP_ERR_PERMISSION }, { "No space", SSHMCP_ERR_NO_SPACE },
+		{ "Read-only file system", SSHMCP_ERR_PERMISSION },
+	};
+	const char *line = out;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strstr(out, map[i].needle) != NULL)
+			break;
+	while (*line == '\n' || (strncmp(line, "[sudo]", 6) == 0 && strchr(line, '\n') != NULL))
+		line = *line == '\n' ? line + 1 : strchr(line, '\n') + 1;
+	n = strcspn(line, "\n");
+	err_set(&op->err, i < sizeof(map) / sizeof(map[0]) ? map[i].code : SSHMCP_ERR_IO,
+	    "sudo %s %s failed: %.*s", op->kind == FOP_READ ? "read of" : "write to", op->path,
+	    (int)(n > 200 ? 200 : n), i == 0 ? "is a directory" : line);
+}
+
+/* The sudo command ended: parse "__SSHMCP_FILE__ size mode" and, for reads, the base64. */
+static void fop_sudo_finish(struct fop *op)
+{
+	struct cmd *c = op->cmd;
+	size_t n = ring_used(&c->out), k = 0, i;
+	char *out = malloc(n + 1), *m;
+	unsigned long long size;
+
+	if (out == NULL) {
+		err_set(&op->err, SSHMCP_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	ring_read_at(&c->out, c->out.tail, (unsigned char *)out, n);
+	out[n] = '\0';
+	m = strstr(out, "__SSHMCP_FILE__ ");
+	if (c->status != CMD_COMPLETED || c->exit_code != 0 || m == NULL ||
+	    sscanf(m + 16, "%llu %lo", &size, &op->mode) != 2) {
+		if (c->err.code != SSHMCP_OK && c->err.code != SSHMCP_ERR_PERMISSION)
+			err_set(&op->err, c->err.code, "%s", c->err.msg);
+		fop_sudo_error(op, out);
+		goto done;
+	}
+	op->size = size;
+	if (op->kind == FOP_WRITE) {
+		op->done = op->len;
+		goto done;
+	}
+	for (i = (size_t)(m - out) + strcspn(m, "\n"); i < n; i++)    /* base64 lines */
+		if (out[i] != '\n' && out[i] != ' ')
+			out[k++] = out[i];
+	free(op->data);
+	if ((op->data = malloc(k / 4 * 3 + 3)) == NULL ||
+	    b64_decode(out, k, op->data, k / 4 * 3 + 3, &op->done) < 0)
+		err_set(&op->err, SSHMCP_ERR_IO, "sudo read of %s: garbled output", op->path);
+done:
+	free(out);
+	c->refs--;
+	op->cmd = NULL;
+	op->step = FOP_DONE;
+}
+
+/* A sudo operation whose command asks for a password it was not given cannot go on. */
+static void fop_sudo_check(struct fop *op, int64_t now)
+{
+	struct cmd *c = op->cmd;
+
+	if (c->status == CMD_AWAITING && c->sh != NULL) {
+		err_set(&op->err, SSHMCP_ERR_PERMISSION, "sudo asked for a password: pass the right "
+		    "sudo_password (prompt: %.80s)", c->prompt);
+		shell_interrupt(c->sh, c, CMD_FAILED, now);
+	}
+	if (c->status >= CMD_COMPLETED)
+		fop_sudo_finish(op);
+}
+
 /* Answer and drop the finished file operations of a session, in order. */
 static void srv_files_reply(struct server *srv, struct shell *sh)
 {
-	while (sh->fops != NULL && sh->fops->step == FOP_DONE) {
-		struct fop *op = sh->fops;
+	struct fop *op;
 
+	for (op = sh->fops; op != NULL; op = op->next)
+		if (op->step == FOP_SHELL)
+			fop_sudo_check(op, time_ms());
+	while (sh->fops != NULL && sh->fops->step == FOP_DONE) {
+		op = sh->fops;
 		sh->fops = op->next;
 		mcp_reply_file(srv, op);
 		fop_free(op);
@@ -4423,6 +4509,114 @@ static int arg_path(const struct args *a, struct fop *op)
 	return 0;
 }
 
+/* Shell single quotes: 'it'\''s' — nothing inside is interpreted. */
+static int sudo_quote(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *in != '\0' || o == 0; in++) {
+		const char *rep = *in == '\'' ? "'\\''" : NULL;
+		size_t k = rep != NULL ? 4 : 1;
+
+		if (o == 0) {
+			if (cap < 3)
+				return -1;
+			out[o++] = '\'';
+		}
+		if (*in == '\0')
+			break;
+		if (k + 2 > cap - o)
+			return -1;
+		memcpy(out + o, rep != NULL ? rep : in, k);
+		o += k;
+	}
+	out[o++] = '\'';
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * sudo read: one command prints "__SSHMCP_FILE__ <size> <mode>" then the slice in base64.
+ * The path travels as a positional parameter inside single quotes: no quoting can break,
+ * nothing is interpreted. The command engine answers sudo's prompt with sudo_password.
+ */
+static int sudo_read_cmd(const struct fop *op, char *out, size_t cap)
+{
+	char q[2 * SSHMCP_PATH_MAX + 8];
+
+	if (sudo_quote(op->path, q, sizeof(q)) < 0)
+		return -1;
+	return str_fmt(out, cap, "sudo -p '[sudo] password for %%u: ' -- sh -c 'if [ -d \"$1\" ]; "
+	    "then echo __SSHMCP_ISDIR__; exit 3; fi; s=$(stat -L -c \"%%s %%a\" -- \"$1\") || "
+	    "exit 4; echo \"__SSHMCP_FILE__ $s\"; tail -c +\"$2\" -- \"$1\" | head -c \"$3\" | "
+	    "base64' sshmcp %s %llu %zu", q, (unsigned long long)op->offset + 1, op->len);
+}
+
+/* sudo write: base64 to a private temp file as the user, then sudo install (or append) it
+ * beside the target and rename over it; the temp file goes whatever happens. */
+static char *sudo_write_cmd(const struct fop *op)
+{
+	char q[2 * SSHMCP_PATH_MAX + 8], mode[8] = "";
+	size_t b64n = b64_encoded_len(op->len), cap = b64n + sizeof(q) + 1024;
+	char *out = malloc(cap), *b64 = malloc(b64n + 1);
+
+	if (out == NULL || b64 == NULL || sudo_quote(op->path, q, sizeof(q)) < 0 ||
+	    b64_encode(op->data, op->len, b64, b64n + 1, NULL) < 0)
+		goto fail;
+	if (op->mode_given)
+		(void)str_fmt(mode, sizeof(mode), "%lo", op->mode);
+	if (str_fmt(out, cap, "( t=$(mktemp) || exit 5; trap 'rm -f \"$t\"' EXIT; printf '%%s' '%s' "
+	    "| base64 -d > \"$t\" || exit 6; sudo -p '[sudo] password for %%u: ' -- sh -c '[ \"$4\" "
+	    "= 1 ] && mkdir -p -- \"$(dirname -- \"$2\")\"; if [ -d \"$2\" ]; then echo "
+	    "__SSHMCP_ISDIR__; exit 3; fi; m=$3; [ -n \"$m\" ] || m=$(stat -c %%a -- \"$2\" "
+	    "2>/dev/null) || m=644; if [ \"$5\" = 1 ]; then cat -- \"$1\" >> \"$2\" && chmod "
+	    "\"$m\" -- \"$2\"; else install -m \"$m\" -- \"$1\" \"$2.sshmcp-new\" && mv -f -- "
+	    "\"$2.sshmcp-new\" \"$2\"; fi || exit 7; echo \"__SSHMCP_FILE__ $(stat -c \"%%s %%a\" "
+	    "-- \"$2\")\"' sshmcp \"$t\" %s '%s' %d %d )", b64, q, mode, op->create_dirs,
+	    op->append) < 0)
+		goto fail;
+	free(b64);
+	return out;
+fail:
+	free(b64);
+	free(out);
+	return NULL;
+}
+
+/* Run a sudo file operation as a command of the session; it ends with the command. */
+static int fop_sudo_start(struct server *srv, struct shell *sh, const struct args *a,
+    struct fop *op, int64_t now)
+{
+	char sudo_pw[SSHMCP_SECRET_MAX], rd[3 * SSHMCP_PATH_MAX];
+	char *text = NULL;
+	int rc = -1;
+
+	if (arg_str(a, "sudo_password", sudo_pw, sizeof(sudo_pw), 0) < 0)
+		goto out;
+	if (op->kind == FOP_READ) {
+		if (op->len > SSHMCP_SUDO_READ_MAX)
+			op->len = SSHMCP_SUDO_READ_MAX;     /* its base64 must fit a command's ring */
+		if (sudo_read_cmd(op, rd, sizeof(rd)) == 0)
+			text = strdup(rd);
+	} else
+		text = sudo_write_cmd(op);
+	if (text == NULL || strlen(text) > SSHMCP_CMD_MAX) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "content too large for a sudo write (%d KiB at most)",
+		    SSHMCP_CMD_MAX * 3 / 4 / 1024 - 1);
+		goto out;
+	}
+	if ((op->cmd = srv_cmd_new(srv, sh, text, SSHMCP_TIMEOUT_DEFAULT_S, a->e, now)) == NULL)
+		goto out;
+	(void)str_copy(op->cmd->sudo_pw, sizeof(op->cmd->sudo_pw), sudo_pw);
+	op->cmd->refs++;
+	op->step = FOP_SHELL;
+	rc = 0;
+out:
+	mem_wipe(sudo_pw, sizeof(sudo_pw));
+	free(text);
+	return rc;
+}
+
 /* Queue a file operation on the session named by the arguments. */
 static void tool_file_queue(struct server *srv, const char *id, const struct args *a,
     struct fop *op, int64_t now)
@@ -4436,15 +4630,12 @@ static void tool_file_queue(struct server *srv, const char *id, const struct arg
 		fop_free(op);
 		return;
 	}
-	if (sudo) {
-		/* Until it goes through the shell with sudo, say so rather than read as the user. */
-		err_set(a->e, SSHMCP_ERR_REFUSED, "sudo file access is not available in this build; "
-		    "use execute_command with sudo");
+	(void)str_copy(op->id, sizeof(op->id), id);
+	if (sudo && fop_sudo_start(srv, sh, a, op, now) < 0) {
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
 		return;
 	}
-	(void)str_copy(op->id, sizeof(op->id), id);
 	op->deadline = now + (int64_t)SSHMCP_TIMEOUT_DEFAULT_S * 1000;
 	for (tail = &sh->fops; *tail != NULL; tail = &(*tail)->next)
 		;

@@ -64,12 +64,15 @@
 #define SSHMCP_PROMPT_MAX        256                /* the last line kept for prompt matching */
 #define SSHMCP_INPUT_MAX         (64 * 1024)        /* send_input text */
 #define SSHMCP_FILE_MAX          (1024 * 1024)      /* read_file: bytes per call */
+#define SSHMCP_SUDO_READ_MAX     (512 * 1024)       /* sudo read_file: its base64 fits a ring */
 
 _Static_assert(SSHMCP_IO_CHUNK <= SSHMCP_STREAM_RING, "a read must fit an empty ring");
 _Static_assert(SSHMCP_TTY_WRITE_MAX <= SSHMCP_IO_CHUNK, "tty writes are chunk-sized at most");
 _Static_assert(SSHMCP_DEFAULT_FANOUT <= SSHMCP_MAX_SESSIONS, "fan-out uses sessions");
 _Static_assert(SSHMCP_FAN_LINE + SSHMCP_HOST_MAX + 3 <= SSHMCP_FAN_QUEUE, "a line fits the queue");
 _Static_assert(SSHMCP_MAX_BYTES_DEFAULT <= SSHMCP_CMD_RING, "a response fits the ring");
+_Static_assert(SSHMCP_SUDO_READ_MAX / 3 * 4 * 78 / 76 + 4096 <= SSHMCP_CMD_RING,
+    "a sudo read's base64 lines fit the command ring");
 _Static_assert(SSHMCP_WAIT_MAX_S <= SSHMCP_TIMEOUT_MAX_S, "wait is bounded by timeout");
 
 /* ------------------------------------------------------------------ errors --- */
