@@ -37,6 +37,8 @@
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -260,6 +262,8 @@ static const struct {
 	[SSHMCP_ERR_PERMISSION]      = { "SSHMCP_ERR_PERMISSION",      255 },
 	[SSHMCP_ERR_IS_DIRECTORY]    = { "SSHMCP_ERR_IS_DIRECTORY",    255 },
 	[SSHMCP_ERR_NO_SPACE]        = { "SSHMCP_ERR_NO_SPACE",        255 },
+	/* 126, as a shell says "found but cannot be run": the command never left this host. */
+	[SSHMCP_ERR_POLICY]          = { "SSHMCP_ERR_POLICY",          126 },
 	[SSHMCP_ERR_NOMEM]           = { "SSHMCP_ERR_NOMEM",           255 },
 	[SSHMCP_ERR_INTERNAL]        = { "SSHMCP_ERR_INTERNAL",        255 },
 };
@@ -2360,6 +2364,9 @@ struct cmd {
 	int refs;                           /* responses still waiting on it */
 	enum ctx_kind ctx;
 	int ended_session;                  /* `exit` closed the shell */
+	char req[128];                      /* the request that started it (audit, log) */
+	char user[SSHMCP_USER_MAX];
+	int audited;
 };
 
 enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
@@ -3338,6 +3345,965 @@ static void shell_files_end(struct shell *sh)
 	}
 }
 
+/* ================================================= policy, audit, log === */
+/*
+ * What an operator allows: hosts (as the caller names them, before any resolution),
+ * commands (EREs on every simple command the line contains, after unwrapping sudo, sh -c,
+ * eval, find -exec, xargs...), read-only mode, limits. A line we cannot take apart with
+ * confidence (unbalanced quotes, a command word built at run time) is refused when any
+ * command rule is in force: when unsure, deny, and say why.
+ */
+struct pol_rule {
+	regex_t re;
+	char src[SSHMCP_LINE_MAX];          /* "pattern (file:line)" for refusal messages */
+};
+
+struct policy {
+	char *allow_host[SSHMCP_POLICY_MAX];
+	int nallow_host;
+	struct pol_rule allow[SSHMCP_POLICY_MAX], deny[SSHMCP_POLICY_MAX];
+	int nallow, ndeny;
+	int read_only;
+	int timeout_default, timeout_max;
+	size_t ring_size;
+	int max_sessions, max_cmds, max_cmds_host;
+	char *audit_path, *log_path, *ssh_config;
+	int accept_new;
+};
+
+/* One simple command: its words, dequoted; `dyn` bit i when word i is built at run time. */
+struct pol_cmd {
+	char *w[SSHMCP_POLICY_WORDS];
+	int n;
+	int depth;                          /* nesting: sh -c inside $(...) inside eval ... */
+	uint64_t dyn;
+};
+
+struct pol_split {
+	struct pol_cmd cmd[SSHMCP_POLICY_SEGS];
+	int n;
+	int unsure;                         /* could not be taken apart with confidence */
+	int writes;                         /* output redirected to a file */
+	char why[160];
+};
+
+/* The lexer's working state for one command line. */
+struct pol_lex {
+	struct pol_split *sp;
+	struct pol_cmd cur;
+	char word[SSHMCP_LINE_MAX];
+	size_t wl;
+	int inword, dyn, redirect;          /* redirect: 1 output target next, 2 input source */
+	int depth;
+};
+
+static void pol_split_line(struct pol_split *sp, const char *s, size_t n, int depth);
+
+static void pol_cmd_free(struct pol_cmd *c)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->w[i]);
+	c->n = 0;
+	c->dyn = 0;
+}
+
+static void pol_split_free(struct pol_split *sp)
+{
+	int i;
+
+	for (i = 0; i < sp->n; i++)
+		pol_cmd_free(&sp->cmd[i]);
+	sp->n = 0;
+}
+
+static void pol_unsure(struct pol_split *sp, const char *why)
+{
+	if (!sp->unsure)
+		(void)str_copy(sp->why, sizeof(sp->why), why);
+	sp->unsure = 1;
+}
+
+static void pol_add(struct pol_lex *lx, char c)
+{
+	if (lx->wl >= sizeof(lx->word) - 1) {
+		pol_unsure(lx->sp, "a word is too long to check");
+		return;
+	}
+	lx->word[lx->wl++] = c;
+	lx->inword = 1;
+}
+
+/* The word is complete: a redirection target, or the command's next word. */
+static void pol_word_end(struct pol_lex *lx)
+{
+	if (!lx->inword)
+		return;
+	lx->word[lx->wl] = '\0';
+	if (lx->redirect == 1 && strcmp(lx->word, "/dev/null") != 0)
+		lx->sp->writes = 1;
+	if (lx->redirect == 0) {
+		if (lx->cur.n >= SSHMCP_POLICY_WORDS)
+			pol_unsure(lx->sp, "a command has too many words to check");
+		else if ((lx->cur.w[lx->cur.n] = strdup(lx->word)) != NULL) {
+			if (lx->dyn && lx->cur.n < 64)
+				lx->cur.dyn |= (uint64_t)1 << lx->cur.n;
+			lx->cur.n++;
+		}
+	}
+	lx->redirect = 0;
+	lx->wl = 0;
+	lx->inword = lx->dyn = 0;
+}
+
+static void pol_cmd_end(struct pol_lex *lx)
+{
+	pol_word_end(lx);
+	if (lx->cur.n == 0)
+		return;
+	if (lx->sp->n >= SSHMCP_POLICY_SEGS) {
+		pol_unsure(lx->sp, "too many commands in one line to check");
+		pol_cmd_free(&lx->cur);
+		return;
+	}
+	lx->cur.depth = lx->depth;
+	lx->sp->cmd[lx->sp->n++] = lx->cur;
+	memset(&lx->cur, 0, sizeof(lx->cur));
+}
+
+/* Index just past the ")" closing a "$(" or "<(" whose body starts at s[i]; -1 if none. */
+static long pol_close_paren(const char *s, size_t n, size_t i)
+{
+	int depth = 1;
+	char q = 0;
+
+	for (; i < n; i++) {
+		char c = s[i];
+
+		if (q != 0) {
+			if (c == q)
+				q = 0;
+			else if (c == '\\' && q == '"')
+				i++;
+			continue;
+		}
+		if (c == '\\')
+			i++;
+		else if (c == '\'' || c == '"')
+			q = c;
+		else if (c == '(')
+			depth++;
+		else if (c == ')' && --depth == 0)
+			return (long)i + 1;
+	}
+	return -1;
+}
+
+/* $(...), <(...), >(...) and `...`: the body is a command line of its own; the word that
+ * holds it has a value known only at run time. Returns the index to continue from. */
+static size_t pol_subst(struct pol_lex *lx, const char *s, size_t n, size_t i)
+{
+	long end;
+
+	if (s[i] == '`') {
+		const char *bq = memchr(s + i + 1, '`', n - i - 1);
+
+		if (bq == NULL) {
+			pol_unsure(lx->sp, "an unterminated backquote");
+			return n;
+		}
+		pol_split_line(lx->sp, s + i + 1, (size_t)(bq - (s + i + 1)), lx->depth + 1);
+		end = bq - s + 1;
+	} else {
+		if ((end = pol_close_paren(s, n, i + 2)) < 0) {
+			pol_unsure(lx->sp, "an unbalanced $( or <(");
+			return n;
+		}
+		pol_split_line(lx->sp, s + i + 2, (size_t)end - i - 3, lx->depth + 1);
+	}
+	pol_add(lx, '$');
+	lx->dyn = 1;
+	return (size_t)end - 1;
+}
+
+/* Unquoted > and <: redirections. "2>&1", "2>/dev/null" write nothing that matters. */
+static size_t pol_redirect(struct pol_lex *lx, const char *s, size_t n, size_t i)
+{
+	int fdnum = lx->inword && lx->wl > 0 && strspn(lx->word, "0123456789") == lx->wl;
+
+	if (fdnum)
+		lx->wl = 0, lx->inword = 0;        /* "2" in "2>" is not a word */
+	pol_word_end(lx);
+	if (s[i] == '<') {
+		lx->redirect = 2;
+		return i;
+	}
+	while (i + 1 < n && (s[i + 1] == '>' || s[i + 1] == '|'))
+		i++;
+	if (i + 1 < n && s[i + 1] == '&') {        /* >&2: a descriptor, not a file */
+		i++;
+		while (i + 1 < n && (isdigit((unsigned char)s[i + 1]) || s[i + 1] == '-'))
+			i++;
+		return i;
+	}
+	lx->redirect = 1;
+	return i;
+}
+
+/* Split a command line into simple commands, recursing into substitutions. */
+static void pol_split_line(struct pol_split *sp, const char *s, size_t n, int depth)
+{
+	struct pol_lex lx;
+	char q = 0;
+	size_t i;
+
+	memset(&lx, 0, sizeof(lx));
+	lx.sp = sp;
+	lx.depth = depth;
+	if (depth > SSHMCP_POLICY_DEPTH) {
+		pol_unsure(sp, "commands nested too deeply to check");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (q == '\'') {
+			if (c == '\'')
+				q = 0;
+			else
+				pol_add(&lx, c);
+		} else if (c == '\\' && i + 1 < n) {
+			pol_add(&lx, s[++i]);
+		} else if (q == '"' && c == '"') {
+			q = 0;
+		} else if (q == 0 && (c == '\'' || c == '"')) {
+			q = c;
+			lx.inword = 1;
+		} else if (c == '`' || (c == '$' && i + 1 < n && s[i + 1] == '(') ||
+		    (q == 0 && (c == '<' || c == '>') && i + 1 < n && s[i + 1] == '(')) {
+			i = pol_subst(&lx, s, n, i);
+		} else if (c == '$') {
+			pol_add(&lx, c);
+			lx.dyn = 1;
+		} else if (q == '"') {
+			pol_add(&lx, c);
+		} else if (c == ' ' || c == '\t') {
+			pol_word_end(&lx);
+		} else if (c == '>' || c == '<') {
+			i = pol_redirect(&lx, s, n, i);
+		} else if (strchr(";&|\n(){}", c) != NULL) {
+			pol_cmd_end(&lx);
+		} else if (c == '#' && !lx.inword) {
+			while (i + 1 < n && s[i + 1] != '\n')
+				i++;
+		} else
+			pol_add(&lx, c);
+	}
+	if (q != 0)
+		pol_unsure(sp, "unbalanced quotes");
+	pol_cmd_end(&lx);
+}
+
+/* Wrappers that run the command that follows them (after their own options). */
+static const struct {
+	const char *name;
+	const char *argopts;                /* options that take a value */
+} pol_wrappers[] = {
+	{ "sudo", "ugpCDrtUhR" }, { "doas", "uC" }, { "env", "uSC" }, { "nohup", "" },
+	{ "exec", "a" }, { "time", "fo" }, { "nice", "n" }, { "ionice", "cnp" },
+	{ "timeout", "sk" }, { "stdbuf", "ioe" }, { "command", "" }, { "builtin", "" },
+	{ "xargs", "aEdIiLlnPs" }, { "setsid", "" }, { "chrt", "" }, { "taskset", "" },
+	{ "flock", "wE" }, { "watch", "nd" }, { "unbuffer", "" }, { "busybox", "" },
+};
+
+static const char *pol_base(const char *w);
+
+static const char *pol_base(const char *w)
+{
+	const char *b = strrchr(w, '/');
+
+	return b != NULL ? b + 1 : w;
+}
+
+/* Index of the first word after a wrapper's options (and timeout's duration). */
+static int pol_skip_opts(const struct pol_cmd *c, int k, const char *argopts, int wants_arg)
+{
+	for (k++; k < c->n && c->w[k][0] == '-' && c->w[k][1] != '\0'; k++) {
+		if (strcmp(c->w[k], "--") == 0)
+			return k + 1;
+		if (c->w[k][1] != '-' && c->w[k][2] == '\0' && strchr(argopts, c->w[k][1]) != NULL)
+			k++;
+	}
+	while (k < c->n && strchr(c->w[k], '=') != NULL && c->w[k][0] != '=')
+		k++;                            /* env NAME=value */
+	return k + (wants_arg && k < c->n);
+}
+
+/* find -exec/-execdir/-ok/-okdir CMD ... ; runs CMD: it is checked as a command too. */
+static void pol_find_exec(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	int i, j;
+
+	for (i = k + 1; i < c->n; i++) {
+		struct pol_cmd *x;
+
+		if (strncmp(c->w[i], "-exec", 5) != 0 && strncmp(c->w[i], "-ok", 3) != 0)
+			continue;
+		if (sp->n >= SSHMCP_POLICY_SEGS) {
+			pol_unsure(sp, "too many commands in one line to check");
+			return;
+		}
+		x = &sp->cmd[sp->n];
+		memset(x, 0, sizeof(*x));
+		x->depth = c->depth + 1;
+		for (j = i + 1; j < c->n && strcmp(c->w[j], ";") != 0 && strcmp(c->w[j], "+") != 0;
+		    j++)
+			if ((x->w[x->n] = strdup(c->w[j])) != NULL)
+				x->n++;
+		if (x->n > 0)
+			sp->n++;
+		i = j;
+	}
+}
+
+/* Where the real command starts, after assignments and wrappers; nested command lines
+ * (sh -c, eval, su -c, find -exec) are added to `sp` to be checked in their turn. */
+static int pol_unwrap(struct pol_split *sp, struct pol_cmd *c)
+{
+	int depth = c->depth;
+	int k = 0, i, again = 1;
+	char *line = NULL;
+
+	while (k < c->n && strchr(c->w[k], '=') != NULL && isalpha((unsigned char)c->w[k][0]))
+		k++;
+	while (again && k < c->n) {
+		const char *w = pol_base(c->w[k]);
+
+		again = 0;
+		for (i = 0; i < (int)(sizeof(pol_wrappers) / sizeof(pol_wrappers[0])); i++)
+			if (strcmp(w, pol_wrappers[i].name) == 0) {
+				k = pol_skip_opts(c, k, pol_wrappers[i].argopts,
+				    strcmp(w, "timeout") == 0 || strcmp(w, "chrt") == 0 ||
+				    strcmp(w, "taskset") == 0);
+				again = 1;
+				break;
+			}
+	}
+	for (i = k + 1; k < c->n && i < c->n; i++) {
+		const char *w0 = pol_base(c->w[k]);
+		int shell = strcmp(w0, "sh") == 0 || strcmp(w0, "bash") == 0 || strcmp(w0, "dash") == 0 ||
+			strcmp(w0, "zsh") == 0 || strcmp(w0, "ksh") == 0 || strcmp(w0, "ash") == 0 ||
+			strcmp(w0, "su") == 0 || strcmp(w0, "runuser") == 0;
+
+		if (shell && strcmp(c->w[i], "-c") == 0 && i + 1 < c->n)
+			line = c->w[i + 1];
+		else if (shell && c->w[i][0] == '-' && strchr(c->w[i], 'c') != NULL &&
+		    c->w[i][1] != '-' && i + 1 < c->n)
+			line = c->w[i + 1];         /* bash -lc '...' */
+		if (line != NULL) {
+			pol_split_line(sp, line, strlen(line), depth + 1);
+			break;
+		}
+	}
+	if (k < c->n && strcmp(pol_base(c->w[k]), "eval") == 0)
+		for (i = k + 1; i < c->n; i++)
+			pol_split_line(sp, c->w[i], strlen(c->w[i]), depth + 1);
+	if (k < c->n && strcmp(pol_base(c->w[k]), "find") == 0)
+		pol_find_exec(sp, c, k);
+	return k;
+}
+
+/* Read-only mode: commands that only look. `subs`: the first argument must be one of these
+ * (space-separated); `forbid`: arguments that would change something. */
+static const struct {
+	const char *cmd, *subs, *forbid;
+} pol_readonly[] = {
+	{ "ls", NULL, NULL }, { "cat", NULL, NULL }, { "head", NULL, NULL },
+	{ "tail", NULL, NULL }, { "less", NULL, NULL }, { "more", NULL, NULL },
+	{ "grep", NULL, NULL }, { "egrep", NULL, NULL }, { "fgrep", NULL, NULL },
+	{ "zgrep", NULL, NULL }, { "rg", NULL, NULL }, { "zcat", NULL, NULL },
+	{ "find", NULL, "-delete -exec -execdir -ok -okdir -fprint -fprint0 -fprintf -fls" },
+	{ "stat", NULL, NULL }, { "file", NULL, NULL }, { "wc", NULL, NULL },
+	{ "du", NULL, NULL }, { "df", NULL, NULL }, { "free", NULL, NULL },
+	{ "uptime", NULL, NULL }, { "uname", NULL, NULL }, { "hostname", "-f -s -i -I -d -A", NULL },
+	{ "id", NULL, NULL }, { "whoami", NULL, NULL }, { "w", NULL, NULL },
+	{ "who", NULL, NULL }, { "last", NULL, NULL }, { "ps", NULL, NULL },
+	{ "pgrep", NULL, NULL }, { "pidof", NULL, NULL }, { "printenv", NULL, NULL },
+	{ "env", NULL, NULL }, { "echo", NULL, NULL }, { "printf", NULL, "-v" },
+	{ "date", NULL, "-s --set" }, { "ss", NULL, "-K --kill" }, { "netstat", NULL, NULL },
+	{ "ip", "a addr address r route ro l link neigh n ne rule maddr -s -4 -6 -br -brief -c -d",
+	  "add del delete set flush change replace append" },
+	{ "lsblk", NULL, NULL }, { "lscpu", NULL, NULL }, { "lsmod", NULL, NULL },
+	{ "lsof", NULL, NULL }, { "lspci", NULL, NULL }, { "lsusb", NULL, NULL },
+	{ "dmesg", NULL, "-C -c --clear -D -E -n" },
+	{ "journalctl", NULL, "--vacuum-size --vacuum-time --vacuum-files --rotate --flush" },
+	{ "systemctl", "status show list-units list-unit-files list-timers list-sockets "
+	  "is-active is-enabled is-failed cat", NULL },
+	{ "sort", NULL, "-o --output" }, { "uniq", NULL, NULL }, { "cut", NULL, NULL },
+	{ "tr", NULL, NULL }, { "sed", NULL, "-i --in-place" }, { "diff", NULL, NULL },
+	{ "cmp", NULL, NULL }, { "md5sum", NULL, NULL }, { "sha256sum", NULL, NULL },
+	{ "sha1sum", NULL, NULL }, { "readlink", NULL, NULL }, { "realpath", NULL, NULL },
+	{ "basename", NULL, NULL }, { "dirname", NULL, NULL }, { "pwd", NULL, NULL },
+	{ "cd", NULL, NULL }, { "test", NULL, NULL }, { "[", NULL, NULL },
+	{ "true", NULL, NULL }, { "false", NULL, NULL }, { "which", NULL, NULL },
+	{ "type", NULL, NULL }, { "whereis", NULL, NULL }, { "getent", NULL, NULL },
+	{ "groups", NULL, NULL }, { "nproc", NULL, NULL }, { "vmstat", NULL, NULL },
+	{ "iostat", NULL, NULL }, { "top", NULL, NULL }, { "tree", NULL, NULL },
+	{ "column", NULL, NULL }, { "jq", NULL, NULL }, { "strings", NULL, NULL },
+	{ "hexdump", NULL, NULL }, { "xxd", NULL, "-r" }, { "od", NULL, NULL },
+	{ "base64", NULL, NULL }, { "findmnt", NULL, NULL }, { "blkid", NULL, NULL },
+	{ "ping", NULL, NULL }, { "traceroute", NULL, NULL }, { "tracepath", NULL, NULL },
+	{ "dig", NULL, NULL }, { "nslookup", NULL, NULL }, { "host", NULL, NULL },
+	{ "git", "status log show diff branch tag rev-parse describe ls-files blame shortlog",
+	  "-D -d --delete -m -M --move -f --force" },
+	{ "docker", "ps images inspect logs version info top stats", NULL },
+	{ "kubectl", "get describe logs version top explain api-resources", NULL },
+	/* network devices */
+	{ "show", NULL, NULL }, { "display", NULL, NULL },
+	{ "terminal", "length width pager", NULL },
+};
+
+static int pol_word_in(const char *w, const char *list)
+{
+	size_t n = strlen(w);
+	const char *p = list;
+
+	while ((p = strstr(p, w)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static int pol_readonly_ok(const struct pol_cmd *c, int k)
+{
+	const char *w = pol_base(c->w[k]);
+	size_t i;
+	int j;
+
+	for (i = 0; i < sizeof(pol_readonly) / sizeof(pol_readonly[0]); i++) {
+		if (strcmp(w, pol_readonly[i].cmd) != 0)
+			continue;
+		if (pol_readonly[i].subs != NULL && k + 1 < c->n &&
+		    !pol_word_in(c->w[k + 1], pol_readonly[i].subs))
+			return 0;
+		for (j = k + 1; pol_readonly[i].forbid != NULL && j < c->n; j++) {
+			char opt[64];
+
+			(void)str_copy(opt, sizeof(opt), c->w[j]);
+			opt[strcspn(opt, "=")] = '\0';      /* --output=x */
+			if (pol_word_in(opt, pol_readonly[i].forbid))
+				return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static int pol_match(const struct pol_rule *r, int n, const char *text)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (regexec(&r[i].re, text, 0, NULL, 0) == 0)
+			return i;
+	return -1;
+}
+
+/* One simple command against the rules; 0 or -1 with e set. */
+static int pol_check_cmd(const struct policy *p, struct pol_split *sp, struct pol_cmd *c,
+    struct err *e)
+{
+	char text[SSHMCP_LINE_MAX];
+	int k = pol_unwrap(sp, c), i, r;
+
+	if (k >= c->n)
+		return 0;                       /* assignments or a bare wrapper */
+	if (k < 64 && (c->dyn & ((uint64_t)1 << k))) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused: the command word '%.60s' is computed at run "
+		    "time, so the policy cannot tell what runs", c->w[k]);
+		return -1;
+	}
+	text[0] = '\0';
+	for (i = k; i < c->n; i++)             /* /usr/bin/rm is rm to the rules */
+		if (str_fmt(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
+		    i > k ? " " : "", i == k ? pol_base(c->w[i]) : c->w[i]) < 0) {
+			err_set(e, SSHMCP_ERR_POLICY, "refused: a command is too long to check");
+			return -1;
+		}
+	if ((r = pol_match(p->deny, p->ndeny, text)) >= 0) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused by DenyCommand %s: '%.80s'", p->deny[r].src,
+		    text);
+		return -1;
+	}
+	if (p->nallow > 0 && pol_match(p->allow, p->nallow, text) < 0) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused: '%.80s' matches no AllowCommand", text);
+		return -1;
+	}
+	if (p->read_only && !pol_readonly_ok(c, k)) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused by read-only mode: '%.80s' is not a known "
+		    "read-only command", text);
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole line: deny rules see it as typed, then every simple command it contains. */
+static int pol_command(const struct policy *p, const char *line, struct err *e)
+{
+	struct pol_split *sp;
+	int i, r, rc = 0;
+
+	if (p->ndeny == 0 && p->nallow == 0 && !p->read_only)
+		return 0;
+	if ((r = pol_match(p->deny, p->ndeny, line)) >= 0) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused by DenyCommand %s", p->deny[r].src);
+		return -1;
+	}
+	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused: out of memory checking the policy");
+		return -1;
+	}
+	pol_split_line(sp, line, strlen(line), 0);
+	for (i = 0; i < sp->n && rc == 0; i++)      /* sp->n grows as commands unwrap */
+		rc = pol_check_cmd(p, sp, &sp->cmd[i], e);
+	if (rc == 0 && sp->unsure) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused: the policy cannot take this line apart "
+		    "with confidence (%s)", sp->why);
+		rc = -1;
+	}
+	if (rc == 0 && p->read_only && sp->writes) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused by read-only mode: the line redirects output "
+		    "to a file");
+		rc = -1;
+	}
+	pol_split_free(sp);
+	free(sp);
+	return rc;
+}
+
+/* Hosts are matched as the caller names them, with ssh's Host pattern rules. */
+static int pol_host(const struct policy *p, const char *host, struct err *e)
+{
+	int i, hit = 0;
+
+	if (p->nallow_host == 0)
+		return 0;
+	for (i = 0; i < p->nallow_host; i++) {
+		int r = str_match_list(p->allow_host[i], host);
+
+		if (r < 0) {
+			hit = 0;
+			break;
+		}
+		hit |= r > 0;
+	}
+	if (!hit)
+		err_set(e, SSHMCP_ERR_POLICY, "refused: host '%s' is not in the allowed hosts", host);
+	return hit ? 0 : -1;
+}
+
+/* ---------------------------------------------------------- config file --- */
+/* ~/.config/sshmcp/config (or --config): "Keyword value" lines as in ssh_config, checked at
+ * start-up; an unknown keyword or a bad value stops sshmcp naming the file and line. */
+enum pol_key { PK_ALLOWHOST, PK_READONLY, PK_ALLOWCMD, PK_DENYCMD, PK_TIMEOUT, PK_MAXTIMEOUT,
+	PK_RINGSIZE, PK_MAXSESSIONS, PK_MAXCMDS, PK_MAXCMDSHOST, PK_AUDIT, PK_LOG, PK_ACCEPTNEW,
+	PK_SSHCONFIG };
+
+static const struct { const char *name; enum pol_key key; long lo, hi; } pol_keywords[] = {
+	{ "allowhost", PK_ALLOWHOST, 0, 0 }, { "readonly", PK_READONLY, 0, 1 },
+	{ "allowcommand", PK_ALLOWCMD, 0, 0 }, { "denycommand", PK_DENYCMD, 0, 0 },
+	{ "commandtimeout", PK_TIMEOUT, 1, SSHMCP_TIMEOUT_HARD_S },
+	{ "maxtimeout", PK_MAXTIMEOUT, 1, SSHMCP_TIMEOUT_HARD_S },
+	{ "ringsize", PK_RINGSIZE, SSHMCP_RING_MIN, SSHMCP_RING_MAX },
+	{ "maxsessions", PK_MAXSESSIONS, 1, SSHMCP_SESSIONS_HARD },
+	{ "maxcommands", PK_MAXCMDS, 1, SSHMCP_HISTORY_MAX },
+	{ "maxcommandsperhost", PK_MAXCMDSHOST, 1, SSHMCP_HISTORY_MAX },
+	{ "audit", PK_AUDIT, 0, 0 }, { "log", PK_LOG, 0, 0 },
+	{ "acceptnewhostkeys", PK_ACCEPTNEW, 0, 1 }, { "sshconfig", PK_SSHCONFIG, 0, 0 },
+};
+
+static void pol_init(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->timeout_default = SSHMCP_TIMEOUT_DEFAULT_S;
+	p->timeout_max = SSHMCP_TIMEOUT_MAX_S;
+	p->ring_size = SSHMCP_CMD_RING;
+	p->max_sessions = SSHMCP_MAX_SESSIONS;
+	p->max_cmds = SSHMCP_HISTORY_MAX;
+	p->max_cmds_host = SSHMCP_QUEUE_MAX;
+}
+
+static void pol_free(struct policy *p)
+{
+	int i;
+
+	for (i = 0; i < p->nallow_host; i++)
+		free(p->allow_host[i]);
+	for (i = 0; i < p->nallow; i++)
+		regfree(&p->allow[i].re);
+	for (i = 0; i < p->ndeny; i++)
+		regfree(&p->deny[i].re);
+	free(p->audit_path);
+	free(p->log_path);
+	free(p->ssh_config);
+	memset(p, 0, sizeof(*p));
+}
+
+static int pol_add_host(struct policy *p, const char *pattern)
+{
+	if (p->nallow_host >= SSHMCP_POLICY_MAX)
+		return -1;
+	return (p->allow_host[p->nallow_host++] = strdup(pattern)) == NULL ? -1 : 0;
+}
+
+static int pol_add_rule(struct policy *p, int deny, const char *re, const char *where,
+    struct err *e)
+{
+	struct pol_rule *r = deny ? &p->deny[p->ndeny] : &p->allow[p->nallow];
+
+	if ((deny ? p->ndeny : p->nallow) >= SSHMCP_POLICY_MAX) {
+		err_set(e, SSHMCP_ERR_USAGE, "%s: too many command rules (%d)", where,
+		    SSHMCP_POLICY_MAX);
+		return -1;
+	}
+	if (regcomp(&r->re, re, REG_EXTENDED | REG_NOSUB) != 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "%s: bad regular expression '%s'", where, re);
+		return -1;
+	}
+	(void)str_fmt(r->src, sizeof(r->src), "'%.200s' (%s)", re, where);
+	deny ? p->ndeny++ : p->nallow++;
+	return 0;
+}
+
+/* A size with an optional K/M suffix. */
+static int pol_size(const char *v, long lo, long hi, long *out)
+{
+	char num[32];
+	size_t n = strlen(v);
+	long mul = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, v, n + 1);
+	if (num[n - 1] == 'K' || num[n - 1] == 'k')
+		mul = 1024, num[n - 1] = '\0';
+	else if (num[n - 1] == 'M' || num[n - 1] == 'm')
+		mul = 1024 * 1024, num[n - 1] = '\0';
+	if (str_to_int(num, 0, hi / mul, out) < 0 || *out * mul < lo)
+		return -1;
+	*out *= mul;
+	return 0;
+}
+
+static int pol_set(struct policy *p, enum pol_key key, char *v, long num, const char *where,
+    struct err *e)
+{
+	char *arg;
+
+	switch (key) {
+	case PK_ALLOWHOST:
+		while (cfg_next_arg(&v, &arg) == 0 && arg != NULL)
+			if (pol_add_host(p, arg) < 0) {
+				err_set(e, SSHMCP_ERR_USAGE, "%s: too many host patterns", where);
+				return -1;
+			}
+		return 0;
+	case PK_ALLOWCMD: case PK_DENYCMD: return pol_add_rule(p, key == PK_DENYCMD, v, where, e);
+	case PK_READONLY: p->read_only = (int)num; return 0;
+	case PK_ACCEPTNEW: p->accept_new = (int)num; return 0;
+	case PK_TIMEOUT: p->timeout_default = (int)num; return 0;
+	case PK_MAXTIMEOUT: p->timeout_max = (int)num; return 0;
+	case PK_RINGSIZE: p->ring_size = (size_t)num; return 0;
+	case PK_MAXSESSIONS: p->max_sessions = (int)num; return 0;
+	case PK_MAXCMDS: p->max_cmds = (int)num; return 0;
+	case PK_MAXCMDSHOST: p->max_cmds_host = (int)num; return 0;
+	case PK_AUDIT: free(p->audit_path); return (p->audit_path = strdup(v)) ? 0 : -1;
+	case PK_LOG: free(p->log_path); return (p->log_path = strdup(v)) ? 0 : -1;
+	case PK_SSHCONFIG: free(p->ssh_config); return (p->ssh_config = strdup(v)) ? 0 : -1;
+	}
+	return -1;
+}
+
+/* One config line; the value is the rest of the line (EREs keep their spaces). */
+static int pol_line(struct policy *p, const char *file, int lineno, char *line, struct err *e)
+{
+	char where[SSHMCP_PATH_MAX + 16], *kw, *v = line;
+	size_t i, n;
+	long num = 0;
+
+	(void)str_fmt(where, sizeof(where), "%s:%d", file, lineno);
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v == '\0' || *v == '#')
+		return 0;
+	kw = v;
+	v += strcspn(v, " \t=");
+	if (*v != '\0')
+		*v++ = '\0';
+	while (*v == ' ' || *v == '\t' || *v == '=')
+		v++;
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
+		v[--n] = '\0';
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+		v[n - 1] = '\0', v++;
+	for (i = 0; i < sizeof(pol_keywords) / sizeof(pol_keywords[0]); i++)
+		if (strcasecmp(kw, pol_keywords[i].name) == 0)
+			break;
+	if (i == sizeof(pol_keywords) / sizeof(pol_keywords[0])) {
+		err_set(e, SSHMCP_ERR_USAGE, "%s: unknown keyword '%s'", where, kw);
+		return -1;
+	}
+	if (*v == '\0' || (pol_keywords[i].hi == 1 && strcasecmp(v, "yes") != 0 &&
+	    strcasecmp(v, "no") != 0) || (pol_keywords[i].hi > 1 &&
+	    pol_size(v, pol_keywords[i].lo, pol_keywords[i].hi, &num) < 0)) {
+		err_set(e, SSHMCP_ERR_USAGE, "%s: bad value for %s: '%s'", where, kw, v);
+		return -1;
+	}
+	if (pol_keywords[i].hi == 1)
+		num = strcasecmp(v, "yes") == 0;
+	return pol_set(p, pol_keywords[i].key, v, num, where, e);
+}
+
+/* Load the config file; the default one may be missing, a named one may not. */
+static int pol_load(struct policy *p, const char *path, int must_exist, struct err *e)
+{
+	char line[SSHMCP_LINE_MAX];
+	FILE *f = fopen(path, "r");
+	int lineno = 0, rc = 0;
+
+	if (f == NULL) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		err_set(e, SSHMCP_ERR_USAGE, "can't read config %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			err_set(e, SSHMCP_ERR_USAGE, "%s:%d: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
+		line[strcspn(line, "\n")] = '\0';
+		rc = pol_line(p, path, lineno, line, e);
+	}
+	fclose(f);
+	if (rc == 0 && p->timeout_default > p->timeout_max)
+		p->timeout_default = p->timeout_max;
+	return rc;
+}
+
+static int pol_load_default(struct policy *p, const struct cfg_env *env, const char *path,
+    struct err *e)
+{
+	char def[SSHMCP_PATH_MAX];
+
+	if (path != NULL)
+		return pol_load(p, path, 1, e);
+	if (str_fmt(def, sizeof(def), "%s/.config/sshmcp/config", env->home) < 0)
+		return 0;
+	return pol_load(p, def, 0, e);
+}
+
+/* ---------------------------------------------------------- redaction --- */
+/* Secret shapes in command lines, blanked in the audit and the log: each pattern's group
+ * `grp` is replaced by "***". */
+static const struct { const char *re; int grp; } redact_rules[] = {
+	{ "(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(=|: *)([^ &;'\"]+)", 3 },
+	{ "--(password|passwd|pass|token|secret|api-key)[= ]([^ ;&|]+)", 2 },
+	{ "(mysql|mysqldump|mysqladmin)( [^;&|]*)? -p([^ ;&|]+)", 3 },
+	{ "(sshpass|smbclient)( [^;&|]*)? -p ?([^ ;&|]+)", 3 },
+	{ "[Aa]uthorization: *(([Bb]earer|[Bb]asic|[Tt]oken) +)?([^ '\"]+)", 3 },
+	{ "://([^:/@ ]+):([^@/ ]+)@", 2 },
+};
+
+struct redact {
+	regex_t re[sizeof(redact_rules) / sizeof(redact_rules[0])];
+	int ready;
+};
+
+static int redact_init(struct redact *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(redact_rules) / sizeof(redact_rules[0]); i++)
+		if (regcomp(&r->re[i], redact_rules[i].re, REG_EXTENDED | REG_ICASE) != 0)
+			return -1;
+	r->ready = 1;
+	return 0;
+}
+
+static void redact_free(struct redact *r)
+{
+	size_t i;
+
+	for (i = 0; r->ready && i < sizeof(redact_rules) / sizeof(redact_rules[0]); i++)
+		regfree(&r->re[i]);
+	r->ready = 0;
+}
+
+/* Copy `in` to `out` with every secret-shaped part replaced by "***". */
+static void redact_line(const struct redact *r, const char *in, char *out, size_t cap)
+{
+	char tmp[SSHMCP_LINE_MAX];
+	size_t i;
+
+	(void)str_copy(out, cap, in);
+	for (i = 0; r->ready && i < sizeof(redact_rules) / sizeof(redact_rules[0]); i++) {
+		regmatch_t m[5];
+		size_t from = 0;
+		int g = redact_rules[i].grp, guard = 0;
+
+		while (guard++ < 64 && regexec(&r->re[i], out + from, 5, m, from ? REG_NOTBOL : 0) == 0 &&
+		    m[g].rm_so >= 0) {
+			size_t so = from + (size_t)m[g].rm_so, eo = from + (size_t)m[g].rm_eo;
+
+			if (str_fmt(tmp, sizeof(tmp), "%.*s***%s", (int)so, out, out + eo) < 0)
+				break;
+			(void)str_copy(out, cap, tmp);
+			from = so + 3;
+		}
+	}
+}
+
+/* --------------------------------------------------------------- audit --- */
+/* One JSON line per command, each carrying the SHA-256 of the line before it: an edited or
+ * removed line breaks the chain (`sshmcp audit-verify FILE`). */
+struct audit {
+	int fd;
+	unsigned char prev[32];
+};
+
+struct audit_rec {
+	const char *req, *host, *user, *session, *command, *status;
+	int has_exit, exit_code;
+	uint64_t bytes;
+	int64_t duration_ms;
+};
+
+static void audit_hex(const unsigned char *h, char *out)
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		(void)snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* The hash of the file's last line, so a restarted server continues the chain. */
+static void audit_tail_hash(int fd, unsigned char *out)
+{
+	char buf[SSHMCP_AUDIT_TAIL + 1];
+	struct stat st;
+	off_t off;
+	ssize_t n;
+	char *end, *start;
+
+	memset(out, 0, 32);
+	if (fstat(fd, &st) < 0 || st.st_size == 0)
+		return;
+	off = st.st_size > SSHMCP_AUDIT_TAIL ? st.st_size - SSHMCP_AUDIT_TAIL : 0;
+	if ((n = pread(fd, buf, (size_t)(st.st_size - off), off)) <= 0)
+		return;
+	buf[n] = '\0';
+	end = buf + n;
+	while (end > buf && end[-1] == '\n')
+		end--;
+	*end = '\0';
+	start = strrchr(buf, '\n');
+	start = start != NULL ? start + 1 : buf;
+	(void)mbedtls_sha256((const unsigned char *)start, (size_t)(end - start), out, 0);
+}
+
+static int audit_open(struct audit *a, const char *path, struct err *e)
+{
+	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (a->fd < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "can't open audit file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	(void)fchmod(a->fd, 0600);
+	audit_tail_hash(a->fd, a->prev);
+	return 0;
+}
+
+static void audit_write(struct audit *a, const struct redact *rd, const struct audit_rec *r)
+{
+	char buf[SSHMCP_LINE_MAX * 3], cmd[SSHMCP_LINE_MAX], when[32], hex[65];
+	struct timespec ts;
+	struct tm tm;
+	struct jw w;
+
+	if (a->fd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	redact_line(rd, r->command != NULL ? r->command : "", cmd, sizeof(cmd));
+	audit_hex(a->prev, hex);
+	jw_init(&w, buf, sizeof(buf));
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "time", when);
+	jw_kraw(&w, "request_id", r->req != NULL ? r->req : "null", strlen(r->req ? r->req : "null"));
+	jw_kcstr(&w, "host", r->host ? r->host : "");
+	jw_kcstr(&w, "user", r->user ? r->user : "");
+	jw_kcstr(&w, "session", r->session ? r->session : "");
+	jw_kcstr(&w, "command", cmd);
+	jw_kcstr(&w, "status", r->status);
+	if (r->has_exit)
+		jw_kint(&w, "exit_code", r->exit_code);
+	else
+		jw_knull(&w, "exit_code");
+	jw_kuint(&w, "bytes", r->bytes);
+	jw_kint(&w, "duration_ms", r->duration_ms);
+	jw_kcstr(&w, "prev", hex);
+	jw_obj_end(&w);
+	if (jw_finish(&w) != 0)
+		return;
+	(void)mbedtls_sha256((const unsigned char *)buf, w.len, a->prev, 0);
+	buf[w.len] = '\n';
+	(void)fd_write_all(a->fd, buf, w.len + 1);     /* one write per command: flushed */
+}
+
+/* sshmcp audit-verify FILE: 0 when every line's "prev" is the hash of the line before. */
+static int audit_verify(const char *path)
+{
+	char line[SSHMCP_LINE_MAX * 3], hex[65], msg[SSHMCP_PATH_MAX + 96];
+	unsigned char prev[32];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	memset(prev, 0, sizeof(prev));
+	if (f == NULL) {
+		(void)str_fmt(msg, sizeof(msg), "sshmcp: can't read %s: %s\n", path, strerror(errno));
+		(void)fd_write_all(STDERR_FILENO, msg, strlen(msg));
+		return 2;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t len = strcspn(line, "\n");
+		const char *p = strstr(line, "\"prev\":\"");
+
+		line[len] = '\0';
+		n++;
+		audit_hex(prev, hex);
+		if (p == NULL || strncmp(p + 8, hex, 64) != 0) {
+			(void)str_fmt(msg, sizeof(msg), "%s:%d: chain broken: this line or the one "
+			    "before it was changed, added or removed\n", path, n);
+			(void)fd_write_all(STDOUT_FILENO, msg, strlen(msg));
+			fclose(f);
+			return 1;
+		}
+		(void)mbedtls_sha256((const unsigned char *)line, len, prev, 0);
+	}
+	fclose(f);
+	(void)str_fmt(msg, sizeof(msg), "%s: %d lines, chain intact\n", path, n);
+	(void)fd_write_all(STDOUT_FILENO, msg, strlen(msg));
+	return 0;
+}
+
 /* ======================================================== MCP protocol === */
 /*
  * JSON-RPC 2.0 over stdio, one message per line (MCP stdio transport). Requests that wait on
@@ -3373,9 +4339,14 @@ struct server {
 	struct log log;
 	struct cfg_env env;
 	struct prompt prompt;
-	const char *fflag;
+	const char *fflag;                  /* ssh_config to use (SSHConfig), NULL: ssh's */
 	int accept_new;
-	struct shell *shells[SSHMCP_MAX_SESSIONS];
+	struct policy pol;
+	struct audit audit;
+	struct redact rd;
+	int mcp_level;                      /* logging/setLevel: -1 until the client asks */
+	int stopping;
+	struct shell *shells[SSHMCP_SESSIONS_HARD];
 	int nshells;
 	struct cmd *hist[SSHMCP_HISTORY_MAX];
 	int nhist;
@@ -3429,6 +4400,40 @@ static void mcp_flush(struct server *srv)
 		memmove(srv->out, srv->out + w, srv->outlen - (size_t)w);
 		srv->outlen -= (size_t)w;
 	}
+}
+
+/* A log line: to the log (--log or stderr), secrets redacted, the request id on it; and to
+ * the client as notifications/message once it chose a level (logging/setLevel). */
+static void srv_log(struct server *srv, int level, const char *req, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void srv_log(struct server *srv, int level, const char *req, const char *fmt, ...)
+{
+	static const char *const names[] = { "error", "info", "debug", "debug", "debug" };
+	char msg[SSHMCP_LOG_LINE_MAX], red[SSHMCP_LOG_LINE_MAX], note[SSHMCP_LOG_LINE_MAX * 2];
+	struct jw w;
+	va_list ap;
+
+	if (level > srv->log.level && level > srv->mcp_level)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	redact_line(&srv->rd, msg, red, sizeof(red));
+	log_msg(&srv->log, level, "[req %s] %s", req != NULL ? req : "-", red);
+	if (level > srv->mcp_level)
+		return;
+	jw_init(&w, note, sizeof(note));
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "jsonrpc", "2.0");
+	jw_kcstr(&w, "method", "notifications/message");
+	jw_kobj_begin(&w, "params");
+	jw_kcstr(&w, "level", names[level]);
+	jw_kcstr(&w, "logger", "sshmcp");
+	jw_kcstr(&w, "data", red);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	if (jw_finish(&w) == 0)
+		(void)mcp_queue(srv, note, w.len);
 }
 
 /* A response buffer big enough for `payload` bytes of output (escaped twice at worst). */
@@ -3670,6 +4675,10 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 	}
 	if (tool_target(srv, a, &t) < 0)
 		return NULL;
+	if (pol_host(&srv->pol, t.alias, a->e) < 0) {
+		target_free(&t);
+		return NULL;
+	}
 	(void)str_fmt(key, sizeof(key), "%s@%s:%d/%s", t.user, t.host, t.port, name);
 	if ((sh = srv_shell_find(srv, key)) != NULL && sh->st == SH_CLOSED) {
 		int lost = sh->report_lost;
@@ -3691,9 +4700,9 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 		target_free(&t);
 		return sh;
 	}
-	if (srv->nshells >= SSHMCP_MAX_SESSIONS) {
+	if (srv->nshells >= srv->pol.max_sessions) {
 		err_set(a->e, SSHMCP_ERR_BUSY, "too many sessions (%d): close one first",
-		    SSHMCP_MAX_SESSIONS);
+		    srv->pol.max_sessions);
 		target_free(&t);
 		return NULL;
 	}
@@ -3749,6 +4758,71 @@ static struct cmd *srv_cmd_find(struct server *srv, const char *id)
 	return NULL;
 }
 
+/* A refused call goes into the audit too: who asked for what, and that it did not run. */
+static void srv_audit_refusal(struct server *srv, const char *id, const struct args *a,
+    const char *text)
+{
+	char host[SSHMCP_HOST_MAX], session[SSHMCP_NAME_MAX], msg[SSHMCP_ERRMSG_MAX];
+	struct err scratch = { .code = SSHMCP_OK };
+	struct args quiet = *a;
+	struct audit_rec r;
+
+	quiet.e = &scratch;
+	(void)arg_str(&quiet, "host", host, sizeof(host), 0);
+	if (arg_str(&quiet, "session", session, sizeof(session), 0) != 0)
+		(void)str_copy(session, sizeof(session), "default");
+	memset(&r, 0, sizeof(r));
+	r = (struct audit_rec){ .req = id, .host = host, .session = session, .command = text,
+		.status = "refused" };
+	audit_write(&srv->audit, &srv->rd, &r);
+	srv_log(srv, LOG_INFO, id, "refused on %s: %s (%s)", host, text, a->e->msg);
+	redact_line(&srv->rd, a->e->msg, msg, sizeof(msg));     /* it quotes the command */
+	(void)str_copy(a->e->msg, sizeof(a->e->msg), msg);
+}
+
+/* Finished commands go into the audit once, and into the log. */
+static void srv_audit_cmds(struct server *srv, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < srv->nhist; i++) {
+		struct cmd *c = srv->hist[i];
+		struct audit_rec r;
+
+		if (c->audited || c->status < CMD_COMPLETED)
+			continue;
+		c->audited = 1;
+		r = (struct audit_rec){ .req = c->req[0] ? c->req : NULL, .host = c->host,
+			.user = c->user, .session = c->session, .command = c->text,
+			.status = cmd_status_names[c->status], .has_exit = c->has_exit,
+			.exit_code = c->exit_code, .bytes = c->out.head,
+			.duration_ms = (c->t_end ? c->t_end : now) - (c->t_start ? c->t_start : c->t_queued) };
+		audit_write(&srv->audit, &srv->rd, &r);
+		srv_log(srv, LOG_INFO, c->req[0] ? c->req : NULL, "%s %s, exit %d%s, %llu bytes, %lld ms",
+		    c->id, cmd_status_names[c->status], c->exit_code, c->has_exit ? "" : " (unknown)",
+		    (unsigned long long)r.bytes, (long long)r.duration_ms);
+	}
+}
+
+/* Rate limits: commands in flight, in all and per host; a flood is answered, not queued. */
+static int srv_cmd_limits(struct server *srv, const char *host, struct err *e)
+{
+	int i, all = 0, here = 0;
+
+	for (i = 0; i < srv->nhist; i++)
+		if (srv->hist[i]->status <= CMD_AWAITING) {
+			all++;
+			here += strcmp(srv->hist[i]->host, host) == 0;
+		}
+	if (all >= srv->pol.max_cmds || here >= srv->pol.max_cmds_host) {
+		err_set(e, SSHMCP_ERR_BUSY, "too many commands in flight (%d in all, %d on %s; limits "
+		    "%d and %d): wait for some to finish", all, here, host, srv->pol.max_cmds,
+		    srv->pol.max_cmds_host);
+		return -1;
+	}
+	return 0;
+}
+
 /* Queue `text` on `sh`; starts at once when the shell is idle. */
 static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char *text,
     int timeout_s, struct err *e, int64_t now)
@@ -3760,8 +4834,10 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 		    "another session name", sh->name, SSHMCP_QUEUE_MAX);
 		return NULL;
 	}
+	if (srv_cmd_limits(srv, sh->alias, e) < 0)
+		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->text = strdup(text)) == NULL ||
-	    ring_init(&c->out, SSHMCP_CMD_RING) < 0 || srv_hist_add(srv, c) < 0) {
+	    ring_init(&c->out, srv->pol.ring_size) < 0 || srv_hist_add(srv, c) < 0) {
 		cmd_free(c);
 		err_set(e, SSHMCP_ERR_BUSY, "too many commands in flight");
 		return NULL;
@@ -3769,6 +4845,7 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 	(void)str_fmt(c->id, sizeof(c->id), "c%u", ++srv->cmd_seq);
 	(void)str_copy(c->host, sizeof(c->host), sh->alias);
 	(void)str_copy(c->session, sizeof(c->session), sh->name);
+	(void)str_copy(c->user, sizeof(c->user), sh->s.t.user);
 	(void)str_copy(c->mode, sizeof(c->mode), shell_mode_name(sh));
 	c->sh = sh;
 	c->status = CMD_QUEUED;
@@ -3995,14 +5072,18 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 	struct cmd *c = NULL;
 	char sudo[SSHMCP_SECRET_MAX];
 
-	if (text == NULL || arg_num(a, "timeout", 1, SSHMCP_TIMEOUT_MAX_S, SSHMCP_TIMEOUT_DEFAULT_S,
+	if (text == NULL || arg_num(a, "timeout", 1, srv->pol.timeout_max, srv->pol.timeout_default,
 	    &timeout) < 0 || arg_num(a, "max_bytes", 1, SSHMCP_MAX_BYTES_MAX,
 	    SSHMCP_MAX_BYTES_DEFAULT, &maxb) < 0 || arg_str(a, "sudo_password", sudo,
 	    sizeof(sudo), 0) < 0)
 		goto fail;
-	if (arg_num(a, "wait", 0, SSHMCP_TIMEOUT_MAX_S, timeout < SSHMCP_WAIT_MAX_S ? timeout :
+	if (arg_num(a, "wait", 0, srv->pol.timeout_max, timeout < SSHMCP_WAIT_MAX_S ? timeout :
 	    SSHMCP_WAIT_MAX_S, &wait) < 0)
 		goto fail;
+	if (pol_command(&srv->pol, text, a->e) < 0) {
+		srv_audit_refusal(srv, id, a, text);
+		goto fail;
+	}
 	if (async)
 		wait = 0;
 	if (wait > 0 && (hint = prompt_stream_hint(text)) != NULL) {
@@ -4013,7 +5094,9 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 	    (c = srv_cmd_new(srv, sh, text, (int)timeout, a->e, now)) == NULL)
 		goto fail;
 	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), sudo);
+	(void)str_copy(c->req, sizeof(c->req), id);
 	mem_wipe(sudo, sizeof(sudo));
+	srv_log(srv, LOG_INFO, id, "%s on %s/%s: %s", c->id, c->host, c->session, c->text);
 	free(text);
 	if (wait == 0 || srv_wait(srv, id, c, now + wait * 1000, 0, (size_t)maxb, 0, progress) < 0)
 		mcp_reply_cmd(srv, id, c, 0, (size_t)maxb, now);
@@ -4203,7 +5286,7 @@ static void mcp_reply_obj(struct server *srv, const char *id, const char *json, 
 static void tool_list_commands(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
 {
-	char host[SSHMCP_HOST_MAX], *buf = malloc(TOOL_LIST_BUF);
+	char host[SSHMCP_HOST_MAX], red[SSHMCP_LINE_MAX], *buf = malloc(TOOL_LIST_BUF);
 	int running_only, i;
 	struct jw w;
 
@@ -4227,7 +5310,8 @@ static void tool_list_commands(struct server *srv, const char *id, const struct 
 		jw_kcstr(&w, "command_id", c->id);
 		jw_kcstr(&w, "host", c->host);
 		jw_kcstr(&w, "session", c->session);
-		jw_kstr(&w, "command", c->text, strlen(c->text) > 200 ? 200 : strlen(c->text));
+		redact_line(&srv->rd, c->text, red, sizeof(red));
+		jw_kstr(&w, "command", red, strlen(red) > 200 ? 200 : strlen(red));
 		jw_kcstr(&w, "status", cmd_status_names[c->status]);
 		if (c->has_exit)
 			jw_kint(&w, "exit_code", c->exit_code);
@@ -4491,8 +5575,17 @@ static void srv_files_reply(struct server *srv, struct shell *sh)
 		if (op->step == FOP_SHELL)
 			fop_sudo_check(op, time_ms());
 	while (sh->fops != NULL && sh->fops->step == FOP_DONE) {
+		char what[SSHMCP_PATH_MAX + 16];
+		struct audit_rec r;
+
 		op = sh->fops;
 		sh->fops = op->next;
+		(void)str_fmt(what, sizeof(what), "%s %s", op->kind == FOP_READ ? "read_file" :
+		    "write_file", op->path);
+		r = (struct audit_rec){ .req = op->id, .host = sh->alias, .user = sh->s.t.user,
+			.session = sh->name, .command = what, .status = op->err.code != SSHMCP_OK ?
+			"failed" : "completed", .bytes = op->done };
+		audit_write(&srv->audit, &srv->rd, &r);
 		mcp_reply_file(srv, op);
 		fop_free(op);
 	}
@@ -4735,6 +5828,13 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 	}
 	op->kind = FOP_WRITE;
 	op->step = FOP_MKDIRS;
+	if (srv->pol.read_only) {
+		err_set(a->e, SSHMCP_ERR_POLICY, "refused by read-only mode: write_file");
+		srv_audit_refusal(srv, id, a, "write_file");
+		mcp_reply_err(srv, id, a->e);
+		fop_free(op);
+		return;
+	}
 	if (arg_path(a, op) < 0 || arg_content(a, op) < 0 || arg_mode(a, op) < 0 ||
 	    arg_bool(a, "append", 0, &op->append) < 0 ||
 	    arg_bool(a, "create_dirs", 0, &op->create_dirs) < 0 || getentropy(rnd, 4) < 0) {
@@ -5057,7 +6157,7 @@ static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t n
 			mcp_error(srv, id, RPC_PARAMS, "unknown logging level");
 			return;
 		}
-		srv->log.level = lv;
+		srv->mcp_level = lv;
 		mcp_empty_result(srv, id);
 	} else
 		mcp_error(srv, id, RPC_METHOD, "method not found");
@@ -5117,6 +6217,9 @@ struct cli {
 	const char *hostlist;       /* -H */
 	int fanout;                 /* --fanout */
 	int json;                   /* --json */
+	struct policy pol;          /* the operator's config (SSHMCP_CONFIG or the default) */
+	struct audit audit;
+	struct redact rd;
 	int out_fd[2];              /* where remote stdout/stderr go */
 	int out_flags[2];           /* original fcntl flags, restored at exit */
 	int out_nonblock[2];        /* set O_NONBLOCK (pipes, sockets) */
@@ -5605,6 +6708,7 @@ struct fan {
 	const struct log *log;
 	fan_resolve_fn resolve;
 	void *ctx;
+	const struct policy *pol;        /* hosts must be allowed */
 	int collect;                     /* keep output for a summary (--json, MCP) */
 	struct cli *c;                   /* exec only: where prefixed lines go */
 	struct fan_host *h;
@@ -5782,7 +6886,8 @@ static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
 	    ring_init(&h->keep[1], SSHMCP_FAN_KEEP) < 0)) ||
 	    (h->s = calloc(1, sizeof(*h->s))) == NULL ||
 	    sess_init(h->s, f->job, f->log, SSHMCP_STDIN_RING, now) < 0 ||
-	    f->resolve(f->ctx, h->name, &h->s->t, &e) < 0) {
+	    f->resolve(f->ctx, h->name, &h->s->t, &e) < 0 ||
+	    (f->pol != NULL && pol_host(f->pol, h->name, &e) < 0)) {
 		if (h->s != NULL) {
 			sess_free(h->s);
 			free(h->s);
@@ -5818,6 +6923,16 @@ static void fan_step(struct fan *f, int64_t now)
 	}
 	while (f->running < f->max && f->next < f->n)
 		fan_start(f, &f->h[f->next++], now);
+}
+
+static void fan_audit(struct audit *a, const struct redact *rd, const struct fan_host *h,
+    const char *command, const char *req)
+{
+	struct audit_rec r = { .req = req, .host = h->name, .session = "fan-out",
+		.command = command, .status = h->error[0] != '\0' ? "failed" : "completed",
+		.has_exit = 1, .exit_code = h->status, .duration_ms = h->t_end - h->t_start };
+
+	audit_write(a, rd, &r);
 }
 
 static void fan_free(struct fan *f)
@@ -5920,9 +7035,13 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 	    (n = tool_hosts(a, sf->names)) < 0)
 		goto fail;
 	sf->f.n = n;
+	if (pol_command(&srv->pol, sf->command, a->e) < 0) {
+		srv_audit_refusal(srv, id, a, sf->command);
+		goto fail;
+	}
 	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)timeout };
 	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
-		.collect = 1, .n = n, .max = (int)par, .h = calloc((size_t)n, sizeof(struct fan_host)) };
+		.pol = &srv->pol, .collect = 1, .n = n, .max = (int)par, .h = calloc((size_t)n, sizeof(struct fan_host)) };
 	if (sf->f.h == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)
@@ -6027,6 +7146,10 @@ static void srv_fans_step(struct server *srv, int64_t now)
 				(void)mcp_queue(srv, msg, strlen(msg));
 		}
 		if (sf->f.finished == sf->f.n) {
+			int k;
+
+			for (k = 0; k < sf->f.n; k++)
+				fan_audit(&srv->audit, &srv->rd, &sf->f.h[k], sf->command, sf->id);
 			srv_fan_reply(srv, sf);
 			srv_fan_free(sf);
 			srv->fans[i] = NULL;
@@ -6248,6 +7371,7 @@ static void srv_read(struct server *srv, int64_t now)
 	srv->inlen += (size_t)got;
 	memmove(srv->in, srv->in + start, srv->inlen - start);
 	srv->inlen -= start;
+	mem_wipe(srv->in + srv->inlen, start);      /* handled requests may hold passwords */
 	if (srv->inlen > SSHMCP_MSG_MAX) {
 		if (!srv->in_skip)
 			mcp_error(srv, NULL, RPC_INVALID, "message larger than 4 MiB: skipped");
@@ -6358,7 +7482,37 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 	}
 	srv_fans_step(srv, now);
 	srv_wake(srv, now);
+	srv_audit_cmds(srv, now);
 	mcp_flush(srv);
+}
+
+/* Shutdown: no new work; running commands get Ctrl-C and a second to come back (their
+ * audit lines say interrupted), then everything closes. */
+static void srv_stop_commands(struct server *srv, const sigset_t *waitmask)
+{
+	int64_t stop = time_ms() + SSHMCP_SHUTDOWN_GRACE_MS;
+	struct loop l;
+	int i, busy;
+
+	srv->stopping = 1;
+	srv->in_eof = 1;
+	for (i = 0; i < srv->nshells; i++)
+		if (srv->shells[i]->cur != NULL)
+			shell_interrupt(srv->shells[i], srv->shells[i]->cur, CMD_INTERRUPTED, time_ms());
+	do {
+		srv_prepare(&l, srv);
+		if (l.deadline > stop)
+			l.deadline = stop;
+		if (loop_poll(&l, waitmask) < 0 && errno != EINTR)
+			break;
+		srv_dispatch(&l, srv);
+		for (i = 0, busy = 0; i < srv->nshells; i++)
+			busy |= srv->shells[i]->cur != NULL && srv->shells[i]->st == SH_BUSY;
+	} while (busy && time_ms() < stop);
+	for (i = 0; i < srv->nhist; i++)
+		if (srv->hist[i]->status < CMD_COMPLETED)
+			cmd_set_status(srv->hist[i], CMD_INTERRUPTED, time_ms());
+	srv_audit_cmds(srv, time_ms());
 }
 
 /* Until stdin ends or a signal: answer requests, run commands. */
@@ -6375,6 +7529,7 @@ static void srv_run(struct server *srv)
 			break;
 		srv_dispatch(&l, srv);
 	}
+	srv_stop_commands(srv, &waitmask);
 	/* Last answers out (bounded), then sessions closed by srv_free. */
 	stop = time_ms() + 1000;
 	while (srv->outlen > 0 && time_ms() < stop) {
@@ -6398,6 +7553,12 @@ static void srv_free(struct server *srv)
 	for (i = 0; i < SSHMCP_FANS_MAX; i++)
 		srv_fan_free(srv->fans[i]);
 	prompt_free(&srv->prompt);
+	redact_free(&srv->rd);
+	pol_free(&srv->pol);
+	if (srv->audit.fd >= 0)
+		close(srv->audit.fd);
+	if (srv->in != NULL)
+		mem_wipe(srv->in, SSHMCP_MSG_MAX + 1);      /* requests carried passwords */
 	free(srv->in);
 	free(srv->out);
 	free(srv->tok);
@@ -6408,52 +7569,99 @@ static void srv_free(struct server *srv)
 		close(srv->log.fd);
 }
 
-static int srv_parse(struct server *srv, int argc, char **argv)
+/* Command-line settings, applied over the config file's. */
+struct srv_opts {
+	const char *config, *log, *audit;
+	int read_only, accept_new, verbose;
+	const char *allow_host[SSHMCP_POLICY_MAX];
+	int nallow_host;
+};
+
+static int srv_parse(struct srv_opts *o, int argc, char **argv, struct err *e)
 {
 	int i;
 
 	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (strcmp(a, "-v") == 0 && srv->log.level < LOG_DEBUG3)
-			srv->log.level++;
+		if (strcmp(a, "-v") == 0 || strcmp(a, "-vv") == 0 || strcmp(a, "-vvv") == 0)
+			o->verbose += (int)strlen(a) - 1;
 		else if (strcmp(a, "--accept-new-hostkeys") == 0)
-			srv->accept_new = 1;
-		else if (strcmp(a, "--config") == 0 && i + 1 < argc)
-			srv->fflag = argv[++i];
-		else if (strcmp(a, "--log") == 0 && i + 1 < argc) {
-			srv->log.fd = open(argv[++i], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-			srv->log.own_fd = srv->log.fd >= 0;
-			if (srv->log.fd < 0) {
-				srv->log.fd = STDERR_FILENO;
-				log_msg(&srv->log, LOG_ERROR, "can't open log %s: %s", argv[i],
-				    strerror(errno));
-				return -1;
-			}
-		} else {
-			log_msg(&srv->log, LOG_ERROR, "serve: unknown option %s", a);
+			o->accept_new = 1;
+		else if (strcmp(a, "--read-only") == 0)
+			o->read_only = 1;
+		else if (next != NULL && strcmp(a, "--config") == 0)
+			o->config = argv[++i];
+		else if (next != NULL && strcmp(a, "--log") == 0)
+			o->log = argv[++i];
+		else if (next != NULL && strcmp(a, "--audit") == 0)
+			o->audit = argv[++i];
+		else if (next != NULL && strcmp(a, "--allow-host") == 0 &&
+		    o->nallow_host < SSHMCP_POLICY_MAX)
+			o->allow_host[o->nallow_host++] = argv[++i];
+		else {
+			err_set(e, SSHMCP_ERR_USAGE, "serve: unknown option or missing value: %s", a);
 			return -1;
 		}
 	}
 	return 0;
 }
 
+/* Config file, then the command line over it; then open the log and the audit. */
+static int srv_setup(struct server *srv, const struct srv_opts *o, struct err *e)
+{
+	const char *logp;
+	int i;
+
+	if (pol_load_default(&srv->pol, &srv->env, o->config, e) < 0)
+		return -1;
+	srv->pol.read_only |= o->read_only;
+	srv->pol.accept_new |= o->accept_new;
+	for (i = 0; i < o->nallow_host; i++)
+		if (pol_add_host(&srv->pol, o->allow_host[i]) < 0)
+			return -1;
+	srv->accept_new = srv->pol.accept_new;
+	srv->fflag = srv->pol.ssh_config;
+	srv->log.level = LOG_INFO + o->verbose > LOG_DEBUG3 ? LOG_DEBUG3 : LOG_INFO + o->verbose;
+	logp = o->log != NULL ? o->log : srv->pol.log_path;
+	if (logp != NULL) {
+		srv->log.fd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		srv->log.own_fd = srv->log.fd >= 0;
+		if (srv->log.fd < 0) {
+			srv->log.fd = STDERR_FILENO;
+			err_set(e, SSHMCP_ERR_USAGE, "can't open log %s: %s", logp, strerror(errno));
+			return -1;
+		}
+	}
+	if ((o->audit != NULL || srv->pol.audit_path != NULL) &&
+	    audit_open(&srv->audit, o->audit != NULL ? o->audit : srv->pol.audit_path, e) < 0)
+		return -1;
+	return 0;
+}
+
 static int srv_main(int argc, char **argv)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
+	struct err e = { .code = SSHMCP_OK };
+	struct srv_opts o;
 	struct stat st;
 	int rc = 0;
 
 	if (srv == NULL)
 		return 255;
 	srv->log = (struct log){ .fd = STDERR_FILENO, .level = LOG_INFO };
+	srv->audit.fd = -1;
+	srv->mcp_level = -1;
 	cfg_env_init(&srv->env);
-	if (srv_parse(srv, argc, argv) < 0) {
-		cli_usage(STDERR_FILENO);
-		rc = 2;
+	pol_init(&srv->pol);
+	memset(&o, 0, sizeof(o));
+	if (srv_parse(&o, argc, argv, &e) < 0 || srv_setup(srv, &o, &e) < 0) {
+		log_msg(&srv->log, LOG_ERROR, "%s", e.msg);
+		rc = err_table[e.code].exit_status;
 		goto out;
 	}
-	if (prompt_init(&srv->prompt) < 0 || (srv->in = malloc(SSHMCP_MSG_MAX + 1)) == NULL) {
+	if (prompt_init(&srv->prompt) < 0 || redact_init(&srv->rd) < 0 ||
+	    (srv->in = malloc(SSHMCP_MSG_MAX + 1)) == NULL) {
 		log_msg(&srv->log, LOG_ERROR, "out of memory");
 		rc = 255;
 		goto out;
@@ -6573,6 +7781,7 @@ static int fan_main(struct cli *c)
 	f.collect = c->json;
 	f.resolve = cli_resolve;
 	f.ctx = c;
+	f.pol = &c->pol;
 	f.n = n;
 	f.max = c->fanout > 0 ? c->fanout : SSHMCP_DEFAULT_FANOUT;
 	f.h = calloc((size_t)n, sizeof(*f.h));
@@ -6588,13 +7797,43 @@ static int fan_main(struct cli *c)
 	fan_run(&f);
 	cli_local_restore(c);
 	fan_summary(&f);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		status = f.h[i].done ? (f.h[i].status > status ? f.h[i].status : status) : 255;
+		fan_audit(&c->audit, &c->rd, &f.h[i], c->job.command, NULL);
+	}
 out:
 	fan_free(&f);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	return status;
+}
+
+/* The operator's config applies to exec as to serve: hosts, commands, the audit. */
+static int cli_policy(struct cli *c, struct err *e)
+{
+	c->audit.fd = -1;
+	if (pol_load_default(&c->pol, &c->env, getenv("SSHMCP_CONFIG"), e) < 0 ||
+	    redact_init(&c->rd) < 0)
+		return -1;
+	if (c->pol.audit_path != NULL && audit_open(&c->audit, c->pol.audit_path, e) < 0)
+		return -1;
+	if (c->command == NULL && (c->pol.ndeny > 0 || c->pol.nallow > 0 || c->pol.read_only)) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused: an interactive shell cannot be checked "
+		    "against the command policy");
+		return -1;
+	}
+	return c->command != NULL ? pol_command(&c->pol, c->command, e) : 0;
+}
+
+static void cli_audit(struct cli *c, const struct sess *s, const char *host, int status)
+{
+	struct audit_rec r = { .host = host, .user = s->t.user, .session = "exec",
+		.command = c->command != NULL ? c->command : "(shell)",
+		.status = s->err.code != SSHMCP_OK ? "failed" : s->timed_out ? "timeout" : "completed",
+		.has_exit = 1, .exit_code = status,
+		.bytes = s->out[0].head + s->out[1].head, .duration_ms = time_ms() - s->t_start };
+
+	audit_write(&c->audit, &c->rd, &r);
 }
 
 static int cli_exec(int argc, char **argv)
@@ -6605,7 +7844,9 @@ static int cli_exec(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.log = (struct log){ .fd = STDERR_FILENO, .level = LOG_INFO };
+	c.audit.fd = -1;
 	cfg_env_init(&c.env);
+	pol_init(&c.pol);
 	if (cli_parse(&c, argc, argv, &e) < 0) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
 		cli_usage(STDERR_FILENO);
@@ -6613,12 +7854,17 @@ static int cli_exec(int argc, char **argv)
 		goto out;
 	}
 	cli_job(&c);
+	if (cli_policy(&c, &e) < 0) {
+		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
+		status = err_table[e.code].exit_status;
+		goto out;
+	}
 	if (c.hostlist != NULL) {
 		status = fan_main(&c);
 		goto out;
 	}
 	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
-	    cli_target(&c, c.dest, &c.sess.t, &e) < 0) {
+	    cli_target(&c, c.dest, &c.sess.t, &e) < 0 || pol_host(&c.pol, c.sess.t.alias, &e) < 0) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
 		status = err_table[e.code != SSHMCP_OK ? e.code : SSHMCP_ERR_NOMEM].exit_status;
 		goto out;
@@ -6628,7 +7874,12 @@ static int cli_exec(int argc, char **argv)
 	loop_run(&c);
 	cli_local_restore(&c);
 	status = cli_exit_status(&c);
+	cli_audit(&c, &c.sess, c.sess.t.alias, status);
 out:
+	pol_free(&c.pol);
+	redact_free(&c.rd);
+	if (c.audit.fd >= 0)
+		close(c.audit.fd);
 	sess_free(&c.sess);
 	cfg_free(&c.cfg);
 	free(c.command);
@@ -6637,6 +7888,15 @@ out:
 	if (c.log.own_fd)
 		close(c.log.fd);
 	return status;
+}
+
+/* Secrets live in this process's memory: no core dumps, no ptrace by other processes. */
+static void main_harden(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 static void main_version(void)
@@ -6665,8 +7925,11 @@ int main(int argc, char **argv)
 		(void)fd_write_all(STDERR_FILENO, "sshmcp: libssh2_init failed\n", 28);
 		return 255;
 	}
+	main_harden();
 	if (argc >= 2 && strcmp(argv[1], "exec") == 0)
 		status = cli_exec(argc - 2, argv + 2);
+	else if (argc == 3 && strcmp(argv[1], "audit-verify") == 0)
+		status = audit_verify(argv[2]);
 	else if (argc >= 2 && strcmp(argv[1], "serve") == 0)
 		status = srv_main(argc - 2, argv + 2);
 	else if (argc < 2 || argv[1][0] == '-')

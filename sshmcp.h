@@ -56,6 +56,7 @@
 #define SSHMCP_WAIT_MAX_S        50                 /* default wait: min(timeout, this) */
 #define SSHMCP_QUIET_MS          150                /* silence before a prompt counts */
 #define SSHMCP_INTERRUPT_GRACE_MS 2000              /* Ctrl-C, then close the channel */
+#define SSHMCP_SHUTDOWN_GRACE_MS 1000               /* running commands get this after Ctrl-C */
 #define SSHMCP_SHELL_START_MS    10000              /* shell setup must answer by then */
 #define SSHMCP_PROGRESS_MS       1000               /* progress notification period */
 #define SSHMCP_PTY_COLS          200
@@ -63,6 +64,15 @@
 #define SSHMCP_NAME_MAX          64                 /* session names, command ids */
 #define SSHMCP_PROMPT_MAX        256                /* the last line kept for prompt matching */
 #define SSHMCP_INPUT_MAX         (64 * 1024)        /* send_input text */
+#define SSHMCP_SESSIONS_HARD     1024               /* MaxSessions can be raised up to this */
+#define SSHMCP_TIMEOUT_HARD_S    3600               /* MaxTimeout can be raised up to this */
+#define SSHMCP_RING_MIN          (64 * 1024)        /* RingSize bounds */
+#define SSHMCP_RING_MAX          (64 * 1024 * 1024)
+#define SSHMCP_POLICY_MAX        128                /* AllowHost / AllowCommand / DenyCommand */
+#define SSHMCP_POLICY_SEGS       256                /* simple commands checked in one line */
+#define SSHMCP_POLICY_WORDS      256                /* words in one simple command */
+#define SSHMCP_POLICY_DEPTH      8                  /* $( sh -c " eval ... " ) nesting */
+#define SSHMCP_AUDIT_TAIL        (64 * 1024)        /* read back to continue the hash chain */
 #define SSHMCP_FILE_MAX          (1024 * 1024)      /* read_file: bytes per call */
 #define SSHMCP_SUDO_READ_MAX     (512 * 1024)       /* sudo read_file: its base64 fits a ring */
 
@@ -98,6 +108,7 @@ enum sshmcp_err {
 	SSHMCP_ERR_PERMISSION,     /* file: permission denied */
 	SSHMCP_ERR_IS_DIRECTORY,   /* file: a directory where a file was meant */
 	SSHMCP_ERR_NO_SPACE,       /* file: disk full or quota */
+	SSHMCP_ERR_POLICY,         /* refused by the operator's policy */
 	SSHMCP_ERR_NOMEM,
 	SSHMCP_ERR_INTERNAL,
 	SSHMCP_ERR_COUNT

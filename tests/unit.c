@@ -298,6 +298,160 @@ static void test_hostlists(struct tally *t)
 	    NULL);
 }
 
+/* A policy from config lines, as a file would give them. */
+static int pol_from(struct policy *p, const char *const *lines, struct err *e)
+{
+	char buf[SSHMCP_LINE_MAX];
+	int i;
+
+	pol_init(p);
+	for (i = 0; lines[i] != NULL; i++) {
+		(void)str_copy(buf, sizeof(buf), lines[i]);
+		if (pol_line(p, "test", i + 1, buf, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void test_policy_deny(struct tally *t)
+{
+	static const char *const conf[] = { "DenyCommand ^rm( |$)", "DenyCommand ^shutdown",
+		"DenyCommand ^(reboot|halt|poweroff)", NULL };
+	/* Every one of these runs rm, shutdown or reboot somewhere: all must be refused. */
+	static const char *const smuggled[] = {
+		"rm -rf /", "ls; rm -rf /", "ls && rm -rf /", "ls || rm x", "ls | rm x", "ls & rm x",
+		"ls\nrm x", "echo $(rm x)", "echo `rm x`", "echo \"$(rm x)\"", "(rm x)", "{ rm x; }",
+		"sh -c 'rm x'", "bash -c \"rm x\"", "bash -lc 'ls; rm x'", "eval 'rm x'", "eval rm x",
+		"sudo rm x", "sudo -u root rm x", "env rm x", "env FOO=1 rm x", "FOO=1 rm x",
+		"nohup rm x", "timeout 5 rm x", "nice -n 5 rm x", "xargs rm < list", "find / -exec rm {} \\;",
+		"find . -execdir rm {} +", "/bin/rm x", "/usr/bin/rm -f x", "command rm x", "exec rm x",
+		"time rm x", "su -c 'rm x'", "sh -c \"sh -c 'rm x'\"", "cat <(rm x)", "ls >(rm x)",
+		"$(echo rm) x", "`echo rm` x", "$CMD x", "${CMD} x", "ls; 'rm' x", "ls; \"rm\" x",
+		"ls; r\\m x", "echo 'unbalanced; rm x", "shutdown -h now", "ls;shutdown now",
+		"sudo sh -c 'reboot'", "stdbuf -o0 rm x", "busybox rm x", "true && (false || rm x)",
+		"ls # harmless\nrm x", "setsid rm x", "nice rm x", "sudo -- rm x", "doas rm x",
+	};
+	static const char *const fine[] = { "ls -la", "echo rm", "grep rm file", "cat rmfile",
+		"ls | grep x && echo ok", "echo 'rm x'", "printf '%s' \"$HOME\"", "ls 2>/dev/null",
+		"df -h; free -m", "find . -name '*.c'" };
+	struct policy p;
+	struct err e;
+	size_t i;
+
+	memset(&e, 0, sizeof(e));
+	check(t, pol_from(&p, conf, &e) == 0, "deny policy loads", e.msg);
+	for (i = 0; i < sizeof(smuggled) / sizeof(smuggled[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		check(t, pol_command(&p, smuggled[i], &e) < 0 && e.code == SSHMCP_ERR_POLICY,
+		    "smuggled command refused", smuggled[i]);
+	}
+	for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		check(t, pol_command(&p, fine[i], &e) == 0, "harmless command allowed", fine[i]);
+	}
+	pol_free(&p);
+}
+
+static void test_policy_allow(struct tally *t)
+{
+	static const char *const conf[] = { "AllowCommand ^(ls|cat|grep|uptime)( |$)", NULL };
+	static const char *const refused[] = { "rm x", "ls; rm x", "ls $(whoami)", "cat `id`",
+		"ls | sh", "sh -c 'ls'", "uptime && reboot", "$X" };
+	static const char *const allowed[] = { "ls", "ls -la /tmp", "cat a | grep b", "uptime" };
+	static const char *const ro_refused[] = { "rm -rf /tmp/x", "echo hi > /etc/motd", "touch x",
+		"sed -i s/a/b/ f", "find / -delete", "find . -exec rm {} ;", "ip addr add 1.2.3.4 dev x",
+		"systemctl restart sshd", "git push", "sort -o out in", "tee x", "cp a b",
+		"ls > out.txt", "date -s now", "dd if=/dev/zero of=x" };
+	static const char *const ro_fine[] = { "ls -la", "cat /etc/os-release | grep ID",
+		"systemctl status sshd", "ip addr", "ip route show", "df -h 2>/dev/null",
+		"journalctl -n 50", "show running-config", "git log -1", "ps aux | sort -k3 | head" };
+	static const char *const ro[] = { "ReadOnly yes", NULL };
+	struct policy p;
+	struct err e;
+	size_t i;
+
+	memset(&e, 0, sizeof(e));
+	check(t, pol_from(&p, conf, &e) == 0, "allow policy loads", e.msg);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		check(t, pol_command(&p, refused[i], &e) < 0, "allow-list: refused", refused[i]);
+	}
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		check(t, pol_command(&p, allowed[i], &e) == 0, "allow-list: allowed", allowed[i]);
+	}
+	pol_free(&p);
+	check(t, pol_from(&p, ro, &e) == 0, "read-only policy loads", e.msg);
+	for (i = 0; i < sizeof(ro_refused) / sizeof(ro_refused[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		check(t, pol_command(&p, ro_refused[i], &e) < 0, "read-only: refused", ro_refused[i]);
+	}
+	for (i = 0; i < sizeof(ro_fine) / sizeof(ro_fine[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		check(t, pol_command(&p, ro_fine[i], &e) == 0, "read-only: allowed", ro_fine[i]);
+	}
+	pol_free(&p);
+}
+
+static void test_policy_config(struct tally *t)
+{
+	static const char *const bad[][2] = { { "Bogus yes", "unknown keyword" },
+		{ "ReadOnly maybe", "bad value" }, { "CommandTimeout 0", "bad value" },
+		{ "RingSize 1", "bad value" }, { "DenyCommand (", "bad regular" },
+		{ "MaxSessions 99999", "bad value" }, { "AllowHost", "bad value" } };
+	static const char *const good[] = { "# comment", "", "AllowHost web* !web3 db1",
+		"ReadOnly no", "CommandTimeout 60", "MaxTimeout 600", "RingSize 4M", "MaxSessions 500",
+		"Audit /tmp/a.log", "AcceptNewHostKeys yes", NULL };
+	struct policy p;
+	struct err e;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *lines[2] = { bad[i][0], NULL };
+
+		memset(&e, 0, sizeof(e));
+		check(t, pol_from(&p, lines, &e) < 0 && strstr(e.msg, "test:1") != NULL &&
+		    strstr(e.msg, bad[i][1]) != NULL, "bad config line refused with file:line",
+		    e.msg[0] ? e.msg : bad[i][0]);
+		pol_free(&p);
+	}
+	memset(&e, 0, sizeof(e));
+	check(t, pol_from(&p, good, &e) == 0, "good config loads", e.msg);
+	check(t, p.ring_size == 4 * 1024 * 1024 && p.max_sessions == 500 && p.timeout_default == 60 &&
+	    p.accept_new == 1, "config values", NULL);
+	memset(&e, 0, sizeof(e));
+	check(t, pol_host(&p, "web1", &e) == 0, "allowed host", e.msg);
+	check(t, pol_host(&p, "web3", &e) < 0, "negated host refused", NULL);
+	check(t, pol_host(&p, "mail", &e) < 0, "unlisted host refused", NULL);
+	pol_free(&p);
+}
+
+static void test_redact(struct tally *t)
+{
+	static const char *const vec[][2] = {
+		{ "mysql -u root -psecret123 db", "mysql -u root -p*** db" },
+		{ "curl -H 'Authorization: Bearer abc.def' x", "curl -H 'Authorization: Bearer ***' x" },
+		{ "export PASSWORD=hunter2; run", "export PASSWORD=*** ; run" },
+		{ "git clone https://bob:pa55@host/r", "git clone https://bob:***@host/r" },
+		{ "tool --password s3cr3t --x", "tool --password *** --x" },
+		{ "sshpass -p topsecret ssh h", "sshpass -p ***ssh h" },
+		{ "ls -la", "ls -la" },
+	};
+	struct redact r;
+	char out[SSHMCP_LINE_MAX];
+	size_t i;
+
+	check(t, redact_init(&r) == 0, "redaction rules compile", NULL);
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		redact_line(&r, vec[i][0], out, sizeof(out));
+		check(t, strstr(out, "secret123") == NULL && strstr(out, "abc.def") == NULL &&
+		    strstr(out, "hunter2") == NULL && strstr(out, "pa55") == NULL &&
+		    strstr(out, "s3cr3t") == NULL && strstr(out, "topsecret") == NULL,
+		    "secret redacted", out);
+	}
+	redact_free(&r);
+}
+
 static void test_ring(struct tally *t)
 {
 	struct ring r;
@@ -349,6 +503,8 @@ int main(void)
 	(void)cli_exec;         /* the CLI entry points are exercised by the shell tests */
 	(void)main_version;
 	(void)srv_main;
+	(void)main_harden;
+	(void)audit_verify;
 
 	test_patterns(&t);
 	test_config(&t);
@@ -357,6 +513,10 @@ int main(void)
 	test_destinations(&t);
 	test_cli(&t);
 	test_hostlists(&t);
+	test_policy_deny(&t);
+	test_policy_allow(&t);
+	test_policy_config(&t);
+	test_redact(&t);
 	test_ring(&t);
 	test_errors(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
