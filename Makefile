@@ -19,7 +19,7 @@ SANFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 LIBS     = -lssh2 -lmbedcrypto
 # Build tools and their Debian packages, installed when missing and run as root.
 TOOLS    = musl-gcc:musl-tools patch:patch xz:xz-utils bzip2:bzip2 apt-get:apt make:make \
-           cc:gcc sha256sum:coreutils
+           cc:gcc sha256sum:coreutils flock:util-linux
 
 .PHONY: all test check-asan clean unit fuzz
 all: sshmcp
@@ -33,15 +33,18 @@ $(BUILD)/.tools:
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing </dev/null >/dev/null; } || exit 1; \
 	  else echo "make: missing build tools, install:$$missing" >&2; exit 1; fi; fi; touch $@
 
+# Two makes on one tree (a developer and a test run) must not unpack over each other.
+LOCK = flock $(BUILD)/.lock
+
 $(BUILD)/.fetched: tools/deps.sh $(wildcard patches/*.patch) | $(BUILD)/.tools
-	tools/deps.sh fetch $(BUILD) $(DL_DIR)
+	$(LOCK) tools/deps.sh fetch $(BUILD) $(DL_DIR)
 	@touch $@
 
 $(MUSL)/lib/libssh2.a: $(BUILD)/.fetched tools/mbedtls_config.h
-	tools/deps.sh build $(BUILD) $(MUSL) $(MUSL_CC) "$(OPT)"
+	$(LOCK) tools/deps.sh build $(BUILD) $(MUSL) $(MUSL_CC) "$(OPT)"
 
 $(ASAN)/lib/libssh2.a: $(BUILD)/.fetched tools/mbedtls_config.h
-	tools/deps.sh build $(BUILD) $(ASAN) $(CC) "$(SANFLAGS)"
+	$(LOCK) tools/deps.sh build $(BUILD) $(ASAN) $(CC) "$(SANFLAGS)"
 
 sshmcp: $(SRC) $(MUSL)/lib/libssh2.a
 	$(MUSL_CC) $(WARN) $(DEFS) $(OPT) -I$(MUSL)/include -I$(BUILD) -static -s \

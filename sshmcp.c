@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
@@ -42,6 +43,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <libssh2.h>
 #include <libssh2_sftp.h>
@@ -390,6 +392,7 @@ enum cfg_key {
 	CFG_IDENTITYAGENT, CFG_BATCHMODE, CFG_LOGLEVEL, CFG_KEXALGORITHMS, CFG_HOSTKEYALGORITHMS,
 	CFG_CIPHERS, CFG_MACS, CFG_PUBKEYACCEPTEDALGORITHMS, CFG_PASSWORDAUTHENTICATION,
 	CFG_KBDINTERACTIVEAUTHENTICATION, CFG_PUBKEYAUTHENTICATION, CFG_REQUESTTTY,
+	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
 	CFG_NKEYS
 };
 
@@ -426,6 +429,11 @@ static const struct {
 	{ "challengeresponseauthentication", CFG_KBDINTERACTIVEAUTHENTICATION, CFG_YESNO },
 	{ "pubkeyauthentication", CFG_PUBKEYAUTHENTICATION, CFG_YESNO },
 	{ "requesttty", CFG_REQUESTTTY, CFG_STR },
+	{ "proxyjump", CFG_PROXYJUMP, CFG_STR },
+	{ "proxycommand", CFG_PROXYCOMMAND, CFG_STR },
+	{ "hashknownhosts", CFG_HASHKNOWNHOSTS, CFG_YESNO },
+	{ "setenv", CFG_SETENV, CFG_STR },
+	{ "sendenv", CFG_SENDENV, CFG_STR },
 };
 
 struct cfg {
@@ -433,6 +441,11 @@ struct cfg {
 	char *ident[SSHMCP_MAX_IDENTITIES];      /* IdentityFile, in order obtained */
 	int nident;
 	const char *host;                        /* the host as the user named it (Host matching) */
+	const char *user;                        /* -l or user@, for Match user */
+	const char *luser;                       /* the local user, for Match localuser */
+	const char *home;                        /* for Include ~ and relative paths */
+	const char *fflag;                       /* -F: jump hosts resolve through it too */
+	int depth;                               /* Include nesting */
 };
 
 /* Where a line came from, for "file:line: ..." errors. */
@@ -440,7 +453,115 @@ struct cfg_src {
 	const char *file;
 	int line;
 	int active;                              /* inside a matching Host block */
+	int system;                              /* /etc/ssh/ssh_config: relative Includes there */
 };
+
+static int cfg_yes(const struct cfg *c, enum cfg_key k, int dflt)
+{
+	return c->val[k] == NULL ? dflt : strcasecmp(c->val[k], "yes") == 0;
+}
+
+static long cfg_num(const struct cfg *c, enum cfg_key k, long dflt)
+{
+	long v;
+
+	if (c->val[k] == NULL || str_to_int(c->val[k], 0, INT_MAX, &v) < 0)
+		return dflt;
+	return v;
+}
+
+/* What a connection needs, resolved from the command line and ssh_config. */
+enum kh_strict { KH_STRICT_YES, KH_STRICT_ACCEPT_NEW, KH_STRICT_NO };
+
+struct target {
+	char alias[SSHMCP_HOST_MAX];             /* as named: Host matching, fan-out labels */
+	char host[SSHMCP_HOST_MAX];              /* HostName: what we connect to */
+	char user[SSHMCP_USER_MAX];
+	int port;
+	char kh_name[SSHMCP_HOST_MAX + 8];       /* known_hosts key: host or [host]:port */
+	char *ident[SSHMCP_MAX_IDENTITIES];      /* expanded IdentityFile paths */
+	int nident;
+	int ident_explicit;                      /* configured, not ssh's defaults */
+	char *kh_file[SSHMCP_MAX_KH_FILES];      /* user files first, then global ones */
+	int nkh, nkh_user;
+	enum kh_strict strict;
+	int connect_timeout_s;
+	int alive_interval_s, alive_count;
+	int identities_only, batch_mode;
+	int try_pubkey, try_password, try_kbdint;
+	char agent[SSHMCP_PATH_MAX];             /* agent socket path, "" for none */
+	char kex[SSHMCP_ALGS_MAX], hostkey[SSHMCP_ALGS_MAX];
+	char cipher[SSHMCP_ALGS_MAX], pubkey[SSHMCP_ALGS_MAX];
+	int hash_kh;                             /* HashKnownHosts: record hashed names */
+	char proxy_command[SSHMCP_LINE_MAX];     /* expanded; "" for none */
+	char proxy_jump[SSHMCP_LINE_MAX];        /* as configured; resolved into `jump` */
+	struct target *jump;                     /* the hop this target is reached through */
+	char setenv[SSHMCP_LINE_MAX];            /* SetEnv NAME=VALUE ... */
+	char sendenv[SSHMCP_LINE_MAX];           /* SendEnv patterns */
+};
+
+/* Local facts the % tokens and ~ need. */
+struct cfg_env {
+	char home[SSHMCP_PATH_MAX];
+	char luser[SSHMCP_USER_MAX];
+};
+
+static void cfg_env_init(struct cfg_env *env)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *home = getenv("HOME");
+
+	/* $HOME first, like most tools, so a test or a wrapper can point sshmcp elsewhere. */
+	if (home == NULL || *home == '\0')
+		home = pw != NULL ? pw->pw_dir : "/";
+	(void)str_copy(env->home, sizeof(env->home), home);
+	(void)str_copy(env->luser, sizeof(env->luser), pw != NULL ? pw->pw_name : "");
+}
+
+/* Expand ~ and ssh's % tokens (%d %u %h %r %p %n %%) into out; -1 on overflow or bad token. */
+static int cfg_expand(const struct cfg_env *env, const struct target *t, const char *in,
+    char *out, size_t cap)
+{
+	size_t o = 0;
+	char port[8];
+
+	(void)str_fmt(port, sizeof(port), "%d", t->port);
+	if (in[0] == '~' && (in[1] == '/' || in[1] == '\0')) {
+		if (str_copy(out, cap, env->home) < 0)
+			return -1;
+		o = strlen(out);
+		in++;
+	}
+	for (; *in != '\0'; in++) {
+		const char *rep = NULL;
+		char one[2] = { *in, '\0' };
+		size_t n;
+
+		if (*in == '%') {
+			switch (*++in) {
+			case '%': rep = "%"; break;
+			case 'd': rep = env->home; break;
+			case 'u': rep = env->luser; break;
+			case 'h': rep = t->host; break;
+			case 'r': rep = t->user; break;
+			case 'p': rep = port; break;
+			case 'n': rep = t->alias; break;
+			default: return -1;
+			}
+		}
+		rep = rep != NULL ? rep : one;
+		n = strlen(rep);
+		if (n >= cap - o)
+			return -1;
+		memcpy(out + o, rep, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int cfg_read_file(struct cfg *c, const char *path, int active, int system,
+    struct err *e);
 
 static void cfg_free(struct cfg *c)
 {
@@ -530,6 +651,153 @@ static int cfg_check_value(enum cfg_kind kind, const char *v)
 	return -1;
 }
 
+/* ProxyCommand keeps its whole line; SetEnv and SendEnv accumulate over lines. */
+static int cfg_raw_value(struct cfg *c, enum cfg_key k, const char *v,
+    const struct cfg_src *src, const char *kw, struct err *e)
+{
+	char both[SSHMCP_LINE_MAX];
+
+	if (*v == '\0') {
+		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: missing %s value", src->file, src->line, kw);
+		return -1;
+	}
+	if (c->val[k] != NULL && k == CFG_PROXYCOMMAND)
+		return 0;
+	if (c->val[k] != NULL) {
+		if (str_fmt(both, sizeof(both), "%s %s", c->val[k], v) < 0)
+			return 0;
+		v = both;
+	}
+	free(c->val[k]);
+	if ((c->val[k] = strdup(v)) == NULL) {
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Match exec: run the command through /bin/sh; exit status 0 is a match. */
+static int cfg_match_exec(const char *cmd)
+{
+	pid_t pid = fork();
+	int st = 0, null;
+
+	if (pid < 0)
+		return 0;
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			(void)dup2(null, STDIN_FILENO);
+			(void)dup2(null, STDOUT_FILENO);
+		}
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* One Match criterion; `arg` NULL for all/canonical/final. */
+static int cfg_match_one(struct cfg *c, const char *crit, const char *arg)
+{
+	char host[SSHMCP_HOST_MAX], cmd[SSHMCP_LINE_MAX];
+	struct target t;
+	struct cfg_env env;
+
+	if (strcasecmp(crit, "all") == 0 || strcasecmp(crit, "canonical") == 0 ||
+	    strcasecmp(crit, "final") == 0)
+		return 1;                   /* one pass: final and canonical hold in it */
+	if (arg == NULL)
+		return -1;
+	if (strcasecmp(crit, "originalhost") == 0)
+		return str_match_list(arg, c->host) > 0;
+	if (strcasecmp(crit, "localuser") == 0)
+		return str_match_list(arg, c->luser != NULL ? c->luser : "") > 0;
+	if (strcasecmp(crit, "user") == 0)
+		return str_match_list(arg, c->user != NULL && *c->user ? c->user :
+		    c->val[CFG_USER] != NULL ? c->val[CFG_USER] : c->luser ? c->luser : "") > 0;
+	memset(&t, 0, sizeof(t));
+	memset(&env, 0, sizeof(env));
+	(void)str_copy(t.alias, sizeof(t.alias), c->host);
+	(void)str_copy(t.host, sizeof(t.host), c->host);
+	(void)str_copy(env.home, sizeof(env.home), c->home != NULL ? c->home : "/");
+	(void)str_copy(env.luser, sizeof(env.luser), c->luser != NULL ? c->luser : "");
+	if (c->val[CFG_HOSTNAME] == NULL ||
+	    cfg_expand(&env, &t, c->val[CFG_HOSTNAME], host, sizeof(host)) < 0)
+		(void)str_copy(host, sizeof(host), c->host);
+	if (strcasecmp(crit, "host") == 0)
+		return str_match_list(arg, host) > 0;
+	if (strcasecmp(crit, "exec") == 0) {
+		(void)str_copy(t.host, sizeof(t.host), host);
+		(void)str_copy(t.user, sizeof(t.user), c->user != NULL && *c->user ? c->user :
+		    c->val[CFG_USER] != NULL ? c->val[CFG_USER] : env.luser);
+		t.port = (int)cfg_num(c, CFG_PORT, 22);
+		return cfg_expand(&env, &t, arg, cmd, sizeof(cmd)) == 0 && cfg_match_exec(cmd);
+	}
+	if (strcasecmp(crit, "localnetwork") == 0 || strcasecmp(crit, "tagged") == 0)
+		return 0;
+	return -1;
+}
+
+/* Match criteria, all of which must hold; "!" negates one. */
+static int cfg_match(struct cfg *c, char *args, const struct cfg_src *src, struct err *e)
+{
+	char *crit, *arg;
+	int all = 1;
+
+	while (cfg_next_arg(&args, &crit) == 0 && crit != NULL) {
+		int neg = crit[0] == '!', r;
+		const char *name = crit + neg;
+
+		arg = NULL;
+		if (strcasecmp(name, "all") != 0 && strcasecmp(name, "canonical") != 0 &&
+		    strcasecmp(name, "final") != 0 && cfg_next_arg(&args, &arg) < 0)
+			arg = NULL;
+		if ((r = cfg_match_one(c, name, arg)) < 0) {
+			err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad Match criteria '%s'", src->file,
+			    src->line, crit);
+			return -1;
+		}
+		if (r == neg)
+			all = 0;
+	}
+	return all;
+}
+
+/* Include: globs, ~, and paths relative to ~/.ssh (or /etc/ssh for the system file). */
+static int cfg_include(struct cfg *c, char *args, const struct cfg_src *src, struct err *e)
+{
+	char pat[SSHMCP_PATH_MAX], *arg;
+	glob_t g;
+	size_t i;
+	int rc = 0;
+
+	if (c->depth >= SSHMCP_CFG_INCLUDE_DEPTH) {
+		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: Include nested too deeply", src->file,
+		    src->line);
+		return -1;
+	}
+	while (rc == 0 && cfg_next_arg(&args, &arg) == 0 && arg != NULL) {
+		if (arg[0] == '~' && arg[1] == '/')
+			(void)str_fmt(pat, sizeof(pat), "%s%s", c->home != NULL ? c->home : "", arg + 1);
+		else if (arg[0] == '/')
+			(void)str_copy(pat, sizeof(pat), arg);
+		else if (src->system)
+			(void)str_fmt(pat, sizeof(pat), "/etc/ssh/%s", arg);
+		else
+			(void)str_fmt(pat, sizeof(pat), "%s/.ssh/%s", c->home != NULL ? c->home : "", arg);
+		if (glob(pat, 0, NULL, &g) != 0)
+			continue;                   /* nothing matches: not an error, as in ssh */
+		c->depth++;
+		for (i = 0; rc == 0 && i < g.gl_pathc; i++)
+			rc = cfg_read_file(c, g.gl_pathv[i], 1, src->system, e);
+		c->depth--;
+		globfree(&g);
+	}
+	return rc;
+}
+
 /* Apply one line; returns -1 with `e` set when the line is malformed. */
 static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *e)
 {
@@ -556,13 +824,19 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 		return 0;
 	}
 	if (strcasecmp(kw, "Match") == 0) {
-		/* Match blocks come with a later feature; until then none applies. */
-		src->active = 0;
-		return 0;
+		int m = cfg_match(c, p, src, e);
+
+		src->active = m > 0;
+		return m < 0 ? -1 : 0;
 	}
+	if (strcasecmp(kw, "Include") == 0)
+		return src->active ? cfg_include(c, p, src, e) : 0;
 	k = cfg_keyword(kw);
 	if (k < 0 || !src->active)
 		return 0;
+	if (cfg_keywords[k].key == CFG_PROXYCOMMAND || cfg_keywords[k].key == CFG_SETENV ||
+	    cfg_keywords[k].key == CFG_SENDENV)
+		return cfg_raw_value(c, cfg_keywords[k].key, p, src, kw, e);
 	if (cfg_next_arg(&p, &val) < 0 || val == NULL ||
 	    cfg_check_value(cfg_keywords[k].kind, val) < 0) {
 		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad %s value", src->file, src->line, kw);
@@ -593,10 +867,11 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 }
 
 /* Read one config file; a missing file is no error (ssh behaves the same). */
-static int cfg_read_file(struct cfg *c, const char *path, struct err *e)
+static int cfg_read_file(struct cfg *c, const char *path, int active, int system,
+    struct err *e)
 {
 	char line[SSHMCP_LINE_MAX];
-	struct cfg_src src = { .file = path, .line = 0, .active = 1 };
+	struct cfg_src src = { .file = path, .line = 0, .active = active, .system = system };
 	FILE *f = fopen(path, "r");
 	int rc = 0;
 
@@ -635,103 +910,6 @@ static int cfg_option(struct cfg *c, const char *opt, struct err *e)
 	return cfg_line(c, &src, line, e);
 }
 
-static int cfg_yes(const struct cfg *c, enum cfg_key k, int dflt)
-{
-	return c->val[k] == NULL ? dflt : strcasecmp(c->val[k], "yes") == 0;
-}
-
-static long cfg_num(const struct cfg *c, enum cfg_key k, long dflt)
-{
-	long v;
-
-	if (c->val[k] == NULL || str_to_int(c->val[k], 0, INT_MAX, &v) < 0)
-		return dflt;
-	return v;
-}
-
-/* What a connection needs, resolved from the command line and ssh_config. */
-enum kh_strict { KH_STRICT_YES, KH_STRICT_ACCEPT_NEW, KH_STRICT_NO };
-
-struct target {
-	char alias[SSHMCP_HOST_MAX];             /* as named: Host matching, fan-out labels */
-	char host[SSHMCP_HOST_MAX];              /* HostName: what we connect to */
-	char user[SSHMCP_USER_MAX];
-	int port;
-	char kh_name[SSHMCP_HOST_MAX + 8];       /* known_hosts key: host or [host]:port */
-	char *ident[SSHMCP_MAX_IDENTITIES];      /* expanded IdentityFile paths */
-	int nident;
-	int ident_explicit;                      /* configured, not ssh's defaults */
-	char *kh_file[SSHMCP_MAX_KH_FILES];      /* user files first, then global ones */
-	int nkh, nkh_user;
-	enum kh_strict strict;
-	int connect_timeout_s;
-	int alive_interval_s, alive_count;
-	int identities_only, batch_mode;
-	int try_pubkey, try_password, try_kbdint;
-	char agent[SSHMCP_PATH_MAX];             /* agent socket path, "" for none */
-	char kex[SSHMCP_ALGS_MAX], hostkey[SSHMCP_ALGS_MAX];
-	char cipher[SSHMCP_ALGS_MAX], pubkey[SSHMCP_ALGS_MAX];
-};
-
-/* Local facts the % tokens and ~ need. */
-struct cfg_env {
-	char home[SSHMCP_PATH_MAX];
-	char luser[SSHMCP_USER_MAX];
-};
-
-static void cfg_env_init(struct cfg_env *env)
-{
-	struct passwd *pw = getpwuid(getuid());
-	const char *home = getenv("HOME");
-
-	/* $HOME first, like most tools, so a test or a wrapper can point sshmcp elsewhere. */
-	if (home == NULL || *home == '\0')
-		home = pw != NULL ? pw->pw_dir : "/";
-	(void)str_copy(env->home, sizeof(env->home), home);
-	(void)str_copy(env->luser, sizeof(env->luser), pw != NULL ? pw->pw_name : "");
-}
-
-/* Expand ~ and ssh's % tokens (%d %u %h %r %p %n %%) into out; -1 on overflow or bad token. */
-static int cfg_expand(const struct cfg_env *env, const struct target *t, const char *in,
-    char *out, size_t cap)
-{
-	size_t o = 0;
-	char port[8];
-
-	(void)str_fmt(port, sizeof(port), "%d", t->port);
-	if (in[0] == '~' && (in[1] == '/' || in[1] == '\0')) {
-		if (str_copy(out, cap, env->home) < 0)
-			return -1;
-		o = strlen(out);
-		in++;
-	}
-	for (; *in != '\0'; in++) {
-		const char *rep = NULL;
-		char one[2] = { *in, '\0' };
-		size_t n;
-
-		if (*in == '%') {
-			switch (*++in) {
-			case '%': rep = "%"; break;
-			case 'd': rep = env->home; break;
-			case 'u': rep = env->luser; break;
-			case 'h': rep = t->host; break;
-			case 'r': rep = t->user; break;
-			case 'p': rep = port; break;
-			case 'n': rep = t->alias; break;
-			default: return -1;
-			}
-		}
-		rep = rep != NULL ? rep : one;
-		n = strlen(rep);
-		if (n >= cap - o)
-			return -1;
-		memcpy(out + o, rep, n);
-		o += n;
-	}
-	out[o] = '\0';
-	return 0;
-}
 
 /* ssh's algorithm list forms: "+x" appends to the default, "-x" removes, "^x" prepends. */
 static int cfg_alg_list(const char *dflt, const char *spec, char *out, size_t cap)
@@ -818,6 +996,11 @@ static void target_free(struct target *t)
 	for (i = 0; i < t->nkh; i++)
 		free(t->kh_file[i]);
 	t->nident = t->nkh = 0;
+	if (t->jump != NULL) {
+		target_free(t->jump);
+		free(t->jump);
+		t->jump = NULL;
+	}
 }
 
 static int cfg_resolve_names(const struct cfg *c, const struct cfg_env *env, struct target *t,
@@ -875,7 +1058,8 @@ nomem:
 	return -1;
 }
 
-static int cfg_resolve_policy(const struct cfg *c, struct target *t, struct err *e)
+static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, struct target *t,
+    struct err *e)
 {
 	const char *s = c->val[CFG_STRICTHOSTKEYCHECKING], *agent;
 
@@ -905,6 +1089,19 @@ static int cfg_resolve_policy(const struct cfg *c, struct target *t, struct err 
 	if (agent == NULL || strcasecmp(agent, "none") == 0)
 		agent = "";
 	(void)str_copy(t->agent, sizeof(t->agent), agent);
+	t->hash_kh = cfg_yes(c, CFG_HASHKNOWNHOSTS, 0);
+	if (c->val[CFG_PROXYJUMP] != NULL && strcasecmp(c->val[CFG_PROXYJUMP], "none") != 0)
+		(void)str_copy(t->proxy_jump, sizeof(t->proxy_jump), c->val[CFG_PROXYJUMP]);
+	if (c->val[CFG_PROXYCOMMAND] != NULL && strcasecmp(c->val[CFG_PROXYCOMMAND], "none") != 0 &&
+	    cfg_expand(env, t, c->val[CFG_PROXYCOMMAND], t->proxy_command,
+	    sizeof(t->proxy_command)) < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad ProxyCommand \"%s\"", c->val[CFG_PROXYCOMMAND]);
+		return -1;
+	}
+	if (c->val[CFG_SETENV] != NULL)
+		(void)str_copy(t->setenv, sizeof(t->setenv), c->val[CFG_SETENV]);
+	if (c->val[CFG_SENDENV] != NULL)
+		(void)str_copy(t->sendenv, sizeof(t->sendenv), c->val[CFG_SENDENV]);
 	if (cfg_alg_list(CFG_DEFAULT_KEX, c->val[CFG_KEXALGORITHMS], t->kex, sizeof(t->kex)) < 0 ||
 	    cfg_alg_list(CFG_DEFAULT_HOSTKEY, c->val[CFG_HOSTKEYALGORITHMS], t->hostkey,
 	    sizeof(t->hostkey)) < 0 ||
@@ -917,15 +1114,79 @@ static int cfg_resolve_policy(const struct cfg *c, struct target *t, struct err 
 	return 0;
 }
 
+static int cfg_load(struct cfg *c, const struct cfg_env *env, const char *fflag, struct err *e);
+static int cfg_resolve(const struct cfg *c, const struct cfg_env *env, struct target *t,
+    struct err *e);
+
+/*
+ * ProxyJump "a,b,c": the target is reached through c, c through b, b through a. Each hop
+ * is [user@]host[:port] resolved through the same ssh_config (its own Host block), but its
+ * own ProxyJump gives way to the chain, as with ssh -J.
+ */
+static int cfg_resolve_jumps(const char *list, const struct cfg_env *env, const char *fflag,
+    int depth, struct target **out, struct err *e)
+{
+	const char *last = strrchr(list, ','), *spec = last != NULL ? last + 1 : list;
+	char hop[SSHMCP_HOST_MAX + SSHMCP_USER_MAX], *at, *colon;
+	struct target *t;
+	struct cfg c;
+	long port = 0;
+	int rc = -1;
+
+	if (depth >= SSHMCP_JUMPS_MAX || str_copy(hop, sizeof(hop), spec) < 0 || hop[0] == '\0') {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad ProxyJump '%.80s'", list);
+		return -1;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	at = strrchr(hop, '@');
+	colon = strrchr(at != NULL ? at : hop, ':');
+	if (colon != NULL && (*colon = '\0', str_to_int(colon + 1, 1, 65535, &port) < 0)) {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad port in ProxyJump '%s'", spec);
+		goto out;
+	}
+	if (at != NULL)
+		*at = '\0', (void)str_copy(t->user, sizeof(t->user), hop);
+	(void)str_copy(t->alias, sizeof(t->alias), at != NULL ? at + 1 : hop);
+	t->port = (int)port;
+	c.host = t->alias;
+	c.user = t->user;
+	c.depth = depth + 1;
+	if (cfg_option(&c, "ProxyJump none", e) < 0 || cfg_load(&c, env, fflag, e) < 0 ||
+	    cfg_resolve(&c, env, t, e) < 0)
+		goto out;
+	if (last != NULL) {
+		char rest[SSHMCP_LINE_MAX];
+
+		(void)str_fmt(rest, sizeof(rest), "%.*s", (int)(last - list), list);
+		if (cfg_resolve_jumps(rest, env, fflag, depth + 1, &t->jump, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	cfg_free(&c);
+	if (rc < 0) {
+		target_free(t);
+		free(t);
+		t = NULL;
+	}
+	*out = t;
+	return rc;
+}
+
 /* Fill `t` (alias, and user/port when given on the command line, already set) from `c`. */
 static int cfg_resolve(const struct cfg *c, const struct cfg_env *env, struct target *t,
     struct err *e)
 {
 	if (cfg_resolve_names(c, env, t, e) < 0 || cfg_resolve_files(c, env, t, e) < 0 ||
-	    cfg_resolve_policy(c, t, e) < 0) {
+	    cfg_resolve_policy(c, env, t, e) < 0) {
 		err_set(e, SSHMCP_ERR_CONFIG, "bad configuration for %s", t->alias);
 		return -1;
 	}
+	if (t->proxy_jump[0] != '\0' &&
+	    cfg_resolve_jumps(t->proxy_jump, env, c->fflag, c->depth, &t->jump, e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -934,6 +1195,9 @@ static int cfg_load(struct cfg *c, const struct cfg_env *env, const char *fflag,
 {
 	char path[SSHMCP_PATH_MAX];
 
+	c->home = env->home;
+	c->luser = env->luser;
+	c->fflag = fflag;
 	if (fflag != NULL) {
 		if (strcasecmp(fflag, "none") == 0)
 			return 0;
@@ -942,12 +1206,12 @@ static int cfg_load(struct cfg *c, const struct cfg_env *env, const char *fflag,
 			    strerror(errno));
 			return -1;
 		}
-		return cfg_read_file(c, fflag, e);
+		return cfg_read_file(c, fflag, 1, 0, e);
 	}
 	if (str_fmt(path, sizeof(path), "%s/.ssh/config", env->home) == 0 &&
-	    cfg_read_file(c, path, e) < 0)
+	    cfg_read_file(c, path, 1, 0, e) < 0)
 		return -1;
-	return cfg_read_file(c, "/etc/ssh/ssh_config", e);
+	return cfg_read_file(c, "/etc/ssh/ssh_config", 1, 1, e);
 }
 
 /* ====================================================== known_hosts === */
@@ -1156,15 +1420,31 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 	(void)str_copy(out, cap, known);
 }
 
+/* HashKnownHosts: "|1|base64(salt)|base64(HMAC-SHA1(salt, name))", as ssh-keygen -H. */
+static int kh_hash_name(const char *name, char *out, size_t cap)
+{
+	unsigned char salt[20], mac[20];
+	char s64[32], m64[32];
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
+
+	if (md == NULL || getentropy(salt, sizeof(salt)) < 0 ||
+	    mbedtls_md_hmac(md, salt, sizeof(salt), (const unsigned char *)name, strlen(name),
+	    mac) != 0 || b64_encode(salt, sizeof(salt), s64, sizeof(s64), NULL) < 0 ||
+	    b64_encode(mac, sizeof(mac), m64, sizeof(m64), NULL) < 0)
+		return -1;
+	return str_fmt(out, cap, "|1|%s|%s", s64, m64);
+}
+
 /* Append "name type base64" to the first user known_hosts file (accept-new). */
 static int kh_append(const struct target *t, const char *type, const unsigned char *blob,
     size_t n, struct err *e)
 {
-	char b64[SSHMCP_KEYBLOB_MAX * 2], dir[SSHMCP_PATH_MAX], *slash;
+	char b64[SSHMCP_KEYBLOB_MAX * 2], dir[SSHMCP_PATH_MAX], name[SSHMCP_HOST_MAX + 64], *slash;
 	const char *path = t->nkh_user > 0 ? t->kh_file[0] : NULL;
 	struct stat st;
 	int fd, rc = -1, need_nl = 0;
 
+	(void)str_copy(name, sizeof(name), t->kh_name);
 	if (path == NULL || str_copy(dir, sizeof(dir), path) < 0) {
 		err_set(e, SSHMCP_ERR_HOSTKEY_UNKNOWN, "no known_hosts file to record the key in");
 		return -1;
@@ -1186,8 +1466,13 @@ static int kh_append(const struct target *t, const char *type, const unsigned ch
 
 		need_nl = pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
 	}
+	if (t->hash_kh && kh_hash_name(t->kh_name, name, sizeof(name)) < 0) {
+		close(fd);
+		err_set(e, SSHMCP_ERR_HOSTKEY_UNKNOWN, "can't hash the host name for %s", path);
+		return -1;
+	}
 	if ((need_nl && fd_write_all(fd, "\n", 1) < 0) ||
-	    fd_write_all(fd, t->kh_name, strlen(t->kh_name)) < 0 ||
+	    fd_write_all(fd, name, strlen(name)) < 0 ||
 	    fd_write_all(fd, " ", 1) < 0 || fd_write_all(fd, type, strlen(type)) < 0 ||
 	    fd_write_all(fd, " ", 1) < 0 || fd_write_all(fd, b64, strlen(b64)) < 0 ||
 	    fd_write_all(fd, "\n", 1) < 0)
@@ -1205,6 +1490,7 @@ enum sess_state {
 	SESS_HANDSHAKE,    /* SSH key exchange, then host key check */
 	SESS_AUTH,         /* agent, identity files, password, keyboard-interactive */
 	SESS_OPENING,      /* channel open, pty-req, exec/shell */
+	SESS_READY,        /* a jump host: authenticated, carrying tunnels, no channel of its own */
 	SESS_RUNNING,      /* moving bytes both ways */
 	SESS_CLOSING,      /* waiting for the remote close, exit status, disconnect */
 	SESS_DONE,         /* finished; exit status known */
@@ -1212,7 +1498,7 @@ enum sess_state {
 };
 
 enum auth_step { AUTH_LIST, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT, AUTH_FAILED };
-enum open_step { OPEN_CHANNEL, OPEN_PTY, OPEN_START };
+enum open_step { OPEN_CHANNEL, OPEN_PTY, OPEN_ENV, OPEN_START };
 enum close_step { CLOSE_WAIT, CLOSE_CHANNEL, CLOSE_DISCONNECT };
 
 /* What to run once connected. */
@@ -1223,6 +1509,7 @@ struct job {
 	int cols, rows;
 	int forward_stdin;
 	int timeout_s;              /* 0: none */
+	int tunnel;                 /* a jump host: stop at READY */
 };
 
 struct sess {
@@ -1257,6 +1544,13 @@ struct sess {
 
 	struct ring out[2];         /* remote stdout, stderr -> local */
 	struct ring in;             /* local stdin -> remote */
+	pid_t proxy_pid;            /* ProxyCommand child */
+	struct sess *via;           /* ProxyJump: the hop we tunnel through (owned) */
+	struct job via_job;
+	LIBSSH2_CHANNEL *tun;       /* direct-tcpip on via, carrying our SSH stream */
+	int tun_fd;                 /* our end of the socketpair libssh2 reads as its socket */
+	struct ring tun_up, tun_down;   /* socketpair -> channel, channel -> socketpair */
+	int env_i;                  /* OPEN_ENV: the next SetEnv/SendEnv variable */
 	int in_eof, eof_sent, remote_eof, timed_out;
 	int exit_status;
 	char exit_signal[32];
@@ -1286,6 +1580,131 @@ static void tried_add(struct sess *s, const char *what)
 	if (strstr(s->tried, what) == NULL)
 		(void)str_fmt(s->tried + strlen(s->tried), sizeof(s->tried) - strlen(s->tried),
 		    "%s%s", s->tried[0] != '\0' ? "," : "", what);
+}
+
+/* ProxyCommand: /bin/sh runs it with one end of a socketpair as stdin and stdout; the
+ * other end is our socket. */
+static enum step_rc conn_proxy_command(struct sess *s)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		err_set(&s->err, SSHMCP_ERR_CONNECT, "ProxyCommand: socketpair: %s", strerror(errno));
+		return STEP_FAIL;
+	}
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		err_set(&s->err, SSHMCP_ERR_CONNECT, "ProxyCommand: fork: %s", strerror(errno));
+		return STEP_FAIL;
+	}
+	if (pid == 0) {
+		(void)dup2(sv[1], STDIN_FILENO);
+		(void)dup2(sv[1], STDOUT_FILENO);
+		execl("/bin/sh", "sh", "-c", s->t.proxy_command, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	(void)fd_set_flag(sv[0], O_NONBLOCK, 1);
+	s->fd = sv[0];
+	s->proxy_pid = pid;
+	log_msg(s->log, LOG_DEBUG1, "Executing proxy command: %s", s->t.proxy_command);
+	s->state = SESS_HANDSHAKE;
+	return STEP_AGAIN;
+}
+
+static void sess_free(struct sess *s);
+static void sess_step(struct sess *s, int64_t now);
+static int sess_init(struct sess *s, const struct job *j, const struct log *lg, size_t in_cap,
+    int64_t now);
+static void sess_start(struct sess *s, int64_t now);
+
+/* ProxyJump: bring the hop up (it may have hops of its own), then a direct-tcpip channel
+ * through it to our host; our libssh2 session talks over a socketpair we pump. */
+static enum step_rc conn_jump(struct sess *s, int64_t now)
+{
+	int sv[2];
+
+	if (s->via == NULL) {
+		s->via_job = (struct job){ .tunnel = 1 };
+		if ((s->via = calloc(1, sizeof(*s->via))) == NULL ||
+		    sess_init(s->via, &s->via_job, s->log, SSHMCP_STDIN_RING, now) < 0)
+			return sess_fail(s, SSHMCP_ERR_NOMEM, "out of memory");
+		s->via->t = *s->t.jump;             /* the hop's target moves to its session */
+		free(s->t.jump);
+		s->t.jump = NULL;
+		sess_start(s->via, now);
+	}
+	sess_step(s->via, now);
+	if (s->via->state == SESS_DEAD) {
+		err_set(&s->err, s->via->err.code, "jump host %s: %s", s->via->t.alias, s->via->err.msg);
+		return STEP_FAIL;
+	}
+	if (s->via->state != SESS_READY) {
+		s->deadline = now + (int64_t)s->t.connect_timeout_s * 1000;
+		return STEP_WAIT;
+	}
+	s->tun = libssh2_channel_direct_tcpip_ex(s->via->ssh, s->t.host, s->t.port, "127.0.0.1", 22);
+	if (s->tun == NULL) {
+		if (libssh2_session_last_errno(s->via->ssh) == LIBSSH2_ERROR_EAGAIN)
+			return now < s->deadline ? STEP_WAIT :
+				sess_fail(s, SSHMCP_ERR_CONNECT, "jump channel timed out");
+		err_set(&s->err, SSHMCP_ERR_CONNECT, "jump host %s refused a channel to %s port %d",
+		    s->via->t.alias, s->t.host, s->t.port);
+		return STEP_FAIL;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    ring_init(&s->tun_up, SSHMCP_IO_CHUNK) < 0 || ring_init(&s->tun_down, SSHMCP_IO_CHUNK) < 0)
+		return sess_fail(s, SSHMCP_ERR_NOMEM, "socketpair");
+	(void)fd_set_flag(sv[0], O_NONBLOCK, 1);
+	(void)fd_set_flag(sv[1], O_NONBLOCK, 1);
+	s->fd = sv[0];
+	s->tun_fd = sv[1];
+	log_msg(s->log, LOG_DEBUG1, "Tunnel to %s port %d through %s", s->t.host, s->t.port,
+	    s->via->t.alias);
+	s->state = SESS_HANDSHAKE;
+	return STEP_AGAIN;
+}
+
+/* Move bytes between the jump channel and our socketpair, both ways, as far as they go. */
+static void conn_pump(struct sess *s)
+{
+	size_t n;
+	ssize_t k;
+
+	if (s->tun == NULL || s->tun_fd < 0)
+		return;
+	while (ring_space(&s->tun_down) > 0) {           /* channel -> socketpair */
+		unsigned char *w = ring_wptr(&s->tun_down, &n);
+
+		if ((k = libssh2_channel_read(s->tun, (char *)w, n)) <= 0)
+			break;
+		ring_commit(&s->tun_down, (size_t)k);
+	}
+	while (ring_used(&s->tun_down) > 0) {
+		const unsigned char *r = ring_rptr(&s->tun_down, &n);
+
+		if ((k = write(s->tun_fd, r, n)) <= 0)
+			break;
+		ring_consume(&s->tun_down, (size_t)k);
+	}
+	while (ring_space(&s->tun_up) > 0) {             /* socketpair -> channel */
+		unsigned char *w = ring_wptr(&s->tun_up, &n);
+
+		if ((k = read(s->tun_fd, w, n)) <= 0)
+			break;
+		ring_commit(&s->tun_up, (size_t)k);
+	}
+	while (ring_used(&s->tun_up) > 0) {
+		const unsigned char *r = ring_rptr(&s->tun_up, &n);
+
+		if ((k = libssh2_channel_write(s->tun, (const char *)r, n)) <= 0)
+			break;
+		ring_consume(&s->tun_up, (size_t)k);
+	}
+	if (libssh2_channel_eof(s->tun) == 1 && ring_used(&s->tun_down) == 0)
+		(void)shutdown(s->tun_fd, SHUT_WR);     /* the far end closed: our session sees EOF */
 }
 
 /* Next address: resolve once, then try each with a non-blocking connect. */
@@ -1328,6 +1747,10 @@ static enum step_rc conn_connecting(struct sess *s, int64_t now)
 	int soerr = 0, one = 1;
 	socklen_t len = sizeof(soerr);
 
+	if (s->t.jump != NULL || s->via != NULL)
+		return conn_jump(s, now);
+	if (s->fd < 0 && s->t.proxy_command[0] != '\0')
+		return conn_proxy_command(s);
 	if (s->fd < 0)
 		return conn_start(s);
 	if (!(s->revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -1729,7 +2152,7 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 		return rc;
 	if (done) {
 		auth_banner(s);
-		s->state = SESS_OPENING;
+		s->state = s->job->tunnel ? SESS_READY : SESS_OPENING;
 		s->step = OPEN_CHANNEL;
 	} else
 		s->step++;
@@ -1737,6 +2160,57 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 }
 
 /* ============================================== channel and session === */
+
+extern char **environ;
+
+/* The k-th variable to send: SetEnv's NAME=VALUE words first, then the local variables
+ * SendEnv's patterns name. 0 when there is none left. */
+static int sess_env_item(const struct sess *s, int k, char *out, size_t cap)
+{
+	char buf[SSHMCP_LINE_MAX], *p = buf, *w;
+	char **e;
+
+	(void)str_copy(buf, sizeof(buf), s->t.setenv);
+	while (cfg_next_arg(&p, &w) == 0 && w != NULL)
+		if (strchr(w, '=') != NULL && k-- == 0)
+			return str_copy(out, cap, w) == 0;
+	for (e = environ; s->t.sendenv[0] != '\0' && *e != NULL; e++) {
+		char name[256];
+		size_t n = strcspn(*e, "=");
+		int hit = 0;
+
+		if (n >= sizeof(name))
+			continue;
+		memcpy(name, *e, n);
+		name[n] = '\0';
+		(void)str_copy(buf, sizeof(buf), s->t.sendenv);
+		for (p = buf; !hit && cfg_next_arg(&p, &w) == 0 && w != NULL;)
+			hit = str_glob(w, name);
+		if (hit && k-- == 0)
+			return str_copy(out, cap, *e) == 0;
+	}
+	return 0;
+}
+
+/* SetEnv and SendEnv: one env request each; a server that refuses one (no AcceptEnv) is
+ * not an error, as with ssh. */
+static enum step_rc sess_env(struct sess *s)
+{
+	char item[SSHMCP_LINE_MAX];
+
+	while (sess_env_item(s, s->env_i, item, sizeof(item))) {
+		size_t n = strcspn(item, "=");
+		int rc = libssh2_channel_setenv_ex(s->ch, item, (unsigned)n, item + n + 1,
+		    (unsigned)strlen(item + n + 1));
+
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return STEP_WAIT;
+		log_msg(s->log, LOG_DEBUG1, "env %.*s %s", (int)n, item, rc == 0 ? "set" : "refused");
+		s->env_i++;
+	}
+	s->step = OPEN_START;
+	return STEP_AGAIN;
+}
 
 static enum step_rc sess_opening(struct sess *s)
 {
@@ -1749,7 +2223,7 @@ static enum step_rc sess_opening(struct sess *s)
 		if (s->ch == NULL)
 			return sess_eagain(s) ? STEP_WAIT :
 				sess_fail(s, SSHMCP_ERR_CHANNEL, "channel open failed");
-		s->step = j->want_pty ? OPEN_PTY : OPEN_START;
+		s->step = j->want_pty ? OPEN_PTY : OPEN_ENV;
 		return STEP_AGAIN;
 	case OPEN_PTY:
 		rc = libssh2_channel_request_pty_ex(s->ch, j->term, (unsigned)strlen(j->term), NULL, 0,
@@ -1758,8 +2232,10 @@ static enum step_rc sess_opening(struct sess *s)
 			return STEP_WAIT;
 		if (rc != 0)
 			return sess_fail(s, SSHMCP_ERR_CHANNEL, "PTY allocation request failed");
-		s->step = OPEN_START;
+		s->step = OPEN_ENV;
 		return STEP_AGAIN;
+	case OPEN_ENV:
+		return sess_env(s);
 	case OPEN_START:
 		rc = j->command != NULL ?
 			libssh2_channel_process_startup(s->ch, "exec", 4, j->command,
@@ -1927,11 +2403,25 @@ static enum step_rc sess_closing(struct sess *s, int64_t now)
 	return STEP_FAIL;
 }
 
+/* A jump host between tunnels: keepalives, and notice a link that died. */
+static enum step_rc sess_ready(struct sess *s, int64_t now)
+{
+	int next;
+
+	if (s->t.alive_interval_s > 0 && now >= s->alive_at &&
+	    libssh2_keepalive_send(s->ssh, &next) == 0)
+		s->alive_at = now + (int64_t)next * 1000;
+	if (s->revents & (POLLERR | POLLHUP))
+		return sess_fail(s, SSHMCP_ERR_SESSION_LOST, "connection to the jump host lost");
+	return STEP_WAIT;
+}
+
 static int sess_init(struct sess *s, const struct job *j, const struct log *lg, size_t in_cap,
     int64_t now)
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->tun_fd = -1;
 	s->job = j;
 	s->log = lg;
 	s->t_start = now;
@@ -1952,6 +2442,23 @@ static void sess_start(struct sess *s, int64_t now)
 	s->kill_deadline = now;
 }
 
+/* The ProxyCommand child goes with its session: TERM, a short wait, then KILL. */
+static void conn_proxy_reap(pid_t pid)
+{
+	int i;
+
+	(void)kill(pid, SIGTERM);
+	for (i = 0; i < 20; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	(void)kill(pid, SIGKILL);
+	(void)waitpid(pid, NULL, 0);
+}
+
 /* Cut the link for teardown: one best-effort disconnect, then shutdown(), so freeing the
  * channels and the session never waits on the peer (libssh2 would return EAGAIN and
  * leak them in non-blocking mode). */
@@ -1967,6 +2474,22 @@ static void sess_free(struct sess *s)
 {
 	auth_agent_close(s);
 	sess_unlink(s);
+	if (s->tun != NULL)
+		libssh2_channel_free(s->tun);
+	s->tun = NULL;
+	if (s->tun_fd >= 0)
+		close(s->tun_fd);
+	s->tun_fd = -1;
+	ring_free(&s->tun_up);
+	ring_free(&s->tun_down);
+	if (s->via != NULL) {
+		sess_free(s->via);
+		free(s->via);
+		s->via = NULL;
+	}
+	if (s->proxy_pid > 0)
+		conn_proxy_reap(s->proxy_pid);
+	s->proxy_pid = 0;
 	if (s->ch != NULL)
 		libssh2_channel_free(s->ch);
 	if (s->ssh != NULL)
@@ -1989,12 +2512,16 @@ static void sess_step(struct sess *s, int64_t now)
 {
 	enum step_rc rc = STEP_AGAIN;
 
+	if (s->via != NULL && s->state != SESS_CONNECTING)
+		sess_step(s->via, now);             /* the hop carries our bytes: keep it moving */
+	conn_pump(s);
 	while (rc == STEP_AGAIN) {
 		switch (s->state) {
 		case SESS_CONNECTING: rc = conn_connecting(s, now); break;
 		case SESS_HANDSHAKE: rc = conn_handshake(s, now); break;
 		case SESS_AUTH: rc = auth_step(s, now); break;
 		case SESS_OPENING: rc = sess_opening(s); break;
+		case SESS_READY: rc = sess_ready(s, now); break;
 		case SESS_RUNNING: rc = sess_running(s, now); break;
 		case SESS_CLOSING: rc = sess_closing(s, now); break;
 		case SESS_DONE:
@@ -2007,6 +2534,7 @@ static void sess_step(struct sess *s, int64_t now)
 			s->have_secret = 0;
 		}
 	}
+	conn_pump(s);
 	s->revents = 0;
 	if (rc == STEP_FAIL) {
 		if (s->err.code == SSHMCP_OK)
@@ -2041,13 +2569,20 @@ static int64_t sess_deadline(const struct sess *s)
 {
 	int64_t d = INT64_MAX;
 
-	if (s->state < SESS_RUNNING)
+	if (s->state < SESS_READY)
 		d = s->deadline;
+	if (s->via != NULL) {
+		int64_t v = sess_deadline(s->via);
+
+		if (v < d)
+			d = v;
+	}
 	if (s->cmd_deadline > 0 && !s->timed_out && s->state < SESS_DONE && s->cmd_deadline < d)
 		d = s->cmd_deadline;
 	if (s->timed_out && s->state < SESS_DONE && s->kill_deadline < d)
 		d = s->kill_deadline;
-	if (s->state == SESS_RUNNING && s->t.alive_interval_s > 0 && s->alive_at < d)
+	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0 &&
+	    s->alive_at < d)
 		d = s->alive_at;
 	/* Data libssh2 already took off the socket (while serving another channel) waits in
 	 * its queue, and poll would not wake for it: don't sleep then. */
@@ -6210,7 +6745,7 @@ struct cli {
 	const char *dest;
 	int port;                   /* -p or ssh:// port, 0 when unset */
 	char user[SSHMCP_USER_MAX]; /* -l or user@ */
-	int tflag, Tflag, nflag;
+	int tflag, Tflag, nflag, Gflag;
 	char *command;              /* words joined by spaces, as ssh does */
 	char *opts[SSHMCP_CFG_OPTS_MAX]; /* -o and -i, as config lines */
 	int nopts;
@@ -6399,6 +6934,10 @@ static int cli_opt_arg(struct cli *c, char opt, const char *arg, struct err *e)
 	case 'H':
 		c->hostlist = arg;
 		return 0;
+	case 'J':
+		if (str_fmt(line, sizeof(line), "ProxyJump %s", arg) < 0)
+			return -1;
+		return cli_add_opt(c, line, e);
 	case 'o':
 		return cli_add_opt(c, arg, e);
 	case 'E':
@@ -6461,7 +7000,8 @@ static int cli_parse_opts(struct cli *c, int argc, char **argv, int *i, struct e
 			continue;
 		}
 		for (; *a != '\0'; a++) {
-			if (strchr("nqtTv", *a) != NULL) {
+			if (strchr("nqtTvG", *a) != NULL) {
+				c->Gflag |= *a == 'G';
 				c->nflag |= *a == 'n';
 				c->log.quiet |= *a == 'q';
 				c->tflag += *a == 't';
@@ -6469,7 +7009,7 @@ static int cli_parse_opts(struct cli *c, int argc, char **argv, int *i, struct e
 				c->log.level += (*a == 'v' && c->log.level < LOG_DEBUG3);
 				continue;
 			}
-			if (strchr("plioFEH", *a) == NULL) {
+			if (strchr("plioFEHJ", *a) == NULL) {
 				err_set(e, SSHMCP_ERR_USAGE, "unknown option -- %c", *a);
 				return -1;
 			}
@@ -7180,6 +7720,18 @@ static void loop_add(struct loop *l, int fd, short events, enum loop_kind kind, 
 	l->owner[l->n++] = owner;
 }
 
+/* A session's socket, and those of the jump hosts it tunnels through. */
+static void sess_poll_add(struct loop *l, struct sess *s)
+{
+	for (; s != NULL; s = s->via) {
+		loop_add(l, s->fd, sess_events(s), LOOP_SESS, s);
+		/* Our end of a tunnel: bytes our libssh2 wrote wait there to be pumped on. */
+		if (s->tun_fd >= 0)
+			loop_add(l, s->tun_fd, (short)(POLLIN | (ring_used(&s->tun_down) > 0 ?
+			    POLLOUT : 0)), LOOP_SESS, s);
+	}
+}
+
 static void loop_prepare(struct loop *l, struct cli *c)
 {
 	struct sess *s = &c->sess;
@@ -7187,7 +7739,7 @@ static void loop_prepare(struct loop *l, struct cli *c)
 
 	l->n = 0;
 	l->deadline = INT64_MAX;
-	loop_add(l, s->fd, sess_events(s), LOOP_SESS, s);
+	sess_poll_add(l, s);
 	if (!s->in_eof && ring_space(&s->in) > 0 && s->state <= SESS_RUNNING)
 		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, c);
 	if (ring_used(&s->out[0]) > 0)
@@ -7296,7 +7848,7 @@ static void fan_prepare_sess(struct loop *l, const struct fan *f)
 
 		if (s == NULL)
 			continue;
-		loop_add(l, s->fd, sess_events(s), LOOP_SESS, s);
+		sess_poll_add(l, s);
 		if ((d = sess_deadline(s)) < l->deadline)
 			l->deadline = d;
 	}
@@ -7452,8 +8004,7 @@ static void srv_prepare(struct loop *l, struct server *srv)
 	if (srv->outlen > 0)
 		loop_add(l, STDOUT_FILENO, POLLOUT, LOOP_STDOUT, srv);
 	for (i = 0; i < srv->nshells; i++)
-		loop_add(l, srv->shells[i]->s.fd, sess_events(&srv->shells[i]->s), LOOP_SESS,
-		    &srv->shells[i]->s);
+		sess_poll_add(l, &srv->shells[i]->s);
 	for (i = 0; i < SSHMCP_FANS_MAX; i++)
 		if (srv->fans[i] != NULL)
 			fan_prepare_sess(l, &srv->fans[i]->f);
@@ -7808,6 +8359,60 @@ out:
 	return status;
 }
 
+static void cli_print(const char *key, const char *val)
+{
+	char line[SSHMCP_LINE_MAX + 64];
+
+	if (val != NULL && *val != '\0' && str_fmt(line, sizeof(line), "%s %s\n", key, val) == 0)
+		(void)fd_write_all(STDOUT_FILENO, line, strlen(line));
+}
+
+/* -G: the resolved configuration in ssh -G's words, for comparing with OpenSSH. */
+static int cli_print_config(struct cli *c, struct err *e)
+{
+	static const char *const strict[] = { "true", "accept-new", "false" };
+	char num[32], files[SSHMCP_LINE_MAX] = "";
+	struct target t;
+	int i;
+
+	if (cli_target(c, c->dest, &t, e) < 0) {
+		log_msg(&c->log, LOG_ERROR, "%s", e->msg);
+		return err_table[e->code].exit_status;
+	}
+	cli_print("host", t.alias);
+	cli_print("user", t.user);
+	cli_print("hostname", t.host);
+	(void)str_fmt(num, sizeof(num), "%d", t.port);
+	cli_print("port", num);
+	for (i = 0; i < t.nident; i++)
+		cli_print("identityfile", t.ident[i]);
+	for (i = 0; i < t.nkh_user; i++)
+		(void)str_fmt(files + strlen(files), sizeof(files) - strlen(files), "%s%s",
+		    i ? " " : "", t.kh_file[i]);
+	cli_print("userknownhostsfile", files);
+	cli_print("stricthostkeychecking", strict[t.strict]);
+	cli_print("hostkeyalias", strcmp(t.kh_name, t.host) != 0 && t.kh_name[0] != '[' ?
+	    t.kh_name : NULL);
+	cli_print("proxyjump", t.proxy_jump);
+	cli_print("proxycommand", t.proxy_command);
+	cli_print("identitiesonly", t.identities_only ? "yes" : "no");
+	cli_print("batchmode", t.batch_mode ? "yes" : "no");
+	cli_print("hashknownhosts", t.hash_kh ? "yes" : "no");
+	(void)str_fmt(num, sizeof(num), "%d", t.connect_timeout_s);
+	cli_print("connecttimeout", num);
+	(void)str_fmt(num, sizeof(num), "%d", t.alive_interval_s);
+	cli_print("serveraliveinterval", num);
+	(void)str_fmt(num, sizeof(num), "%d", t.alive_count);
+	cli_print("serveralivecountmax", num);
+	cli_print("setenv", t.setenv);
+	cli_print("sendenv", t.sendenv);
+	cli_print("kexalgorithms", t.kex);
+	cli_print("hostkeyalgorithms", t.hostkey);
+	cli_print("ciphers", t.cipher);
+	target_free(&t);
+	return 0;
+}
+
 /* The operator's config applies to exec as to serve: hosts, commands, the audit. */
 static int cli_policy(struct cli *c, struct err *e)
 {
@@ -7861,6 +8466,10 @@ static int cli_exec(int argc, char **argv)
 	}
 	if (c.hostlist != NULL) {
 		status = fan_main(&c);
+		goto out;
+	}
+	if (c.Gflag) {
+		status = cli_print_config(&c, &e);
 		goto out;
 	}
 	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
