@@ -1541,6 +1541,7 @@ struct sess {
 	int64_t cmd_deadline;       /* --timeout */
 	int64_t kill_deadline;      /* TERM sent: KILL and close after this */
 	int64_t alive_at;           /* next keepalive */
+	int64_t last_rx;            /* bytes last came from the server (dead-link detection) */
 
 	struct ring out[2];         /* remote stdout, stderr -> local */
 	struct ring in;             /* local stdin -> remote */
@@ -1843,6 +1844,21 @@ static enum step_rc conn_hostkey(struct sess *s)
 	return STEP_AGAIN;
 }
 
+/* libssh2's reads go through here so we know when the server last said anything: a link
+ * that stays silent through ServerAliveCountMax keepalives is dead. Same contract as
+ * libssh2's own: bytes read, or -errno. */
+static LIBSSH2_RECV_FUNC(conn_recv)
+{
+	struct sess *s = *abstract;
+	ssize_t n = recv(socket, buffer, length, flags);
+
+	if (n < 0)
+		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
+	if (n > 0)
+		s->last_rx = time_ms();
+	return n;
+}
+
 static enum step_rc conn_handshake(struct sess *s, int64_t now)
 {
 	const char *cipher;
@@ -1853,6 +1869,9 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 		if (s->ssh == NULL)
 			return sess_fail(s, SSHMCP_ERR_NOMEM, "libssh2_session_init");
 		libssh2_session_set_blocking(s->ssh, 0);
+		(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV,
+		    (libssh2_cb_generic *)conn_recv);
+		s->last_rx = now;
 		if (conn_prefs(s) < 0)
 			return STEP_FAIL;
 	}
@@ -2331,18 +2350,46 @@ static int sess_timeout(struct sess *s, int64_t now)
 	return 1;
 }
 
+/* How long silence may last: libssh2 sends keepalives on a whole-second clock and at most
+ * every 2 s, so allow its rounding on top of interval × count. */
+static int64_t sess_alive_limit(const struct sess *s)
+{
+	int64_t every = s->t.alive_interval_s < 2 ? 2 : s->t.alive_interval_s;
+
+	return every * s->t.alive_count * 1000 + 1000;
+}
+
+/* ServerAliveInterval: a keepalive that wants a reply; nothing heard for interval × count
+ * means the link is dead (a stalled server, a cable pulled) — say so, don't hang. */
+static int sess_alive(struct sess *s, int64_t now)
+{
+	int64_t limit = sess_alive_limit(s);
+	int next;
+
+	if (s->t.alive_interval_s <= 0)
+		return 0;
+	if (now - s->last_rx >= limit && limit > 0) {
+		err_set(&s->err, SSHMCP_ERR_SESSION_LOST, "no answer from %s for %lld s (%d keepalives "
+		    "unanswered): the connection is dead", s->t.host, (long long)(limit / 1000),
+		    s->t.alive_count);
+		return -1;
+	}
+	if (now >= s->alive_at && libssh2_keepalive_send(s->ssh, &next) == 0)
+		s->alive_at = now + (int64_t)(next > 0 ? next : s->t.alive_interval_s) * 1000;
+	return 0;
+}
+
 static enum step_rc sess_running(struct sess *s, int64_t now)
 {
-	int rc, next;
+	int rc;
 
 	if (s->cmd_deadline > 0 && now >= s->cmd_deadline && sess_timeout(s, now))
 		return STEP_AGAIN;
 	if ((rc = sess_read_stream(s, 0)) < 0 || (rc = sess_read_stream(s, 1)) < 0 ||
 	    (rc = (s->eof_sent && ring_used(&s->in) == 0) ? 0 : sess_write_stdin(s)) < 0)
 		return sess_fail(s, SSHMCP_ERR_SESSION_LOST, "connection lost");
-	if (s->t.alive_interval_s > 0 && now >= s->alive_at &&
-	    libssh2_keepalive_send(s->ssh, &next) == 0)
-		s->alive_at = now + (int64_t)next * 1000;
+	if (sess_alive(s, now) < 0)
+		return STEP_FAIL;
 	/* EOF is masked by libssh2 while data is queued, so this is the true end of output. */
 	if (libssh2_channel_eof(s->ch) == 1) {
 		s->remote_eof = 1;
@@ -2406,11 +2453,8 @@ static enum step_rc sess_closing(struct sess *s, int64_t now)
 /* A jump host between tunnels: keepalives, and notice a link that died. */
 static enum step_rc sess_ready(struct sess *s, int64_t now)
 {
-	int next;
-
-	if (s->t.alive_interval_s > 0 && now >= s->alive_at &&
-	    libssh2_keepalive_send(s->ssh, &next) == 0)
-		s->alive_at = now + (int64_t)next * 1000;
+	if (sess_alive(s, now) < 0)
+		return STEP_FAIL;
 	if (s->revents & (POLLERR | POLLHUP))
 		return sess_fail(s, SSHMCP_ERR_SESSION_LOST, "connection to the jump host lost");
 	return STEP_WAIT;
@@ -2581,9 +2625,14 @@ static int64_t sess_deadline(const struct sess *s)
 		d = s->cmd_deadline;
 	if (s->timed_out && s->state < SESS_DONE && s->kill_deadline < d)
 		d = s->kill_deadline;
-	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0 &&
-	    s->alive_at < d)
-		d = s->alive_at;
+	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0) {
+		int64_t dead = s->last_rx + sess_alive_limit(s);
+
+		if (s->alive_at < d)
+			d = s->alive_at;
+		if (dead < d)
+			d = dead;
+	}
 	/* Data libssh2 already took off the socket (while serving another channel) waits in
 	 * its queue, and poll would not wake for it: don't sleep then. */
 	if (s->state == SESS_RUNNING && s->ch != NULL && ring_space(&s->out[0]) > 0) {
