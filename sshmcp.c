@@ -1528,6 +1528,8 @@ struct sess {
 	LIBSSH2_AGENT *agent;
 	struct libssh2_agent_publickey *agent_id;
 	int ident_i;
+	int key_phase;              /* 0: with the key's certificate, 1: the key alone */
+	int key_prompted;           /* asked for this key's passphrase already */
 
 	char authlist[256];
 	char tried[256];            /* methods tried, for the failure message */
@@ -2055,42 +2057,80 @@ static enum step_rc auth_agent(struct sess *s, int *done)
 	return STEP_AGAIN;
 }
 
+static void auth_key_next(struct sess *s)
+{
+	if (s->key_prompted)            /* typed for that key; a tool's passphrase stays */
+		mem_wipe(s->passphrase, sizeof(s->passphrase));
+	s->ident_i++;
+	s->key_phase = 0;
+	s->key_prompted = 0;
+}
+
+/* An encrypted key and no passphrase yet: ask on the terminal once (exec, not BatchMode). */
+static int auth_key_prompt(struct sess *s, const char *priv)
+{
+	char prompt[SSHMCP_PATH_MAX + 40];
+
+	if (s->key_prompted || s->t.batch_mode || s->passphrase[0] != '\0' ||
+	    getenv("SSHMCP_PASSPHRASE") != NULL)
+		return 0;
+	s->key_prompted = 1;
+	(void)str_fmt(prompt, sizeof(prompt), "Enter passphrase for key '%s': ", priv);
+	return auth_tty_prompt(prompt, s->passphrase, sizeof(s->passphrase)) == 0 &&
+		s->passphrase[0] != '\0';
+}
+
+/*
+ * Identity files, each tried first with its certificate (KEY-cert.pub: the server sees the
+ * certificate, the key signs) and then alone. No .pub is read: the public key is derived
+ * from the private one, so a missing or stale .pub beside the key never matters.
+ */
 static enum step_rc auth_keys(struct sess *s, int *done)
 {
-	const char *pass = s->passphrase[0] != '\0' ? s->passphrase : getenv("SSHMCP_PASSPHRASE");
+	char cert[SSHMCP_PATH_MAX + 16];
 
 	*done = 0;
 	if (!s->t.try_pubkey || !strstr(s->authlist, "publickey"))
 		return STEP_AGAIN;
-	for (; s->ident_i < s->t.nident; s->ident_i++) {
+	while (s->ident_i < s->t.nident) {
 		const char *priv = s->t.ident[s->ident_i];
-		int rc;
+		const char *pass = s->passphrase[0] != '\0' ? s->passphrase :
+			getenv("SSHMCP_PASSPHRASE");
+		int rc, loadfail;
 
 		if (access(priv, R_OK) < 0) {
 			if (s->t.ident_explicit)
 				log_msg(s->log, LOG_INFO, "Warning: Identity file %s not accessible: %s.",
 				    priv, strerror(errno));
+			auth_key_next(s);
 			continue;
 		}
+		if (s->key_phase == 0 && (str_fmt(cert, sizeof(cert), "%s-cert.pub", priv) < 0 ||
+		    access(cert, R_OK) < 0))
+			s->key_phase = 1;
 		tried_add(s, "publickey");
-		/* No .pub: the public key is derived from the private one, so a missing or stale
-		 * .pub beside the key never matters. */
 		rc = libssh2_userauth_publickey_fromfile_ex(s->ssh, s->t.user,
-		    (unsigned)strlen(s->t.user), NULL, priv, pass);
+		    (unsigned)strlen(s->t.user), s->key_phase == 0 ? cert : NULL, priv, pass);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return STEP_WAIT;
 		if (rc == 0) {
-			log_msg(s->log, LOG_DEBUG1, "Authenticated with key %s", priv);
+			log_msg(s->log, LOG_DEBUG1, "Authenticated with key %s%s", priv,
+			    s->key_phase == 0 ? " and its certificate" : "");
 			*done = 1;
 			return STEP_AGAIN;
 		}
-		if ((rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED) &&
-		    s->keynote[0] == '\0')
+		loadfail = rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED;
+		if (loadfail && auth_key_prompt(s, priv))
+			continue;                   /* the same key again, with the passphrase */
+		if (loadfail && s->keynote[0] == '\0')
 			(void)str_fmt(s->keynote, sizeof(s->keynote), "; could not load %s: wrong or "
 			    "missing passphrase (SSHMCP_PASSPHRASE) or unsupported key format", priv);
-		log_msg(s->log, LOG_DEBUG1, "key %s: %s (%d)", priv,
-		    rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED ?
-		    "could not be loaded" : "refused", rc);
+		log_msg(s->log, LOG_DEBUG1, "key %s%s: %s (%d)", priv, s->key_phase == 0 ?
+		    " with certificate" : "", loadfail ? "could not be loaded" : "refused", rc);
+		if (s->key_phase == 0)
+			s->key_phase = 1;           /* the plain key next */
+		else
+			auth_key_next(s);
 	}
 	return STEP_AGAIN;
 }
