@@ -1497,6 +1497,7 @@ enum sess_state {
 	SESS_DEAD          /* failed; `err` says why */
 };
 
+enum hs_step { HS_KEX, HS_ASK };
 enum auth_step { AUTH_LIST, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT, AUTH_FAILED };
 enum open_step { OPEN_CHANNEL, OPEN_PTY, OPEN_ENV, OPEN_START };
 enum close_step { CLOSE_WAIT, CLOSE_CHANNEL, CLOSE_DISCONNECT };
@@ -1544,6 +1545,10 @@ struct sess {
 	int64_t kill_deadline;      /* TERM sent: KILL and close after this */
 	int64_t alive_at;           /* next keepalive */
 	int64_t last_rx;            /* bytes last came from the server (dead-link detection) */
+	int hk_ask;                 /* an unknown host key may be put to the MCP client */
+	int hk_asked;               /* the question went out */
+	int hk_decision;            /* 1 trust, -1 refuse, 0 no answer yet */
+	char hk_question[512];
 
 	struct ring out[2];         /* remote stdout, stderr -> local */
 	struct ring in;             /* local stdin -> remote */
@@ -1833,6 +1838,14 @@ static enum step_rc conn_hostkey(struct sess *s)
 	case KH_NOTFOUND:
 		break;
 	}
+	if (s->t.strict == KH_STRICT_YES && s->hk_ask) {
+		/* serve: the MCP client asks its user (elicitation); we wait for the answer. */
+		(void)str_fmt(s->hk_question, sizeof(s->hk_question), "The %s host key of %s is not "
+		    "known: %s. Trust it and record it in known_hosts?", ktype, s->t.kh_name, fp);
+		s->step = HS_ASK;
+		s->deadline = time_ms() + SSHMCP_ELICIT_MS;
+		return STEP_WAIT;
+	}
 	if (s->t.strict == KH_STRICT_YES) {
 		err_set(&s->err, SSHMCP_ERR_HOSTKEY_UNKNOWN, "No %s host key is known for %s and "
 		    "strict checking is on (offered %s); Host key verification failed. Use "
@@ -1861,11 +1874,42 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 	return n;
 }
 
+/* The client's answer about an unknown host key arrived (or did not, by the deadline). */
+static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
+{
+	size_t len = 0;
+	int type;
+	const unsigned char *blob;
+	char ktype[64];
+
+	if (s->hk_decision == 0)
+		return now < s->deadline ? STEP_WAIT : sess_fail(s, SSHMCP_ERR_HOSTKEY_UNKNOWN,
+		    "the host key was not confirmed in time");
+	if (s->hk_decision < 0) {
+		err_set(&s->err, SSHMCP_ERR_HOSTKEY_UNKNOWN, "the host key of %s was declined: %s",
+		    s->t.kh_name, s->hk_question);
+		return STEP_FAIL;
+	}
+	blob = (const unsigned char *)libssh2_session_hostkey(s->ssh, &len, &type);
+	if (blob == NULL || kh_blob_type(blob, len, ktype, sizeof(ktype)) < 0 ||
+	    kh_append(&s->t, ktype, blob, len, &s->err) < 0)
+		return STEP_FAIL;
+	log_msg(s->log, LOG_INFO, "host key of %s confirmed by the client and recorded",
+	    s->t.kh_name);
+	return STEP_AGAIN;
+}
+
 static enum step_rc conn_handshake(struct sess *s, int64_t now)
 {
 	const char *cipher;
 	int rc, aead;
+	enum step_rc hk;
 
+	if (s->step == HS_ASK) {
+		if ((hk = conn_hostkey_answer(s, now)) != STEP_AGAIN)
+			return hk;
+		goto authenticate;
+	}
 	if (s->ssh == NULL) {
 		s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
 		if (s->ssh == NULL)
@@ -1894,8 +1938,9 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY), cipher,
 	    aead ? "<implicit>" : libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS));
-	if (conn_hostkey(s) == STEP_FAIL)
-		return STEP_FAIL;
+	if ((hk = conn_hostkey(s)) != STEP_AGAIN)
+		return hk;
+authenticate:
 	if (s->t.alive_interval_s > 0)
 		libssh2_keepalive_config(s->ssh, 1, (unsigned)s->t.alive_interval_s);
 	s->state = SESS_AUTH;
@@ -2304,7 +2349,9 @@ static enum step_rc sess_opening(struct sess *s)
 			return STEP_WAIT;
 		if (rc != 0)
 			return sess_fail(s, SSHMCP_ERR_CHANNEL, "exec request failed");
-		log_msg(s->log, LOG_DEBUG1, "Sending command: %s", j->command ? j->command : "(shell)");
+		/* Not the text: a command line can carry a secret, and logs must not. */
+		log_msg(s->log, LOG_DEBUG1, "Sending command (%zu bytes)", j->command != NULL ?
+		    strlen(j->command) : 0);
 		s->state = SESS_RUNNING;
 		return STEP_AGAIN;
 	}
@@ -4197,6 +4244,8 @@ static void pol_split_line(struct pol_split *sp, const char *s, size_t n, int de
 				q = 0;
 			else
 				pol_add(&lx, c);
+		} else if (c == '\\' && i + 1 < n && s[i + 1] == '\n') {
+			i++;                        /* a line continuation joins the word */
 		} else if (c == '\\' && i + 1 < n) {
 			pol_add(&lx, s[++i]);
 		} else if (q == '"' && c == '"') {
@@ -4238,7 +4287,7 @@ static const struct {
 	{ "exec", "a" }, { "time", "fo" }, { "nice", "n" }, { "ionice", "cnp" },
 	{ "timeout", "sk" }, { "stdbuf", "ioe" }, { "command", "" }, { "builtin", "" },
 	{ "xargs", "aEdIiLlnPs" }, { "setsid", "" }, { "chrt", "" }, { "taskset", "" },
-	{ "flock", "wE" }, { "watch", "nd" }, { "unbuffer", "" }, { "busybox", "" },
+	{ "flock", "wEc" }, { "watch", "nd" }, { "unbuffer", "" }, { "busybox", "" },
 };
 
 static const char *pol_base(const char *w);
@@ -4293,47 +4342,120 @@ static void pol_find_exec(struct pol_split *sp, const struct pol_cmd *c, int k)
 
 /* Where the real command starts, after assignments and wrappers; nested command lines
  * (sh -c, eval, su -c, find -exec) are added to `sp` to be checked in their turn. */
+static int pol_is(const char *w, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(w, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *const pol_shells[] = { "sh", "bash", "dash", "zsh", "ksh", "ash", "mksh",
+	"busybox", "su", "runuser", "script", NULL };
+/* Reserved words that start a compound command: the command follows them. */
+static const char *const pol_reserved[] = { "if", "then", "else", "elif", "do", "while",
+	"until", "!", "coproc", "{", "}", "fi", "done", "esac", "time", NULL };
+/* Builtins whose arguments are command lines run later (traps, aliases, prompt hooks). */
+static const char *const pol_deferred[] = { "trap", "alias", NULL };
+/* Variables whose value the shell runs as a command: checked as command lines. */
+static const char *const pol_hook_vars[] = { "PROMPT_COMMAND", "BASH_ENV", "ENV", "PS0",
+	"PS1", "PS2", "PS4", NULL };
+
+/* NAME=value words: a hook variable's value is a command line, checked like one. */
+static void pol_assignment(struct pol_split *sp, const char *w, int depth)
+{
+	const char *eq = strchr(w, '=');
+	char name[64];
+	size_t n = eq != NULL ? (size_t)(eq - w) : 0;
+
+	if (eq == NULL || n == 0 || n >= sizeof(name))
+		return;
+	memcpy(name, w, n);
+	name[n] = '\0';
+	if (name[n - 1] == '+')             /* PROMPT_COMMAND+=... */
+		name[n - 1] = '\0';
+	if (pol_is(name, pol_hook_vars))
+		pol_split_line(sp, eq + 1, strlen(eq + 1), depth + 1);
+}
+
+/* sh -c STR (also -lc, -c -- STR, script -qc STR): STR is a command line. A shell that
+ * reads its commands from stdin or a file cannot be checked: unsure. */
+static void pol_shell(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	int i, want = 0;
+
+	for (i = k + 1; i < c->n; i++) {
+		const char *w = c->w[i];
+
+		if (want && strcmp(w, "--") != 0) {
+			pol_split_line(sp, w, strlen(w), c->depth + 1);
+			return;
+		}
+		if (w[0] == '-' && w[1] != '-' && strchr(w + 1, 'c') != NULL)
+			want = 1;
+		else if (w[0] != '-' && strcmp(pol_base(c->w[k]), "su") != 0 &&
+		    strcmp(pol_base(c->w[k]), "runuser") != 0 && strcmp(pol_base(c->w[k]), "busybox") != 0)
+			break;                      /* a script file: its commands are unknown */
+	}
+	if (strcmp(pol_base(c->w[k]), "su") == 0 || strcmp(pol_base(c->w[k]), "runuser") == 0)
+		return;                         /* su without -c: an interactive login shell */
+	pol_unsure(sp, "a shell that reads its commands from stdin or a file");
+}
+
+/* Where the real command starts, after assignments, reserved words and wrappers; nested
+ * command lines (sh -c, eval, trap, alias, hook variables, find -exec) are added to `sp`
+ * to be checked in their turn. */
 static int pol_unwrap(struct pol_split *sp, struct pol_cmd *c)
 {
-	int depth = c->depth;
-	int k = 0, i, again = 1;
-	char *line = NULL;
+	int depth = c->depth, k = 0, i, again = 1;
 
-	while (k < c->n && strchr(c->w[k], '=') != NULL && isalpha((unsigned char)c->w[k][0]))
-		k++;
 	while (again && k < c->n) {
 		const char *w = pol_base(c->w[k]);
 
 		again = 0;
+		if (strchr(c->w[k], '=') != NULL && isalpha((unsigned char)c->w[k][0])) {
+			pol_assignment(sp, c->w[k++], depth);
+			again = 1;
+			continue;
+		}
+		if (pol_is(c->w[k], pol_reserved)) {
+			k++;
+			again = 1;
+			continue;
+		}
 		for (i = 0; i < (int)(sizeof(pol_wrappers) / sizeof(pol_wrappers[0])); i++)
 			if (strcmp(w, pol_wrappers[i].name) == 0) {
 				k = pol_skip_opts(c, k, pol_wrappers[i].argopts,
 				    strcmp(w, "timeout") == 0 || strcmp(w, "chrt") == 0 ||
-				    strcmp(w, "taskset") == 0);
+				    strcmp(w, "taskset") == 0 || strcmp(w, "flock") == 0);
 				again = 1;
 				break;
 			}
 	}
-	for (i = k + 1; k < c->n && i < c->n; i++) {
-		const char *w0 = pol_base(c->w[k]);
-		int shell = strcmp(w0, "sh") == 0 || strcmp(w0, "bash") == 0 || strcmp(w0, "dash") == 0 ||
-			strcmp(w0, "zsh") == 0 || strcmp(w0, "ksh") == 0 || strcmp(w0, "ash") == 0 ||
-			strcmp(w0, "su") == 0 || strcmp(w0, "runuser") == 0;
+	if (k >= c->n)
+		return k;
+	if (strcmp(c->w[k], "for") == 0 || strcmp(c->w[k], "select") == 0 ||
+	    strcmp(c->w[k], "case") == 0 || strcmp(c->w[k], "in") == 0)
+		return c->n;                    /* a loop head or case word list: no command */
+	if (pol_is(pol_base(c->w[k]), pol_shells))
+		pol_shell(sp, c, k);
+	if (strcmp(c->w[k], ".") == 0 || strcmp(c->w[k], "source") == 0)
+		pol_unsure(sp, "'source' runs commands from a file");
+	if (strcmp(c->w[k], "eval") == 0 || pol_is(c->w[k], pol_deferred))
+		for (i = k + 1; i < c->n; i++) {
+			const char *w = c->w[i], *eq = strcmp(c->w[k], "alias") == 0 ?
+				strchr(w, '=') : NULL;
 
-		if (shell && strcmp(c->w[i], "-c") == 0 && i + 1 < c->n)
-			line = c->w[i + 1];
-		else if (shell && c->w[i][0] == '-' && strchr(c->w[i], 'c') != NULL &&
-		    c->w[i][1] != '-' && i + 1 < c->n)
-			line = c->w[i + 1];         /* bash -lc '...' */
-		if (line != NULL) {
-			pol_split_line(sp, line, strlen(line), depth + 1);
-			break;
+			if (eq != NULL)
+				w = eq + 1;             /* alias name='command line' */
+			pol_split_line(sp, w, strlen(w), depth + 1);
 		}
-	}
-	if (k < c->n && strcmp(pol_base(c->w[k]), "eval") == 0)
+	if (strcmp(c->w[k], "export") == 0 || strcmp(c->w[k], "declare") == 0 ||
+	    strcmp(c->w[k], "typeset") == 0 || strcmp(c->w[k], "readonly") == 0 ||
+	    strcmp(c->w[k], "local") == 0)
 		for (i = k + 1; i < c->n; i++)
-			pol_split_line(sp, c->w[i], strlen(c->w[i]), depth + 1);
-	if (k < c->n && strcmp(pol_base(c->w[k]), "find") == 0)
+			pol_assignment(sp, c->w[i], depth);
+	if (strcmp(pol_base(c->w[k]), "find") == 0)
 		pol_find_exec(sp, c, k);
 	return k;
 }
@@ -5043,7 +5165,9 @@ static void srv_log(struct server *srv, int level, const char *req, const char *
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	redact_line(&srv->rd, msg, red, sizeof(red));
-	log_msg(&srv->log, level, "[req %s] %s", req != NULL ? req : "-", red);
+	(void)str_fmt(msg, sizeof(msg), "[req %s] %s", req != NULL ? req : "-", red);
+	(void)str_copy(red, sizeof(red), msg);
+	log_msg(&srv->log, level, "%s", red);
 	if (level > srv->mcp_level)
 		return;
 	jw_init(&w, note, sizeof(note));
@@ -7322,6 +7446,7 @@ struct fan_host {
 	struct sess *s;
 	int done;
 	int status;
+	enum sshmcp_err code;            /* why it failed, when it did */
 	char error[SSHMCP_ERRMSG_MAX];
 	char part[2][SSHMCP_FAN_LINE];   /* the unfinished line of stdout, stderr */
 	size_t npart[2];
@@ -7481,6 +7606,8 @@ static void fan_finish(struct fan *f, struct fan_host *h, int64_t now)
 	h->t_end = now;
 	if (h->s != NULL) {
 		h->status = sess_exit_code(h->s);
+		h->code = h->s->err.code != SSHMCP_OK ? h->s->err.code :
+			h->s->timed_out ? SSHMCP_ERR_TIMEOUT : SSHMCP_OK;
 		if (h->s->err.code != SSHMCP_OK)
 			(void)str_copy(h->error, sizeof(h->error), h->s->err.msg);
 		else if (h->s->timed_out)
@@ -7523,7 +7650,8 @@ static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
 			h->s = NULL;
 		}
 		(void)str_copy(h->error, sizeof(h->error), e.code != SSHMCP_OK ? e.msg : "out of memory");
-		h->status = e.code != SSHMCP_OK ? err_table[e.code].exit_status : 255;
+		h->code = e.code != SSHMCP_OK ? e.code : SSHMCP_ERR_NOMEM;
+		h->status = err_table[h->code].exit_status;
 		fan_finish(f, h, now);
 		return;
 	}
@@ -7735,9 +7863,11 @@ static void srv_fan_reply(struct server *srv, struct srv_fan *sf)
 		jw_kbool(&w, "truncated", h->keep[0].head > sf->max_bytes ||
 		    h->keep[1].head > sf->max_bytes);
 		jw_kint(&w, "duration_ms", h->t_end - h->t_start);
-		if (h->error[0] != '\0')
+		if (h->error[0] != '\0') {
 			jw_kcstr(&w, "error", h->error);
-		else
+			jw_kcstr(&w, "error_code", err_table[h->code != SSHMCP_OK ? h->code :
+			    SSHMCP_ERR_INTERNAL].name);
+		} else
 			jw_knull(&w, "error");
 		jw_obj_end(&w);
 	}

@@ -58,6 +58,7 @@
 #define SSHMCP_WAIT_MAX_S        50                 /* default wait: min(timeout, this) */
 #define SSHMCP_QUIET_MS          150                /* silence before a prompt counts */
 #define SSHMCP_INTERRUPT_GRACE_MS 2000              /* Ctrl-C, then close the channel */
+#define SSHMCP_ELICIT_MS         120000             /* the client's user decides on a host key */
 #define SSHMCP_SHUTDOWN_GRACE_MS 1000               /* running commands get this after Ctrl-C */
 #define SSHMCP_SHELL_START_MS    10000              /* shell setup must answer by then */
 #define SSHMCP_PROGRESS_MS       1000               /* progress notification period */

@@ -330,6 +330,12 @@ static void test_policy_deny(struct tally *t)
 		"ls; r\\m x", "echo 'unbalanced; rm x", "shutdown -h now", "ls;shutdown now",
 		"sudo sh -c 'reboot'", "stdbuf -o0 rm x", "busybox rm x", "true && (false || rm x)",
 		"ls # harmless\nrm x", "setsid rm x", "nice rm x", "sudo -- rm x", "doas rm x",
+		"if true; then rm x; fi", "for i in 1; do rm x; done", "while true; do rm x; done",
+		"! rm x", "coproc rm x", "bash -c -- 'rm x'", "r\\\nm x", "bash <<< 'rm x'",
+		"echo 'rm x' | sh", "printf 'rm x' | bash -s", ". <(echo rm x)", "source /dev/stdin",
+		"trap 'rm x' EXIT", "flock /tmp rm x", "script -qc 'rm x' /dev/null",
+		"alias ll='rm x'", "PROMPT_COMMAND='rm x'", "export PROMPT_COMMAND='rm x'",
+		"trap 'rm x' DEBUG", "sh script.sh",
 	};
 	static const char *const fine[] = { "ls -la", "echo rm", "grep rm file", "cat rmfile",
 		"ls | grep x && echo ok", "echo 'rm x'", "printf '%s' \"$HOME\"", "ls 2>/dev/null",
