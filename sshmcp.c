@@ -215,6 +215,7 @@ struct log {
 	int level;
 	int quiet;      /* -q: no warnings or banners; errors still go out */
 	int own_fd;     /* -E file: closed at exit */
+	char tag[40];   /* "[req 7] ": serve tags a session's lines with the request they serve */
 };
 
 static void log_msg(const struct log *lg, int level, const char *fmt, ...)
@@ -227,8 +228,8 @@ static void log_msg(const struct log *lg, int level, const char *fmt, ...)
 
 	if (level > lg->level || (lg->quiet && level == LOG_INFO))
 		return;
-	pre = (level >= LOG_DEBUG1) ? snprintf(line, sizeof(line), "debug%d: ", level - 1) :
-		snprintf(line, sizeof(line), "sshmcp: ");
+	pre = (level >= LOG_DEBUG1) ? snprintf(line, sizeof(line), "debug%d: %s", level - 1,
+		lg->tag) : snprintf(line, sizeof(line), "sshmcp: %s", lg->tag);
 	va_start(ap, fmt);
 	n = vsnprintf(line + pre, sizeof(line) - (size_t)pre - 1, fmt, ap);
 	va_end(ap);
@@ -1519,6 +1520,7 @@ struct sess {
 	struct target t;
 	const struct job *job;
 	const struct log *log;
+	struct log logc;            /* serve: the owner's log with this session's tag */
 	struct err err;
 
 	struct addrinfo *ai, *ai_cur;
@@ -1543,6 +1545,7 @@ struct sess {
 	int64_t deadline;           /* connect/auth step deadline */
 	int64_t cmd_deadline;       /* --timeout */
 	int64_t kill_deadline;      /* TERM sent: KILL and close after this */
+	int64_t close_deadline;     /* CLOSE sent: give up on the answer after this */
 	int64_t alive_at;           /* next keepalive */
 	int64_t last_rx;            /* bytes last came from the server (dead-link detection) */
 	int hk_ask;                 /* an unknown host key may be put to the MCP client */
@@ -2418,6 +2421,12 @@ static int sess_write_stdin(struct sess *s)
 	return 0;
 }
 
+static void sess_close_channel(struct sess *s, int64_t now)
+{
+	s->step = CLOSE_CHANNEL;
+	s->close_deadline = now + SSHMCP_CLOSE_GRACE_MS;
+}
+
 /* --timeout: TERM now, KILL after the grace period, then close whatever is left. */
 static int sess_timeout(struct sess *s, int64_t now)
 {
@@ -2433,7 +2442,7 @@ static int sess_timeout(struct sess *s, int64_t now)
 	log_msg(s->log, LOG_DEBUG1, "timeout: sending KILL and closing the channel");
 	(void)libssh2_channel_signal_ex(s->ch, "KILL", 4);
 	s->state = SESS_CLOSING;
-	s->step = CLOSE_CHANNEL;
+	sess_close_channel(s, now);
 	return 1;
 }
 
@@ -2500,6 +2509,7 @@ static void sess_collect_status(struct sess *s)
 	}
 }
 
+
 /* CLOSING: the exit status comes before the remote CLOSE, so wait for that first. */
 static enum step_rc sess_closing(struct sess *s, int64_t now)
 {
@@ -2512,14 +2522,20 @@ static enum step_rc sess_closing(struct sess *s, int64_t now)
 			if (s->cmd_deadline > 0 && now >= s->cmd_deadline && !s->timed_out)
 				(void)sess_timeout(s, now);
 			else if (s->timed_out && now >= s->kill_deadline)
-				s->step = CLOSE_CHANNEL;
+				sess_close_channel(s, now);
 			return s->step == CLOSE_WAIT ? STEP_WAIT : STEP_AGAIN;
 		}
 		sess_collect_status(s);
-		s->step = CLOSE_CHANNEL;
+		sess_close_channel(s, now);
 		return STEP_AGAIN;
 	case CLOSE_CHANNEL:
 		rc = libssh2_channel_close(s->ch);
+		if (rc == LIBSSH2_ERROR_EAGAIN && now >= s->close_deadline) {
+			/* A server that never answers CLOSE: stop waiting; teardown cuts the link. */
+			log_msg(s->log, LOG_DEBUG1, "the server did not confirm the channel close");
+			s->state = SESS_DONE;
+			return STEP_AGAIN;
+		}
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return STEP_WAIT;
 		if (libssh2_channel_free(s->ch) == LIBSSH2_ERROR_EAGAIN)
@@ -2712,6 +2728,8 @@ static int64_t sess_deadline(const struct sess *s)
 		d = s->cmd_deadline;
 	if (s->timed_out && s->state < SESS_DONE && s->kill_deadline < d)
 		d = s->kill_deadline;
+	if (s->state == SESS_CLOSING && s->step == CLOSE_CHANNEL && s->close_deadline < d)
+		d = s->close_deadline;
 	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0) {
 		int64_t dead = s->last_rx + sess_alive_limit(s);
 
@@ -3427,6 +3445,8 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	}
 	sh->cur = c;
 	sh->st = SH_BUSY;
+	if (sh->s.log == &sh->s.logc)
+		(void)str_fmt(sh->s.logc.tag, sizeof(sh->s.logc.tag), "[req %.24s] ", c->req);
 	sh->nline = 0;
 	sh->echo_pos = 0;
 	sh->resetup = 0;
@@ -3671,6 +3691,8 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 	(void)str_fmt(sh->key, sizeof(sh->key), "%s@%s:%d/%s", t->user, t->host, t->port, name);
 	sh->st = SH_CONNECTING;
 	sh->t_created = sh->t_used = now;
+	sh->s.logc = *lg;
+	sh->s.log = &sh->s.logc;
 	sess_start(&sh->s, now);
 	return sh;
 }
@@ -5572,8 +5594,8 @@ static int srv_cmd_limits(struct server *srv, const char *host, struct err *e)
 }
 
 /* Queue `text` on `sh`; starts at once when the shell is idle. */
-static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char *text,
-    int timeout_s, struct err *e, int64_t now)
+static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char *req,
+    const char *text, int timeout_s, struct err *e, int64_t now)
 {
 	struct cmd *c;
 
@@ -5591,6 +5613,9 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 		return NULL;
 	}
 	(void)str_fmt(c->id, sizeof(c->id), "c%u", ++srv->cmd_seq);
+	(void)str_copy(c->req, sizeof(c->req), req);
+	if (sh->s.logc.tag[0] == '\0')     /* connecting: lines name the first request */
+		(void)str_fmt(sh->s.logc.tag, sizeof(sh->s.logc.tag), "[req %.24s] ", req);
 	(void)str_copy(c->host, sizeof(c->host), sh->alias);
 	(void)str_copy(c->session, sizeof(c->session), sh->name);
 	(void)str_copy(c->user, sizeof(c->user), sh->s.t.user);
@@ -5839,10 +5864,9 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 		goto fail;
 	}
 	if ((sh = tool_shell(srv, a, now)) == NULL ||
-	    (c = srv_cmd_new(srv, sh, text, (int)timeout, a->e, now)) == NULL)
+	    (c = srv_cmd_new(srv, sh, id, text, (int)timeout, a->e, now)) == NULL)
 		goto fail;
 	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), sudo);
-	(void)str_copy(c->req, sizeof(c->req), id);
 	mem_wipe(sudo, sizeof(sudo));
 	srv_log(srv, LOG_INFO, id, "%s on %s/%s: %s", c->id, c->host, c->session, c->text);
 	free(text);
@@ -6446,7 +6470,8 @@ static int fop_sudo_start(struct server *srv, struct shell *sh, const struct arg
 		    SSHMCP_CMD_MAX * 3 / 4 / 1024 - 1);
 		goto out;
 	}
-	if ((op->cmd = srv_cmd_new(srv, sh, text, SSHMCP_TIMEOUT_DEFAULT_S, a->e, now)) == NULL)
+	if ((op->cmd = srv_cmd_new(srv, sh, op->id, text, SSHMCP_TIMEOUT_DEFAULT_S, a->e, now)) ==
+	    NULL)
 		goto out;
 	(void)str_copy(op->cmd->sudo_pw, sizeof(op->cmd->sudo_pw), sudo_pw);
 	op->cmd->refs++;
