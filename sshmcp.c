@@ -3565,7 +3565,7 @@ static void shell_end(struct shell *sh, int64_t now)
 		shell_commit_line(sh);
 		if (clean && c->stop == 0) {
 			c->exit_code = sh->s.exit_status;
-			c->has_exit = 1;
+			c->has_exit = sh->s.exit_status >= 0;
 			c->ended_session = 1;
 			cmd_set_status(c, CMD_COMPLETED, now);
 		} else {
@@ -7619,7 +7619,9 @@ static int sess_exit_code(const struct sess *s)
 		return err_table[s->err.code].exit_status;
 	if (s->timed_out)
 		return err_table[SSHMCP_ERR_TIMEOUT].exit_status;
-	if (s->exit_signal[0] != '\0')          /* no exit-status message: ssh says 255 */
+	/* Killed by a signal, or no (valid) exit-status message at all: ssh says 255. Our
+	 * libssh2 patch starts the status at -1 so "none arrived" is not read as 0. */
+	if (s->exit_signal[0] != '\0' || s->exit_status < 0)
 		return 255;
 	return s->exit_status;
 }
