@@ -3096,6 +3096,7 @@ struct shell {
 	char mode[16];
 	int ncmds;
 	int report_lost;                    /* died while idle: the next call is told */
+	char hk_req[32];                    /* our elicitation request about its host key */
 	int was_ready;                      /* the shell answered its setup once */
 	LIBSSH2_SFTP *sftp;                 /* opened on first file operation */
 	int sftp_refused;
@@ -5113,6 +5114,8 @@ struct server {
 	struct audit audit;
 	struct redact rd;
 	int mcp_level;                      /* logging/setLevel: -1 until the client asks */
+	int elicit;                         /* the client declared elicitation */
+	unsigned ask_seq;
 	int stopping;
 	struct shell *shells[SSHMCP_SESSIONS_HARD];
 	int nshells;
@@ -5483,6 +5486,7 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 	}
 	if (arg_str(a, "password", sh->s.secret, sizeof(sh->s.secret), 0) == 0)
 		sh->s.have_secret = 1;
+	sh->s.hk_ask = srv->elicit && !srv->accept_new;
 	(void)arg_str(a, "passphrase", sh->s.passphrase, sizeof(sh->s.passphrase), 0);
 	srv->shells[srv->nshells++] = sh;
 	return sh;
@@ -6770,6 +6774,8 @@ static void mcp_initialize(struct server *srv, const struct json_doc *d, int par
 	for (i = 0; t >= 0 && i < MCP_VERSIONS_N; i++)
 		if (json_streq(d, t, mcp_versions[i]))
 			ver = mcp_versions[i];
+	t = params >= 0 ? json_get(d, params, "capabilities") : -1;
+	srv->elicit = t >= 0 && json_get(d, t, "elicitation") >= 0;
 	if (mcp_resp_begin(srv, &w, 0) < 0)
 		return;
 	mcp_result_open(&w, id);
@@ -6894,6 +6900,56 @@ static int mcp_level(const struct json_doc *d, int t)
 	return -1;
 }
 
+/* Unknown host keys waiting for the user: one elicitation/create request each. */
+static void srv_ask_hostkeys(struct server *srv)
+{
+	static const char schema[] = "{\"type\":\"object\",\"properties\":{\"trust\":"
+		"{\"type\":\"boolean\",\"title\":\"Trust this host key\",\"description\":"
+		"\"Record it in known_hosts and connect\"}},\"required\":[\"trust\"]}";
+	int i;
+
+	for (i = 0; i < srv->nshells; i++) {
+		struct sess *s = &srv->shells[i]->s;
+		char buf[2048];
+		struct jw w;
+
+		if (s->state != SESS_HANDSHAKE || s->step != HS_ASK || s->hk_asked)
+			continue;
+		s->hk_asked = 1;
+		(void)str_fmt(srv->shells[i]->hk_req, sizeof(srv->shells[i]->hk_req), "\"hk-%u\"",
+		    ++srv->ask_seq);
+		jw_init(&w, buf, sizeof(buf));
+		jw_obj_begin(&w);
+		jw_kcstr(&w, "jsonrpc", "2.0");
+		jw_kraw(&w, "id", srv->shells[i]->hk_req, strlen(srv->shells[i]->hk_req));
+		jw_kcstr(&w, "method", "elicitation/create");
+		jw_kobj_begin(&w, "params");
+		jw_kcstr(&w, "message", s->hk_question);
+		jw_kraw(&w, "requestedSchema", schema, sizeof(schema) - 1);
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+		if (jw_finish(&w) == 0)
+			(void)mcp_queue(srv, buf, w.len);
+	}
+}
+
+/* A response to one of our requests (an elicitation): accept with trust true, or not. */
+static void mcp_response(struct server *srv, const struct json_doc *d, const char *id)
+{
+	int res = json_get(d, 0, "result"), act = res >= 0 ? json_get(d, res, "action") : -1;
+	int content = res >= 0 ? json_get(d, res, "content") : -1, trust = 0, i;
+	int tt = content >= 0 ? json_get(d, content, "trust") : -1;
+
+	if (tt >= 0)
+		(void)json_bool(d, tt, &trust);
+	for (i = 0; i < srv->nshells; i++)
+		if (strcmp(srv->shells[i]->hk_req, id) == 0) {
+			srv->shells[i]->s.hk_decision = act >= 0 && json_streq(d, act, "accept") && trust ?
+				1 : -1;
+			srv->shells[i]->hk_req[0] = '\0';
+		}
+}
+
 /* One request or notification, already parsed. */
 static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t now)
 {
@@ -6903,6 +6959,11 @@ static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t n
 
 	if (idt >= 0 && (json_type(d, idt) == JSON_STRING || json_type(d, idt) == JSON_NUMBER))
 		(void)mcp_raw(d, idt, id, sizeof(id));
+	if (m < 0 && idt >= 0 && jv >= 0 && (json_get(d, 0, "result") >= 0 ||
+	    json_get(d, 0, "error") >= 0)) {
+		mcp_response(srv, d, id);       /* the client answering us */
+		return;
+	}
 	if (jv < 0 || !json_streq(d, jv, "2.0") || m < 0 || json_type(d, m) != JSON_STRING ||
 	    (idt >= 0 && strcmp(id, "null") == 0) ||
 	    (params >= 0 && json_type(d, params) != JSON_OBJECT)) {
@@ -8280,6 +8341,7 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 	srv_fans_step(srv, now);
 	srv_wake(srv, now);
 	srv_audit_cmds(srv, now);
+	srv_ask_hostkeys(srv);
 	mcp_flush(srv);
 }
 
