@@ -97,12 +97,12 @@ ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 unit: $(UNITS)
 
 test: sshmcp $(UNITS) $(BUILD)/crypto $(MCP_SDK_PKG)
-	SSHMCP=$(CURDIR)/sshmcp CRYPTO=$(CURDIR)/$(BUILD)/crypto \
+	SSHMCP=$(CURDIR)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(BUILD)/crypto \
 	UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
 
 check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(MCP_SDK_PKG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp CRYPTO=$(CURDIR)/$(ASAN)/crypto \
+	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto \
 	UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
 
 clean:

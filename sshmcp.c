@@ -265,6 +265,7 @@ static const struct {
 	[SSHMCP_ERR_PERMISSION]      = { "SSHMCP_ERR_PERMISSION",      255 },
 	[SSHMCP_ERR_IS_DIRECTORY]    = { "SSHMCP_ERR_IS_DIRECTORY",    255 },
 	[SSHMCP_ERR_NO_SPACE]        = { "SSHMCP_ERR_NO_SPACE",        255 },
+	[SSHMCP_ERR_TOO_LARGE]       = { "SSHMCP_ERR_TOO_LARGE",       255 },
 	/* 126, as a shell says "found but cannot be run": the command never left this host. */
 	[SSHMCP_ERR_POLICY]          = { "SSHMCP_ERR_POLICY",          126 },
 	[SSHMCP_ERR_NOMEM]           = { "SSHMCP_ERR_NOMEM",           255 },
@@ -2367,7 +2368,8 @@ static int sess_link_error(int rc)
 	return rc == LIBSSH2_ERROR_SOCKET_SEND || rc == LIBSSH2_ERROR_SOCKET_RECV ||
 	    rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_TIMEOUT ||
 	    rc == LIBSSH2_ERROR_TIMEOUT || rc == LIBSSH2_ERROR_DECRYPT ||
-	    rc == LIBSSH2_ERROR_PROTO || rc == LIBSSH2_ERROR_OUT_OF_BOUNDARY;
+	    rc == LIBSSH2_ERROR_PROTO || rc == LIBSSH2_ERROR_OUT_OF_BOUNDARY ||
+	    rc == LIBSSH2_ERROR_CHANNEL_WINDOW_EXCEEDED || rc == LIBSSH2_ERROR_CHANNEL_PACKET_EXCEEDED;
 }
 
 /* Channel -> ring, for one stream, until the ring is full or libssh2 has nothing. */
@@ -3720,7 +3722,7 @@ struct fop {
 	size_t len, done;
 	uint64_t offset, size;
 	unsigned long mode;
-	int mode_given, append, create_dirs, target_exists;
+	int mode_given, append, create_dirs, target_exists, mkdir_denied;
 	size_t mkdir_pos;
 	LIBSSH2_SFTP_HANDLE *h;
 	struct err err;
@@ -3744,6 +3746,8 @@ static void fop_fail(struct fop *op, LIBSSH2_SFTP *sftp, const char *what)
 	enum sshmcp_err code = SSHMCP_ERR_IO;
 	const char *why = "failed";
 
+	if (op->mkdir_denied && (fx == LIBSSH2_FX_NO_SUCH_FILE || fx == LIBSSH2_FX_NO_SUCH_PATH))
+		fx = LIBSSH2_FX_PERMISSION_DENIED;  /* create_dirs could not make the parents */
 	switch (fx) {
 	case LIBSSH2_FX_NO_SUCH_FILE: case LIBSSH2_FX_NO_SUCH_PATH:
 		code = SSHMCP_ERR_NOT_FOUND, why = "no such file or directory"; break;
@@ -3948,11 +3952,17 @@ static void fop_step(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp, i
 			}
 			memcpy(dir, op->path, op->mkdir_pos);
 			dir[op->mkdir_pos] = '\0';
-			/* Existing directories fail harmlessly: only the final open can tell. */
-			if (libssh2_sftp_mkdir_ex(sftp, dir, (unsigned)strlen(dir), 0755) != 0 &&
-			    fop_eagain(ssh))
-				rc = STEP_WAIT;
-			else if (!fop_next_dir(op))
+			/* Existing directories fail harmlessly: only the final open can tell, but a
+			 * refusal is remembered to explain a "no such file" then. */
+			if (libssh2_sftp_mkdir_ex(sftp, dir, (unsigned)strlen(dir), 0755) != 0) {
+				if (fop_eagain(ssh)) {
+					rc = STEP_WAIT;
+					break;
+				}
+				if (libssh2_sftp_last_error(sftp) == LIBSSH2_FX_PERMISSION_DENIED)
+					op->mkdir_denied = 1;
+			}
+			if (!fop_next_dir(op))
 				op->step = FOP_STAT;
 			break;
 		case FOP_STAT: rc = fop_stat(op, ssh, sftp); break;
@@ -6470,8 +6480,8 @@ static int fop_sudo_start(struct server *srv, struct shell *sh, const struct arg
 	} else
 		text = sudo_write_cmd(op);
 	if (text == NULL || strlen(text) > SSHMCP_CMD_MAX) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "content too large for a sudo write (%d KiB at most)",
-		    SSHMCP_CMD_MAX * 3 / 4 / 1024 - 1);
+		err_set(a->e, SSHMCP_ERR_TOO_LARGE, "content too large for a sudo write (%d KiB at "
+		    "most: it travels through the shell)", SSHMCP_CMD_MAX * 3 / 4 / 1024 - 1);
 		goto out;
 	}
 	if ((op->cmd = srv_cmd_new(srv, sh, op->id, text, SSHMCP_TIMEOUT_DEFAULT_S, a->e, now)) ==
@@ -6737,7 +6747,7 @@ static const struct tool {
 	  "\"items\":{\"type\":\"string\"}},\"command\":{\"type\":\"string\"},\"timeout\":"
 	  "{\"type\":\"number\",\"minimum\":1,\"maximum\":300,\"default\":30},\"max_parallel\":"
 	  "{\"type\":\"integer\",\"minimum\":1,\"maximum\":64,\"default\":16},\"max_bytes\":"
-	  "{\"type\":\"integer\",\"minimum\":1,\"maximum\":1048576,\"default\":16384}},"
+	  "{\"type\":\"integer\",\"minimum\":1,\"maximum\":262144,\"default\":16384}},"
 	  "\"required\":[\"hosts\",\"command\"]}",
 	  "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\"},\"hosts\":"
 	  "{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"},\"error\":{\"type\":"
@@ -7748,8 +7758,24 @@ static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
 	sess_step(h->s, now);
 }
 
-/* Step every running host, move its output on, finish it, start the next ones. */
+/* Step every running host, move its output on, finish it, start the next ones; again
+ * while hosts finish at once (a name that does not resolve), so nothing waits on a poll
+ * that has no socket left to watch. */
+static void fan_step_hosts(struct fan *f, int64_t now);
+
 static void fan_step(struct fan *f, int64_t now)
+{
+	int before;
+
+	do {
+		before = f->finished;
+		while (f->running < f->max && f->next < f->n)
+			fan_start(f, &f->h[f->next++], now);
+		fan_step_hosts(f, now);
+	} while (f->finished != before && f->next < f->n);
+}
+
+static void fan_step_hosts(struct fan *f, int64_t now)
 {
 	int i;
 
@@ -7766,8 +7792,6 @@ static void fan_step(struct fan *f, int64_t now)
 		    h->npart[0] == 0 && h->npart[1] == 0)
 			fan_finish(f, h, now);
 	}
-	while (f->running < f->max && f->next < f->n)
-		fan_start(f, &f->h[f->next++], now);
 }
 
 static void fan_audit(struct audit *a, const struct redact *rd, const struct fan_host *h,

@@ -42,7 +42,7 @@
 #define SSHMCP_ALGS_MAX          1024               /* an algorithm list */
 #define SSHMCP_ERRMSG_MAX        1024
 #define SSHMCP_LOG_LINE_MAX      2048
-#define SSHMCP_POLL_FDS_MAX      (3 + 2 * SSHMCP_MAX_SESSIONS)
+#define SSHMCP_POLL_FDS_MAX      (3 + 4 * SSHMCP_SESSIONS_HARD)   /* socket, tunnel, hop */
 
 /* serve: sessions, commands, MCP */
 #define SSHMCP_CMD_RING          (1024 * 1024)      /* output ring per command */
@@ -112,6 +112,7 @@ enum sshmcp_err {
 	SSHMCP_ERR_IS_DIRECTORY,   /* file: a directory where a file was meant */
 	SSHMCP_ERR_NO_SPACE,       /* file: disk full or quota */
 	SSHMCP_ERR_POLICY,         /* refused by the operator's policy */
+	SSHMCP_ERR_TOO_LARGE,      /* more than a limit allows */
 	SSHMCP_ERR_NOMEM,
 	SSHMCP_ERR_INTERNAL,
 	SSHMCP_ERR_COUNT

@@ -1,0 +1,147 @@
+#!/bin/bash
+# shellcheck disable=SC2016  # single-quoted $ is meant for the remote shell
+# 61-audit-secrets: the operator's record (issue 8, SPEC §3) is complete, tamper-evident and
+# free of secrets:
+#   * tests/mcp/audit.mjs drives `sshmcp serve` (raw JSON lines, all stdout kept) through a
+#     password login, a wrong password, an encrypted key with its passphrase, sudo_password,
+#     secret send_input and command lines with mysql -p / --password= / password= /
+#     Authorization: secrets, sampling `ps` all along; checks audit fields, statuses, the hash
+#     chain, appending across runs, and SIGTERM / SIGINT / EOF with commands running;
+#   * `sshmcp exec` does the same with SSHMCP_PASSWORD / SSHMCP_PASSPHRASE, -v -E and a config
+#     with Audit;
+#   * every file sshmcp wrote (stdout, stderr, logs, audit logs) is grepped for every secret:
+#     0 hits; audit logs are 0600 even under umask 000;
+#   * `sshmcp audit-verify` accepts the real logs and finds edited, deleted, reordered and
+#     inserted lines.
+. "$(dirname "$0")/lib.sh"
+. "$TESTS_DIR/mcp/tap.sh"
+
+sshd_start MAIN
+trust MAIN
+ssh_alias h MAIN
+ssh_alias pwh MAIN '#noidentity'
+ssh_alias enc MAIN '#noidentity'
+ssh_config_raw "Host dead
+  HostName 127.0.0.1
+  Port $(free_port)
+  User $T_USER
+  IdentityFile $KEY_DEFAULT
+  ConnectTimeout 3"
+W=$FIX/written               # everything sshmcp writes in this test goes here
+mkdir -p "$W"
+printf 'DenyCommand ^rm( |$)\n' >"$FIX/deny.conf"
+
+# secrets, each unique so that a hit says where it came from
+S_TYPED='Typed-S3cret-7781'
+S_WRONG='Wr0ng-Secret-Pw-4410'
+S_MYSQL='MyS9lSecret55'
+S_MYSQLLONG='MyLongPwSecret66'
+S_BEARER='AuthT0kenSecret99'
+S_PWASSIGN='PwEqSecret42'
+KEYLINE_ENC=$(sed -n 3p "$KEY_ENC")          # a line of private key material
+KEYLINE_PLAIN=$(sed -n 3p "$KEY_DEFAULT")
+
+# sudo rules for this run: whoami with a password (as in 21-mcp-shell)
+MCP_SUDO=0
+SUDOERS=/etc/sudoers.d/sshmcp-test-$$
+_t_cleanup() { local rc=$?; rm -f "$SUDOERS"; (exit "$rc"); _cleanup; }
+trap _t_cleanup EXIT
+if command -v sudo >/dev/null && command -v visudo >/dev/null; then
+	printf 'Defaults:%s !lecture, timestamp_timeout=0\n%s ALL=(root) /usr/bin/whoami\n' "$T_USER" "$T_USER" >"$FIX/sudoers"
+	if visudo -cqf "$FIX/sudoers" && install -m 0440 -o root -g root "$FIX/sudoers" "$SUDOERS"; then MCP_SUDO=1; fi
+fi
+
+# ================================================================ serve (MCP) ===
+mcp_need_node
+MCP_SECRETS=$(python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' \
+	typed "$S_TYPED" wrong "$S_WRONG" mysql "$S_MYSQL" mysqllong "$S_MYSQLLONG" bearer "$S_BEARER" pwassign "$S_PWASSIGN")
+export MCP_SECRETS MCP_FIX="$FIX" T_USER T_PASS T_PASSPHRASE KEY_ENC MCP_SUDO MCP_SERVER_LOG="$W/driver-stderr.log"
+umask 000        # audit logs must still be 0600
+T=500 mcp_scenarios "$MCP_DIR/audit.mjs"
+umask 022
+
+# ======================================================================= exec ===
+exec_run() {   # NAME ARGS...: mcp ARGS, stdout/stderr kept in $W/exec-NAME.{out,err}
+	local n=$1; shift
+	mcp "$@"; cp "$FIX/out" "$W/exec-$n.out"; cp "$FIX/err" "$W/exec-$n.err"
+}
+printf 'Audit %s\nLog %s\n' "$W/exec.audit" "$W/exec-config.log" >"$FIX/exec.conf"
+export SSHMCP_CONFIG=$FIX/exec.conf
+(umask 000; SSHMCP_PASSWORD=$T_PASS exec_run pw -v -E "$W/exec-pw.log" pwh "whoami; mysql -u root -p$S_MYSQL -e 'select 1' >/dev/null 2>&1; echo done")
+SSHMCP_PASSWORD=$T_PASS mcp -v -E "$W/exec-pw2.log" pwh "whoami; mysql -u root -p$S_MYSQL -e 'select 1' >/dev/null 2>&1; echo done"
+check_eq "$RC:$OUT" "0:$T_USER"$'\n'"done" "exec: password login from SSHMCP_PASSWORD runs the command"
+cp "$FIX/out" "$W/exec-pw2.out"; cp "$FIX/err" "$W/exec-pw2.err"
+SSHMCP_PASSWORD=$S_WRONG exec_run wrong -v -E "$W/exec-wrong.log" pwh true
+check_exit "$RC" 255 "exec: a wrong SSHMCP_PASSWORD → 255"
+SSHMCP_PASSPHRASE=$T_PASSPHRASE exec_run pp -v -E "$W/exec-pp.log" -i "$KEY_ENC" enc echo key-ok
+check_eq "$RC:$OUT" "0:key-ok" "exec: encrypted key with SSHMCP_PASSPHRASE"
+SSHMCP_PASSPHRASE=$S_WRONG exec_run ppbad -v -E "$W/exec-ppbad.log" -i "$KEY_ENC" enc echo no
+check_exit "$RC" 255 "exec: a wrong passphrase → 255"
+exec_run shapes -v h "curl -s -m 2 -H 'Authorization: Bearer $S_BEARER' http://127.0.0.1:9/ >/dev/null 2>&1; : password=$S_PWASSIGN; mysql --password=$S_MYSQLLONG >/dev/null 2>&1; echo ok"
+check_eq "$OUT" "ok" "exec: a command with secret shapes runs"
+unset SSHMCP_CONFIG
+if [ -s "$W/exec.audit" ]; then
+	ok "exec: Audit in the config → exec writes the audit log ($(wc -l <"$W/exec.audit") lines)"
+	check_contains "$(cat "$W/exec.audit")" "mysql" "exec: the audit log has the mysql command (redacted)"
+else fail "exec: Audit in the config → exec writes the audit log" "$(ls -l "$W")"; fi
+
+# ========================================================= the secrets grep ===
+note "files sshmcp wrote: $(cd "$W" && find . -type f | sort | tr '\n' ' ')"
+[ "$(find "$W" -name '*.stdout' -size +0 | wc -l)" -ge 5 ] && [ -s "$W/secrets.log" ] && [ -s "$W/secrets.audit" ] &&
+	ok "the grep covers the servers' stdout, stderr, logs and audit logs" ||
+	fail "the grep covers the servers' stdout, stderr, logs and audit logs" "$(ls -l "$W")"
+for pair in "login password:$T_PASS" "key passphrase:$T_PASSPHRASE" "typed secret:$S_TYPED" \
+	"wrong password/passphrase:$S_WRONG" "mysql -p:$S_MYSQL" "mysql --password=:$S_MYSQLLONG" \
+	"Authorization: header:$S_BEARER" "password= in a command:$S_PWASSIGN" \
+	"encrypted private key material:$KEYLINE_ENC" "private key material:$KEYLINE_PLAIN"; do
+	what=${pair%%:*} sec=${pair#*:}
+	hits=$(grep -rlF -- "$sec" "$W" 2>/dev/null | sed "s|$W/||")
+	if [ -z "$hits" ]; then ok "secrets grep: the $what appears in no file sshmcp wrote"
+	else fail "secrets grep: the $what appears in no file sshmcp wrote" "found in: $hits
+$(grep -rhF -- "$sec" "$W" | head -n 3 | cut -c1-300)"; fi
+done
+
+# =============================================================== the files ===
+for f in "$W"/*.audit; do
+	m=$(stat -c %a "$f")
+	check_eq "$m" 600 "$(basename "$f") has mode 0600 (created under umask 000)"
+done
+install -m 644 /dev/null "$W/pre.audit"
+T=10 run "$SSHMCP" serve --audit "$W/pre.audit"
+check_eq "$(stat -c %a "$W/pre.audit")" 600 "an existing 0644 audit file is made 0600 (or refused)"
+if [ -s "$W/secrets.log" ]; then
+	badlog=$(grep -v -E '\[req [^]]+\]' "$W/secrets.log" | head -n 5)
+	if [ -z "$badlog" ]; then ok "every --log line carries a request id ([req ID]) ($(wc -l <"$W/secrets.log") lines)"
+	else fail "every --log line carries a request id" "$badlog"; fi
+fi
+
+# ============================================================ audit-verify ===
+for f in "$W"/*.audit; do
+	[ -s "$f" ] || continue
+	n=$(wc -l <"$f")
+	T=10 run "$SSHMCP" audit-verify "$f"
+	check_eq "$RC:${OUT##*: }" "0:$n lines, chain intact" "audit-verify $(basename "$f") → 0, '$n lines, chain intact'"
+done
+A=$W/fields.audit
+n=$(wc -l <"$A")
+if [ "$n" -lt 5 ]; then fail "fields.audit has 5+ lines to tamper with" "$n lines"
+else
+	tamper() {   # DESC WANT-LINE-RE SED/AWK-PROGRAM...: a copy of $A changed, audit-verify must say 1 naming it
+		local desc=$1 want=$2; shift 2
+		"$@" <"$A" >"$FIX/tampered.audit"
+		if cmp -s "$A" "$FIX/tampered.audit"; then fail "tamper: $desc" "the tampering changed nothing (test bug)"; return; fi
+		T=10 run "$SSHMCP" audit-verify "$FIX/tampered.audit"
+		if [ "$RC" = 1 ] && grep -qE "$want" <<<"$OUT$ERR"; then ok "audit-verify: $desc → exit 1 naming line ${want//[^0-9|]/}"
+		else fail "audit-verify: $desc → exit 1 naming the line" "$(_last)"; fi
+	}
+	tamper "exit_code edited in line 2" '(^|[^0-9])(2|3)([^0-9]|$)' sed '2s/"exit_code":[-0-9a-z]*/"exit_code":0/; 2s/"bytes":[0-9]*/"bytes":999/'
+	tamper "command edited in line 3" '(^|[^0-9])(3|4)([^0-9]|$)' sed '3s/"command":"/"command":"X/'
+	tamper "one character of line 1's time changed" '(^|[^0-9])(1|2)([^0-9]|$)' sed '1s/"time":"2/"time":"1/'
+	tamper "line 3 deleted" '(^|[^0-9])3([^0-9]|$)' sed 3d
+	tamper "lines 2 and 3 swapped" '(^|[^0-9])2([^0-9]|$)' awk 'NR==2{h=$0;next} NR==3{print; print h; next} 1'
+	tamper "a forged line inserted after line 2" '(^|[^0-9])(3|4)([^0-9]|$)' sed '2a {"time":"2020-01-01T00:00:00Z","request_id":"x","host":"h","user":"u","session":"s","command":"true","status":"completed","exit_code":0,"bytes":0,"duration_ms":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}'
+	tamper "whitespace added inside line 4" '(^|[^0-9])(4|5)([^0-9]|$)' sed '4s/,/, /'
+	tamper "a non-JSON line" '(^|[^0-9])2([^0-9]|$)' sed '2s/.*/garbage/'
+fi
+T=10 run "$SSHMCP" audit-verify "$FIX/no-such.audit"
+if [ "$RC" != 0 ]; then ok "audit-verify of a missing file → non-zero ($RC)"; else fail "audit-verify of a missing file → non-zero" "$(_last)"; fi
