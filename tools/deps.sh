@@ -45,7 +45,7 @@ apt_setup() {
 		-o Dir::State::Lists=$apt_dir/lists -o Dir::Cache=$apt_dir/cache
 		-o Debug::NoLocking=1 -o APT::Sandbox::User=root -qq"
 	# shellcheck disable=SC2086
-	apt-get $APT_OPTS update >/dev/null || die "apt-get update failed for $apt_dir/sources.list"
+	apt-get $APT_OPTS update >/dev/null 2>&1
 }
 
 # newest_rev PKG UPSTREAM: the highest Debian revision of PKG whose upstream version is UPSTREAM.
@@ -119,10 +119,17 @@ cmd_fetch() {
 	build=$(cd "$1" && pwd) dl=$(cd "$2" && pwd)
 	lrev=$(local_rev libssh2 $LIBSSH2_VER "$dl")
 	mrev=$(local_rev mbedtls $MBEDTLS_VER "$dl")
+	# With the source packages already in DL_DIR (a user's copies, or an earlier fetch) and no
+	# mirror to reach, build from them; the pins below still check every tarball.
 	if [ -z "${DEPS_OFFLINE:-}" ]; then
-		apt_setup "$build/apt"
-		lrev=$(fetch_one libssh2 $LIBSSH2_VER $LIBSSH2_TAR $LIBSSH2_SHA256 "$dl")
-		mrev=$(fetch_one mbedtls $MBEDTLS_VER $MBEDTLS_TAR $MBEDTLS_SHA256 "$dl")
+		if apt_setup "$build/apt"; then
+			lrev=$(fetch_one libssh2 $LIBSSH2_VER $LIBSSH2_TAR $LIBSSH2_SHA256 "$dl")
+			mrev=$(fetch_one mbedtls $MBEDTLS_VER $MBEDTLS_TAR $MBEDTLS_SHA256 "$dl")
+		elif [ -n "$lrev" ] && [ -n "$mrev" ]; then
+			echo "deps: mirror unreachable: using the source packages in $dl" >&2
+		else
+			die "apt-get update failed for $build/apt/sources.list and $dl has no source packages"
+		fi
 	fi
 	[ -n "$lrev" ] && [ -n "$mrev" ] || die "no source packages in $dl"
 	sha_check "$dl/$LIBSSH2_TAR" $LIBSSH2_SHA256

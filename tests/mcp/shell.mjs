@@ -138,6 +138,29 @@ export const scenarios = [
 		t.eq(p.out, '1\n', 'PIPESTATUS is the user\'s, not disturbed by the wrapper', p.sc);
 	} },
 
+	// SPEC §2: exact $? on POSIX shells — sh (dash), busybox ash and zsh as well as bash.
+	// `exec SHELL` replaces the login shell; the server teaches the new one its prompt.
+	{ name: 'four shells', timeout: 120, run: async (t, { server: s }) => {
+		for (const [shell, session] of [['dash', 'sh-dash'], ['busybox sh', 'sh-busybox'], ['zsh -f', 'sh-zsh']]) {
+			const bin = shell.split(' ')[0];
+			if (!existsSync(`/bin/${bin}`) && !existsSync(`/usr/bin/${bin}`)) {
+				t.check(true, `${shell}: not installed # SKIP`);
+				continue;
+			}
+			let r = await ex(s, `exec ${shell}`, { session });
+			t.check(r.sc.status === 'completed', `${shell}: the shell takes over`, show(r));
+			for (const [cmd, want] of [['true', 0], ['false', 1], ['(exit 42)', 42], ['no-such-command-sshmcp', 127]]) {
+				r = await ex(s, cmd, { session });
+				t.check(r.sc.status === 'completed' && r.sc.exit_code === want, `${shell}: ${cmd} → exit_code ${want}`, show(r));
+			}
+			await ex(s, 'cd /tmp', { session });
+			r = await ex(s, 'pwd', { session });
+			t.eq(r.out, '/tmp\n', `${shell}: state carries over`, r.sc);
+			r = await ex(s, 'echo one\necho two', { session });
+			t.eq(r.out, 'one\ntwo\n', `${shell}: a two-line command runs both lines`, r.sc);
+		}
+	} },
+
 	{ name: 'queue', timeout: 90, run: async (t, { server: s }) => {
 		// two calls in flight on one session: the second waits for the first (FIFO)
 		const pa = ex(s, 'sleep 2; date +%s%N; echo first', { session: 'queue', wait: 30 });
