@@ -120,8 +120,8 @@ static int str_to_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-/* Case-insensitive glob with '*' and '?', as ssh matches host patterns. */
-static int str_glob(const char *pat, const char *s)
+/* Glob with '*' and '?'; `icase` folds case (known_hosts names do, Host patterns do not). */
+static int str_glob_case(const char *pat, const char *s, int icase)
 {
 	for (;;) {
 		if (*pat == '\0')
@@ -132,21 +132,27 @@ static int str_glob(const char *pat, const char *s)
 			if (*pat == '\0')
 				return 1;
 			for (; *s != '\0'; s++)
-				if (str_glob(pat, s))
+				if (str_glob_case(pat, s, icase))
 					return 1;
 			return 0;
 		}
 		if (*s == '\0')
 			return 0;
-		if (*pat != '?' && tolower((unsigned char)*pat) != tolower((unsigned char)*s))
+		if (*pat != '?' && (icase ? tolower((unsigned char)*pat) != tolower((unsigned char)*s) :
+		    *pat != *s))
 			return 0;
 		pat++;
 		s++;
 	}
 }
 
+static int str_glob(const char *pat, const char *s)
+{
+	return str_glob_case(pat, s, 1);
+}
+
 /* A comma-separated pattern list with '!' negation: -1 negated match, 1 match, 0 none. */
-static int str_match_list(const char *list, const char *s)
+static int str_match_list_case(const char *list, const char *s, int icase)
 {
 	char pat[SSHMCP_LINE_MAX];
 	const char *p = list;
@@ -159,7 +165,7 @@ static int str_match_list(const char *list, const char *s)
 		if (n - (size_t)neg < sizeof(pat)) {
 			memcpy(pat, p + neg, n - (size_t)neg);
 			pat[n - (size_t)neg] = '\0';
-			if (str_glob(pat, s)) {
+			if (str_glob_case(pat, s, icase)) {
 				if (neg)
 					return -1;
 				got = 1;
@@ -170,6 +176,11 @@ static int str_match_list(const char *list, const char *s)
 			p++;
 	}
 	return got;
+}
+
+static int str_match_list(const char *list, const char *s)
+{
+	return str_match_list_case(list, s, 1);
 }
 
 /* Write everything, waiting (bounded) on a non-blocking fd: diagnostics must not be lost. */
@@ -395,7 +406,7 @@ enum cfg_key {
 	CFG_CIPHERS, CFG_MACS, CFG_PUBKEYACCEPTEDALGORITHMS, CFG_PASSWORDAUTHENTICATION,
 	CFG_KBDINTERACTIVEAUTHENTICATION, CFG_PUBKEYAUTHENTICATION, CFG_REQUESTTTY,
 	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
-	CFG_NKEYS
+	CFG_CERTIFICATEFILE, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
@@ -436,12 +447,15 @@ static const struct {
 	{ "hashknownhosts", CFG_HASHKNOWNHOSTS, CFG_YESNO },
 	{ "setenv", CFG_SETENV, CFG_STR },
 	{ "sendenv", CFG_SENDENV, CFG_STR },
+	{ "certificatefile", CFG_CERTIFICATEFILE, CFG_STR },
 };
 
 struct cfg {
 	char *val[CFG_NKEYS];                    /* first obtained value, NULL when unset */
 	char *ident[SSHMCP_MAX_IDENTITIES];      /* IdentityFile, in order obtained */
 	int nident;
+	char *certs[SSHMCP_MAX_IDENTITIES];      /* CertificateFile, in order obtained */
+	int ncerts;
 	const char *host;                        /* the host as the user named it (Host matching) */
 	const char *user;                        /* -l or user@, for Match user */
 	const char *luser;                       /* the local user, for Match localuser */
@@ -484,6 +498,8 @@ struct target {
 	char *ident[SSHMCP_MAX_IDENTITIES];      /* expanded IdentityFile paths */
 	int nident;
 	int ident_explicit;                      /* configured, not ssh's defaults */
+	char *cert[SSHMCP_MAX_IDENTITIES];       /* CertificateFile i goes with IdentityFile i */
+	int ncert;
 	char *kh_file[SSHMCP_MAX_KH_FILES];      /* user files first, then global ones */
 	int nkh, nkh_user;
 	enum kh_strict strict;
@@ -573,6 +589,8 @@ static void cfg_free(struct cfg *c)
 		free(c->val[i]);
 	for (i = 0; i < c->nident; i++)
 		free(c->ident[i]);
+	for (i = 0; i < c->ncerts; i++)
+		free(c->certs[i]);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -616,7 +634,7 @@ static int cfg_host_matches(const struct cfg *c, char *args)
 	int hit = 0;
 
 	while (cfg_next_arg(&args, &arg) == 0 && arg != NULL) {
-		int r = str_match_list(arg, c->host);
+		int r = str_match_list_case(arg, c->host, 0);     /* Host patterns keep case */
 
 		if (r < 0)
 			return 0;
@@ -663,7 +681,11 @@ static int cfg_raw_value(struct cfg *c, enum cfg_key k, const char *v,
 		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: missing %s value", src->file, src->line, kw);
 		return -1;
 	}
-	if (c->val[k] != NULL && k == CFG_PROXYCOMMAND)
+	/* ProxyCommand and ProxyJump exclude each other: whichever comes first wins, as in
+	 * ssh; SetEnv keeps its first line; only SendEnv accumulates. */
+	if (c->val[k] != NULL && k != CFG_SENDENV)
+		return 0;
+	if (k == CFG_PROXYCOMMAND && c->val[CFG_PROXYJUMP] != NULL)
 		return 0;
 	if (c->val[k] != NULL) {
 		if (str_fmt(both, sizeof(both), "%s %s", c->val[k], v) < 0)
@@ -849,6 +871,13 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 			c->nident++;
 		return 0;
 	}
+	if (cfg_keywords[k].key == CFG_CERTIFICATEFILE) {
+		if (c->ncerts < SSHMCP_MAX_IDENTITIES && (c->certs[c->ncerts] = strdup(val)) != NULL)
+			c->ncerts++;
+		return 0;
+	}
+	if (cfg_keywords[k].key == CFG_PROXYJUMP && c->val[CFG_PROXYCOMMAND] != NULL)
+		return 0;
 	if (c->val[cfg_keywords[k].key] == NULL) {
 		char both[SSHMCP_LINE_MAX];
 		const char *keep = val;
@@ -995,9 +1024,11 @@ static void target_free(struct target *t)
 
 	for (i = 0; i < t->nident; i++)
 		free(t->ident[i]);
+	for (i = 0; i < t->ncert; i++)
+		free(t->cert[i]);
 	for (i = 0; i < t->nkh; i++)
 		free(t->kh_file[i]);
-	t->nident = t->nkh = 0;
+	t->nident = t->nkh = t->ncert = 0;
 	if (t->jump != NULL) {
 		target_free(t->jump);
 		free(t->jump);
@@ -1010,13 +1041,19 @@ static int cfg_resolve_names(const struct cfg *c, const struct cfg_env *env, str
 {
 	char tmp[SSHMCP_HOST_MAX];
 
-	(void)str_copy(tmp, sizeof(tmp), t->alias);
+	char *p;
+
+	/* %h in HostName is the name as given: expand into tmp, not over t->host itself. */
 	(void)str_copy(t->host, sizeof(t->host), t->alias);
-	if (c->val[CFG_HOSTNAME] != NULL &&
-	    cfg_expand(env, t, c->val[CFG_HOSTNAME], t->host, sizeof(t->host)) < 0) {
-		err_set(e, SSHMCP_ERR_CONFIG, "bad HostName \"%s\"", c->val[CFG_HOSTNAME]);
-		return -1;
+	if (c->val[CFG_HOSTNAME] != NULL) {
+		if (cfg_expand(env, t, c->val[CFG_HOSTNAME], tmp, sizeof(tmp)) < 0) {
+			err_set(e, SSHMCP_ERR_CONFIG, "bad HostName \"%s\"", c->val[CFG_HOSTNAME]);
+			return -1;
+		}
+		(void)str_copy(t->host, sizeof(t->host), tmp);
 	}
+	for (p = t->host; *p != '\0'; p++)     /* ssh lowercases the host it connects to */
+		*p = (char)tolower((unsigned char)*p);
 	if (t->user[0] == '\0')
 		(void)str_copy(t->user, sizeof(t->user),
 		    c->val[CFG_USER] != NULL ? c->val[CFG_USER] : env->luser);
@@ -1046,6 +1083,10 @@ static int cfg_resolve_files(const struct cfg *c, const struct cfg_env *env, str
 		if (cfg_add_path(t->ident, &t->nident, SSHMCP_MAX_IDENTITIES, path) < 0)
 			goto nomem;
 	}
+	for (i = 0; i < c->ncerts; i++)
+		if (cfg_expand(env, t, c->certs[i], path, sizeof(path)) < 0 ||
+		    cfg_add_path(t->cert, &t->ncert, SSHMCP_MAX_IDENTITIES, path) < 0)
+			goto nomem;
 	if (cfg_add_files(env, t, c->val[CFG_USERKNOWNHOSTSFILE] != NULL ?
 	    c->val[CFG_USERKNOWNHOSTSFILE] : "~/.ssh/known_hosts ~/.ssh/known_hosts2") < 0)
 		goto nomem;
@@ -1078,7 +1119,9 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 	t->connect_timeout_s = (int)cfg_num(c, CFG_CONNECTTIMEOUT, SSHMCP_CONNECT_TIMEOUT_S);
 	if (t->connect_timeout_s == 0)
 		t->connect_timeout_s = SSHMCP_CONNECT_TIMEOUT_S;
-	t->alive_interval_s = (int)cfg_num(c, CFG_SERVERALIVEINTERVAL, 0);
+	/* BatchMode without ServerAliveInterval: ssh keeps the link checked every 300 s. */
+	t->alive_interval_s = (int)cfg_num(c, CFG_SERVERALIVEINTERVAL,
+	    cfg_yes(c, CFG_BATCHMODE, 0) ? 300 : 0);
 	t->alive_count = (int)cfg_num(c, CFG_SERVERALIVECOUNTMAX, 3);
 	t->identities_only = cfg_yes(c, CFG_IDENTITIESONLY, 0);
 	t->batch_mode = cfg_yes(c, CFG_BATCHMODE, 0);
@@ -1090,7 +1133,10 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 		agent = getenv("SSH_AUTH_SOCK");
 	if (agent == NULL || strcasecmp(agent, "none") == 0)
 		agent = "";
-	(void)str_copy(t->agent, sizeof(t->agent), agent);
+	if (cfg_expand(env, t, agent, t->agent, sizeof(t->agent)) < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad IdentityAgent \"%s\"", agent);
+		return -1;
+	}
 	t->hash_kh = cfg_yes(c, CFG_HASHKNOWNHOSTS, 0);
 	if (c->val[CFG_PROXYJUMP] != NULL && strcasecmp(c->val[CFG_PROXYJUMP], "none") != 0)
 		(void)str_copy(t->proxy_jump, sizeof(t->proxy_jump), c->val[CFG_PROXYJUMP]);
@@ -2154,8 +2200,10 @@ static enum step_rc auth_keys(struct sess *s, int *done)
 			auth_key_next(s);
 			continue;
 		}
+		/* KEY-cert.pub beside the key, else the CertificateFile given with it. */
 		if (s->key_phase == 0 && (str_fmt(cert, sizeof(cert), "%s-cert.pub", priv) < 0 ||
-		    access(cert, R_OK) < 0))
+		    access(cert, R_OK) < 0) && (s->ident_i >= s->t.ncert ||
+		    str_copy(cert, sizeof(cert), s->t.cert[s->ident_i]) < 0 || access(cert, R_OK) < 0))
 			s->key_phase = 1;
 		tried_add(s, "publickey");
 		rc = libssh2_userauth_publickey_fromfile_ex(s->ssh, s->t.user,
@@ -5405,6 +5453,7 @@ static int tool_target(struct server *srv, const struct args *a, struct target *
 	}
 	t->port = (int)port;
 	c.host = t->alias;
+	c.user = t->user;
 	if (key[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"", key) < 0 ||
 	    cfg_option(&c, line, a->e) < 0))
 		goto out;
@@ -7204,6 +7253,7 @@ static int cli_target(struct cli *c, const char *dest, struct target *t, struct 
 		return -1;
 	}
 	cfg.host = t->alias;
+	cfg.user = t->user;                     /* -l or user@: Match user sees it */
 	for (i = 0; i < c->nopts; i++)
 		if (cfg_option(&cfg, c->opts[i], e) < 0)
 			goto out;

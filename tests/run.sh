@@ -31,23 +31,41 @@ for unit in ${UNIT-}; do
 done
 
 if [ $# -eq 0 ]; then set -- "$TESTS_DIR"/[0-9][0-9]-*.sh; fi
-for t in "$@"; do
-	[ -f "$t" ] || continue
-	echo "# ---- $(basename "$t")"
-	# In the background so that an interrupt of run.sh reaches the script (its own session
-	# does not get the terminal's ^C): the trap hands it to `timeout`, which passes it on.
-	( timeout -k 10 600 setsid -w bash "$t" </dev/null 2>&1 | tee "$log"; exit "${PIPESTATUS[0]}" ) &
-	pid=$!
-	wait "$pid"; rc=$?
-	counts=$(grep -E '^# counts [0-9]+ [0-9]+$' "$log" | tail -n 1)
+# Scripts run TEST_JOBS at a time (each has its own fixture: servers, ports, namespaces);
+# their output is shown whole and in order, each as it finishes.
+JOBS=${TEST_JOBS:-1}
+logs=$(mktemp -d /tmp/sshmcp-run.XXXXXX) || exit 1
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$log" "$logs"' EXIT
+trap 'exit 130' INT TERM
+names=("$@")
+n=${#names[@]} next=0
+declare -A pid_of
+start_script() {
+	local k=$1
+	# setsid: the script's own session, so its cleanup runs even when we are interrupted
+	( timeout -k 10 600 setsid -w bash "${names[$k]}" </dev/null >"$logs/$k.log" 2>&1
+	  echo $? >"$logs/$k.rc" ) &
+	pid_of[$k]=$!
+}
+for ((k = 0; k < n; k++)); do
+	while [ "$next" -lt "$n" ] && [ $((next - k)) -lt "$JOBS" ]; do
+		[ -f "${names[$next]}" ] && start_script "$next"
+		next=$((next + 1))
+	done
+	[ -f "${names[$k]}" ] || continue
+	wait "${pid_of[$k]}"
+	echo "# ---- $(basename "${names[$k]}")"
+	cat "$logs/$k.log"
+	rc=$(cat "$logs/$k.rc" 2>/dev/null || echo 1)
+	counts=$(grep -E '^# counts [0-9]+ [0-9]+$' "$logs/$k.log" | tail -n 1)
 	if [ -n "$counts" ]; then
 		read -r _ _ p f <<<"$counts"
 	else
-		p=$(grep -c '^ok ' "$log") f=$(grep -c '^not ok ' "$log")
+		p=$(grep -c '^ok ' "$logs/$k.log") f=$(grep -c '^not ok ' "$logs/$k.log")
 	fi
 	passed=$((passed + p)) failed=$((failed + f))
 	if [ -z "$counts" ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
-		echo "not ok - $(basename "$t") crashed (exit $rc)"
+		echo "not ok - $(basename "${names[$k]}") crashed (exit $rc)"
 		failed=$((failed + 1))
 	fi
 done
