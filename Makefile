@@ -91,6 +91,10 @@ $(MCP_SDK_PKG):
 	npm install --no-audit --no-fund --silent --prefix $(BUILD)/npm \
 	  @modelcontextprotocol/sdk@$(MCP_SDK_VERSION) </dev/null
 
+# Test scripts run this many at a time (each has its own servers, ports and namespaces).
+TEST_JOBS ?= 3
+export TEST_JOBS
+
 UNITS      = $(BUILD)/unit $(BUILD)/unit_json
 ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 
