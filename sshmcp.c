@@ -1917,6 +1917,8 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 	struct sess *s = *abstract;
 	ssize_t n = recv(socket, buffer, length, flags);
 
+	if (n < 0 && errno != EAGAIN)
+		log_msg(s->log, LOG_DEBUG1, "recv: %s", strerror(errno));
 	if (n < 0)
 		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
 	if (n > 0)
@@ -2532,8 +2534,10 @@ static enum step_rc sess_running(struct sess *s, int64_t now)
 	if (s->cmd_deadline > 0 && now >= s->cmd_deadline && sess_timeout(s, now))
 		return STEP_AGAIN;
 	if ((rc = sess_read_stream(s, 0)) < 0 || (rc = sess_read_stream(s, 1)) < 0 ||
-	    (rc = (s->eof_sent && ring_used(&s->in) == 0) ? 0 : sess_write_stdin(s)) < 0)
+	    (rc = (s->eof_sent && ring_used(&s->in) == 0) ? 0 : sess_write_stdin(s)) < 0) {
+		log_msg(s->log, LOG_DEBUG1, "connection lost: libssh2 error %d", rc);
 		return sess_fail(s, SSHMCP_ERR_SESSION_LOST, "connection lost");
+	}
 	if (sess_alive(s, now) < 0)
 		return STEP_FAIL;
 	/* EOF is masked by libssh2 while data is queued, so this is the true end of output. */
@@ -3758,7 +3762,7 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
  */
 enum fop_kind { FOP_READ, FOP_WRITE };
 enum fop_step { FOP_MKDIRS, FOP_STAT, FOP_OPEN, FOP_FSTAT, FOP_IO, FOP_SETSTAT,
-	FOP_CLOSE, FOP_RENAME, FOP_UNLINK, FOP_SHELL, FOP_DONE };
+	FOP_CLOSE, FOP_RENAME, FOP_UNLINK, FOP_STAGED, FOP_SHELL, FOP_DONE };
 
 struct fop {
 	enum fop_kind kind;
@@ -3771,6 +3775,8 @@ struct fop {
 	uint64_t offset, size;
 	unsigned long mode;
 	int mode_given, append, create_dirs, target_exists, mkdir_denied;
+	int staged;                         /* sudo write: upload to tmp, then sudo install */
+	char sudo_pw[SSHMCP_SECRET_MAX];    /* until the sudo command takes it */
 	size_t mkdir_pos;
 	LIBSSH2_SFTP_HANDLE *h;
 	struct err err;
@@ -3783,6 +3789,7 @@ static void fop_free(struct fop *op)
 {
 	if (op == NULL)
 		return;
+	mem_wipe(op->sudo_pw, sizeof(op->sudo_pw));
 	free(op->data);
 	free(op);
 }
@@ -3833,9 +3840,10 @@ static int fop_eagain(LIBSSH2_SESSION *ssh)
 /* Open: reads open the target; appends open it for append; writes open a fresh temp. */
 static enum step_rc fop_open(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp)
 {
-	const char *p = op->kind == FOP_WRITE && !op->append ? op->tmp : op->path;
+	const char *p = op->kind == FOP_WRITE && (!op->append || op->staged) ? op->tmp : op->path;
 	unsigned long flags = op->kind == FOP_READ ? LIBSSH2_FXF_READ :
-		op->append ? (LIBSSH2_FXF_WRITE | LIBSSH2_FXF_APPEND | LIBSSH2_FXF_CREAT) :
+		op->append && !op->staged ?
+		(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_APPEND | LIBSSH2_FXF_CREAT) :
 		(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL | LIBSSH2_FXF_TRUNC);
 
 	op->h = libssh2_sftp_open_ex(sftp, p, (unsigned)strlen(p), flags,
@@ -3843,7 +3851,7 @@ static enum step_rc fop_open(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP 
 	if (op->h == NULL) {
 		if (fop_eagain(ssh))
 			return STEP_WAIT;
-		if (op->kind == FOP_WRITE && !op->append)
+		if (op->kind == FOP_WRITE && (!op->append || op->staged))
 			op->tmp[0] = '\0';      /* nothing was created */
 		fop_fail(op, sftp, op->kind == FOP_READ ? "can't read" : "can't write");
 		return STEP_FAIL;
@@ -3870,8 +3878,8 @@ static enum step_rc fop_io(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *s
 			break;                  /* end of file */
 		op->done += (size_t)n;
 	}
-	op->step = op->kind == FOP_WRITE && (!op->append || op->mode_given) ? FOP_SETSTAT :
-		FOP_CLOSE;
+	op->step = op->kind == FOP_WRITE && !op->staged && (!op->append || op->mode_given) ?
+		FOP_SETSTAT : FOP_CLOSE;
 	return STEP_AGAIN;
 }
 
@@ -3958,6 +3966,7 @@ static enum step_rc fop_finish_steps(struct fop *op, LIBSSH2_SESSION *ssh, LIBSS
 			return STEP_WAIT;
 		op->h = NULL;
 		op->step = op->err.code != SSHMCP_OK ? (op->tmp[0] != '\0' ? FOP_UNLINK : FOP_DONE) :
+			op->staged ? FOP_STAGED :
 			op->kind == FOP_WRITE && !op->append ? FOP_RENAME : FOP_DONE;
 		return STEP_AGAIN;
 	case FOP_RENAME:
@@ -3991,7 +4000,7 @@ static void fop_step(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp, i
 	enum step_rc rc = STEP_AGAIN;
 	char dir[SSHMCP_PATH_MAX];
 
-	while (rc == STEP_AGAIN && op->step != FOP_DONE) {
+	while (rc == STEP_AGAIN && op->step < FOP_STAGED) {
 		switch (op->step) {
 		case FOP_MKDIRS:
 			if (op->mkdir_pos == 0 && (!op->create_dirs || !fop_next_dir(op))) {
@@ -4025,7 +4034,7 @@ static void fop_step(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp, i
 			rc = STEP_AGAIN;
 		}
 	}
-	if (op->step != FOP_DONE && now >= op->deadline && op->err.code == SSHMCP_OK) {
+	if (op->step < FOP_STAGED && now >= op->deadline && op->err.code == SSHMCP_OK) {
 		err_set(&op->err, SSHMCP_ERR_TIMEOUT, "file operation on %s timed out", op->path);
 		op->step = FOP_DONE;
 	}
@@ -4036,7 +4045,7 @@ static void shell_files(struct shell *sh, int64_t now)
 {
 	struct fop *op;
 
-	for (op = sh->fops; op != NULL && op->step >= FOP_SHELL; op = op->next)
+	for (op = sh->fops; op != NULL && op->step >= FOP_STAGED; op = op->next)
 		;
 	if (op == NULL || sh->s.state != SESS_RUNNING)
 		return;
@@ -4052,10 +4061,10 @@ static void shell_files(struct shell *sh, int64_t now)
 		return;
 	}
 	for (; op != NULL; op = op->next) {
-		if (op->step == FOP_SHELL)
-			continue;           /* sudo operations run as shell commands */
+		if (op->step >= FOP_STAGED)
+			continue;           /* sudo operations finish as shell commands */
 		fop_step(op, sh->s.ssh, sh->sftp, now);
-		if (op->step != FOP_DONE)
+		if (op->step < FOP_STAGED)
 			break;
 	}
 }
@@ -4065,7 +4074,7 @@ static int64_t shell_files_deadline(const struct shell *sh)
 	const struct fop *op;
 
 	for (op = sh->fops; op != NULL; op = op->next)
-		if (op->step < FOP_SHELL)
+		if (op->step < FOP_STAGED)
 			return op->deadline;
 	return INT64_MAX;
 }
@@ -4086,7 +4095,7 @@ static void shell_files_end(struct shell *sh)
 	struct fop *op;
 
 	for (op = sh->fops; op != NULL; op = op->next) {
-		if (op->step >= FOP_SHELL)
+		if (op->step == FOP_SHELL || op->step == FOP_DONE)
 			continue;           /* a sudo operation ends with its command */
 		if (sh->s.err.code != SSHMCP_OK && !sh->was_ready)
 			err_set(&op->err, sh->s.err.code, "%s", sh->s.err.msg);
@@ -6115,13 +6124,15 @@ static void mcp_reply_obj(struct server *srv, const char *id, const char *json, 
 	mcp_resp_send(srv, &w);
 }
 
-/* Listings are small and bounded (64 sessions, 64 commands): one fixed buffer does. */
-#define TOOL_LIST_BUF (SSHMCP_HISTORY_MAX * 2048 + 4096)
+/* Listings are bounded (commands by the history, sessions by MaxSessions): each entry
+ * takes at most this much JSON (a 200-byte command escaped, names, numbers). */
+#define TOOL_LIST_ENTRY 2048
+#define TOOL_LIST_BUF(n) ((size_t)(n) * TOOL_LIST_ENTRY + 4096)
 
 static void tool_list_commands(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
 {
-	char host[SSHMCP_HOST_MAX], red[SSHMCP_LINE_MAX], *buf = malloc(TOOL_LIST_BUF);
+	char host[SSHMCP_HOST_MAX], red[SSHMCP_LINE_MAX], *buf = malloc(TOOL_LIST_BUF(srv->nhist));
 	int running_only, i;
 	struct jw w;
 
@@ -6132,7 +6143,7 @@ static void tool_list_commands(struct server *srv, const char *id, const struct 
 		mcp_reply_err(srv, id, a->e);
 		return;
 	}
-	jw_init(&w, buf, TOOL_LIST_BUF);
+	jw_init(&w, buf, TOOL_LIST_BUF(srv->nhist));
 	jw_obj_begin(&w);
 	jw_karr_begin(&w, "commands");
 	for (i = srv->nhist - 1; i >= 0; i--) {
@@ -6171,7 +6182,7 @@ static const char *const shell_state_names[] = {
 static void tool_list_sessions(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
 {
-	char *buf = malloc(TOOL_LIST_BUF);
+	char *buf = malloc(TOOL_LIST_BUF(srv->nshells));
 	struct jw w;
 	int i;
 
@@ -6180,7 +6191,7 @@ static void tool_list_sessions(struct server *srv, const char *id, const struct 
 		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
 		return;
 	}
-	jw_init(&w, buf, TOOL_LIST_BUF);
+	jw_init(&w, buf, TOOL_LIST_BUF(srv->nshells));
 	jw_obj_begin(&w);
 	jw_karr_begin(&w, "sessions");
 	for (i = 0; i < srv->nshells; i++) {
@@ -6206,6 +6217,8 @@ static void tool_list_sessions(struct server *srv, const char *id, const struct 
 }
 
 static void srv_files_reply(struct server *srv, struct shell *sh);
+static int fop_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, struct err *e,
+    int64_t now);
 
 /* Close a session now: its running command ends as interrupted. */
 static void srv_shell_close(struct server *srv, struct shell *sh, int64_t now)
@@ -6406,9 +6419,16 @@ static void srv_files_reply(struct server *srv, struct shell *sh)
 {
 	struct fop *op;
 
-	for (op = sh->fops; op != NULL; op = op->next)
+	for (op = sh->fops; op != NULL; op = op->next) {
+		if (op->step == FOP_STAGED) {
+			if (fop_sudo_cmd(srv, sh, op, &op->err, time_ms()) < 0)
+				op->step = FOP_DONE;
+			else    /* typed after this round's step: send it now, not on the next input */
+				sess_step(&sh->s, time_ms());
+		}
 		if (op->step == FOP_SHELL)
 			fop_sudo_check(op, time_ms());
+	}
 	while (sh->fops != NULL && sh->fops->step == FOP_DONE) {
 		char what[SSHMCP_PATH_MAX + 16];
 		struct audit_rec r;
@@ -6480,70 +6500,70 @@ static int sudo_read_cmd(const struct fop *op, char *out, size_t cap)
 	    "base64' sshmcp %s %llu %zu", q, (unsigned long long)op->offset + 1, op->len);
 }
 
-/* sudo write: base64 to a private temp file as the user, then sudo install (or append) it
- * beside the target and rename over it; the temp file goes whatever happens. */
-static char *sudo_write_cmd(const struct fop *op)
+/* sudo write: the content went up by SFTP into a private temp file (0600, ours); sudo
+ * installs it beside the target and renames it over (or appends it); the temp file goes
+ * whatever happens. Paths travel as quoted positional parameters. */
+static int sudo_write_cmd(const struct fop *op, char *out, size_t cap)
 {
-	char q[2 * SSHMCP_PATH_MAX + 8], mode[8] = "";
-	size_t b64n = b64_encoded_len(op->len), cap = b64n + sizeof(q) + 1024;
-	char *out = malloc(cap), *b64 = malloc(b64n + 1);
+	char q[2 * SSHMCP_PATH_MAX + 8], t[2 * SSHMCP_PATH_MAX + 8], mode[8] = "";
 
-	if (out == NULL || b64 == NULL || sudo_quote(op->path, q, sizeof(q)) < 0 ||
-	    b64_encode(op->data, op->len, b64, b64n + 1, NULL) < 0)
-		goto fail;
+	if (sudo_quote(op->path, q, sizeof(q)) < 0 || sudo_quote(op->tmp, t, sizeof(t)) < 0)
+		return -1;
 	if (op->mode_given)
 		(void)str_fmt(mode, sizeof(mode), "%lo", op->mode);
-	if (str_fmt(out, cap, "( t=$(mktemp) || exit 5; trap 'rm -f \"$t\"' EXIT; printf '%%s' '%s' "
-	    "| base64 -d > \"$t\" || exit 6; sudo -p '[sudo] password for %%u: ' -- sh -c '[ \"$4\" "
-	    "= 1 ] && mkdir -p -- \"$(dirname -- \"$2\")\"; if [ -d \"$2\" ]; then echo "
-	    "__SSHMCP_ISDIR__; exit 3; fi; m=$3; [ -n \"$m\" ] || m=$(stat -c %%a -- \"$2\" "
-	    "2>/dev/null) || m=644; if [ \"$5\" = 1 ]; then cat -- \"$1\" >> \"$2\" && chmod "
-	    "\"$m\" -- \"$2\"; else install -m \"$m\" -- \"$1\" \"$2.sshmcp-new\" && mv -f -- "
-	    "\"$2.sshmcp-new\" \"$2\"; fi || exit 7; echo \"__SSHMCP_FILE__ $(stat -c \"%%s %%a\" "
-	    "-- \"$2\")\"' sshmcp \"$t\" %s '%s' %d %d )", b64, q, mode, op->create_dirs,
-	    op->append) < 0)
-		goto fail;
-	free(b64);
-	return out;
-fail:
-	free(b64);
-	free(out);
-	return NULL;
+	return str_fmt(out, cap, "( sudo -p '[sudo] password for %%u: ' -- sh -c '[ \"$4\" = 1 ] && "
+	    "mkdir -p -- \"$(dirname -- \"$2\")\"; if [ -d \"$2\" ]; then echo __SSHMCP_ISDIR__; "
+	    "exit 3; fi; m=$3; [ -n \"$m\" ] || m=$(stat -c %%a -- \"$2\" 2>/dev/null) || m=644; "
+	    "if [ \"$5\" = 1 ]; then cat -- \"$1\" >> \"$2\" && chmod \"$m\" -- \"$2\"; else install "
+	    "-m \"$m\" -- \"$1\" \"$2.sshmcp-new\" && { [ ! -e \"$2\" ] || chown --reference=\"$2\" "
+	    "-- \"$2.sshmcp-new\" 2>/dev/null; true; } && mv -f -- \"$2.sshmcp-new\" \"$2\"; fi || "
+	    "exit 7; "
+	    "echo \"__SSHMCP_FILE__ $(stat -c \"%%s %%a\" -- \"$2\")\"' sshmcp %s %s '%s' %d %d; "
+	    "r=$?; rm -f -- %s; exit $r )", t, q, mode, op->create_dirs, op->append, t);
 }
 
 /* Run a sudo file operation as a command of the session; it ends with the command. */
+static int fop_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, struct err *e,
+    int64_t now)
+{
+	char text[6 * SSHMCP_PATH_MAX];
+
+	if ((op->kind == FOP_READ ? sudo_read_cmd(op, text, sizeof(text)) :
+	    sudo_write_cmd(op, text, sizeof(text))) < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "path too long");
+		return -1;
+	}
+	if ((op->cmd = srv_cmd_new(srv, sh, op->id, text, SSHMCP_TIMEOUT_DEFAULT_S, e, now)) == NULL)
+		return -1;
+	(void)str_copy(op->cmd->sudo_pw, sizeof(op->cmd->sudo_pw), op->sudo_pw);
+	mem_wipe(op->sudo_pw, sizeof(op->sudo_pw));
+	op->cmd->refs++;
+	op->step = FOP_SHELL;
+	return 0;
+}
+
+/* sudo: reads run as one shell command; writes first upload to a private temp file. */
 static int fop_sudo_start(struct server *srv, struct shell *sh, const struct args *a,
     struct fop *op, int64_t now)
 {
-	char sudo_pw[SSHMCP_SECRET_MAX], rd[3 * SSHMCP_PATH_MAX];
-	char *text = NULL;
-	int rc = -1;
+	unsigned char rnd[8];
 
-	if (arg_str(a, "sudo_password", sudo_pw, sizeof(sudo_pw), 0) < 0)
-		goto out;
+	if (arg_str(a, "sudo_password", op->sudo_pw, sizeof(op->sudo_pw), 0) < 0)
+		return -1;
 	if (op->kind == FOP_READ) {
 		if (op->len > SSHMCP_SUDO_READ_MAX)
 			op->len = SSHMCP_SUDO_READ_MAX;     /* its base64 must fit a command's ring */
-		if (sudo_read_cmd(op, rd, sizeof(rd)) == 0)
-			text = strdup(rd);
-	} else
-		text = sudo_write_cmd(op);
-	if (text == NULL || strlen(text) > SSHMCP_CMD_MAX) {
-		err_set(a->e, SSHMCP_ERR_TOO_LARGE, "content too large for a sudo write (%d KiB at "
-		    "most: it travels through the shell)", SSHMCP_CMD_MAX * 3 / 4 / 1024 - 1);
-		goto out;
+		return fop_sudo_cmd(srv, sh, op, a->e, now);
 	}
-	if ((op->cmd = srv_cmd_new(srv, sh, op->id, text, SSHMCP_TIMEOUT_DEFAULT_S, a->e, now)) ==
-	    NULL)
-		goto out;
-	(void)str_copy(op->cmd->sudo_pw, sizeof(op->cmd->sudo_pw), sudo_pw);
-	op->cmd->refs++;
-	op->step = FOP_SHELL;
-	rc = 0;
-out:
-	mem_wipe(sudo_pw, sizeof(sudo_pw));
-	free(text);
-	return rc;
+	if (getentropy(rnd, sizeof(rnd)) < 0) {
+		err_set(a->e, SSHMCP_ERR_INTERNAL, "no entropy for a temporary name");
+		return -1;
+	}
+	(void)str_fmt(op->tmp, sizeof(op->tmp), "/tmp/.sshmcp-sudo-%02x%02x%02x%02x%02x%02x%02x%02x",
+	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	op->staged = 1;
+	op->step = FOP_OPEN;
+	return 0;
 }
 
 /* Queue a file operation on the session named by the arguments. */
