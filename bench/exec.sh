@@ -2,24 +2,13 @@
 # bench/exec.sh — connection + one command: `sshmcp exec h true` against `ssh h true` on the
 # same local sshd, same key, interleaved, RUNS (default 20) timed runs each after one warm-up.
 # Prints the medians and the ratio sshmcp/ssh. Not a test: no thresholds.
-BENCH=1
-. "$(dirname "$0")/../tests/lib.sh"
+. "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-20}
 
 sshd_start MAIN "LogLevel INFO"      # the fixture's DEBUG logging would weigh on both sides
 trust MAIN
 ssh_alias h MAIN
 
-ms_now() { date +%s%N; }
-# time_one CMD...: milliseconds (3 decimals) for one run; fails the bench if CMD fails
-time_one() {
-	local t0 t1
-	t0=$(ms_now)
-	timeout 60 "$@" </dev/null >/dev/null 2>"$FIX/bench.err" || die "$* failed" "$(cat "$FIX/bench.err")"
-	t1=$(ms_now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }'
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 SSH=(ssh -F "$SSH_CONFIG" -o BatchMode=yes -o IdentitiesOnly=yes)
 time_one "$SSHMCP" exec h true >/dev/null    # warm-up: page cache, sshd's first fork

@@ -10,8 +10,7 @@
 #     default limit (SSHMCP_MAX_SESSIONS, 64: what happens at the cap), then with --config
 #     "MaxSessions SESSIONS" (default 500; goal ≤ 100 MB), and the sessions still answer.
 # Not a test: prints numbers and the goals; exits non-zero only if something could not run.
-BENCH=1
-. "$(dirname "$0")/../tests/lib.sh"
+. "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-5}
 SSHDS=${SSHDS:-4}
 SESSIONS=${SESSIONS:-500}
@@ -29,16 +28,7 @@ for n in $(seq "$NHOSTS"); do
 done
 SSH=(ssh -F "$SSH_CONFIG" -o BatchMode=yes -o IdentitiesOnly=yes)
 
-ns_now() { date +%s%N; }
-# time_one CMD...: milliseconds for one run; fails the bench if CMD fails
-time_one() {
-	local t0 t1
-	t0=$(ns_now)
-	timeout 120 "$@" </dev/null >"$FIX/bench.out" 2>"$FIX/bench.err" || die "$* failed" "$(tail -n 5 "$FIX/bench.err")"
-	t1=$(ns_now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }'
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+BENCH_TIMEOUT=120 BENCH_DECIMALS=1
 # the two OpenSSH baselines as scripts, so that time_one can run them under timeout. ssh uses
 # sshmcp's key exchange (curve25519-sha256; SSH_KEX= to change) so that both do the same work:
 # OpenSSH's default sntrup761/mlkem hybrids cost several times more CPU on both ends.

@@ -3,20 +3,8 @@
 # limited to it, then `sshmcp exec h true` against `ssh h true`, same Ed25519 user key,
 # interleaved, RUNS (default 20) timed runs each after one warm-up. Prints one row per pair:
 # medians, minimums and the ratio sshmcp/ssh. Not a test: no thresholds.
-BENCH=1
-. "$(dirname "$0")/../tests/lib.sh"
+. "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-20}
-
-ms_now() { date +%s%N; }
-# time_one CMD...: milliseconds (3 decimals) for one run; fails the bench if CMD fails
-time_one() {
-	local t0 t1
-	t0=$(ms_now)
-	timeout 60 "$@" </dev/null >/dev/null 2>"$FIX/bench.err" || die "$* failed" "$(cat "$FIX/bench.err")"
-	t1=$(ms_now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }'
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 hostkeys_gen "$FIX/hk"
 ssh-keygen -q -t rsa -b 3072 -N '' -C host-rsa3072 -f "$FIX/hk/ssh_host_rsa3072_key" </dev/null >/dev/null ||

@@ -10,8 +10,7 @@
 #     after WARM warm-ups, each timed around the whole ssh process; p50/p90/p99 in ms.
 # Percentiles are nearest-rank. Prints p50(sshmcp)/p50(ControlMaster). Not a test: no thresholds.
 # Bounded: every step runs under timeout; only 127.0.0.1; everything started is stopped by PID.
-BENCH=1
-. "$(dirname "$0")/../tests/lib.sh"
+. "$(dirname "$0")/lib.sh"
 N=${N:-200}
 WARM=${WARM:-5}
 FRESH=${FRESH:-5}
@@ -47,7 +46,6 @@ trap _bench_cleanup EXIT
 
 # pct P < numbers: nearest-rank percentile
 pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(p / 100 * NR); if (i < p / 100 * NR) i++; if (i < 1) i = 1; printf "%.2f\n", v[i] }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 words() { sed -n "s/^$1 //p" "$2" | tr ' ' '\n' | grep .; }   # KEY FILE: the numbers after "KEY "
 
 # node_run MODE: bench/latency.mjs in the background (tracked by PID), bounded by timeout
@@ -92,9 +90,9 @@ CM_PID=
 # ---------------------------------------------------------------- report ---
 m50=$(pct 50 <"$FIX/mcp.ms") m90=$(pct 90 <"$FIX/mcp.ms") m99=$(pct 99 <"$FIX/mcp.ms")
 c50=$(pct 50 <"$FIX/cm.ms") c90=$(pct 90 <"$FIX/cm.ms") c99=$(pct 99 <"$FIX/cm.ms")
-f50=$(median <"$FIX/first.ms")
+f50=$(median %.2f <"$FIX/first.ms")
 fmin=$(sort -n "$FIX/first.ms" | head -n 1) fmax=$(sort -n "$FIX/first.ms" | tail -n 1)
-i50=$(median <"$FIX/init.ms")
+i50=$(median %.2f <"$FIX/init.ms")
 echo "execute_command true, warm: $N calls after $WARM warm-ups, MCP SDK $(sed -n 's/^sdk //p' "$FIX/node.warm"), $(basename "$SSHMCP") serve"
 echo "ControlMaster: $N × ssh h true after $WARM warm-ups, local $(ssh -V 2>&1 | cut -d, -f1)"
 printf '  %-28s %8s %8s %8s\n' "" "p50 ms" "p90 ms" "p99 ms"

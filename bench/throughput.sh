@@ -4,8 +4,7 @@
 # remote cat), through sshmcp and through ssh on the same local sshd, interleaved, RUNS
 # (default 3) runs each; prints the median MB/s (MiB/s) and the ratio sshmcp/ssh.
 # Not a test: no thresholds. Byte counts are checked so a failing run cannot look fast.
-BENCH=1
-. "$(dirname "$0")/../tests/lib.sh"
+. "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-3}
 SIZE_MB=${SIZE_MB:-300}
 
@@ -32,7 +31,6 @@ rate() {
 	[ "${n// /}" = "$BYTES" ] || die "$* ($dir): $n bytes, want $BYTES" "$(cat "$FIX/bench.err")"
 	awk -v b="$BYTES" -v a="$t0" -v c="$t1" 'BEGIN { printf "%.1f\n", b / 1048576 / ((c - a) / 1e9) }'
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 cat "$FILE" >/dev/null    # page cache
 echo "cat of a $SIZE_MB MiB file, $RUNS runs each, interleaved (median MiB/s)"

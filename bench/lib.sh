@@ -1,0 +1,25 @@
+# bench/lib.sh — what every bench script shares: the test fixture (tests/lib.sh: sshd, keys,
+# aliases, cleanup by PID) and the timing helpers. Sourced, never run.
+BENCH=1
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib.sh"
+
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-60}  # seconds one timed run may take
+BENCH_DECIMALS=${BENCH_DECIMALS:-3} # of the milliseconds time_one prints
+
+# time_one CMD...: milliseconds for one run (stdout kept in $FIX/bench.out, stderr in
+# $FIX/bench.err); fails the bench if CMD fails
+time_one() {
+	local t0 t1
+	t0=$(date +%s%N)
+	timeout "$BENCH_TIMEOUT" "$@" </dev/null >"$FIX/bench.out" 2>"$FIX/bench.err" ||
+		die "$* failed" "$(tail -n 5 "$FIX/bench.err")"
+	t1=$(date +%s%N)
+	awk -v a="$t0" -v b="$t1" -v d="$BENCH_DECIMALS" 'BEGIN { printf "%." d "f\n", (b - a) / 1e6 }'
+}
+
+# median [FMT] < numbers: the median, printed with FMT (printf) when given
+median() {
+	sort -n | awk -v f="${1-}" '{ v[NR] = $1 }
+		END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		      if (f == "") print m; else printf f "\n", m }'
+}
