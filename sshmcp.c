@@ -3837,12 +3837,13 @@ static int fop_eagain(LIBSSH2_SESSION *ssh)
 	return libssh2_session_last_errno(ssh) == LIBSSH2_ERROR_EAGAIN;
 }
 
-/* Open: reads open the target; appends open it for append; writes open a fresh temp. */
+/* Open: reads open the target; appends open it for append; other writes (and every sudo
+ * write, staged for sudo to install) open a fresh temp. */
 static enum step_rc fop_open(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp)
 {
-	const char *p = op->kind == FOP_WRITE && (!op->append || op->staged) ? op->tmp : op->path;
-	unsigned long flags = op->kind == FOP_READ ? LIBSSH2_FXF_READ :
-		op->append && !op->staged ?
+	int to_tmp = op->kind == FOP_WRITE && (!op->append || op->staged);
+	const char *p = to_tmp ? op->tmp : op->path;
+	unsigned long flags = op->kind == FOP_READ ? LIBSSH2_FXF_READ : !to_tmp ?
 		(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_APPEND | LIBSSH2_FXF_CREAT) :
 		(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL | LIBSSH2_FXF_TRUNC);
 
@@ -3851,7 +3852,7 @@ static enum step_rc fop_open(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP 
 	if (op->h == NULL) {
 		if (fop_eagain(ssh))
 			return STEP_WAIT;
-		if (op->kind == FOP_WRITE && (!op->append || op->staged))
+		if (to_tmp)
 			op->tmp[0] = '\0';      /* nothing was created */
 		fop_fail(op, sftp, op->kind == FOP_READ ? "can't read" : "can't write");
 		return STEP_FAIL;
@@ -6418,16 +6419,17 @@ static void fop_sudo_check(struct fop *op, int64_t now)
 static void srv_files_reply(struct server *srv, struct shell *sh)
 {
 	struct fop *op;
+	int64_t now = time_ms();
 
 	for (op = sh->fops; op != NULL; op = op->next) {
 		if (op->step == FOP_STAGED) {
-			if (fop_sudo_cmd(srv, sh, op, &op->err, time_ms()) < 0)
+			if (fop_sudo_cmd(srv, sh, op, &op->err, now) < 0)
 				op->step = FOP_DONE;
 			else    /* typed after this round's step: send it now, not on the next input */
-				sess_step(&sh->s, time_ms());
+				sess_step(&sh->s, now);
 		}
 		if (op->step == FOP_SHELL)
-			fop_sudo_check(op, time_ms());
+			fop_sudo_check(op, now);
 	}
 	while (sh->fops != NULL && sh->fops->step == FOP_DONE) {
 		char what[SSHMCP_PATH_MAX + 16];
