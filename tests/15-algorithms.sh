@@ -197,30 +197,7 @@ for c in "$KEY_PEMECDSA|0|UEC256" "$FIX/ukeys/pem-ecdsa384|0|UEC384" \
 done
 
 # ================================================== 6: Dropbear with only an Ed25519 key ===
-# dropbear_ed_start NAME: like dropbear_start, but the server has its Ed25519 host key only
-dropbear_ed_start() {
-	local name=$1 dir="$FIX/$1.dbkeys" port log="$FIX/$1.dropbear.log" pid
-	mkdir -p "$dir"
-	timeout 60 dropbearkey -t ed25519 -f "$dir/ed25519" >/dev/null 2>&1 || die "dropbearkey ed25519"
-	timeout 10 dropbearkey -y -f "$dir/ed25519" 2>/dev/null | grep '^ssh-' >"$dir/ed25519.pub"
-	_tag_user_keys
-	for _ in 1 2 3 4 5; do
-		port=$(free_port)
-		: >"$log"
-		dropbear -F -E -m -w -p "127.0.0.1:$port" -P "$FIX/$name.pid" -r "$dir/ed25519" 2>"$log" &
-		pid=$!
-		_track "$pid"
-		if wait_for 5 nc -z -w 1 127.0.0.1 "$port" && kill -0 "$pid"; then
-			_export "${name}_ADDR" 127.0.0.1; _export "${name}_PORT" "$port"
-			_export "${name}_LOG" "$log"; _export "${name}_PID" "$pid"
-			_export "${name}_HOSTKEYS" "$dir/ed25519"
-			return 0
-		fi
-		_kill_tree "$pid"
-	done
-	die "dropbear $name did not start" "$(tail -n 20 "$log")"
-}
-dropbear_ed_start DBED
+dropbear_start DBED ed25519
 known_hosts_for DBED >"$FIX/kh6"
 check_eq "$(awk '{print $2}' "$FIX/kh6")" ssh-ed25519 "fixture: dropbear's only host key is ssh-ed25519"
 ssh_alias h6 DBED "UserKnownHostsFile $FIX/kh6" "IdentityFile $KEY_ED25519"

@@ -286,16 +286,20 @@ sshd_start() {
 	die "sshd $name did not start" "$(tail -n 20 "$log")"
 }
 
-# dropbear_start NAME: a Dropbear server on 127.0.0.1:free port, password and pubkey auth.
+# dropbear_start NAME [TYPE...]: a Dropbear server on 127.0.0.1:free port, password and
+# pubkey auth, with host keys of the TYPEs (default: ed25519 ecdsa rsa).
 # Dropbear only reads ~user/.ssh/authorized_keys: our keys are added there, tagged with
 # $T_TAG, and removed again by the cleanup trap.
 dropbear_start() {
-	local name=$1 dir="$FIX/$1.dbkeys" t port try log="$FIX/$1.dropbear.log" args=()
+	local name=$1 dir="$FIX/$1.dbkeys" t port try log="$FIX/$1.dropbear.log" args=() keys=()
+	shift
+	[ $# -gt 0 ] || set -- ed25519 ecdsa rsa
 	mkdir -p "$dir"
-	for t in ed25519 ecdsa rsa; do
+	for t in "$@"; do
 		timeout 60 dropbearkey -t "$t" -f "$dir/$t" >/dev/null 2>&1 || die "dropbearkey $t"
 		timeout 10 dropbearkey -y -f "$dir/$t" 2>/dev/null | grep -E '^(ssh-|ecdsa-)' >"$dir/$t.pub"
 		args+=(-r "$dir/$t")
+		keys+=("$dir/$t")
 	done
 	_tag_user_keys
 	for try in 1 2 3 4 5; do
@@ -307,7 +311,7 @@ dropbear_start() {
 		if wait_for 5 nc -z -w 1 127.0.0.1 "$port" && kill -0 "$pid"; then
 			_export "${name}_ADDR" 127.0.0.1; _export "${name}_PORT" "$port"
 			_export "${name}_LOG" "$log"; _export "${name}_PID" "$pid"
-			_export "${name}_HOSTKEYS" "$dir/ed25519 $dir/ecdsa $dir/rsa"
+			_export "${name}_HOSTKEYS" "${keys[*]}"
 			return 0
 		fi
 		_kill_tree "$pid"
