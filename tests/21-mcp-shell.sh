@@ -25,22 +25,12 @@ ssh_config_raw "Host dead
 
 # sudo rules for the test user, for this run only: id without a password, whoami with one.
 # timestamp_timeout=0 so that a password typed once is asked for again.
-MCP_SUDO=0
-SUDOERS=/etc/sudoers.d/sshmcp-test-$$
-_mcp_cleanup() { local rc=$?; rm -f "$SUDOERS"; (exit "$rc"); _cleanup; }
-trap _mcp_cleanup EXIT
-if command -v sudo >/dev/null && command -v visudo >/dev/null; then
-	cat >"$FIX/sudoers" <<-EOF
+cat >"$FIX/sudoers" <<-RULES
 	Defaults:$T_USER !lecture, timestamp_timeout=0
 	$T_USER ALL=(root) NOPASSWD: /usr/bin/id
 	$T_USER ALL=(root) /usr/bin/whoami
-	EOF
-	if visudo -cqf "$FIX/sudoers" && install -m 0440 -o root -g root "$FIX/sudoers" "$SUDOERS"; then
-		MCP_SUDO=1
-	else
-		note "sudo rules rejected by visudo: the sudo scenario is skipped"
-	fi
-fi
+	RULES
+sudo_rules "$FIX/sudoers"
 
 export MCP_HOST=h MAIN_PID OTHER_PORT T_USER T_PASS MCP_SUDO MCP_FIX="$FIX" MCP_KNOWN_HOSTS="$KNOWN_HOSTS" \
 	MCP_SERVER_LOG="$FIX/mcp-server.log"

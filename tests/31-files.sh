@@ -29,22 +29,9 @@ printf 'root only\n' >"$ROOTFILE"; chown root:root "$ROOTFILE"; chmod 600 "$ROOT
 
 # sudo rules for the test user, this run only: NOPASSWD for everything, or (swapped in by the
 # scenario) the same with a password, asked every time. Both checked by visudo first.
-MCP_SUDO=0
-SUDOERS=/etc/sudoers.d/sshmcp-test-$$
-_files_cleanup() { local rc=$?; rm -f "$SUDOERS"; (exit "$rc"); _cleanup; }
-trap _files_cleanup EXIT
-if command -v sudo >/dev/null && command -v visudo >/dev/null; then
-	printf 'Defaults:%s !lecture, timestamp_timeout=0\n%s ALL=(ALL) NOPASSWD: ALL\n' "$T_USER" "$T_USER" >"$FIX/sudoers.nopw"
-	printf 'Defaults:%s !lecture, timestamp_timeout=0\n%s ALL=(ALL) ALL\n' "$T_USER" "$T_USER" >"$FIX/sudoers.pw"
-	if visudo -cqf "$FIX/sudoers.nopw" && visudo -cqf "$FIX/sudoers.pw" &&
-		install -m 0440 -o root -g root "$FIX/sudoers.nopw" "$SUDOERS"; then
-		MCP_SUDO=1
-	else
-		note "sudo rules rejected by visudo: the sudo scenarios are skipped"
-	fi
-else
-	note "no sudo/visudo: the sudo scenarios are skipped"
-fi
+printf 'Defaults:%s !lecture, timestamp_timeout=0\n%s ALL=(ALL) NOPASSWD: ALL\n' "$T_USER" "$T_USER" >"$FIX/sudoers.nopw"
+printf 'Defaults:%s !lecture, timestamp_timeout=0\n%s ALL=(ALL) ALL\n' "$T_USER" "$T_USER" >"$FIX/sudoers.pw"
+sudo_rules "$FIX/sudoers.nopw" "$FIX/sudoers.pw"
 
 export MCP_HOST=h T_USER T_PASS T_HOME MCP_SUDO MCP_FIX="$FIX" MCP_DATA="$DATA" MCP_ROOTDIR="$ROOTDIR" \
 	MCP_ROOTFILE="$ROOTFILE" MCP_SUDOERS="$SUDOERS" MCP_SUDOERS_NOPW="$FIX/sudoers.nopw" \

@@ -42,14 +42,8 @@ KEYLINE_ENC=$(sed -n 3p "$KEY_ENC")          # a line of private key material
 KEYLINE_PLAIN=$(sed -n 3p "$KEY_DEFAULT")
 
 # sudo rules for this run: whoami with a password (as in 21-mcp-shell)
-MCP_SUDO=0
-SUDOERS=/etc/sudoers.d/sshmcp-test-$$
-_t_cleanup() { local rc=$?; rm -f "$SUDOERS"; (exit "$rc"); _cleanup; }
-trap _t_cleanup EXIT
-if command -v sudo >/dev/null && command -v visudo >/dev/null; then
-	printf 'Defaults:%s !lecture, timestamp_timeout=0\n%s ALL=(root) /usr/bin/whoami\n' "$T_USER" "$T_USER" >"$FIX/sudoers"
-	if visudo -cqf "$FIX/sudoers" && install -m 0440 -o root -g root "$FIX/sudoers" "$SUDOERS"; then MCP_SUDO=1; fi
-fi
+printf 'Defaults:%s !lecture, timestamp_timeout=0\n%s ALL=(root) /usr/bin/whoami\n' "$T_USER" "$T_USER" >"$FIX/sudoers"
+sudo_rules "$FIX/sudoers"
 
 # ================================================================ serve (MCP) ===
 mcp_need_node

@@ -152,6 +152,7 @@ _cleanup() {
 	for p in "${_NETNS[@]}"; do ip netns del "$p" 2>/dev/null; done
 	for p in "${_LINKS[@]}"; do ip link del "$p" 2>/dev/null; done
 	_untag_user_keys
+	[ -z "${_SUDOERS_FILE-}" ] || rm -f "$_SUDOERS_FILE"
 	if [ -n "${KEEP_FIXTURE-}" ]; then echo "# fixture kept in $FIX"
 	elif [ -n "${FIX-}" ] && [ -d "$FIX" ]; then rm -rf "$FIX"; fi
 	[ -n "${BENCH-}" ] || echo "# counts $PASS $FAIL"
@@ -284,6 +285,26 @@ sshd_start() {
 		_kill_tree "$pid"   # lost the port race, or worse: try again
 	done
 	die "sshd $name did not start" "$(tail -n 20 "$log")"
+}
+
+# sudo_rules FILE [SPARE...]: install FILE (sudoers syntax) as /etc/sudoers.d/sshmcp-test-PID
+# for this run only, once visudo accepts it and every SPARE (rules a scenario swaps in later
+# at $SUDOERS). Sets SUDOERS, and MCP_SUDO=1, or 0 with a note when sudo or visudo is missing
+# or refuses. The cleanup removes the file.
+sudo_rules() {
+	local f
+	MCP_SUDO=0
+	SUDOERS=/etc/sudoers.d/sshmcp-test-$$
+	if ! command -v sudo >/dev/null || ! command -v visudo >/dev/null; then
+		note "no sudo/visudo: the sudo scenarios are skipped"
+		return 0
+	fi
+	for f in "$@"; do
+		visudo -cqf "$f" || { note "sudo rules $f rejected by visudo: the sudo scenarios are skipped"; return 0; }
+	done
+	_SUDOERS_FILE=$SUDOERS
+	install -m 0440 -o root -g root "$1" "$SUDOERS" || { note "cannot install $SUDOERS: the sudo scenarios are skipped"; return 0; }
+	MCP_SUDO=1
 }
 
 # dropbear_start NAME [TYPE...]: a Dropbear server on 127.0.0.1:free port, password and
