@@ -168,7 +168,8 @@ while time.time() < deadline:
         if not d:
             break
         buf += d
-    if buf.count(b'assphrase') > sent and sent < 5:
+    # the prompt's own words: the final error message and echoed answers also say "passphrase"
+    if buf.count(b'Enter passphrase for') > sent and sent < 5:
         time.sleep(0.2)
         os.write(fd, pp.encode() + b'\n')
         sent += 1
