@@ -277,6 +277,8 @@ static const struct {
 	[SSHMCP_ERR_IS_DIRECTORY]    = { "SSHMCP_ERR_IS_DIRECTORY",    255 },
 	[SSHMCP_ERR_NO_SPACE]        = { "SSHMCP_ERR_NO_SPACE",        255 },
 	[SSHMCP_ERR_TOO_LARGE]       = { "SSHMCP_ERR_TOO_LARGE",       255 },
+	/* 1, as a shell's failed command: the device said no (exec --device-type). */
+	[SSHMCP_ERR_DEVICE]          = { "SSHMCP_ERR_DEVICE",          1 },
 	/* 126, as a shell says "found but cannot be run": the command never left this host. */
 	[SSHMCP_ERR_POLICY]          = { "SSHMCP_ERR_POLICY",          126 },
 	[SSHMCP_ERR_NOMEM]           = { "SSHMCP_ERR_NOMEM",           255 },
@@ -2812,10 +2814,51 @@ static int64_t sess_deadline(const struct sess *s)
  */
 enum filt_state { FILT_TEXT, FILT_ESC, FILT_CSI, FILT_OSC, FILT_OSC_ESC, FILT_ESC_INTER };
 
+/*
+ * Device CLIs draw on the last line: a pager is erased with CR, BS, ESC[K or ESC[nD, and
+ * the text goes on where it was. In device mode (dev) the filter keeps those as tokens for
+ * the line model (dev_put): '\r' a lone CR, '\b' a BS, FILT_TOK_EL erase to end of line,
+ * FILT_TOK_LEFT n cursor n left; and it counts the terminal queries to answer.
+ */
+#define FILT_TOK_EL   0x0b
+#define FILT_TOK_LEFT 0x0e
+
 struct filt {
 	enum filt_state st;
-	int cr;                     /* a CR waits: CRLF -> LF, lone CR -> LF */
+	int cr;                     /* a CR waits: CRLF -> LF, lone CR -> LF (dev: '\r') */
+	int dev;                    /* keep cursor motion as tokens */
+	unsigned csi_n;             /* the first CSI parameter */
+	int csi_priv;               /* ESC [ ? ...: a private sequence */
+	int cpr, da;                /* ESC[6n, ESC[c seen: the device waits for an answer */
 };
+
+/* A CSI sequence ended with `fin`: in device mode some of them matter. */
+static size_t filt_csi(struct filt *f, unsigned char fin, unsigned char *out)
+{
+	size_t o = 0;
+	unsigned n = f->csi_n;
+
+	if (!f->dev || f->csi_priv)
+		return 0;
+	if (f->cr && (fin == 'K' || fin == 'D' || fin == 'G')) {
+		out[o++] = '\r';          /* the CR came first */
+		f->cr = 0;
+	}
+	if (fin == 'K' && n == 2)
+		out[o++] = '\r';
+	if (fin == 'K')
+		out[o++] = FILT_TOK_EL;
+	else if (fin == 'D') {
+		out[o++] = FILT_TOK_LEFT;
+		out[o++] = (unsigned char)(n == 0 ? 1 : n > 255 ? 255 : n);
+	} else if (fin == 'G' && n <= 1)
+		out[o++] = '\r';
+	else if (fin == 'n' && n == 6)
+		f->cpr++;
+	else if (fin == 'c' && n == 0)
+		f->da++;
+	return o;
+}
 
 /* Filter n bytes into out (room for n + 1: a pending CR may emit one extra byte). */
 static size_t filt_run(struct filt *f, const unsigned char *in, size_t n, unsigned char *out)
@@ -2829,10 +2872,21 @@ static size_t filt_run(struct filt *f, const unsigned char *in, size_t n, unsign
 		case FILT_ESC:
 			f->st = c == '[' ? FILT_CSI : c == ']' ? FILT_OSC :
 				(c >= 0x20 && c <= 0x2f) ? FILT_ESC_INTER : FILT_TEXT;
+			f->csi_n = 0;
+			f->csi_priv = 0;
 			continue;
 		case FILT_CSI:                      /* ESC [ params final(0x40-0x7e) */
-			if (c >= 0x40 && c <= 0x7e)
+			if (c >= '0' && c <= '9' && f->csi_n < 10000)
+				f->csi_n = f->csi_n * 10 + (unsigned)(c - '0');
+			else if (c == ';')
+				f->csi_n += 100000;         /* past the first parameter */
+			else if (c == '?' || c == '>' || c == '=')
+				f->csi_priv = 1;
+			if (c >= 0x40 && c <= 0x7e) {
 				f->st = FILT_TEXT;
+				if (f->csi_n < 100000)
+					o += filt_csi(f, c, out + o);
+			}
 			continue;
 		case FILT_OSC:                      /* ESC ] ... BEL or ST */
 			f->st = c == 0x07 ? FILT_TEXT : c == 0x1b ? FILT_OSC_ESC : FILT_OSC;
@@ -2856,10 +2910,12 @@ static size_t filt_run(struct filt *f, const unsigned char *in, size_t n, unsign
 			continue;
 		}
 		if (f->cr && c != '\n')
-			out[o++] = '\n';
+			out[o++] = f->dev ? '\r' : '\n';
 		f->cr = 0;
 		if (c == 0x07 || c == 0x00)         /* BEL, NUL: terminal noise */
 			continue;
+		if (f->dev && (c == FILT_TOK_EL || c == FILT_TOK_LEFT))
+			continue;                   /* our tokens: never the device's bytes */
 		out[o++] = c;
 	}
 	return o;
@@ -3063,6 +3119,206 @@ static const char *prompt_stream_hint(const char *cmd)
 	return NULL;
 }
 
+/* ===================================================== network devices === */
+/*
+ * A device CLI has no POSIX shell to print our sentinel: a command is over when the
+ * device's own prompt, learned at login, is the whole last line after the command's echo.
+ * A profile is a row of data: the prompt of each mode ("%H" stands for the learned host
+ * name), how to turn the pager off and advance it, how to climb to privileged mode, which
+ * lines are errors. Everything is POSIX ERE (regex.h): no \d, no (?:, no lazy repeats.
+ */
+#define DEV_MODES_MAX 4
+
+struct dev_mode {
+	const char *name;           /* user, privileged, config, config-sub, operational */
+	const char *re;             /* the whole prompt line; %H is the learned host name */
+};
+
+struct dev_profile {
+	const char *name;
+	const char *host_re;        /* any prompt of the platform; group 1 is the host name */
+	const char *banner_re;      /* login text that tells this platform from its look-alikes */
+	struct dev_mode modes[DEV_MODES_MAX];
+	const char *pager_off;      /* typed after login, lines separated by \n; NULL: none */
+	const char *pager_re;       /* a pager still showing on the last line */
+	const char *pager_key;
+	const char *enable_cmd;     /* NULL: no privilege levels to climb */
+	const char *error_re;       /* the device rejected the line (first lines of output) */
+};
+
+/* Cisco-like prompts: R1>, R1#, R1(config)#, R1(config-if)#. */
+#define DEV_IOS_HOST "^([A-Za-z0-9_.:/-]+)(\\([A-Za-z0-9_./-]+\\))?[>#] ?$"
+#define DEV_IOS_MODES { { "user", "^%H> ?$" }, { "privileged", "^%H# ?$" }, \
+	{ "config", "^%H\\(config\\)# ?$" }, { "config-sub", "^%H\\(config-[^)]+\\)# ?$" } }
+#define DEV_PCT_ERRORS "^% ?(Invalid input|Incomplete command|Ambiguous command|Unknown " \
+	"command|Unrecognized command|Invalid command|Bad )"
+/* user@host> and user@host#: Junos and PAN-OS. */
+#define DEV_AT_HOST "^([A-Za-z0-9_.-]+@[A-Za-z0-9_.:()-]+)[>#%] ?$"
+#define DEV_AT_MODES { { "operational", "^%H> ?$" }, { "config", "^%H# ?$" } }
+
+static const struct dev_profile dev_profiles[] = {
+	{ "cisco_ios", DEV_IOS_HOST, "Cisco IOS|IOS Software", DEV_IOS_MODES,
+	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", "enable", DEV_PCT_ERRORS },
+	{ "arista_eos", DEV_IOS_HOST, "Arista|EOS", DEV_IOS_MODES,
+	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", "enable", DEV_PCT_ERRORS },
+	{ "cisco_asa", DEV_IOS_HOST, "ASA|Adaptive Security", DEV_IOS_MODES,
+	  "terminal pager 0", "^ *<-+ More -+> *$", " ", "enable",
+	  "^(ERROR: |% ?(Invalid input|Incomplete command|Ambiguous command))" },
+	{ "cisco_nxos", DEV_IOS_HOST, "NX-OS|Nexus", DEV_IOS_MODES,
+	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", NULL, DEV_PCT_ERRORS },
+	{ "cisco_xr", DEV_IOS_HOST, "IOS XR|IOS-XR", DEV_IOS_MODES,
+	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", NULL, DEV_PCT_ERRORS },
+	{ "hp_procurve", DEV_IOS_HOST, "ProCurve|HP J[0-9]|Aruba|Hewlett",
+	  { { "user", "^%H> ?$" }, { "privileged", "^%H# ?$" }, { "config", "^%H\\(config\\)# ?$" },
+	    { "config-sub", "^%H\\([^)]+\\)# ?$" } },
+	  "no page", "-- MORE --", " ", "enable",
+	  "^(Invalid input|Incomplete input|Ambiguous input|Unknown command)" },
+	{ "juniper_junos", DEV_AT_HOST, "JUNOS|Junos", DEV_AT_MODES,
+	  "set cli screen-length 0", "^---\\(more( [0-9]+%)?\\)--- *$", " ", NULL,
+	  "^(unknown command|syntax error|error: |'[^']*' is ambiguous)" },
+	{ "paloalto_panos", DEV_AT_HOST, "PAN-OS|Palo Alto", DEV_AT_MODES,
+	  "set cli pager off", "^lines [0-9]+-[0-9]+ *(\\(END\\))? *$", " ", NULL,
+	  "^(Unknown command|Invalid syntax|Server error|Error: )" },
+	{ "huawei_vrp", "^<([^<>]+)> ?$", "Huawei|VRP",
+	  { { "user", "^<%H> ?$" }, { "config", "^\\[[~*]?%H\\] ?$" },
+	    { "config-sub", "^\\[[~*]?%H-[^]]+\\] ?$" } },
+	  "screen-length 0 temporary", "^ *-+ More -+ *$", " ", "super",
+	  "^Error: " },
+	{ "mikrotik_routeros", "^\\[([^] @]+@[^] ]+)\\] [^>]*> ?$", "MikroTik|RouterOS",
+	  { { "operational", "^\\[%H\\] [^>]*> ?$" } },
+	  NULL, "^-- \\[Q quit\\|D dump\\|down\\] *$", " ", NULL,
+	  "^(bad command name|expected |ambiguous |syntax error|failure:|input does not match)" },
+	{ "fortinet", "^([A-Za-z0-9_.-]+) (\\([^)]*\\) )?[#$] ?$", "FortiGate|FortiOS",
+	  { { "privileged", "^%H [#$] ?$" }, { "config-sub", "^%H \\([^)]+\\) [#$] ?$" } },
+	  "config system console\nset output standard\nend", "^--More-- *$", " ", NULL,
+	  "^(Unknown action|command parse error|Command fail|entry not found)" },
+};
+
+#define DEV_PROFILES (sizeof(dev_profiles) / sizeof(dev_profiles[0]))
+
+/* A login that waits for a key before the first prompt. */
+#define DEV_PRESS_KEY "[Pp]ress (RETURN|ENTER|[Aa]ny [Kk]ey)"
+
+/* Questions a device asks before it acts; with prompt_input_res they are the
+ * awaiting_input cases. Nothing is answered on the agent's behalf. */
+static const char dev_confirm_re[] = "(\\[confirm\\]|\\]\\?|\\[(yes|no|y|n|Y|N)[/,][^]]*\\]"
+	" *(\\((yes|no)\\))? *:?|\\[Y\\]es.*:|\\? *\\[[yYnN]/[yYnN]\\] *:?|[Pp]assword: *|"
+	"\\[[^]]*\\] *\\?) *$";
+
+static const struct dev_profile *dev_profile_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < DEV_PROFILES; i++)
+		if (strcmp(dev_profiles[i].name, name) == 0)
+			return &dev_profiles[i];
+	return NULL;
+}
+
+/* One ERE, or -1 (the table is ours: a failure is a bug the unit tests catch). */
+static int dev_re_comp(regex_t *re, const char *src, int nosub)
+{
+	return regcomp(re, src, REG_EXTENDED | (nosub ? REG_NOSUB : 0)) == 0 ? 0 : -1;
+}
+
+static int dev_re_match(const char *src, const char *line)
+{
+	regex_t re;
+	int hit;
+
+	if (src == NULL || dev_re_comp(&re, src, 1) < 0)
+		return 0;
+	hit = regexec(&re, line, 0, NULL, 0) == 0;
+	regfree(&re);
+	return hit;
+}
+
+/* The host name in a prompt of profile p (group 1 of host_re), or -1. */
+static int dev_host_of(const struct dev_profile *p, const char *line, char *out, size_t cap)
+{
+	regmatch_t m[2];
+	regex_t re;
+	int rc = -1;
+
+	if (dev_re_comp(&re, p->host_re, 0) < 0)
+		return -1;
+	if (regexec(&re, line, 2, m, 0) == 0 && m[1].rm_so >= 0 &&
+	    (size_t)(m[1].rm_eo - m[1].rm_so) < cap) {
+		memcpy(out, line + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+		out[m[1].rm_eo - m[1].rm_so] = '\0';
+		rc = 0;
+	}
+	regfree(&re);
+	return rc;
+}
+
+/* Which platform is this? The last line after login must be one of its prompts; among
+ * look-alikes (R1> is IOS, EOS, ASA, ProCurve...) the login banner decides, else the
+ * first in the table. */
+static const struct dev_profile *dev_detect(const char *line, const char *banner)
+{
+	const struct dev_profile *first = NULL;
+	char host[SSHMCP_PROMPT_MAX];
+	size_t i;
+
+	for (i = 0; i < DEV_PROFILES; i++) {
+		const struct dev_profile *p = &dev_profiles[i];
+
+		if (dev_host_of(p, line, host, sizeof(host)) < 0)
+			continue;
+		if (dev_re_match(p->banner_re, banner))
+			return p;
+		if (first == NULL)
+			first = p;
+	}
+	return first;
+}
+
+/* A mode's prompt ERE with the host name in place of %H, its ERE specials escaped. */
+static int dev_mode_re(const char *tmpl, const char *host, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *tmpl != '\0'; tmpl++) {
+		const char *h;
+
+		if (tmpl[0] != '%' || tmpl[1] != 'H') {
+			if (o + 1 >= cap)
+				return -1;
+			out[o++] = *tmpl;
+			continue;
+		}
+		for (h = host; *h != '\0'; h++) {
+			if (o + 3 >= cap)
+				return -1;
+			if (strchr(".[]()*+?{}|^$\\", *h) != NULL)
+				out[o++] = '\\';
+			out[o++] = *h;
+		}
+		tmpl++;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* The mode a config-sub prompt names: R1(config-if-Et1)# -> config-if. */
+static void dev_submode(const char *line, char *out, size_t cap)
+{
+	const char *p = strstr(line, "(config-");
+	size_t n;
+
+	if (p == NULL) {
+		(void)str_copy(out, cap, "config-sub");
+		return;
+	}
+	p++;
+	n = 7 + strcspn(p + 7, "-)");
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
 /* ====================================================== command engine === */
 /*
  * A shell session is a sess (connection + PTY shell channel) plus what it takes to run
@@ -3113,6 +3369,9 @@ struct cmd {
 };
 
 enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
+/* A device session: login (find and learn the prompt), pager off, then commands; enable
+ * runs before a command when a new enable password asks for it. */
+enum dev_phase { DEV_LOGIN, DEV_PAGER, DEV_IDLE, DEV_ENABLE, DEV_RUN };
 
 /* What a shell may have to type at once: an encoded command (at most 4 bytes a byte). */
 #define SHELL_IN_RING (4 * SSHMCP_CMD_MAX + 65536)
@@ -3159,6 +3418,28 @@ struct shell {
 	char endmark[24];                   /* "_<nonce>__": ends the cwd in a sentinel */
 	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
 	unsigned char scratch[SSHMCP_IO_CHUNK + SHELL_HOLD_MAX];
+	/* A network device (dev != NULL): prompts instead of sentinels (dev_ functions). */
+	const struct dev_profile *dev;
+	int dev_auto;                       /* no device_type: a device may answer instead */
+	enum dev_phase dphase;
+	regex_t dmode[DEV_MODES_MAX], dpager, derror;
+	int nre;                            /* compiled: the modes, then pager and error */
+	char dhost[SSHMCP_PROMPT_MAX];      /* the host name in its prompt, learned at login */
+	char dcand[SSHMCP_PROMPT_MAX];      /* the last line the previous login probe saw */
+	int dprobes, dtries, dbad, dpriv;
+	int dquick;                         /* data since the last check: settle, not relearn */
+	const char *dnext;                  /* the next line to type (command or pager_off) */
+	size_t dcur, dcurlen;               /* the line typed last, within the command text */
+	int decho;                          /* its echo has been seen */
+	int dlines;                         /* output lines since that echo */
+	int64_t dsent;
+	char dline[SSHMCP_DEV_LINE_MAX];    /* the last line as a terminal shows it */
+	size_t dn, dcol;
+	int dover;                          /* CR or BS went back over it: trim its tail */
+	char banner[2048];                  /* the first login output, for detection */
+	size_t nbanner;
+	char enable_pw[SSHMCP_SECRET_MAX];
+	int enable_want;                    /* a new enable password: escalate once */
 };
 
 static const char *shell_mode_name(const struct shell *sh)
@@ -3200,6 +3481,11 @@ static int shell_type(struct shell *sh, const char *text, size_t n)
 	}
 	return 0;
 }
+
+static void dev_start(struct shell *sh, struct cmd *c, int64_t now);
+static void dev_put(struct shell *sh, const unsigned char *p, size_t n);
+static void dev_after_feed(struct shell *sh);
+static void dev_track(struct shell *sh, const unsigned char *p, size_t n);
 
 /* Output of the current command: whole lines go to its ring; the last line waits. */
 static void shell_commit_line(struct shell *sh)
@@ -3246,6 +3532,8 @@ static void shell_emit(struct shell *sh, const unsigned char *p, size_t n)
 
 	if (n > 0)
 		sh->fresh = 1;
+	if (sh->st == SH_SETUP && sh->dev_auto)
+		dev_track(sh, p, n);
 	if (c == NULL || sh->st != SH_BUSY || sh->discard)
 		return;
 	if (!sh->echo_done) {
@@ -3421,6 +3709,14 @@ static void shell_feed(struct shell *sh, int64_t now)
 
 		if (n > SSHMCP_IO_CHUNK)
 			n = SSHMCP_IO_CHUNK;
+		if (sh->dev != NULL) {
+			o = filt_run(&sh->f, p, n, sh->scratch);
+			ring_consume(r, n);
+			sh->last_rx = now;
+			sh->fresh = sh->dquick = 1;
+			dev_put(sh, sh->scratch, o);
+			continue;
+		}
 		memcpy(sh->scratch, sh->hold, sh->nhold);
 		o = sh->nhold + filt_run(&sh->f, p, n, sh->scratch + sh->nhold);
 		ring_consume(r, n);
@@ -3431,6 +3727,8 @@ static void shell_feed(struct shell *sh, int64_t now)
 		memcpy(sh->hold, sh->scratch + o - hold, hold);
 		sh->nhold = hold;
 	}
+	if (sh->dev != NULL)
+		dev_after_feed(sh);
 	/* A PTY merges stderr into stdout; anything on the stderr ring is dropped noise. */
 	ring_consume(&sh->s.out[1], ring_used(&sh->s.out[1]));
 }
@@ -3486,7 +3784,9 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	tl = strlen(c->text);
 	sh->ps2 = sh->ps2_expected = 0;
 	sh->echo_done = 0;
-	if (sh->mode[0] == '\0' && (memchr(c->text, '\n', tl) != NULL || tl > SHELL_LINE_SAFE))
+	if (sh->dev != NULL)
+		rc = 0;                     /* typed line by line by dev_start, below */
+	else if (sh->mode[0] == '\0' && (memchr(c->text, '\n', tl) != NULL || tl > SHELL_LINE_SAFE))
 		rc = shell_type_encoded(sh, c->text, tl);
 	else
 		rc = shell_type(sh, c->text, tl) < 0 || shell_type(sh, "\n", 1) < 0 ? -1 : 0;
@@ -3506,10 +3806,14 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	sh->echo_pos = 0;
 	sh->resetup = 0;
 	sh->fresh = 0;
-	sh->f = (struct filt){ FILT_TEXT, 0 };
 	sh->ncmds++;
 	c->status = CMD_RUNNING;
 	c->t_start = now;
+	if (sh->dev != NULL) {
+		dev_start(sh, c, now);      /* the filter keeps its state: the line goes on */
+		return;
+	}
+	sh->f = (struct filt){ .st = FILT_TEXT };
 	c->ctx = prompt_ctx(c->text);
 }
 
@@ -3608,6 +3912,475 @@ static int shell_check_deadlines(struct shell *sh, int64_t now)
 	return 0;
 }
 
+/* ------------------------------------------------------- device sessions --- */
+/*
+ * Bytes from a device go through the filter in device mode into a one-line terminal model
+ * (dev_put): CR and BS move back and text overwrites, so a pager erased in place vanishes
+ * and the page goes on seamlessly. Whole lines are the command's output once its echo has
+ * passed; the last line waits: a prompt ends the command, a pager is answered, a question
+ * is handed to the agent.
+ */
+static void dev_finish(struct shell *sh, struct cmd *c, int64_t now);
+
+static void dev_type_line(struct shell *sh, const char *line, size_t n, int64_t now)
+{
+	(void)shell_type(sh, line, n);
+	(void)shell_type(sh, "\n", 1);
+	sh->decho = 0;
+	sh->dlines = 0;
+	sh->dsent = now;
+}
+
+/* Type the next line of `*next` (command text or pager_off); 0 when none is left. */
+static int dev_type_next(struct shell *sh, const char *base, int64_t now)
+{
+	const char *p = sh->dnext;
+	size_t n;
+
+	if (p == NULL || *p == '\0')
+		return 0;
+	n = strcspn(p, "\n");
+	sh->dcur = base != NULL ? (size_t)(p - base) : 0;
+	sh->dcurlen = n;
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	dev_type_line(sh, p, n, now);
+	sh->dnext = p[sh->dcurlen] == '\n' ? p + sh->dcurlen + 1 : p + sh->dcurlen;
+	return 1;
+}
+
+/* The current line as text: trailing blanks go when the cursor went back over it. */
+static void dev_line_text(const struct shell *sh, char *out, size_t cap)
+{
+	size_t n = sh->dn < cap ? sh->dn : cap - 1;
+
+	memcpy(out, sh->dline, n);
+	while (sh->dover && n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+		n--;
+	out[n] = '\0';
+}
+
+/* The typed line's echo: the first line that ends with it (after a prompt, or alone). */
+static int dev_is_echo(const struct shell *sh, const char *line)
+{
+	const char *t = sh->cur != NULL && sh->dphase == DEV_RUN ? sh->cur->text + sh->dcur : NULL;
+	size_t n = sh->dcurlen, ll = strlen(line);
+
+	while (t != NULL && n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\r'))
+		n--;
+	while (ll > 0 && line[ll - 1] == ' ')
+		ll--;
+	return t != NULL && ll >= n && memcmp(line + ll - n, t, n) == 0;
+}
+
+/* A whole line arrived: output of the running command once its echo went by. */
+static void dev_line_end(struct shell *sh)
+{
+	char line[SSHMCP_DEV_LINE_MAX];
+	struct cmd *c = sh->cur;
+
+	dev_line_text(sh, line, sizeof(line));
+	sh->dn = sh->dcol = 0;
+	sh->dover = 0;
+	if (sh->dphase == DEV_ENABLE && (regexec(&sh->derror, line, 0, NULL, 0) == 0 ||
+	    dev_re_match("[Dd]enied|[Bb]ad secret|[Ii]nvalid password|[Ww]rong", line)))
+		sh->dbad = 1;
+	if (c == NULL || sh->dphase != DEV_RUN || sh->discard)
+		return;
+	if (!sh->decho) {
+		if (line[0] == '\0' && sh->dlines == 0)
+			return;                 /* the blank before an echo */
+		sh->decho = 1;
+		if (dev_is_echo(sh, line))
+			return;
+	}
+	if (sh->dlines++ < SSHMCP_DEV_ERR_LINES && regexec(&sh->derror, line, 0, NULL, 0) == 0)
+		err_set(&c->err, SSHMCP_ERR_DEVICE, "the device rejected '%.*s': %s",
+		    (int)(sh->dcurlen < 120 ? sh->dcurlen : 120), c->text + sh->dcur, line);
+	ring_append(&c->out, line, strlen(line));
+	ring_append(&c->out, "\n", 1);
+}
+
+/* Filtered device bytes into the line model. */
+static void dev_put(struct shell *sh, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char b = p[i];
+
+		if (b == '\n') {
+			dev_line_end(sh);
+		} else if (b == '\r') {
+			sh->dcol = 0;
+			sh->dover = 1;
+		} else if (b == '\b' || b == FILT_TOK_LEFT) {
+			size_t k = b == '\b' ? 1 : i + 1 < n ? p[++i] : 1;
+
+			sh->dcol = sh->dcol > k ? sh->dcol - k : 0;
+			sh->dover = 1;
+		} else if (b == FILT_TOK_EL) {
+			sh->dn = sh->dcol;
+		} else {
+			if (sh->dcol == sizeof(sh->dline)) {
+				dev_line_end(sh);       /* a line longer than any prompt: let it go */
+			}
+			sh->dline[sh->dcol++] = (char)b;
+			if (sh->dcol > sh->dn)
+				sh->dn = sh->dcol;
+		}
+	}
+}
+
+/* After a read: answer terminal queries, advance a pager that shows. */
+static void dev_after_feed(struct shell *sh)
+{
+	char line[SSHMCP_PROMPT_MAX], answer[32];
+
+	for (; sh->f.cpr > 0; sh->f.cpr--)
+		if (str_fmt(answer, sizeof(answer), "\033[%d;%dR", sh->job.rows, sh->job.cols) == 0)
+			(void)shell_type(sh, answer, strlen(answer));
+	for (; sh->f.da > 0; sh->f.da--)
+		(void)shell_type(sh, "\033[?1;2c", 7);
+	if (sh->nre == 0 || sh->dn == 0 || sh->dn >= sizeof(line))
+		return;
+	dev_line_text(sh, line, sizeof(line));
+	if (regexec(&sh->dpager, line, 0, NULL, 0) == 0) {
+		(void)shell_type(sh, sh->dev->pager_key, strlen(sh->dev->pager_key));
+		sh->dn = sh->dcol = 0;
+		sh->dover = 1;
+	}
+}
+
+static void dev_re_free(struct shell *sh)
+{
+	int i;
+
+	for (i = 0; i < sh->nre; i++)
+		regfree(i < DEV_MODES_MAX ? &sh->dmode[i] : i == DEV_MODES_MAX ? &sh->dpager :
+		    &sh->derror);
+	sh->nre = 0;
+}
+
+/* The host name is known: compile the prompts of every mode with it. */
+static int dev_learn(struct shell *sh, const char *host)
+{
+	const struct dev_profile *p = sh->dev;
+	char re[SSHMCP_PROMPT_MAX * 2 + 64];
+	int i;
+
+	dev_re_free(sh);
+	(void)str_copy(sh->dhost, sizeof(sh->dhost), host);
+	for (i = 0; i < DEV_MODES_MAX; i++) {
+		if (p->modes[i].name == NULL || dev_mode_re(p->modes[i].re, host, re, sizeof(re)) < 0 ||
+		    dev_re_comp(&sh->dmode[i], re, 1) < 0)
+			break;
+		sh->nre++;
+	}
+	for (; sh->nre < DEV_MODES_MAX; sh->nre++)     /* unused modes never match */
+		(void)dev_re_comp(&sh->dmode[sh->nre], "^\001\002$", 1);
+	if (dev_re_comp(&sh->dpager, p->pager_re, 1) < 0)
+		return -1;
+	sh->nre++;
+	if (dev_re_comp(&sh->derror, p->error_re, 1) < 0)
+		return -1;
+	sh->nre++;
+	return 0;
+}
+
+/* Which mode's prompt is this line? Its name into `name`; -1 when none. */
+static int dev_mode_of(const struct shell *sh, const char *line, char *name, size_t cap)
+{
+	int i;
+
+	for (i = 0; i < DEV_MODES_MAX && sh->nre > DEV_MODES_MAX; i++) {
+		const char *m = sh->dev->modes[i].name;
+
+		if (m == NULL || regexec(&sh->dmode[i], line, 0, NULL, 0) != 0)
+			continue;
+		if (strcmp(m, "config-sub") == 0)
+			dev_submode(line, name, cap);
+		else
+			(void)str_copy(name, cap, strcmp(m, "user") == 0 && sh->dpriv ? "privileged" : m);
+		return i;
+	}
+	return -1;
+}
+
+/* A device session starts: a newline makes the device print its prompt again. */
+static void dev_login(struct shell *sh, int64_t now)
+{
+	sh->st = SH_SETUP;
+	sh->dphase = DEV_LOGIN;
+	sh->deadline = now + SSHMCP_SHELL_START_MS;
+	sh->f = (struct filt){ .dev = 1 };
+	sh->nhold = 0;
+	sh->dprobes = 0;
+	sh->dcand[0] = '\0';
+	dev_type_line(sh, "", 0, now);
+}
+
+/* Login: the same prompt twice in a row, each the last line after a newline, is the
+ * prompt (a banner line that looks like one is followed by more). */
+static void dev_probe(struct shell *sh, const char *line, int64_t now)
+{
+	char host[SSHMCP_PROMPT_MAX];
+
+	if (dev_re_match(DEV_PRESS_KEY, line)) {
+		dev_type_line(sh, "", 0, now);
+		return;
+	}
+	if (strcmp(line, sh->dcand) == 0 && dev_host_of(sh->dev, line, host, sizeof(host)) == 0) {
+		if (dev_learn(sh, host) < 0 || dev_mode_of(sh, line, sh->mode, sizeof(sh->mode)) < 0) {
+			err_set(&sh->s.err, SSHMCP_ERR_INTERNAL, "profile %s: bad prompt pattern",
+			    sh->dev->name);
+			sh->s.state = SESS_DEAD;
+			return;
+		}
+		sh->dphase = DEV_PAGER;
+		sh->dnext = sh->dev->pager_off;
+		sh->dn = sh->dcol = 0;
+		if (!dev_type_next(sh, NULL, now)) {
+			sh->dphase = DEV_IDLE;
+			sh->st = SH_IDLE;
+			sh->was_ready = 1;
+			shell_start_next(sh, now);
+		}
+		return;
+	}
+	if (++sh->dprobes > SSHMCP_DEV_PROBES) {
+		err_set(&sh->s.err, SSHMCP_ERR_CHANNEL, "no %s prompt after login (the last line "
+		    "was '%.80s'): wrong device_type?", sh->dev->name, line);
+		sh->s.state = SESS_DEAD;
+		return;
+	}
+	(void)str_copy(sh->dcand, sizeof(sh->dcand), line);
+	dev_type_line(sh, "", 0, now);
+}
+
+/* The command's end: status from the device's messages, exit code unknown (never 0). */
+static void dev_finish(struct shell *sh, struct cmd *c, int64_t now)
+{
+	(void)str_copy(c->mode, sizeof(c->mode), shell_mode_name(sh));
+	c->has_exit = 0;
+	cmd_set_status(c, c->stop ? (enum cmd_status)c->stop :
+	    c->err.code != SSHMCP_OK ? CMD_FAILED : CMD_COMPLETED, now);
+	c->sh = NULL;
+	sh->cur = NULL;
+	sh->st = SH_IDLE;
+	sh->dphase = DEV_IDLE;
+	sh->t_used = now;
+	shell_start_next(sh, now);
+}
+
+/* The command starts: climb to privileged first when a new enable password came. */
+static void dev_start(struct shell *sh, struct cmd *c, int64_t now)
+{
+	sh->dnext = c->text;
+	sh->dtries = sh->dbad = 0;
+	if (sh->enable_want && sh->dev->enable_cmd != NULL && strcmp(sh->mode, "user") == 0) {
+		sh->enable_want = 0;
+		sh->dphase = DEV_ENABLE;
+		sh->dcurlen = 0;
+		dev_type_line(sh, sh->dev->enable_cmd, strlen(sh->dev->enable_cmd), now);
+		return;
+	}
+	sh->dphase = DEV_RUN;
+	if (!dev_type_next(sh, c->text, now))
+		dev_type_line(sh, "", 0, now);
+}
+
+/* enable came back to a prompt: did it work? A repeated password question, an error
+ * line or an unchanged user prompt (where the platform shows the level) say no. */
+static void dev_enable_done(struct shell *sh, struct cmd *c, int was_user, int64_t now)
+{
+	int same = strcmp(sh->mode, "user") == 0;
+
+	if (sh->dtries > 1 || sh->dbad || (same && was_user && sh->dev->modes[1].name != NULL &&
+	    strcmp(sh->dev->modes[1].name, "privileged") == 0)) {
+		err_set(&c->err, SSHMCP_ERR_AUTH, "%s: the enable password was rejected; the "
+		    "session stays in %s mode and the command did not run", sh->dev->enable_cmd,
+		    sh->mode);
+		dev_finish(sh, c, now);
+		return;
+	}
+	if (same) {                 /* Huawei super: the level rose, the prompt stays */
+		sh->dpriv = 1;
+		(void)str_copy(sh->mode, sizeof(sh->mode), "privileged");
+	}
+	sh->dphase = DEV_RUN;
+	if (!dev_type_next(sh, c->text, now))
+		dev_type_line(sh, "", 0, now);
+}
+
+/* The learned prompt is the last line: the step in progress is over. */
+static void dev_on_prompt(struct shell *sh, const char *mode, int64_t now)
+{
+	struct cmd *c = sh->cur;
+	int was_user = strcmp(sh->mode, "user") == 0;
+
+	(void)str_copy(sh->mode, sizeof(sh->mode), mode);
+	switch (sh->dphase) {
+	case DEV_PAGER:
+		if (dev_type_next(sh, NULL, now))
+			return;
+		sh->dphase = DEV_IDLE;
+		sh->st = SH_IDLE;
+		sh->was_ready = 1;
+		shell_start_next(sh, now);
+		return;
+	case DEV_ENABLE:
+		if (c != NULL)
+			dev_enable_done(sh, c, was_user, now);
+		return;
+	case DEV_RUN:
+		if (c == NULL)
+			return;
+		if (c->err.code == SSHMCP_OK && c->stop == 0 && dev_type_next(sh, c->text, now))
+			return;
+		dev_finish(sh, c, now);
+		return;
+	case DEV_LOGIN:
+	case DEV_IDLE:
+		return;
+	}
+}
+
+/* A question on the last line: the enable password we hold, or the agent's turn. */
+static void dev_question(struct shell *sh, struct cmd *c, const char *line)
+{
+	int pw = strstr(line, "assword") != NULL;
+
+	if (sh->dphase == DEV_ENABLE && pw) {
+		if (sh->dtries++ == 0)
+			(void)shell_type(sh, sh->enable_pw, strlen(sh->enable_pw));
+		(void)shell_type(sh, "\n", 1);      /* again: wrong, let the device give up */
+		sh->fresh = 0;
+		return;
+	}
+	if (sh->dphase != DEV_RUN || c->status != CMD_RUNNING)
+		return;
+	if (pw && sh->enable_pw[0] != '\0' && !c->sudo_sent && sh->dev->enable_cmd != NULL &&
+	    strncmp(c->text + sh->dcur, sh->dev->enable_cmd, strlen(sh->dev->enable_cmd)) == 0) {
+		c->sudo_sent = 1;       /* the agent typed enable itself: once, as for sudo */
+		(void)shell_type(sh, sh->enable_pw, strlen(sh->enable_pw));
+		(void)shell_type(sh, "\n", 1);
+		sh->fresh = 0;
+		return;
+	}
+	(void)str_copy(c->prompt, sizeof(c->prompt), line);
+	c->status = CMD_AWAITING;
+	sh->fresh = 0;
+}
+
+/* A quiet spell on a device: what is the last line? */
+static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
+{
+	char line[SSHMCP_PROMPT_MAX], mode[16], host[SSHMCP_PROMPT_MAX];
+	struct cmd *c = sh->cur;
+	int quick = sh->dquick;
+
+	sh->dquick = 0;
+	dev_line_text(sh, line, sizeof(line));
+	if (sh->dphase == DEV_LOGIN) {
+		sh->fresh = 0;
+		dev_probe(sh, line, now);
+		return;
+	}
+	if (dev_mode_of(sh, line, mode, sizeof(mode)) >= 0) {
+		if (!sh->decho && sh->dphase == DEV_RUN && now - sh->dsent < SSHMCP_DEV_RELEARN_MS)
+			return;             /* the echo first: the prompt may be an old one */
+		sh->fresh = 0;
+		dev_on_prompt(sh, mode, now);
+		return;
+	}
+	if (c != NULL && line[0] != '\0' && (prompt_classify(pr, line) == PROMPT_INPUT ||
+	    dev_re_match(dev_confirm_re, line))) {
+		dev_question(sh, c, line);
+		return;
+	}
+	if (quick)
+		return;                     /* look again after the longer quiet */
+	sh->fresh = 0;
+	/* A prompt of the platform, but not the learned one: the host name changed. */
+	if ((sh->decho || sh->dphase != DEV_RUN) &&
+	    dev_host_of(sh->dev, line, host, sizeof(host)) == 0 && dev_learn(sh, host) == 0 &&
+	    dev_mode_of(sh, line, mode, sizeof(mode)) >= 0)
+		dev_on_prompt(sh, mode, now);
+}
+
+/* When the next look at the last line is due. */
+static int64_t dev_check_at(const struct shell *sh)
+{
+	return sh->last_rx + (sh->dquick ? SSHMCP_DEV_SETTLE_MS : SSHMCP_DEV_RELEARN_MS);
+}
+
+/* No device_type and no sentinel: if the last line is a device's prompt, become one. */
+static void dev_detect_shell(struct shell *sh, int64_t now)
+{
+	char line[SSHMCP_PROMPT_MAX];
+	const struct dev_profile *p;
+
+	sh->fresh = 0;
+	memcpy(line, sh->line, sh->nline);
+	line[sh->nline] = '\0';
+	while (sh->nline > 0 && line[strlen(line) - 1] == '\n')
+		line[strlen(line) - 1] = '\0';
+	if (dev_re_match(DEV_PRESS_KEY, line)) {
+		(void)shell_type(sh, "\n", 1);     /* ProCurve: a key before the prompt */
+		return;
+	}
+	if ((p = dev_detect(line, sh->banner)) == NULL)
+		return;
+	log_msg(sh->s.log, LOG_DEBUG1, "no POSIX shell answered; the prompt '%s' is %s",
+	    line, p->name);
+	sh->dev = p;
+	sh->dev_auto = 0;
+	sh->nline = 0;
+	sh->dn = sh->dcol = 0;
+	dev_login(sh, now);
+}
+
+/* Login output before a sentinel: its last line and first bytes, for dev_detect_shell. */
+static void dev_track(struct shell *sh, const unsigned char *p, size_t n)
+{
+	size_t i, room = sizeof(sh->banner) - 1 - sh->nbanner;
+
+	memcpy(sh->banner + sh->nbanner, p, n < room ? n : room);
+	sh->nbanner += n < room ? n : room;
+	sh->banner[sh->nbanner] = '\0';
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n')
+			sh->nline = 0;
+		else if (sh->nline < sizeof(sh->line) - 1)
+			sh->line[sh->nline++] = (char)p[i];
+	}
+}
+
+/* A device session's turn in shell_step. */
+static void dev_step(struct shell *sh, const struct prompt *pr, int64_t now)
+{
+	if (sh->st == SH_SETUP && now >= sh->deadline && sh->s.state == SESS_RUNNING) {
+		char line[SSHMCP_PROMPT_MAX];
+
+		dev_line_text(sh, line, sizeof(line));
+		err_set(&sh->s.err, SSHMCP_ERR_CHANNEL, "no %s prompt within %d s after login "
+		    "(the last line was '%.80s')", sh->dev->name, SSHMCP_SHELL_START_MS / 1000, line);
+		sh->s.state = SESS_DEAD;
+		return;
+	}
+	if (sh->st == SH_BUSY && sh->cur != NULL && shell_check_deadlines(sh, now) < 0) {
+		sh->s.state = SESS_DEAD;
+		return;
+	}
+	if (sh->fresh && (sh->st == SH_SETUP || (sh->st == SH_BUSY && sh->cur != NULL &&
+	    sh->cur->status == CMD_RUNNING)) && now >= dev_check_at(sh)) {
+		dev_check(sh, pr, now);
+		if (sh->s.state == SESS_RUNNING)
+			sess_step(&sh->s, now);
+	}
+}
+
 /* The session ended: settle the current and queued commands. */
 static void shell_end(struct shell *sh, int64_t now)
 {
@@ -3620,7 +4393,7 @@ static void shell_end(struct shell *sh, int64_t now)
 		shell_commit_line(sh);
 		if (clean && c->stop == 0) {
 			c->exit_code = sh->s.exit_status;
-			c->has_exit = sh->s.exit_status >= 0;
+			c->has_exit = sh->s.exit_status >= 0 && sh->dev == NULL;
 			c->ended_session = 1;
 			cmd_set_status(c, CMD_COMPLETED, now);
 		} else {
@@ -3653,7 +4426,10 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 		return;
 	sess_step(&sh->s, now);
 	if (sh->s.state == SESS_RUNNING && sh->st == SH_CONNECTING) {
-		shell_resetup(sh, now);
+		if (sh->dev != NULL)
+			dev_login(sh, now);
+		else
+			shell_resetup(sh, now);
 		sess_step(&sh->s, now);
 	}
 	if (ring_used(&sh->s.out[0]) > 0) {
@@ -3661,12 +4437,17 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 		sess_step(&sh->s, now);     /* the ring has room again: read on without waiting */
 		shell_feed(sh, now);
 	}
-	if (sh->st == SH_SETUP && now >= sh->deadline && sh->s.state == SESS_RUNNING) {
+	if (sh->dev == NULL && sh->dev_auto && sh->st == SH_SETUP && sh->fresh &&
+	    now - sh->last_rx >= SSHMCP_DEV_DETECT_MS)
+		dev_detect_shell(sh, now);
+	if (sh->dev != NULL) {
+		dev_step(sh, pr, now);
+	} else if (sh->st == SH_SETUP && now >= sh->deadline && sh->s.state == SESS_RUNNING) {
 		err_set(&sh->s.err, SSHMCP_ERR_CHANNEL, "the remote shell did not answer its setup "
-		    "within %d s (not a POSIX shell?)", SSHMCP_SHELL_START_MS / 1000);
+		    "within %d s (not a POSIX shell, and no network device prompt either)",
+		    SSHMCP_SHELL_START_MS / 1000);
 		sh->s.state = SESS_DEAD;
-	}
-	if (sh->st == SH_BUSY && sh->cur != NULL) {
+	} else if (sh->st == SH_BUSY && sh->cur != NULL) {
 		if (shell_check_deadlines(sh, now) < 0) {
 			sh->s.state = SESS_DEAD;
 		} else if (sh->fresh && sh->cur->status == CMD_RUNNING &&
@@ -3681,6 +4462,8 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 		sess_step(&sh->s, now);     /* SFTP reads may have queued shell output */
 		shell_feed(sh, now);
 	}
+	if (ring_used(&sh->s.in) > 0 && sh->s.state == SESS_RUNNING)
+		sess_step(&sh->s, now);     /* what was typed above goes out now, not on the next wake */
 	if (sh->s.state >= SESS_DONE)
 		shell_end(sh, now);
 }
@@ -3694,13 +4477,20 @@ static int64_t shell_deadline(const struct shell *sh)
 		d = f;
 	if (sh->st == SH_SETUP && sh->deadline < d)
 		d = sh->deadline;
+	if (sh->fresh && sh->dev == NULL && sh->dev_auto && sh->st == SH_SETUP &&
+	    sh->last_rx + SSHMCP_DEV_DETECT_MS < d)
+		d = sh->last_rx + SSHMCP_DEV_DETECT_MS;
+	if (sh->fresh && sh->dev != NULL && (sh->st == SH_SETUP || (sh->st == SH_BUSY &&
+	    c != NULL && c->status == CMD_RUNNING)) && dev_check_at(sh) < d)
+		d = dev_check_at(sh);
 	if (sh->st != SH_BUSY || c == NULL)
 		return d;
 	if (c->stop == 0 && c->deadline > 0 && c->deadline < d)
 		d = c->deadline;
 	if (c->stop != 0 && c->grace_deadline < d)
 		d = c->grace_deadline;
-	if (sh->fresh && c->status == CMD_RUNNING && sh->last_rx + SSHMCP_QUIET_MS < d)
+	if (sh->fresh && sh->dev == NULL && c->status == CMD_RUNNING &&
+	    sh->last_rx + SSHMCP_QUIET_MS < d)
 		d = sh->last_rx + SSHMCP_QUIET_MS;
 	return d;
 }
@@ -3709,6 +4499,8 @@ static void shell_free(struct shell *sh)
 {
 	if (sh == NULL)
 		return;
+	dev_re_free(sh);
+	mem_wipe(sh->enable_pw, sizeof(sh->enable_pw));
 	sess_unlink(&sh->s);
 	if (sh->sftp != NULL)
 		(void)libssh2_sftp_shutdown(sh->sftp);
@@ -5497,6 +6289,41 @@ static void srv_shell_remove(struct server *srv, struct shell *sh)
 	shell_free(sh);
 }
 
+/* device_type picks the engine of a new session (a reused one must agree); a new
+ * enable_password makes the next command climb to privileged mode first. */
+static int tool_shell_device(struct shell *sh, const struct args *a)
+{
+	char type[32], pw[SSHMCP_SECRET_MAX];
+	const struct dev_profile *p = NULL;
+	int rc = arg_str(a, "device_type", type, sizeof(type), 0);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && strcmp(type, "linux") != 0 && (p = dev_profile_find(type)) == NULL) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "unknown device_type '%s' (linux, cisco_ios, "
+		    "cisco_nxos, cisco_xr, cisco_asa, juniper_junos, arista_eos, mikrotik_routeros, "
+		    "hp_procurve, huawei_vrp, fortinet, paloalto_panos)", type);
+		return -1;
+	}
+	if (rc == 0 && sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0) {
+		sh->dev = p;
+		sh->dev_auto = 0;
+	} else if (rc == 0 && sh->dev != p && !(p == NULL && sh->dev == NULL)) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "session '%s' to %s is already open as %s: close it "
+		    "first, or use another session name", sh->name, sh->alias,
+		    sh->dev != NULL ? sh->dev->name : "linux");
+		return -1;
+	}
+	if ((rc = arg_str(a, "enable_password", pw, sizeof(pw), 0)) < 0)
+		return -1;
+	if (rc == 0 && strcmp(pw, sh->enable_pw) != 0) {
+		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), pw);
+		sh->enable_want = 1;
+	}
+	mem_wipe(pw, sizeof(pw));
+	return 0;
+}
+
 /* The session for this call: reused, or new. A session that died while idle is reported
  * once (SSHMCP_ERR_SESSION_LOST) and replaced on the next call: no silent reconnects. */
 static struct shell *tool_shell(struct server *srv, const struct args *a, int64_t now)
@@ -5540,7 +6367,7 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 	}
 	if (sh != NULL) {
 		target_free(&t);
-		return sh;
+		return tool_shell_device(sh, a) < 0 ? NULL : sh;
 	}
 	if (srv->nshells >= srv->pol.max_sessions) {
 		err_set(a->e, SSHMCP_ERR_BUSY, "too many sessions (%d): close one first",
@@ -5557,7 +6384,12 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 		sh->s.have_secret = 1;
 	sh->s.hk_ask = srv->elicit && !srv->accept_new;
 	(void)arg_str(a, "passphrase", sh->s.passphrase, sizeof(sh->s.passphrase), 0);
+	sh->dev_auto = 1;
 	srv->shells[srv->nshells++] = sh;
+	if (tool_shell_device(sh, a) < 0) {
+		srv_shell_remove(srv, sh);
+		return NULL;
+	}
 	return sh;
 }
 
@@ -6205,7 +7037,7 @@ static void tool_list_sessions(struct server *srv, const char *id, const struct 
 		jw_kcstr(&w, "session", sh->name);
 		jw_kcstr(&w, "state", shell_state_names[sh->st]);
 		jw_kcstr(&w, "mode", shell_mode_name(sh));
-		jw_kcstr(&w, "device_type", "linux");
+		jw_kcstr(&w, "device_type", sh->dev != NULL ? sh->dev->name : "linux");
 		jw_kint(&w, "idle_s", sh->st == SH_BUSY ? 0 : (now - sh->t_used) / 1000);
 		jw_kint(&w, "commands", sh->ncmds);
 		jw_kint(&w, "queued", sh->nq);
@@ -6722,7 +7554,13 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 	"\"string\"},\"passphrase\":{\"type\":\"string\"},\"timeout\":{\"type\":\"number\"," \
 	"\"minimum\":1,\"maximum\":300,\"default\":30},\"session\":{\"type\":\"string\"," \
 	"\"default\":\"default\"},\"sudo_password\":{\"type\":\"string\"},\"max_bytes\":" \
-	"{\"type\":\"integer\",\"minimum\":1,\"maximum\":1048576,\"default\":65536}"
+	"{\"type\":\"integer\",\"minimum\":1,\"maximum\":1048576,\"default\":65536}," \
+	"\"enable_password\":{\"type\":\"string\",\"description\":\"network devices: " \
+	"climb to privileged mode (enable, super) with it\"},\"device_type\":{\"type\":" \
+	"\"string\",\"enum\":[\"linux\",\"cisco_ios\",\"cisco_nxos\",\"cisco_xr\"," \
+	"\"cisco_asa\",\"juniper_junos\",\"arista_eos\",\"mikrotik_routeros\",\"hp_procurve\"," \
+	"\"huawei_vrp\",\"fortinet\",\"paloalto_panos\"],\"description\":\"the session's " \
+	"platform; without it a device is recognised by its prompt\"}"
 
 #define SCHEMA_RESULT "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"}," \
 	"\"host\":{\"type\":\"string\"},\"session\":{\"type\":\"string\"},\"status\":{\"type\":" \
@@ -7131,6 +7969,7 @@ struct cli {
 	int nopts;
 	const char *hostlist;       /* -H */
 	int fanout;                 /* --fanout */
+	const struct dev_profile *device; /* --device-type: the device engine, not ssh's exec */
 	int json;                   /* --json */
 	struct policy pol;          /* the operator's config (SSHMCP_CONFIG or the default) */
 	struct audit audit;
@@ -7150,6 +7989,7 @@ static void cli_usage(int fd)
 		"usage: sshmcp [serve] ...                       (MCP server on stdio)\n"
 		"       sshmcp exec [-nqtTv] [-p port] [-l user] [-i identity] [-F ssh_config]\n"
 		"                   [-E log_file] [-o Keyword=Value]... [--timeout sec]\n"
+		"                   [--device-type type]  (enable password: SSHMCP_ENABLE_PASSWORD)\n"
 		"                   destination [command [argument ...]]\n"
 		"       sshmcp --version | --help\n"
 		"destination: [user@]host or ssh://[user@]host[:port]\n"
@@ -7351,6 +8191,14 @@ static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err
 			return -1;
 		}
 		c->fanout = (int)v;
+		return 0;
+	}
+	if (strcmp(argv[*i], "--device-type") == 0 && *i + 1 < argc) {
+		if ((c->device = dev_profile_find(argv[++*i])) == NULL &&
+		    strcmp(argv[*i], "linux") != 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "unknown --device-type '%s'", argv[*i]);
+			return -1;
+		}
 		return 0;
 	}
 	if (strcmp(argv[*i], "--timeout") == 0 && *i + 1 < argc) {
@@ -8301,6 +9149,128 @@ static void fan_run(struct fan *f)
 	}
 }
 
+/* ----------------------------------------------------------- device exec --- */
+/*
+ * exec --device-type: the serve engine on one PTY session, for scripts. Output streams to
+ * stdout as it is cleaned; exit 0, 1 when the device rejected a line (or asks a question
+ * nobody can answer here), 124 on --timeout, 255 when the connection or enable failed.
+ */
+static void dev_exec_flush(const struct cmd *c, uint64_t *off)
+{
+	unsigned char buf[SSHMCP_IO_CHUNK];
+
+	if (*off < c->out.tail)
+		*off = c->out.tail;
+	while (*off < c->out.head) {
+		size_t n = c->out.head - *off > sizeof(buf) ? sizeof(buf) : (size_t)(c->out.head - *off);
+
+		ring_read_at(&c->out, *off, buf, n);
+		if (fd_write_all(STDOUT_FILENO, buf, n) < 0)
+			return;
+		*off += n;
+	}
+}
+
+static int dev_exec_status(struct cli *cl, const struct cmd *c)
+{
+	if (c->status == CMD_COMPLETED)
+		return 0;
+	if (c->status == CMD_AWAITING) {
+		log_msg(&cl->log, LOG_ERROR, "the device asks '%s': exec cannot answer (use serve "
+		    "and send_input)", c->prompt);
+		return err_table[SSHMCP_ERR_DEVICE].exit_status;
+	}
+	if (c->status == CMD_TIMEOUT) {
+		log_msg(&cl->log, LOG_INFO, "command timed out after %d s", cl->job.timeout_s);
+		return err_table[SSHMCP_ERR_TIMEOUT].exit_status;
+	}
+	log_msg(&cl->log, LOG_ERROR, "%s", c->err.code != SSHMCP_OK ? c->err.msg : "interrupted");
+	return err_table[c->err.code != SSHMCP_OK ? c->err.code : SSHMCP_ERR_INTERNAL].exit_status;
+}
+
+/* Poll the one session until the command ends or waits for an answer. */
+static void dev_exec_run(struct shell *sh, struct cmd *c, const struct prompt *pr,
+    uint64_t *off)
+{
+	sigset_t waitmask;
+	struct loop l;
+	int i;
+
+	loop_signals(&waitmask);
+	for (;;) {
+		shell_step(sh, pr, time_ms());
+		dev_exec_flush(c, off);
+		if (c->status >= CMD_COMPLETED || c->status == CMD_AWAITING)
+			return;
+		if (sig_caught != 0) {
+			err_set(&c->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
+			cmd_set_status(c, CMD_INTERRUPTED, time_ms());
+			return;
+		}
+		l.n = 0;
+		l.deadline = shell_deadline(sh);
+		sess_poll_add(&l, &sh->s);
+		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
+			return;
+		for (i = 0; i < l.n; i++)
+			if (l.pfd[i].revents != 0)
+				((struct sess *)l.owner[i])->revents = l.pfd[i].revents;
+	}
+}
+
+static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
+{
+	struct err e = { .code = SSHMCP_OK };
+	const char *pw = getenv("SSHMCP_ENABLE_PASSWORD");
+	struct prompt pr = { .ready = 0 };
+	struct shell *sh = NULL;
+	struct cmd *c = NULL;
+	struct target t;
+	uint64_t off = 0;
+	int status;
+
+	if (prompt_init(&pr) < 0 || cli_target(cl, cl->dest, &t, &e) < 0 ||
+	    pol_host(&cl->pol, t.alias, &e) < 0 || (sh = shell_new(&t, "exec", &cl->log,
+	    time_ms())) == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->text = strdup(cl->command)) == NULL || ring_init(&c->out, SSHMCP_CMD_RING) < 0) {
+		err_set(&e, SSHMCP_ERR_NOMEM, "out of memory");
+		log_msg(&cl->log, LOG_ERROR, "%s", e.msg);
+		status = err_table[e.code].exit_status;
+		goto out;
+	}
+	sh->dev = p;
+	if (pw != NULL) {               /* from the environment: never on a command line */
+		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), pw);
+		sh->enable_want = pw[0] != '\0';
+	}
+	(void)str_copy(c->mode, sizeof(c->mode), "user");
+	c->sh = sh;
+	c->status = CMD_QUEUED;
+	c->t_queued = time_ms();
+	c->deadline = cl->job.timeout_s > 0 ? c->t_queued + (int64_t)cl->job.timeout_s * 1000 : 0;
+	sh->queue[sh->nq++] = c;
+	dev_exec_run(sh, c, &pr, &off);
+	status = dev_exec_status(cl, c);
+	{
+		struct audit_rec r = { .host = sh->alias, .user = sh->s.t.user, .session = "exec",
+			.command = c->text, .status = cmd_status_names[c->status], .bytes = c->out.head,
+			.duration_ms = time_ms() - c->t_queued };
+
+		audit_write(&cl->audit, &cl->rd, &r);
+	}
+out:
+	if (c != NULL && c->sh == NULL)
+		cmd_free(c);
+	else if (c != NULL) {
+		sh->cur = NULL;         /* still in the session's hands: take it back */
+		sh->nq = 0;
+		cmd_free(c);
+	}
+	shell_free(sh);
+	prompt_free(&pr);
+	return status;
+}
+
 /* ------------------------------------------------------------ serve loop --- */
 
 /* Read stdin, cut lines; a line over SSHMCP_MSG_MAX is answered with an error and skipped. */
@@ -8874,6 +9844,10 @@ static int cli_exec(int argc, char **argv)
 	}
 	if (c.Gflag) {
 		status = cli_print_config(&c, &e);
+		goto out;
+	}
+	if (c.device != NULL) {
+		status = dev_exec_main(&c, c.device);
 		goto out;
 	}
 	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||

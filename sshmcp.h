@@ -66,6 +66,12 @@
 #define SSHMCP_PTY_ROWS          50
 #define SSHMCP_NAME_MAX          64                 /* session names, command ids */
 #define SSHMCP_PROMPT_MAX        256                /* the last line kept for prompt matching */
+#define SSHMCP_DEV_LINE_MAX      4096               /* a device's line, kept whole for erasures */
+#define SSHMCP_DEV_SETTLE_MS     60                 /* quiet after a device prompt before it counts */
+#define SSHMCP_DEV_RELEARN_MS    1000               /* quiet before an unlearned prompt counts */
+#define SSHMCP_DEV_DETECT_MS     800                /* no sentinel by then: try the device profiles */
+#define SSHMCP_DEV_PROBES        8                  /* newlines sent at login to find the prompt */
+#define SSHMCP_DEV_ERR_LINES     4                  /* a device's error comes this early */
 #define SSHMCP_INPUT_MAX         (64 * 1024)        /* send_input text */
 #define SSHMCP_SESSIONS_HARD     1024               /* MaxSessions can be raised up to this */
 #define SSHMCP_TIMEOUT_HARD_S    3600               /* MaxTimeout can be raised up to this */
@@ -113,6 +119,7 @@ enum sshmcp_err {
 	SSHMCP_ERR_NO_SPACE,       /* file: disk full or quota */
 	SSHMCP_ERR_POLICY,         /* refused by the operator's policy */
 	SSHMCP_ERR_TOO_LARGE,      /* more than a limit allows */
+	SSHMCP_ERR_DEVICE,         /* a network device rejected the command */
 	SSHMCP_ERR_NOMEM,
 	SSHMCP_ERR_INTERNAL,
 	SSHMCP_ERR_COUNT
