@@ -4332,6 +4332,15 @@ static void dev_detect_shell(struct shell *sh, int64_t now)
 	}
 	if ((p = dev_detect(line, sh->banner)) == NULL)
 		return;
+	if (sh->dprobes++ == 0) {
+		char setup[512];
+
+		/* A login script may have flushed what we typed: a shell gets a second chance
+		 * (bash-5.1# looks like a router too). */
+		if (shell_setup_line(sh, setup, sizeof(setup)) == 0)
+			(void)shell_type(sh, setup, strlen(setup));
+		return;
+	}
 	log_msg(sh->s.log, LOG_DEBUG1, "no POSIX shell answered; the prompt '%s' is %s",
 	    line, p->name);
 	sh->dev = p;
@@ -6352,6 +6361,11 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 	if ((sh = srv_shell_find(srv, key)) != NULL && sh->st == SH_CLOSED) {
 		int lost = sh->report_lost;
 
+		if (lost && sh->dev != NULL)
+			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s (%s) was lost (%s): "
+			    "its mode (%s) is gone; the next call logs in again", sh->name, sh->alias,
+			    sh->dev->name, sh->s.err.code != SSHMCP_OK ? sh->s.err.msg : "closed",
+			    shell_mode_name(sh));
 		if (lost)
 			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s was lost (%s): its "
 			    "working directory (cwd %s), exported variables and mode (%s) are gone; "

@@ -502,6 +502,154 @@ static void test_errors(struct tally *t)
 	check(t, err_table[SSHMCP_ERR_USAGE].exit_status == 2, "usage exits 2", NULL);
 }
 
+
+/* Device profiles: every ERE compiles; detection, prompts, questions and the line model. */
+static void test_dev_profiles(struct tally *t)
+{
+	char re[1024];
+	regex_t r;
+	size_t i;
+	int m;
+
+	for (i = 0; i < DEV_PROFILES; i++) {
+		const struct dev_profile *p = &dev_profiles[i];
+		int ok = dev_re_comp(&r, p->host_re, 0) == 0;
+
+		if (ok)
+			regfree(&r);
+		ok = ok && dev_re_comp(&r, p->pager_re, 1) == 0;
+		if (ok)
+			regfree(&r);
+		ok = ok && dev_re_comp(&r, p->error_re, 1) == 0;
+		if (ok)
+			regfree(&r);
+		for (m = 0; ok && m < DEV_MODES_MAX && p->modes[m].name != NULL; m++) {
+			ok = dev_mode_re(p->modes[m].re, "R1.lab(x)", re, sizeof(re)) == 0 &&
+			    dev_re_comp(&r, re, 1) == 0;
+			if (ok)
+				regfree(&r);
+		}
+		check(t, ok, "a device profile's patterns compile", p->name);
+	}
+	check(t, dev_re_comp(&r, dev_confirm_re, 1) == 0, "the confirmation pattern compiles", NULL);
+	regfree(&r);
+	check(t, dev_mode_re("^%H# ?$", "R1.lab(x)", re, sizeof(re)) == 0 &&
+	    strcmp(re, "^R1\\.lab\\(x\\)# ?$") == 0, "a host name is escaped into a prompt ERE", re);
+}
+
+static void test_dev_detect(struct tally *t)
+{
+	static const struct { const char *line, *banner, *want; } cases[] = {
+		{ "R1>", "", "cisco_ios" }, { "R1#", "Cisco IOS Software", "cisco_ios" },
+		{ "sw1>", "Arista Networks EOS", "arista_eos" },
+		{ "asa>", "Cisco Adaptive Security Appliance", "cisco_asa" },
+		{ "admin@R1> ", "--- JUNOS 21.4R3", "juniper_junos" },
+		{ "admin@fw1> ", "PAN-OS 10.1", "paloalto_panos" },
+		{ "<R1>", "", "huawei_vrp" }, { "[admin@R1] > ", "", "mikrotik_routeros" },
+		{ "[admin@R1] /interface> ", "", "mikrotik_routeros" },
+		{ "FGT60E # ", "", "fortinet" }, { "R1> ", "HP J9726A 2920-24G", "hp_procurve" },
+		{ "user@host:~$ ", "", NULL }, { "root@host:~# ", "", NULL },
+		{ "bash-5.1$ ", "", NULL }, { "[user@host ~]$ ", "", NULL }, { "$ ", "", NULL },
+		{ "Last login: Mon Mar  1 12:00:00 1993", "", NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct dev_profile *p = dev_detect(cases[i].line, cases[i].banner);
+
+		check_str(t, p != NULL ? p->name : NULL, cases[i].want, cases[i].line);
+	}
+}
+
+static void test_dev_modes(struct tally *t)
+{
+	static const struct { const char *prof, *line, *want; } cases[] = {
+		{ "cisco_ios", "R1>", "user" }, { "cisco_ios", "R1#", "privileged" },
+		{ "cisco_ios", "R1(config)#", "config" }, { "cisco_ios", "R1(config-if)#", "config-if" },
+		{ "cisco_ios", "R1(config-router)#", "config-router" },
+		{ "arista_eos", "R1(config-if-Et1)#", "config-if" },
+		{ "juniper_junos", "admin@R1> ", "operational" }, { "juniper_junos", "admin@R1# ", "config" },
+		{ "huawei_vrp", "<R1>", "user" }, { "huawei_vrp", "[R1]", "config" },
+		{ "huawei_vrp", "[R1-GigabitEthernet0/0/1]", "config-sub" },
+		{ "mikrotik_routeros", "[admin@R1] /ip address> ", "operational" },
+		{ "cisco_ios", "R2#", NULL }, { "cisco_ios", "R1# show run", NULL },
+		{ "cisco_ios", "Router>", NULL },
+	};
+	char name[32], host[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct shell *sh = calloc(1, sizeof(*sh));
+		const char *first = strcmp(cases[i].prof, "huawei_vrp") == 0 ? "<R1>" :
+		    strcmp(cases[i].prof, "juniper_junos") == 0 ? "admin@R1> " :
+		    strcmp(cases[i].prof, "mikrotik_routeros") == 0 ? "[admin@R1] > " : "R1>";
+		int m = -1;
+
+		if (sh == NULL)
+			return;
+		sh->dev = dev_profile_find(cases[i].prof);
+		if (sh->dev != NULL && dev_host_of(sh->dev, first, host, sizeof(host)) == 0 &&
+		    dev_learn(sh, host) == 0)
+			m = dev_mode_of(sh, cases[i].line, name, sizeof(name));
+		check_str(t, m >= 0 ? name : NULL, cases[i].want, cases[i].line);
+		dev_re_free(sh);
+		free(sh);
+	}
+}
+
+static void test_dev_questions(struct tally *t)
+{
+	static const struct { const char *line; int want; } cases[] = {
+		{ "Destination filename [startup-config]? ", 1 }, { "Proceed with reload? [confirm]", 1 },
+		{ "System configuration has been modified. Save? [yes/no]: ", 1 },
+		{ "Save? [yes/no/cancel/diff]:", 1 }, { "Reboot the system ? [yes,no] (no) ", 1 },
+		{ "Continue? [Y/N]:", 1 }, { "Do you want to log out [y/n]? ", 1 },
+		{ "[Y]es, [N]o, [A]sk later: ", 1 }, { "Password: ", 1 },
+		{ "R1#", 0 }, { "Building configuration...", 0 }, { "admin@R1> ", 0 },
+		{ "interface GigabitEthernet1", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(t, dev_re_match(dev_confirm_re, cases[i].line) == cases[i].want,
+		    "a device question is recognised (and a prompt is not)", cases[i].line);
+}
+
+/* The terminal tokens and the line model: pagers erased in place vanish. */
+static void test_dev_line(struct tally *t)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "hello\rHE", "HEllo" },
+		{ " --More-- \b\b\b\b\b\b\b\b\b\b          \b\b\b\b\b\b\b\b\b\bline", "line" },
+		{ "<--- More --->\r              \rnext", "next" },
+		{ "  ---- More ----\033[16D                \033[16Dnext", "next" },
+		{ "-- MORE --\r\033[Knext", "next" },
+		{ "abc\033[2Kx", "x" }, { "\033[1mR1#\033[0m", "R1#" },
+	};
+	unsigned char buf[256];
+	char line[256];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct shell *sh = calloc(1, sizeof(*sh));
+
+		if (sh == NULL)
+			return;
+		sh->f = (struct filt){ .dev = 1 };
+		n = filt_run(&sh->f, (const unsigned char *)cases[i].in, strlen(cases[i].in), buf);
+		dev_put(sh, buf, n);
+		dev_line_text(sh, line, sizeof(line));
+		check_str(t, line, cases[i].want, cases[i].in);
+		free(sh);
+	}
+	{
+		struct filt f = { .dev = 1 };
+
+		(void)filt_run(&f, (const unsigned char *)"\033[6n\033[c", 7, buf);
+		check(t, f.cpr == 1 && f.da == 1, "terminal queries are counted for an answer", NULL);
+	}
+}
+
 int main(void)
 {
 	struct tally t = { 0, 0 };
@@ -525,6 +673,11 @@ int main(void)
 	test_redact(&t);
 	test_ring(&t);
 	test_errors(&t);
+	test_dev_profiles(&t);
+	test_dev_detect(&t);
+	test_dev_modes(&t);
+	test_dev_questions(&t);
+	test_dev_line(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
 	return t.fail == 0 ? 0 : 1;
 }

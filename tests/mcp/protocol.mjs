@@ -7,14 +7,13 @@ export const mode = 'raw';
 const HOST = process.env.MCP_HOST || 'h';
 const MAIN_PID = Number(process.env.MAIN_PID || 0);
 
-// enable_password and device_type (SPEC §2) belong to network devices, which are not built
-// yet (their own issue): the server must not advertise inputs it would ignore, so they are
-// left out here until the device profiles land.
 const TOOLS = {   // SPEC §2 "Tools": name → [required inputs, all inputs]
 	execute_command: [['host', 'command'], ['host', 'command', 'username', 'port', 'password', 'key_filename',
-		'passphrase', 'timeout', 'wait', 'session', 'sudo_password', 'max_bytes']],
+		'passphrase', 'timeout', 'wait', 'session', 'sudo_password', 'enable_password', 'device_type',
+		'max_bytes']],
 	execute_command_async: [['host', 'command'], ['host', 'command', 'username', 'port', 'password', 'key_filename',
-		'passphrase', 'timeout', 'session', 'sudo_password', 'max_bytes']],
+		'passphrase', 'timeout', 'session', 'sudo_password', 'enable_password', 'device_type',
+		'max_bytes']],
 	get_command_status: [['command_id'], ['command_id', 'offset', 'wait']],
 	send_input: [['command_id'], ['command_id', 'text', 'keys', 'secret', 'newline']],
 	interrupt_command: [['command_id'], ['command_id']],
