@@ -21,7 +21,7 @@ LIBS     = -lssh2 -lmbedcrypto
 TOOLS    = musl-gcc:musl-tools patch:patch xz:xz-utils bzip2:bzip2 apt-get:apt make:make \
            cc:gcc sha256sum:coreutils flock:util-linux
 
-.PHONY: all test check-asan clean unit fuzz
+.PHONY: all test check-asan clean unit fuzz fuzz-json fuzz-config fuzz-session
 all: sshmcp
 
 $(BUILD)/.tools:
@@ -76,12 +76,50 @@ $(BUILD)/crypto: tests/crypto.c $(MUSL)/lib/libssh2.a
 $(ASAN)/crypto: tests/crypto.c $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -o $@ tests/crypto.c -L$(ASAN)/lib $(LIBS)
 
-# libFuzzer on the JSON reader/writer for a bounded time (clang; not part of `make test`).
+# libFuzzer harnesses (clang, not part of `make test` or CI): `make fuzz` runs each for
+# FUZZ_SECONDS on its seeds in tests/fuzz/NAME, the reproducers of past findings in
+# tests/fuzz/regress/NAME, and a working corpus in build/fuzz_corpus/NAME;
+# `make fuzz-json`, `fuzz-config`, `fuzz-session` run one. The deps get their own clang build
+# with coverage hooks (fuzzer-no-link) in $(FUZZ).
+FUZZ         = $(BUILD)/fuzz
+FUZZ_CC     ?= clang
 FUZZ_SECONDS ?= 60
-fuzz: tests/fuzz_json.c json.h
-	@mkdir -p $(BUILD)/fuzz_corpus
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz_json tests/fuzz_json.c
-	$(BUILD)/fuzz_json $(BUILD)/fuzz_corpus tests/json -max_total_time=$(FUZZ_SECONDS)
+FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+FUZZ_RUNS    = fuzz-json fuzz-config fuzz-session
+# The session target replaces signature checks, DH/ECDH arithmetic and ciphers/MACs with
+# stand-ins at link time, so an input can get past the key exchange (tests/fuzz_session.c).
+FUZZ_SESSION_WRAP = -Wl,--wrap=_libssh2_ed25519_verify,--wrap=_libssh2_mbedtls_rsa_sha1_verify \
+  -Wl,--wrap=_libssh2_mbedtls_rsa_sha2_verify,--wrap=_libssh2_mbedtls_ecdsa_verify \
+  -Wl,--wrap=mbedtls_ecp_mul,--wrap=mbedtls_ecdsa_genkey,--wrap=mbedtls_ecdh_compute_shared \
+  -Wl,--wrap=mbedtls_mpi_exp_mod,--wrap=mbedtls_cipher_update,--wrap=mbedtls_cipher_finish \
+  -Wl,--wrap=mbedtls_gcm_update,--wrap=mbedtls_gcm_finish,--wrap=mbedtls_md_hmac_finish \
+  -Wl,--wrap=chacha_encrypt_bytes,--wrap=poly1305_auth
+# An SSH input past 64 KiB adds nothing the packet limits do not already cover.
+FUZZ_ARGS_session = -max_len=65536 -timeout=10
+FUZZ_ARGS_config  = -max_len=16384
+
+$(FUZZ)/lib/libssh2.a: $(BUILD)/.fetched tools/mbedtls_config.h
+	$(LOCK) tools/deps.sh build $(BUILD) $(FUZZ) $(FUZZ_CC) "$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link"
+
+$(BUILD)/fuzz_json: tests/fuzz_json.c json.h | $(BUILD)/.tools
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ tests/fuzz_json.c
+
+$(BUILD)/fuzz_config: tests/fuzz_config.c $(SRC) $(FUZZ)/lib/libssh2.a
+	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) -fsanitize=fuzzer -I$(FUZZ)/include -I$(BUILD) -I. \
+	  -o $@ tests/fuzz_config.c -L$(FUZZ)/lib $(LIBS)
+
+$(BUILD)/fuzz_session: tests/fuzz_session.c $(FUZZ)/lib/libssh2.a
+	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) -fsanitize=fuzzer -I$(FUZZ)/include -o $@ \
+	  tests/fuzz_session.c -L$(FUZZ)/lib $(FUZZ_SESSION_WRAP) $(LIBS)
+
+fuzz: $(FUZZ_RUNS)
+
+$(FUZZ_RUNS): fuzz-%: $(BUILD)/fuzz_%
+	@mkdir -p $(BUILD)/fuzz_corpus/$* $(BUILD)/fuzz_art
+	$(BUILD)/fuzz_$* $(BUILD)/fuzz_corpus/$* tests/fuzz/$* $(wildcard tests/fuzz/regress/$*) \
+	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -artifact_prefix=$(BUILD)/fuzz_art/$*- \
+	  $(FUZZ_ARGS_$*)
 
 # The MCP tests drive the server with the official SDK client, pinned, from npm.
 MCP_SDK_VERSION = 1.32.2

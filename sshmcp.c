@@ -3435,7 +3435,8 @@ struct shell {
 	int64_t dsent;
 	char dline[SSHMCP_DEV_LINE_MAX];    /* the last line as a terminal shows it */
 	size_t dn, dcol;
-	int dover;                          /* CR or BS went back over it: trim its tail */
+	size_t dfresh;                      /* cells written since the cursor last went back:
+	                                     * blanks past them are erasure, not text */
 	char banner[2048];                  /* the first login output, for detection */
 	size_t nbanner;
 	char enable_pw[SSHMCP_SECRET_MAX];
@@ -3955,7 +3956,7 @@ static void dev_line_text(const struct shell *sh, char *out, size_t cap)
 	size_t n = sh->dn < cap ? sh->dn : cap - 1;
 
 	memcpy(out, sh->dline, n);
-	while (sh->dover && n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+	while (n > sh->dfresh && n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
 		n--;
 	out[n] = '\0';
 }
@@ -3980,13 +3981,14 @@ static void dev_line_end(struct shell *sh)
 	struct cmd *c = sh->cur;
 
 	dev_line_text(sh, line, sizeof(line));
-	sh->dn = sh->dcol = 0;
-	sh->dover = 0;
+	sh->dn = sh->dcol = sh->dfresh = 0;
 	if (sh->dphase == DEV_ENABLE && (regexec(&sh->derror, line, 0, NULL, 0) == 0 ||
 	    dev_re_match("[Dd]enied|[Bb]ad secret|[Ii]nvalid password|[Ww]rong", line)))
 		sh->dbad = 1;
-	if (c == NULL || sh->dphase != DEV_RUN || sh->discard)
+	if (c == NULL || sh->dphase != DEV_RUN || sh->discard) {
+		sh->decho = 1;              /* the device answered what we typed */
 		return;
+	}
 	if (!sh->decho) {
 		if (line[0] == '\0' && sh->dlines == 0)
 			return;                 /* the blank before an echo */
@@ -4012,15 +4014,16 @@ static void dev_put(struct shell *sh, const unsigned char *p, size_t n)
 		if (b == '\n') {
 			dev_line_end(sh);
 		} else if (b == '\r') {
-			sh->dcol = 0;
-			sh->dover = 1;
+			sh->dcol = sh->dfresh = 0;
 		} else if (b == '\b' || b == FILT_TOK_LEFT) {
 			size_t k = b == '\b' ? 1 : i + 1 < n ? p[++i] : 1;
 
 			sh->dcol = sh->dcol > k ? sh->dcol - k : 0;
-			sh->dover = 1;
+			sh->dfresh = 0;
 		} else if (b == FILT_TOK_EL) {
 			sh->dn = sh->dcol;
+			if (sh->dfresh > sh->dn)
+				sh->dfresh = sh->dn;
 		} else {
 			if (sh->dcol == sizeof(sh->dline)) {
 				dev_line_end(sh);       /* a line longer than any prompt: let it go */
@@ -4028,6 +4031,8 @@ static void dev_put(struct shell *sh, const unsigned char *p, size_t n)
 			sh->dline[sh->dcol++] = (char)b;
 			if (sh->dcol > sh->dn)
 				sh->dn = sh->dcol;
+			if (sh->dcol > sh->dfresh)
+				sh->dfresh = sh->dcol;
 		}
 	}
 }
@@ -4047,8 +4052,7 @@ static void dev_after_feed(struct shell *sh)
 	dev_line_text(sh, line, sizeof(line));
 	if (regexec(&sh->dpager, line, 0, NULL, 0) == 0) {
 		(void)shell_type(sh, sh->dev->pager_key, strlen(sh->dev->pager_key));
-		sh->dn = sh->dcol = 0;
-		sh->dover = 1;
+		sh->dn = sh->dcol = sh->dfresh = 0;
 	}
 }
 
@@ -4288,7 +4292,7 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 		return;
 	}
 	if (dev_mode_of(sh, line, mode, sizeof(mode)) >= 0) {
-		if (!sh->decho && sh->dphase == DEV_RUN && now - sh->dsent < SSHMCP_DEV_RELEARN_MS)
+		if (!sh->decho && now - sh->dsent < SSHMCP_DEV_RELEARN_MS)
 			return;             /* the echo first: the prompt may be an old one */
 		sh->fresh = 0;
 		dev_on_prompt(sh, mode, now);

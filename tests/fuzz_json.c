@@ -1,8 +1,7 @@
 /*
  * fuzz_json.c — libFuzzer target for json.h.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined tests/fuzz_json.c -o build/fuzz_json
- *   build/fuzz_json -max_total_time=60 tests/json
+ *   make fuzz-json           (build/fuzz_json; seeds in tests/fuzz/json)
  *
  * For any input: counting and token modes agree; every accessor on every
  * token stays in bounds and agrees with the others; decoded strings are

@@ -625,6 +625,8 @@ static void test_dev_line(struct tally *t)
 		{ "  ---- More ----\033[16D                \033[16Dnext", "next" },
 		{ "-- MORE --\r\033[Knext", "next" },
 		{ "abc\033[2Kx", "x" }, { "\033[1mR1#\033[0m", "R1#" },
+		{ "<--- More --->\r              \r ip address 10.0.7.1 ", " ip address 10.0.7.1 " },
+		{ "admin@R1> ", "admin@R1> " },
 	};
 	unsigned char buf[256];
 	char line[256];
