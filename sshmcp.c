@@ -4234,7 +4234,9 @@ static void dev_on_prompt(struct shell *sh, const char *mode, int64_t now)
 		shell_start_next(sh, now);
 		return;
 	case DEV_ENABLE:
-		if (c != NULL)
+		if (c != NULL && c->stop != 0)
+			dev_finish(sh, c, now);
+		else if (c != NULL)
 			dev_enable_done(sh, c, was_user, now);
 		return;
 	case DEV_RUN:
@@ -4382,6 +4384,12 @@ static void dev_step(struct shell *sh, const struct prompt *pr, int64_t now)
 		sh->s.state = SESS_DEAD;
 		return;
 	}
+	if (sh->st == SH_BUSY && sh->cur != NULL && sh->dphase == DEV_ENABLE &&
+	    sh->cur->stop == 0 && now - sh->dsent >= SSHMCP_DEV_ENABLE_MS) {
+		err_set(&sh->cur->err, SSHMCP_ERR_AUTH, "%s: no prompt within %d s; the command did "
+		    "not run", sh->dev->enable_cmd, SSHMCP_DEV_ENABLE_MS / 1000);
+		shell_interrupt(sh, sh->cur, CMD_FAILED, now);
+	}
 	if (sh->st == SH_BUSY && sh->cur != NULL && shell_check_deadlines(sh, now) < 0) {
 		sh->s.state = SESS_DEAD;
 		return;
@@ -4496,6 +4504,9 @@ static int64_t shell_deadline(const struct shell *sh)
 	if (sh->fresh && sh->dev != NULL && (sh->st == SH_SETUP || (sh->st == SH_BUSY &&
 	    c != NULL && c->status == CMD_RUNNING)) && dev_check_at(sh) < d)
 		d = dev_check_at(sh);
+	if (sh->dev != NULL && sh->st == SH_BUSY && c != NULL && c->stop == 0 &&
+	    sh->dphase == DEV_ENABLE && sh->dsent + SSHMCP_DEV_ENABLE_MS < d)
+		d = sh->dsent + SSHMCP_DEV_ENABLE_MS;
 	if (sh->st != SH_BUSY || c == NULL)
 		return d;
 	if (c->stop == 0 && c->deadline > 0 && c->deadline < d)

@@ -72,6 +72,7 @@
 #define SSHMCP_DEV_DETECT_MS     800                /* no sentinel by then: try the device profiles */
 #define SSHMCP_DEV_PROBES        8                  /* newlines sent at login to find the prompt */
 #define SSHMCP_DEV_ERR_LINES     4                  /* a device's error comes this early */
+#define SSHMCP_DEV_ENABLE_MS     10000              /* enable (and its password) must be done by then */
 #define SSHMCP_INPUT_MAX         (64 * 1024)        /* send_input text */
 #define SSHMCP_SESSIONS_HARD     1024               /* MaxSessions can be raised up to this */
 #define SSHMCP_TIMEOUT_HARD_S    3600               /* MaxTimeout can be raised up to this */
