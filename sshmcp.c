@@ -2838,7 +2838,13 @@ static size_t filt_csi(struct filt *f, unsigned char fin, unsigned char *out)
 	size_t o = 0;
 	unsigned n = f->csi_n;
 
-	if (!f->dev || f->csi_priv)
+	if (f->csi_priv)
+		return 0;
+	if (fin == 'n' && n == 6)
+		f->cpr++;                   /* any terminal answers these, shell or device */
+	else if (fin == 'c' && n == 0)
+		f->da++;
+	if (!f->dev)
 		return 0;
 	if (f->cr && (fin == 'K' || fin == 'D' || fin == 'G')) {
 		out[o++] = '\r';          /* the CR came first */
@@ -2853,10 +2859,6 @@ static size_t filt_csi(struct filt *f, unsigned char fin, unsigned char *out)
 		out[o++] = (unsigned char)(n == 0 ? 1 : n > 255 ? 255 : n);
 	} else if (fin == 'G' && n <= 1)
 		out[o++] = '\r';
-	else if (fin == 'n' && n == 6)
-		f->cpr++;
-	else if (fin == 'c' && n == 0)
-		f->da++;
 	return o;
 }
 
@@ -3084,17 +3086,18 @@ static enum ctx_kind prompt_ctx(const char *cmd)
 static const struct {
 	const char *re;
 	const char *unless[2];
+	int device;                 /* also on network devices (Junos `top` is a config command) */
 } prompt_streams[] = {
-	{ "(^|[;&|] *)tail( [^;&|]*)? (-[A-Za-z]*[fF]|--follow)", { NULL, NULL } },
-	{ "(^|[;&|] *)(watch|iotop|iftop|nload|vi|vim|nano|emacs)( |$)", { NULL, NULL } },
-	{ "(^|[;&|] *)h?top( |$)", { " -b", " -n" } },
-	{ "(^|[;&|] *)journalctl( [^;&|]*)? (-f|--follow)", { NULL, NULL } },
-	{ "(^|[;&|] *)(dmesg|kubectl logs|docker logs)( [^;&|]*)? (-w|-f|--follow)", { NULL, NULL } },
-	{ "(^|[;&|] *)ping6?( |$)", { " -c", NULL } },
-	{ "(^|[;&|] *)(monitor|debug all|terminal monitor)", { NULL, NULL } },
+	{ "(^|[;&|] *)tail( [^;&|]*)? (-[A-Za-z]*[fF]|--follow)", { NULL, NULL }, 0 },
+	{ "(^|[;&|] *)(watch|iotop|iftop|nload|vi|vim|nano|emacs)( |$)", { NULL, NULL }, 0 },
+	{ "(^|[;&|] *)h?top( |$)", { " -b", " -n" }, 0 },
+	{ "(^|[;&|] *)journalctl( [^;&|]*)? (-f|--follow)", { NULL, NULL }, 0 },
+	{ "(^|[;&|] *)(dmesg|kubectl logs|docker logs)( [^;&|]*)? (-w|-f|--follow)", { NULL, NULL }, 0 },
+	{ "(^|[;&|] *)ping6?( |$)", { " -c", NULL }, 0 },
+	{ "(^|[;&|\n] *)(monitor|debug all|terminal monitor)", { NULL, NULL }, 1 },
 };
 
-static const char *prompt_stream_hint(const char *cmd)
+static const char *prompt_stream_hint(const char *cmd, int device)
 {
 	regex_t re;
 	size_t i;
@@ -3102,6 +3105,8 @@ static const char *prompt_stream_hint(const char *cmd)
 	for (i = 0; i < sizeof(prompt_streams) / sizeof(prompt_streams[0]); i++) {
 		int hit;
 
+		if (device && !prompt_streams[i].device)
+			continue;
 		if (regcomp(&re, prompt_streams[i].re, REG_EXTENDED | REG_NOSUB) != 0)
 			continue;
 		hit = regexec(&re, cmd, 0, NULL, 0) == 0;
@@ -3699,6 +3704,19 @@ static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len,
 	return 0;
 }
 
+/* Terminal queries (cursor position, device attributes) are answered as a terminal of
+ * the PTY's size would: RouterOS and some shells wait for the answer before the prompt. */
+static void shell_answer_queries(struct shell *sh)
+{
+	char answer[32];
+
+	for (; sh->f.cpr > 0; sh->f.cpr--)
+		if (str_fmt(answer, sizeof(answer), "\033[%d;%dR", sh->job.rows, sh->job.cols) == 0)
+			(void)shell_type(sh, answer, strlen(answer));
+	for (; sh->f.da > 0; sh->f.da--)
+		(void)shell_type(sh, "\033[?1;2c", 7);
+}
+
 /* Drain what the channel delivered through filter and scanner. */
 static void shell_feed(struct shell *sh, int64_t now)
 {
@@ -3728,6 +3746,7 @@ static void shell_feed(struct shell *sh, int64_t now)
 		memcpy(sh->hold, sh->scratch + o - hold, hold);
 		sh->nhold = hold;
 	}
+	shell_answer_queries(sh);
 	if (sh->dev != NULL)
 		dev_after_feed(sh);
 	/* A PTY merges stderr into stdout; anything on the stderr ring is dropped noise. */
@@ -4037,16 +4056,11 @@ static void dev_put(struct shell *sh, const unsigned char *p, size_t n)
 	}
 }
 
-/* After a read: answer terminal queries, advance a pager that shows. */
+/* After a read: advance a pager that shows. */
 static void dev_after_feed(struct shell *sh)
 {
-	char line[SSHMCP_PROMPT_MAX], answer[32];
+	char line[SSHMCP_PROMPT_MAX];
 
-	for (; sh->f.cpr > 0; sh->f.cpr--)
-		if (str_fmt(answer, sizeof(answer), "\033[%d;%dR", sh->job.rows, sh->job.cols) == 0)
-			(void)shell_type(sh, answer, strlen(answer));
-	for (; sh->f.da > 0; sh->f.da--)
-		(void)shell_type(sh, "\033[?1;2c", 7);
 	if (sh->nre == 0 || sh->dn == 0 || sh->dn >= sizeof(line))
 		return;
 	dev_line_text(sh, line, sizeof(line));
@@ -6793,12 +6807,15 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 	}
 	if (async)
 		wait = 0;
-	if (wait > 0 && (hint = prompt_stream_hint(text)) != NULL) {
+	if ((sh = tool_shell(srv, a, now)) == NULL)
+		goto fail;
+	if (wait > 0 && (hint = prompt_stream_hint(text, sh->dev != NULL)) != NULL) {
 		err_set(a->e, SSHMCP_ERR_REFUSED, "refused '%.80s': %s", text, hint);
+		if (sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0)
+			srv_shell_remove(srv, sh);      /* opened for this call alone */
 		goto fail;
 	}
-	if ((sh = tool_shell(srv, a, now)) == NULL ||
-	    (c = srv_cmd_new(srv, sh, id, text, (int)timeout, a->e, now)) == NULL)
+	if ((c = srv_cmd_new(srv, sh, id, text, (int)timeout, a->e, now)) == NULL)
 		goto fail;
 	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), sudo);
 	mem_wipe(sudo, sizeof(sudo));
