@@ -3377,6 +3377,8 @@ enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
 /* A device session: login (find and learn the prompt), pager off, then commands; enable
  * runs before a command when a new enable password asks for it. */
 enum dev_phase { DEV_LOGIN, DEV_PAGER, DEV_IDLE, DEV_ENABLE, DEV_RUN };
+/* The looks at a device's last line as a quiet spell grows (dev_check). */
+enum dev_stage { DEV_AT_SETTLE, DEV_AT_QUIET, DEV_AT_RELEARN };
 
 /* What a shell may have to type at once: an encoded command (at most 4 bytes a byte). */
 #define SHELL_IN_RING (4 * SSHMCP_CMD_MAX + 65536)
@@ -3432,9 +3434,10 @@ struct shell {
 	char dhost[SSHMCP_PROMPT_MAX];      /* the host name in its prompt, learned at login */
 	char dcand[SSHMCP_PROMPT_MAX];      /* the last line the previous login probe saw */
 	int dprobes, dtries, dbad, dpriv;
-	int dquick;                         /* data since the last check: settle, not relearn */
+	int dstage;                         /* the next look at the last line: DEV_AT_* */
 	const char *dnext;                  /* the next line to type (command or pager_off) */
-	size_t dcur, dcurlen;               /* the line typed last, within the command text */
+	const char *dtyped;                 /* the line typed last (its echo ends a line) */
+	size_t dtypedlen;
 	int decho;                          /* its echo has been seen */
 	int dlines;                         /* output lines since that echo */
 	int64_t dsent;
@@ -3732,7 +3735,8 @@ static void shell_feed(struct shell *sh, int64_t now)
 			o = filt_run(&sh->f, p, n, sh->scratch);
 			ring_consume(r, n);
 			sh->last_rx = now;
-			sh->fresh = sh->dquick = 1;
+			sh->fresh = 1;
+			sh->dstage = DEV_AT_SETTLE;
 			dev_put(sh, sh->scratch, o);
 			continue;
 		}
@@ -3942,30 +3946,31 @@ static int shell_check_deadlines(struct shell *sh, int64_t now)
  */
 static void dev_finish(struct shell *sh, struct cmd *c, int64_t now);
 
+/* Type one line; `line` stays valid until the next (command text, profile, literal). */
 static void dev_type_line(struct shell *sh, const char *line, size_t n, int64_t now)
 {
 	(void)shell_type(sh, line, n);
 	(void)shell_type(sh, "\n", 1);
+	sh->dtyped = line;
+	sh->dtypedlen = n;
 	sh->decho = 0;
 	sh->dlines = 0;
 	sh->dsent = now;
 }
 
-/* Type the next line of `*next` (command text or pager_off); 0 when none is left. */
-static int dev_type_next(struct shell *sh, const char *base, int64_t now)
+/* Type the next line of the command text or pager_off; 0 when none is left. */
+static int dev_type_next(struct shell *sh, int64_t now)
 {
 	const char *p = sh->dnext;
-	size_t n;
+	size_t n, len;
 
 	if (p == NULL || *p == '\0')
 		return 0;
-	n = strcspn(p, "\n");
-	sh->dcur = base != NULL ? (size_t)(p - base) : 0;
-	sh->dcurlen = n;
-	while (n > 0 && p[n - 1] == '\r')
+	n = len = strcspn(p, "\n");
+	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
 		n--;
 	dev_type_line(sh, p, n, now);
-	sh->dnext = p[sh->dcurlen] == '\n' ? p + sh->dcurlen + 1 : p + sh->dcurlen;
+	sh->dnext = p[len] == '\n' ? p + len + 1 : p + len;
 	return 1;
 }
 
@@ -3980,17 +3985,34 @@ static void dev_line_text(const struct shell *sh, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-/* The typed line's echo: the first line that ends with it (after a prompt, or alone). */
+/* The typed line's echo: a line that ends with it (after a prompt, or alone). */
 static int dev_is_echo(const struct shell *sh, const char *line)
 {
-	const char *t = sh->cur != NULL && sh->dphase == DEV_RUN ? sh->cur->text + sh->dcur : NULL;
-	size_t n = sh->dcurlen, ll = strlen(line);
+	size_t n = sh->dtypedlen, ll = strlen(line);
 
-	while (t != NULL && n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\r'))
-		n--;
 	while (ll > 0 && line[ll - 1] == ' ')
 		ll--;
-	return t != NULL && ll >= n && memcmp(line + ll - n, t, n) == 0;
+	return sh->dtyped != NULL && ll >= n && memcmp(line + ll - n, sh->dtyped, n) == 0;
+}
+
+static int dev_mode_of(const struct shell *sh, const char *line, char *name, size_t cap);
+
+/* Lines before the echo: answers to earlier newlines (a slow link delivers them late) are
+ * a prompt alone and go; anything else means the device does not echo: it is output. */
+static int dev_before_echo(struct shell *sh, const char *line)
+{
+	char mode[16];
+
+	if (line[0] == '\0')
+		return 1;
+	if (dev_is_echo(sh, line)) {
+		sh->decho = 1;
+		return 1;
+	}
+	if (sh->nre > 0 && dev_mode_of(sh, line, mode, sizeof(mode)) >= 0)
+		return 1;
+	sh->decho = 1;
+	return 0;
 }
 
 /* A whole line arrived: output of the running command once its echo went by. */
@@ -4004,20 +4026,17 @@ static void dev_line_end(struct shell *sh)
 	if (sh->dphase == DEV_ENABLE && (regexec(&sh->derror, line, 0, NULL, 0) == 0 ||
 	    dev_re_match("[Dd]enied|[Bb]ad secret|[Ii]nvalid password|[Ww]rong", line)))
 		sh->dbad = 1;
-	if (c == NULL || sh->dphase != DEV_RUN || sh->discard) {
-		sh->decho = 1;              /* the device answered what we typed */
+	if (sh->dphase == DEV_LOGIN) {
+		sh->decho = 1;              /* the device answered a newline (or the banner goes on) */
 		return;
 	}
-	if (!sh->decho) {
-		if (line[0] == '\0' && sh->dlines == 0)
-			return;                 /* the blank before an echo */
-		sh->decho = 1;
-		if (dev_is_echo(sh, line))
-			return;
-	}
+	if (!sh->decho && dev_before_echo(sh, line))
+		return;
+	if (c == NULL || sh->dphase != DEV_RUN)
+		return;
 	if (sh->dlines++ < SSHMCP_DEV_ERR_LINES && regexec(&sh->derror, line, 0, NULL, 0) == 0)
 		err_set(&c->err, SSHMCP_ERR_DEVICE, "the device rejected '%.*s': %s",
-		    (int)(sh->dcurlen < 120 ? sh->dcurlen : 120), c->text + sh->dcur, line);
+		    (int)(sh->dtypedlen < 120 ? sh->dtypedlen : 120), sh->dtyped, line);
 	ring_append(&c->out, line, strlen(line));
 	ring_append(&c->out, "\n", 1);
 }
@@ -4138,17 +4157,19 @@ static void dev_login(struct shell *sh, int64_t now)
 	dev_type_line(sh, "", 0, now);
 }
 
-/* Login: the same prompt twice in a row, each the last line after a newline, is the
- * prompt (a banner line that looks like one is followed by more). */
-static void dev_probe(struct shell *sh, const char *line, int64_t now)
+/* Login: the same prompt twice in a row, each the last line after a newline came back, is
+ * the prompt (a banner line that looks like one is followed by more). One newline at a
+ * time is typed, a next one only once the last was answered or after a long quiet. */
+static void dev_probe(struct shell *sh, const char *line, int stage, int64_t now)
 {
 	char host[SSHMCP_PROMPT_MAX];
+	int like = dev_host_of(sh->dev, line, host, sizeof(host)) == 0;
 
 	if (dev_re_match(DEV_PRESS_KEY, line)) {
 		dev_type_line(sh, "", 0, now);
 		return;
 	}
-	if (strcmp(line, sh->dcand) == 0 && dev_host_of(sh->dev, line, host, sizeof(host)) == 0) {
+	if (like && sh->decho && strcmp(line, sh->dcand) == 0) {
 		if (dev_learn(sh, host) < 0 || dev_mode_of(sh, line, sh->mode, sizeof(sh->mode)) < 0) {
 			err_set(&sh->s.err, SSHMCP_ERR_INTERNAL, "profile %s: bad prompt pattern",
 			    sh->dev->name);
@@ -4158,7 +4179,7 @@ static void dev_probe(struct shell *sh, const char *line, int64_t now)
 		sh->dphase = DEV_PAGER;
 		sh->dnext = sh->dev->pager_off;
 		sh->dn = sh->dcol = 0;
-		if (!dev_type_next(sh, NULL, now)) {
+		if (!dev_type_next(sh, now)) {
 			sh->dphase = DEV_IDLE;
 			sh->st = SH_IDLE;
 			sh->was_ready = 1;
@@ -4166,6 +4187,8 @@ static void dev_probe(struct shell *sh, const char *line, int64_t now)
 		}
 		return;
 	}
+	if (stage < DEV_AT_RELEARN && !(like && sh->decho))
+		return;                     /* more may come: look again after a longer quiet */
 	if (++sh->dprobes > SSHMCP_DEV_PROBES) {
 		err_set(&sh->s.err, SSHMCP_ERR_CHANNEL, "no %s prompt after login (the last line "
 		    "was '%.80s'): wrong device_type?", sh->dev->name, line);
@@ -4199,12 +4222,11 @@ static void dev_start(struct shell *sh, struct cmd *c, int64_t now)
 	if (sh->enable_want && sh->dev->enable_cmd != NULL && strcmp(sh->mode, "user") == 0) {
 		sh->enable_want = 0;
 		sh->dphase = DEV_ENABLE;
-		sh->dcurlen = 0;
 		dev_type_line(sh, sh->dev->enable_cmd, strlen(sh->dev->enable_cmd), now);
 		return;
 	}
 	sh->dphase = DEV_RUN;
-	if (!dev_type_next(sh, c->text, now))
+	if (!dev_type_next(sh, now))
 		dev_type_line(sh, "", 0, now);
 }
 
@@ -4227,7 +4249,7 @@ static void dev_enable_done(struct shell *sh, struct cmd *c, int was_user, int64
 		(void)str_copy(sh->mode, sizeof(sh->mode), "privileged");
 	}
 	sh->dphase = DEV_RUN;
-	if (!dev_type_next(sh, c->text, now))
+	if (!dev_type_next(sh, now))
 		dev_type_line(sh, "", 0, now);
 }
 
@@ -4240,7 +4262,7 @@ static void dev_on_prompt(struct shell *sh, const char *mode, int64_t now)
 	(void)str_copy(sh->mode, sizeof(sh->mode), mode);
 	switch (sh->dphase) {
 	case DEV_PAGER:
-		if (dev_type_next(sh, NULL, now))
+		if (dev_type_next(sh, now))
 			return;
 		sh->dphase = DEV_IDLE;
 		sh->st = SH_IDLE;
@@ -4256,7 +4278,7 @@ static void dev_on_prompt(struct shell *sh, const char *mode, int64_t now)
 	case DEV_RUN:
 		if (c == NULL)
 			return;
-		if (c->err.code == SSHMCP_OK && c->stop == 0 && dev_type_next(sh, c->text, now))
+		if (c->err.code == SSHMCP_OK && c->stop == 0 && dev_type_next(sh, now))
 			return;
 		dev_finish(sh, c, now);
 		return;
@@ -4272,6 +4294,7 @@ static void dev_question(struct shell *sh, struct cmd *c, const char *line)
 	int pw = strstr(line, "assword") != NULL;
 
 	if (sh->dphase == DEV_ENABLE && pw) {
+		sh->fresh = 0;
 		if (sh->dtries++ == 0)
 			(void)shell_type(sh, sh->enable_pw, strlen(sh->enable_pw));
 		(void)shell_type(sh, "\n", 1);      /* again: wrong, let the device give up */
@@ -4281,7 +4304,8 @@ static void dev_question(struct shell *sh, struct cmd *c, const char *line)
 	if (sh->dphase != DEV_RUN || c->status != CMD_RUNNING)
 		return;
 	if (pw && sh->enable_pw[0] != '\0' && !c->sudo_sent && sh->dev->enable_cmd != NULL &&
-	    strncmp(c->text + sh->dcur, sh->dev->enable_cmd, strlen(sh->dev->enable_cmd)) == 0) {
+	    sh->dtyped != NULL &&
+	    strncmp(sh->dtyped, sh->dev->enable_cmd, strlen(sh->dev->enable_cmd)) == 0) {
 		c->sudo_sent = 1;       /* the agent typed enable itself: once, as for sudo */
 		(void)shell_type(sh, sh->enable_pw, strlen(sh->enable_pw));
 		(void)shell_type(sh, "\n", 1);
@@ -4293,18 +4317,22 @@ static void dev_question(struct shell *sh, struct cmd *c, const char *line)
 	sh->fresh = 0;
 }
 
-/* A quiet spell on a device: what is the last line? */
+/* A quiet spell on a device: what is the last line? Looked at three times as the quiet
+ * grows: the learned prompt counts after a short settle, a question after the shell's
+ * quiet, an unlearned prompt (a new host name) or a missing echo after a long one. */
 static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 {
 	char line[SSHMCP_PROMPT_MAX], mode[16], host[SSHMCP_PROMPT_MAX];
 	struct cmd *c = sh->cur;
-	int quick = sh->dquick;
+	int stage = sh->dstage;
 
-	sh->dquick = 0;
+	sh->dstage = stage + 1;
+	if (stage >= DEV_AT_RELEARN)
+		sh->fresh = 0;              /* nothing more to wait for until new data */
 	dev_line_text(sh, line, sizeof(line));
 	if (sh->dphase == DEV_LOGIN) {
-		sh->fresh = 0;
-		dev_probe(sh, line, now);
+		if (stage >= DEV_AT_QUIET)
+			dev_probe(sh, line, stage, now);
 		return;
 	}
 	if (dev_mode_of(sh, line, mode, sizeof(mode)) >= 0) {
@@ -4314,16 +4342,13 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 		dev_on_prompt(sh, mode, now);
 		return;
 	}
-	if (c != NULL && line[0] != '\0' && (prompt_classify(pr, line) == PROMPT_INPUT ||
-	    dev_re_match(dev_confirm_re, line))) {
+	if ((stage >= DEV_AT_QUIET || sh->dphase == DEV_ENABLE) && c != NULL && line[0] != '\0' &&
+	    (prompt_classify(pr, line) == PROMPT_INPUT || dev_re_match(dev_confirm_re, line))) {
 		dev_question(sh, c, line);
 		return;
 	}
-	if (quick)
-		return;                     /* look again after the longer quiet */
-	sh->fresh = 0;
 	/* A prompt of the platform, but not the learned one: the host name changed. */
-	if ((sh->decho || sh->dphase != DEV_RUN) &&
+	if (stage >= DEV_AT_RELEARN && sh->decho &&
 	    dev_host_of(sh->dev, line, host, sizeof(host)) == 0 && dev_learn(sh, host) == 0 &&
 	    dev_mode_of(sh, line, mode, sizeof(mode)) >= 0)
 		dev_on_prompt(sh, mode, now);
@@ -4332,7 +4357,10 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 /* When the next look at the last line is due. */
 static int64_t dev_check_at(const struct shell *sh)
 {
-	return sh->last_rx + (sh->dquick ? SSHMCP_DEV_SETTLE_MS : SSHMCP_DEV_RELEARN_MS);
+	static const int wait_ms[] = { SSHMCP_DEV_SETTLE_MS, SSHMCP_QUIET_MS,
+		SSHMCP_DEV_RELEARN_MS };
+
+	return sh->last_rx + wait_ms[sh->dstage < DEV_AT_RELEARN ? sh->dstage : DEV_AT_RELEARN];
 }
 
 /* No device_type and no sentinel: if the last line is a device's prompt, become one. */
