@@ -3149,6 +3149,7 @@ struct dev_profile {
 	const char *pager_key;
 	const char *enable_cmd;     /* NULL: no privilege levels to climb */
 	const char *error_re;       /* the device rejected the line (first lines of output) */
+	const char *context_re;     /* a line printed before every prompt: not output */
 };
 
 /* Cisco-like prompts: R1>, R1#, R1(config)#, R1(config-if)#. */
@@ -3160,43 +3161,45 @@ struct dev_profile {
 /* user@host> and user@host#: Junos and PAN-OS. */
 #define DEV_AT_HOST "^([A-Za-z0-9_.-]+@[A-Za-z0-9_.:()-]+)[>#%] ?$"
 #define DEV_AT_MODES { { "operational", "^%H> ?$" }, { "config", "^%H# ?$" } }
+/* Where a Junos or PAN-OS prompt stands: [edit interfaces ge-0/0/1], {master:0}. */
+#define DEV_JUNOS_CONTEXT "^(\\[edit( [^]]*)?\\]|\\{(master|backup|primary|secondary|line)[^}]*\\}) *$"
 
 static const struct dev_profile dev_profiles[] = {
 	{ "cisco_ios", DEV_IOS_HOST, "Cisco IOS|IOS Software", DEV_IOS_MODES,
-	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", "enable", DEV_PCT_ERRORS },
+	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", "enable", DEV_PCT_ERRORS, NULL },
 	{ "arista_eos", DEV_IOS_HOST, "Arista|EOS", DEV_IOS_MODES,
-	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", "enable", DEV_PCT_ERRORS },
+	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", "enable", DEV_PCT_ERRORS, NULL },
 	{ "cisco_asa", DEV_IOS_HOST, "ASA|Adaptive Security", DEV_IOS_MODES,
 	  "terminal pager 0", "^ *<-+ More -+> *$", " ", "enable",
-	  "^(ERROR: |% ?(Invalid input|Incomplete command|Ambiguous command))" },
+	  "^(ERROR: |% ?(Invalid input|Incomplete command|Ambiguous command))", NULL },
 	{ "cisco_nxos", DEV_IOS_HOST, "NX-OS|Nexus", DEV_IOS_MODES,
-	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", NULL, DEV_PCT_ERRORS },
+	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", NULL, DEV_PCT_ERRORS, NULL },
 	{ "cisco_xr", DEV_IOS_HOST, "IOS XR|IOS-XR", DEV_IOS_MODES,
-	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", NULL, DEV_PCT_ERRORS },
+	  "terminal length 0", "^ *-+ ?[Mm]ore ?-+ *$", " ", NULL, DEV_PCT_ERRORS, NULL },
 	{ "hp_procurve", DEV_IOS_HOST, "ProCurve|HP J[0-9]|Aruba|Hewlett",
 	  { { "user", "^%H> ?$" }, { "privileged", "^%H# ?$" }, { "config", "^%H\\(config\\)# ?$" },
 	    { "config-sub", "^%H\\([^)]+\\)# ?$" } },
 	  "no page", "-- MORE --", " ", "enable",
-	  "^(Invalid input|Incomplete input|Ambiguous input|Unknown command)" },
+	  "^(Invalid input|Incomplete input|Ambiguous input|Unknown command)", NULL },
 	{ "juniper_junos", DEV_AT_HOST, "JUNOS|Junos", DEV_AT_MODES,
 	  "set cli screen-length 0", "^---\\(more( [0-9]+%)?\\)--- *$", " ", NULL,
-	  "^(unknown command|syntax error|error: |'[^']*' is ambiguous)" },
+	  "^(unknown command|syntax error|error: |'[^']*' is ambiguous)", DEV_JUNOS_CONTEXT },
 	{ "paloalto_panos", DEV_AT_HOST, "PAN-OS|Palo Alto", DEV_AT_MODES,
 	  "set cli pager off", "^lines [0-9]+-[0-9]+ *(\\(END\\))? *$", " ", NULL,
-	  "^(Unknown command|Invalid syntax|Server error|Error: )" },
+	  "^(Unknown command|Invalid syntax|Server error|Error: )", DEV_JUNOS_CONTEXT },
 	{ "huawei_vrp", "^<([^<>]+)> ?$", "Huawei|VRP",
 	  { { "user", "^<%H> ?$" }, { "config", "^\\[[~*]?%H\\] ?$" },
 	    { "config-sub", "^\\[[~*]?%H-[^]]+\\] ?$" } },
 	  "screen-length 0 temporary", "^ *-+ More -+ *$", " ", "super",
-	  "^Error: " },
+	  "^Error: ", NULL },
 	{ "mikrotik_routeros", "^\\[([^] @]+@[^] ]+)\\] [^>]*> ?$", "MikroTik|RouterOS",
 	  { { "operational", "^\\[%H\\] [^>]*> ?$" } },
 	  NULL, "^-- \\[Q quit\\|D dump\\|down\\] *$", " ", NULL,
-	  "^(bad command name|expected |ambiguous |syntax error|failure:|input does not match)" },
+	  "^(bad command name|expected |ambiguous |syntax error|failure:|input does not match)", NULL },
 	{ "fortinet", "^([A-Za-z0-9_.-]+) (\\([^)]*\\) )?[#$] ?$", "FortiGate|FortiOS",
 	  { { "privileged", "^%H [#$] ?$" }, { "config-sub", "^%H \\([^)]+\\) [#$] ?$" } },
 	  "config system console\nset output standard\nend", "^--More-- *$", " ", NULL,
-	  "^(Unknown action|command parse error|Command fail|entry not found)" },
+	  "^(Unknown action|command parse error|Command fail|entry not found)", NULL },
 };
 
 #define DEV_PROFILES (sizeof(dev_profiles) / sizeof(dev_profiles[0]))
@@ -3429,8 +3432,11 @@ struct shell {
 	const struct dev_profile *dev;
 	int dev_auto;                       /* no device_type: a device may answer instead */
 	enum dev_phase dphase;
-	regex_t dmode[DEV_MODES_MAX], dpager, derror;
-	int nre;                            /* compiled: the modes, then pager and error */
+	regex_t dmode[DEV_MODES_MAX], dpager, derror, dctx;
+	int nre;                            /* compiled: the modes, then pager, error, context */
+	char dheld[256];                    /* blank and context lines that may precede a prompt */
+	size_t nheld;
+	int dheld_ctx;                      /* ... and a context line is among them */
 	char dhost[SSHMCP_PROMPT_MAX];      /* the host name in its prompt, learned at login */
 	char dcand[SSHMCP_PROMPT_MAX];      /* the last line the previous login probe saw */
 	int dprobes, dtries, dbad, dpriv;
@@ -4015,6 +4021,37 @@ static int dev_before_echo(struct shell *sh, const char *line)
 	return 0;
 }
 
+/* Junos prints "[edit interfaces ge-0/0/1]" (after a blank line) before every config
+ * prompt: part of the prompt, not of the output. Such lines wait here; a line of output
+ * after them lets them through, the prompt drops them (dev_held_end). */
+static int dev_hold(struct shell *sh, struct cmd *c, const char *line)
+{
+	size_t n = strlen(line);
+	int ctx = sh->dev->context_re != NULL && regexec(&sh->dctx, line, 0, NULL, 0) == 0;
+
+	if (sh->dev->context_re == NULL || (line[0] != '\0' && !ctx) ||
+	    n + 1 > sizeof(sh->dheld) - sh->nheld) {
+		ring_append(&c->out, sh->dheld, sh->nheld);
+		sh->nheld = 0;
+		sh->dheld_ctx = 0;
+		return 0;
+	}
+	memcpy(sh->dheld + sh->nheld, line, n);
+	sh->dheld[sh->nheld + n] = '\n';
+	sh->nheld += n + 1;
+	sh->dheld_ctx |= ctx;
+	return 1;
+}
+
+/* The prompt came: held blank lines were output unless a context line followed them. */
+static void dev_held_end(struct shell *sh, struct cmd *c)
+{
+	if (!sh->dheld_ctx)
+		ring_append(&c->out, sh->dheld, sh->nheld);
+	sh->nheld = 0;
+	sh->dheld_ctx = 0;
+}
+
 /* A whole line arrived: output of the running command once its echo went by. */
 static void dev_line_end(struct shell *sh)
 {
@@ -4032,7 +4069,7 @@ static void dev_line_end(struct shell *sh)
 	}
 	if (!sh->decho && dev_before_echo(sh, line))
 		return;
-	if (c == NULL || sh->dphase != DEV_RUN)
+	if (c == NULL || sh->dphase != DEV_RUN || dev_hold(sh, c, line))
 		return;
 	if (sh->dlines++ < SSHMCP_DEV_ERR_LINES && regexec(&sh->derror, line, 0, NULL, 0) == 0)
 		err_set(&c->err, SSHMCP_ERR_DEVICE, "the device rejected '%.*s': %s",
@@ -4095,7 +4132,7 @@ static void dev_re_free(struct shell *sh)
 
 	for (i = 0; i < sh->nre; i++)
 		regfree(i < DEV_MODES_MAX ? &sh->dmode[i] : i == DEV_MODES_MAX ? &sh->dpager :
-		    &sh->derror);
+		    i == DEV_MODES_MAX + 1 ? &sh->derror : &sh->dctx);
 	sh->nre = 0;
 }
 
@@ -4120,6 +4157,9 @@ static int dev_learn(struct shell *sh, const char *host)
 		return -1;
 	sh->nre++;
 	if (dev_re_comp(&sh->derror, p->error_re, 1) < 0)
+		return -1;
+	sh->nre++;
+	if (dev_re_comp(&sh->dctx, p->context_re != NULL ? p->context_re : "^\001$", 1) < 0)
 		return -1;
 	sh->nre++;
 	return 0;
@@ -4202,6 +4242,7 @@ static void dev_probe(struct shell *sh, const char *line, int stage, int64_t now
 /* The command's end: status from the device's messages, exit code unknown (never 0). */
 static void dev_finish(struct shell *sh, struct cmd *c, int64_t now)
 {
+	dev_held_end(sh, c);
 	(void)str_copy(c->mode, sizeof(c->mode), shell_mode_name(sh));
 	c->has_exit = 0;
 	cmd_set_status(c, c->stop ? (enum cmd_status)c->stop :
@@ -4278,6 +4319,7 @@ static void dev_on_prompt(struct shell *sh, const char *mode, int64_t now)
 	case DEV_RUN:
 		if (c == NULL)
 			return;
+		dev_held_end(sh, c);
 		if (c->err.code == SSHMCP_OK && c->stop == 0 && dev_type_next(sh, now))
 			return;
 		dev_finish(sh, c, now);

@@ -296,10 +296,11 @@ export const scenarios = [
 		r = await d.run('show interfaces', { max_bytes: BIG });
 		if (done(t, r, 'show interfaces, paged')) same(t, r.out, dump('juniper_junos', 'interfaces'), 'show interfaces through the pager = --dump', r);
 		done(t, await d.run('set cli screen-length 0'), 'set cli screen-length 0');
-		done(t, await d.run('configure'), 'configure', { mode: 'config', contains: 'Entering configuration mode' });
-		done(t, await d.run('edit interfaces ge-0/0/1'), 'edit interfaces ge-0/0/1', { mode: 'config' });
+		// "[edit ...]" before each config prompt belongs to the prompt, not the output.
+		done(t, await d.run('configure'), 'configure', { mode: 'config', out: 'Entering configuration mode\n' });
+		done(t, await d.run('edit interfaces ge-0/0/1'), 'edit interfaces ge-0/0/1', { mode: 'config', out: '' });
 		r = await d.run('set description uplink');
-		done(t, r, 'set at that level', { mode: 'config' });
+		done(t, r, 'set at that level', { mode: 'config', out: '' });
 		t.notContains(r.out, 'admin@R1', 'no prompt in the output', r.sc);
 		rejected(t, await d.run('bogus'), 'bogus in configuration mode', 'unknown command.');
 		done(t, await d.run('up'), 'up', { mode: 'config' });
