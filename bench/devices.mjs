@@ -12,23 +12,15 @@
 // server duration_ms, ms; clock: RUNS×4 `show clock`), off_bad, on_bad, cold_bad (outputs not
 // equal to WANT). Environment: SSHMCP, MCP_SDK,
 // MCP_HOST (default ios), RUNS (5), WANT (file), PIDFILE (the server's PID is appended).
-import { appendFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { loadSdk, SSHMCP } from '../tests/mcp/client.mjs';
+import { startServer } from './mcp.mjs';
 
 const HOST = process.env.MCP_HOST || 'ios';
 const RUNS = Number(process.env.RUNS || 5);
 const WANT = readFileSync(process.env.WANT, 'utf8');
-const PIDFILE = process.env.PIDFILE;
-const sdk = await loadSdk();
 
-const transport = new sdk.StdioClientTransport({ command: SSHMCP, args: ['serve'], env: { ...process.env }, stderr: 'pipe' });
-let errTail = '';
-transport.stderr?.on('data', (b) => { errTail = (errTail + b.toString('utf8')).slice(-2000); });
-const client = new sdk.Client({ name: 'sshmcp-bench', version: '1' }, { capabilities: {} });
-await client.connect(transport, { timeout: 20000 });
-if (PIDFILE && transport.pid) appendFileSync(PIDFILE, `${transport.pid}\n`);
-await client.listTools({}, { timeout: 20000 });
+const { client, err } = await startServer();
 
 // call(session, command): {ms, srv, out}; throws unless completed
 async function call(session, command) {
@@ -38,7 +30,7 @@ async function call(session, command) {
 	const ms = performance.now() - t0;
 	const sc = res.structuredContent || {};
 	if (res.isError || sc.status !== 'completed') {
-		throw new Error(`${command}: ${JSON.stringify(res).slice(0, 600)}\nserver stderr: ${errTail.slice(-600)}`);
+		throw new Error(`${command}: ${JSON.stringify(res).slice(0, 600)}\nserver stderr: ${err().slice(-600)}`);
 	}
 	return { ms, srv: sc.duration_ms, out: sc.output || '' };
 }

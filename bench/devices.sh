@@ -33,10 +33,8 @@ SSH=(ssh -F "$SSH_CONFIG" -o BatchMode=yes -o IdentitiesOnly=yes)
 PIDFILE=$FIX/servers.pid
 : >"$PIDFILE"
 _bench_cleanup() {   # the MCP servers node spawned, then lib.sh's cleanup, status unchanged
-	local rc=$? p
-	while read -r p; do
-		[ -n "$p" ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$SSHMCP")" ] && _kill_tree "$p"
-	done <"$PIDFILE"
+	local rc=$?
+	bench_kill_servers "$PIDFILE"
 	(exit "$rc")
 	_cleanup
 }

@@ -9,28 +9,14 @@
 // N, WARM, FRESH. HOME must be the fixture home (the server reads $HOME/.ssh/config).
 // Prints one line per result, "key value...", for latency.sh to read; exits non-zero on any
 // call that does not come back completed with exit_code 0.
-import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { loadSdk, SSHMCP } from '../tests/mcp/client.mjs';
+import { sdk, startServer } from './mcp.mjs';
 
 const mode = process.argv[2] || 'warm';
 const HOST = process.env.MCP_HOST || 'h';
 const N = Number(process.env.N || 200);
 const WARM = Number(process.env.WARM || 5);
 const FRESH = Number(process.env.FRESH || 5);
-const PIDFILE = process.env.PIDFILE;
-const sdk = await loadSdk();
-
-async function startServer() {
-	const transport = new sdk.StdioClientTransport({ command: SSHMCP, args: ['serve'], env: { ...process.env }, stderr: 'pipe' });
-	let errTail = '';
-	transport.stderr?.on('data', (b) => { errTail = (errTail + b.toString('utf8')).slice(-2000); });
-	const client = new sdk.Client({ name: 'sshmcp-bench', version: '1' }, { capabilities: {} });
-	await client.connect(transport, { timeout: 20000 });
-	if (PIDFILE && transport.pid) appendFileSync(PIDFILE, `${transport.pid}\n`);
-	await client.listTools({}, { timeout: 20000 });   // like a real client; also arms output validation
-	return { client, transport, err: () => errTail };
-}
 
 async function call(s) {
 	const t0 = performance.now();

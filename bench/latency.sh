@@ -33,12 +33,10 @@ CM_PID=
 # stop what lib.sh's trap does not know about (the MCP servers node spawned, the master),
 # then run lib.sh's cleanup with the exit status unchanged
 _bench_cleanup() {
-	local rc=$? p
+	local rc=$?
 	if [ -S "$CM" ]; then timeout 5 "${SSH[@]}" -o ControlPath="$CM" -O exit h >/dev/null 2>&1; fi
 	[ -z "$CM_PID" ] || _kill_tree "$CM_PID"
-	while read -r p; do
-		[ -n "$p" ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$SSHMCP")" ] && _kill_tree "$p"
-	done <"$PIDFILE"
+	bench_kill_servers "$PIDFILE"
 	(exit "$rc")
 	_cleanup
 }

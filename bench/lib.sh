@@ -23,3 +23,12 @@ median() {
 		END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		      if (f == "") print m; else printf f "\n", m }'
 }
+
+# bench_kill_servers FILE: stop the `sshmcp serve` processes whose PIDs node wrote to FILE
+# (lib.sh's trap does not know them); a PID that is no longer sshmcp is left alone
+bench_kill_servers() {
+	local p
+	while read -r p; do
+		[ -n "$p" ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$SSHMCP")" ] && _kill_tree "$p"
+	done <"$1"
+}
