@@ -4373,8 +4373,7 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 		sh->fresh = 0;              /* nothing more to wait for until new data */
 	dev_line_text(sh, line, sizeof(line));
 	if (sh->dphase == DEV_LOGIN) {
-		if (stage >= DEV_AT_QUIET)
-			dev_probe(sh, line, stage, now);
+		dev_probe(sh, line, stage, now);
 		return;
 	}
 	if (dev_mode_of(sh, line, mode, sizeof(mode)) >= 0) {
