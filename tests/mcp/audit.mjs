@@ -55,12 +55,15 @@ function serve(args, name) {
 	s.child.stderr.on('data', (b) => appendFileSync(`${FIX}/written/${name}.stderr`, b));
 	return s;
 }
-// ps sampling: every secret-bearing value must stay out of every process's argv
+// ps sampling: every secret-bearing value must stay out of every process's argv. The one
+// exception is not ours: test scripts running in parallel make their fixture keys with
+// `ssh-keygen ... -C sshmcp-test-PID-NAME ... -N <the shared test passphrase>`.
 const PS_SECRETS = { T_PASS, T_PASSPHRASE, typed: SEC.typed, wrong: SEC.wrong };
+const PS_FIXTURE = /^ *[0-9]+ ssh-keygen .*-C sshmcp-test-[0-9]+-/;
 let psHits = [], psSamples = 0, psOn = false;
 async function psSampler() {
 	while (psOn) {
-		const rows = sh('ps', ['-eo', 'pid=,args=']);
+		const rows = sh('ps', ['-eo', 'pid=,args=']).split('\n').filter((l) => !PS_FIXTURE.test(l)).join('\n');
 		psSamples++;
 		for (const [k, v] of Object.entries(PS_SECRETS)) if (v && rows.includes(v)) psHits.push(`${k}: ${rows.split('\n').find((l) => l.includes(v))}`);
 		await sleep(30);
