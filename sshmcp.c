@@ -2950,10 +2950,17 @@ static const char *const prompt_repl_res[] = {
 /* A shell prompt, as most PS1 settings end. */
 static const char prompt_shell_re[] = "[$#%>] ?$";
 
+/* Questions a network device asks before it acts; with prompt_input_res they are its
+ * awaiting_input cases. Nothing is answered on the agent's behalf. */
+static const char prompt_confirm_re[] = "(\\[confirm\\]|\\]\\?|\\[(yes|no|y|n|Y|N)[/,][^]]*\\]"
+	" *(\\((yes|no)\\))? *:?|\\[Y\\]es.*:|\\? *\\[[yYnN]/[yYnN]\\] *:?|[Pp]assword: *|"
+	"\\[[^]]*\\] *\\?) *$";
+
 struct prompt {
 	regex_t input[sizeof(prompt_input_res) / sizeof(prompt_input_res[0])];
 	regex_t repl[sizeof(prompt_repl_res) / sizeof(prompt_repl_res[0])];
 	regex_t shell;
+	regex_t confirm;                    /* prompt_confirm_re: devices only */
 	int ready;
 };
 
@@ -2968,6 +2975,8 @@ static int prompt_init(struct prompt *p)
 		if (regcomp(&p->repl[i], prompt_repl_res[i], REG_EXTENDED | REG_NOSUB) != 0)
 			return -1;
 	if (regcomp(&p->shell, prompt_shell_re, REG_EXTENDED | REG_NOSUB) != 0)
+		return -1;
+	if (regcomp(&p->confirm, prompt_confirm_re, REG_EXTENDED | REG_NOSUB) != 0)
 		return -1;
 	p->ready = 1;
 	return 0;
@@ -2984,6 +2993,7 @@ static void prompt_free(struct prompt *p)
 	for (i = 0; i < sizeof(p->repl) / sizeof(p->repl[0]); i++)
 		regfree(&p->repl[i]);
 	regfree(&p->shell);
+	regfree(&p->confirm);
 	p->ready = 0;
 }
 
@@ -3207,12 +3217,6 @@ static const struct dev_profile dev_profiles[] = {
 /* A login that waits for a key before the first prompt. */
 #define DEV_PRESS_KEY "[Pp]ress (RETURN|ENTER|[Aa]ny [Kk]ey)"
 
-/* Questions a device asks before it acts; with prompt_input_res they are the
- * awaiting_input cases. Nothing is answered on the agent's behalf. */
-static const char dev_confirm_re[] = "(\\[confirm\\]|\\]\\?|\\[(yes|no|y|n|Y|N)[/,][^]]*\\]"
-	" *(\\((yes|no)\\))? *:?|\\[Y\\]es.*:|\\? *\\[[yYnN]/[yYnN]\\] *:?|[Pp]assword: *|"
-	"\\[[^]]*\\] *\\?) *$";
-
 static const struct dev_profile *dev_profile_find(const char *name)
 {
 	size_t i;
@@ -3221,6 +3225,24 @@ static const struct dev_profile *dev_profile_find(const char *name)
 		if (strcmp(dev_profiles[i].name, name) == 0)
 			return &dev_profiles[i];
 	return NULL;
+}
+
+/* A device_type: its profile into *p (NULL for linux, a POSIX shell); -1 when unknown. */
+static int dev_type_parse(const char *name, const struct dev_profile **p)
+{
+	*p = dev_profile_find(name);
+	return *p != NULL || strcmp(name, "linux") == 0 ? 0 : -1;
+}
+
+/* Does the profile have a prompt for this mode (a level the prompt shows)? */
+static int dev_profile_has_mode(const struct dev_profile *p, const char *mode)
+{
+	int i;
+
+	for (i = 0; i < DEV_MODES_MAX && p->modes[i].name != NULL; i++)
+		if (strcmp(p->modes[i].name, mode) == 0)
+			return 1;
+	return 0;
 }
 
 /* One ERE, or -1 (the table is ours: a failure is a bug the unit tests catch). */
@@ -3382,6 +3404,8 @@ enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
 enum dev_phase { DEV_LOGIN, DEV_PAGER, DEV_IDLE, DEV_ENABLE, DEV_RUN };
 /* The looks at a device's last line as a quiet spell grows (dev_check). */
 enum dev_stage { DEV_AT_SETTLE, DEV_AT_QUIET, DEV_AT_RELEARN };
+/* A device session's patterns: the prompt of each mode, then these. */
+enum dev_re { DEV_RE_PAGER = DEV_MODES_MAX, DEV_RE_ERROR, DEV_RE_CONTEXT, DEV_RE_COUNT };
 
 /* What a shell may have to type at once: an encoded command (at most 4 bytes a byte). */
 #define SHELL_IN_RING (4 * SSHMCP_CMD_MAX + 65536)
@@ -3432,8 +3456,8 @@ struct shell {
 	const struct dev_profile *dev;
 	int dev_auto;                       /* no device_type: a device may answer instead */
 	enum dev_phase dphase;
-	regex_t dmode[DEV_MODES_MAX], dpager, derror, dctx;
-	int nre;                            /* compiled: the modes, then pager, error, context */
+	regex_t dre[DEV_RE_COUNT];          /* compiled once the host name is learned */
+	unsigned dre_set;                   /* bit i: dre[i] is compiled */
 	char dheld[256];                    /* blank and context lines that may precede a prompt */
 	size_t nheld;
 	int dheld_ctx;                      /* ... and a context line is among them */
@@ -3980,6 +4004,12 @@ static int dev_type_next(struct shell *sh, int64_t now)
 	return 1;
 }
 
+/* The line model starts an empty line. */
+static void dev_line_clear(struct shell *sh)
+{
+	sh->dn = sh->dcol = sh->dfresh = 0;
+}
+
 /* The current line as text: trailing blanks go when the cursor went back over it. */
 static void dev_line_text(const struct shell *sh, char *out, size_t cap)
 {
@@ -4003,6 +4033,12 @@ static int dev_is_echo(const struct shell *sh, const char *line)
 
 static int dev_mode_of(const struct shell *sh, const char *line, char *name, size_t cap);
 
+/* Does the session's pattern i match? False before the prompt is learned. */
+static int dev_re_hit(const struct shell *sh, int i, const char *line)
+{
+	return (sh->dre_set & 1u << i) != 0 && regexec(&sh->dre[i], line, 0, NULL, 0) == 0;
+}
+
 /* Lines before the echo: answers to earlier newlines (a slow link delivers them late) are
  * a prompt alone and go; anything else means the device does not echo: it is output. */
 static int dev_before_echo(struct shell *sh, const char *line)
@@ -4015,7 +4051,7 @@ static int dev_before_echo(struct shell *sh, const char *line)
 		sh->decho = 1;
 		return 1;
 	}
-	if (sh->nre > 0 && dev_mode_of(sh, line, mode, sizeof(mode)) >= 0)
+	if (dev_mode_of(sh, line, mode, sizeof(mode)) >= 0)
 		return 1;
 	sh->decho = 1;
 	return 0;
@@ -4027,7 +4063,7 @@ static int dev_before_echo(struct shell *sh, const char *line)
 static int dev_hold(struct shell *sh, struct cmd *c, const char *line)
 {
 	size_t n = strlen(line);
-	int ctx = sh->dev->context_re != NULL && regexec(&sh->dctx, line, 0, NULL, 0) == 0;
+	int ctx = dev_re_hit(sh, DEV_RE_CONTEXT, line);
 
 	if (sh->dev->context_re == NULL || (line[0] != '\0' && !ctx) ||
 	    n + 1 > sizeof(sh->dheld) - sh->nheld) {
@@ -4059,8 +4095,8 @@ static void dev_line_end(struct shell *sh)
 	struct cmd *c = sh->cur;
 
 	dev_line_text(sh, line, sizeof(line));
-	sh->dn = sh->dcol = sh->dfresh = 0;
-	if (sh->dphase == DEV_ENABLE && (regexec(&sh->derror, line, 0, NULL, 0) == 0 ||
+	dev_line_clear(sh);
+	if (sh->dphase == DEV_ENABLE && (dev_re_hit(sh, DEV_RE_ERROR, line) ||
 	    dev_re_match("[Dd]enied|[Bb]ad secret|[Ii]nvalid password|[Ww]rong", line)))
 		sh->dbad = 1;
 	if (sh->dphase == DEV_LOGIN) {
@@ -4071,7 +4107,7 @@ static void dev_line_end(struct shell *sh)
 		return;
 	if (c == NULL || sh->dphase != DEV_RUN || dev_hold(sh, c, line))
 		return;
-	if (sh->dlines++ < SSHMCP_DEV_ERR_LINES && regexec(&sh->derror, line, 0, NULL, 0) == 0)
+	if (sh->dlines++ < SSHMCP_DEV_ERR_LINES && dev_re_hit(sh, DEV_RE_ERROR, line))
 		err_set(&c->err, SSHMCP_ERR_DEVICE, "the device rejected '%.*s': %s",
 		    (int)(sh->dtypedlen < 120 ? sh->dtypedlen : 120), sh->dtyped, line);
 	ring_append(&c->out, line, strlen(line));
@@ -4117,12 +4153,12 @@ static void dev_after_feed(struct shell *sh)
 {
 	char line[SSHMCP_PROMPT_MAX];
 
-	if (sh->nre == 0 || sh->dn == 0 || sh->dn >= sizeof(line))
+	if (sh->dn == 0 || sh->dn >= sizeof(line))
 		return;
 	dev_line_text(sh, line, sizeof(line));
-	if (regexec(&sh->dpager, line, 0, NULL, 0) == 0) {
+	if (dev_re_hit(sh, DEV_RE_PAGER, line)) {
 		(void)shell_type(sh, sh->dev->pager_key, strlen(sh->dev->pager_key));
-		sh->dn = sh->dcol = sh->dfresh = 0;
+		dev_line_clear(sh);
 	}
 }
 
@@ -4130,10 +4166,21 @@ static void dev_re_free(struct shell *sh)
 {
 	int i;
 
-	for (i = 0; i < sh->nre; i++)
-		regfree(i < DEV_MODES_MAX ? &sh->dmode[i] : i == DEV_MODES_MAX ? &sh->dpager :
-		    i == DEV_MODES_MAX + 1 ? &sh->derror : &sh->dctx);
-	sh->nre = 0;
+	for (i = 0; i < DEV_RE_COUNT; i++)
+		if (sh->dre_set & 1u << i)
+			regfree(&sh->dre[i]);
+	sh->dre_set = 0;
+}
+
+/* Compile dre[i]; a pattern the profile does not have (NULL) stays unset: never a hit. */
+static int dev_re_set(struct shell *sh, int i, const char *src)
+{
+	if (src == NULL)
+		return 0;
+	if (dev_re_comp(&sh->dre[i], src, 1) < 0)
+		return -1;
+	sh->dre_set |= 1u << i;
+	return 0;
 }
 
 /* The host name is known: compile the prompts of every mode with it. */
@@ -4145,24 +4192,12 @@ static int dev_learn(struct shell *sh, const char *host)
 
 	dev_re_free(sh);
 	(void)str_copy(sh->dhost, sizeof(sh->dhost), host);
-	for (i = 0; i < DEV_MODES_MAX; i++) {
-		if (p->modes[i].name == NULL || dev_mode_re(p->modes[i].re, host, re, sizeof(re)) < 0 ||
-		    dev_re_comp(&sh->dmode[i], re, 1) < 0)
-			break;
-		sh->nre++;
-	}
-	for (; sh->nre < DEV_MODES_MAX; sh->nre++)     /* unused modes never match */
-		(void)dev_re_comp(&sh->dmode[sh->nre], "^\001\002$", 1);
-	if (dev_re_comp(&sh->dpager, p->pager_re, 1) < 0)
-		return -1;
-	sh->nre++;
-	if (dev_re_comp(&sh->derror, p->error_re, 1) < 0)
-		return -1;
-	sh->nre++;
-	if (dev_re_comp(&sh->dctx, p->context_re != NULL ? p->context_re : "^\001$", 1) < 0)
-		return -1;
-	sh->nre++;
-	return 0;
+	for (i = 0; i < DEV_MODES_MAX && p->modes[i].name != NULL; i++)
+		if (dev_mode_re(p->modes[i].re, host, re, sizeof(re)) < 0 || dev_re_set(sh, i, re) < 0)
+			return -1;
+	return dev_re_set(sh, DEV_RE_PAGER, p->pager_re) < 0 ||
+	    dev_re_set(sh, DEV_RE_ERROR, p->error_re) < 0 ||
+	    dev_re_set(sh, DEV_RE_CONTEXT, p->context_re) < 0 ? -1 : 0;
 }
 
 /* Which mode's prompt is this line? Its name into `name`; -1 when none. */
@@ -4170,10 +4205,10 @@ static int dev_mode_of(const struct shell *sh, const char *line, char *name, siz
 {
 	int i;
 
-	for (i = 0; i < DEV_MODES_MAX && sh->nre > DEV_MODES_MAX; i++) {
+	for (i = 0; i < DEV_MODES_MAX; i++) {
 		const char *m = sh->dev->modes[i].name;
 
-		if (m == NULL || regexec(&sh->dmode[i], line, 0, NULL, 0) != 0)
+		if (m == NULL || !dev_re_hit(sh, i, line))
 			continue;
 		if (strcmp(m, "config-sub") == 0)
 			dev_submode(line, name, cap);
@@ -4192,6 +4227,7 @@ static void dev_login(struct shell *sh, int64_t now)
 	sh->deadline = now + SSHMCP_SHELL_START_MS;
 	sh->f = (struct filt){ .dev = 1 };
 	sh->nhold = 0;
+	dev_line_clear(sh);
 	sh->dprobes = 0;
 	sh->dcand[0] = '\0';
 	dev_type_line(sh, "", 0, now);
@@ -4218,7 +4254,7 @@ static void dev_probe(struct shell *sh, const char *line, int stage, int64_t now
 		}
 		sh->dphase = DEV_PAGER;
 		sh->dnext = sh->dev->pager_off;
-		sh->dn = sh->dcol = 0;
+		dev_line_clear(sh);
 		if (!dev_type_next(sh, now)) {
 			sh->dphase = DEV_IDLE;
 			sh->st = SH_IDLE;
@@ -4277,8 +4313,8 @@ static void dev_enable_done(struct shell *sh, struct cmd *c, int was_user, int64
 {
 	int same = strcmp(sh->mode, "user") == 0;
 
-	if (sh->dtries > 1 || sh->dbad || (same && was_user && sh->dev->modes[1].name != NULL &&
-	    strcmp(sh->dev->modes[1].name, "privileged") == 0)) {
+	if (sh->dtries > 1 || sh->dbad ||
+	    (same && was_user && dev_profile_has_mode(sh->dev, "privileged"))) {
 		err_set(&c->err, SSHMCP_ERR_AUTH, "%s: the enable password was rejected; the "
 		    "session stays in %s mode and the command did not run", sh->dev->enable_cmd,
 		    sh->mode);
@@ -4336,7 +4372,6 @@ static void dev_question(struct shell *sh, struct cmd *c, const char *line)
 	int pw = strstr(line, "assword") != NULL;
 
 	if (sh->dphase == DEV_ENABLE && pw) {
-		sh->fresh = 0;
 		if (sh->dtries++ == 0)
 			(void)shell_type(sh, sh->enable_pw, strlen(sh->enable_pw));
 		(void)shell_type(sh, "\n", 1);      /* again: wrong, let the device give up */
@@ -4384,7 +4419,8 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 		return;
 	}
 	if ((stage >= DEV_AT_QUIET || sh->dphase == DEV_ENABLE) && c != NULL && line[0] != '\0' &&
-	    (prompt_classify(pr, line) == PROMPT_INPUT || dev_re_match(dev_confirm_re, line))) {
+	    (prompt_classify(pr, line) == PROMPT_INPUT ||
+	    regexec(&pr->confirm, line, 0, NULL, 0) == 0)) {
 		dev_question(sh, c, line);
 		return;
 	}
@@ -4411,10 +4447,8 @@ static void dev_detect_shell(struct shell *sh, int64_t now)
 	const struct dev_profile *p;
 
 	sh->fresh = 0;
-	memcpy(line, sh->line, sh->nline);
+	memcpy(line, sh->line, sh->nline);         /* dev_track keeps it without its newline */
 	line[sh->nline] = '\0';
-	while (sh->nline > 0 && line[strlen(line) - 1] == '\n')
-		line[strlen(line) - 1] = '\0';
 	if (dev_re_match(DEV_PRESS_KEY, line)) {
 		(void)shell_type(sh, "\n", 1);     /* ProCurve: a key before the prompt */
 		return;
@@ -4435,7 +4469,6 @@ static void dev_detect_shell(struct shell *sh, int64_t now)
 	sh->dev = p;
 	sh->dev_auto = 0;
 	sh->nline = 0;
-	sh->dn = sh->dcol = 0;
 	dev_login(sh, now);
 }
 
@@ -6406,7 +6439,7 @@ static int tool_shell_device(struct shell *sh, const struct args *a)
 
 	if (rc < 0)
 		return -1;
-	if (rc == 0 && strcmp(type, "linux") != 0 && (p = dev_profile_find(type)) == NULL) {
+	if (rc == 0 && dev_type_parse(type, &p) < 0) {
 		err_set(a->e, SSHMCP_ERR_USAGE, "unknown device_type '%s' (linux, cisco_ios, "
 		    "cisco_nxos, cisco_xr, cisco_asa, juniper_junos, arista_eos, mikrotik_routeros, "
 		    "hp_procurve, huawei_vrp, fortinet, paloalto_panos)", type);
@@ -6415,7 +6448,7 @@ static int tool_shell_device(struct shell *sh, const struct args *a)
 	if (rc == 0 && sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0) {
 		sh->dev = p;
 		sh->dev_auto = 0;
-	} else if (rc == 0 && sh->dev != p && !(p == NULL && sh->dev == NULL)) {
+	} else if (rc == 0 && sh->dev != p) {
 		err_set(a->e, SSHMCP_ERR_USAGE, "session '%s' to %s is already open as %s: close it "
 		    "first, or use another session name", sh->name, sh->alias,
 		    sh->dev != NULL ? sh->dev->name : "linux");
@@ -8309,8 +8342,7 @@ static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err
 		return 0;
 	}
 	if (strcmp(argv[*i], "--device-type") == 0 && *i + 1 < argc) {
-		if ((c->device = dev_profile_find(argv[++*i])) == NULL &&
-		    strcmp(argv[*i], "linux") != 0) {
+		if (dev_type_parse(argv[++*i], &c->device) < 0) {
 			err_set(e, SSHMCP_ERR_USAGE, "unknown --device-type '%s'", argv[*i]);
 			return -1;
 		}
@@ -9344,15 +9376,17 @@ static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
 	uint64_t off = 0;
 	int status;
 
-	if (prompt_init(&pr) < 0 || cli_target(cl, cl->dest, &t, &e) < 0 ||
-	    pol_host(&cl->pol, t.alias, &e) < 0 || (sh = shell_new(&t, "exec", &cl->log,
-	    time_ms())) == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->text = strdup(cl->command)) == NULL || ring_init(&c->out, SSHMCP_CMD_RING) < 0) {
-		err_set(&e, SSHMCP_ERR_NOMEM, "out of memory");
-		log_msg(&cl->log, LOG_ERROR, "%s", e.msg);
-		status = err_table[e.code].exit_status;
-		goto out;
+	if (prompt_init(&pr) < 0 || cli_target(cl, cl->dest, &t, &e) < 0)
+		goto fail;
+	/* shell_new takes the target over; until it does, it is ours to free */
+	if (pol_host(&cl->pol, t.alias, &e) < 0 ||
+	    (sh = shell_new(&t, "exec", &cl->log, time_ms())) == NULL) {
+		target_free(&t);
+		goto fail;
 	}
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->text = strdup(cl->command)) == NULL ||
+	    ring_init(&c->out, SSHMCP_CMD_RING) < 0)
+		goto fail;
 	sh->dev = p;
 	if (pw != NULL) {               /* from the environment: never on a command line */
 		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), pw);
@@ -9373,14 +9407,17 @@ static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
 
 		audit_write(&cl->audit, &cl->rd, &r);
 	}
+	goto out;
+fail:
+	err_set(&e, SSHMCP_ERR_NOMEM, "out of memory");     /* unless a step named its error */
+	log_msg(&cl->log, LOG_ERROR, "%s", e.msg);
+	status = err_table[e.code].exit_status;
 out:
-	if (c != NULL && c->sh == NULL)
-		cmd_free(c);
-	else if (c != NULL) {
+	if (c != NULL && c->sh != NULL) {
 		sh->cur = NULL;         /* still in the session's hands: take it back */
 		sh->nq = 0;
-		cmd_free(c);
 	}
+	cmd_free(c);
 	shell_free(sh);
 	prompt_free(&pr);
 	return status;

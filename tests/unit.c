@@ -531,7 +531,7 @@ static void test_dev_profiles(struct tally *t)
 		}
 		check(t, ok, "a device profile's patterns compile", p->name);
 	}
-	check(t, dev_re_comp(&r, dev_confirm_re, 1) == 0, "the confirmation pattern compiles", NULL);
+	check(t, dev_re_comp(&r, prompt_confirm_re, 1) == 0, "the confirmation pattern compiles", NULL);
 	regfree(&r);
 	check(t, dev_mode_re("^%H# ?$", "R1.lab(x)", re, sizeof(re)) == 0 &&
 	    strcmp(re, "^R1\\.lab\\(x\\)# ?$") == 0, "a host name is escaped into a prompt ERE", re);
@@ -611,7 +611,7 @@ static void test_dev_questions(struct tally *t)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		check(t, dev_re_match(dev_confirm_re, cases[i].line) == cases[i].want,
+		check(t, dev_re_match(prompt_confirm_re, cases[i].line) == cases[i].want,
 		    "a device question is recognised (and a prompt is not)", cases[i].line);
 }
 
