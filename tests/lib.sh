@@ -153,6 +153,7 @@ _cleanup() {
 	for p in "${_LINKS[@]}"; do ip link del "$p" 2>/dev/null; done
 	_untag_user_keys
 	[ -z "${_SUDOERS_FILE-}" ] || rm -f "$_SUDOERS_FILE"
+	[ -z "${_SUDO_LOCK_FD-}" ] || exec {_SUDO_LOCK_FD}>&-
 	if [ -n "${KEEP_FIXTURE-}" ]; then echo "# fixture kept in $FIX"
 	elif [ -n "${FIX-}" ] && [ -d "$FIX" ]; then rm -rf "$FIX"; fi
 	[ -n "${BENCH-}" ] || echo "# counts $PASS $FAIL"
@@ -291,9 +292,15 @@ sshd_start() {
 # for this run only, once visudo accepts it and every SPARE (rules a scenario swaps in later
 # at $SUDOERS). Sets SUDOERS, and MCP_SUDO=1, or 0 with a note when sudo or visudo is missing
 # or refuses. The cleanup removes the file.
+# sudoers files all apply to $T_USER: one script's rules would answer another's scenarios
+# (31-files' NOPASSWD: ALL lets 21's `sudo whoami` through without its question), so the
+# scripts that install rules take turns: a lock held from here to the cleanup.
+T_SUDO_LOCK=/tmp/.sshmcp-tests-sudo.lock
 sudo_rules() {
 	local f
 	MCP_SUDO=0
+	exec {_SUDO_LOCK_FD}>"$T_SUDO_LOCK" && flock -w 500 "$_SUDO_LOCK_FD" ||
+		die "another test script held the sudo rules for 500 s"
 	SUDOERS=/etc/sudoers.d/sshmcp-test-$$
 	if ! command -v sudo >/dev/null || ! command -v visudo >/dev/null; then
 		note "no sudo/visudo: the sudo scenarios are skipped"
