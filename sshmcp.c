@@ -104,6 +104,20 @@ static int str_fmt(char *dst, size_t cap, const char *fmt, ...)
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
+/* n random bytes as 2n hex digits; -1 when the kernel has no entropy or out is small. */
+static int str_random_hex(char *out, size_t cap, size_t n)
+{
+	unsigned char rnd[32];
+	size_t i;
+
+	if (n > sizeof(rnd) || cap < 2 * n + 1 || getentropy(rnd, n) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		(void)snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+	mem_wipe(rnd, sizeof(rnd));
+	return 0;
+}
+
 /* Parse a decimal integer in [lo, hi]; the whole string must be digits. */
 static int str_to_int(const char *s, long lo, long hi, long *out)
 {
@@ -217,6 +231,41 @@ static int fd_set_flag(int fd, int flag, int on)
 	return fcntl(fd, F_SETFL, on ? (fl | flag) : (fl & ~flag));
 }
 
+/*
+ * Text for a terminal or a log, as OpenSSH's fmprintf makes it: printable ASCII and valid
+ * UTF-8 pass, everything else (C0 and C1 controls, DEL, invalid bytes) becomes \ooo, so a
+ * host name, a server banner or an agent's command can neither forge a log line nor drive
+ * the terminal of an operator reading it. Newlines stay when keep_nl (banners), else \012.
+ * Returns the length written; out is always NUL-terminated and never overflows.
+ */
+static size_t str_vis(const char *in, size_t n, char *out, size_t cap, int keep_nl)
+{
+	size_t i = 0, o = 0, used;
+	uint32_t cp;
+
+	if (cap == 0)
+		return 0;
+	while (i < n) {
+		unsigned char c = (unsigned char)in[i];
+		enum json_u8 u = json_utf8_next(in + i, n - i, &used, &cp);
+		int plain = (c >= 0x20 && c < 0x7f) || c == '\t' || (c == '\n' && keep_nl) ||
+			(c >= 0x80 && u == JSON_U8_OK && cp >= 0xa0);
+
+		if (!plain)
+			used = 1;
+		if ((plain ? used : 4) > cap - 1 - o)
+			break;
+		if (plain)
+			memcpy(out + o, in + i, used);
+		else
+			(void)snprintf(out + o, 5, "\\%03o", c);
+		o += plain ? used : 4;
+		i += used;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 /* ----------------------------------------------------------------- log --- */
 /* Levels follow ssh's LogLevel: errors always, -v adds DEBUG1, -vv DEBUG2, -vvv DEBUG3. */
 enum log_level { LOG_ERROR, LOG_INFO, LOG_DEBUG1, LOG_DEBUG2, LOG_DEBUG3 };
@@ -233,22 +282,23 @@ static void log_msg(const struct log *lg, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void log_msg(const struct log *lg, int level, const char *fmt, ...)
 {
-	char line[SSHMCP_LOG_LINE_MAX];
+	char msg[SSHMCP_LOG_LINE_MAX], line[SSHMCP_LOG_LINE_MAX];
 	va_list ap;
-	int n, pre;
+	size_t n;
+	int pre;
 
 	if (level > lg->level || (lg->quiet && level == LOG_INFO))
 		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	pre = (level >= LOG_DEBUG1) ? snprintf(line, sizeof(line), "debug%d: %s", level - 1,
 		lg->tag) : snprintf(line, sizeof(line), "sshmcp: %s", lg->tag);
-	va_start(ap, fmt);
-	n = vsnprintf(line + pre, sizeof(line) - (size_t)pre - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (pre < 0 || (size_t)pre >= sizeof(line) - 2)
 		return;
-	n = (n > (int)sizeof(line) - pre - 2) ? (int)sizeof(line) - 2 : pre + n;
+	n = (size_t)pre + str_vis(msg, strlen(msg), line + pre, sizeof(line) - 1 - (size_t)pre, 0);
 	line[n++] = '\n';
-	(void)fd_write_all(lg->fd, line, (size_t)n);
+	(void)fd_write_all(lg->fd, line, n);
 }
 
 /* ---------------------------------------------------------------- errors --- */
@@ -303,6 +353,65 @@ static void err_set(struct err *e, enum sshmcp_err code, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- names --- */
+/*
+ * Host and user names reach /bin/sh through ssh_config's %h, %n and %r (ProxyCommand,
+ * Match exec) and known_hosts through kh_append. OpenSSH refuses names with shell
+ * metacharacters since 9.6 (CVE-2023-51385); we go further and accept only what a host or
+ * user name is made of, wherever the name came from: a tool argument, the command line,
+ * user@host, an ssh:// URI, ProxyJump or ssh_config. Each returns NULL or why not.
+ */
+static const char *name_host_bad(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0)
+		return "hostname is empty";
+	if (n >= SSHMCP_HOST_MAX)
+		return "hostname is too long";
+	if (s[0] == '-' || s[0] == '.')
+		return "hostname starts with '-' or '.'";
+	/* Letters, digits, . - _ ; ':' and '%' for IPv6 literals and their zone. No patterns
+	 * (* ? ! ,): a name must never be written to known_hosts as a wildcard. */
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(".-_:%", s[i]) == NULL)
+			return "hostname contains invalid characters";
+	return NULL;
+}
+
+static const char *name_user_bad(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0)
+		return "remote username is empty";
+	if (n >= SSHMCP_USER_MAX)
+		return "remote username is too long";
+	if (s[0] == '-')
+		return "remote username starts with '-'";
+	/* Letters, digits, . _ - and @ + (Kerberos and directory-style names). */
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._-@+", s[i]) == NULL)
+			return "remote username contains invalid characters";
+	return NULL;
+}
+
+/* Both names of a destination, for err_set messages that say which one and what it is. */
+static int name_check(const char *host, const char *user, struct err *e)
+{
+	const char *why = host != NULL ? name_host_bad(host) : NULL;
+
+	if (why != NULL) {
+		err_set(e, SSHMCP_ERR_USAGE, "%s: refusing host name %.*s", why, 64, host);
+		return -1;
+	}
+	if (user != NULL && user[0] != '\0' && (why = name_user_bad(user)) != NULL) {
+		err_set(e, SSHMCP_ERR_USAGE, "%s: refusing user name %.*s", why, 64, user);
+		return -1;
+	}
+	return 0;
 }
 
 /* ========================================================= ring buffer === */
@@ -513,6 +622,7 @@ struct target {
 	char kex[SSHMCP_ALGS_MAX], hostkey[SSHMCP_ALGS_MAX];
 	char cipher[SSHMCP_ALGS_MAX], pubkey[SSHMCP_ALGS_MAX];
 	int hash_kh;                             /* HashKnownHosts: record hashed names */
+	int strict_files;                        /* serve: key files must not be symlinks */
 	char proxy_command[SSHMCP_LINE_MAX];     /* expanded; "" for none */
 	char proxy_jump[SSHMCP_LINE_MAX];        /* as configured; resolved into `jump` */
 	struct target *jump;                     /* the hop this target is reached through */
@@ -577,6 +687,21 @@ static int cfg_expand(const struct cfg_env *env, const struct target *t, const c
 		o += n;
 	}
 	out[o] = '\0';
+	return 0;
+}
+
+/* A command line for /bin/sh (ProxyCommand, Match exec): the names its %h %n %r stand for
+ * are checked first, so nothing a caller named can become shell syntax — the one rule for
+ * every source of a name, whether or not its source checked it already. */
+static int cfg_expand_cmd(const struct cfg_env *env, const struct target *t, const char *in,
+    char *out, size_t cap, struct err *e)
+{
+	if (name_check(t->host, t->user, e) < 0 || name_check(t->alias, NULL, e) < 0)
+		return -1;
+	if (cfg_expand(env, t, in, out, cap) < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad %% token or command too long: %.80s", in);
+		return -1;
+	}
 	return 0;
 }
 
@@ -724,8 +849,9 @@ static int cfg_match_exec(const char *cmd)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* One Match criterion; `arg` NULL for all/canonical/final. */
-static int cfg_match_one(struct cfg *c, const char *crit, const char *arg)
+/* One Match criterion; `arg` NULL for all/canonical/final. -1: bad criterion, or (e set)
+ * a Match exec refused because a name it would pass to the shell is not a name. */
+static int cfg_match_one(struct cfg *c, const char *crit, const char *arg, struct err *e)
 {
 	char host[SSHMCP_HOST_MAX], cmd[SSHMCP_LINE_MAX];
 	struct target t;
@@ -759,7 +885,9 @@ static int cfg_match_one(struct cfg *c, const char *crit, const char *arg)
 		(void)str_copy(t.user, sizeof(t.user), c->user != NULL && *c->user ? c->user :
 		    c->val[CFG_USER] != NULL ? c->val[CFG_USER] : env.luser);
 		t.port = (int)cfg_num(c, CFG_PORT, 22);
-		return cfg_expand(&env, &t, arg, cmd, sizeof(cmd)) == 0 && cfg_match_exec(cmd);
+		if (cfg_expand_cmd(&env, &t, arg, cmd, sizeof(cmd), e) < 0)
+			return -1;
+		return cfg_match_exec(cmd);
 	}
 	if (strcasecmp(crit, "localnetwork") == 0 || strcasecmp(crit, "tagged") == 0)
 		return 0;
@@ -780,7 +908,7 @@ static int cfg_match(struct cfg *c, char *args, const struct cfg_src *src, struc
 		if (strcasecmp(name, "all") != 0 && strcasecmp(name, "canonical") != 0 &&
 		    strcasecmp(name, "final") != 0 && cfg_next_arg(&args, &arg) < 0)
 			arg = NULL;
-		if ((r = cfg_match_one(c, name, arg)) < 0) {
+		if ((r = cfg_match_one(c, name, arg, e)) < 0) {
 			err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad Match criteria '%s'", src->file,
 			    src->line, crit);
 			return -1;
@@ -1143,11 +1271,9 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 	if (c->val[CFG_PROXYJUMP] != NULL && strcasecmp(c->val[CFG_PROXYJUMP], "none") != 0)
 		(void)str_copy(t->proxy_jump, sizeof(t->proxy_jump), c->val[CFG_PROXYJUMP]);
 	if (c->val[CFG_PROXYCOMMAND] != NULL && strcasecmp(c->val[CFG_PROXYCOMMAND], "none") != 0 &&
-	    cfg_expand(env, t, c->val[CFG_PROXYCOMMAND], t->proxy_command,
-	    sizeof(t->proxy_command)) < 0) {
-		err_set(e, SSHMCP_ERR_CONFIG, "bad ProxyCommand \"%s\"", c->val[CFG_PROXYCOMMAND]);
+	    cfg_expand_cmd(env, t, c->val[CFG_PROXYCOMMAND], t->proxy_command,
+	    sizeof(t->proxy_command), e) < 0)
 		return -1;
-	}
 	if (c->val[CFG_SETENV] != NULL)
 		(void)str_copy(t->setenv, sizeof(t->setenv), c->val[CFG_SETENV]);
 	if (c->val[CFG_SENDENV] != NULL)
@@ -1200,6 +1326,8 @@ static int cfg_resolve_jumps(const char *list, const struct cfg_env *env, const 
 		*at = '\0', (void)str_copy(t->user, sizeof(t->user), hop);
 	(void)str_copy(t->alias, sizeof(t->alias), at != NULL ? at + 1 : hop);
 	t->port = (int)port;
+	if (name_check(t->alias, t->user, e) < 0)
+		goto out;
 	c.host = t->alias;
 	c.user = t->user;
 	c.depth = depth + 1;
@@ -1229,7 +1357,8 @@ out:
 static int cfg_resolve(const struct cfg *c, const struct cfg_env *env, struct target *t,
     struct err *e)
 {
-	if (cfg_resolve_names(c, env, t, e) < 0 || cfg_resolve_files(c, env, t, e) < 0 ||
+	if (cfg_resolve_names(c, env, t, e) < 0 || name_check(t->alias, NULL, e) < 0 ||
+	    name_check(t->host, t->user, e) < 0 || cfg_resolve_files(c, env, t, e) < 0 ||
 	    cfg_resolve_policy(c, env, t, e) < 0) {
 		err_set(e, SSHMCP_ERR_CONFIG, "bad configuration for %s", t->alias);
 		return -1;
@@ -1276,6 +1405,54 @@ struct kh_check {
 	char where[SSHMCP_PATH_MAX + 16];        /* file:line of the deciding entry */
 	char known_fp[64];                       /* SHA256 of the recorded key when changed */
 };
+
+/*
+ * A key or certificate file, whole, into memory: opened without blocking (a FIFO must not
+ * stop the loop), a regular file only (not /dev/zero), at most SSHMCP_KEYFILE_MAX bytes,
+ * read once; `nofollow` refuses a symlink too (serve: the agent names key_filename).
+ * Returns 0, or -1 with `why` saying what was wrong. The caller wipes and frees *out.
+ */
+static int kh_file_read(const char *path, int nofollow, char **out, size_t *n, char *why,
+    size_t whycap)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+	struct stat st;
+	ssize_t got = -1;
+
+	*out = NULL;
+	if (fd < 0) {
+		(void)str_copy(why, whycap, errno == ELOOP ? "a symbolic link (refused)" :
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		(void)str_copy(why, whycap, "not a regular file");
+	else if (st.st_size > SSHMCP_KEYFILE_MAX)
+		(void)str_copy(why, whycap, "larger than a key file can be");
+	else if ((*out = malloc((size_t)st.st_size + 1)) == NULL)
+		(void)str_copy(why, whycap, "out of memory");
+	else if ((got = read(fd, *out, (size_t)st.st_size + 1)) < 0 || got > st.st_size)
+		(void)str_copy(why, whycap, got < 0 ? strerror(errno) : "changed while read");
+	close(fd);
+	if (*out == NULL || got < 0 || got > st.st_size) {
+		if (*out != NULL)
+			mem_wipe(*out, (size_t)st.st_size + 1);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	(*out)[got] = '\0';
+	*n = (size_t)got;
+	return 0;
+}
+
+static void kh_file_free(char **p, size_t n)
+{
+	if (*p != NULL)
+		mem_wipe(*p, n);
+	free(*p);
+	*p = NULL;
+}
 
 /* The key type name at the start of an SSH key blob (string, RFC 4253 §6.6). */
 static int kh_blob_type(const unsigned char *blob, size_t n, char *out, size_t cap)
@@ -1495,6 +1672,13 @@ static int kh_append(const struct target *t, const char *type, const unsigned ch
 	int fd, rc = -1, need_nl = 0;
 
 	(void)str_copy(name, sizeof(name), t->kh_name);
+	/* A pattern character or a newline here would trust the key for other hosts too. */
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%[]")
+	    != strlen(name)) {
+		err_set(e, SSHMCP_ERR_HOSTKEY_UNKNOWN, "not recording a key for the name '%.64s': "
+		    "it is not a plain host name", name);
+		return -1;
+	}
 	if (path == NULL || str_copy(dir, sizeof(dir), path) < 0) {
 		err_set(e, SSHMCP_ERR_HOSTKEY_UNKNOWN, "no known_hosts file to record the key in");
 		return -1;
@@ -1582,6 +1766,8 @@ struct sess {
 	int ident_i;
 	int key_phase;              /* 0: with the key's certificate, 1: the key alone */
 	int key_prompted;           /* asked for this key's passphrase already */
+	char *key_priv, *key_cert;  /* identity ident_i's files, in memory (auth_key_load) */
+	size_t key_privlen, key_certlen;
 
 	char authlist[256];
 	char tried[256];            /* methods tried, for the failure message */
@@ -2070,22 +2256,23 @@ static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(auth_kbdint_cb)
 }
 
 /* The public blob of an identity file's .pub, for IdentitiesOnly filtering of agent keys. */
-static long auth_pub_blob(const char *priv, unsigned char *blob, size_t cap)
+static long auth_pub_blob(const struct sess *s, const char *priv, unsigned char *blob,
+    size_t cap)
 {
-	char path[SSHMCP_PATH_MAX], line[SSHMCP_LINE_MAX * 4], *p, *b64;
-	FILE *f;
-	size_t got;
+	char path[SSHMCP_PATH_MAX], why[64], *text, *p, *b64;
+	size_t got, len;
 	long n = -1;
 
-	if (str_fmt(path, sizeof(path), "%s.pub", priv) < 0 || (f = fopen(path, "r")) == NULL)
+	if (str_fmt(path, sizeof(path), "%s.pub", priv) < 0 ||
+	    kh_file_read(path, s->t.strict_files, &text, &len, why, sizeof(why)) < 0)
 		return -1;
-	if (fgets(line, sizeof(line), f) != NULL && (p = strchr(line, ' ')) != NULL) {
+	if ((p = strchr(text, ' ')) != NULL) {
 		b64 = p + 1;
 		b64[strcspn(b64, " \r\n")] = '\0';
 		if (b64_decode(b64, strlen(b64), blob, cap, &got) == 0)
 			n = (long)got;
 	}
-	fclose(f);
+	kh_file_free(&text, len);
 	return n;
 }
 
@@ -2097,7 +2284,7 @@ static int auth_agent_allowed(const struct sess *s, const struct libssh2_agent_p
 	if (!s->t.identities_only)
 		return 1;
 	for (i = 0; i < s->t.nident; i++) {
-		long n = auth_pub_blob(s->t.ident[i], blob, sizeof(blob));
+		long n = auth_pub_blob(s, s->t.ident[i], blob, sizeof(blob));
 
 		if (n > 0 && (size_t)n == id->blob_len && memcmp(blob, id->blob, id->blob_len) == 0)
 			return 1;
@@ -2156,8 +2343,15 @@ static enum step_rc auth_agent(struct sess *s, int *done)
 	return STEP_AGAIN;
 }
 
+static void auth_key_drop(struct sess *s)
+{
+	kh_file_free(&s->key_priv, s->key_privlen);
+	kh_file_free(&s->key_cert, s->key_certlen);
+}
+
 static void auth_key_next(struct sess *s)
 {
+	auth_key_drop(s);
 	if (s->key_prompted)            /* typed for that key; a tool's passphrase stays */
 		mem_wipe(s->passphrase, sizeof(s->passphrase));
 	s->ident_i++;
@@ -2179,15 +2373,41 @@ static int auth_key_prompt(struct sess *s, const char *priv)
 		s->passphrase[0] != '\0';
 }
 
+/* The files of identity ident_i, read into memory once for all its tries: the key, and its
+ * certificate (KEY-cert.pub beside it, else the CertificateFile given with it) or none. */
+static int auth_key_load(struct sess *s, const char *priv)
+{
+	char cert[SSHMCP_PATH_MAX + 16], why[64];
+
+	if (s->key_priv != NULL)
+		return 0;
+	if (kh_file_read(priv, s->t.strict_files, &s->key_priv, &s->key_privlen, why,
+	    sizeof(why)) < 0) {
+		if (s->t.ident_explicit)
+			log_msg(s->log, LOG_INFO, "Warning: Identity file %s not accessible: %s.", priv,
+			    why);
+		if (s->t.ident_explicit && s->keynote[0] == '\0' && strcmp(why, strerror(ENOENT)) != 0)
+			(void)str_fmt(s->keynote, sizeof(s->keynote), "; could not read %s: %s", priv,
+			    why);
+		return -1;
+	}
+	if ((str_fmt(cert, sizeof(cert), "%s-cert.pub", priv) < 0 ||
+	    kh_file_read(cert, s->t.strict_files, &s->key_cert, &s->key_certlen, why,
+	    sizeof(why)) < 0) && (s->ident_i >= s->t.ncert ||
+	    kh_file_read(s->t.cert[s->ident_i], s->t.strict_files, &s->key_cert, &s->key_certlen,
+	    why, sizeof(why)) < 0))
+		s->key_phase = 1;
+	return 0;
+}
+
 /*
- * Identity files, each tried first with its certificate (KEY-cert.pub: the server sees the
- * certificate, the key signs) and then alone. No .pub is read: the public key is derived
- * from the private one, so a missing or stale .pub beside the key never matters.
+ * Identity files, each tried first with its certificate (the server sees the certificate,
+ * the key signs) and then alone. No .pub is read: the public key is derived from the
+ * private one, so a missing or stale .pub beside the key never matters. Keys are parsed
+ * from memory (auth_key_load), never opened by libssh2.
  */
 static enum step_rc auth_keys(struct sess *s, int *done)
 {
-	char cert[SSHMCP_PATH_MAX + 16];
-
 	*done = 0;
 	if (!s->t.try_pubkey || !strstr(s->authlist, "publickey"))
 		return STEP_AGAIN;
@@ -2197,21 +2417,14 @@ static enum step_rc auth_keys(struct sess *s, int *done)
 			getenv("SSHMCP_PASSPHRASE");
 		int rc, loadfail;
 
-		if (access(priv, R_OK) < 0) {
-			if (s->t.ident_explicit)
-				log_msg(s->log, LOG_INFO, "Warning: Identity file %s not accessible: %s.",
-				    priv, strerror(errno));
+		if (auth_key_load(s, priv) < 0) {
 			auth_key_next(s);
 			continue;
 		}
-		/* KEY-cert.pub beside the key, else the CertificateFile given with it. */
-		if (s->key_phase == 0 && (str_fmt(cert, sizeof(cert), "%s-cert.pub", priv) < 0 ||
-		    access(cert, R_OK) < 0) && (s->ident_i >= s->t.ncert ||
-		    str_copy(cert, sizeof(cert), s->t.cert[s->ident_i]) < 0 || access(cert, R_OK) < 0))
-			s->key_phase = 1;
 		tried_add(s, "publickey");
-		rc = libssh2_userauth_publickey_fromfile_ex(s->ssh, s->t.user,
-		    (unsigned)strlen(s->t.user), s->key_phase == 0 ? cert : NULL, priv, pass);
+		rc = libssh2_userauth_publickey_frommemory(s->ssh, s->t.user, strlen(s->t.user),
+		    s->key_phase == 0 ? s->key_cert : NULL, s->key_phase == 0 ? s->key_certlen : 0,
+		    s->key_priv, s->key_privlen, pass);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return STEP_WAIT;
 		if (rc == 0) {
@@ -2257,22 +2470,31 @@ static enum step_rc auth_password(struct sess *s, int kbdint, int *done)
 	return STEP_AGAIN;
 }
 
-/* The server's pre-auth banner on stderr, as ssh shows it (-q hides it). Control bytes are
- * dropped: a hostile server must not drive the user's terminal. */
+/* The server's pre-auth banner on stderr, as ssh shows it (-q hides it): whole, however
+ * long, in pieces; control bytes escaped as OpenSSH does, so a hostile server cannot drive
+ * the user's terminal (CRLF line ends become LF). */
 static void auth_banner(const struct sess *s)
 {
-	char *banner = NULL, clean[SSHMCP_LOG_LINE_MAX];
-	size_t i, o = 0;
+	char *banner = NULL, clean[4 * SSHMCP_BANNER_PIECE + 1];
+	size_t i = 0, n, k;
 
 	if (s->log->quiet || libssh2_userauth_banner(s->ssh, &banner) != 0 || banner == NULL)
 		return;
-	for (i = 0; banner[i] != '\0' && o < sizeof(clean) - 1; i++) {
-		unsigned char ch = (unsigned char)banner[i];
-
-		if (ch >= 0x20 || ch == '\n' || ch == '\t')
-			clean[o++] = banner[i];
+	n = strlen(banner);
+	while (i < n) {
+		k = n - i < SSHMCP_BANNER_PIECE ? n - i : SSHMCP_BANNER_PIECE;
+		if (banner[i] == '\r' && i + 1 < n && banner[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		k = strcspn(banner + i, "\r") < k ? strcspn(banner + i, "\r") : k;
+		if (k == SSHMCP_BANNER_PIECE && json_utf8_valid_prefix(banner + i, k) > 0)
+			k = json_utf8_valid_prefix(banner + i, k);  /* whole characters a piece */
+		k = k == 0 ? 1 : k;             /* a lone CR: escaped on its own */
+		(void)fd_write_all(STDERR_FILENO, clean, str_vis(banner + i, k, clean,
+		    sizeof(clean), 1));
+		i += k;
 	}
-	(void)fd_write_all(STDERR_FILENO, clean, o);
 }
 
 /* AUTH: methods in ssh's order; each step falls through to the next when it cannot help. */
@@ -2703,6 +2925,7 @@ static void sess_free(struct sess *s)
 		freeaddrinfo(s->ai);
 	mem_wipe(s->secret, sizeof(s->secret));
 	mem_wipe(s->passphrase, sizeof(s->passphrase));
+	auth_key_drop(s);
 	ring_free(&s->out[0]);
 	ring_free(&s->out[1]);
 	ring_free(&s->in);
@@ -2731,9 +2954,11 @@ static void sess_step(struct sess *s, int64_t now)
 		case SESS_DEAD:
 			return;
 		}
-		if (s->state >= SESS_OPENING && (s->have_secret || s->passphrase[0] != '\0')) {
+		if (s->state >= SESS_OPENING && (s->have_secret || s->passphrase[0] != '\0' ||
+		    s->key_priv != NULL)) {
 			mem_wipe(s->secret, sizeof(s->secret));
 			mem_wipe(s->passphrase, sizeof(s->passphrase));
+			auth_key_drop(s);
 			s->have_secret = 0;
 		}
 	}
@@ -2812,7 +3037,9 @@ static int64_t sess_deadline(const struct sess *s)
  * prompts. `filt_` turns it into plain text; `prompt_` recognises questions that wait for the
  * user, REPL prompts and shell prompts on the last (unterminated) line.
  */
-enum filt_state { FILT_TEXT, FILT_ESC, FILT_CSI, FILT_OSC, FILT_OSC_ESC, FILT_ESC_INTER };
+/* Escape sequences, as a terminal parses them (ECMA-48, xterm): ESC [ ... final (CSI),
+ * ESC ] / P / _ / ^ / X ... ST or BEL (OSC, DCS, APC, PM, SOS: strings), ESC ( B etc. */
+enum filt_state { FILT_TEXT, FILT_ESC, FILT_CSI, FILT_STR, FILT_STR_ESC, FILT_ESC_INTER };
 
 /*
  * Device CLIs draw on the last line: a pager is erased with CR, BS, ESC[K or ESC[nD, and
@@ -2822,13 +3049,21 @@ enum filt_state { FILT_TEXT, FILT_ESC, FILT_CSI, FILT_OSC, FILT_OSC_ESC, FILT_ES
  */
 #define FILT_TOK_EL   0x0b
 #define FILT_TOK_LEFT 0x0e
+#define FILT_CAN      0x18      /* cancels any sequence or string: our prompt starts with it */
+#define FILT_SUB      0x1a
+/* A string (a title, a DCS payload) longer than this was never meant to end: text again. */
+#define FILT_STR_MAX  4096
+/* The most filt_run adds to its input: a held CR and a held 0xC2 lead byte. */
+#define FILT_EXTRA    2
 
 struct filt {
 	enum filt_state st;
 	int cr;                     /* a CR waits: CRLF -> LF, lone CR -> LF (dev: '\r') */
+	int c2;                     /* a 0xC2 waits: U+0080..U+009F (C1 controls) are dropped */
 	int dev;                    /* keep cursor motion as tokens */
 	unsigned csi_n;             /* the first CSI parameter */
 	int csi_priv;               /* ESC [ ? ...: a private sequence */
+	size_t strlen;              /* bytes of the string so far */
 	int cpr, da;                /* ESC[6n, ESC[c seen: the device waits for an answer */
 };
 
@@ -2862,7 +3097,93 @@ static size_t filt_csi(struct filt *f, unsigned char fin, unsigned char *out)
 	return o;
 }
 
-/* Filter n bytes into out (room for n + 1: a pending CR may emit one extra byte). */
+/* The byte after ESC: which sequence or string starts. */
+static enum filt_state filt_esc_next(struct filt *f, unsigned char c)
+{
+	f->csi_n = 0;
+	f->csi_priv = 0;
+	f->strlen = 0;
+	if (c == '[')
+		return FILT_CSI;
+	if (c == ']' || c == 'P' || c == '_' || c == '^' || c == 'X')
+		return FILT_STR;
+	if (c == 0x1b)
+		return FILT_ESC;
+	return c >= 0x20 && c <= 0x2f ? FILT_ESC_INTER : FILT_TEXT;
+}
+
+/* Inside a sequence: returns 1 when c was consumed by it, 0 when c is text again. CAN and
+ * SUB end any sequence or string, as on a VT100: our prompt starts with CAN, so a program
+ * that leaves an OSC or a lone ESC open cannot hide the end of its command. */
+static int filt_seq(struct filt *f, unsigned char c, unsigned char *out, size_t *o)
+{
+	if (c == FILT_CAN || c == FILT_SUB) {
+		f->st = FILT_TEXT;
+		return 1;
+	}
+	switch (f->st) {
+	case FILT_ESC:
+		f->st = filt_esc_next(f, c);
+		return 1;
+	case FILT_CSI:                      /* ESC [ params final(0x40-0x7e) */
+		if (c == 0x1b)
+			f->st = FILT_ESC;
+		else if (c >= '0' && c <= '9' && f->csi_n < 10000)
+			f->csi_n = f->csi_n * 10 + (unsigned)(c - '0');
+		else if (c == ';')
+			f->csi_n += 100000;         /* past the first parameter */
+		else if (c == '?' || c == '>' || c == '=')
+			f->csi_priv = 1;
+		else if (c >= 0x40 && c <= 0x7e) {
+			f->st = FILT_TEXT;
+			if (f->csi_n < 100000)
+				*o += filt_csi(f, c, out + *o);
+		}
+		return 1;
+	case FILT_STR:                      /* ... BEL or ST */
+		f->st = c == 0x07 ? FILT_TEXT : c == 0x1b ? FILT_STR_ESC :
+			++f->strlen > FILT_STR_MAX ? FILT_TEXT : FILT_STR;
+		return 1;
+	case FILT_STR_ESC:                  /* ESC \ ends it; ESC anything else starts anew */
+		f->st = c == '\\' ? FILT_TEXT : filt_esc_next(f, c);
+		return 1;
+	case FILT_ESC_INTER:                /* ESC ( B and friends */
+		if (c == 0x1b || (c >= 0x30 && c <= 0x7e))
+			f->st = c == 0x1b ? FILT_ESC : FILT_TEXT;
+		return 1;
+	case FILT_TEXT:
+		break;
+	}
+	return 0;
+}
+
+/* Text bytes: CR handling, and every control character a reader would not want dropped
+ * (C0 but tab and newline, DEL, C1 in its UTF-8 form; BS survives only for the device
+ * line model, which applies it). */
+static void filt_text(struct filt *f, unsigned char c, unsigned char *out, size_t *o)
+{
+	if (f->c2) {
+		f->c2 = 0;
+		if (c >= 0x80 && c <= 0x9f)
+			return;                 /* U+0080..U+009F: C1 controls, CSI among them */
+		out[(*o)++] = 0xc2;
+	}
+	if (c == '\r') {
+		f->cr = 1;
+		return;
+	}
+	if (f->cr && c != '\n')
+		out[(*o)++] = f->dev ? '\r' : '\n';
+	f->cr = 0;
+	if (c == 0xc2) {
+		f->c2 = 1;
+		return;
+	}
+	if (c == '\n' || c == '\t' || (c == '\b' && f->dev) || (c >= 0x20 && c != 0x7f))
+		out[(*o)++] = c;
+}
+
+/* Filter n bytes into out (room for n + FILT_EXTRA: a held CR or 0xC2 comes out late). */
 static size_t filt_run(struct filt *f, const unsigned char *in, size_t n, unsigned char *out)
 {
 	size_t i, o = 0;
@@ -2870,55 +3191,15 @@ static size_t filt_run(struct filt *f, const unsigned char *in, size_t n, unsign
 	for (i = 0; i < n; i++) {
 		unsigned char c = in[i];
 
-		switch (f->st) {
-		case FILT_ESC:
-			f->st = c == '[' ? FILT_CSI : c == ']' ? FILT_OSC :
-				(c >= 0x20 && c <= 0x2f) ? FILT_ESC_INTER : FILT_TEXT;
-			f->csi_n = 0;
-			f->csi_priv = 0;
+		if (f->st != FILT_TEXT && filt_seq(f, c, out, &o))
 			continue;
-		case FILT_CSI:                      /* ESC [ params final(0x40-0x7e) */
-			if (c >= '0' && c <= '9' && f->csi_n < 10000)
-				f->csi_n = f->csi_n * 10 + (unsigned)(c - '0');
-			else if (c == ';')
-				f->csi_n += 100000;         /* past the first parameter */
-			else if (c == '?' || c == '>' || c == '=')
-				f->csi_priv = 1;
-			if (c >= 0x40 && c <= 0x7e) {
-				f->st = FILT_TEXT;
-				if (f->csi_n < 100000)
-					o += filt_csi(f, c, out + o);
-			}
-			continue;
-		case FILT_OSC:                      /* ESC ] ... BEL or ST */
-			f->st = c == 0x07 ? FILT_TEXT : c == 0x1b ? FILT_OSC_ESC : FILT_OSC;
-			continue;
-		case FILT_OSC_ESC:
-			f->st = c == '\\' ? FILT_TEXT : FILT_OSC;
-			continue;
-		case FILT_ESC_INTER:                /* ESC ( B and friends */
-			if (c >= 0x30 && c <= 0x7e)
-				f->st = FILT_TEXT;
-			continue;
-		case FILT_TEXT:
-			break;
-		}
 		if (c == 0x1b) {
+			if (f->c2)
+				out[o++] = 0xc2, f->c2 = 0;
 			f->st = FILT_ESC;
 			continue;
 		}
-		if (c == '\r') {
-			f->cr = 1;
-			continue;
-		}
-		if (f->cr && c != '\n')
-			out[o++] = f->dev ? '\r' : '\n';
-		f->cr = 0;
-		if (c == 0x07 || c == 0x00)         /* BEL, NUL: terminal noise */
-			continue;
-		if (f->dev && (c == FILT_TOK_EL || c == FILT_TOK_LEFT))
-			continue;                   /* our tokens: never the device's bytes */
-		out[o++] = c;
+		filt_text(f, c, out, &o);
 	}
 	return o;
 }
@@ -3396,6 +3677,7 @@ struct cmd {
 	char req[128];                      /* the request that started it (audit, log) */
 	char user[SSHMCP_USER_MAX];
 	int audited;
+	int approved;                       /* ConfirmCommand: the person said yes */
 };
 
 enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
@@ -3409,6 +3691,15 @@ enum dev_re { DEV_RE_PAGER = DEV_MODES_MAX, DEV_RE_ERROR, DEV_RE_CONTEXT, DEV_RE
 
 /* What a shell may have to type at once: an encoded command (at most 4 bytes a byte). */
 #define SHELL_IN_RING (4 * SSHMCP_CMD_MAX + 65536)
+/* Sentinels that are not a command's end: a continuation prompt, the
+ * setup's stages (S2F: a policy's prompt hooks did not stay read-only). */
+#define SHELL_SENT_PS2    (-1)
+#define SHELL_SENT_STAGE1 (-2)
+#define SHELL_SENT_STAGE2 (-3)
+#define SHELL_SENT_UNSAFE (-4)
+
+/* The setup line (shell_setup_line), well under a tty's canonical line of 4095 bytes. */
+#define SHELL_SETUP_MAX 2048
 /* Lines longer than this are typed encoded: a tty's canonical line holds 4095 bytes. */
 #define SHELL_LINE_SAFE 1024
 #define SHELL_CHUNK 512
@@ -3449,9 +3740,13 @@ struct shell {
 	int sftp_refused;
 	struct fop *fops;                   /* file operations, in order */
 	char nonce[20];
+	char sudo_nonce[20];                /* in sudo's prompt: sudo_password goes there only */
+	int policy;                         /* a command policy holds: read-only prompt hooks */
+	int typed;                          /* input typed to the running command (not read?) */
+	int stage2;                         /* the setup's second line answered: SHELL_SENT_* */
 	char endmark[24];                   /* "_<nonce>__": ends the cwd in a sentinel */
 	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
-	unsigned char scratch[SSHMCP_IO_CHUNK + SHELL_HOLD_MAX];
+	unsigned char scratch[SSHMCP_IO_CHUNK + SHELL_HOLD_MAX + FILT_EXTRA];
 	/* A network device (dev != NULL): prompts instead of sentinels (dev_ functions). */
 	const struct dev_profile *dev;
 	int dev_auto;                       /* no device_type: a device may answer instead */
@@ -3487,21 +3782,63 @@ static const char *shell_mode_name(const struct shell *sh)
 }
 
 /*
- * The line typed to make any POSIX shell report like ours; sent again into nested shells.
- * PS1 carries the exit status and $PWD: "__SSHMCP_<nonce>_<status>_<cwd>_<nonce>__".
- * PROMPT_COMMAND puts PS1 back before every prompt in bash (keeping $?), so a user's own
- * PS1 does not blind us. Quotes split every marker: what we type never contains one.
+ * The lines typed to make any POSIX shell report like ours; sent again into nested shells.
+ * First a short one that turns line editors off (zsh's zle, and busybox's editor where it
+ * can: both drop input typed ahead of them) and prompts with the stage sentinel
+ * "<CAN>__SSHMCP_<nonce>_S1__" (hooks that would set PS1 cleared); then, at that prompt
+ * (not before: the editor is reading again), the second line (shell_setup_line),
+ * which answers "S2__" ("S2F__": a policy's prompt hooks did not stay read-only). The
+ * setup is over at the first prompt after S2: prompts before it are the old setup's.
+ * PS1 carries the exit status and $PWD: "<CAN>__SSHMCP_<nonce>_<status>_<cwd>_<nonce>__".
+ * CAN first: it ends any escape sequence or string a program left open (an OSC title
+ * without its BEL would otherwise swallow the prompt). Quotes split every marker: what we
+ * type never contains one. A leading space keeps the lines out of bash's history.
+ */
+static int shell_setup_stage1(const struct shell *sh, char *out, size_t cap)
+{
+	return str_fmt(out, cap, " stty -echo 2>/dev/null; set +o emacs +o vi 2>/dev/null; "
+	    "unsetopt zle prompt_cr prompt_sp banghist 2>/dev/null; PROMPT_COMMAND=; unset -f "
+	    "precmd 2>/dev/null; unset precmd_functions; _sshmcp_1=\"$(printf '\\030')__SSHMCP_\"'%s"
+	    "_S1__'; PS1=$_sshmcp_1\n", sh->nonce);
+}
+
+/*
+ * The second line. Every session also gets:
+ *   - history off (nothing of ours or the agent's reaches ~/.bash_history), pagers off;
+ *   - sudo as a function that gives sudo a prompt with a per-session nonce: sudo_password is
+ *     typed at that prompt only, and programs the shell starts cannot see the nonce (a
+ *     function is not in their environment);
+ *   - a drain before each prompt: input a command did not read (type-ahead, a terminal
+ *     answer) is read away instead of being run as the next command. bash and zsh use a
+ *     builtin in their prompt hook; busybox ash (its read has -t, and a timeout of 10 ms
+ *     is the shortest it keeps) and dash (stty) a command substitution in PS1.
+ *   - bash's PROMPT_COMMAND (zsh's precmd) puts PS1 back, so a user's own PS1 does not
+ *     blind us; under a command policy PS1 and the hooks are read-only instead, aliases
+ *     are off, and the last command fails when the shell did not keep PS1 read-only.
  */
 static int shell_setup_line(const struct shell *sh, char *out, size_t cap)
 {
-	const char *n = sh->nonce;
+	const char *n = sh->nonce, *keep = sh->policy ? "" : "; PS1=$_sshmcp_1; PS2=$_sshmcp_2";
 
-	return str_fmt(out, cap, "stty -echo 2>/dev/null; set +o emacs +o vi 2>/dev/null; "
-	    "unsetopt zle prompt_cr prompt_sp 2>/dev/null; setopt prompt_subst 2>/dev/null; "
-	    "export PAGER=cat GIT_PAGER=cat SYSTEMD_PAGER=cat; "
-	    "PS2='__SSHMCP_''%s_PS2__'; PS1='__SSHMCP_''%s_$?_${PWD}_''%s__'; "
-	    "PROMPT_COMMAND='PS1=\"__SSHMCP_\"\"%s_\\$?_\\${PWD}_\"\"%s__\"; "
-	    "PS2=\"__SSHMCP_\"\"%s_PS2__\"'\n", n, n, n, n, n, n);
+	return str_fmt(out, cap, " setopt prompt_subst 2>/dev/null; "
+	    "export PAGER=cat GIT_PAGER=cat MANPAGER=cat SYSTEMD_PAGER= LESSSECURE=1; unset HISTFILE; "
+	    "unalias sudo 2>/dev/null; sudo() { command sudo -p '[sudo] password for %%u "
+	    "(%s): ' \"$@\"; }; _sshmcp_c=$(printf '\\030'); "
+	    "_sshmcp_1=\"${_sshmcp_c}__SSHMCP_\"'%s_$?_${PWD}_''%s__'; "
+	    "_sshmcp_2=\"${_sshmcp_c}__SSHMCP_\"'%s_PS2__'; PS1=$_sshmcp_1; PS2=$_sshmcp_2; "
+	    "if [ -n \"${BASH_VERSION-}\" ]; then set +o history +H; PROMPT_COMMAND='while read -t 0;"
+	    " do read -r _sshmcp_j; done%s'; elif [ -n \"${ZSH_VERSION-}\" ]; then SAVEHIST=0; "
+	    "_sshmcp_d() { while read -t 0 -r _sshmcp_j; do :; done%s; }; "
+	    "eval 'precmd_functions=(_sshmcp_d)'; "
+	    "elif ( read -t 0 _sshmcp_j </dev/null ) 2>/dev/null; [ $? != 2 ]; then "
+	    "PS1=\"$PS1\"'$(while read -t 0.01 -r "
+	    "_sshmcp_j; do :; done)'; else PS1=\"$PS1\"'$(stty -icanon min 0 time 0 2>/dev/null; "
+	    "while read -r _sshmcp_j; do :; done; stty icanon 2>/dev/null)'; fi%s; "
+	    "printf '\\030__SSHMCP_''%s_S2%s__'\n", sh->sudo_nonce, n, n, n, keep, keep,
+	    sh->policy ? "; readonly PS0 PS1 PS2 PS4 PROMPT_COMMAND BASH_ENV ENV precmd_functions "
+	    "2>/dev/null; unalias -a 2>/dev/null; shopt -u expand_aliases 2>/dev/null; "
+	    "unsetopt aliases 2>/dev/null; ( PS1=x ) 2>/dev/null && _sshmcp_f=F" : "", n,
+	    sh->policy ? "${_sshmcp_f-}" : "");
 }
 
 static int shell_type(struct shell *sh, const char *text, size_t n)
@@ -3519,6 +3856,26 @@ static int shell_type(struct shell *sh, const char *text, size_t n)
 		n -= k;
 	}
 	return 0;
+}
+
+/* Input for the running program, not a command line: if the program exits without reading
+ * it, the prompt's drain reads it away and the next command first kills a partial line
+ * (shell_start_next), so the shell never runs it. -1 when the input ring is full. */
+static int shell_type_input(struct shell *sh, const char *text, size_t n)
+{
+	sh->typed = 1;
+	return shell_type(sh, text, n);
+}
+
+/* Type the setup: into a new shell, a nested one, or again after a login script. `stage`
+ * 1 types the first line, 2 (on its sentinel) the second. */
+static void shell_type_setup(struct shell *sh, int stage)
+{
+	char setup[SHELL_SETUP_MAX];
+
+	if ((stage == 1 ? shell_setup_stage1(sh, setup, sizeof(setup)) :
+	    shell_setup_line(sh, setup, sizeof(setup))) == 0)
+		(void)shell_type(sh, setup, strlen(setup));
 }
 
 static void dev_start(struct shell *sh, struct cmd *c, int64_t now);
@@ -3609,18 +3966,14 @@ static void shell_files(struct shell *sh, int64_t now);
 static int64_t shell_files_deadline(const struct shell *sh);
 static void shell_files_end(struct shell *sh);
 static void shell_files_free(struct shell *sh);
-static int shell_setup_line(const struct shell *sh, char *out, size_t cap);
-static int shell_type(struct shell *sh, const char *text, size_t n);
+static void shell_type_setup(struct shell *sh, int stage);
 
 /* Type the setup again; its sentinel returns the shell to IDLE (shell_on_exit). */
 static void shell_resetup(struct shell *sh, int64_t now)
 {
-	char setup[512];
-
 	sh->st = SH_SETUP;
 	sh->deadline = now + SSHMCP_SHELL_START_MS;
-	if (shell_setup_line(sh, setup, sizeof(setup)) == 0)
-		(void)shell_type(sh, setup, strlen(setup));
+	shell_type_setup(sh, 1);
 }
 
 /* The shell printed our prompt: the current command (or the setup) is over. */
@@ -3628,6 +3981,17 @@ static void shell_on_exit(struct shell *sh, int code, int64_t now)
 {
 	struct cmd *c = sh->cur;
 
+	if (sh->st == SH_SETUP || sh->resetup) {
+		if (sh->stage2 == 0)
+			return;                 /* a prompt before our setup's: not the end */
+		if (sh->stage2 == SHELL_SENT_UNSAFE && sh->s.state == SESS_RUNNING) {
+			err_set(&sh->s.err, SSHMCP_ERR_POLICY, "the remote shell did not keep its prompt "
+			    "variables read-only: the command policy cannot be enforced in it");
+			sh->s.state = SESS_DEAD;
+			return;
+		}
+		sh->stage2 = 0;
+	}
 	sh->discard = 0;
 	sh->ps2 = 0;
 	if (sh->st == SH_SETUP) {
@@ -3668,8 +4032,9 @@ static size_t shell_partial(const unsigned char *p, size_t n, const char *m, siz
 }
 
 /*
- * Parse a sentinel at buf[q..len) (just after the marker): "<status>_<cwd><endmark>" or
- * "PS2__". Returns its length, 0 when it is not one, -1 when it may still be arriving.
+ * Parse a sentinel at buf[q..len) (just after the marker): "<status>_<cwd><endmark>",
+ * "PS2__" or "S1__". Returns its length, 0 when it is not one, -1 when it may still be
+ * arriving.
  */
 static long shell_sentinel(struct shell *sh, const unsigned char *buf, size_t q, size_t len,
     int *code)
@@ -3677,9 +4042,21 @@ static long shell_sentinel(struct shell *sh, const unsigned char *buf, size_t q,
 	size_t d = 0, elen = strlen(sh->endmark), k;
 	const unsigned char *end;
 
-	if (len - q >= 5 && memcmp(buf + q, "PS2__", 5) == 0) {
-		*code = -1;
-		return 5;
+	static const struct { const char *tag; int code; } tags[] = {
+		{ "PS2__", SHELL_SENT_PS2 }, { "S1__", SHELL_SENT_STAGE1 },
+		{ "S2__", SHELL_SENT_STAGE2 }, { "S2F__", SHELL_SENT_UNSAFE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		size_t tl = strlen(tags[i].tag), have = len - q < tl ? len - q : tl;
+
+		if (memcmp(buf + q, tags[i].tag, have) != 0)
+			continue;
+		if (have < tl)
+			return -1;                      /* the rest may be in the next read */
+		*code = tags[i].code;
+		return (long)tl;
 	}
 	while (q + d < len && d < 4 && buf[q + d] >= '0' && buf[q + d] <= '9')
 		d++;
@@ -3698,6 +4075,18 @@ static long shell_sentinel(struct shell *sh, const unsigned char *buf, size_t q,
 	for (*code = 0, k = 0; k < d; k++)
 		*code = *code * 10 + (buf[q + k] - '0');
 	return (long)((size_t)(end - (buf + q)) + elen);
+}
+
+/* The marker in output that is not a sentinel (a program printed $PS1, say): its nonce is
+ * what makes sentinels unforgeable, so output shows it blanked. */
+static void shell_emit_masked_marker(struct shell *sh)
+{
+	char m[sizeof(sh->marker)];
+	size_t n = strlen(sh->marker);
+
+	memcpy(m, sh->marker, n);
+	memset(m + strlen("__SSHMCP_"), 'x', strlen(sh->nonce));
+	shell_emit(sh, (const unsigned char *)m, n);
 }
 
 /* Find sentinels in filtered bytes; everything else is output. Returns bytes to hold. */
@@ -3723,12 +4112,16 @@ static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len,
 		if (n < 0)
 			return len - j;                         /* incomplete: hold it */
 		if (n == 0) {
-			shell_emit(sh, buf + j, mlen);          /* the marker, but no sentinel */
+			shell_emit_masked_marker(sh);           /* the marker, but no sentinel */
 			i = j + mlen;
 			continue;
 		}
 		i = j + mlen + (size_t)n;
-		if (code < 0) {
+		if (code == SHELL_SENT_STAGE1) {
+			shell_type_setup(sh, 2);
+		} else if (code == SHELL_SENT_STAGE2 || code == SHELL_SENT_UNSAFE) {
+			sh->stage2 = code;
+		} else if (code == SHELL_SENT_PS2) {
 			sh->ps2++;
 			sh->fresh = 1;          /* a quiet spell after it may mean "incomplete" */
 		} else
@@ -3745,9 +4138,9 @@ static void shell_answer_queries(struct shell *sh)
 
 	for (; sh->f.cpr > 0; sh->f.cpr--)
 		if (str_fmt(answer, sizeof(answer), "\033[%d;%dR", sh->job.rows, sh->job.cols) == 0)
-			(void)shell_type(sh, answer, strlen(answer));
+			(void)shell_type_input(sh, answer, strlen(answer));
 	for (; sh->f.da > 0; sh->f.da--)
-		(void)shell_type(sh, "\033[?1;2c", 7);
+		(void)shell_type_input(sh, "\033[?1;2c", 7);
 }
 
 /* Drain what the channel delivered through filter and scanner. */
@@ -3838,6 +4231,9 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	tl = strlen(c->text);
 	sh->ps2 = sh->ps2_expected = 0;
 	sh->echo_done = 0;
+	if (sh->typed && sh->dev == NULL)
+		(void)shell_type(sh, "\025", 1);   /* VKILL: a partial line left unread goes */
+	sh->typed = 0;
 	if (sh->dev != NULL)
 		rc = 0;                     /* typed line by line by dev_start, below */
 	else if (sh->mode[0] == '\0' && (memchr(c->text, '\n', tl) != NULL || tl > SHELL_LINE_SAFE))
@@ -3897,6 +4293,20 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 		c->status = CMD_RUNNING;
 }
 
+/* Is this last line sudo's prompt, the one with our nonce (shell_setup_line)? Any other
+ * "Password:" — a script's read, a program we do not know — never gets sudo_password. */
+static int shell_is_sudo_prompt(const struct shell *sh, const char *line)
+{
+	char tail[48];
+	size_t n = strlen(line), k;
+
+	if (str_fmt(tail, sizeof(tail), " (%s): ", sh->sudo_nonce) < 0)
+		return 0;
+	k = strlen(tail);
+	return strncmp(line, "[sudo] password for ", 20) == 0 && n >= k &&
+	    strcmp(line + n - k, tail) == 0;
+}
+
 /* A quiet spell after output: is the last line a question, a REPL or a nested shell? */
 static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_t now)
 {
@@ -3915,10 +4325,11 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 		return;
 	}
 	if (kind == PROMPT_INPUT) {
-		if (c->sudo_pw[0] != '\0' && !c->sudo_sent && strstr(line, "assword") != NULL) {
+		if (c->sudo_pw[0] != '\0' && !c->sudo_sent && shell_is_sudo_prompt(sh, line)) {
 			c->sudo_sent = 1;      /* once: a wrong password comes back as a question */
-			(void)shell_type(sh, c->sudo_pw, strlen(c->sudo_pw));
-			(void)shell_type(sh, "\n", 1);
+			sh->nline = 0;         /* a prompt we answered is not output */
+			(void)shell_type_input(sh, c->sudo_pw, strlen(c->sudo_pw));
+			(void)shell_type_input(sh, "\n", 1);
 			return;
 		}
 		(void)str_copy(c->prompt, sizeof(c->prompt), line);
@@ -3926,14 +4337,11 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 		return;
 	}
 	if (c->ctx == CTX_SHELL && kind == PROMPT_SHELL && !sh->resetup) {
-		char setup[512];
-
 		/* A nested shell: teach it our prompt, so exit codes keep coming. */
 		sh->resetup = 1;
 		sh->discard = 1;
 		sh->nline = 0;
-		if (shell_setup_line(sh, setup, sizeof(setup)) == 0)
-			(void)shell_type(sh, setup, strlen(setup));
+		shell_type_setup(sh, 1);
 		return;
 	}
 	if ((c->ctx == CTX_REPL || sh->mode[0] != '\0') && kind == PROMPT_REPL) {
@@ -4456,12 +4864,9 @@ static void dev_detect_shell(struct shell *sh, int64_t now)
 	if ((p = dev_detect(line, sh->banner)) == NULL)
 		return;
 	if (sh->dprobes++ == 0) {
-		char setup[512];
-
 		/* A login script may have flushed what we typed: a shell gets a second chance
 		 * (bash-5.1# looks like a router too). */
-		if (shell_setup_line(sh, setup, sizeof(setup)) == 0)
-			(void)shell_type(sh, setup, strlen(setup));
+		shell_type_setup(sh, 1);
 		return;
 	}
 	log_msg(sh->s.log, LOG_DEBUG1, "no POSIX shell answered; the prompt '%s' is %s",
@@ -4654,24 +5059,19 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
     int64_t now)
 {
 	struct shell *sh = calloc(1, sizeof(*sh));
-	unsigned char rnd[8];
-	char hex[17];
-	int i;
 
 	if (sh == NULL)
 		return NULL;
 	sh->job = (struct job){ .command = NULL, .want_pty = 1, .term = "vt100",
 		.cols = SSHMCP_PTY_COLS, .rows = SSHMCP_PTY_ROWS, .forward_stdin = 1 };
 	if (sess_init(&sh->s, &sh->job, lg, SHELL_IN_RING, now) < 0 ||
-	    getentropy(rnd, sizeof(rnd)) < 0) {
+	    str_random_hex(sh->nonce, sizeof(sh->nonce), 8) < 0 ||
+	    str_random_hex(sh->sudo_nonce, sizeof(sh->sudo_nonce), 6) < 0) {
 		shell_free(sh);
 		return NULL;
 	}
-	for (i = 0; i < 8; i++)
-		(void)str_fmt(hex + 2 * i, 3, "%02x", rnd[i]);
-	(void)str_copy(sh->nonce, sizeof(sh->nonce), hex);
-	(void)str_fmt(sh->marker, sizeof(sh->marker), "__SSHMCP_%s_", hex);
-	(void)str_fmt(sh->endmark, sizeof(sh->endmark), "_%s__", hex);
+	(void)str_fmt(sh->marker, sizeof(sh->marker), "__SSHMCP_%s_", sh->nonce);
+	(void)str_fmt(sh->endmark, sizeof(sh->endmark), "_%s__", sh->nonce);
 	sh->s.t = *t;
 	(void)str_copy(sh->name, sizeof(sh->name), name);
 	(void)str_copy(sh->alias, sizeof(sh->alias), t->alias);
@@ -5880,14 +6280,18 @@ static int pol_load_default(struct policy *p, const struct cfg_env *env, const c
 
 /* ---------------------------------------------------------- redaction --- */
 /* Secret shapes in command lines, blanked in the audit and the log: each pattern's group
- * `grp` is replaced by "***". */
+ * `grp` is replaced by "***". Only literal values are secrets: a value that expands or runs
+ * something ($, backquote, parentheses) stays, so `password=$(cmd)` keeps the command that
+ * ran in the record. */
+#define REDACT_VALUE "[^ &;|'\"$`()]"
 static const struct { const char *re; int grp; } redact_rules[] = {
-	{ "(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(=|: *)([^ &;'\"]+)", 3 },
-	{ "--(password|passwd|pass|token|secret|api-key)[= ]([^ ;&|]+)", 2 },
-	{ "(mysql|mysqldump|mysqladmin)( [^;&|]*)? -p([^ ;&|]+)", 3 },
-	{ "(sshpass|smbclient)( [^;&|]*)? -p ?([^ ;&|]+)", 3 },
-	{ "[Aa]uthorization: *(([Bb]earer|[Bb]asic|[Tt]oken) +)?([^ '\"]+)", 3 },
-	{ "://([^:/@ ]+):([^@/ ]+)@", 2 },
+	{ "(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(=|: *)(" REDACT_VALUE
+	  "+)", 3 },
+	{ "--(password|passwd|pass|token|secret|api-key)[= ](" REDACT_VALUE "+)", 2 },
+	{ "(mysql|mysqldump|mysqladmin)( [^;&|]*)? -p(" REDACT_VALUE "+)", 3 },
+	{ "(sshpass|smbclient)( [^;&|]*)? -p ?(" REDACT_VALUE "+)", 3 },
+	{ "[Aa]uthorization: *(([Bb]earer|[Bb]asic|[Tt]oken) +)?(" REDACT_VALUE "+)", 3 },
+	{ "://([^:/@ ]+):(" REDACT_VALUE "[^@/ ]*)@", 2 },
 };
 
 struct redact {
@@ -5940,137 +6344,465 @@ static void redact_line(const struct redact *r, const char *in, char *out, size_
 }
 
 /* --------------------------------------------------------------- audit --- */
-/* One JSON line per command, each carrying the SHA-256 of the line before it: an edited or
- * removed line breaks the chain (`sshmcp audit-verify FILE`). */
+/*
+ * One JSON line per event, written ahead: "started" before a command is sent, its result
+ * after; also refusals, approvals, send_input and file operations. Each line carries its
+ * number ("seq") and "mac", HMAC-SHA-256 under a key of its own (FILE.key, 0600) over the
+ * previous line's mac and this line: whoever can write the audit file but not the key can
+ * neither edit a line nor forge one. FILE.head records the line count, the size and the
+ * last mac (itself MACed), so `sshmcp audit-verify FILE` finds an edit of any line, the
+ * last included, a truncation and an emptied file; a restarted server checks the tail
+ * against the head before it appends.
+ */
+#define AUDIT_KEY_LEN  32
+#define AUDIT_MAC_HEX  65
+#define AUDIT_LINE_MAX (SSHMCP_LINE_MAX * 3)
+
 struct audit {
 	int fd;
-	unsigned char prev[32];
+	unsigned char key[AUDIT_KEY_LEN];
+	unsigned char mac[32];              /* of the last line; zero before the first */
+	uint64_t count, size;               /* lines and bytes in the file */
+	char head[SSHMCP_PATH_MAX];         /* FILE.head */
 };
 
 struct audit_rec {
 	const char *req, *host, *user, *session, *command, *status;
 	int has_exit, exit_code;
+	int approved;
 	uint64_t bytes;
 	int64_t duration_ms;
 };
 
-static void audit_hex(const unsigned char *h, char *out)
+static void audit_hex(const unsigned char *h, size_t n, char *out)
 {
-	int i;
+	size_t i;
 
-	for (i = 0; i < 32; i++)
+	for (i = 0; i < n; i++)
 		(void)snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
 
-/* The hash of the file's last line, so a restarted server continues the chain. */
-static void audit_tail_hash(int fd, unsigned char *out)
+static int audit_unhex(const char *hex, unsigned char *out, size_t n)
 {
-	char buf[SSHMCP_AUDIT_TAIL + 1];
-	struct stat st;
-	off_t off;
-	ssize_t n;
-	char *end, *start;
+	size_t i;
 
-	memset(out, 0, 32);
-	if (fstat(fd, &st) < 0 || st.st_size == 0)
-		return;
-	off = st.st_size > SSHMCP_AUDIT_TAIL ? st.st_size - SSHMCP_AUDIT_TAIL : 0;
-	if ((n = pread(fd, buf, (size_t)(st.st_size - off), off)) <= 0)
-		return;
-	buf[n] = '\0';
-	end = buf + n;
-	while (end > buf && end[-1] == '\n')
-		end--;
-	*end = '\0';
-	start = strrchr(buf, '\n');
-	start = start != NULL ? start + 1 : buf;
-	(void)mbedtls_sha256((const unsigned char *)start, (size_t)(end - start), out, 0);
+	for (i = 0; i < n; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+/* mac = HMAC-SHA-256(key, prev || data). */
+static void audit_mac(const unsigned char *key, const unsigned char *prev, const char *data,
+    size_t n, unsigned char *mac)
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	mbedtls_md_context_t ctx;
+
+	mbedtls_md_init(&ctx);
+	if (md == NULL || mbedtls_md_setup(&ctx, md, 1) != 0 ||
+	    mbedtls_md_hmac_starts(&ctx, key, AUDIT_KEY_LEN) != 0 ||
+	    mbedtls_md_hmac_update(&ctx, prev, 32) != 0 ||
+	    mbedtls_md_hmac_update(&ctx, (const unsigned char *)data, n) != 0 ||
+	    mbedtls_md_hmac_finish(&ctx, mac) != 0)
+		memset(mac, 0, 32);
+	mbedtls_md_free(&ctx);
+}
+
+/*
+ * Files sshmcp appends to for the operator (audit, key, head, --log): never through a
+ * symlink, a regular file, owned by us, private (0600). Anything else is refused: a 0644
+ * or someone else's file there means someone else can read or place it.
+ */
+static int audit_file_open(const char *path, int flags, struct err *e)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+	struct stat st;
+	const char *why = NULL;
+
+	if (fd < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "can't open %s: %s", path,
+		    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_uid != geteuid())
+		why = "owned by another user";
+	else if ((st.st_mode & 077) != 0)
+		why = "readable or writable by others (chmod 600 it)";
+	if (why != NULL) {
+		err_set(e, SSHMCP_ERR_USAGE, "refusing %s: %s", path, why);
+		close(fd);
+		return -1;
+	}
+	(void)fd_set_flag(fd, O_NONBLOCK, 0);
+	return fd;
+}
+
+/* FILE.key: made once (32 random bytes, hex) and read back on every start. */
+static int audit_key(struct audit *a, const char *path, int may_create, struct err *e)
+{
+	char kpath[SSHMCP_PATH_MAX], hex[2 * AUDIT_KEY_LEN + 2];
+	int fd, rc = -1;
+	ssize_t n;
+
+	if (str_fmt(kpath, sizeof(kpath), "%s.key", path) < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "audit path too long");
+		return -1;
+	}
+	if ((fd = audit_file_open(kpath, O_RDWR | (may_create ? O_CREAT : 0), e)) < 0)
+		return -1;
+	n = read(fd, hex, sizeof(hex));
+	if (n == 0 && may_create && getentropy(a->key, sizeof(a->key)) == 0) {
+		audit_hex(a->key, sizeof(a->key), hex);
+		hex[2 * AUDIT_KEY_LEN] = '\n';
+		rc = fd_write_all(fd, hex, 2 * AUDIT_KEY_LEN + 1);
+	} else if (n >= 2 * AUDIT_KEY_LEN)
+		rc = audit_unhex(hex, a->key, sizeof(a->key));
+	if (rc < 0)
+		err_set(e, SSHMCP_ERR_USAGE, "audit key %s is unreadable or damaged", kpath);
+	mem_wipe(hex, sizeof(hex));
+	close(fd);
+	return rc;
+}
+
+/* The head's text: "sshmcp-audit-head 1 COUNT SIZE LASTMAC HEADMAC". */
+static int audit_head_text(const struct audit *a, char *out, size_t cap)
+{
+	char body[128], last[AUDIT_MAC_HEX], hmac[AUDIT_MAC_HEX];
+	unsigned char m[32], zero[32] = { 0 };
+
+	audit_hex(a->mac, 32, last);
+	if (str_fmt(body, sizeof(body), "sshmcp-audit-head 1 %llu %llu %s",
+	    (unsigned long long)a->count, (unsigned long long)a->size, last) < 0)
+		return -1;
+	audit_mac(a->key, zero, body, strlen(body), m);
+	audit_hex(m, 32, hmac);
+	return str_fmt(out, cap, "%s %s\n", body, hmac);
+}
+
+/* Record the head: a new file renamed over the old, so it is one state or the other. */
+static int audit_head_write(const struct audit *a)
+{
+	char text[256], tmp[SSHMCP_PATH_MAX + 8];
+	struct err e = { .code = SSHMCP_OK };
+	int fd, rc;
+
+	if (audit_head_text(a, text, sizeof(text)) < 0 ||
+	    str_fmt(tmp, sizeof(tmp), "%s.new", a->head) < 0)
+		return -1;
+	(void)unlink(tmp);
+	if ((fd = audit_file_open(tmp, O_WRONLY | O_CREAT | O_EXCL, &e)) < 0)
+		return -1;
+	rc = fd_write_all(fd, text, strlen(text));
+	close(fd);
+	return rc < 0 ? -1 : rename(tmp, a->head);
+}
+
+/* Read and check FILE.head: count, size, last mac; -1 when missing or forged. */
+static int audit_head_read(const struct audit *a, uint64_t *count, uint64_t *size,
+    unsigned char *last)
+{
+	char text[256], want[256];
+	struct err e = { .code = SSHMCP_OK };
+	struct audit probe = *a;
+	unsigned long long c, sz;
+	char lasthex[AUDIT_MAC_HEX];
+	int fd = audit_file_open(a->head, O_RDONLY, &e);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	if (sscanf(text, "sshmcp-audit-head 1 %llu %llu %64s", &c, &sz, lasthex) != 3 ||
+	    audit_unhex(lasthex, probe.mac, 32) < 0)
+		return -1;
+	probe.count = c;
+	probe.size = sz;
+	if (audit_head_text(&probe, want, sizeof(want)) < 0 || strcmp(want, text) != 0)
+		return -1;
+	*count = c;
+	*size = sz;
+	memcpy(last, probe.mac, 32);
+	return 0;
+}
+
+/* One line's own check: its seq and its mac over prev; the mac it carries into *mac. */
+static int audit_line_check(const struct audit *a, const char *line, size_t n, uint64_t seq,
+    const unsigned char *prev, unsigned char *mac)
+{
+	const char *m = NULL, *p;
+	char want[40];
+	unsigned char got[32];
+
+	for (p = line; (p = strstr(p, ",\"mac\":\"")) != NULL && (size_t)(p - line) < n; p++)
+		m = p;
+	if (m == NULL || (size_t)(line + n - m) != 8 + 64 + 2 || line[n - 2] != '"' ||
+	    line[n - 1] != '}' || audit_unhex(m + 8, mac, 32) < 0)
+		return -1;
+	audit_mac(a->key, prev, line, (size_t)(m - line), got);
+	(void)str_fmt(want, sizeof(want), "{\"seq\":%llu,", (unsigned long long)seq);
+	return memcmp(got, mac, 32) == 0 && strncmp(line, want, strlen(want)) == 0 ? 0 : -1;
+}
+
+
+/* The last line ending before `end` in buf: [*ls, *le) without its newline; -1 if none. */
+static int audit_last_line(const char *buf, size_t end, size_t *ls, size_t *le)
+{
+	size_t e = end, st;
+
+	while (e > 0 && buf[e - 1] == '\n')
+		e--;
+	if (e == 0)
+		return -1;
+	for (st = e; st > 0 && buf[st - 1] != '\n'; st--)
+		;
+	*ls = st;
+	*le = e;
+	return 0;
+}
+
+/* The mac a line carries (not checked), into mac; -1 when it has none. */
+static int audit_mac_field(const char *line, size_t n, unsigned char *mac)
+{
+	return n > 74 && memcmp(line + n - 74, ",\"mac\":\"", 8) == 0 ?
+		audit_unhex(line + n - 66, mac, 32) : -1;
+}
+
+/*
+ * A restarted server checks before it appends: the head is ours, the file is as long as
+ * the head says and its last line is the one the head names, chained on from the line
+ * before; or there is exactly one line more that chains on from the head's (we died
+ * between writing the line and the head). Anything else is refused.
+ */
+static int audit_tail_check(struct audit *a, uint64_t count, uint64_t hsize,
+    const unsigned char *hmac, uint64_t fsize, const char *path, struct err *e)
+{
+	char *buf = malloc(2 * AUDIT_LINE_MAX + 2);
+	size_t n = 0, ls, le, ps, pe;
+	uint64_t off = fsize > 2 * AUDIT_LINE_MAX ? fsize - 2 * AUDIT_LINE_MAX : 0;
+	unsigned char prev[32], mac[32];
+	int rc = -1, extra = fsize > hsize;
+
+	memset(prev, 0, sizeof(prev));
+	if (buf == NULL || fsize < hsize || (n = (size_t)(fsize - off),
+	    pread(a->fd, buf, n, (off_t)off) != (ssize_t)n) || buf[n - 1] != '\n' ||
+	    audit_last_line(buf, n, &ls, &le) < 0)
+		goto out;
+	if (extra) {                        /* [hsize, fsize) is one line after the head's */
+		if (off + ls != hsize)
+			goto out;
+		memcpy(prev, hmac, 32);
+	} else if (count > 1 && (audit_last_line(buf, ls, &ps, &pe) < 0 ||
+	    audit_mac_field(buf + ps, pe - ps, prev) < 0))
+		goto out;
+	if (audit_line_check(a, buf + ls, le - ls, count + (uint64_t)extra, prev, mac) < 0 ||
+	    (!extra && memcmp(mac, hmac, 32) != 0))
+		goto out;
+	memcpy(a->mac, mac, 32);
+	a->count = count + (uint64_t)extra;
+	a->size = fsize;
+	rc = 0;
+out:
+	if (rc < 0)
+		err_set(e, SSHMCP_ERR_USAGE, "audit file %s does not match its head (%llu lines, %llu "
+		    "bytes recorded; %llu bytes found): it was edited, truncated or appended to by "
+		    "someone else. Run sshmcp audit-verify %s, then move it aside", path,
+		    (unsigned long long)count, (unsigned long long)hsize, (unsigned long long)fsize,
+		    path);
+	free(buf);
+	return rc;
 }
 
 static int audit_open(struct audit *a, const char *path, struct err *e)
 {
-	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (a->fd < 0) {
-		err_set(e, SSHMCP_ERR_USAGE, "can't open audit file %s: %s", path, strerror(errno));
-		return -1;
+	uint64_t count = 0, hsize = 0;
+	unsigned char hmac[32];
+	struct stat st;
+	int have_head;
+
+	memset(a, 0, sizeof(*a));
+	if (str_fmt(a->head, sizeof(a->head), "%s.head", path) < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "audit path too long");
+		goto fail;
 	}
-	(void)fchmod(a->fd, 0600);
-	audit_tail_hash(a->fd, a->prev);
+	if ((a->fd = audit_file_open(path, O_RDWR | O_APPEND | O_CREAT, e)) < 0 ||
+	    fstat(a->fd, &st) < 0)
+		goto fail;
+	if (audit_key(a, path, st.st_size == 0, e) < 0)
+		goto fail;
+	have_head = audit_head_read(a, &count, &hsize, hmac) == 0;
+	if (st.st_size == 0 && have_head && count > 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "audit file %s is empty but its head records %llu lines:"
+		    " it was emptied. Run sshmcp audit-verify %s, then move it aside", path,
+		    (unsigned long long)count, path);
+		goto fail;
+	}
+	if (st.st_size > 0 && (!have_head ||
+	    audit_tail_check(a, count, hsize, hmac, (uint64_t)st.st_size, path, e) < 0)) {
+		err_set(e, SSHMCP_ERR_USAGE, "audit file %s has no valid head (%s.head): it was not "
+		    "written by this key, or its head was removed. Move it aside", path, path);
+		goto fail;
+	}
+	if (audit_head_write(a) < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "can't write %s: %s", a->head, strerror(errno));
+		goto fail;
+	}
 	return 0;
+fail:
+	if (a->fd >= 0)
+		close(a->fd);
+	mem_wipe(a->key, sizeof(a->key));
+	a->fd = -1;
+	return -1;
 }
 
-static void audit_write(struct audit *a, const struct redact *rd, const struct audit_rec *r)
+static void audit_close(struct audit *a)
 {
-	char buf[SSHMCP_LINE_MAX * 3], cmd[SSHMCP_LINE_MAX], when[32], hex[65];
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	mem_wipe(a->key, sizeof(a->key));
+}
+
+/* The record as a JSON line up to, not including, its mac; -1 if it does not fit. */
+static int audit_body(const struct audit *a, const struct redact *rd, const struct audit_rec *r,
+    struct jw *w)
+{
+	char cmd[SSHMCP_LINE_MAX], when[32];
 	struct timespec ts;
 	struct tm tm;
-	struct jw w;
 
-	if (a->fd < 0)
-		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	redact_line(rd, r->command != NULL ? r->command : "", cmd, sizeof(cmd));
-	audit_hex(a->prev, hex);
-	jw_init(&w, buf, sizeof(buf));
-	jw_obj_begin(&w);
-	jw_kcstr(&w, "time", when);
-	jw_kraw(&w, "request_id", r->req != NULL ? r->req : "null", strlen(r->req ? r->req : "null"));
-	jw_kcstr(&w, "host", r->host ? r->host : "");
-	jw_kcstr(&w, "user", r->user ? r->user : "");
-	jw_kcstr(&w, "session", r->session ? r->session : "");
-	jw_kcstr(&w, "command", cmd);
-	jw_kcstr(&w, "status", r->status);
+	jw_obj_begin(w);
+	jw_kuint(w, "seq", a->count + 1);
+	jw_kcstr(w, "time", when);
+	jw_kraw(w, "request_id", r->req != NULL ? r->req : "null", strlen(r->req ? r->req : "null"));
+	jw_kcstr(w, "host", r->host ? r->host : "");
+	jw_kcstr(w, "user", r->user ? r->user : "");
+	jw_kcstr(w, "session", r->session ? r->session : "");
+	jw_kcstr(w, "command", cmd);
+	jw_kcstr(w, "status", r->status);
 	if (r->has_exit)
-		jw_kint(&w, "exit_code", r->exit_code);
+		jw_kint(w, "exit_code", r->exit_code);
 	else
-		jw_knull(&w, "exit_code");
-	jw_kuint(&w, "bytes", r->bytes);
-	jw_kint(&w, "duration_ms", r->duration_ms);
-	jw_kcstr(&w, "prev", hex);
-	jw_obj_end(&w);
-	if (jw_finish(&w) != 0)
-		return;
-	(void)mbedtls_sha256((const unsigned char *)buf, w.len, a->prev, 0);
-	buf[w.len] = '\n';
-	(void)fd_write_all(a->fd, buf, w.len + 1);     /* one write per command: flushed */
+		jw_knull(w, "exit_code");
+	jw_kuint(w, "bytes", r->bytes);
+	jw_kint(w, "duration_ms", r->duration_ms);
+	if (r->approved)
+		jw_kbool(w, "approved", 1);
+	jw_obj_end(w);
+	return jw_finish(w) == 0 && w->len > 0 ? 0 : -1;
 }
 
-/* sshmcp audit-verify FILE: 0 when every line's "prev" is the hash of the line before. */
+/* Append one record (one write: the line is whole or absent), then the head. -1 when it
+ * could not be written: the caller refuses what it was about to do. */
+static int audit_write(struct audit *a, const struct redact *rd, const struct audit_rec *r)
+{
+	char buf[AUDIT_LINE_MAX + 128], hex[AUDIT_MAC_HEX];
+	unsigned char mac[32];
+	struct jw w;
+	size_t n;
+
+	if (a->fd < 0)
+		return 0;
+	jw_init(&w, buf, AUDIT_LINE_MAX);
+	if (audit_body(a, rd, r, &w) < 0)
+		return -1;
+	n = w.len - 1;                      /* the closing brace comes after the mac */
+	audit_mac(a->key, a->mac, buf, n, mac);
+	audit_hex(mac, 32, hex);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"mac\":\"%s\"}\n", hex);
+	if (fd_write_all(a->fd, buf, n) < 0)
+		return -1;
+	memcpy(a->mac, mac, 32);
+	a->count++;
+	a->size += n;
+	return audit_head_write(a);
+}
+
+/* sshmcp audit-verify FILE: 0 when every line chains under the key and the head agrees. */
+static int audit_verify_lines(struct audit *a, FILE *f, const char *path, char *msg,
+    size_t cap)
+{
+	char *line = malloc(AUDIT_LINE_MAX + 2);
+	unsigned char mac[32];
+	int rc = 0;
+
+	while (line != NULL && fgets(line, AUDIT_LINE_MAX + 2, f) != NULL) {
+		size_t len = strcspn(line, "\n");
+
+		if (audit_line_check(a, line, len, a->count + 1, a->mac, mac) < 0) {
+			(void)str_fmt(msg, cap, "%s:%llu: line %llu was changed, added or removed\n",
+			    path, (unsigned long long)a->count + 1, (unsigned long long)a->count + 1);
+			rc = 1;
+			break;
+		}
+		memcpy(a->mac, mac, 32);
+		a->count++;
+		a->size += len + (line[len] == '\n');
+	}
+	free(line);
+	return line == NULL ? 2 : rc;
+}
+
 static int audit_verify(const char *path)
 {
-	char line[SSHMCP_LINE_MAX * 3], hex[65], msg[SSHMCP_PATH_MAX + 96];
-	unsigned char prev[32];
-	FILE *f = fopen(path, "r");
-	int n = 0;
+	char msg[SSHMCP_PATH_MAX * 2 + 160];
+	struct err e = { .code = SSHMCP_OK };
+	struct audit a;
+	uint64_t count, size;
+	unsigned char hmac[32];
+	FILE *f = NULL;
+	int rc = 2;
 
-	memset(prev, 0, sizeof(prev));
-	if (f == NULL) {
-		(void)str_fmt(msg, sizeof(msg), "sshmcp: can't read %s: %s\n", path, strerror(errno));
+	memset(&a, 0, sizeof(a));
+	if (str_fmt(a.head, sizeof(a.head), "%s.head", path) < 0 || audit_key(&a, path, 0, &e) < 0 ||
+	    (f = fopen(path, "r")) == NULL) {
+		(void)str_fmt(msg, sizeof(msg), "sshmcp: can't verify %s: %s\n", path,
+		    e.code != SSHMCP_OK ? e.msg : strerror(errno));
 		(void)fd_write_all(STDERR_FILENO, msg, strlen(msg));
-		return 2;
+		goto out;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t len = strcspn(line, "\n");
-		const char *p = strstr(line, "\"prev\":\"");
-
-		line[len] = '\0';
-		n++;
-		audit_hex(prev, hex);
-		if (p == NULL || strncmp(p + 8, hex, 64) != 0) {
-			(void)str_fmt(msg, sizeof(msg), "%s:%d: chain broken: this line or the one "
-			    "before it was changed, added or removed\n", path, n);
-			(void)fd_write_all(STDOUT_FILENO, msg, strlen(msg));
-			fclose(f);
-			return 1;
-		}
-		(void)mbedtls_sha256((const unsigned char *)line, len, prev, 0);
+	if ((rc = audit_verify_lines(&a, f, path, msg, sizeof(msg))) != 0)
+		goto say;
+	rc = 1;
+	if (audit_head_read(&a, &count, &size, hmac) < 0)
+		(void)str_fmt(msg, sizeof(msg), "%s: the head %s is missing or forged\n", path, a.head);
+	else if (a.count == 0 && count > 0)
+		(void)str_fmt(msg, sizeof(msg), "%s: the file was emptied (the head records %llu "
+		    "lines)\n", path, (unsigned long long)count);
+	else if (a.count < count || a.size < size)
+		(void)str_fmt(msg, sizeof(msg), "%s: %llu lines, the head records %llu: lines were "
+		    "removed from the end (truncated)\n", path, (unsigned long long)a.count,
+		    (unsigned long long)count);
+	else if (a.count != count || a.size != size || memcmp(hmac, a.mac, 32) != 0)
+		(void)str_fmt(msg, sizeof(msg), "%s: %llu lines, but the head records %llu: the end "
+		    "of the file does not match its head\n", path, (unsigned long long)a.count,
+		    (unsigned long long)count);
+	else {
+		(void)str_fmt(msg, sizeof(msg), "%s: %llu lines, chain intact\n", path,
+		    (unsigned long long)a.count);
+		rc = 0;
 	}
-	fclose(f);
-	(void)str_fmt(msg, sizeof(msg), "%s: %d lines, chain intact\n", path, n);
+say:
 	(void)fd_write_all(STDOUT_FILENO, msg, strlen(msg));
-	return 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	mem_wipe(a.key, sizeof(a.key));
+	return rc;
 }
 
 /* ======================================================== MCP protocol === */
@@ -6353,6 +7085,7 @@ static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, s
 		return -1;
 	if (t->alive_interval_s == 0)
 		t->alive_interval_s = 15;
+	t->strict_files = 1;                /* key_filename comes from the agent */
 	return 0;
 }
 
@@ -6366,7 +7099,7 @@ static int srv_resolve(void *ctx, const char *name, struct target *t, struct err
 	memset(t, 0, sizeof(*t));
 	(void)str_copy(t->alias, sizeof(t->alias), name);
 	c.host = t->alias;
-	rc = srv_target_cfg(ctx, &c, t, e);
+	rc = name_check(name, NULL, e) < 0 ? -1 : srv_target_cfg(ctx, &c, t, e);
 	cfg_free(&c);
 	if (rc < 0)
 		target_free(t);
@@ -6388,11 +7121,8 @@ static int tool_target(struct server *srv, const struct args *a, struct target *
 	    arg_num(a, "port", 1, 65535, 0, &port) < 0 ||
 	    arg_str(a, "key_filename", key, sizeof(key), 0) < 0)
 		goto out;
-	if (strspn(t->alias, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]%")
-	    != strlen(t->alias)) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "bad host name '%s'", t->alias);
+	if (name_check(t->alias, t->user, a->e) < 0)
 		goto out;
-	}
 	t->port = (int)port;
 	c.host = t->alias;
 	c.user = t->user;
@@ -6594,10 +7324,23 @@ static void srv_audit_refusal(struct server *srv, const char *id, const struct a
 	memset(&r, 0, sizeof(r));
 	r = (struct audit_rec){ .req = id, .host = host, .session = session, .command = text,
 		.status = "refused" };
-	audit_write(&srv->audit, &srv->rd, &r);
+	(void)audit_write(&srv->audit, &srv->rd, &r);
 	srv_log(srv, LOG_INFO, id, "refused on %s: %s (%s)", host, text, a->e->msg);
 	redact_line(&srv->rd, a->e->msg, msg, sizeof(msg));     /* it quotes the command */
 	(void)str_copy(a->e->msg, sizeof(a->e->msg), msg);
+}
+
+/* A command's audit record; "started" before it is sent, its status when it ended. */
+static struct audit_rec cmd_audit_rec(const struct cmd *c, const char *status, int64_t now)
+{
+	int started = strcmp(status, "started") == 0;
+
+	return (struct audit_rec){ .req = c->req[0] ? c->req : NULL, .host = c->host,
+		.user = c->user, .session = c->session, .command = c->text, .status = status,
+		.has_exit = !started && c->has_exit, .exit_code = c->exit_code,
+		.bytes = started ? 0 : c->out.head, .approved = c->approved,
+		.duration_ms = started ? 0 : (c->t_end ? c->t_end : now) -
+		(c->t_start ? c->t_start : c->t_queued) };
 }
 
 /* Finished commands go into the audit once, and into the log. */
@@ -6612,12 +7355,8 @@ static void srv_audit_cmds(struct server *srv, int64_t now)
 		if (c->audited || c->status < CMD_COMPLETED)
 			continue;
 		c->audited = 1;
-		r = (struct audit_rec){ .req = c->req[0] ? c->req : NULL, .host = c->host,
-			.user = c->user, .session = c->session, .command = c->text,
-			.status = cmd_status_names[c->status], .has_exit = c->has_exit,
-			.exit_code = c->exit_code, .bytes = c->out.head,
-			.duration_ms = (c->t_end ? c->t_end : now) - (c->t_start ? c->t_start : c->t_queued) };
-		audit_write(&srv->audit, &srv->rd, &r);
+		r = cmd_audit_rec(c, cmd_status_names[c->status], now);
+		(void)audit_write(&srv->audit, &srv->rd, &r);
 		srv_log(srv, LOG_INFO, c->req[0] ? c->req : NULL, "%s %s, exit %d%s, %llu bytes, %lld ms",
 		    c->id, cmd_status_names[c->status], c->exit_code, c->has_exit ? "" : " (unknown)",
 		    (unsigned long long)r.bytes, (long long)r.duration_ms);
@@ -6645,8 +7384,9 @@ static int srv_cmd_limits(struct server *srv, const char *host, struct err *e)
 
 /* Queue `text` on `sh`; starts at once when the shell is idle. */
 static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char *req,
-    const char *text, int timeout_s, struct err *e, int64_t now)
+    const char *text, int timeout_s, int approved, struct err *e, int64_t now)
 {
+	struct audit_rec r;
 	struct cmd *c;
 
 	if (sh->nq >= SSHMCP_QUEUE_MAX) {
@@ -6670,10 +7410,20 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 	(void)str_copy(c->session, sizeof(c->session), sh->name);
 	(void)str_copy(c->user, sizeof(c->user), sh->s.t.user);
 	(void)str_copy(c->mode, sizeof(c->mode), shell_mode_name(sh));
-	c->sh = sh;
 	c->status = CMD_QUEUED;
 	c->t_queued = now;
 	c->deadline = now + (int64_t)timeout_s * 1000;
+	c->approved = approved;
+	r = cmd_audit_rec(c, "started", now);
+	if (audit_write(&srv->audit, &srv->rd, &r) < 0) {
+		/* Written ahead or not at all: nothing runs that the audit would not show. */
+		err_set(e, SSHMCP_ERR_IO, "the audit file cannot be written: the command was not sent");
+		err_set(&c->err, SSHMCP_ERR_IO, "%s", e->msg);
+		c->audited = 1;
+		cmd_set_status(c, CMD_FAILED, now);
+		return NULL;
+	}
+	c->sh = sh;
 	sh->queue[sh->nq++] = c;
 	shell_start_next(sh, now);
 	return c;
@@ -6917,7 +7667,7 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 			srv_shell_remove(srv, sh);      /* opened for this call alone */
 		goto fail;
 	}
-	if ((c = srv_cmd_new(srv, sh, id, text, (int)timeout, a->e, now)) == NULL)
+	if ((c = srv_cmd_new(srv, sh, id, text, (int)timeout, 0, a->e, now)) == NULL)
 		goto fail;
 	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), sudo);
 	mem_wipe(sudo, sizeof(sudo));
@@ -7015,7 +7765,7 @@ static int tool_type_keys(struct shell *sh, const struct args *a, int dry)
 			    "ctrl-c, ctrl-d, q, y, n, up, down)");
 			return -1;
 		}
-		if (!dry && shell_type(sh, tool_keys[i].seq, strlen(tool_keys[i].seq)) < 0) {
+		if (!dry && shell_type_input(sh, tool_keys[i].seq, strlen(tool_keys[i].seq)) < 0) {
 			err_set(a->e, SSHMCP_ERR_BUSY, "input buffer full");
 			return -1;
 		}
@@ -7043,8 +7793,8 @@ static void tool_send_input(struct server *srv, const char *id, const struct arg
 	if (tool_type_keys(c->sh, a, 1) < 0)
 		goto fail;
 	/* Secret input is typed and wiped; it is never logged, echoed back or kept. */
-	if ((text != NULL && (shell_type(c->sh, text, strlen(text)) < 0 ||
-	    (newline && shell_type(c->sh, "\r", 1) < 0))) || tool_type_keys(c->sh, a, 0) < 0) {
+	if ((text != NULL && (shell_type_input(c->sh, text, strlen(text)) < 0 ||
+	    (newline && shell_type_input(c->sh, "\r", 1) < 0))) || tool_type_keys(c->sh, a, 0) < 0) {
 		err_set(a->e, SSHMCP_ERR_BUSY, "input buffer full");
 		goto fail;
 	}
@@ -7395,6 +8145,16 @@ static void fop_sudo_check(struct fop *op, int64_t now)
 		fop_sudo_finish(op);
 }
 
+/* A file operation's audit record ("read_file PATH"); `what` holds its text. */
+static struct audit_rec fop_audit_rec(const struct fop *op, const struct shell *sh,
+    char *what, size_t cap, const char *status)
+{
+	(void)str_fmt(what, cap, "%s %s", op->kind == FOP_READ ? "read_file" : "write_file",
+	    op->path);
+	return (struct audit_rec){ .req = op->id, .host = sh->alias, .user = sh->s.t.user,
+		.session = sh->name, .command = what, .status = status, .bytes = op->done };
+}
+
 /* Answer and drop the finished file operations of a session, in order. */
 static void srv_files_reply(struct server *srv, struct shell *sh)
 {
@@ -7417,12 +8177,9 @@ static void srv_files_reply(struct server *srv, struct shell *sh)
 
 		op = sh->fops;
 		sh->fops = op->next;
-		(void)str_fmt(what, sizeof(what), "%s %s", op->kind == FOP_READ ? "read_file" :
-		    "write_file", op->path);
-		r = (struct audit_rec){ .req = op->id, .host = sh->alias, .user = sh->s.t.user,
-			.session = sh->name, .command = what, .status = op->err.code != SSHMCP_OK ?
-			"failed" : "completed", .bytes = op->done };
-		audit_write(&srv->audit, &srv->rd, &r);
+		r = fop_audit_rec(op, sh, what, sizeof(what), op->err.code != SSHMCP_OK ? "failed" :
+		    "completed");
+		(void)audit_write(&srv->audit, &srv->rd, &r);
 		mcp_reply_file(srv, op);
 		fop_free(op);
 	}
@@ -7476,7 +8233,7 @@ static int sudo_read_cmd(const struct fop *op, char *out, size_t cap)
 
 	if (sudo_quote(op->path, q, sizeof(q)) < 0)
 		return -1;
-	return str_fmt(out, cap, "sudo -p '[sudo] password for %%u: ' -- sh -c 'if [ -d \"$1\" ]; "
+	return str_fmt(out, cap, "sudo -- sh -c 'if [ -d \"$1\" ]; "
 	    "then echo __SSHMCP_ISDIR__; exit 3; fi; s=$(stat -L -c \"%%s %%a\" -- \"$1\") || "
 	    "exit 4; echo \"__SSHMCP_FILE__ $s\"; tail -c +\"$2\" -- \"$1\" | head -c \"$3\" | "
 	    "base64' sshmcp %s %llu %zu", q, (unsigned long long)op->offset + 1, op->len);
@@ -7493,7 +8250,7 @@ static int sudo_write_cmd(const struct fop *op, char *out, size_t cap)
 		return -1;
 	if (op->mode_given)
 		(void)str_fmt(mode, sizeof(mode), "%lo", op->mode);
-	return str_fmt(out, cap, "( sudo -p '[sudo] password for %%u: ' -- sh -c '[ \"$4\" = 1 ] && "
+	return str_fmt(out, cap, "( sudo -- sh -c '[ \"$4\" = 1 ] && "
 	    "mkdir -p -- \"$(dirname -- \"$2\")\"; if [ -d \"$2\" ]; then echo __SSHMCP_ISDIR__; "
 	    "exit 3; fi; m=$3; [ -n \"$m\" ] || m=$(stat -c %%a -- \"$2\" 2>/dev/null) || m=644; "
 	    "if [ \"$5\" = 1 ]; then cat -- \"$1\" >> \"$2\" && chmod \"$m\" -- \"$2\"; else install "
@@ -7515,7 +8272,7 @@ static int fop_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, st
 		err_set(e, SSHMCP_ERR_USAGE, "path too long");
 		return -1;
 	}
-	if ((op->cmd = srv_cmd_new(srv, sh, op->id, text, SSHMCP_TIMEOUT_DEFAULT_S, e, now)) == NULL)
+	if ((op->cmd = srv_cmd_new(srv, sh, op->id, text, SSHMCP_TIMEOUT_DEFAULT_S, 0, e, now)) == NULL)
 		return -1;
 	(void)str_copy(op->cmd->sudo_pw, sizeof(op->cmd->sudo_pw), op->sudo_pw);
 	mem_wipe(op->sudo_pw, sizeof(op->sudo_pw));
@@ -7552,6 +8309,8 @@ static int fop_sudo_start(struct server *srv, struct shell *sh, const struct arg
 static void tool_file_queue(struct server *srv, const char *id, const struct args *a,
     struct fop *op, int64_t now)
 {
+	char what[SSHMCP_PATH_MAX + 16];
+	struct audit_rec r;
 	struct shell *sh;
 	struct fop **tail;
 	int sudo = 0;
@@ -7562,6 +8321,13 @@ static void tool_file_queue(struct server *srv, const char *id, const struct arg
 		return;
 	}
 	(void)str_copy(op->id, sizeof(op->id), id);
+	r = fop_audit_rec(op, sh, what, sizeof(what), "started");
+	if (audit_write(&srv->audit, &srv->rd, &r) < 0) {
+		err_set(a->e, SSHMCP_ERR_IO, "the audit file cannot be written: nothing was done");
+		mcp_reply_err(srv, id, a->e);
+		fop_free(op);
+		return;
+	}
 	if (sudo && fop_sudo_start(srv, sh, a, op, now) < 0) {
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
@@ -8259,9 +9025,11 @@ static int cli_target(struct cli *c, const char *dest, struct target *t, struct 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(t, 0, sizeof(*t));
 	if (cli_parse_dest(c, dest, t) < 0) {
-		err_set(e, SSHMCP_ERR_USAGE, "bad destination '%s'", dest);
+		err_set(e, SSHMCP_ERR_USAGE, "bad destination '%.80s'", dest);
 		return -1;
 	}
+	if (name_check(t->alias, t->user, e) < 0)
+		return -1;
 	cfg.host = t->alias;
 	cfg.user = t->user;                     /* -l or user@: Match user sees it */
 	for (i = 0; i < c->nopts; i++)
@@ -8626,6 +9394,9 @@ struct fan {
 	fan_resolve_fn resolve;
 	void *ctx;
 	const struct policy *pol;        /* hosts must be allowed */
+	struct audit *audit;             /* each host: a started line, then its result */
+	const struct redact *rd;
+	const char *req;                 /* serve: the request, for the audit */
 	int collect;                     /* keep output for a summary (--json, MCP) */
 	struct cli *c;                   /* exec only: where prefixed lines go */
 	struct fan_host *h;
@@ -8764,6 +9535,18 @@ static int sess_exit_code(const struct sess *s)
 	return s->exit_status;
 }
 
+/* A host's audit line: "started" before its command is sent, then how it ended. */
+static int fan_audit(struct fan *f, const struct fan_host *h, const char *status)
+{
+	int started = strcmp(status, "started") == 0;
+	struct audit_rec r = { .req = f->req, .host = h->name, .session = "fan-out",
+		.user = h->s != NULL ? h->s->t.user : NULL, .command = f->job->command,
+		.status = status, .has_exit = !started, .exit_code = h->status,
+		.duration_ms = started ? 0 : h->t_end - h->t_start };
+
+	return audit_write(f->audit, f->rd, &r);
+}
+
 static void fan_finish(struct fan *f, struct fan_host *h, int64_t now)
 {
 	char line[SSHMCP_ERRMSG_MAX + 32];
@@ -8785,6 +9568,7 @@ static void fan_finish(struct fan *f, struct fan_host *h, int64_t now)
 	}
 	h->done = 1;
 	f->finished++;
+	(void)fan_audit(f, h, h->error[0] != '\0' ? "failed" : "completed");
 	if (f->c == NULL)
 		return;                     /* serve answers from the keep rings, then frees */
 	if (f->collect)
@@ -8808,7 +9592,9 @@ static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
 	    (h->s = calloc(1, sizeof(*h->s))) == NULL ||
 	    sess_init(h->s, f->job, f->log, SSHMCP_STDIN_RING, now) < 0 ||
 	    f->resolve(f->ctx, h->name, &h->s->t, &e) < 0 ||
-	    (f->pol != NULL && pol_host(f->pol, h->name, &e) < 0)) {
+	    (f->pol != NULL && pol_host(f->pol, h->name, &e) < 0) ||
+	    (fan_audit(f, h, "started") < 0 && (err_set(&e, SSHMCP_ERR_IO, "the audit file cannot "
+	    "be written: the command was not sent"), 1))) {
 		if (h->s != NULL) {
 			sess_free(h->s);
 			free(h->s);
@@ -8861,15 +9647,6 @@ static void fan_step_hosts(struct fan *f, int64_t now)
 	}
 }
 
-static void fan_audit(struct audit *a, const struct redact *rd, const struct fan_host *h,
-    const char *command, const char *req)
-{
-	struct audit_rec r = { .req = req, .host = h->name, .session = "fan-out",
-		.command = command, .status = h->error[0] != '\0' ? "failed" : "completed",
-		.has_exit = 1, .exit_code = h->status, .duration_ms = h->t_end - h->t_start };
-
-	audit_write(a, rd, &r);
-}
 
 static void fan_free(struct fan *f)
 {
@@ -8977,6 +9754,7 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 	}
 	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)timeout };
 	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
+		.audit = &srv->audit, .rd = &srv->rd, .req = sf->id,
 		.pol = &srv->pol, .collect = 1, .n = n, .max = (int)par, .h = calloc((size_t)n, sizeof(struct fan_host)) };
 	if (sf->f.h == NULL)
 		goto fail;
@@ -9084,10 +9862,6 @@ static void srv_fans_step(struct server *srv, int64_t now)
 				(void)mcp_queue(srv, msg, strlen(msg));
 		}
 		if (sf->f.finished == sf->f.n) {
-			int k;
-
-			for (k = 0; k < sf->f.n; k++)
-				fan_audit(&srv->audit, &srv->rd, &sf->f.h[k], sf->command, sf->id);
 			srv_fan_reply(srv, sf);
 			srv_fan_free(sf);
 			srv->fans[i] = NULL;
@@ -9372,6 +10146,7 @@ static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
 	struct prompt pr = { .ready = 0 };
 	struct shell *sh = NULL;
 	struct cmd *c = NULL;
+	struct audit_rec r;
 	struct target t;
 	uint64_t off = 0;
 	int status;
@@ -9393,20 +10168,23 @@ static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
 		sh->enable_want = pw[0] != '\0';
 	}
 	(void)str_copy(c->mode, sizeof(c->mode), "user");
-	c->sh = sh;
+	(void)str_copy(c->host, sizeof(c->host), sh->alias);
+	(void)str_copy(c->user, sizeof(c->user), sh->s.t.user);
+	(void)str_copy(c->session, sizeof(c->session), "exec");
 	c->status = CMD_QUEUED;
 	c->t_queued = time_ms();
 	c->deadline = cl->job.timeout_s > 0 ? c->t_queued + (int64_t)cl->job.timeout_s * 1000 : 0;
+	r = cmd_audit_rec(c, "started", c->t_queued);
+	if (audit_write(&cl->audit, &cl->rd, &r) < 0) {
+		err_set(&e, SSHMCP_ERR_IO, "the audit file cannot be written: the command was not sent");
+		goto fail;
+	}
+	c->sh = sh;
 	sh->queue[sh->nq++] = c;
 	dev_exec_run(sh, c, &pr, &off);
 	status = dev_exec_status(cl, c);
-	{
-		struct audit_rec r = { .host = sh->alias, .user = sh->s.t.user, .session = "exec",
-			.command = c->text, .status = cmd_status_names[c->status], .bytes = c->out.head,
-			.duration_ms = time_ms() - c->t_queued };
-
-		audit_write(&cl->audit, &cl->rd, &r);
-	}
+	r = cmd_audit_rec(c, cmd_status_names[c->status], time_ms());
+	(void)audit_write(&cl->audit, &cl->rd, &r);
 	goto out;
 fail:
 	err_set(&e, SSHMCP_ERR_NOMEM, "out of memory");     /* unless a step named its error */
@@ -9632,8 +10410,7 @@ static void srv_free(struct server *srv)
 	prompt_free(&srv->prompt);
 	redact_free(&srv->rd);
 	pol_free(&srv->pol);
-	if (srv->audit.fd >= 0)
-		close(srv->audit.fd);
+	audit_close(&srv->audit);
 	if (srv->in != NULL)
 		mem_wipe(srv->in, SSHMCP_MSG_MAX + 1);      /* requests carried passwords */
 	free(srv->in);
@@ -9702,11 +10479,10 @@ static int srv_setup(struct server *srv, const struct srv_opts *o, struct err *e
 	srv->log.level = LOG_INFO + o->verbose > LOG_DEBUG3 ? LOG_DEBUG3 : LOG_INFO + o->verbose;
 	logp = o->log != NULL ? o->log : srv->pol.log_path;
 	if (logp != NULL) {
-		srv->log.fd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		srv->log.fd = audit_file_open(logp, O_WRONLY | O_APPEND | O_CREAT, e);
 		srv->log.own_fd = srv->log.fd >= 0;
 		if (srv->log.fd < 0) {
 			srv->log.fd = STDERR_FILENO;
-			err_set(e, SSHMCP_ERR_USAGE, "can't open log %s: %s", logp, strerror(errno));
 			return -1;
 		}
 	}
@@ -9859,6 +10635,8 @@ static int fan_main(struct cli *c)
 	f.resolve = cli_resolve;
 	f.ctx = c;
 	f.pol = &c->pol;
+	f.audit = &c->audit;
+	f.rd = &c->rd;
 	f.n = n;
 	f.max = c->fanout > 0 ? c->fanout : SSHMCP_DEFAULT_FANOUT;
 	f.h = calloc((size_t)n, sizeof(*f.h));
@@ -9874,10 +10652,8 @@ static int fan_main(struct cli *c)
 	fan_run(&f);
 	cli_local_restore(c);
 	fan_summary(&f);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		status = f.h[i].done ? (f.h[i].status > status ? f.h[i].status : status) : 255;
-		fan_audit(&c->audit, &c->rd, &f.h[i], c->job.command, NULL);
-	}
 out:
 	fan_free(&f);
 	for (i = 0; i < n; i++)
@@ -9956,15 +10732,17 @@ static int cli_policy(struct cli *c, struct err *e)
 	return c->command != NULL ? pol_command(&c->pol, c->command, e) : 0;
 }
 
-static void cli_audit(struct cli *c, const struct sess *s, const char *host, int status)
+/* exec's audit lines: "started" (status < 0) before the command goes out, then its end. */
+static int cli_audit(struct cli *c, const struct sess *s, const char *host, int status)
 {
 	struct audit_rec r = { .host = host, .user = s->t.user, .session = "exec",
 		.command = c->command != NULL ? c->command : "(shell)",
-		.status = s->err.code != SSHMCP_OK ? "failed" : s->timed_out ? "timeout" : "completed",
-		.has_exit = 1, .exit_code = status,
-		.bytes = s->out[0].head + s->out[1].head, .duration_ms = time_ms() - s->t_start };
+		.status = status < 0 ? "started" : s->err.code != SSHMCP_OK ? "failed" :
+		s->timed_out ? "timeout" : "completed", .has_exit = status >= 0, .exit_code = status,
+		.bytes = s->out[0].head + s->out[1].head,
+		.duration_ms = status < 0 ? 0 : time_ms() - s->t_start };
 
-	audit_write(&c->audit, &c->rd, &r);
+	return audit_write(&c->audit, &c->rd, &r);
 }
 
 static int cli_exec(int argc, char **argv)
@@ -10003,7 +10781,9 @@ static int cli_exec(int argc, char **argv)
 		goto out;
 	}
 	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
-	    cli_target(&c, c.dest, &c.sess.t, &e) < 0 || pol_host(&c.pol, c.sess.t.alias, &e) < 0) {
+	    cli_target(&c, c.dest, &c.sess.t, &e) < 0 || pol_host(&c.pol, c.sess.t.alias, &e) < 0 ||
+	    (cli_audit(&c, &c.sess, c.sess.t.alias, -1) < 0 && (err_set(&e, SSHMCP_ERR_IO, "the "
+	    "audit file cannot be written: the command was not sent"), 1))) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
 		status = err_table[e.code != SSHMCP_OK ? e.code : SSHMCP_ERR_NOMEM].exit_status;
 		goto out;
@@ -10013,12 +10793,11 @@ static int cli_exec(int argc, char **argv)
 	loop_run(&c);
 	cli_local_restore(&c);
 	status = cli_exit_status(&c);
-	cli_audit(&c, &c.sess, c.sess.t.alias, status);
+	(void)cli_audit(&c, &c.sess, c.sess.t.alias, status);
 out:
 	pol_free(&c.pol);
 	redact_free(&c.rd);
-	if (c.audit.fd >= 0)
-		close(c.audit.fd);
+	audit_close(&c.audit);
 	sess_free(&c.sess);
 	cfg_free(&c.cfg);
 	free(c.command);

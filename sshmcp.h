@@ -39,9 +39,11 @@
 #define SSHMCP_SECRET_MAX        1024               /* password / passphrase */
 #define SSHMCP_CMD_MAX           (256 * 1024)       /* joined command line */
 #define SSHMCP_KEYBLOB_MAX       16384              /* a host key blob (RSA 16384 fits) */
+#define SSHMCP_KEYFILE_MAX       (64 * 1024)        /* an identity or certificate file */
 #define SSHMCP_ALGS_MAX          1024               /* an algorithm list */
 #define SSHMCP_ERRMSG_MAX        1024
 #define SSHMCP_LOG_LINE_MAX      2048
+#define SSHMCP_BANNER_PIECE      512                /* a server banner is escaped this much at once */
 #define SSHMCP_POLL_FDS_MAX      (3 + 4 * SSHMCP_SESSIONS_HARD)   /* socket, tunnel, hop */
 
 /* serve: sessions, commands, MCP */

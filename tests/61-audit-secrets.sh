@@ -102,7 +102,9 @@ for f in "$W"/*.audit; do
 done
 install -m 644 /dev/null "$W/pre.audit"
 T=10 run "$SSHMCP" serve --audit "$W/pre.audit"
-check_eq "$(stat -c %a "$W/pre.audit")" 600 "an existing 0644 audit file is made 0600 (or refused)"
+check_eq "$RC:$(stat -c %a "$W/pre.audit")" "2:644" "an existing 0644 audit file is refused (exit 2), its mode left alone"
+check_contains "$ERR" "chmod 600" "  … saying what to do"
+rm -f "$W/pre.audit"
 if [ -s "$W/secrets.log" ]; then
 	badlog=$(grep -v -E '\[req [^]]+\]' "$W/secrets.log" | head -n 5)
 	if [ -z "$badlog" ]; then ok "every --log line carries a request id ([req ID]) ($(wc -l <"$W/secrets.log") lines)"
@@ -120,22 +122,71 @@ A=$W/fields.audit
 n=$(wc -l <"$A")
 if [ "$n" -lt 5 ]; then fail "fields.audit has 5+ lines to tamper with" "$n lines"
 else
-	tamper() {   # DESC WANT-LINE-RE SED/AWK-PROGRAM...: a copy of $A changed, audit-verify must say 1 naming it
+	# tamper DESC WANT-RE PROGRAM...: a copy of $A (with its key and head) changed by PROGRAM;
+	# audit-verify must exit 1 with WANT-RE in what it says
+	tamper() {
 		local desc=$1 want=$2; shift 2
+		cp "$A.key" "$FIX/tampered.audit.key"; cp "$A.head" "$FIX/tampered.audit.head"
 		"$@" <"$A" >"$FIX/tampered.audit"
+		chmod 600 "$FIX/tampered.audit"
 		if cmp -s "$A" "$FIX/tampered.audit"; then fail "tamper: $desc" "the tampering changed nothing (test bug)"; return; fi
 		T=10 run "$SSHMCP" audit-verify "$FIX/tampered.audit"
-		if [ "$RC" = 1 ] && grep -qE "$want" <<<"$OUT$ERR"; then ok "audit-verify: $desc → exit 1 naming line ${want//[^0-9|]/}"
-		else fail "audit-verify: $desc → exit 1 naming the line" "$(_last)"; fi
+		if [ "$RC" = 1 ] && grep -qE "$want" <<<"$OUT$ERR"; then ok "audit-verify: $desc → exit 1 ($(head -c 90 <<<"$OUT"))"
+		else fail "audit-verify: $desc → exit 1 matching /$want/" "$(_last)"; fi
 	}
-	tamper "exit_code edited in line 2" '(^|[^0-9])(2|3)([^0-9]|$)' sed '2s/"exit_code":[-0-9a-z]*/"exit_code":0/; 2s/"bytes":[0-9]*/"bytes":999/'
-	tamper "command edited in line 3" '(^|[^0-9])(3|4)([^0-9]|$)' sed '3s/"command":"/"command":"X/'
-	tamper "one character of line 1's time changed" '(^|[^0-9])(1|2)([^0-9]|$)' sed '1s/"time":"2/"time":"1/'
-	tamper "line 3 deleted" '(^|[^0-9])3([^0-9]|$)' sed 3d
-	tamper "lines 2 and 3 swapped" '(^|[^0-9])2([^0-9]|$)' awk 'NR==2{h=$0;next} NR==3{print; print h; next} 1'
-	tamper "a forged line inserted after line 2" '(^|[^0-9])(3|4)([^0-9]|$)' sed '2a {"time":"2020-01-01T00:00:00Z","request_id":"x","host":"h","user":"u","session":"s","command":"true","status":"completed","exit_code":0,"bytes":0,"duration_ms":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}'
-	tamper "whitespace added inside line 4" '(^|[^0-9])(4|5)([^0-9]|$)' sed '4s/,/, /'
-	tamper "a non-JSON line" '(^|[^0-9])2([^0-9]|$)' sed '2s/.*/garbage/'
+	last=$n
+	tamper "exit_code edited in line 2" ':2: line 2 ' sed '2s/"exit_code":[-0-9a-z]*/"exit_code":0/; 2s/"bytes":[0-9]*/"bytes":999/'
+	tamper "command edited in line 3" ':3: line 3 ' sed '3s/"command":"/"command":"X/'
+	tamper "one character of the first line's time changed" ':1: line 1 ' sed '1s/"time":"2/"time":"1/'
+	tamper "the last line's status edited" ":$last: line $last " sed "${last}s/\"status\":\"[a-z]*\"/\"status\":\"completed\"/; ${last}s/\"bytes\":[0-9]*/\"bytes\":1/"
+	tamper "line 3 deleted" ':3: line 3 ' sed 3d
+	tamper "lines 2 and 3 swapped" ':2: line 2 ' awk 'NR==2{h=$0;next} NR==3{print; print h; next} 1'
+	tamper "a forged line inserted after line 2" ':3: line 3 ' sed '2a {"seq":3,"time":"2020-01-01T00:00:00Z","request_id":"x","host":"h","user":"u","session":"s","command":"true","status":"completed","exit_code":0,"bytes":0,"duration_ms":1,"mac":"0000000000000000000000000000000000000000000000000000000000000000"}'
+	tamper "whitespace added inside line 4" ':4: line 4 ' sed '4s/,/, /'
+	tamper "a non-JSON line" ':2: line 2 ' sed '2s/.*/garbage/'
+	tamper "the last line removed (truncated)" 'truncated' sed '$d'
+	tamper "the last two lines removed (truncated)" 'truncated' head -n -2
+	tamper "the file emptied" 'emptied' true
+	# without the key, nobody can recompute the chain: a copy whose lines were rewritten
+	# with a key of its own does not verify under ours
+	cp "$A.key" "$FIX/tampered.audit.key"; cp "$A.head" "$FIX/tampered.audit.head"; cp "$A" "$FIX/tampered.audit"
+	rm -f "$FIX/tampered.audit.head"
+	T=10 run "$SSHMCP" audit-verify "$FIX/tampered.audit"
+	if [ "$RC" = 1 ] && [[ $OUT == *"head"* ]]; then ok "audit-verify: the head removed → exit 1 naming the head"
+	else fail "audit-verify: the head removed → exit 1 naming the head" "$(_last)"; fi
+	# a server refuses to append to a tampered file, and says why
+	cp "$A.key" "$FIX/tampered.audit.key"; cp "$A.head" "$FIX/tampered.audit.head"
+	sed '$d' <"$A" >"$FIX/tampered.audit"; chmod 600 "$FIX/tampered.audit"
+	T=10 run "$SSHMCP" serve --audit "$FIX/tampered.audit"
+	check_exit "$RC" 2 "serve refuses to append to a truncated audit file (exit 2)"
+	check_contains "$ERR" "does not match its head" "  … naming the mismatch"
+	: >"$FIX/tampered.audit"
+	T=10 run "$SSHMCP" serve --audit "$FIX/tampered.audit"
+	check_exit "$RC" 2 "serve refuses to append to an emptied audit file (exit 2)"
+	check_contains "$ERR" "emptied" "  … saying it was emptied"
 fi
+
+# SIGKILL: the started line was written before the command went out, the head after it, so
+# the file verifies and a new server appends to it
+K=$W/kill.audit
+coproc KS { exec "$SSHMCP" serve --audit "$K" 2>"$W/kill.stderr"; }
+kpid=$KS_PID
+_track "$kpid"
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+	'{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+	'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"execute_command","arguments":{"host":"h","command":"sleep 30.7'$$'","wait":1}}}' >&"${KS[1]}"
+wait_for 20 grep -q '"started"' "$K"
+sleep 1.5
+kill -KILL "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
+pkill -KILL -u "$T_USER" -f "sleep 30.7$$" 2>/dev/null
+check_contains "$(cat "$K" 2>/dev/null)" "sleep 30.7$$" "SIGKILLed server: the running command is in the audit (its started line)"
+T=10 run "$SSHMCP" audit-verify "$K"
+check_eq "$RC:${OUT##*: }" "0:1 lines, chain intact" "SIGKILLed server: audit-verify → intact (1 line)"
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+	'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"execute_command","arguments":{"host":"h","command":"echo after-kill"}}}' |
+	T=30 run "$SSHMCP" serve --audit "$K"
+check_eq "$RC" 0 "SIGKILLed server: a new server appends to the same audit file"
+T=10 run "$SSHMCP" audit-verify "$K"
+check_eq "$RC:${OUT##*: }" "0:3 lines, chain intact" "  … and the chain still verifies (3 lines)"
 T=10 run "$SSHMCP" audit-verify "$FIX/no-such.audit"
 if [ "$RC" != 0 ]; then ok "audit-verify of a missing file → non-zero ($RC)"; else fail "audit-verify of a missing file → non-zero" "$(_last)"; fi

@@ -8,7 +8,7 @@
 //   * SIGTERM, SIGINT and EOF with a command running: exit 0 within 2 s, the command is
 //     interrupted on the server and recorded as such, the chain stays intact.
 import { readFileSync, writeFileSync, appendFileSync, existsSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { J, sleep, sh, RawServer } from './client.mjs';
 
 export const mode = 'raw';
@@ -47,6 +47,23 @@ async function untilDone(s, id, secs = 20) {
 function auditLines(f) {
 	if (!existsSync(f)) return [];
 	return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return { bad: l }; } });
+}
+// the lines that say how something ended (every command also has a "started" line before it)
+const results = (L) => L.filter((x) => x.status !== 'started');
+// the keyed chain, recomputed with FILE.key: line k's mac is HMAC-SHA-256(key, mac of line
+// k-1 (zeros for line 1) || the line up to ,"mac":); seq counts from 1. Returns the first
+// bad line number, or -1.
+function chainBad(f) {
+	const key = Buffer.from(readFileSync(`${f}.key`, 'utf8').trim(), 'hex');
+	let prev = Buffer.alloc(32), bad = -1;
+	readFileSync(f, 'utf8').split('\n').filter(Boolean).forEach((l, k) => {
+		const i = l.lastIndexOf(',"mac":"');
+		let o; try { o = JSON.parse(l); } catch { /* bad */ }
+		const mac = i > 0 ? createHmac('sha256', key).update(prev).update(l.slice(0, i)).digest('hex') : '';
+		if (bad < 0 && (!o || o.seq !== k + 1 || o.mac !== mac)) bad = k + 1;
+		prev = Buffer.from(o && typeof o.mac === 'string' ? o.mac : '', 'hex');
+	});
+	return bad;
 }
 // the server's stdout, kept for the secrets grep
 function keepStdout(s, name) { writeFileSync(`${FIX}/written/${name}.stdout`, Buffer.concat(s.lines.flatMap((l) => [l, Buffer.from('\n')]))); }
@@ -117,8 +134,10 @@ export const scenarios = [
 			await sleep(300);
 			const recs = auditLines(audit);
 			t.check(recs.length >= 8, `the audit log is written per command while the server runs (${recs.length} lines before exit)`, J(recs.slice(-2)));
-			const shapes = recs.filter((x) => /mysql|curl|connect host/.test(String(x.command)));
+			const shapes = results(recs).filter((x) => /mysql|curl|connect host/.test(String(x.command)));
 			t.eq(shapes.length, 4, 'the four secret-shaped commands are in the audit log (redacted, still recognisable)', recs.map((x) => x.command));
+			t.eq(recs.filter((x) => x.status === 'started' && /mysql|curl|connect host/.test(String(x.command))).length, 4,
+				'each was written ahead, as "started", before it was sent', recs.map((x) => `${x.status}: ${x.command}`));
 			t.note(`audit commands: ${J(shapes.map((x) => x.command))}`);
 		} finally {
 			psOn = false;
@@ -145,10 +164,13 @@ export const scenarios = [
 			rs.push(await call(s, 'execute_command', { host: 'h', command: 'rm -rf /tmp/nothing', session: 'f1' }));
 			rs.push(await call(s, 'execute_command', { host: 'dead', command: 'true', session: 'f4', timeout: 5 }));
 			await sleep(500);
-			const L = auditLines(audit);
+			const all = auditLines(audit), L = results(all);
 			const by = (re) => L.find((x) => re.test(String(x.command)));
-			const keys = ['time', 'request_id', 'host', 'user', 'session', 'command', 'status', 'exit_code', 'bytes', 'duration_ms', 'prev'];
-			t.check(L.length >= 6 && L.every((x) => keys.every((k) => k in x)), `every audit line has ${keys.join(', ')}`, J(L.filter((x) => !keys.every((k) => k in x)).slice(0, 2)));
+			const keys = ['seq', 'time', 'request_id', 'host', 'user', 'session', 'command', 'status', 'exit_code', 'bytes', 'duration_ms', 'mac'];
+			t.check(L.length >= 6 && all.every((x) => keys.every((k) => k in x)), `every audit line has ${keys.join(', ')}`, J(all.filter((x) => !keys.every((k) => k in x)).slice(0, 2)));
+			const ran = L.filter((x) => x.status !== 'refused');
+			t.check(ran.every((x) => all.some((y) => y.status === 'started' && y.request_id === x.request_id && y.seq < x.seq)),
+				'every command that was sent has its "started" line before its result', J(all.map((x) => `${x.seq} ${x.status} ${x.request_id}`)));
 			const a = by(/^printf 12345$/);
 			t.check(a && a.status === 'completed' && a.exit_code === 0 && a.bytes === 5 && a.host === 'h' && a.user === T_USER && a.session === 'f1',
 				'printf 12345 → completed, exit 0, bytes 5, host h, user, session f1', J(a));
@@ -172,15 +194,12 @@ export const scenarios = [
 			keepStdout(s, 'fields');
 			killRemote(`sleep 9.${TAG}`);
 		}
-		// the chain, recomputed here
+		// the keyed chain, recomputed here
 		const raw = readFileSync(audit, 'utf8').split('\n').filter(Boolean);
-		let prev = '0'.repeat(64), bad = -1;
-		raw.forEach((l, k) => {
-			let p; try { p = JSON.parse(l).prev; } catch { /* bad */ }
-			if (bad < 0 && p !== prev) bad = k + 1;
-			prev = createHash('sha256').update(l).digest('hex');
-		});
-		t.check(bad < 0, `prev chain: line 1 has 64 zeros, each next line the SHA-256 of the line before (${raw.length} lines)`, `first bad line ${bad}`);
+		const bad = chainBad(audit);
+		t.check(bad < 0, `keyed chain: every line's mac is HMAC-SHA-256(FILE.key, the mac before it || the line), seq 1.. (${raw.length} lines)`, `first bad line ${bad}`);
+		t.check(statSync(`${audit}.key`).mode % 0o1000 === 0o600 && statSync(`${audit}.head`).mode % 0o1000 === 0o600,
+			'the key and the head are files of their own, 0600', `${statSync(`${audit}.key`).mode.toString(8)} ${statSync(`${audit}.head`).mode.toString(8)}`);
 		// a second run appends and continues the chain
 		const s2 = serve(['--audit', audit], 'fields2');
 		try {
@@ -188,9 +207,8 @@ export const scenarios = [
 			await call(s2, 'execute_command', { host: 'h', command: 'echo second-run', session: 'x' });
 		} finally { await s2.stop(); keepStdout(s2, 'fields2'); }
 		const raw2 = readFileSync(audit, 'utf8').split('\n').filter(Boolean);
-		t.check(raw2.length === raw.length + 1 && raw2.slice(0, raw.length).join('\n') === raw.join('\n'), 'a second server appends to the audit log, old lines untouched', `${raw.length} → ${raw2.length}`);
-		let p2; try { p2 = JSON.parse(raw2[raw.length]).prev; } catch { /* bad */ }
-		t.eq(p2, createHash('sha256').update(raw[raw.length - 1]).digest('hex'), 'the second run chains onto the last line of the first');
+		t.check(raw2.length === raw.length + 2 && raw2.slice(0, raw.length).join('\n') === raw.join('\n'), 'a second server appends to the audit log (started + completed), old lines untouched', `${raw.length} → ${raw2.length}`);
+		t.eq(chainBad(audit), -1, 'the second run chains onto the last line of the first');
 	} },
 
 	...['SIGTERM', 'SIGINT', 'EOF'].map((how, k) => ({ name: `${how} mid-command`, timeout: 60, run: async (t) => {
@@ -216,7 +234,7 @@ export const scenarios = [
 			t.check(e && e.code === 0 && ms <= 2000, `${how} → exit 0 within 2 s`, `exit ${J(e)}, ${ms} ms`);
 			t.check(await gone(mark, 2000), `${how}: the remote sleeps are gone`, J(pgrep(mark)));
 			const L = auditLines(audit);
-			const mine = L.filter((x) => String(x.command) === mark);
+			const mine = results(L).filter((x) => String(x.command) === mark);
 			t.check(mine.length === 2 && mine.every((x) => x.status === 'interrupted'), `${how}: the audit log has both commands as "interrupted"`, J(L));
 			t.check(L.length >= 4 && !L.some((x) => x.bad), `${how}: the audit log is complete JSON lines (flushed)`, J(L.slice(-2)));
 		} finally {
