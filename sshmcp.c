@@ -104,6 +104,16 @@ static int str_fmt(char *dst, size_t cap, const char *fmt, ...)
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
+/* A control character the terminal would act on: C0 but tab and newline, and DEL. Such a
+ * line is never typed raw (Ctrl-U, CR and DEL would edit it before the shell reads it). */
+static int str_has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* n random bytes as 2n hex digits; -1 when the kernel has no entropy or out is small. */
 static int str_random_hex(char *out, size_t cap, size_t n)
 {
@@ -3204,6 +3214,96 @@ static size_t filt_run(struct filt *f, const unsigned char *in, size_t n, unsign
 	return o;
 }
 
+/*
+ * Secrets a session was given (passwords, the sudo and enable passwords, secret input) are
+ * blanked wherever their bytes appear in its output, before output is stored: a program
+ * that echoes what it reads (cat, a script's read) must not hand one back. A tail that
+ * may be the start of a secret waits for the next bytes (or the next quiet spell). Only
+ * secrets of SSHMCP_MASK_MIN bytes or more: blanking one letter would blank the output.
+ */
+struct mask {
+	char *sec[SSHMCP_MASK_MAX];
+	size_t len[SSHMCP_MASK_MAX];
+	int n;
+	unsigned char hold[SSHMCP_SECRET_MAX];
+	size_t nhold;
+};
+
+static void mask_add(struct mask *m, const char *s)
+{
+	size_t n = strlen(s);
+	int i;
+
+	if (n < SSHMCP_MASK_MIN || n >= SSHMCP_SECRET_MAX)
+		return;
+	for (i = 0; i < m->n; i++)
+		if (m->len[i] == n && memcmp(m->sec[i], s, n) == 0)
+			return;
+	if (m->n == SSHMCP_MASK_MAX) {          /* the oldest goes */
+		mem_wipe(m->sec[0], m->len[0]);
+		free(m->sec[0]);
+		memmove(m->sec, m->sec + 1, (size_t)(m->n - 1) * sizeof(m->sec[0]));
+		memmove(m->len, m->len + 1, (size_t)(m->n - 1) * sizeof(m->len[0]));
+		m->n--;
+	}
+	if ((m->sec[m->n] = strdup(s)) != NULL)
+		m->len[m->n++] = n;
+}
+
+static void mask_free(struct mask *m)
+{
+	int i;
+
+	for (i = 0; i < m->n; i++) {
+		mem_wipe(m->sec[i], m->len[i]);
+		free(m->sec[i]);
+	}
+	mem_wipe(m->hold, sizeof(m->hold));
+	memset(m, 0, sizeof(*m));
+}
+
+/* At buf[i..n): 1 a secret starts here (its index in *k), 2 it may (the bytes end), 0 no. */
+static int mask_at(const struct mask *m, const unsigned char *buf, size_t i, size_t n, int *k)
+{
+	int j;
+
+	for (j = 0; j < m->n; j++) {
+		size_t have = n - i < m->len[j] ? n - i : m->len[j];
+
+		if (memcmp(buf + i, m->sec[j], have) != 0)
+			continue;
+		*k = j;
+		return have == m->len[j] ? 1 : 2;
+	}
+	return 0;
+}
+
+/* buf[0..n) is the held tail followed by new bytes; blank secrets in place (*** is never
+ * longer than a secret), keep a tail that may begin one unless `final`. Returns the length
+ * of what can go on. */
+static size_t mask_run(struct mask *m, unsigned char *buf, size_t n, int final)
+{
+	size_t i = 0, o = 0;
+	int k, hit;
+
+	if (m->n == 0)
+		return n;
+	while (i < n) {
+		if ((hit = mask_at(m, buf, i, n, &k)) == 1) {
+			memcpy(buf + o, "***", 3);
+			o += 3;
+			i += m->len[k];
+			continue;
+		}
+		if (hit == 2 && !final)
+			break;
+		buf[o++] = buf[i++];
+	}
+	m->nhold = n - i;
+	memcpy(m->hold, buf + i, m->nhold);
+	return o;
+}
+
 /* Questions that wait for an answer; the match is on the last line after a quiet spell. */
 static const char *const prompt_input_res[] = {
 	"[Pp]ass(word|phrase)[^:\n]*: *$",
@@ -3746,7 +3846,8 @@ struct shell {
 	int stage2;                         /* the setup's second line answered: SHELL_SENT_* */
 	char endmark[24];                   /* "_<nonce>__": ends the cwd in a sentinel */
 	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
-	unsigned char scratch[SSHMCP_IO_CHUNK + SHELL_HOLD_MAX + FILT_EXTRA];
+	struct mask mask;                   /* its secrets, blanked in output */
+	unsigned char scratch[SSHMCP_IO_CHUNK + SHELL_HOLD_MAX + FILT_EXTRA + SSHMCP_SECRET_MAX];
 	/* A network device (dev != NULL): prompts instead of sentinels (dev_ functions). */
 	const struct dev_profile *dev;
 	int dev_auto;                       /* no device_type: a device may answer instead */
@@ -3838,7 +3939,7 @@ static int shell_setup_line(const struct shell *sh, char *out, size_t cap)
 	    sh->policy ? "; readonly PS0 PS1 PS2 PS4 PROMPT_COMMAND BASH_ENV ENV precmd_functions "
 	    "2>/dev/null; unalias -a 2>/dev/null; shopt -u expand_aliases 2>/dev/null; "
 	    "unsetopt aliases 2>/dev/null; ( PS1=x ) 2>/dev/null && _sshmcp_f=F" : "", n,
-	    sh->policy ? "${_sshmcp_f-}" : "");
+	    sh->policy ? "'\"${_sshmcp_f-}\"'" : "");
 }
 
 static int shell_type(struct shell *sh, const char *text, size_t n)
@@ -4014,8 +4115,8 @@ static void shell_on_exit(struct shell *sh, int code, int64_t now)
 	sh->cur = NULL;
 	sh->st = SH_IDLE;
 	sh->t_used = now;
-	if (prompt_touches_shell(c->text))
-		shell_resetup(sh, now);
+	if (prompt_touches_shell(c->text) && !sh->policy)
+		shell_resetup(sh, now);     /* under a policy its hooks are read-only: nothing moved */
 	else
 		shell_start_next(sh, now);
 }
@@ -4143,6 +4244,36 @@ static void shell_answer_queries(struct shell *sh)
 		(void)shell_type_input(sh, "\033[?1;2c", 7);
 }
 
+/* Channel bytes into scratch as text: [sentinel hold][mask hold][filtered bytes], then the
+ * session's secrets blanked. Returns the length ready for the scanner (or the device's
+ * line model, which has no sentinel hold). */
+static size_t shell_filter(struct shell *sh, const unsigned char *p, size_t n)
+{
+	size_t at = sh->dev != NULL ? 0 : sh->nhold, k = sh->mask.nhold;
+
+	memcpy(sh->scratch, sh->hold, at);
+	memcpy(sh->scratch + at, sh->mask.hold, k);
+	k += p != NULL ? filt_run(&sh->f, p, n, sh->scratch + at + k) : 0;
+	return at + mask_run(&sh->mask, sh->scratch + at, k, p == NULL);
+}
+
+/* A quiet spell: a tail held back as a possible secret's start goes on as it is. */
+static void shell_mask_flush(struct shell *sh, int64_t now)
+{
+	size_t o, hold;
+
+	if (sh->mask.nhold == 0)
+		return;
+	o = shell_filter(sh, NULL, 0);
+	if (sh->dev != NULL) {
+		dev_put(sh, sh->scratch, o);
+		return;
+	}
+	hold = shell_scan(sh, sh->scratch, o, now);
+	memcpy(sh->hold, sh->scratch + o - hold, hold <= sizeof(sh->hold) ? hold : 0);
+	sh->nhold = hold <= sizeof(sh->hold) ? hold : 0;
+}
+
 /* Drain what the channel delivered through filter and scanner. */
 static void shell_feed(struct shell *sh, int64_t now)
 {
@@ -4154,19 +4285,15 @@ static void shell_feed(struct shell *sh, int64_t now)
 
 		if (n > SSHMCP_IO_CHUNK)
 			n = SSHMCP_IO_CHUNK;
+		o = shell_filter(sh, p, n);
+		ring_consume(r, n);
+		sh->last_rx = now;
 		if (sh->dev != NULL) {
-			o = filt_run(&sh->f, p, n, sh->scratch);
-			ring_consume(r, n);
-			sh->last_rx = now;
 			sh->fresh = 1;
 			sh->dstage = DEV_AT_SETTLE;
 			dev_put(sh, sh->scratch, o);
 			continue;
 		}
-		memcpy(sh->scratch, sh->hold, sh->nhold);
-		o = sh->nhold + filt_run(&sh->f, p, n, sh->scratch + sh->nhold);
-		ring_consume(r, n);
-		sh->last_rx = now;
 		hold = shell_scan(sh, sh->scratch, o, now);
 		if (hold > sizeof(sh->hold))
 			hold = 0;   /* too long to be a sentinel: it was emitted as text */
@@ -4236,7 +4363,8 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	sh->typed = 0;
 	if (sh->dev != NULL)
 		rc = 0;                     /* typed line by line by dev_start, below */
-	else if (sh->mode[0] == '\0' && (memchr(c->text, '\n', tl) != NULL || tl > SHELL_LINE_SAFE))
+	else if (sh->mode[0] == '\0' && (memchr(c->text, '\n', tl) != NULL || tl > SHELL_LINE_SAFE ||
+	    str_has_control(c->text)))
 		rc = shell_type_encoded(sh, c->text, tl);
 	else
 		rc = shell_type(sh, c->text, tl) < 0 || shell_type(sh, "\n", 1) < 0 ? -1 : 0;
@@ -4334,6 +4462,14 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 		}
 		(void)str_copy(c->prompt, sizeof(c->prompt), line);
 		c->status = CMD_AWAITING;
+		return;
+	}
+	if (sh->policy && ((c->ctx == CTX_SHELL && kind == PROMPT_SHELL) ||
+	    ((c->ctx == CTX_REPL || sh->mode[0] != '\0') && kind == PROMPT_REPL))) {
+		/* What is typed next would go to it, not to the shell the policy checks for. */
+		err_set(&c->err, SSHMCP_ERR_POLICY, "refused: the command opened a %s the policy "
+		    "cannot watch; it was interrupted", kind == PROMPT_REPL ? "REPL" : "shell");
+		shell_interrupt(sh, c, CMD_FAILED, now);
 		return;
 	}
 	if (c->ctx == CTX_SHELL && kind == PROMPT_SHELL && !sh->resetup) {
@@ -4917,6 +5053,7 @@ static void dev_step(struct shell *sh, const struct prompt *pr, int64_t now)
 	}
 	if (sh->fresh && (sh->st == SH_SETUP || (sh->st == SH_BUSY && sh->cur != NULL &&
 	    sh->cur->status == CMD_RUNNING)) && now >= dev_check_at(sh)) {
+		shell_mask_flush(sh, now);
 		dev_check(sh, pr, now);
 		if (sh->s.state == SESS_RUNNING)
 			sess_step(&sh->s, now);
@@ -4994,6 +5131,7 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 			sh->s.state = SESS_DEAD;
 		} else if (sh->fresh && sh->cur->status == CMD_RUNNING &&
 		    now - sh->last_rx >= SSHMCP_QUIET_MS) {
+			shell_mask_flush(sh, now);
 			shell_check_prompt(sh, pr, now);
 			if (sh->s.state == SESS_RUNNING)
 				sess_step(&sh->s, now);
@@ -5046,6 +5184,7 @@ static void shell_free(struct shell *sh)
 		return;
 	dev_re_free(sh);
 	mem_wipe(sh->enable_pw, sizeof(sh->enable_pw));
+	mask_free(&sh->mask);
 	sess_unlink(&sh->s);
 	if (sh->sftp != NULL)
 		(void)libssh2_sftp_shutdown(sh->sftp);
@@ -5456,7 +5595,8 @@ struct policy {
 	char *allow_host[SSHMCP_POLICY_MAX];
 	int nallow_host;
 	struct pol_rule allow[SSHMCP_POLICY_MAX], deny[SSHMCP_POLICY_MAX];
-	int nallow, ndeny;
+	struct pol_rule confirm[SSHMCP_POLICY_MAX];
+	int nallow, ndeny, nconfirm;
 	int read_only;
 	int timeout_default, timeout_max;
 	size_t ring_size;
@@ -5465,306 +5605,576 @@ struct policy {
 	int accept_new;
 };
 
-/* One simple command: its words, dequoted; `dyn` bit i when word i is built at run time. */
+/* Any command rule in force: sessions are hardened and lines are held to the grammar. */
+static int pol_commands(const struct policy *p)
+{
+	return p->read_only || p->nallow > 0 || p->ndeny > 0 || p->nconfirm > 0;
+}
+
+/*
+ * The grammar a line must keep to under a command policy, small enough to model exactly:
+ * words made of literal characters, single quotes, and double quotes whose only expansion
+ * is $NAME, ${NAME} or $?; the operators | && || ; and newlines; redirections that read a
+ * file, duplicate a descriptor (2>&1) or write to /dev/null. Anything else — $( ), `,
+ * ${...} operators, arithmetic, here-documents, process substitution, braces, subshells,
+ * &, globs in a command word, comments, ! — is refused, naming what it was. The shells
+ * we run in disagree on those (zsh on #, dash on &>, bash on ! in double quotes), and a
+ * checker that does not model a construct exactly is one an attacker gets past.
+ */
+#define PW_EXPAND 1u                        /* holds $NAME: known only at run time */
+#define PW_GLOB   2u                        /* an unquoted * ? [: may become file names */
+#define PW_QUOTED 4u                        /* some of it was quoted or escaped */
+#define PW_ASSIGN 8u                        /* NAME=value before the command word */
+#define PW_TILDE  16u                       /* starts with ~ (the home directory) */
+
+struct pol_word {
+	char *w;                                /* after quote removal; $NAME left as written */
+	char *src;                              /* as typed */
+	unsigned fl;
+};
+
+/* One simple command: its words (assignments first), where it stands in its pipeline. */
 struct pol_cmd {
-	char *w[SSHMCP_POLICY_WORDS];
-	int n;
-	int depth;                          /* nesting: sh -c inside $(...) inside eval ... */
-	uint64_t dyn;
+	struct pol_word *wd;
+	int n, nassign;
+	int depth;                              /* nested command lines: sh -c, find -exec */
+	int pipe_idx;                           /* 0: first of its pipeline */
 };
 
 struct pol_split {
 	struct pol_cmd cmd[SSHMCP_POLICY_SEGS];
 	int n;
-	int unsure;                         /* could not be taken apart with confidence */
-	int writes;                         /* output redirected to a file */
-	char why[160];
+	struct pol_word wd[SSHMCP_POLICY_WORDS];
+	int nwd;
+	char *arena;                            /* the words' text */
+	size_t cap, used;
+	int bad, ro, ro_bad;                    /* ro: read-only mode is judging */
+	char why[200];
 };
 
-/* The lexer's working state for one command line. */
+static void pol_bad(struct pol_split *sp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void pol_bad(struct pol_split *sp, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sp->bad)
+		return;
+	sp->bad = 1;
+	sp->ro_bad = sp->ro;
+	va_start(ap, fmt);
+	(void)vsnprintf(sp->why, sizeof(sp->why), fmt, ap);
+	va_end(ap);
+}
+
+/* n bytes of text into the arena, NUL-terminated; NULL (and bad) when it is full. */
+static char *pol_store(struct pol_split *sp, const char *s, size_t n)
+{
+	char *p;
+
+	if (n >= sp->cap - sp->used) {
+		pol_bad(sp, "a line too long to check");
+		return NULL;
+	}
+	p = sp->arena + sp->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	sp->used += n + 1;
+	return p;
+}
+
+/* The lexer's state for one command line. */
 struct pol_lex {
 	struct pol_split *sp;
-	struct pol_cmd cur;
-	char word[SSHMCP_LINE_MAX];
-	size_t wl;
-	int inword, dyn, redirect;          /* redirect: 1 output target next, 2 input source */
-	int depth;
+	const char *s;
+	size_t n, i;
+	char word[SSHMCP_LINE_MAX];             /* the word being read, dequoted */
+	size_t wl, wstart;
+	int inword;
+	unsigned fl;
+	int redir;                              /* the next word is: 1 a file read, 2 /dev/null */
+	int first;                              /* index in sp->wd of the command's first word */
+	int nassign, nwords, nredir;
+	int depth, pipe_idx, pending_op;        /* pending_op: | && || wants a command next */
 };
 
-static void pol_split_line(struct pol_split *sp, const char *s, size_t n, int depth);
-
-static void pol_cmd_free(struct pol_cmd *c)
+static void pol_lex_add(struct pol_lex *lx, const char *s, size_t n)
 {
-	int i;
-
-	for (i = 0; i < c->n; i++)
-		free(c->w[i]);
-	c->n = 0;
-	c->dyn = 0;
-}
-
-static void pol_split_free(struct pol_split *sp)
-{
-	int i;
-
-	for (i = 0; i < sp->n; i++)
-		pol_cmd_free(&sp->cmd[i]);
-	sp->n = 0;
-}
-
-static void pol_unsure(struct pol_split *sp, const char *why)
-{
-	if (!sp->unsure)
-		(void)str_copy(sp->why, sizeof(sp->why), why);
-	sp->unsure = 1;
-}
-
-static void pol_add(struct pol_lex *lx, char c)
-{
-	if (lx->wl >= sizeof(lx->word) - 1) {
-		pol_unsure(lx->sp, "a word is too long to check");
+	if (n > sizeof(lx->word) - 1 - lx->wl) {
+		pol_bad(lx->sp, "a word too long to check");
 		return;
 	}
-	lx->word[lx->wl++] = c;
+	memcpy(lx->word + lx->wl, s, n);
+	lx->wl += n;
 	lx->inword = 1;
 }
 
-/* The word is complete: a redirection target, or the command's next word. */
-static void pol_word_end(struct pol_lex *lx)
-{
-	if (!lx->inword)
-		return;
-	lx->word[lx->wl] = '\0';
-	if (lx->redirect == 1 && strcmp(lx->word, "/dev/null") != 0)
-		lx->sp->writes = 1;
-	if (lx->redirect == 0) {
-		if (lx->cur.n >= SSHMCP_POLICY_WORDS)
-			pol_unsure(lx->sp, "a command has too many words to check");
-		else if ((lx->cur.w[lx->cur.n] = strdup(lx->word)) != NULL) {
-			if (lx->dyn && lx->cur.n < 64)
-				lx->cur.dyn |= (uint64_t)1 << lx->cur.n;
-			lx->cur.n++;
-		}
-	}
-	lx->redirect = 0;
-	lx->wl = 0;
-	lx->inword = lx->dyn = 0;
-}
-
-static void pol_cmd_end(struct pol_lex *lx)
-{
-	pol_word_end(lx);
-	if (lx->cur.n == 0)
-		return;
-	if (lx->sp->n >= SSHMCP_POLICY_SEGS) {
-		pol_unsure(lx->sp, "too many commands in one line to check");
-		pol_cmd_free(&lx->cur);
-		return;
-	}
-	lx->cur.depth = lx->depth;
-	lx->sp->cmd[lx->sp->n++] = lx->cur;
-	memset(&lx->cur, 0, sizeof(lx->cur));
-}
-
-/* Index just past the ")" closing a "$(" or "<(" whose body starts at s[i]; -1 if none. */
-static long pol_close_paren(const char *s, size_t n, size_t i)
-{
-	int depth = 1;
-	char q = 0;
-
-	for (; i < n; i++) {
-		char c = s[i];
-
-		if (q != 0) {
-			if (c == q)
-				q = 0;
-			else if (c == '\\' && q == '"')
-				i++;
-			continue;
-		}
-		if (c == '\\')
-			i++;
-		else if (c == '\'' || c == '"')
-			q = c;
-		else if (c == '(')
-			depth++;
-		else if (c == ')' && --depth == 0)
-			return (long)i + 1;
-	}
-	return -1;
-}
-
-/* $(...), <(...), >(...) and `...`: the body is a command line of its own; the word that
- * holds it has a value known only at run time. Returns the index to continue from. */
-static size_t pol_subst(struct pol_lex *lx, const char *s, size_t n, size_t i)
-{
-	long end;
-
-	if (s[i] == '`') {
-		const char *bq = memchr(s + i + 1, '`', n - i - 1);
-
-		if (bq == NULL) {
-			pol_unsure(lx->sp, "an unterminated backquote");
-			return n;
-		}
-		pol_split_line(lx->sp, s + i + 1, (size_t)(bq - (s + i + 1)), lx->depth + 1);
-		end = bq - s + 1;
-	} else {
-		if ((end = pol_close_paren(s, n, i + 2)) < 0) {
-			pol_unsure(lx->sp, "an unbalanced $( or <(");
-			return n;
-		}
-		pol_split_line(lx->sp, s + i + 2, (size_t)end - i - 3, lx->depth + 1);
-	}
-	pol_add(lx, '$');
-	lx->dyn = 1;
-	return (size_t)end - 1;
-}
-
-/* Unquoted > and <: redirections. "2>&1", "2>/dev/null" write nothing that matters. */
-static size_t pol_redirect(struct pol_lex *lx, const char *s, size_t n, size_t i)
-{
-	int fdnum = lx->inword && lx->wl > 0 && strspn(lx->word, "0123456789") == lx->wl;
-
-	if (fdnum)
-		lx->wl = 0, lx->inword = 0;        /* "2" in "2>" is not a word */
-	pol_word_end(lx);
-	if (s[i] == '<') {
-		lx->redirect = 2;
-		return i;
-	}
-	while (i + 1 < n && (s[i + 1] == '>' || s[i + 1] == '|'))
-		i++;
-	if (i + 1 < n && s[i + 1] == '&') {        /* >&2: a descriptor, not a file */
-		i++;
-		while (i + 1 < n && (isdigit((unsigned char)s[i + 1]) || s[i + 1] == '-'))
-			i++;
-		return i;
-	}
-	lx->redirect = 1;
-	return i;
-}
-
-/* Split a command line into simple commands, recursing into substitutions. */
-static void pol_split_line(struct pol_split *sp, const char *s, size_t n, int depth)
-{
-	struct pol_lex lx;
-	char q = 0;
-	size_t i;
-
-	memset(&lx, 0, sizeof(lx));
-	lx.sp = sp;
-	lx.depth = depth;
-	if (depth > SSHMCP_POLICY_DEPTH) {
-		pol_unsure(sp, "commands nested too deeply to check");
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (q == '\'') {
-			if (c == '\'')
-				q = 0;
-			else
-				pol_add(&lx, c);
-		} else if (c == '\\' && i + 1 < n && s[i + 1] == '\n') {
-			i++;                        /* a line continuation joins the word */
-		} else if (c == '\\' && i + 1 < n) {
-			pol_add(&lx, s[++i]);
-		} else if (q == '"' && c == '"') {
-			q = 0;
-		} else if (q == 0 && (c == '\'' || c == '"')) {
-			q = c;
-			lx.inword = 1;
-		} else if (c == '`' || (c == '$' && i + 1 < n && s[i + 1] == '(') ||
-		    (q == 0 && (c == '<' || c == '>') && i + 1 < n && s[i + 1] == '(')) {
-			i = pol_subst(&lx, s, n, i);
-		} else if (c == '$') {
-			pol_add(&lx, c);
-			lx.dyn = 1;
-		} else if (q == '"') {
-			pol_add(&lx, c);
-		} else if (c == ' ' || c == '\t') {
-			pol_word_end(&lx);
-		} else if (c == '>' || c == '<') {
-			i = pol_redirect(&lx, s, n, i);
-		} else if (strchr(";&|\n(){}", c) != NULL) {
-			pol_cmd_end(&lx);
-		} else if (c == '#' && !lx.inword) {
-			while (i + 1 < n && s[i + 1] != '\n')
-				i++;
-		} else
-			pol_add(&lx, c);
-	}
-	if (q != 0)
-		pol_unsure(sp, "unbalanced quotes");
-	pol_cmd_end(&lx);
-}
-
-/* Wrappers that run the command that follows them (after their own options). */
-static const struct {
-	const char *name;
-	const char *argopts;                /* options that take a value */
-} pol_wrappers[] = {
-	{ "sudo", "ugpCDrtUhR" }, { "doas", "uC" }, { "env", "uSC" }, { "nohup", "" },
-	{ "exec", "a" }, { "time", "fo" }, { "nice", "n" }, { "ionice", "cnp" },
-	{ "timeout", "sk" }, { "stdbuf", "ioe" }, { "command", "" }, { "builtin", "" },
-	{ "xargs", "aEdIiLlnPs" }, { "setsid", "" }, { "chrt", "" }, { "taskset", "" },
-	{ "flock", "wEc" }, { "watch", "nd" }, { "unbuffer", "" }, { "busybox", "" },
+/* Names whose expansion or assignment the policy does not allow: the prompt and its hooks
+ * (they hold the session's nonce, or run code), what decides which program a word runs,
+ * and what makes a program run other code. */
+static const char *const pol_protected[] = {
+	"PS0", "PS1", "PS2", "PS3", "PS4", "PROMPT", "RPROMPT", "RPS1", "PROMPT_COMMAND",
+	"BASH_ENV", "ENV", "PATH", "IFS", "CDPATH", "FPATH", "GLOBIGNORE", "SHELLOPTS",
+	"BASHOPTS", "HISTFILE", "HISTCONTROL", "PAGER", "MANPAGER", "GIT_PAGER", "SYSTEMD_PAGER",
+	"LESSSECURE", "LESSOPEN", "LESSCLOSE", "EDITOR", "VISUAL", "SUDO_PROMPT", "SUDO_ASKPASS",
+	"SSH_ASKPASS", "PERL5OPT", "PERL5LIB", "PYTHONSTARTUP", "PYTHONPATH", "RUBYOPT",
+	"NODE_OPTIONS", "SHELL", "TERM", "HOME", "precmd_functions", "preexec_functions",
+	"chpwd_functions", "periodic_functions", "zshaddhistory_functions", NULL,
+};
+static const char *const pol_protected_prefixes[] = {
+	"_sshmcp", "LD_", "BASH_", "GIT_", "LESS", "DYLD_", "SSHMCP", NULL,
 };
 
-static const char *pol_base(const char *w);
-
-static const char *pol_base(const char *w)
+static int pol_name_protected(const char *name, size_t n)
 {
-	const char *b = strrchr(w, '/');
+	const char *const *p;
 
-	return b != NULL ? b + 1 : w;
+	for (p = pol_protected; *p != NULL; p++)
+		if (strlen(*p) == n && strncmp(*p, name, n) == 0)
+			return 1;
+	for (p = pol_protected_prefixes; *p != NULL; p++)
+		if (strlen(*p) <= n && strncmp(*p, name, strlen(*p)) == 0)
+			return 1;
+	return 0;
 }
 
-/* Index of the first word after a wrapper's options (and timeout's duration). */
-static int pol_skip_opts(const struct pol_cmd *c, int k, const char *argopts, int wants_arg)
+static size_t pol_name_len(const char *s, size_t n)
 {
-	for (k++; k < c->n && c->w[k][0] == '-' && c->w[k][1] != '\0'; k++) {
-		if (strcmp(c->w[k], "--") == 0)
-			return k + 1;
-		if (c->w[k][1] != '-' && c->w[k][2] == '\0' && strchr(argopts, c->w[k][1]) != NULL)
-			k++;
+	size_t k = 0;
+
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	while (k < n && (isalnum((unsigned char)s[k]) || s[k] == '_'))
+		k++;
+	return k;
+}
+
+/* $ inside double quotes at s[i]: $NAME, ${NAME} or $? only. Returns the index after it. */
+static size_t pol_lex_dollar(struct pol_lex *lx, size_t i)
+{
+	const char *s = lx->s;
+	size_t n = lx->n, k, brace = i + 1 < n && s[i + 1] == '{';
+
+	if (i + 1 < n && s[i + 1] == '?') {
+		pol_lex_add(lx, s + i, 2);
+		lx->fl |= PW_EXPAND;
+		return i + 2;
 	}
-	while (k < c->n && strchr(c->w[k], '=') != NULL && c->w[k][0] != '=')
-		k++;                            /* env NAME=value */
-	return k + (wants_arg && k < c->n);
+	if (i + 1 < n && s[i + 1] == '(') {
+		pol_bad(lx->sp, i + 2 < n && s[i + 2] == '(' ? "arithmetic expansion $(( ))" :
+		    "command substitution $( )");
+		return n;
+	}
+	k = pol_name_len(s + i + 1 + brace, n - i - 1 - brace);
+	if (k == 0 || (brace && (i + 2 + k >= n || s[i + 2 + k] != '}'))) {
+		pol_bad(lx->sp, brace ? "a ${...} expansion with an operator or transform" :
+		    "a $ expansion other than \"$NAME\"");
+		return n;
+	}
+	if (pol_name_protected(s + i + 1 + brace, k)) {
+		pol_bad(lx->sp, "an expansion of the protected variable %.*s", (int)k, s + i + 1 + brace);
+		return n;
+	}
+	k += 1 + 2 * brace;                     /* $NAME or ${NAME} */
+	/* zsh reads "$x[1]" as a subscript and "$x:h" as a modifier, the others as text */
+	if (!brace && i + k < n && (s[i + k] == '[' || s[i + k] == ':')) {
+		pol_bad(lx->sp, "\"$NAME[\" or \"$NAME:\" (write ${NAME} before [ or :)");
+		return n;
+	}
+	pol_lex_add(lx, s + i, k);
+	lx->fl |= PW_EXPAND;
+	return i + k;
 }
 
-/* find -exec/-execdir/-ok/-okdir CMD ... ; runs CMD: it is checked as a command too. */
-static void pol_find_exec(struct pol_split *sp, const struct pol_cmd *c, int k)
+/* A double-quoted part starting after its opening quote; returns the index after it. */
+static size_t pol_lex_dquote(struct pol_lex *lx, size_t i)
 {
-	int i, j;
+	const char *s = lx->s;
 
-	for (i = k + 1; i < c->n; i++) {
-		struct pol_cmd *x;
+	lx->fl |= PW_QUOTED;
+	lx->inword = 1;
+	while (i < lx->n && !lx->sp->bad) {
+		char c = s[i];
 
-		if (strncmp(c->w[i], "-exec", 5) != 0 && strncmp(c->w[i], "-ok", 3) != 0)
-			continue;
-		if (sp->n >= SSHMCP_POLICY_SEGS) {
-			pol_unsure(sp, "too many commands in one line to check");
-			return;
+		if (c == '"')
+			return i + 1;
+		if (c == '\\' && i + 1 < lx->n && strchr("$`\"\\\n", s[i + 1]) != NULL) {
+			if (s[i + 1] == '\n') {
+				pol_bad(lx->sp, "a line continuation (backslash-newline)");
+				return lx->n;
+			}
+			pol_lex_add(lx, s + i + 1, 1);
+			i += 2;
+		} else if (c == '$') {
+			i = pol_lex_dollar(lx, i);
+		} else if (c == '`' || c == '!') {
+			pol_bad(lx->sp, c == '`' ? "backquote command substitution" :
+			    "! in double quotes (bash's history expansion)");
+			return lx->n;
+		} else {
+			pol_lex_add(lx, s + i, 1);
+			i++;
 		}
-		x = &sp->cmd[sp->n];
-		memset(x, 0, sizeof(*x));
-		x->depth = c->depth + 1;
-		for (j = i + 1; j < c->n && strcmp(c->w[j], ";") != 0 && strcmp(c->w[j], "+") != 0;
-		    j++)
-			if ((x->w[x->n] = strdup(c->w[j])) != NULL)
-				x->n++;
-		if (x->n > 0)
-			sp->n++;
-		i = j;
 	}
+	pol_bad(lx->sp, "unbalanced quotes");
+	return lx->n;
 }
 
-/* Where the real command starts, after assignments and wrappers; nested command lines
- * (sh -c, eval, su -c, find -exec) are added to `sp` to be checked in their turn. */
+/* An unquoted character of a word; returns the index after what it consumed. */
+static size_t pol_lex_char(struct pol_lex *lx, size_t i)
+{
+	const char *s = lx->s;
+	char c = s[i];
+	int start = !lx->inword;
+
+	switch (c) {
+	case '\'': {
+		const char *q = memchr(s + i + 1, '\'', lx->n - i - 1);
+
+		if (q == NULL) {
+			pol_bad(lx->sp, "unbalanced quotes");
+			return lx->n;
+		}
+		lx->fl |= PW_QUOTED;
+		lx->inword = 1;
+		pol_lex_add(lx, s + i + 1, (size_t)(q - (s + i + 1)));
+		return (size_t)(q - s) + 1;
+	}
+	case '"':
+		return pol_lex_dquote(lx, i + 1);
+	case '\\':
+		if (i + 1 >= lx->n || s[i + 1] == '\n') {
+			pol_bad(lx->sp, i + 1 >= lx->n ? "a trailing backslash" :
+			    "a line continuation (backslash-newline)");
+			return lx->n;
+		}
+		lx->fl |= PW_QUOTED;
+		pol_lex_add(lx, s + i + 1, 1);
+		return i + 2;
+	case '$':
+		pol_bad(lx->sp, s[i + 1] == '\'' ? "$'...' quoting" : s[i + 1] == '(' &&
+		    s[i + 2] == '(' ? "arithmetic expansion $(( ))" : s[i + 1] == '(' ?
+		    "command substitution $( )" : "an unquoted $ expansion (write \"$NAME\")");
+		return lx->n;
+	case '`':
+		pol_bad(lx->sp, "backquote command substitution");
+		return lx->n;
+	case '{': case '}':
+		/* {} alone is a word to every shell (find -exec's); anything else is a group or
+		 * brace expansion */
+		if (c == '{' && start && i + 1 < lx->n && s[i + 1] == '}' &&
+		    (i + 2 >= lx->n || strchr(" \t\n;&|<>", s[i + 2]) != NULL)) {
+			pol_lex_add(lx, "{}", 2);
+			return i + 2;
+		}
+		pol_bad(lx->sp, "braces { } (a group or brace expansion)");
+		return lx->n;
+	case '!':
+		pol_bad(lx->sp, "! (history expansion or negation)");
+		return lx->n;
+	case '*': case '?': case '[':
+		lx->fl |= PW_GLOB;
+		break;
+	case '=':
+		if (start) {
+			pol_bad(lx->sp, "a word starting with = (zsh expands it to a path)");
+			return lx->n;
+		}
+		break;
+	case '~':
+		if (start && i + 1 < lx->n && strchr("/ \t\n;&|<>", s[i + 1]) == NULL) {
+			pol_bad(lx->sp, "~user or ~+ tilde expansion");
+			return lx->n;
+		}
+		if (start)
+			lx->fl |= PW_TILDE;
+		break;
+	}
+	pol_lex_add(lx, s + i, 1);
+	return i + 1;
+}
+
+/* A redirection's target was read: only a file to read, or /dev/null to write to. */
+static void pol_lex_redir_target(struct pol_lex *lx)
+{
+	const char *w = lx->word;
+
+	if (lx->redir == 2 && (lx->fl != 0 || lx->wl != 9 || memcmp(w, "/dev/null", 9) != 0))
+		pol_bad(lx->sp, "output redirection to a file (only >/dev/null is accepted)");
+	else if (lx->redir == 1 && (lx->fl & (PW_GLOB | PW_TILDE)) != 0)
+		pol_bad(lx->sp, "a pattern as the file a redirection reads");
+	lx->redir = 0;
+	lx->nredir++;
+}
+
+/* The word is complete: a redirection's target, an assignment, or the command's next word. */
+static void pol_lex_word_end(struct pol_lex *lx, size_t end)
+{
+	struct pol_split *sp = lx->sp;
+	const char *src = lx->s + lx->wstart;
+	size_t k = pol_name_len(src, end - lx->wstart);
+	struct pol_word *wd;
+
+	if (!lx->inword || sp->bad)
+		goto out;
+	if (lx->redir != 0) {
+		pol_lex_redir_target(lx);
+		goto out;
+	}
+	if (lx->nwords == lx->nassign && k > 0 && k < end - lx->wstart) {
+		if (src[k] == '[' || (src[k] == '+' && k + 1 < end - lx->wstart && src[k + 1] == '='))
+			pol_bad(sp, src[k] == '[' ? "an array subscript" : "an appending assignment (+=)");
+		else if (src[k] == '=' && pol_name_protected(src, k))
+			pol_bad(sp, "an assignment to the protected variable %.*s", (int)k, src);
+		if (src[k] == '=') {
+			lx->fl |= PW_ASSIGN;
+			lx->nassign++;
+		}
+	}
+	if (sp->nwd >= SSHMCP_POLICY_WORDS) {
+		pol_bad(sp, "too many words to check");
+		goto out;
+	}
+	wd = &sp->wd[sp->nwd];
+	wd->fl = lx->fl;
+	if ((wd->w = pol_store(sp, lx->word, lx->wl)) == NULL ||
+	    (wd->src = pol_store(sp, src, end - lx->wstart)) == NULL)
+		goto out;
+	sp->nwd++;
+	lx->nwords++;
+out:
+	lx->inword = 0;
+	lx->wl = 0;
+	lx->fl = 0;
+}
+
+enum pol_op { POL_NEWLINE, POL_SEMI, POL_AND, POL_OR, POL_PIPE, POL_END };
+
+/* An operator (or the line's end) closes the simple command before it. */
+static void pol_lex_op(struct pol_lex *lx, size_t at, enum pol_op op)
+{
+	struct pol_split *sp = lx->sp;
+
+	pol_lex_word_end(lx, at);
+	if (lx->redir != 0)
+		pol_bad(sp, "a redirection without its file");
+	else if (lx->nwords == 0 && lx->nredir > 0)
+		pol_bad(sp, "a redirection without a command");
+	else if (lx->nwords == 0 && (op == POL_NEWLINE || op == POL_END) && !(op == POL_END &&
+	    lx->pending_op))
+		return;                             /* a blank line, or && then a newline */
+	else if (lx->nwords == 0)
+		pol_bad(sp, op == POL_END ? "a line that ends in | && or || (the shell would wait for "
+		    "more)" : "an operator with no command before it");
+	else if (sp->n >= SSHMCP_POLICY_SEGS)
+		pol_bad(sp, "too many commands to check");
+	if (sp->bad)
+		return;
+	sp->cmd[sp->n++] = (struct pol_cmd){ .wd = &sp->wd[lx->first], .n = lx->nwords,
+		.nassign = lx->nassign, .depth = lx->depth, .pipe_idx = lx->pipe_idx };
+	lx->pipe_idx = op == POL_PIPE ? lx->pipe_idx + 1 : 0;
+	lx->pending_op = op == POL_PIPE || op == POL_AND || op == POL_OR;
+	lx->first = sp->nwd;
+	lx->nwords = lx->nassign = lx->nredir = 0;
+}
+
+/* After >& or <&: a descriptor number or -, and nothing glued to it (>&2x is a file). */
+static size_t pol_lex_dup(struct pol_lex *lx, size_t j)
+{
+	size_t k = j;
+
+	if (k < lx->n && lx->s[k] == '-')
+		k++;
+	else
+		while (k < lx->n && isdigit((unsigned char)lx->s[k]))
+			k++;
+	if (k == j || (k < lx->n && strchr(" \t\n;&|<>", lx->s[k]) == NULL))
+		pol_bad(lx->sp, "a redirection to a file (>&FILE)");
+	lx->nredir++;
+	return k;
+}
+
+/* < or > at s[i] (a single-digit descriptor before it was taken off the word). */
+static size_t pol_lex_redir(struct pol_lex *lx, size_t i)
+{
+	const char *s = lx->s;
+	char next = i + 1 < lx->n ? s[i + 1] : '\0';
+
+	if (next == '(') {
+		pol_bad(lx->sp, "process substitution <( ) or >( )");
+		return lx->n;
+	}
+	if (s[i] == '<' && (next == '<' || next == '>')) {
+		pol_bad(lx->sp, next == '<' ? "a here-document or here-string (<<)" :
+		    "a read-write redirection (<>)");
+		return lx->n;
+	}
+	if (s[i] == '>' && next == '|') {
+		pol_bad(lx->sp, ">| (overriding noclobber)");
+		return lx->n;
+	}
+	if (next == '&')
+		return pol_lex_dup(lx, i + 2);
+	lx->redir = s[i] == '<' ? 1 : 2;
+	return i + 1 + (s[i] == '>' && next == '>');
+}
+
+/* < or > right after a word: a word of one digit is the descriptor (2>), a longer number
+ * would be one too in bash (refused), anything else is a word of its own. */
+static void pol_lex_fd_word(struct pol_lex *lx, size_t i)
+{
+	if (lx->fl == 0 && lx->wl > 0 && strspn(lx->word, "0123456789") >= lx->wl) {
+		if (lx->wl > 1)
+			pol_bad(lx->sp, "a redirection of a descriptor above 9");
+		lx->inword = 0;
+		lx->wl = 0;
+		return;
+	}
+	pol_lex_word_end(lx, i);
+}
+
+/* The operators between simple commands, at s[i]; returns the index after them. */
+static size_t pol_lex_sep(struct pol_lex *lx, size_t i)
+{
+	const char *s = lx->s;
+	char c = s[i], next = i + 1 < lx->n ? s[i + 1] : '\0';
+
+	if (c == ';' && next == ';')
+		pol_bad(lx->sp, ";; (a case branch)");
+	else if (c == '&' && next != '&')
+		pol_bad(lx->sp, next == '>' ? "&> (bash and dash read it differently)" :
+		    "& (a background job)");
+	else if (c == '|' && next == '&')
+		pol_bad(lx->sp, "|& (bash only)");
+	else if (c == '(' || c == ')')
+		pol_bad(lx->sp, "a subshell or function ( )");
+	if (lx->sp->bad)
+		return lx->n;
+	pol_lex_op(lx, i, c == '\n' ? POL_NEWLINE : c == ';' ? POL_SEMI : c == '&' ? POL_AND :
+	    next == '|' ? POL_OR : POL_PIPE);
+	return i + 1 + ((c == '&' || c == '|') && next == c);
+}
+
+/* Split a command line into simple commands under the grammar, or mark it bad. */
+static void pol_lex_line(struct pol_split *sp, const char *s, size_t n, int depth)
+{
+	struct pol_lex lx;
+	size_t i = 0;
+
+	memset(&lx, 0, sizeof(lx));
+	lx.sp = sp, lx.s = s, lx.n = n, lx.depth = depth, lx.first = sp->nwd;
+	if (depth > SSHMCP_POLICY_DEPTH)
+		pol_bad(sp, "command lines nested too deeply to check");
+	while (i < n && !sp->bad) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+			pol_bad(sp, "a control character (0x%02x)", c);
+		} else if (c == ' ' || c == '\t') {
+			pol_lex_word_end(&lx, i++);
+		} else if (c == '<' || c == '>') {
+			if (lx.inword)
+				pol_lex_fd_word(&lx, i);
+			i = pol_lex_redir(&lx, i);
+		} else if (strchr("\n;&|()", c) != NULL) {
+			i = pol_lex_sep(&lx, i);
+		} else if (c == '#' && !lx.inword) {
+			pol_bad(sp, "a comment (# starts one in bash, not in zsh)");
+		} else {
+			if (!lx.inword)
+				lx.wstart = i;
+			i = pol_lex_char(&lx, i);
+		}
+	}
+	if (!sp->bad)
+		pol_lex_op(&lx, n, POL_END);
+}
+
+/* ------------------------------------------------------- what runs --- */
+/* A command that runs another: its options as its getopt reads them, so the command it
+ * runs is found exactly. `argopts`: short options with a value; `flags`: without; `longarg`
+ * and `longflag` the same for --long ones; `refuse`: options that start a shell or read
+ * commands from elsewhere (refused under any policy); `npos` words before the command
+ * (timeout's duration); `cmdopt` an option whose value is a command line (su -c). An
+ * option not listed is refused: an option parsed wrongly is how a command hides. */
+struct pol_wrapper {
+	const char *name, *argopts, *flags, *longarg, *longflag, *refuse;
+	int npos;
+	const char *cmdopt;
+	int readonly_ok;                        /* read-only mode accepts it before a command */
+};
+
+static const struct pol_wrapper pol_wrappers[] = {
+	{ "sudo", "ugCDhrtTU", "nHPbkKlv", "--user --group --close-from --chdir --host --role "
+	  "--type --command-timeout --other-user", "--non-interactive --set-home "
+	  "--preserve-groups --background --reset-timestamp --remove-timestamp --list --validate",
+	  "-s -i -e -A -S -p -E -B -N --shell --login --edit --askpass --stdin --prompt "
+	  "--preserve-env --bell --no-update", 0, NULL, 1 },
+	{ "doas", "uC", "n", "", "", "-s", 0, NULL, 0 },
+	{ "env", "uC", "i0v", "--unset --chdir", "--ignore-environment --null --debug",
+	  "-S --split-string --block-signal --default-signal --ignore-signal", 0, NULL, 1 },
+	{ "nohup", "", "", "", "", "", 0, NULL, 0 },
+	{ "nice", "n", "", "--adjustment", "", "", 0, NULL, 1 },
+	{ "ionice", "cn", "t", "--class --classdata", "--ignore", "-p -P -u --pid --pgid --uid",
+	  0, NULL, 0 },
+	{ "timeout", "sk", "v", "--signal --kill-after", "--preserve-status --foreground "
+	  "--verbose", "", 1, NULL, 1 },
+	{ "stdbuf", "ioe", "", "--input --output --error", "", "", 0, NULL, 0 },
+	{ "setsid", "", "cfw", "", "--ctty --fork --wait", "", 0, NULL, 0 },
+	{ "taskset", "c", "a", "--cpu-list", "--all-tasks", "-p --pid", 1, NULL, 0 },
+	{ "chroot", "", "", "--userspec --groups", "--skip-chdir", "", 1, NULL, 0 },
+	{ "flock", "wEc", "sxunoF", "--timeout --conflict-exit-code --command", "--shared "
+	  "--exclusive --unlock --nonblock --close --no-fork --verbose", "", 1, "-c", 0 },
+	{ "xargs", "adEILnPs", "0prtx", "--arg-file --delimiter --eof --replace --max-lines "
+	  "--max-args --max-procs --max-chars --process-slot-var", "--null --interactive "
+	  "--no-run-if-empty --verbose --exit --open-tty", "-e -i -l -o", 0, NULL, 0 },
+	{ "watch", "nd", "bcegptx", "--interval --differences", "--beep --color --errexit "
+	  "--chgexit --precise --no-title --exec --no-wrap", "", 0, NULL, 0 },
+	{ "command", "", "p", "", "", "-v -V", 0, NULL, 0 },
+	{ "builtin", "", "", "", "", "", 0, NULL, 0 },
+	{ "exec", "a", "cl", "", "", "", 0, NULL, 0 },
+	{ "unbuffer", "", "p", "", "", "", 0, NULL, 0 },
+	{ "busybox", "", "", "", "", "", 0, NULL, 0 },
+	{ "su", "sgG", "lmpfP", "--shell --group --supp-group --session-command",
+	  "--login --preserve-environment --pty", "-s --shell --session-command", 1, "-c", 0 },
+	{ "runuser", "sgGu", "lmpfP", "--shell --group --supp-group --user --session-command",
+	  "--login --preserve-environment --pty", "-s --shell --session-command", 1, "-c", 0 },
+	{ "script", "tTIOBm", "aqfeE", "--timing --log-timing --log-in --log-out --log-io "
+	  "--logging-format", "--append --quiet --flush --return --echo", "", 1, "-c", 0 },
+	{ "noglob", "", "", "", "", "", 0, NULL, 0 },
+	{ "nocorrect", "", "", "", "", "", 0, NULL, 0 },
+};
+
+/* Programs that run other programs in ways not modelled here (debuggers, sandboxes,
+ * namespaces, privilege tools): under a policy the command they run would go unseen. */
+static const char *const pol_runners[] = {
+	"strace", "ltrace", "valgrind", "gdb", "perf", "nsenter", "unshare", "systemd-run",
+	"pkexec", "setpriv", "capsh", "firejail", "bwrap", "parallel", "sg", "newgrp", "expect",
+	"sudoedit", "chrt", "at", "batch", "crontab", "tmux", "screen", "dtach", "nohup.sh", NULL,
+};
+
+/* Shell builtins that run, define or expose code or the shell's own state: refused under
+ * any policy (eval, source and trap run strings; read, printf -v, declare and let evaluate
+ * array subscripts; alias, hash and enable change what a name runs). */
+static const char *const pol_denied_builtins[] = {
+	"eval", "source", ".", "trap", "alias", "unalias", "bind", "complete", "compgen",
+	"compopt", "fc", "history", "let", "enable", "shopt", "set", "setopt", "unsetopt", "hash",
+	"mapfile", "readarray", "read", "wait", "caller", "declare", "typeset", "local",
+	"readonly", "getopts", "autoload", "zmodload", "functions", "emulate", "vared", "zle",
+	"bindkey", "sched", "zcompile", "zstyle", "zparseopts", "integer", "float", "print",
+	"pushln", "r", "fg", "bg", "jobs", "disown", "suspend", "coproc", "stty", "ulimit",
+	"function", NULL,
+};
+
+/* Reserved words: they start compound commands the grammar does not model. */
+static const char *const pol_reserved[] = {
+	"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until",
+	"for", "in", "select", "time", "[[", "]]", NULL,
+};
+
+static const char *const pol_shells[] = { "sh", "bash", "dash", "zsh", "ksh", "ash", "mksh",
+	"csh", "tcsh", "fish", "rbash", NULL };
+
 static int pol_is(const char *w, const char *const *list)
 {
 	for (; *list != NULL; list++)
@@ -5773,201 +6183,657 @@ static int pol_is(const char *w, const char *const *list)
 	return 0;
 }
 
-static const char *const pol_shells[] = { "sh", "bash", "dash", "zsh", "ksh", "ash", "mksh",
-	"busybox", "su", "runuser", "script", NULL };
-/* Reserved words that start a compound command: the command follows them. */
-static const char *const pol_reserved[] = { "if", "then", "else", "elif", "do", "while",
-	"until", "!", "coproc", "{", "}", "fi", "done", "esac", "time", NULL };
-/* Builtins whose arguments are command lines run later (traps, aliases, prompt hooks). */
-static const char *const pol_deferred[] = { "trap", "alias", NULL };
-/* Variables whose value the shell runs as a command: checked as command lines. */
-static const char *const pol_hook_vars[] = { "PROMPT_COMMAND", "BASH_ENV", "ENV", "PS0",
-	"PS1", "PS2", "PS4", NULL };
-
-/* NAME=value words: a hook variable's value is a command line, checked like one. */
-static void pol_assignment(struct pol_split *sp, const char *w, int depth)
+static const char *pol_base(const char *w)
 {
-	const char *eq = strchr(w, '=');
-	char name[64];
-	size_t n = eq != NULL ? (size_t)(eq - w) : 0;
+	const char *b = strrchr(w, '/');
 
-	if (eq == NULL || n == 0 || n >= sizeof(name))
-		return;
-	memcpy(name, w, n);
-	name[n] = '\0';
-	if (name[n - 1] == '+')             /* PROMPT_COMMAND+=... */
-		name[n - 1] = '\0';
-	if (pol_is(name, pol_hook_vars))
-		pol_split_line(sp, eq + 1, strlen(eq + 1), depth + 1);
+	return b != NULL ? b + 1 : w;
 }
 
-/* sh -c STR (also -lc, -c -- STR, script -qc STR): STR is a command line. A shell that
- * reads its commands from stdin or a file cannot be checked: unsure. */
-static void pol_shell(struct pol_split *sp, const struct pol_cmd *c, int k)
+/* Are the n bytes at w one of the words of the space-separated list? */
+static int pol_word_in(const char *w, size_t n, const char *list)
 {
-	int i, want = 0;
-
-	for (i = k + 1; i < c->n; i++) {
-		const char *w = c->w[i];
-
-		if (want && strcmp(w, "--") != 0) {
-			pol_split_line(sp, w, strlen(w), c->depth + 1);
-			return;
-		}
-		if (w[0] == '-' && w[1] != '-' && strchr(w + 1, 'c') != NULL)
-			want = 1;
-		else if (w[0] != '-' && strcmp(pol_base(c->w[k]), "su") != 0 &&
-		    strcmp(pol_base(c->w[k]), "runuser") != 0 && strcmp(pol_base(c->w[k]), "busybox") != 0)
-			break;                      /* a script file: its commands are unknown */
-	}
-	if (strcmp(pol_base(c->w[k]), "su") == 0 || strcmp(pol_base(c->w[k]), "runuser") == 0)
-		return;                         /* su without -c: an interactive login shell */
-	pol_unsure(sp, "a shell that reads its commands from stdin or a file");
-}
-
-/* Where the real command starts, after assignments, reserved words and wrappers; nested
- * command lines (sh -c, eval, trap, alias, hook variables, find -exec) are added to `sp`
- * to be checked in their turn. */
-static int pol_unwrap(struct pol_split *sp, struct pol_cmd *c)
-{
-	int depth = c->depth, k = 0, i, again = 1;
-
-	while (again && k < c->n) {
-		const char *w = pol_base(c->w[k]);
-
-		again = 0;
-		if (strchr(c->w[k], '=') != NULL && isalpha((unsigned char)c->w[k][0])) {
-			pol_assignment(sp, c->w[k++], depth);
-			again = 1;
-			continue;
-		}
-		if (pol_is(c->w[k], pol_reserved)) {
-			k++;
-			again = 1;
-			continue;
-		}
-		for (i = 0; i < (int)(sizeof(pol_wrappers) / sizeof(pol_wrappers[0])); i++)
-			if (strcmp(w, pol_wrappers[i].name) == 0) {
-				k = pol_skip_opts(c, k, pol_wrappers[i].argopts,
-				    strcmp(w, "timeout") == 0 || strcmp(w, "chrt") == 0 ||
-				    strcmp(w, "taskset") == 0 || strcmp(w, "flock") == 0);
-				again = 1;
-				break;
-			}
-	}
-	if (k >= c->n)
-		return k;
-	if (strcmp(c->w[k], "for") == 0 || strcmp(c->w[k], "select") == 0 ||
-	    strcmp(c->w[k], "case") == 0 || strcmp(c->w[k], "in") == 0)
-		return c->n;                    /* a loop head or case word list: no command */
-	if (pol_is(pol_base(c->w[k]), pol_shells))
-		pol_shell(sp, c, k);
-	if (strcmp(c->w[k], ".") == 0 || strcmp(c->w[k], "source") == 0)
-		pol_unsure(sp, "'source' runs commands from a file");
-	if (strcmp(c->w[k], "eval") == 0 || pol_is(c->w[k], pol_deferred))
-		for (i = k + 1; i < c->n; i++) {
-			const char *w = c->w[i], *eq = strcmp(c->w[k], "alias") == 0 ?
-				strchr(w, '=') : NULL;
-
-			if (eq != NULL)
-				w = eq + 1;             /* alias name='command line' */
-			pol_split_line(sp, w, strlen(w), depth + 1);
-		}
-	if (strcmp(c->w[k], "export") == 0 || strcmp(c->w[k], "declare") == 0 ||
-	    strcmp(c->w[k], "typeset") == 0 || strcmp(c->w[k], "readonly") == 0 ||
-	    strcmp(c->w[k], "local") == 0)
-		for (i = k + 1; i < c->n; i++)
-			pol_assignment(sp, c->w[i], depth);
-	if (strcmp(pol_base(c->w[k]), "find") == 0)
-		pol_find_exec(sp, c, k);
-	return k;
-}
-
-/* Read-only mode: commands that only look. `subs`: the first argument must be one of these
- * (space-separated); `forbid`: arguments that would change something. */
-static const struct {
-	const char *cmd, *subs, *forbid;
-} pol_readonly[] = {
-	{ "ls", NULL, NULL }, { "cat", NULL, NULL }, { "head", NULL, NULL },
-	{ "tail", NULL, NULL }, { "less", NULL, NULL }, { "more", NULL, NULL },
-	{ "grep", NULL, NULL }, { "egrep", NULL, NULL }, { "fgrep", NULL, NULL },
-	{ "zgrep", NULL, NULL }, { "rg", NULL, NULL }, { "zcat", NULL, NULL },
-	{ "find", NULL, "-delete -exec -execdir -ok -okdir -fprint -fprint0 -fprintf -fls" },
-	{ "stat", NULL, NULL }, { "file", NULL, NULL }, { "wc", NULL, NULL },
-	{ "du", NULL, NULL }, { "df", NULL, NULL }, { "free", NULL, NULL },
-	{ "uptime", NULL, NULL }, { "uname", NULL, NULL }, { "hostname", "-f -s -i -I -d -A", NULL },
-	{ "id", NULL, NULL }, { "whoami", NULL, NULL }, { "w", NULL, NULL },
-	{ "who", NULL, NULL }, { "last", NULL, NULL }, { "ps", NULL, NULL },
-	{ "pgrep", NULL, NULL }, { "pidof", NULL, NULL }, { "printenv", NULL, NULL },
-	{ "env", NULL, NULL }, { "echo", NULL, NULL }, { "printf", NULL, "-v" },
-	{ "date", NULL, "-s --set" }, { "ss", NULL, "-K --kill" }, { "netstat", NULL, NULL },
-	{ "ip", "a addr address r route ro l link neigh n ne rule maddr -s -4 -6 -br -brief -c -d",
-	  "add del delete set flush change replace append" },
-	{ "lsblk", NULL, NULL }, { "lscpu", NULL, NULL }, { "lsmod", NULL, NULL },
-	{ "lsof", NULL, NULL }, { "lspci", NULL, NULL }, { "lsusb", NULL, NULL },
-	{ "dmesg", NULL, "-C -c --clear -D -E -n" },
-	{ "journalctl", NULL, "--vacuum-size --vacuum-time --vacuum-files --rotate --flush" },
-	{ "systemctl", "status show list-units list-unit-files list-timers list-sockets "
-	  "is-active is-enabled is-failed cat", NULL },
-	{ "sort", NULL, "-o --output" }, { "uniq", NULL, NULL }, { "cut", NULL, NULL },
-	{ "tr", NULL, NULL }, { "sed", NULL, "-i --in-place" }, { "diff", NULL, NULL },
-	{ "cmp", NULL, NULL }, { "md5sum", NULL, NULL }, { "sha256sum", NULL, NULL },
-	{ "sha1sum", NULL, NULL }, { "readlink", NULL, NULL }, { "realpath", NULL, NULL },
-	{ "basename", NULL, NULL }, { "dirname", NULL, NULL }, { "pwd", NULL, NULL },
-	{ "cd", NULL, NULL }, { "test", NULL, NULL }, { "[", NULL, NULL },
-	{ "true", NULL, NULL }, { "false", NULL, NULL }, { "which", NULL, NULL },
-	{ "type", NULL, NULL }, { "whereis", NULL, NULL }, { "getent", NULL, NULL },
-	{ "groups", NULL, NULL }, { "nproc", NULL, NULL }, { "vmstat", NULL, NULL },
-	{ "iostat", NULL, NULL }, { "top", NULL, NULL }, { "tree", NULL, NULL },
-	{ "column", NULL, NULL }, { "jq", NULL, NULL }, { "strings", NULL, NULL },
-	{ "hexdump", NULL, NULL }, { "xxd", NULL, "-r" }, { "od", NULL, NULL },
-	{ "base64", NULL, NULL }, { "findmnt", NULL, NULL }, { "blkid", NULL, NULL },
-	{ "ping", NULL, NULL }, { "traceroute", NULL, NULL }, { "tracepath", NULL, NULL },
-	{ "dig", NULL, NULL }, { "nslookup", NULL, NULL }, { "host", NULL, NULL },
-	{ "git", "status log show diff branch tag rev-parse describe ls-files blame shortlog",
-	  "-D -d --delete -m -M --move -f --force" },
-	{ "docker", "ps images inspect logs version info top stats", NULL },
-	{ "kubectl", "get describe logs version top explain api-resources", NULL },
-	/* network devices */
-	{ "show", NULL, NULL }, { "display", NULL, NULL },
-	{ "terminal", "length width pager", NULL },
-};
-
-static int pol_word_in(const char *w, const char *list)
-{
-	size_t n = strlen(w);
 	const char *p = list;
 
-	while ((p = strstr(p, w)) != NULL) {
-		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+	while (*p != '\0') {
+		size_t k = strcspn(p, " ");
+
+		if (k == n && strncmp(p, w, n) == 0)
 			return 1;
-		p += n;
+		p += k + (p[k] == ' ');
 	}
 	return 0;
 }
 
-static int pol_readonly_ok(const struct pol_cmd *c, int k)
+/* A --long option: whether it takes a value, and refusal. Returns words consumed or -1. */
+static int pol_wrap_long(struct pol_split *sp, const struct pol_cmd *c, int k,
+    const struct pol_wrapper *wr)
 {
-	const char *w = pol_base(c->w[k]);
-	size_t i;
-	int j;
+	const char *w = c->wd[k].w, *eq = strchr(w, '=');
+	size_t n = eq != NULL ? (size_t)(eq - w) : strlen(w);
+	char name[64];
 
-	for (i = 0; i < sizeof(pol_readonly) / sizeof(pol_readonly[0]); i++) {
-		if (strcmp(w, pol_readonly[i].cmd) != 0)
-			continue;
-		if (pol_readonly[i].subs != NULL && k + 1 < c->n &&
-		    !pol_word_in(c->w[k + 1], pol_readonly[i].subs))
-			return 0;
-		for (j = k + 1; pol_readonly[i].forbid != NULL && j < c->n; j++) {
-			char opt[64];
-
-			(void)str_copy(opt, sizeof(opt), c->w[j]);
-			opt[strcspn(opt, "=")] = '\0';      /* --output=x */
-			if (pol_word_in(opt, pol_readonly[i].forbid))
-				return 0;
-		}
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, w, n);
+	name[n] = '\0';
+	if (pol_word_in(name, n, wr->refuse))
+		pol_bad(sp, "%s %s", wr->name, name);
+	else if (pol_word_in(name, n, wr->longarg))
+		return eq != NULL ? 1 : 2;
+	else if (pol_word_in(name, n, wr->longflag) && eq == NULL)
 		return 1;
+	else
+		pol_bad(sp, "%s's option %s, which the policy does not know", wr->name, name);
+	return -1;
+}
+
+/* A word that is itself a command line (sh -c STR, su -c STR, watch's words): checked as
+ * a line of its own, one level deeper; it must be a literal to be checked at all. */
+static void pol_nested(struct pol_split *sp, const struct pol_cmd *c, const char *line,
+    unsigned fl)
+{
+	if (fl & (PW_EXPAND | PW_GLOB)) {
+		pol_bad(sp, "a command line computed at run time (%.40s)", line);
+		return;
 	}
+	pol_lex_line(sp, line, strlen(line), c->depth + 1);
+}
+
+/* One bundle of short options (-nu root): `*i` moves past the value it takes. */
+static void pol_wrap_short(struct pol_split *sp, const struct pol_cmd *c, int *i,
+    const struct pol_wrapper *wr, int *gotline)
+{
+	const char *w = c->wd[*i].w;
+	size_t j;
+
+	for (j = 1; w[j] != '\0' && !sp->bad; j++) {
+		char o[3] = { '-', w[j], '\0' };
+		int cmdline = wr->cmdopt != NULL && w[j] == wr->cmdopt[1];
+
+		if (pol_word_in(o, 2, wr->refuse)) {
+			pol_bad(sp, "%s %s", wr->name, o);
+		} else if (cmdline || strchr(wr->argopts, w[j]) != NULL) {
+			const char *v = w[j + 1] != '\0' ? w + j + 1 : *i + 1 < c->n ? c->wd[*i + 1].w : NULL;
+			unsigned fl = w[j + 1] != '\0' ? c->wd[*i].fl : *i + 1 < c->n ? c->wd[*i + 1].fl : 0;
+
+			if (v == NULL)
+				pol_bad(sp, "%s %s without its value", wr->name, o);
+			else if (cmdline) {
+				pol_nested(sp, c, v, fl);
+				*gotline = 1;
+			}
+			*i += w[j + 1] == '\0';
+			return;
+		} else if (strchr(wr->flags, w[j]) == NULL) {
+			pol_bad(sp, "%s's option %s, which the policy does not know", wr->name, o);
+		}
+	}
+}
+
+/*
+ * Past a wrapper's options and positionals (timeout's duration, flock's file, su's user)
+ * to the command it runs: its index, or c->n when what runs is a command line already
+ * checked (su -c STR) or nothing. Sets *line when a command line was given.
+ */
+static int pol_wrap_skip(struct pol_split *sp, const struct pol_cmd *c, int k,
+    const struct pol_wrapper *wr, int *line)
+{
+	int i = k + 1, pos = 0, r;
+
+	*line = 0;
+	while (i < c->n && !sp->bad && !*line) {
+		const char *w = c->wd[i].w;
+
+		if (c->wd[i].fl & (PW_EXPAND | PW_GLOB)) {
+			pol_bad(sp, "an argument of %s computed at run time", wr->name);
+		} else if (strcmp(w, "--") == 0) {
+			i++;
+			if (pos >= wr->npos)
+				break;
+		} else if (w[0] == '-' && w[1] == '-') {
+			if ((r = pol_wrap_long(sp, c, i, wr)) > 0 && wr->cmdopt != NULL &&
+			    strncmp(w, "--command", 9) == 0 && i + 1 < c->n) {
+				pol_nested(sp, c, strchr(w, '=') ? strchr(w, '=') + 1 : c->wd[i + 1].w,
+				    strchr(w, '=') ? c->wd[i].fl : c->wd[i + 1].fl);
+				*line = 1;
+			}
+			i += r > 0 ? r : 1;
+		} else if (w[0] == '-' && w[1] != '\0') {
+			pol_wrap_short(sp, c, &i, wr, line);
+			i++;
+		} else if (strcmp(w, "-") == 0 && wr->cmdopt != NULL && pos == 0) {
+			i++;                        /* su -: a login shell */
+		} else if (pos < wr->npos) {
+			pos++;
+			i++;
+		} else
+			break;
+	}
+	return *line ? c->n : i;
+}
+
+/* sh -c STR and its kin: STR is a command line; a script file or stdin is not checkable. */
+static void pol_shell(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	static const struct pol_wrapper sh = { "sh", "oO", "abefhkmnptuvxlrCEHBPT", "",
+		"--norc --noprofile --login --posix --restricted --verbose --noediting "
+		"--noprofile", "-i -s --rcfile --init-file", 0, "-c", 0 };
+	int line, i = pol_wrap_skip(sp, c, k, &sh, &line);
+
+	if (!line && !sp->bad)
+		pol_bad(sp, i < c->n ? "a shell running a script file (its commands are unknown)" :
+		    "a shell reading its commands from the terminal");
+}
+
+/* find -exec/-execdir/-ok/-okdir CMD ... ; or +: CMD is a command of its own. */
+static void pol_find_exec(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	int i, j;
+
+	for (i = k + 1; i < c->n && !sp->bad; i++) {
+		const char *w = c->wd[i].w;
+
+		if (strcmp(w, "-exec") != 0 && strcmp(w, "-execdir") != 0 && strcmp(w, "-ok") != 0 &&
+		    strcmp(w, "-okdir") != 0)
+			continue;
+		for (j = i + 1; j < c->n && strcmp(c->wd[j].w, ";") != 0 && strcmp(c->wd[j].w, "+") != 0; j++)
+			;
+		if (j == i + 1 || sp->n >= SSHMCP_POLICY_SEGS) {
+			pol_bad(sp, j == i + 1 ? "find -exec without a command" : "too many commands to check");
+			return;
+		}
+		sp->cmd[sp->n++] = (struct pol_cmd){ .wd = c->wd + i + 1, .n = j - i - 1,
+			.depth = c->depth + 1 };
+		i = j;
+	}
+}
+
+/* watch CMD WORDS: sh -c runs them joined with spaces (unless -x, --exec). */
+static void pol_watch(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	char line[SSHMCP_LINE_MAX];
+	size_t o = 0;
+	int i;
+
+	for (i = k; i < c->n; i++) {
+		size_t n = strlen(c->wd[i].w);
+
+		if (c->wd[i].fl & (PW_EXPAND | PW_GLOB) || n + 1 > sizeof(line) - o) {
+			pol_bad(sp, "a watch command computed at run time or too long");
+			return;
+		}
+		memcpy(line + o, c->wd[i].w, n);
+		o += n;
+		line[o++] = ' ';
+	}
+	line[o > 0 ? o - 1 : 0] = '\0';
+	pol_lex_line(sp, line, strlen(line), c->depth + 1);
+}
+
+/* The shell's own words that a policy allows, each with its limits. */
+static void pol_builtin_args(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	const char *w = c->wd[k].w;
+	int i;
+
+	for (i = k + 1; i < c->n && !sp->bad; i++) {
+		const char *a = c->wd[i].w;
+		size_t nl = pol_name_len(a, strlen(a));
+
+		if ((strcmp(w, "printf") == 0 || strcmp(w, "test") == 0 || strcmp(w, "[") == 0) &&
+		    strcmp(a, "-v") == 0)
+			pol_bad(sp, "%s -v (it evaluates array subscripts)", w);
+		if ((strcmp(w, "export") == 0 || strcmp(w, "unset") == 0) &&
+		    (nl == 0 || (a[nl] != '\0' && !(a[nl] == '=' && strcmp(w, "export") == 0))))
+			pol_bad(sp, "%s of '%.40s' (only plain names and NAME=value)", w, a);
+		else if ((strcmp(w, "export") == 0 || strcmp(w, "unset") == 0) &&
+		    pol_name_protected(a, nl))
+			pol_bad(sp, "%s of the protected variable %.*s", w, (int)nl, a);
+	}
+}
+
+/* The command word itself: a literal name or path, not a keyword, nothing that makes the
+ * shell run or expose code. */
+static void pol_cmd_word(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	const struct pol_word *wd = &c->wd[k];
+	const char *w = wd->w;
+
+	if (wd->fl & PW_EXPAND)
+		pol_bad(sp, "a command word computed at run time ('%.40s')", wd->src);
+	else if (wd->fl & (PW_GLOB | PW_TILDE))
+		pol_bad(sp, "a pattern or ~ in the command word ('%.40s')", wd->src);
+	else if (w[0] == '\0' || w[0] == '-' || (strcmp(w, "[") != 0 &&
+	    strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./+-:@,")
+	    != strlen(w)))
+		pol_bad(sp, "the command word '%.40s' (not a plain program name or path)", wd->src);
+	else if (pol_is(w, pol_reserved))
+		pol_bad(sp, "a compound command (%s)", w);
+	else if (pol_is(w, pol_denied_builtins))
+		pol_bad(sp, "the shell builtin '%s' (it runs, defines or exposes code)", w);
+	else if (pol_is(pol_base(w), pol_runners))
+		pol_bad(sp, "%s, which runs commands the policy cannot see", pol_base(w));
+	else
+		pol_builtin_args(sp, c, k);
+}
+
+/* ------------------------------------------------------- read-only mode --- */
+/*
+ * Read-only mode runs only programs that have a rule here, and judges their arguments:
+ * `opts` when set lists every option accepted (anything else is refused); `forbid` lists
+ * options that write, run a program or change something; `subs` the words the first
+ * argument may be; flags below. A program whose rule forbids anything also refuses
+ * arguments computed at run time ("$X", globs) before a --: such a word may be one of
+ * the forbidden options.
+ */
+#define RO_POS1    1u                       /* at most one operand (uniq IN OUT writes OUT) */
+#define RO_NOPOS   2u                       /* no operands (hostname NAME sets it) */
+#define RO_PLUS    4u                       /* operands start with + (date +%s; date SET sets) */
+#define RO_BATCH   8u                       /* must have -b (top: batch mode, no keys) */
+#define RO_FILTER 16u                       /* a device's output filter: after a | only */
+#define RO_WORDOPT 32u                      /* -name is one option, not -n -a -m -e (find) */
+
+struct pol_ro {
+	const char *cmd, *subs, *forbid, *opts;
+	unsigned flags;
+	int (*check)(struct pol_split *sp, const struct pol_cmd *c, int k);
+};
+
+static int pol_ro_sed(struct pol_split *sp, const struct pol_cmd *c, int k);
+static int pol_ro_git(struct pol_split *sp, const struct pol_cmd *c, int k);
+static int pol_ro_ip(struct pol_split *sp, const struct pol_cmd *c, int k);
+
+static const struct pol_ro pol_readonly[] = {
+	{ "ls", NULL, NULL, NULL, 0, NULL }, { "cat", NULL, NULL, NULL, 0, NULL },
+	{ "head", NULL, NULL, NULL, 0, NULL }, { "tail", NULL, NULL, NULL, 0, NULL },
+	{ "tac", NULL, NULL, NULL, 0, NULL }, { "nl", NULL, NULL, NULL, 0, NULL },
+	{ "grep", NULL, NULL, NULL, 0, NULL }, { "egrep", NULL, NULL, NULL, 0, NULL },
+	{ "fgrep", NULL, NULL, NULL, 0, NULL }, { "zgrep", NULL, NULL, NULL, 0, NULL },
+	{ "zcat", NULL, NULL, NULL, 0, NULL }, { "rg", NULL, "--pre --pre-glob", NULL, 0, NULL },
+	{ "find", NULL, "-delete -exec -execdir -ok -okdir -fprint -fprint0 -fprintf -fls", NULL,
+	  RO_WORDOPT, NULL },
+	{ "stat", NULL, NULL, NULL, 0, NULL }, { "file", NULL, "-C --compile", NULL, 0, NULL },
+	{ "wc", NULL, NULL, NULL, 0, NULL }, { "du", NULL, NULL, NULL, 0, NULL },
+	{ "df", NULL, NULL, NULL, 0, NULL }, { "free", NULL, NULL, NULL, 0, NULL },
+	{ "uptime", NULL, NULL, NULL, 0, NULL }, { "uname", NULL, NULL, NULL, 0, NULL },
+	{ "hostname", NULL, NULL, "-a -A -d -f -i -I -s --fqdn --long --short --domain "
+	  "--ip-address --all-ip-addresses --all-fqdns --alias", RO_NOPOS, NULL },
+	{ "id", NULL, NULL, NULL, 0, NULL }, { "whoami", NULL, NULL, NULL, 0, NULL },
+	{ "w", NULL, NULL, NULL, 0, NULL }, { "who", NULL, NULL, NULL, 0, NULL },
+	{ "last", NULL, NULL, NULL, 0, NULL }, { "ps", NULL, NULL, NULL, 0, NULL },
+	{ "pgrep", NULL, NULL, NULL, 0, NULL }, { "pidof", NULL, NULL, NULL, 0, NULL },
+	{ "printenv", NULL, NULL, NULL, 0, NULL }, { "env", NULL, NULL, "-0 --null", RO_NOPOS, NULL },
+	{ "echo", NULL, NULL, NULL, 0, NULL }, { "printf", NULL, "-v", NULL, 0, NULL },
+	{ "date", NULL, "-s --set", NULL, RO_PLUS, NULL },
+	{ "ss", NULL, "-K --kill -D --diag", NULL, 0, NULL }, { "netstat", NULL, NULL, NULL, 0, NULL },
+	{ "ip", NULL, NULL, NULL, 0, pol_ro_ip },
+	{ "lsblk", NULL, NULL, NULL, 0, NULL }, { "lscpu", NULL, NULL, NULL, 0, NULL },
+	{ "lsmod", NULL, NULL, NULL, 0, NULL }, { "lsof", NULL, NULL, NULL, 0, NULL },
+	{ "lspci", NULL, NULL, NULL, 0, NULL }, { "lsusb", NULL, NULL, NULL, 0, NULL },
+	{ "dmesg", NULL, "-C -c --clear -D --console-off -E --console-on -n --console-level",
+	  NULL, 0, NULL },
+	{ "journalctl", NULL, "--vacuum-size --vacuum-time --vacuum-files --rotate --flush --sync "
+	  "--relinquish-var --smart-relinquish-var --setup-keys --update-catalog", NULL, 0, NULL },
+	{ "systemctl", "status show list-units list-unit-files list-timers list-sockets is-active "
+	  "is-enabled is-failed is-system-running cat", NULL, NULL, 0, NULL },
+	{ "sort", NULL, "-o --output --compress-program", NULL, 0, NULL },
+	{ "uniq", NULL, NULL, NULL, RO_POS1, NULL }, { "cut", NULL, NULL, NULL, 0, NULL },
+	{ "tr", NULL, NULL, NULL, 0, NULL }, { "sed", NULL, NULL, NULL, 0, pol_ro_sed },
+	{ "diff", NULL, NULL, NULL, 0, NULL }, { "cmp", NULL, NULL, NULL, 0, NULL },
+	{ "md5sum", NULL, NULL, NULL, 0, NULL }, { "sha1sum", NULL, NULL, NULL, 0, NULL },
+	{ "sha256sum", NULL, NULL, NULL, 0, NULL }, { "sha512sum", NULL, NULL, NULL, 0, NULL },
+	{ "readlink", NULL, NULL, NULL, 0, NULL }, { "realpath", NULL, NULL, NULL, 0, NULL },
+	{ "basename", NULL, NULL, NULL, 0, NULL }, { "dirname", NULL, NULL, NULL, 0, NULL },
+	{ "pwd", NULL, NULL, NULL, 0, NULL }, { "cd", NULL, NULL, NULL, 0, NULL },
+	{ "test", NULL, "-v", NULL, 0, NULL }, { "[", NULL, "-v", NULL, 0, NULL },
+	{ "true", NULL, NULL, NULL, 0, NULL }, { "false", NULL, NULL, NULL, 0, NULL },
+	{ "sleep", NULL, NULL, NULL, 0, NULL }, { "seq", NULL, NULL, NULL, 0, NULL },
+	{ "which", NULL, NULL, NULL, 0, NULL }, { "type", NULL, NULL, NULL, 0, NULL },
+	{ "whereis", NULL, NULL, NULL, 0, NULL }, { "getent", NULL, NULL, NULL, 0, NULL },
+	{ "groups", NULL, NULL, NULL, 0, NULL }, { "nproc", NULL, NULL, NULL, 0, NULL },
+	{ "vmstat", NULL, NULL, NULL, 0, NULL }, { "iostat", NULL, NULL, NULL, 0, NULL },
+	{ "top", NULL, NULL, NULL, RO_BATCH, NULL }, { "tree", NULL, "-o", NULL, 0, NULL },
+	{ "column", NULL, NULL, NULL, 0, NULL }, { "jq", NULL, NULL, NULL, 0, NULL },
+	{ "strings", NULL, NULL, NULL, 0, NULL }, { "hexdump", NULL, NULL, NULL, 0, NULL },
+	{ "xxd", NULL, "-r --revert", NULL, RO_POS1, NULL }, { "od", NULL, NULL, NULL, 0, NULL },
+	{ "base64", NULL, NULL, NULL, 0, NULL }, { "findmnt", NULL, NULL, NULL, 0, NULL },
+	{ "blkid", NULL, "-g --garbage-collect -c --cache-file", NULL, 0, NULL },
+	{ "ping", NULL, NULL, NULL, 0, NULL }, { "traceroute", NULL, NULL, NULL, 0, NULL },
+	{ "tracepath", NULL, NULL, NULL, 0, NULL }, { "dig", NULL, NULL, NULL, 0, NULL },
+	{ "nslookup", NULL, NULL, NULL, 0, NULL }, { "host", NULL, NULL, NULL, 0, NULL },
+	{ "git", NULL, NULL, NULL, 0, pol_ro_git },
+	{ "docker", "ps images inspect logs version info top stats", NULL, NULL, 0, NULL },
+	{ "kubectl", "get describe logs version top explain api-resources", NULL, NULL, 0, NULL },
+	/* network devices: show and display look; terminal sets the session's page size */
+	{ "show", NULL, NULL, NULL, 0, NULL }, { "display", NULL, NULL, NULL, 0, NULL },
+	{ "terminal", "length width pager", NULL, NULL, 0, NULL },
+	/* device output filters: `show run | include x` */
+	{ "include", NULL, NULL, NULL, RO_FILTER, NULL }, { "exclude", NULL, NULL, NULL, RO_FILTER, NULL },
+	{ "begin", NULL, NULL, NULL, RO_FILTER, NULL }, { "section", NULL, NULL, NULL, RO_FILTER, NULL },
+	{ "count", NULL, NULL, NULL, RO_FILTER, NULL }, { "match", NULL, NULL, NULL, RO_FILTER, NULL },
+	{ "except", NULL, NULL, NULL, RO_FILTER, NULL }, { "no-more", NULL, NULL, NULL, RO_FILTER, NULL },
+	{ "i", NULL, NULL, NULL, RO_FILTER, NULL }, { "e", NULL, NULL, NULL, RO_FILTER, NULL },
+	{ "b", NULL, NULL, NULL, RO_FILTER, NULL }, { "s", NULL, NULL, NULL, RO_FILTER, NULL },
+	{ "inc", NULL, NULL, NULL, RO_FILTER, NULL }, { "trim", NULL, NULL, NULL, RO_FILTER, NULL },
+};
+
+/* The option part of a word: "--output=x" -> "--output"; "-oFILE" stays whole. */
+static size_t pol_opt_len(const char *w)
+{
+	return w[0] == '-' && w[1] == '-' ? strcspn(w, "=") : strlen(w);
+}
+
+/* Does `w` name an option of `list`, as -x, -xVALUE (bundled short options) or --long? */
+static int pol_opt_in(const char *w, const char *list)
+{
+	size_t j;
+
+	if (w[0] != '-' || w[1] == '\0')
+		return 0;
+	if (w[1] == '-')
+		return pol_word_in(w, pol_opt_len(w), list);
+	for (j = 1; w[j] != '\0'; j++) {
+		char o[3] = { '-', w[j], '\0' };
+
+		if (pol_word_in(o, 2, list))
+			return 1;
+	}
+	return 0;
+}
+
+/* The generic rule: options against opts/forbid, operands against the flags; a computed
+ * word (before --) only for programs with nothing to forbid. */
+static int pol_ro_args(struct pol_split *sp, const struct pol_cmd *c, int k,
+    const struct pol_ro *r)
+{
+	int i, pos = 0, dashdash = 0, batch = 0;
+	int strict = r->forbid != NULL || r->opts != NULL || r->flags != 0;
+
+	for (i = k + 1; i < c->n && !sp->bad; i++) {
+		const char *w = c->wd[i].w;
+		int opt = !dashdash && w[0] == '-' && w[1] != '\0';
+
+		if (!dashdash && strict && (c->wd[i].fl & (PW_EXPAND | PW_GLOB)))
+			pol_bad(sp, "%s with an argument computed at run time ('%.40s')", r->cmd,
+			    c->wd[i].src);
+		else if (opt && strcmp(w, "--") == 0)
+			dashdash = 1;
+		else if (opt && r->forbid != NULL && ((r->flags & RO_WORDOPT) ?
+		    pol_word_in(w, strlen(w), r->forbid) : pol_opt_in(w, r->forbid)))
+			pol_bad(sp, "%s %.*s", r->cmd, (int)pol_opt_len(w), w);
+		else if (opt && r->opts != NULL && !pol_word_in(w, pol_opt_len(w), r->opts))
+			pol_bad(sp, "%s %.*s", r->cmd, (int)pol_opt_len(w), w);
+		else if (opt)
+			batch |= (r->flags & RO_BATCH) && strchr(w + 1, 'b') != NULL && w[1] != '-';
+		else if (r->subs != NULL && pos++ == 0 && !pol_word_in(w, strlen(w), r->subs))
+			pol_bad(sp, "%s %s", r->cmd, w);
+		else if (((r->flags & RO_NOPOS) && r->subs == NULL) || ((r->flags & RO_POS1) &&
+		    ++pos > 1) || ((r->flags & RO_PLUS) && w[0] != '+'))
+			pol_bad(sp, "%s with the operand '%.40s' (it would write or set something)",
+			    r->cmd, w);
+	}
+	if (!sp->bad && (r->flags & RO_BATCH) && !batch)
+		pol_bad(sp, "%s without -b (interactive, it takes keys that act)", r->cmd);
+	return sp->bad ? -1 : 0;
+}
+
+/* Past a sed address (a line number, first~step, $, /re/ or \cREc with I or M after). */
+static const char *pol_sed_addr(const char *p)
+{
+	char d;
+
+	if (*p == '$')
+		return p + 1;
+	if (isdigit((unsigned char)*p) || *p == '+' || *p == '~') {
+		p += *p == '+' || *p == '~';
+		while (isdigit((unsigned char)*p) || *p == '~')
+			p++;
+		return p;
+	}
+	if (*p != '/' && *p != '\\')
+		return p;
+	d = *p == '\\' ? p[1] : '/';
+	for (p += *p == '\\' ? 2 : 1; *p != '\0' && *p != d; p++)
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+	if (*p == d)
+		p++;
+	while (*p == 'I' || *p == 'M')
+		p++;
+	return p;
+}
+
+/* Past s's or y's parts after the command letter; NULL when they do not close. */
+static const char *pol_sed_parts(const char *p, int parts)
+{
+	char d = *p;
+
+	if (d == '\0' || d == '\\' || d == '\n')
+		return NULL;
+	for (p++; parts > 0; p++) {
+		if (*p == '\0')
+			return NULL;
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == d)
+			parts--;
+	}
+	return p;
+}
+
+/* A sed script, command by command, as GNU sed reads it: 0 when it only prints and edits
+ * the stream. e, w, W, r, R and s's e and w flags run, write or read: refused. */
+static int pol_sed_script(struct pol_split *sp, const char *p)
+{
+	while (*p != '\0' && !sp->bad) {
+		char cmd;
+
+		p += strspn(p, " \t\n;");
+		if (*p == '\0')
+			break;
+		if (*p == '#' || *p == ':') {               /* a comment, a label */
+			p += strcspn(p, "\n");
+			continue;
+		}
+		p = pol_sed_addr(p);
+		p += strspn(p, " \t");
+		if (*p == ',')
+			p = pol_sed_addr(p + 1 + strspn(p + 1, " \t"));
+		p += strspn(p, " \t!");
+		cmd = *p++;
+		if (strchr("{}=dDgGhHnNpPxzF", cmd) != NULL && cmd != '\0')
+			continue;
+		if (strchr("lqQLbtTv", cmd) != NULL && cmd != '\0') {
+			p += strcspn(p, ";\n}");
+			continue;
+		}
+		if (strchr("aic", cmd) != NULL && cmd != '\0') {    /* text to the line's end */
+			for (; *p != '\0' && *p != '\n'; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			continue;
+		}
+		if ((cmd == 's' || cmd == 'y') && (p = pol_sed_parts(p, 2)) != NULL) {
+			size_t f = strspn(p, "gpiImM0123456789");
+
+			if (cmd == 's' && (p[f] == 'e' || p[f] == 'w'))
+				pol_bad(sp, "sed's s///%c (it %s)", p[f], p[f] == 'e' ? "runs the pattern "
+				    "space as a command" : "writes a file");
+			p += f;
+			continue;
+		}
+		pol_bad(sp, p == NULL ? "a sed command that does not close" :
+		    strchr("ewWrR", cmd) != NULL && cmd != '\0' ? "sed's %c command (it runs a command "
+		    "or reads or writes a file)" : "the sed command '%c'", p == NULL ? ' ' : cmd);
+	}
+	return sp->bad ? -1 : 0;
+}
+
+/* sed: the script only as a literal argument (-e, or the first operand without -e), never
+ * -i or -f; the options as GNU sed bundles them (-ne 'p'). */
+static int pol_ro_sed(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	int i, have_e = 0, dashdash = 0;
+
+	for (i = k + 1; i < c->n; i++)
+		have_e |= !dashdash && (strncmp(c->wd[i].w, "--expression", 12) == 0 ||
+		    (c->wd[i].w[0] == '-' && c->wd[i].w[1] != '-' && strchr(c->wd[i].w, 'e') != NULL));
+	for (i = k + 1; i < c->n && !sp->bad; i++) {
+		const struct pol_word *wd = &c->wd[i];
+		const char *w = wd->w, *v = NULL;
+
+		if (!dashdash && (wd->fl & (PW_EXPAND | PW_GLOB)))
+			pol_bad(sp, "sed with an argument computed at run time");
+		else if (!dashdash && strcmp(w, "--") == 0)
+			dashdash = 1;
+		else if (!dashdash && w[0] == '-' && w[1] == '-') {
+			if (strncmp(w, "--expression", 12) == 0)
+				v = w[12] == '=' ? w + 13 : i + 1 < c->n ? c->wd[++i].w : "";
+			else if (!pol_word_in(w, pol_opt_len(w), "--quiet --silent --regexp-extended "
+			    "--separate --unbuffered --null-data --posix --debug --sandbox --line-length"))
+				pol_bad(sp, "sed %.*s", (int)pol_opt_len(w), w);
+		} else if (!dashdash && w[0] == '-' && w[1] != '\0') {
+			size_t j = 1 + strspn(w + 1, "nErsuz");
+
+			if (w[j] == 'e' || w[j] == 'l')
+				v = w[j + 1] != '\0' ? w + j + 1 : i + 1 < c->n ? c->wd[++i].w : "";
+			else if (w[j] != '\0')
+				pol_bad(sp, "sed -%c", w[j]);
+			if (w[j] == 'l')
+				v = NULL;
+		} else if (!have_e) {
+			v = w;
+			have_e = 1;                 /* the first operand was the script; files next */
+		}
+		if (v != NULL && (c->wd[i].fl & (PW_EXPAND | PW_GLOB)) == 0)
+			(void)pol_sed_script(sp, v);
+		else if (v != NULL)
+			pol_bad(sp, "a sed script computed at run time");
+	}
+	return sp->bad ? -1 : 0;
+}
+
+/* git: looking subcommands only, no --output, no pager, no -c, no external diff; branch and
+ * tag only list (an operand would create one). */
+static int pol_ro_git(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	static const char subs[] = "status log show diff rev-parse describe ls-files blame "
+		"shortlog branch tag grep cat-file ls-tree show-ref rev-list merge-base count-objects";
+	int i = k + 1, list = 0, ops = 0;
+	const char *sub;
+
+	for (; i < c->n && c->wd[i].w[0] == '-' && !sp->bad; i++) {
+		const char *w = c->wd[i].w;
+
+		if (strcmp(w, "-C") == 0 && i + 1 < c->n)
+			i++;
+		else if (!pol_word_in(w, pol_opt_len(w), "--no-pager -P --git-dir --work-tree "
+		    "--no-optional-locks --literal-pathspecs --bare --namespace --no-replace-objects"))
+			pol_bad(sp, "git %.*s", (int)pol_opt_len(w), w);
+	}
+	if (sp->bad || i >= c->n || (c->wd[i].fl & (PW_EXPAND | PW_GLOB)) ||
+	    !pol_word_in(c->wd[i].w, strlen(c->wd[i].w), subs)) {
+		pol_bad(sp, "git %s (not a read-only git command)", i < c->n ? c->wd[i].src : "");
+		return -1;
+	}
+	sub = c->wd[i].w;
+	for (i++; i < c->n && !sp->bad; i++) {
+		const char *w = c->wd[i].w;
+
+		if (c->wd[i].fl & (PW_EXPAND | PW_GLOB))
+			pol_bad(sp, "git with an argument computed at run time ('%.40s')", c->wd[i].src);
+		else if (pol_opt_in(w, "--output --ext-diff --open-files-in-pager -O --exec --paginate"))
+			pol_bad(sp, "git %s %.*s", sub, (int)pol_opt_len(w), w);
+		else if (w[0] == '-')
+			list |= pol_word_in(w, pol_opt_len(w), "-l --list -a --all -r --remotes -v -vv "
+			    "--verbose --show-current --contains --no-contains --merged --no-merged "
+			    "--points-at -n --column --no-column --sort --format --color --no-color");
+		else
+			ops++;
+		if ((strcmp(sub, "branch") == 0 || strcmp(sub, "tag") == 0) && w[0] == '-' &&
+		    !pol_word_in(w, pol_opt_len(w), "-l --list -a --all -r --remotes -v -vv "
+		    "--verbose --show-current --contains --no-contains --merged --no-merged "
+		    "--points-at -n --column --no-column --sort --format --color --no-color -i "
+		    "--ignore-case --abbrev"))
+			pol_bad(sp, "git %s %.*s", sub, (int)pol_opt_len(w), w);
+	}
+	if (!sp->bad && ops > 0 && !list && (strcmp(sub, "branch") == 0 || strcmp(sub, "tag") == 0))
+		pol_bad(sp, "git %s with a name (it would create one; add --list to look)", sub);
+	return sp->bad ? -1 : 0;
+}
+
+/* ip: an object to look at, then show/list/get (or nothing); never -batch or netns exec. */
+static int pol_ro_ip(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	static const char objs[] = "a addr address l link r ro route n ne neigh neighbor "
+		"neighbour ru rule maddr maddress nexthop";
+	int i = k + 1;
+
+	for (; i < c->n && c->wd[i].w[0] == '-' && !sp->bad; i++) {
+		const char *w = c->wd[i].w;
+
+		if ((strcmp(w, "-n") == 0 || strcmp(w, "-netns") == 0) && i + 1 < c->n)
+			i++;
+		else if (!pol_word_in(w, strlen(w), "-s -stats -statistics -d -details -4 -6 -0 -br "
+		    "-brief -c -color -j -json -p -pretty -o -oneline -h -human -N -numeric -a -all"))
+			pol_bad(sp, "ip %s", w);
+	}
+	if (!sp->bad && i < c->n && ((c->wd[i].fl & (PW_EXPAND | PW_GLOB)) ||
+	    !pol_word_in(c->wd[i].w, strlen(c->wd[i].w), objs)))
+		pol_bad(sp, "ip %s (only addr, link, route, neigh, rule, maddr look)", c->wd[i].w);
+	if (!sp->bad && i + 1 < c->n && c->wd[i + 1].w[0] != '-' &&
+	    !pol_word_in(c->wd[i + 1].w, strlen(c->wd[i + 1].w), "show list lst ls sh get dev help"))
+		pol_bad(sp, "ip %s %s (only show, list and get look)", c->wd[i].w, c->wd[i + 1].w);
+	return sp->bad ? -1 : 0;
+}
+
+/* Read-only mode: the program has a rule and its arguments keep to it. `pipe_idx` > 0:
+ * the command reads a pipe (device filters go there only). */
+static void pol_readonly_check(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	const char *w = pol_base(c->wd[k].w);
+	size_t i;
+
+	if (strchr(c->wd[k].w, '/') != NULL && strncmp(c->wd[k].w, "/bin/", 5) != 0 &&
+	    strncmp(c->wd[k].w, "/usr/bin/", 9) != 0 && strncmp(c->wd[k].w, "/sbin/", 6) != 0 &&
+	    strncmp(c->wd[k].w, "/usr/sbin/", 10) != 0) {
+		pol_bad(sp, "'%.60s' is not a system program (read-only mode)", c->wd[k].w);
+		return;
+	}
+	for (i = 0; i < sizeof(pol_readonly) / sizeof(pol_readonly[0]); i++) {
+		const struct pol_ro *r = &pol_readonly[i];
+
+		if (strcmp(w, r->cmd) != 0 || ((r->flags & RO_FILTER) && c->pipe_idx == 0))
+			continue;
+		(void)(r->check != NULL ? r->check(sp, c, k) : pol_ro_args(sp, c, k, r));
+		return;
+	}
+	pol_bad(sp, "'%s' is not a known read-only command", w);
+}
+
+/* ------------------------------------------------------- the rules --- */
+/* The text a rule's ERE sees for c's words from k: joined by single spaces; `typed` keeps
+ * each word as typed (AllowCommand: quoting and "$X" show), else dequoted with the command
+ * word as its basename when `base` (DenyCommand: /bin/rm is rm). -1 when too long. */
+static int pol_text(const struct pol_cmd *c, int k, int typed, int base, char *out, size_t cap)
+{
+	size_t o = 0;
+	int i;
+
+	out[0] = '\0';
+	for (i = k; i < c->n; i++) {
+		const char *w = typed ? c->wd[i].src : i == k && base ? pol_base(c->wd[i].w) : c->wd[i].w;
+		size_t n = strlen(w);
+
+		if (n + 2 > cap - o)
+			return -1;
+		if (i > k)
+			out[o++] = ' ';
+		memcpy(out + o, w, n);
+		o += n;
+	}
+	out[o] = '\0';
 	return 0;
 }
 
@@ -5981,74 +6847,164 @@ static int pol_match(const struct pol_rule *r, int n, const char *text)
 	return -1;
 }
 
-/* One simple command against the rules; 0 or -1 with e set. */
-static int pol_check_cmd(const struct policy *p, struct pol_split *sp, struct pol_cmd *c,
-    struct err *e)
+/* DenyCommand on the command that starts at word k: as typed and with its basename. */
+static void pol_deny(const struct policy *p, struct pol_split *sp, const struct pol_cmd *c,
+    int k)
 {
-	char text[SSHMCP_LINE_MAX];
-	int k = pol_unwrap(sp, c), i, r;
+	char t1[SSHMCP_LINE_MAX], t2[SSHMCP_LINE_MAX];
+	int r;
 
-	if (k >= c->n)
-		return 0;                       /* assignments or a bare wrapper */
-	if (k < 64 && (c->dyn & ((uint64_t)1 << k))) {
-		err_set(e, SSHMCP_ERR_POLICY, "refused: the command word '%.60s' is computed at run "
-		    "time, so the policy cannot tell what runs", c->w[k]);
-		return -1;
-	}
-	text[0] = '\0';
-	for (i = k; i < c->n; i++)             /* /usr/bin/rm is rm to the rules */
-		if (str_fmt(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
-		    i > k ? " " : "", i == k ? pol_base(c->w[i]) : c->w[i]) < 0) {
-			err_set(e, SSHMCP_ERR_POLICY, "refused: a command is too long to check");
-			return -1;
+	if (p->ndeny == 0)
+		return;
+	if (pol_text(c, k, 0, 1, t1, sizeof(t1)) < 0 || pol_text(c, k, 0, 0, t2, sizeof(t2)) < 0)
+		pol_bad(sp, "a command too long to check");
+	else if ((r = pol_match(p->deny, p->ndeny, t1)) >= 0 ||
+	    (r = pol_match(p->deny, p->ndeny, t2)) >= 0)
+		pol_bad(sp, "refused by DenyCommand %s: '%.80s'", p->deny[r].src, t1);
+}
+
+/* env NAME=value ... CMD: the assignments (never protected ones, none in read-only mode),
+ * then the command. */
+static int pol_env_assign(const struct policy *p, struct pol_split *sp, const struct pol_cmd *c,
+    int k)
+{
+	for (; k < c->n && !sp->bad; k++) {
+		const char *w = c->wd[k].w;
+		size_t nl = pol_name_len(w, strlen(w));
+
+		if (nl == 0 || w[nl] != '=')
+			break;
+		if (p->read_only || pol_name_protected(w, nl)) {
+			sp->ro = p->read_only;
+			pol_bad(sp, "env %.*s= (%s)", (int)nl, w, p->read_only ? "an assignment" :
+			    "a protected variable");
 		}
-	if ((r = pol_match(p->deny, p->ndeny, text)) >= 0) {
-		err_set(e, SSHMCP_ERR_POLICY, "refused by DenyCommand %s: '%.80s'", p->deny[r].src,
-		    text);
-		return -1;
 	}
-	if (p->nallow > 0 && pol_match(p->allow, p->nallow, text) < 0) {
-		err_set(e, SSHMCP_ERR_POLICY, "refused: '%.80s' matches no AllowCommand", text);
-		return -1;
-	}
-	if (p->read_only && !pol_readonly_ok(c, k)) {
-		err_set(e, SSHMCP_ERR_POLICY, "refused by read-only mode: '%.80s' is not a known "
-		    "read-only command", text);
-		return -1;
-	}
+	return k;
+}
+
+/* watch -x (--exec) runs its words as they are; without it, sh -c runs them joined. */
+static int pol_watch_exec(const struct pol_cmd *c, int cmd)
+{
+	int i;
+
+	for (i = 1; i < cmd; i++)
+		if (strcmp(c->wd[i].w, "--exec") == 0 || (c->wd[i].w[0] == '-' &&
+		    c->wd[i].w[1] != '-' && strchr(c->wd[i].w, 'x') != NULL))
+			return 1;
 	return 0;
 }
 
-/* The whole line: deny rules see it as typed, then every simple command it contains. */
-static int pol_command(const struct policy *p, const char *line, struct err *e)
+/* The command a wrapper runs, wrapper by wrapper; nested command lines go to sp. Each level
+ * meets DenyCommand; read-only mode takes only the wrappers it knows. */
+static void pol_unwrap(const struct policy *p, struct pol_split *sp, const struct pol_cmd *c)
+{
+	int k = c->nassign, line, w, bare = 0;
+
+	while (k < c->n && !sp->bad) {
+		const char *base = pol_base(c->wd[k].w);
+
+		pol_cmd_word(sp, c, k);
+		pol_deny(p, sp, c, k);
+		for (w = 0; w < (int)(sizeof(pol_wrappers) / sizeof(pol_wrappers[0])); w++)
+			if (strcmp(base, pol_wrappers[w].name) == 0)
+				break;
+		if (sp->bad)
+			return;
+		if (w == (int)(sizeof(pol_wrappers) / sizeof(pol_wrappers[0]))) {
+			if (pol_is(base, pol_shells))
+				pol_shell(sp, c, k);
+			else if (strcmp(base, "find") == 0)
+				pol_find_exec(sp, c, k);
+			sp->ro = 1;
+			if (p->read_only && !sp->bad && !pol_is(base, pol_shells))
+				pol_readonly_check(sp, c, k);
+			sp->ro = 0;
+			return;
+		}
+		if (p->read_only && !pol_wrappers[w].readonly_ok) {
+			sp->ro = 1;
+			pol_bad(sp, "%s is not a read-only command", base);
+			return;
+		}
+		if (strcmp(base, "command") == 0 && k + 1 < c->n && (strcmp(c->wd[k + 1].w, "-v") == 0 ||
+		    strcmp(c->wd[k + 1].w, "-V") == 0))
+			return;                         /* command -v: names, runs nothing */
+		bare = pol_is(base, (const char *const[]){ "su", "runuser", "script", "chroot", "exec",
+			"doas", NULL });
+		k = pol_wrap_skip(sp, c, k, &pol_wrappers[w], &line);
+		if (strcmp(base, "env") == 0)
+			k = pol_env_assign(p, sp, c, k);
+		if (!line && strcmp(base, "watch") == 0 && k < c->n && !pol_watch_exec(c, k)) {
+			pol_watch(sp, c, k);
+			return;
+		}
+		if (!line && bare && k >= c->n && !sp->bad)
+			pol_bad(sp, "%s without a command (an interactive shell)", base);
+	}
+}
+
+/* Is this command refused, or must a person confirm it first? Whole line, then each simple
+ * command (nested ones too) against DenyCommand, AllowCommand, read-only mode and
+ * ConfirmCommand. Returns 0, or -1 with e naming the rule or the construct; *confirm is
+ * the ConfirmCommand rule that matched, -1 for none. */
+static int pol_check_line(const struct policy *p, struct pol_split *sp, const char *line,
+    int *confirm)
+{
+	char text[SSHMCP_LINE_MAX];
+	int i, r;
+
+	if ((r = pol_match(p->deny, p->ndeny, line)) >= 0)
+		pol_bad(sp, "refused by DenyCommand %s", p->deny[r].src);
+	if (*confirm < 0)
+		*confirm = pol_match(p->confirm, p->nconfirm, line);
+	pol_lex_line(sp, line, strlen(line), 0);
+	for (i = 0; i < sp->n && !sp->bad; i++) {      /* sp->n grows as lines nest */
+		const struct pol_cmd *c = &sp->cmd[i];
+
+		if (pol_text(c, 0, 1, 0, text, sizeof(text)) < 0) {
+			pol_bad(sp, "a command too long to check");
+			break;
+		}
+		if (p->read_only && c->nassign > 0) {
+			sp->ro = 1;
+			pol_bad(sp, "a variable assignment ('%.40s')", c->wd[0].src);
+		} else if (p->nallow > 0 && pol_match(p->allow, p->nallow, text) < 0)
+			pol_bad(sp, "refused: '%.80s' matches no AllowCommand", text);
+		if (*confirm < 0)
+			*confirm = pol_match(p->confirm, p->nconfirm, text);
+		pol_unwrap(p, sp, c);
+	}
+	return sp->bad ? -1 : 0;
+}
+
+static int pol_command(const struct policy *p, const char *line, int *confirm, struct err *e)
 {
 	struct pol_split *sp;
-	int i, r, rc = 0;
+	size_t n = strlen(line);
+	int rc;
 
-	if (p->ndeny == 0 && p->nallow == 0 && !p->read_only)
+	*confirm = -1;
+	if (!pol_commands(p))
 		return 0;
-	if ((r = pol_match(p->deny, p->ndeny, line)) >= 0) {
-		err_set(e, SSHMCP_ERR_POLICY, "refused by DenyCommand %s", p->deny[r].src);
+	if (n > SSHMCP_POLICY_LINE_MAX) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused: a command line over %d bytes is not checked",
+		    SSHMCP_POLICY_LINE_MAX);
 		return -1;
 	}
-	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+	if ((sp = calloc(1, sizeof(*sp))) == NULL || (sp->cap = 4 * n + 4096,
+	    sp->arena = malloc(sp->cap)) == NULL) {
+		free(sp);
 		err_set(e, SSHMCP_ERR_POLICY, "refused: out of memory checking the policy");
 		return -1;
 	}
-	pol_split_line(sp, line, strlen(line), 0);
-	for (i = 0; i < sp->n && rc == 0; i++)      /* sp->n grows as commands unwrap */
-		rc = pol_check_cmd(p, sp, &sp->cmd[i], e);
-	if (rc == 0 && sp->unsure) {
-		err_set(e, SSHMCP_ERR_POLICY, "refused: the policy cannot take this line apart "
-		    "with confidence (%s)", sp->why);
-		rc = -1;
-	}
-	if (rc == 0 && p->read_only && sp->writes) {
-		err_set(e, SSHMCP_ERR_POLICY, "refused by read-only mode: the line redirects output "
-		    "to a file");
-		rc = -1;
-	}
-	pol_split_free(sp);
+	rc = pol_check_line(p, sp, line, confirm);
+	if (rc < 0 && strncmp(sp->why, "refused", 7) == 0)
+		err_set(e, SSHMCP_ERR_POLICY, "%s", sp->why);
+	else if (rc < 0)
+		err_set(e, SSHMCP_ERR_POLICY, sp->ro_bad ? "refused by read-only mode: %s" :
+		    "refused: the policy does not accept %s", sp->why);
+	free(sp->arena);
 	free(sp);
 	return rc;
 }
@@ -7188,6 +8144,7 @@ static int tool_shell_device(struct shell *sh, const struct args *a)
 		return -1;
 	if (rc == 0 && strcmp(pw, sh->enable_pw) != 0) {
 		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), pw);
+		mask_add(&sh->mask, pw);
 		sh->enable_want = 1;
 	}
 	mem_wipe(pw, sizeof(pw));
@@ -7250,7 +8207,8 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 		target_free(&t);
 		return NULL;
 	}
-	if ((sh = shell_new(&t, name, &srv->log, now)) == NULL) {
+	if ((sh = shell_new(&t, name, &srv->log, now)) == NULL || (sh->policy =
+	    pol_commands(&srv->pol), 0)) {
 		err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
 		target_free(&t);
 		return NULL;
@@ -7259,6 +8217,10 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 		sh->s.have_secret = 1;
 	sh->s.hk_ask = srv->elicit && !srv->accept_new;
 	(void)arg_str(a, "passphrase", sh->s.passphrase, sizeof(sh->s.passphrase), 0);
+	mask_add(&sh->mask, sh->s.secret);
+	mask_add(&sh->mask, sh->s.passphrase);
+	mask_add(&sh->mask, getenv("SSHMCP_PASSWORD") != NULL ? getenv("SSHMCP_PASSWORD") : "");
+	mask_add(&sh->mask, getenv("SSHMCP_PASSPHRASE") != NULL ? getenv("SSHMCP_PASSPHRASE") : "");
 	sh->dev_auto = 1;
 	srv->shells[srv->nshells++] = sh;
 	if (tool_shell_device(sh, a) < 0) {
@@ -7644,6 +8606,7 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 	struct shell *sh;
 	struct cmd *c = NULL;
 	char sudo[SSHMCP_SECRET_MAX];
+	int confirm;
 
 	if (text == NULL || arg_num(a, "timeout", 1, srv->pol.timeout_max, srv->pol.timeout_default,
 	    &timeout) < 0 || arg_num(a, "max_bytes", 1, SSHMCP_MAX_BYTES_MAX,
@@ -7653,7 +8616,7 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 	if (arg_num(a, "wait", 0, srv->pol.timeout_max, timeout < SSHMCP_WAIT_MAX_S ? timeout :
 	    SSHMCP_WAIT_MAX_S, &wait) < 0)
 		goto fail;
-	if (pol_command(&srv->pol, text, a->e) < 0) {
+	if (pol_command(&srv->pol, text, &confirm, a->e) < 0) {
 		srv_audit_refusal(srv, id, a, text);
 		goto fail;
 	}
@@ -7670,6 +8633,7 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 	if ((c = srv_cmd_new(srv, sh, id, text, (int)timeout, 0, a->e, now)) == NULL)
 		goto fail;
 	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), sudo);
+	mask_add(&sh->mask, sudo);
 	mem_wipe(sudo, sizeof(sudo));
 	srv_log(srv, LOG_INFO, id, "%s on %s/%s: %s", c->id, c->host, c->session, c->text);
 	free(text);
@@ -7773,6 +8737,48 @@ static int tool_type_keys(struct shell *sh, const struct args *a, int dry)
 	return 0;
 }
 
+/* send_input under a policy: only to a command at a question it recognised (a password,
+ * [y/N], a pager's prompt), one line of text, never starting with ! (a pager's shell
+ * escape); a pager gets keys only. Anything else would be typing to the shell unchecked. */
+static int tool_input_allowed(const struct server *srv, const struct cmd *c, const char *text,
+    struct err *e)
+{
+	int pager = c->prompt[0] != '\0' && (strstr(c->prompt, "--") != NULL ||
+		strstr(c->prompt, "(END)") != NULL || strcmp(c->prompt, ":") == 0);
+
+	if (!pol_commands(&srv->pol))
+		return 0;
+	if (c->status != CMD_AWAITING)
+		err_set(e, SSHMCP_ERR_POLICY, "refused: under the policy, input goes only to a "
+		    "command waiting at a question (%s is %s)", c->id, cmd_status_names[c->status]);
+	else if (text != NULL && (pager || strchr(text, '\n') != NULL || text[0] == '!'))
+		err_set(e, SSHMCP_ERR_POLICY, "refused: under the policy, %s", pager ? "a pager gets "
+		    "keys only" : "input is one line that does not start with !");
+	return e->code != SSHMCP_OK ? -1 : 0;
+}
+
+/* Every send_input goes into the audit: the text (*** when secret), the keys by name. */
+static void tool_input_audit(struct server *srv, const char *id, const struct cmd *c,
+    const struct args *a, const char *text, int secret, const char *status)
+{
+	char what[SSHMCP_LINE_MAX];
+	int arr = json_get(a->d, a->obj, "keys"), k;
+	struct audit_rec r;
+
+	(void)str_fmt(what, sizeof(what), "send_input %s: %.2000s", c->id, text == NULL ? "" :
+	    secret ? "***" : text);
+	for (k = arr >= 0 ? json_child(a->d, arr) : -1; k >= 0; k = json_next(a->d, arr, k)) {
+		int i = tool_key_index(a->d, k);
+
+		if (i >= 0)
+			(void)str_fmt(what + strlen(what), sizeof(what) - strlen(what), " <%s>",
+			    tool_keys[i].name);
+	}
+	r = (struct audit_rec){ .req = id, .host = c->host, .user = c->user, .session = c->session,
+		.command = what, .status = status };
+	(void)audit_write(&srv->audit, &srv->rd, &r);
+}
+
 static void tool_send_input(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
 {
@@ -7780,7 +8786,6 @@ static void tool_send_input(struct server *srv, const char *id, const struct arg
 	char *text = NULL;
 	int newline, secret, has_text = a->obj >= 0 && json_get(a->d, a->obj, "text") >= 0;
 
-	(void)secret;
 	if (c == NULL || arg_bool(a, "newline", 1, &newline) < 0 ||
 	    arg_bool(a, "secret", 0, &secret) < 0 ||
 	    (has_text && (text = arg_text(a, "text", SSHMCP_INPUT_MAX)) == NULL))
@@ -7790,8 +8795,18 @@ static void tool_send_input(struct server *srv, const char *id, const struct arg
 		    cmd_status_names[c->status]);
 		goto fail;
 	}
-	if (tool_type_keys(c->sh, a, 1) < 0)
+	if (text != NULL && str_has_control(text)) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'text' has a control character: send "
+		    "control keys with 'keys' (ctrl-c, esc, ...)");
 		goto fail;
+	}
+	if (tool_input_allowed(srv, c, text, a->e) < 0 || tool_type_keys(c->sh, a, 1) < 0) {
+		tool_input_audit(srv, id, c, a, text, secret, "refused");
+		goto fail;
+	}
+	tool_input_audit(srv, id, c, a, text, secret, "input");
+	if (secret && text != NULL)
+		mask_add(&c->sh->mask, text);       /* a program that echoes it shows *** */
 	/* Secret input is typed and wiped; it is never logged, echoed back or kept. */
 	if ((text != NULL && (shell_type_input(c->sh, text, strlen(text)) < 0 ||
 	    (newline && shell_type_input(c->sh, "\r", 1) < 0))) || tool_type_keys(c->sh, a, 0) < 0) {
@@ -8275,6 +9290,7 @@ static int fop_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, st
 	if ((op->cmd = srv_cmd_new(srv, sh, op->id, text, SSHMCP_TIMEOUT_DEFAULT_S, 0, e, now)) == NULL)
 		return -1;
 	(void)str_copy(op->cmd->sudo_pw, sizeof(op->cmd->sudo_pw), op->sudo_pw);
+	mask_add(&sh->mask, op->sudo_pw);
 	mem_wipe(op->sudo_pw, sizeof(op->sudo_pw));
 	op->cmd->refs++;
 	op->step = FOP_SHELL;
@@ -9732,7 +10748,7 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 {
 	struct srv_fan *sf = calloc(1, sizeof(*sf));
 	long timeout, par, maxb;
-	int i, slot, n;
+	int i, slot, n, confirm;
 
 	for (slot = 0; slot < SSHMCP_FANS_MAX && srv->fans[slot] != NULL; slot++)
 		;
@@ -9748,7 +10764,7 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 	    (n = tool_hosts(a, sf->names)) < 0)
 		goto fail;
 	sf->f.n = n;
-	if (pol_command(&srv->pol, sf->command, a->e) < 0) {
+	if (pol_command(&srv->pol, sf->command, &confirm, a->e) < 0) {
 		srv_audit_refusal(srv, id, a, sf->command);
 		goto fail;
 	}
@@ -10718,18 +11734,28 @@ static int cli_print_config(struct cli *c, struct err *e)
 /* The operator's config applies to exec as to serve: hosts, commands, the audit. */
 static int cli_policy(struct cli *c, struct err *e)
 {
+	int confirm = -1;
+
 	c->audit.fd = -1;
 	if (pol_load_default(&c->pol, &c->env, getenv("SSHMCP_CONFIG"), e) < 0 ||
 	    redact_init(&c->rd) < 0)
 		return -1;
 	if (c->pol.audit_path != NULL && audit_open(&c->audit, c->pol.audit_path, e) < 0)
 		return -1;
-	if (c->command == NULL && (c->pol.ndeny > 0 || c->pol.nallow > 0 || c->pol.read_only)) {
+	if (c->command == NULL && pol_commands(&c->pol)) {
 		err_set(e, SSHMCP_ERR_POLICY, "refused: an interactive shell cannot be checked "
 		    "against the command policy");
 		return -1;
 	}
-	return c->command != NULL ? pol_command(&c->pol, c->command, e) : 0;
+	if (c->command != NULL && pol_command(&c->pol, c->command, &confirm, e) < 0)
+		return -1;
+	if (confirm >= 0) {
+		/* exec has no one to ask: ConfirmCommand needs serve and a client that elicits */
+		err_set(e, SSHMCP_ERR_POLICY, "refused: ConfirmCommand %s needs a person's yes, and "
+		    "exec cannot ask for it", c->pol.confirm[confirm].src);
+		return -1;
+	}
+	return 0;
 }
 
 /* exec's audit lines: "started" (status < 0) before the command goes out, then its end. */

@@ -37,6 +37,8 @@
 #define SSHMCP_HOST_MAX          1025               /* NI_MAXHOST */
 #define SSHMCP_USER_MAX          256
 #define SSHMCP_SECRET_MAX        1024               /* password / passphrase */
+#define SSHMCP_MASK_MAX          8                  /* secrets a session blanks in its output */
+#define SSHMCP_MASK_MIN          4                  /* shorter ones would blank ordinary text */
 #define SSHMCP_CMD_MAX           (256 * 1024)       /* joined command line */
 #define SSHMCP_KEYBLOB_MAX       16384              /* a host key blob (RSA 16384 fits) */
 #define SSHMCP_KEYFILE_MAX       (64 * 1024)        /* an identity or certificate file */
@@ -82,7 +84,8 @@
 #define SSHMCP_RING_MAX          (64 * 1024 * 1024)
 #define SSHMCP_POLICY_MAX        128                /* AllowHost / AllowCommand / DenyCommand */
 #define SSHMCP_POLICY_SEGS       256                /* simple commands checked in one line */
-#define SSHMCP_POLICY_WORDS      256                /* words in one simple command */
+#define SSHMCP_POLICY_WORDS      4096               /* words in one line, nested ones included */
+#define SSHMCP_POLICY_LINE_MAX   (64 * 1024)        /* a longer line is refused under a policy */
 #define SSHMCP_POLICY_DEPTH      8                  /* $( sh -c " eval ... " ) nesting */
 #define SSHMCP_AUDIT_TAIL        (64 * 1024)        /* read back to continue the hash chain */
 #define SSHMCP_FILE_MAX          (1024 * 1024)      /* read_file: bytes per call */
