@@ -3778,6 +3778,7 @@ struct cmd {
 	char user[SSHMCP_USER_MAX];
 	int audited;
 	int approved;                       /* ConfirmCommand: the person said yes */
+	int session_reset;                  /* the first on a session that replaced a lost one */
 };
 
 enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
@@ -3844,6 +3845,7 @@ struct shell {
 	int policy;                         /* a command policy holds: read-only prompt hooks */
 	int typed;                          /* input typed to the running command (not read?) */
 	int stage2;                         /* the setup's second line answered: SHELL_SENT_* */
+	int reset;                          /* replaces a lost session: its first result says so */
 	char endmark[24];                   /* "_<nonce>__": ends the cwd in a sentinel */
 	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
 	struct mask mask;                   /* its secrets, blanked in output */
@@ -7033,13 +7035,14 @@ static int pol_host(const struct policy *p, const char *host, struct err *e)
 /* ---------------------------------------------------------- config file --- */
 /* ~/.config/sshmcp/config (or --config): "Keyword value" lines as in ssh_config, checked at
  * start-up; an unknown keyword or a bad value stops sshmcp naming the file and line. */
-enum pol_key { PK_ALLOWHOST, PK_READONLY, PK_ALLOWCMD, PK_DENYCMD, PK_TIMEOUT, PK_MAXTIMEOUT,
-	PK_RINGSIZE, PK_MAXSESSIONS, PK_MAXCMDS, PK_MAXCMDSHOST, PK_AUDIT, PK_LOG, PK_ACCEPTNEW,
-	PK_SSHCONFIG };
+enum pol_key { PK_ALLOWHOST, PK_READONLY, PK_ALLOWCMD, PK_DENYCMD, PK_CONFIRMCMD, PK_TIMEOUT,
+	PK_MAXTIMEOUT, PK_RINGSIZE, PK_MAXSESSIONS, PK_MAXCMDS, PK_MAXCMDSHOST, PK_AUDIT, PK_LOG,
+	PK_ACCEPTNEW, PK_SSHCONFIG };
 
 static const struct { const char *name; enum pol_key key; long lo, hi; } pol_keywords[] = {
 	{ "allowhost", PK_ALLOWHOST, 0, 0 }, { "readonly", PK_READONLY, 0, 1 },
 	{ "allowcommand", PK_ALLOWCMD, 0, 0 }, { "denycommand", PK_DENYCMD, 0, 0 },
+	{ "confirmcommand", PK_CONFIRMCMD, 0, 0 },
 	{ "commandtimeout", PK_TIMEOUT, 1, SSHMCP_TIMEOUT_HARD_S },
 	{ "maxtimeout", PK_MAXTIMEOUT, 1, SSHMCP_TIMEOUT_HARD_S },
 	{ "ringsize", PK_RINGSIZE, SSHMCP_RING_MIN, SSHMCP_RING_MAX },
@@ -7071,6 +7074,8 @@ static void pol_free(struct policy *p)
 		regfree(&p->allow[i].re);
 	for (i = 0; i < p->ndeny; i++)
 		regfree(&p->deny[i].re);
+	for (i = 0; i < p->nconfirm; i++)
+		regfree(&p->confirm[i].re);
 	free(p->audit_path);
 	free(p->log_path);
 	free(p->ssh_config);
@@ -7084,12 +7089,15 @@ static int pol_add_host(struct policy *p, const char *pattern)
 	return (p->allow_host[p->nallow_host++] = strdup(pattern)) == NULL ? -1 : 0;
 }
 
-static int pol_add_rule(struct policy *p, int deny, const char *re, const char *where,
+/* A command rule: AllowCommand, DenyCommand or ConfirmCommand (`key`), compiled now. */
+static int pol_add_rule(struct policy *p, enum pol_key key, const char *re, const char *where,
     struct err *e)
 {
-	struct pol_rule *r = deny ? &p->deny[p->ndeny] : &p->allow[p->nallow];
+	int *n = key == PK_DENYCMD ? &p->ndeny : key == PK_CONFIRMCMD ? &p->nconfirm : &p->nallow;
+	struct pol_rule *r = key == PK_DENYCMD ? &p->deny[*n] : key == PK_CONFIRMCMD ?
+		&p->confirm[*n] : &p->allow[*n];
 
-	if ((deny ? p->ndeny : p->nallow) >= SSHMCP_POLICY_MAX) {
+	if (*n >= SSHMCP_POLICY_MAX) {
 		err_set(e, SSHMCP_ERR_USAGE, "%s: too many command rules (%d)", where,
 		    SSHMCP_POLICY_MAX);
 		return -1;
@@ -7099,7 +7107,7 @@ static int pol_add_rule(struct policy *p, int deny, const char *re, const char *
 		return -1;
 	}
 	(void)str_fmt(r->src, sizeof(r->src), "'%.200s' (%s)", re, where);
-	deny ? p->ndeny++ : p->nallow++;
+	(*n)++;
 	return 0;
 }
 
@@ -7136,7 +7144,7 @@ static int pol_set(struct policy *p, enum pol_key key, char *v, long num, const 
 				return -1;
 			}
 		return 0;
-	case PK_ALLOWCMD: case PK_DENYCMD: return pol_add_rule(p, key == PK_DENYCMD, v, where, e);
+	case PK_ALLOWCMD: case PK_DENYCMD: case PK_CONFIRMCMD: return pol_add_rule(p, key, v, where, e);
 	case PK_READONLY: p->read_only = (int)num; return 0;
 	case PK_ACCEPTNEW: p->accept_new = (int)num; return 0;
 	case PK_TIMEOUT: p->timeout_default = (int)num; return 0;
@@ -7774,10 +7782,23 @@ static const char *const mcp_versions[MCP_VERSIONS_N] = {
 
 enum mcp_rpc_err {
 	RPC_PARSE = -32700, RPC_INVALID = -32600, RPC_METHOD = -32601, RPC_PARAMS = -32602,
-	RPC_INTERNAL = -32603,
+	RPC_INTERNAL = -32603, RPC_NOT_INITIALIZED = -32002,    /* as LSP names it */
 };
 
 struct srv_fan;                         /* execute_on_hosts, with the fan-out code */
+
+/* A tools/call that ConfirmCommand holds until a person answers (elicitation): the
+ * client's message is kept whole and run again, as approved, on yes. */
+struct approval {
+	int active;
+	char req[32];                       /* our elicitation/create id, as JSON */
+	char id[128];                       /* the held request's id */
+	char *msg;                          /* the held tools/call message */
+	size_t len;
+	int64_t deadline;
+	char host[SSHMCP_HOST_MAX], session[SSHMCP_NAME_MAX];
+	char *command;
+};
 
 struct waiter {
 	int active;
@@ -7822,6 +7843,14 @@ struct server {
 	char *resp;                         /* scratch for one response */
 	size_t respcap;
 	struct srv_fan *fans[SSHMCP_FANS_MAX];   /* execute_on_hosts in flight */
+	struct approval appr[SSHMCP_APPROVALS_MAX];  /* ConfirmCommand: asked, not answered */
+	char reset[SSHMCP_RESET_MAX][SSHMCP_USER_MAX + SSHMCP_HOST_MAX + SSHMCP_NAME_MAX + 16];
+	unsigned nreset;                    /* sessions lost: srv_reset_mark */
+	unsigned appr_seq;
+	int approving;                      /* replaying a tools/call a person approved */
+	int initialized;                    /* initialize was answered */
+	const char *msg;                    /* the message being dispatched, and its length */
+	size_t msglen;
 };
 
 /* Queue one message line for stdout; past the cap the loop stops reading requests. */
@@ -8151,6 +8180,26 @@ static int tool_shell_device(struct shell *sh, const struct args *a)
 	return 0;
 }
 
+/* Sessions that were lost, by key: the first result on the one that replaces it says
+ * session_reset (its cwd and environment are gone: a relative rm must not surprise). */
+static void srv_reset_mark(struct server *srv, const char *key)
+{
+	(void)str_copy(srv->reset[srv->nreset % SSHMCP_RESET_MAX], sizeof(srv->reset[0]), key);
+	srv->nreset++;
+}
+
+static int srv_reset_take(struct server *srv, const char *key)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_RESET_MAX; i++)
+		if (srv->reset[i][0] != '\0' && strcmp(srv->reset[i], key) == 0) {
+			srv->reset[i][0] = '\0';
+			return 1;
+		}
+	return 0;
+}
+
 /* The session for this call: reused, or new. A session that died while idle is reported
  * once (SSHMCP_ERR_SESSION_LOST) and replaced on the next call: no silent reconnects. */
 static struct shell *tool_shell(struct server *srv, const struct args *a, int64_t now)
@@ -8190,6 +8239,8 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 			    "the next call reconnects", sh->name, sh->alias, sh->s.err.code != SSHMCP_OK ?
 			    sh->s.err.msg : "closed", sh->cwd[0] != '\0' ? sh->cwd : "unknown",
 			    shell_mode_name(sh));
+		if (sh->was_ready && sh->s.state != SESS_DONE)
+			srv_reset_mark(srv, key);   /* its successor says it starts afresh */
 		srv_shell_remove(srv, sh);
 		sh = NULL;
 		if (lost) {
@@ -8217,6 +8268,7 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 		sh->s.have_secret = 1;
 	sh->s.hk_ask = srv->elicit && !srv->accept_new;
 	(void)arg_str(a, "passphrase", sh->s.passphrase, sizeof(sh->s.passphrase), 0);
+	sh->reset = srv_reset_take(srv, key);
 	mask_add(&sh->mask, sh->s.secret);
 	mask_add(&sh->mask, sh->s.passphrase);
 	mask_add(&sh->mask, getenv("SSHMCP_PASSWORD") != NULL ? getenv("SSHMCP_PASSWORD") : "");
@@ -8305,6 +8357,130 @@ static struct audit_rec cmd_audit_rec(const struct cmd *c, const char *status, i
 		(c->t_start ? c->t_start : c->t_queued) };
 }
 
+/* ------------------------------------------------------------ approvals --- */
+static void mcp_line(struct server *srv, const char *line, size_t n, int64_t now);
+static void mcp_reply_err(struct server *srv, const char *id, const struct err *e);
+
+static void srv_approval_audit(struct server *srv, const struct approval *ap, const char *status)
+{
+	struct audit_rec r = { .req = ap->id, .host = ap->host, .session = ap->session,
+		.command = ap->command, .status = status };
+
+	(void)audit_write(&srv->audit, &srv->rd, &r);
+}
+
+static void srv_approval_drop(struct approval *ap)
+{
+	free(ap->msg);
+	free(ap->command);
+	memset(ap, 0, sizeof(*ap));
+}
+
+/* The person said no, or nothing in time: the held request gets its refusal. */
+static void srv_approval_refuse(struct server *srv, struct approval *ap, const char *why)
+{
+	struct err e = { .code = SSHMCP_OK };
+
+	err_set(&e, SSHMCP_ERR_POLICY, "refused: ConfirmCommand: %s", why);
+	srv_approval_audit(srv, ap, "declined");
+	mcp_reply_err(srv, ap->id, &e);
+	srv_approval_drop(ap);
+}
+
+/*
+ * ConfirmCommand matched: ask the person (elicitation/create) before anything runs; the
+ * request stays unanswered until they do. No elicitation, no free slot: refused.
+ * Returns 0 when the question went out (the caller replies nothing now).
+ */
+static int srv_approval_ask(struct server *srv, const char *id, const struct args *a,
+    const char *command, int rule, int64_t now)
+{
+	static const char schema[] = "{\"type\":\"object\",\"properties\":{\"approve\":"
+		"{\"type\":\"boolean\",\"title\":\"Run this command\"}},\"required\":[\"approve\"]}";
+	struct approval *ap = NULL;
+	char buf[SSHMCP_LINE_MAX + 1024], msg[SSHMCP_LINE_MAX + 512];
+	struct jw w;
+	int i;
+
+	for (i = 0; i < SSHMCP_APPROVALS_MAX && ap == NULL; i++)
+		ap = srv->appr[i].active ? NULL : &srv->appr[i];
+	if (!srv->elicit || ap == NULL || srv->msg == NULL) {
+		err_set(a->e, SSHMCP_ERR_POLICY, "refused: ConfirmCommand %s needs a person's yes, and "
+		    "%s", srv->pol.confirm[rule].src, !srv->elicit ? "this client cannot ask "
+		    "(no elicitation)" : "too many questions are open");
+		return -1;
+	}
+	if ((ap->msg = malloc(srv->msglen)) == NULL || (ap->command = strdup(command)) == NULL) {
+		srv_approval_drop(ap);
+		err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	memcpy(ap->msg, srv->msg, srv->msglen);
+	ap->len = srv->msglen;
+	ap->active = 1;
+	ap->deadline = now + SSHMCP_ELICIT_MS;
+	(void)str_copy(ap->id, sizeof(ap->id), id);
+	(void)str_fmt(ap->req, sizeof(ap->req), "\"ap-%u\"", ++srv->appr_seq);
+	if (arg_str(a, "host", ap->host, sizeof(ap->host), 0) != 0)
+		(void)str_copy(ap->host, sizeof(ap->host), "(several hosts)");
+	if (arg_str(a, "session", ap->session, sizeof(ap->session), 0) != 0)
+		(void)str_copy(ap->session, sizeof(ap->session), "default");
+	(void)str_fmt(msg, sizeof(msg), "Run this command on %s (session %s)?\n\n%.4000s\n\n(it "
+	    "matches ConfirmCommand %s)", ap->host, ap->session, command, srv->pol.confirm[rule].src);
+	jw_init(&w, buf, sizeof(buf));
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "jsonrpc", "2.0");
+	jw_kraw(&w, "id", ap->req, strlen(ap->req));
+	jw_kcstr(&w, "method", "elicitation/create");
+	jw_kobj_begin(&w, "params");
+	jw_kcstr(&w, "message", msg);
+	jw_kraw(&w, "requestedSchema", schema, sizeof(schema) - 1);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	if (jw_finish(&w) == 0)
+		(void)mcp_queue(srv, buf, w.len);
+	srv_approval_audit(srv, ap, "confirm");
+	return 0;
+}
+
+/* The person's answer: accept with approve true runs the held request, as approved. */
+static void srv_approval_answer(struct server *srv, const struct json_doc *d, const char *id,
+    int64_t now)
+{
+	int res = json_get(d, 0, "result"), act = res >= 0 ? json_get(d, res, "action") : -1;
+	int content = res >= 0 ? json_get(d, res, "content") : -1, yes = 0, i;
+	int t = content >= 0 ? json_get(d, content, "approve") : -1;
+	struct approval *ap;
+
+	for (i = 0; i < SSHMCP_APPROVALS_MAX; i++) {
+		ap = &srv->appr[i];
+		if (!ap->active || strcmp(ap->req, id) != 0)
+			continue;
+		if (t >= 0)
+			(void)json_bool(d, t, &yes);
+		if (act < 0 || !json_streq(d, act, "accept") || !yes) {
+			srv_approval_refuse(srv, ap, "the person declined");
+			return;
+		}
+		srv_approval_audit(srv, ap, "approved");
+		srv->approving = 1;
+		mcp_line(srv, ap->msg, ap->len, now);
+		srv->approving = 0;
+		srv_approval_drop(ap);
+		return;
+	}
+}
+
+/* Questions nobody answered in time are refusals. */
+static void srv_approvals_expire(struct server *srv, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_APPROVALS_MAX; i++)
+		if (srv->appr[i].active && now >= srv->appr[i].deadline)
+			srv_approval_refuse(srv, &srv->appr[i], "no answer in time");
+}
+
 /* Finished commands go into the audit once, and into the log. */
 static void srv_audit_cmds(struct server *srv, int64_t now)
 {
@@ -8376,6 +8552,8 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 	c->t_queued = now;
 	c->deadline = now + (int64_t)timeout_s * 1000;
 	c->approved = approved;
+	c->session_reset = sh->reset;
+	sh->reset = 0;
 	r = cmd_audit_rec(c, "started", now);
 	if (audit_write(&srv->audit, &srv->rd, &r) < 0) {
 		/* Written ahead or not at all: nothing runs that the audit would not show. */
@@ -8456,6 +8634,8 @@ static void cmd_write_result(struct jw *w, const struct cmd *c, const struct sli
 	jw_kint(w, "duration_ms", end - start);
 	if (c->ended_session)
 		jw_kbool(w, "session_closed", 1);
+	if (c->session_reset)
+		jw_kbool(w, "session_reset", 1);
 	if (c->err.code != SSHMCP_OK) {
 		jw_kobj_begin(w, "error");
 		jw_kcstr(w, "code", err_table[c->err.code].name);
@@ -8496,6 +8676,9 @@ static void mcp_reply_cmd(struct server *srv, const char *id, const struct cmd *
 	if (k > 0 && c->ended_session)
 		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", the shell exited: session "
 		    "closed");
+	if (k > 0 && c->session_reset)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", on a new session: the lost "
+		    "one's working directory and environment are gone");
 	if (k > 0 && c->err.code != SSHMCP_OK)
 		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ": %s", c->err.msg);
 	if (k > 0)
@@ -8620,6 +8803,14 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 		srv_audit_refusal(srv, id, a, text);
 		goto fail;
 	}
+	if (confirm >= 0 && !srv->approving) {
+		if (srv_approval_ask(srv, id, a, text, confirm, now) == 0) {
+			free(text);
+			return;                     /* answered when the person decides */
+		}
+		srv_audit_refusal(srv, id, a, text);
+		goto fail;
+	}
 	if (async)
 		wait = 0;
 	if ((sh = tool_shell(srv, a, now)) == NULL)
@@ -8630,7 +8821,7 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 			srv_shell_remove(srv, sh);      /* opened for this call alone */
 		goto fail;
 	}
-	if ((c = srv_cmd_new(srv, sh, id, text, (int)timeout, 0, a->e, now)) == NULL)
+	if ((c = srv_cmd_new(srv, sh, id, text, (int)timeout, srv->approving, a->e, now)) == NULL)
 		goto fail;
 	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), sudo);
 	mask_add(&sh->mask, sudo);
@@ -9143,7 +9334,10 @@ done:
 	free(out);
 	c->refs--;
 	op->cmd = NULL;
-	op->step = FOP_DONE;
+	/* The staged upload goes whatever the command did (its own rm may not have run:
+	 * interrupted, timed out): SFTP removes it, as the user who made it. */
+	op->step = op->staged && op->tmp[0] != '\0' ? FOP_UNLINK : FOP_DONE;
+	op->deadline = time_ms() + SSHMCP_CLOSE_GRACE_MS;
 }
 
 /* A sudo operation whose command asks for a password it was not given cannot go on. */
@@ -9204,8 +9398,9 @@ static int arg_path(const struct args *a, struct fop *op)
 {
 	if (arg_str(a, "path", op->path, sizeof(op->path), 1) < 0)
 		return -1;
-	if (strchr(op->path, '\n') != NULL) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'path' must not contain a newline");
+	if (str_has_control(op->path) || strchr(op->path, '\n') != NULL) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'path' must not contain a control "
+		    "character or a newline");
 		return -1;
 	}
 	return 0;
@@ -9647,6 +9842,7 @@ static void mcp_initialize(struct server *srv, const struct json_doc *d, int par
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	mcp_resp_send(srv, &w);
+	srv->initialized = 1;
 }
 
 static void mcp_empty_result(struct server *srv, const char *id)
@@ -9783,6 +9979,9 @@ static void srv_ask_hostkeys(struct server *srv)
 }
 
 /* A response to one of our requests (an elicitation): accept with trust true, or not. */
+static void srv_approval_answer(struct server *srv, const struct json_doc *d, const char *id,
+    int64_t now);
+
 static void mcp_response(struct server *srv, const struct json_doc *d, const char *id)
 {
 	int res = json_get(d, 0, "result"), act = res >= 0 ? json_get(d, res, "action") : -1;
@@ -9797,6 +9996,7 @@ static void mcp_response(struct server *srv, const struct json_doc *d, const cha
 				1 : -1;
 			srv->shells[i]->hk_req[0] = '\0';
 		}
+	srv_approval_answer(srv, d, id, time_ms());
 }
 
 /* One request or notification, already parsed. */
@@ -9829,6 +10029,8 @@ static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t n
 		mcp_initialize(srv, d, params, id);
 	else if (json_streq(d, m, "ping"))
 		mcp_empty_result(srv, id);
+	else if (!srv->initialized)         /* MCP lifecycle: initialize comes first */
+		mcp_error(srv, id, RPC_NOT_INITIALIZED, "not initialized: send initialize first");
 	else if (json_streq(d, m, "tools/list"))
 		mcp_tools_list(srv, id);
 	else if (json_streq(d, m, "tools/call"))
@@ -9856,6 +10058,8 @@ static void mcp_line(struct server *srv, const char *line, size_t n, int64_t now
 		n--;
 	if (n == 0)
 		return;
+	srv->msg = line;                    /* a held approval keeps a copy */
+	srv->msglen = n;
 	if ((rc = json_parse(&d, line, n, NULL, 0)) != JSON_OK) {
 		mcp_error(srv, NULL, RPC_PARSE, json_strerror(rc));
 		return;
@@ -10413,6 +10617,7 @@ struct fan {
 	struct audit *audit;             /* each host: a started line, then its result */
 	const struct redact *rd;
 	const char *req;                 /* serve: the request, for the audit */
+	int approved;                    /* a person confirmed it (ConfirmCommand) */
 	int collect;                     /* keep output for a summary (--json, MCP) */
 	struct cli *c;                   /* exec only: where prefixed lines go */
 	struct fan_host *h;
@@ -10557,7 +10762,7 @@ static int fan_audit(struct fan *f, const struct fan_host *h, const char *status
 	int started = strcmp(status, "started") == 0;
 	struct audit_rec r = { .req = f->req, .host = h->name, .session = "fan-out",
 		.user = h->s != NULL ? h->s->t.user : NULL, .command = f->job->command,
-		.status = status, .has_exit = !started, .exit_code = h->status,
+		.status = status, .has_exit = !started, .exit_code = h->status, .approved = f->approved,
 		.duration_ms = started ? 0 : h->t_end - h->t_start };
 
 	return audit_write(f->audit, f->rd, &r);
@@ -10768,9 +10973,20 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 		srv_audit_refusal(srv, id, a, sf->command);
 		goto fail;
 	}
+	if (confirm >= 0 && !srv->approving) {
+		if (srv_approval_ask(srv, id, a, sf->command, confirm, now) == 0) {
+			for (i = 0; i < n; i++)
+				free(sf->names[i]);
+			sf->f.n = 0;
+			srv_fan_free(sf);
+			return;
+		}
+		srv_audit_refusal(srv, id, a, sf->command);
+		goto fail;
+	}
 	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)timeout };
 	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
-		.audit = &srv->audit, .rd = &srv->rd, .req = sf->id,
+		.audit = &srv->audit, .rd = &srv->rd, .req = sf->id, .approved = srv->approving,
 		.pol = &srv->pol, .collect = 1, .n = n, .max = (int)par, .h = calloc((size_t)n, sizeof(struct fan_host)) };
 	if (sf->f.h == NULL)
 		goto fail;
@@ -11298,6 +11514,9 @@ static int64_t srv_deadline(const struct server *srv)
 		if (s < d)
 			d = s;
 	}
+	for (i = 0; i < SSHMCP_APPROVALS_MAX; i++)
+		if (srv->appr[i].active && srv->appr[i].deadline < d)
+			d = srv->appr[i].deadline;
 	for (i = 0; i < SSHMCP_WAITERS_MAX; i++) {
 		const struct waiter *wt = &srv->wait[i];
 
@@ -11351,6 +11570,7 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 		srv_files_reply(srv, srv->shells[i]);
 	}
 	srv_fans_step(srv, now);
+	srv_approvals_expire(srv, now);
 	srv_wake(srv, now);
 	srv_audit_cmds(srv, now);
 	srv_ask_hostkeys(srv);
@@ -11423,6 +11643,8 @@ static void srv_free(struct server *srv)
 		cmd_free(srv->hist[i]);
 	for (i = 0; i < SSHMCP_FANS_MAX; i++)
 		srv_fan_free(srv->fans[i]);
+	for (i = 0; i < SSHMCP_APPROVALS_MAX; i++)
+		srv_approval_drop(&srv->appr[i]);
 	prompt_free(&srv->prompt);
 	redact_free(&srv->rd);
 	pol_free(&srv->pol);

@@ -63,6 +63,8 @@
 #define SSHMCP_QUIET_MS          150                /* silence before a prompt counts */
 #define SSHMCP_INTERRUPT_GRACE_MS 2000              /* Ctrl-C, then close the channel */
 #define SSHMCP_ELICIT_MS         120000             /* the client's user decides on a host key */
+#define SSHMCP_APPROVALS_MAX     16                 /* ConfirmCommand questions open at once */
+#define SSHMCP_RESET_MAX         16                 /* lost sessions remembered for session_reset */
 #define SSHMCP_SHUTDOWN_GRACE_MS 1000               /* running commands get this after Ctrl-C */
 #define SSHMCP_SHELL_START_MS    10000              /* shell setup must answer by then */
 #define SSHMCP_PROGRESS_MS       1000               /* progress notification period */
