@@ -583,6 +583,7 @@ struct cfg {
 	const char *home;                        /* for Include ~ and relative paths */
 	const char *fflag;                       /* -F: jump hosts resolve through it too */
 	int depth;                               /* Include nesting */
+	int named;                               /* a Host line names it literally */
 };
 
 /* Where a line came from, for "file:line: ..." errors. */
@@ -608,7 +609,8 @@ static long cfg_num(const struct cfg *c, enum cfg_key k, long dflt)
 }
 
 /* What a connection needs, resolved from the command line and ssh_config. */
-enum kh_strict { KH_STRICT_YES, KH_STRICT_ACCEPT_NEW, KH_STRICT_NO };
+/* StrictHostKeyChecking: unset or ask (serve may ask the person), yes (never), accept-new, no. */
+enum kh_strict { KH_STRICT_YES, KH_STRICT_ACCEPT_NEW, KH_STRICT_NO, KH_STRICT_ASK };
 
 struct target {
 	char alias[SSHMCP_HOST_MAX];             /* as named: Host matching, fan-out labels */
@@ -633,6 +635,7 @@ struct target {
 	char cipher[SSHMCP_ALGS_MAX], pubkey[SSHMCP_ALGS_MAX];
 	int hash_kh;                             /* HashKnownHosts: record hashed names */
 	int strict_files;                        /* serve: key files must not be symlinks */
+	int env_password;                        /* SSHMCP_PASSWORD may go to it */
 	char proxy_command[SSHMCP_LINE_MAX];     /* expanded; "" for none */
 	char proxy_jump[SSHMCP_LINE_MAX];        /* as configured; resolved into `jump` */
 	struct target *jump;                     /* the hop this target is reached through */
@@ -765,10 +768,12 @@ static int cfg_next_arg(char **pp, char **arg)
 }
 
 /* `Host` patterns: the block applies when any pattern matches and no negated one does. */
-static int cfg_host_matches(const struct cfg *c, char *args)
+static int cfg_host_matches(struct cfg *c, char *args)
 {
 	char *arg;
 	int hit = 0;
+
+	int literal = 0;
 
 	while (cfg_next_arg(&args, &arg) == 0 && arg != NULL) {
 		int r = str_match_list_case(arg, c->host, 0);     /* Host patterns keep case */
@@ -777,7 +782,9 @@ static int cfg_host_matches(const struct cfg *c, char *args)
 			return 0;
 		if (r > 0)
 			hit = 1;
+		literal |= r > 0 && strcmp(arg, c->host) == 0;
 	}
+	c->named |= hit && literal;
 	return hit;
 }
 
@@ -1246,7 +1253,9 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 {
 	const char *s = c->val[CFG_STRICTHOSTKEYCHECKING], *agent;
 
-	if (s == NULL || strcasecmp(s, "yes") == 0 || strcasecmp(s, "ask") == 0)
+	if (s == NULL || strcasecmp(s, "ask") == 0)
+		t->strict = KH_STRICT_ASK;
+	else if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0)
 		t->strict = KH_STRICT_YES;
 	else if (strcasecmp(s, "accept-new") == 0)
 		t->strict = KH_STRICT_ACCEPT_NEW;
@@ -1888,6 +1897,8 @@ static enum step_rc conn_jump(struct sess *s, int64_t now)
 		    sess_init(s->via, &s->via_job, s->log, SSHMCP_STDIN_RING, now) < 0)
 			return sess_fail(s, SSHMCP_ERR_NOMEM, "out of memory");
 		s->via->t = *s->t.jump;             /* the hop's target moves to its session */
+		s->via->t.env_password = s->t.env_password;
+		s->via->t.strict_files = s->t.strict_files;
 		free(s->t.jump);
 		s->t.jump = NULL;
 		sess_start(s->via, now);
@@ -2086,7 +2097,9 @@ static enum step_rc conn_hostkey(struct sess *s)
 	case KH_NOTFOUND:
 		break;
 	}
-	if (s->t.strict == KH_STRICT_YES && s->hk_ask) {
+	/* Only where the configuration leaves it to the person: StrictHostKeyChecking yes
+	 * means no key is ever added, whoever would agree to it. */
+	if (s->t.strict == KH_STRICT_ASK && s->hk_ask) {
 		/* serve: the MCP client asks its user (elicitation); we wait for the answer. */
 		(void)str_fmt(s->hk_question, sizeof(s->hk_question), "The %s host key of %s is not "
 		    "known: %s. Trust it and record it in known_hosts?", ktype, s->t.kh_name, fp);
@@ -2094,7 +2107,7 @@ static enum step_rc conn_hostkey(struct sess *s)
 		s->deadline = time_ms() + SSHMCP_ELICIT_MS;
 		return STEP_WAIT;
 	}
-	if (s->t.strict == KH_STRICT_YES) {
+	if (s->t.strict == KH_STRICT_YES || s->t.strict == KH_STRICT_ASK) {
 		err_set(&s->err, SSHMCP_ERR_HOSTKEY_UNKNOWN, "No %s host key is known for %s and "
 		    "strict checking is on (offered %s); Host key verification failed. Use "
 		    "-o StrictHostKeyChecking=accept-new to record it", ktype, s->t.kh_name, fp);
@@ -2236,7 +2249,7 @@ static int auth_secret(struct sess *s, int64_t *deadline)
 
 	if (s->have_secret)
 		return 0;
-	if (env != NULL && str_copy(s->secret, sizeof(s->secret), env) == 0) {
+	if (env != NULL && s->t.env_password && str_copy(s->secret, sizeof(s->secret), env) == 0) {
 		s->have_secret = 1;
 		return 0;
 	}
@@ -7012,24 +7025,106 @@ static int pol_command(const struct policy *p, const char *line, int *confirm, s
 }
 
 /* Hosts are matched as the caller names them, with ssh's Host pattern rules. */
-static int pol_host(const struct policy *p, const char *host, struct err *e)
+/* The parts of an AllowHost pattern, [user@]host[:port]; a port needs a plain host (one
+ * colon) or [brackets]. */
+static void pol_host_parts(const char *pat, char *user, char *host, char *port)
 {
-	int i, hit = 0;
+	const char *at = strchr(pat, '@'), *h = at != NULL ? at + 1 : pat, *colon = strrchr(h, ':');
+	size_t hn = strlen(h);
+
+	user[0] = port[0] = '\0';
+	if (at != NULL)
+		(void)str_fmt(user, SSHMCP_USER_MAX, "%.*s", (int)(at - pat), pat);
+	if (colon != NULL && (h[0] == '[' || strchr(h, ':') == colon)) {
+		(void)str_copy(port, 16, colon + 1);
+		hn = (size_t)(colon - h);
+	}
+	if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']')
+		h++, hn -= 2;
+	(void)str_fmt(host, SSHMCP_HOST_MAX, "%.*s", (int)hn, h);
+}
+
+/* One pattern against a destination: its host part against the alias as the caller named
+ * it (case kept, as ssh's Host matching does); a user or port it names against the
+ * resolved ones; without them, user and port must be what the configuration gives the
+ * alias on its own. 1 match, -1 a negated match, 0 none. */
+static int pol_host_one(const char *pat, const struct target *t, const struct target *base)
+{
+	char user[SSHMCP_USER_MAX], host[SSHMCP_HOST_MAX], port[16], num[16];
+	int neg = pat[0] == '!';
+
+	pol_host_parts(pat + neg, user, host, port);
+	if (!str_glob_case(host, t->alias, 0))
+		return 0;
+	if (neg)
+		return -1;
+	(void)str_fmt(num, sizeof(num), "%d", t->port);
+	if (user[0] != '\0' ? !str_glob_case(user, t->user, 0) :
+	    base != NULL && strcmp(t->user, base->user) != 0)
+		return 0;
+	if (port[0] != '\0' ? !str_glob_case(port, num, 0) : base != NULL && t->port != base->port)
+		return 0;
+	return 1;
+}
+
+/*
+ * AllowHost: the destination as the caller named it, and where it really goes. `t` is the
+ * resolved target (tool arguments and -o options on top), `base` what ssh_config makes of
+ * the alias alone (NULL: nothing could be overridden): a port, a user, a HostName or a
+ * proxy the caller chose must be allowed by a pattern that names it.
+ */
+static int pol_host(const struct policy *p, const struct target *t, const struct target *base,
+    struct err *e)
+{
+	int i, r, hit = 0;
 
 	if (p->nallow_host == 0)
 		return 0;
-	for (i = 0; i < p->nallow_host; i++) {
-		int r = str_match_list(p->allow_host[i], host);
+	for (i = 0; i < p->nallow_host && hit >= 0; i++) {
+		const char *list = p->allow_host[i];
 
-		if (r < 0) {
-			hit = 0;
-			break;
+		for (; *list != '\0'; list += strcspn(list, ",") + (list[strcspn(list, ",")] == ',')) {
+			char one[SSHMCP_LINE_MAX];
+
+			(void)str_fmt(one, sizeof(one), "%.*s", (int)strcspn(list, ","), list);
+			if ((r = pol_host_one(one, t, base)) < 0) {
+				hit = -1;
+				break;
+			}
+			hit |= r;
 		}
-		hit |= r > 0;
 	}
-	if (!hit)
-		err_set(e, SSHMCP_ERR_POLICY, "refused: host '%s' is not in the allowed hosts", host);
-	return hit ? 0 : -1;
+	if (hit > 0 && base != NULL && (strcmp(t->host, base->host) != 0 ||
+	    strcmp(t->proxy_jump, base->proxy_jump) != 0 ||
+	    strcmp(t->proxy_command, base->proxy_command) != 0))
+		hit = 0;                            /* HostName, ProxyJump, ProxyCommand changed */
+	if (hit <= 0)
+		err_set(e, SSHMCP_ERR_POLICY, "refused: host '%s' (as %s@%s port %d) is not in the "
+		    "allowed hosts", t->alias, t->user, t->host, t->port);
+	return hit > 0 ? 0 : -1;
+}
+
+/* How a caller resolves a name with nothing on top (the base AllowHost compares with). */
+typedef int (*pol_resolve_fn)(void *ctx, const char *name, struct target *t, struct err *e);
+
+/* AllowHost for a resolved target: `plain` resolves the alias alone for the comparison;
+ * NULL when the caller could not override anything. */
+static int pol_host_check(const struct policy *p, const struct target *t, pol_resolve_fn plain,
+    void *ctx, struct err *e)
+{
+	struct target base;
+	struct err scratch = { .code = SSHMCP_OK };
+	int rc;
+
+	if (p->nallow_host == 0 || plain == NULL)
+		return pol_host(p, t, NULL, e);
+	if (plain(ctx, t->alias, &base, &scratch) < 0) {
+		err_set(e, SSHMCP_ERR_POLICY, "refused: host '%s': %s", t->alias, scratch.msg);
+		return -1;
+	}
+	rc = pol_host(p, t, &base, e);
+	target_free(&base);
+	return rc;
 }
 
 /* ---------------------------------------------------------- config file --- */
@@ -8064,6 +8159,8 @@ static int arg_bool(const struct args *a, const char *key, int dflt, int *out)
 /* The server's settings on top of what `c` holds, then ssh_config, into `t`. */
 static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, struct err *e)
 {
+	int plain = (c->user == NULL || c->user[0] == '\0') && t->port == 0;
+
 	if ((srv->accept_new && cfg_option(c, "StrictHostKeyChecking accept-new", e) < 0) ||
 	    cfg_option(c, "BatchMode yes", e) < 0 ||           /* no terminal to prompt on */
 	    cfg_load(c, &srv->env, srv->fflag, e) < 0 || cfg_resolve(c, &srv->env, t, e) < 0)
@@ -8071,6 +8168,9 @@ static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, s
 	if (t->alive_interval_s == 0)
 		t->alive_interval_s = 15;
 	t->strict_files = 1;                /* key_filename comes from the agent */
+	/* SSHMCP_PASSWORD goes only where ssh_config names the host (a Host line with its
+	 * name) and the agent changed neither user nor port: not to any endpoint it names. */
+	t->env_password = c->named && plain;
 	return 0;
 }
 
@@ -8220,7 +8320,7 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 	}
 	if (tool_target(srv, a, &t) < 0)
 		return NULL;
-	if (pol_host(&srv->pol, t.alias, a->e) < 0) {
+	if (pol_host_check(&srv->pol, &t, srv_resolve, srv, a->e) < 0) {
 		target_free(&t);
 		return NULL;
 	}
@@ -10236,6 +10336,25 @@ static int cli_add_opt(struct cli *c, const char *line, struct err *e)
 	return 0;
 }
 
+/* A name through ssh_config alone: no -o, -l, -p, -i or -J on top (AllowHost's base). */
+static int cli_resolve_plain(void *ctx, const char *name, struct target *t, struct err *e)
+{
+	struct cli *c = ctx;
+	struct cfg cfg;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(t, 0, sizeof(*t));
+	(void)str_copy(t->alias, sizeof(t->alias), name);
+	cfg.host = t->alias;
+	rc = cfg_load(&cfg, &c->env, c->fflag, e) < 0 || cfg_resolve(&cfg, &c->env, t, e) < 0 ?
+		-1 : 0;
+	cfg_free(&cfg);
+	if (rc < 0)
+		target_free(t);
+	return rc;
+}
+
 /* Resolve one destination with the command line's options on top of ssh_config. */
 static int cli_target(struct cli *c, const char *dest, struct target *t, struct err *e)
 {
@@ -10257,6 +10376,7 @@ static int cli_target(struct cli *c, const char *dest, struct target *t, struct 
 			goto out;
 	if (cfg_load(&cfg, &c->env, c->fflag, e) < 0 || cfg_resolve(&cfg, &c->env, t, e) < 0)
 		goto out;
+	t->env_password = 1;                    /* exec: the user's own SSHMCP_PASSWORD */
 	rc = 0;
 out:
 	cfg_free(&cfg);
@@ -10612,6 +10732,7 @@ struct fan {
 	const struct job *job;
 	const struct log *log;
 	fan_resolve_fn resolve;
+	fan_resolve_fn resolve_plain;    /* the same name with no options on top (AllowHost) */
 	void *ctx;
 	const struct policy *pol;        /* hosts must be allowed */
 	struct audit *audit;             /* each host: a started line, then its result */
@@ -10813,7 +10934,7 @@ static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
 	    (h->s = calloc(1, sizeof(*h->s))) == NULL ||
 	    sess_init(h->s, f->job, f->log, SSHMCP_STDIN_RING, now) < 0 ||
 	    f->resolve(f->ctx, h->name, &h->s->t, &e) < 0 ||
-	    (f->pol != NULL && pol_host(f->pol, h->name, &e) < 0) ||
+	    (f->pol != NULL && pol_host_check(f->pol, &h->s->t, f->resolve_plain, f->ctx, &e) < 0) ||
 	    (fan_audit(f, h, "started") < 0 && (err_set(&e, SSHMCP_ERR_IO, "the audit file cannot "
 	    "be written: the command was not sent"), 1))) {
 		if (h->s != NULL) {
@@ -11386,7 +11507,7 @@ static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
 	if (prompt_init(&pr) < 0 || cli_target(cl, cl->dest, &t, &e) < 0)
 		goto fail;
 	/* shell_new takes the target over; until it does, it is ours to free */
-	if (pol_host(&cl->pol, t.alias, &e) < 0 ||
+	if (pol_host_check(&cl->pol, &t, cli_resolve_plain, cl, &e) < 0 ||
 	    (sh = shell_new(&t, "exec", &cl->log, time_ms())) == NULL) {
 		target_free(&t);
 		goto fail;
@@ -11871,6 +11992,7 @@ static int fan_main(struct cli *c)
 	f.log = &c->log;
 	f.collect = c->json;
 	f.resolve = cli_resolve;
+	f.resolve_plain = cli_resolve_plain;
 	f.ctx = c;
 	f.pol = &c->pol;
 	f.audit = &c->audit;
@@ -11910,7 +12032,7 @@ static void cli_print(const char *key, const char *val)
 /* -G: the resolved configuration in ssh -G's words, for comparing with OpenSSH. */
 static int cli_print_config(struct cli *c, struct err *e)
 {
-	static const char *const strict[] = { "true", "accept-new", "false" };
+	static const char *const strict[] = { "true", "accept-new", "false", "ask" };
 	char num[32], files[SSHMCP_LINE_MAX] = "";
 	struct target t;
 	int i;
@@ -12029,7 +12151,8 @@ static int cli_exec(int argc, char **argv)
 		goto out;
 	}
 	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
-	    cli_target(&c, c.dest, &c.sess.t, &e) < 0 || pol_host(&c.pol, c.sess.t.alias, &e) < 0 ||
+	    cli_target(&c, c.dest, &c.sess.t, &e) < 0 ||
+	    pol_host_check(&c.pol, &c.sess.t, cli_resolve_plain, &c, &e) < 0 ||
 	    (cli_audit(&c, &c.sess, c.sess.t.alias, -1) < 0 && (err_set(&e, SSHMCP_ERR_IO, "the "
 	    "audit file cannot be written: the command was not sent"), 1))) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);

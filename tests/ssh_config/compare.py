@@ -53,8 +53,8 @@ ct = one(ssh, 'connecttimeout', 'none')
 if ct != 'none':
     cmp('connecttimeout', ct, one(mcp, 'connecttimeout'))
 
-shk = {'ask': 'true', 'yes': 'true', 'no': 'false', 'off': 'false'}.get(one(ssh, 'stricthostkeychecking', 'ask'),
-                                                                         one(ssh, 'stricthostkeychecking'))
+shk = {'yes': 'true', 'no': 'false', 'off': 'false'}.get(one(ssh, 'stricthostkeychecking', 'ask'),
+                                                         one(ssh, 'stricthostkeychecking'))
 cmp('stricthostkeychecking', shk, one(mcp, 'stricthostkeychecking'))
 
 # IdentityFile: only when configured (ssh's own default list differs from sshmcp's by design)
