@@ -7930,6 +7930,7 @@ struct server {
 	char *in;                           /* stdin line assembly, SSHMCP_MSG_MAX + 1 */
 	size_t inlen;
 	int in_skip, in_eof;
+	int in_full;                        /* whole requests wait in `in` (responses at the cap) */
 	char *out;                          /* responses not yet written to stdout */
 	size_t outlen, outcap;
 	int out_nonblock, out_flags;
@@ -8300,6 +8301,8 @@ static int srv_reset_take(struct server *srv, const char *key)
 	return 0;
 }
 
+static int srv_fan_running(const struct server *srv, const char *host, int *here);
+
 /* The session for this call: reused, or new. A session that died while idle is reported
  * once (SSHMCP_ERR_SESSION_LOST) and replaced on the next call: no silent reconnects. */
 static struct shell *tool_shell(struct server *srv, const struct args *a, int64_t now)
@@ -8352,7 +8355,7 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 		target_free(&t);
 		return tool_shell_device(sh, a) < 0 ? NULL : sh;
 	}
-	if (srv->nshells >= srv->pol.max_sessions) {
+	if (srv->nshells + srv_fan_running(srv, "", &rc) >= srv->pol.max_sessions) {
 		err_set(a->e, SSHMCP_ERR_BUSY, "too many sessions (%d): close one first",
 		    srv->pol.max_sessions);
 		target_free(&t);
@@ -8604,7 +8607,7 @@ static void srv_audit_cmds(struct server *srv, int64_t now)
 /* Rate limits: commands in flight, in all and per host; a flood is answered, not queued. */
 static int srv_cmd_limits(struct server *srv, const char *host, struct err *e)
 {
-	int i, all = 0, here = 0;
+	int i, here, all = srv_fan_running(srv, host, &here);
 
 	for (i = 0; i < srv->nhist; i++)
 		if (srv->hist[i]->status <= CMD_AWAITING) {
@@ -10733,6 +10736,8 @@ struct fan {
 	const struct log *log;
 	fan_resolve_fn resolve;
 	fan_resolve_fn resolve_plain;    /* the same name with no options on top (AllowHost) */
+	int (*room)(void *ctx, const char *host);   /* serve: a session slot is free for it */
+	int64_t t0;                      /* started: hosts that wait past the timeout fail */
 	void *ctx;
 	const struct policy *pol;        /* hosts must be allowed */
 	struct audit *audit;             /* each host: a started line, then its result */
@@ -10958,14 +10963,34 @@ static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
  * that has no socket left to watch. */
 static void fan_step_hosts(struct fan *f, int64_t now);
 
+/* Hosts still waiting for a slot when their time is up fail: busy, not silent. */
+static void fan_expire(struct fan *f, int64_t now)
+{
+	if (f->job->timeout_s <= 0 || now - f->t0 < (int64_t)f->job->timeout_s * 1000)
+		return;
+	while (f->next < f->n) {
+		struct fan_host *h = &f->h[f->next++];
+
+		h->t_start = now;
+		h->code = SSHMCP_ERR_BUSY;
+		h->status = err_table[h->code].exit_status;
+		(void)str_fmt(h->error, sizeof(h->error), "no free session or command slot within "
+		    "%d s (MaxSessions, MaxCommands)", f->job->timeout_s);
+		fan_finish(f, h, now);
+	}
+}
+
 static void fan_step(struct fan *f, int64_t now)
 {
 	int before;
 
 	do {
 		before = f->finished;
-		while (f->running < f->max && f->next < f->n)
+		while (f->running < f->max && f->next < f->n &&
+		    (f->room == NULL || f->room(f->ctx, f->h[f->next].name)))
 			fan_start(f, &f->h[f->next++], now);
+		if (f->next < f->n && f->running == 0 && f->room != NULL)
+			fan_expire(f, now);
 		fan_step_hosts(f, now);
 	} while (f->finished != before && f->next < f->n);
 }
@@ -11036,6 +11061,38 @@ static void srv_fan_free(struct srv_fan *sf)
 	free(sf->command);
 	free(sf);
 }
+
+/* execute_on_hosts' hosts in flight, in all and on `host`: they are sessions and commands
+ * like any other (MaxSessions, MaxCommands, MaxCommandsPerHost). */
+static int srv_fan_running(const struct server *srv, const char *host, int *here)
+{
+	int i, k, all = 0;
+
+	*here = 0;
+	for (i = 0; i < SSHMCP_FANS_MAX; i++)
+		for (k = 0; srv->fans[i] != NULL && k < srv->fans[i]->f.n; k++)
+			if (srv->fans[i]->f.h[k].s != NULL) {
+				all++;
+				*here += strcmp(srv->fans[i]->f.h[k].name, host) == 0;
+			}
+	return all;
+}
+
+/* May one more host of a fan-out start now? Sessions and commands in flight, all kinds. */
+static int srv_fan_room(void *ctx, const char *host)
+{
+	struct server *srv = ctx;
+	int i, here, all = 0, mine = 0, fans = srv_fan_running(srv, host, &here);
+
+	for (i = 0; i < srv->nhist; i++)
+		if (srv->hist[i]->status <= CMD_AWAITING) {
+			all++;
+			mine += strcmp(srv->hist[i]->host, host) == 0;
+		}
+	return srv->nshells + fans < srv->pol.max_sessions && all + fans < srv->pol.max_cmds &&
+	    mine + here < srv->pol.max_cmds_host;
+}
+
 
 /* hosts: ["a", "web[1-3]"] or "a,web[1-3]". */
 static int tool_hosts(const struct args *a, char **names)
@@ -11108,6 +11165,7 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)timeout };
 	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
 		.audit = &srv->audit, .rd = &srv->rd, .req = sf->id, .approved = srv->approving,
+		.room = srv_fan_room, .t0 = now,
 		.pol = &srv->pol, .collect = 1, .n = n, .max = (int)par, .h = calloc((size_t)n, sizeof(struct fan_host)) };
 	if (sf->f.h == NULL)
 		goto fail;
@@ -11557,9 +11615,41 @@ out:
 /* ------------------------------------------------------------ serve loop --- */
 
 /* Read stdin, cut lines; a line over SSHMCP_MSG_MAX is answered with an error and skipped. */
+/*
+ * Requests are handled line by line while the responses waiting for stdout stay under
+ * SSHMCP_OUTQ_MAX; past it the rest waits unread (in srv->in, then in the pipe): a client
+ * that writes requests and never reads cannot make the queue grow. scanned: bytes of
+ * srv->in known to hold no newline.
+ */
+static void srv_process_input(struct server *srv, int64_t now)
+{
+	size_t start = 0;
+	char *nl;
+
+	while (srv->outlen < SSHMCP_OUTQ_MAX &&
+	    (nl = memchr(srv->in + start, '\n', srv->inlen - start)) != NULL) {
+		size_t len = (size_t)(nl - (srv->in + start));
+
+		if (!srv->in_skip)
+			mcp_line(srv, srv->in + start, len, now);
+		srv->in_skip = 0;
+		start += len + 1;
+	}
+	memmove(srv->in, srv->in + start, srv->inlen - start);
+	srv->inlen -= start;
+	mem_wipe(srv->in + srv->inlen, start);      /* handled requests may hold passwords */
+	srv->in_full = memchr(srv->in, '\n', srv->inlen) != NULL;
+	if (!srv->in_full && srv->inlen > SSHMCP_MSG_MAX) {
+		if (!srv->in_skip)
+			mcp_error(srv, NULL, RPC_INVALID, "message larger than 4 MiB: skipped");
+		srv->in_skip = 1;
+		mem_wipe(srv->in, srv->inlen);
+		srv->inlen = 0;
+	}
+}
+
 static void srv_read(struct server *srv, int64_t now)
 {
-	size_t start = 0, i;
 	ssize_t got = read(STDIN_FILENO, srv->in + srv->inlen, SSHMCP_MSG_MAX + 1 - srv->inlen);
 
 	if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
@@ -11568,24 +11658,8 @@ static void srv_read(struct server *srv, int64_t now)
 	}
 	if (got < 0)
 		return;
-	for (i = srv->inlen; i < srv->inlen + (size_t)got; i++) {
-		if (srv->in[i] != '\n')
-			continue;
-		if (!srv->in_skip)
-			mcp_line(srv, srv->in + start, i - start, now);
-		srv->in_skip = 0;
-		start = i + 1;
-	}
 	srv->inlen += (size_t)got;
-	memmove(srv->in, srv->in + start, srv->inlen - start);
-	srv->inlen -= start;
-	mem_wipe(srv->in + srv->inlen, start);      /* handled requests may hold passwords */
-	if (srv->inlen > SSHMCP_MSG_MAX) {
-		if (!srv->in_skip)
-			mcp_error(srv, NULL, RPC_INVALID, "message larger than 4 MiB: skipped");
-		srv->in_skip = 1;
-		srv->inlen = 0;
-	}
+	srv_process_input(srv, now);
 }
 
 static void srv_progress(struct server *srv, struct waiter *wt, int64_t now)
@@ -11658,7 +11732,7 @@ static void srv_prepare(struct loop *l, struct server *srv)
 	l->n = 0;
 	l->deadline = srv_deadline(srv);
 	/* Unread responses past the cap: stop taking requests until the client reads. */
-	if (!srv->in_eof && srv->outlen < SSHMCP_OUTQ_MAX)
+	if (!srv->in_eof && srv->outlen < SSHMCP_OUTQ_MAX && !srv->in_full)
 		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, srv);
 	if (srv->outlen > 0)
 		loop_add(l, STDOUT_FILENO, POLLOUT, LOOP_STDOUT, srv);
@@ -11696,6 +11770,10 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 	srv_audit_cmds(srv, now);
 	srv_ask_hostkeys(srv);
 	mcp_flush(srv);
+	if (srv->in_full && srv->outlen < SSHMCP_OUTQ_MAX) {
+		srv_process_input(srv, now);    /* the client read: the held requests go on */
+		mcp_flush(srv);
+	}
 }
 
 /* Shutdown: no new work; running commands get Ctrl-C and a second to come back (their
@@ -11735,7 +11813,7 @@ static void srv_run(struct server *srv)
 	int64_t stop;
 
 	loop_signals(&waitmask);
-	while (!srv->in_eof && sig_caught == 0) {
+	while (!(srv->in_eof && !srv->in_full) && sig_caught == 0) {
 		srv_prepare(&l, srv);
 		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
 			break;
