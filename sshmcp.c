@@ -5753,6 +5753,20 @@ static int pol_name_protected(const char *name, size_t n)
 	return 0;
 }
 
+/* Names whose value must not even be read: the prompt and its hooks hold the session's
+ * nonce (with it, output could forge a command's end). */
+static int pol_name_hook(const char *name, size_t n)
+{
+	static const char *const hooks[] = { "PS0", "PS1", "PS2", "PS4", "PROMPT", "RPROMPT",
+		"PROMPT_COMMAND", NULL };
+	const char *const *p;
+
+	for (p = hooks; *p != NULL; p++)
+		if (strlen(*p) == n && strncmp(*p, name, n) == 0)
+			return 1;
+	return n >= 7 && strncmp(name, "_sshmcp", 7) == 0;
+}
+
 static size_t pol_name_len(const char *s, size_t n)
 {
 	size_t k = 0;
@@ -5786,7 +5800,7 @@ static size_t pol_lex_dollar(struct pol_lex *lx, size_t i)
 		    "a $ expansion other than \"$NAME\"");
 		return n;
 	}
-	if (pol_name_protected(s + i + 1 + brace, k)) {
+	if (pol_name_hook(s + i + 1 + brace, k)) {
 		pol_bad(lx->sp, "an expansion of the protected variable %.*s", (int)k, s + i + 1 + brace);
 		return n;
 	}
@@ -6415,7 +6429,9 @@ static void pol_cmd_word(struct pol_split *sp, const struct pol_cmd *c, int k)
 	const struct pol_word *wd = &c->wd[k];
 	const char *w = wd->w;
 
-	if (wd->fl & PW_EXPAND)
+	if (pol_is(w, pol_reserved) && !(wd->fl & PW_QUOTED))
+		pol_bad(sp, "a compound command (%s)", w);
+	else if (wd->fl & PW_EXPAND)
 		pol_bad(sp, "a command word computed at run time ('%.40s')", wd->src);
 	else if (wd->fl & (PW_GLOB | PW_TILDE))
 		pol_bad(sp, "a pattern or ~ in the command word ('%.40s')", wd->src);
@@ -8094,68 +8110,461 @@ static int mcp_raw(const struct json_doc *d, int t, char *out, size_t cap)
 
 /* =============================================================== tools === */
 
-/* Arguments of one tools/call. */
-struct args {
-	const struct json_doc *d;
-	int obj;                            /* the arguments object, -1 when absent */
-	struct err *e;
+/* --------------------------------------------------------- tool arguments --- */
+/*
+ * Every tool argument is a row: its JSON type, what it must look like, its bounds, the
+ * schema text. One pass (arg_parse) checks a call's arguments against its tool's rows into
+ * a struct targs before the handler runs: an unknown argument, a wrong type, a bound
+ * passed, a host or user name that is no name, a control byte in a path or a name — each
+ * is a clear usage error and nothing runs. inputSchema is written from the same rows, with
+ * the limits the live policy sets (MaxTimeout).
+ */
+enum arg_kind { AK_STR, AK_TEXT, AK_INT, AK_NUM, AK_BOOL, AK_KEYS, AK_HOSTS, AK_MODE,
+	AK_OFFSET };
+enum arg_class { AC_ANY, AC_HOST, AC_USER, AC_PATH, AC_NAME, AC_ID, AC_SECRET, AC_ENUM };
+/* Bounds the policy sets: the row's max is replaced by it. */
+enum arg_lim { AL_FIXED, AL_TIMEOUT };
+
+enum arg_id { A_HOST, A_COMMAND, A_USERNAME, A_PORT, A_PASSWORD, A_KEY_FILENAME, A_PASSPHRASE,
+	A_TIMEOUT, A_WAIT, A_SESSION, A_SUDO_PASSWORD, A_ENABLE_PASSWORD, A_DEVICE_TYPE,
+	A_MAX_BYTES, A_COMMAND_ID, A_OFFSET, A_STATUS_WAIT, A_TEXT, A_KEYS, A_SECRET, A_NEWLINE,
+	A_PATH, A_LENGTH, A_SUDO, A_CONTENT, A_ENCODING, A_MODE, A_APPEND, A_CREATE_DIRS, A_HOSTS,
+	A_MAX_PARALLEL, A_FAN_MAX_BYTES, A_RUNNING_ONLY, A_HOST_FILTER, A_COUNT };
+
+/* What a call's arguments became. Strings are NUL-terminated copies; command, text and
+ * content are allocated (arg_release wipes and frees). Numbers keep their default when
+ * absent; `seen` has bit A_x when x was given. */
+struct targs {
+	uint64_t seen;
+	char host[SSHMCP_HOST_MAX], username[SSHMCP_USER_MAX], key_filename[SSHMCP_PATH_MAX];
+	char password[SSHMCP_SECRET_MAX], passphrase[SSHMCP_SECRET_MAX];
+	char sudo_password[SSHMCP_SECRET_MAX], enable_password[SSHMCP_SECRET_MAX];
+	char session[SSHMCP_NAME_MAX], command_id[SSHMCP_NAME_MAX], device_type[32];
+	char path[SSHMCP_PATH_MAX], encoding[16];
+	char *command, *text, *content;
+	size_t content_len;
+	long port, timeout, wait, max_bytes, max_parallel, length, mode;
+	uint64_t offset;
+	int secret, newline, sudo, append, create_dirs, running_only;
+	int keys[SSHMCP_KEYS_MAX];
+	int nkeys;
+	int hosts;                          /* the hosts argument's token (execute_on_hosts) */
 };
 
-/* A string argument: 0 when present, 1 when absent (and not required), -1 on error. */
-static int arg_str(const struct args *a, const char *key, char *out, size_t cap, int required)
-{
-	int t = a->obj >= 0 ? json_get(a->d, a->obj, key) : -1;
-	size_t n;
+_Static_assert(A_COUNT <= 64, "seen is a 64-bit mask");
 
-	out[0] = '\0';
-	if (t < 0 || json_type(a->d, t) == JSON_NULL) {
-		if (required)
-			err_set(a->e, SSHMCP_ERR_USAGE, "missing required argument '%s'", key);
-		return required ? -1 : 1;
+static const char *const arg_device_types[] = { "linux", "cisco_ios", "cisco_nxos", "cisco_xr",
+	"cisco_asa", "juniper_junos", "arista_eos", "mikrotik_routeros", "hp_procurve",
+	"huawei_vrp", "fortinet", "paloalto_panos", NULL };
+static const char *const arg_encodings[] = { "utf8", "base64", NULL };
+
+/* Named keys, as a terminal sends them. Enter is CR: the tty maps it for cooked reads. */
+static const struct { const char *name, *seq; } tool_keys[] = {
+	{ "enter", "\r" }, { "space", " " }, { "tab", "\t" }, { "esc", "\033" },
+	{ "ctrl-c", "\003" }, { "ctrl-d", "\004" }, { "q", "q" }, { "y", "y" }, { "n", "n" },
+	{ "up", "\033[A" }, { "down", "\033[B" },
+};
+
+#define TOOL_KEYS_N (sizeof(tool_keys) / sizeof(tool_keys[0]))
+#define TA(f) offsetof(struct targs, f), sizeof(((struct targs *)0)->f)
+
+struct arg_row {
+	const char *name;
+	enum arg_kind kind;
+	enum arg_class cls;
+	size_t off, size;                   /* where in struct targs, how big (strings) */
+	long min, max;                      /* numbers; strings: max is the byte limit */
+	enum arg_lim lim;
+	const char *dflt;                   /* the schema's default, as JSON */
+	const char *const *enums;
+	const char *desc;
+};
+
+static const struct arg_row arg_rows[A_COUNT] = {
+	[A_HOST] = { "host", AK_STR, AC_HOST, TA(host), 1, 0, AL_FIXED, NULL, NULL,
+		"host or ssh_config alias" },
+	[A_COMMAND] = { "command", AK_TEXT, AC_ANY, TA(command), 1, SSHMCP_CMD_MAX, AL_FIXED, NULL,
+		NULL, "shell command line" },
+	[A_USERNAME] = { "username", AK_STR, AC_USER, TA(username), 1, 0, AL_FIXED, NULL, NULL,
+		"remote user (ssh_config's User otherwise)" },
+	[A_PORT] = { "port", AK_INT, AC_ANY, TA(port), 1, 65535, AL_FIXED, NULL, NULL, NULL },
+	[A_PASSWORD] = { "password", AK_STR, AC_SECRET, TA(password), 1, 0, AL_FIXED, NULL, NULL,
+		"login password (never logged)" },
+	[A_KEY_FILENAME] = { "key_filename", AK_STR, AC_PATH, TA(key_filename), 1, 0, AL_FIXED,
+		NULL, NULL, "identity file (a regular file of at most 64 KiB)" },
+	[A_PASSPHRASE] = { "passphrase", AK_STR, AC_SECRET, TA(passphrase), 1, 0, AL_FIXED, NULL,
+		NULL, "passphrase of an encrypted key" },
+	[A_TIMEOUT] = { "timeout", AK_NUM, AC_ANY, TA(timeout), 1, SSHMCP_TIMEOUT_MAX_S, AL_TIMEOUT,
+		"30", NULL, "seconds before the command is interrupted" },
+	[A_WAIT] = { "wait", AK_NUM, AC_ANY, TA(wait), 0, SSHMCP_TIMEOUT_MAX_S, AL_TIMEOUT, NULL,
+		NULL, "seconds to wait for the result (default min(timeout, 50)); 0: at once" },
+	[A_SESSION] = { "session", AK_STR, AC_NAME, TA(session), 1, 0, AL_FIXED, "\"default\"",
+		NULL, "the persistent shell's name (letters, digits, _ . -)" },
+	[A_SUDO_PASSWORD] = { "sudo_password", AK_STR, AC_SECRET, TA(sudo_password), 1, 0,
+		AL_FIXED, NULL, NULL, "typed at sudo's own prompt only" },
+	[A_ENABLE_PASSWORD] = { "enable_password", AK_STR, AC_SECRET, TA(enable_password), 1, 0,
+		AL_FIXED, NULL, NULL, "network devices: climb to privileged mode (enable, super) "
+		"with it" },
+	[A_DEVICE_TYPE] = { "device_type", AK_STR, AC_ENUM, TA(device_type), 1, 0, AL_FIXED, NULL,
+		arg_device_types, "the session's platform; without it a device is recognised by "
+		"its prompt" },
+	[A_MAX_BYTES] = { "max_bytes", AK_INT, AC_ANY, TA(max_bytes), 1, SSHMCP_MAX_BYTES_MAX,
+		AL_FIXED, "65536", NULL, "output returned at most (the newest)" },
+	[A_COMMAND_ID] = { "command_id", AK_STR, AC_ID, TA(command_id), 1, 0, AL_FIXED, NULL, NULL,
+		NULL },
+	[A_OFFSET] = { "offset", AK_OFFSET, AC_ANY, TA(offset), 0, 0, AL_FIXED, NULL, NULL,
+		"byte offset to start from" },
+	[A_STATUS_WAIT] = { "wait", AK_NUM, AC_ANY, TA(wait), 0, SSHMCP_TIMEOUT_MAX_S, AL_TIMEOUT,
+		"0", NULL, "seconds to long-poll until it ends or asks for input" },
+	[A_TEXT] = { "text", AK_TEXT, AC_ANY, TA(text), 0, SSHMCP_INPUT_MAX, AL_FIXED, NULL, NULL,
+		"typed, then Enter unless newline is false" },
+	[A_KEYS] = { "keys", AK_KEYS, AC_ANY, TA(keys), 0, SSHMCP_KEYS_MAX, AL_FIXED, NULL, NULL,
+		"named keys, typed after the text" },
+	[A_SECRET] = { "secret", AK_BOOL, AC_ANY, TA(secret), 0, 1, AL_FIXED, "false", NULL,
+		"keep the text out of every log and result" },
+	[A_NEWLINE] = { "newline", AK_BOOL, AC_ANY, TA(newline), 0, 1, AL_FIXED, "true", NULL,
+		NULL },
+	[A_PATH] = { "path", AK_STR, AC_PATH, TA(path), 1, 0, AL_FIXED, NULL, NULL, NULL },
+	[A_LENGTH] = { "length", AK_INT, AC_ANY, TA(length), 0, SSHMCP_FILE_MAX, AL_FIXED,
+		"1048576", NULL, "bytes to read at most" },
+	[A_SUDO] = { "sudo", AK_BOOL, AC_ANY, TA(sudo), 0, 1, AL_FIXED, "false", NULL,
+		"through sudo (sudo_password answers its prompt)" },
+	[A_CONTENT] = { "content", AK_TEXT, AC_ANY, TA(content), 0, SSHMCP_MSG_MAX, AL_FIXED, NULL,
+		NULL, "the file's new content, as utf8 text or base64" },
+	[A_ENCODING] = { "encoding", AK_STR, AC_ENUM, TA(encoding), 1, 0, AL_FIXED, "\"utf8\"",
+		arg_encodings, NULL },
+	[A_MODE] = { "mode", AK_MODE, AC_ANY, TA(mode), 0, 07777, AL_FIXED, NULL, NULL,
+		"permissions, octal as \"0644\" or a number" },
+	[A_APPEND] = { "append", AK_BOOL, AC_ANY, TA(append), 0, 1, AL_FIXED, "false", NULL, NULL },
+	[A_CREATE_DIRS] = { "create_dirs", AK_BOOL, AC_ANY, TA(create_dirs), 0, 1, AL_FIXED,
+		"false", NULL, NULL },
+	[A_HOSTS] = { "hosts", AK_HOSTS, AC_ANY, TA(hosts), 0, 0, AL_FIXED, NULL, NULL,
+		"a list, or a host list like \"web[01-20],db1\"" },
+	[A_MAX_PARALLEL] = { "max_parallel", AK_INT, AC_ANY, TA(max_parallel), 1,
+		SSHMCP_MAX_SESSIONS, AL_FIXED, "16", NULL, NULL },
+	[A_FAN_MAX_BYTES] = { "max_bytes", AK_INT, AC_ANY, TA(max_bytes), 1, SSHMCP_FAN_KEEP,
+		AL_FIXED, "16384", NULL, "output kept per host and stream (the newest)" },
+	[A_RUNNING_ONLY] = { "running_only", AK_BOOL, AC_ANY, TA(running_only), 0, 1, AL_FIXED,
+		"false", NULL, NULL },
+	[A_HOST_FILTER] = { "host", AK_STR, AC_HOST, TA(host), 1, 0, AL_FIXED, NULL, NULL,
+		"only this host's" },
+};
+
+/* A tool's arguments: row ids, A_COUNT-terminated; the required ones first, counted. */
+struct arg_list {
+	int nreq;
+	enum arg_id ids[24];
+};
+
+#define ARG_CONN A_USERNAME, A_PORT, A_PASSWORD, A_KEY_FILENAME, A_PASSPHRASE, A_SESSION
+static const struct arg_list args_exec = { 2, { A_HOST, A_COMMAND, ARG_CONN, A_TIMEOUT, A_WAIT,
+	A_SUDO_PASSWORD, A_ENABLE_PASSWORD, A_DEVICE_TYPE, A_MAX_BYTES, A_COUNT } };
+static const struct arg_list args_async = { 2, { A_HOST, A_COMMAND, ARG_CONN, A_TIMEOUT,
+	A_SUDO_PASSWORD, A_ENABLE_PASSWORD, A_DEVICE_TYPE, A_MAX_BYTES, A_COUNT } };
+static const struct arg_list args_status = { 1, { A_COMMAND_ID, A_OFFSET, A_STATUS_WAIT,
+	A_MAX_BYTES, A_COUNT } };
+static const struct arg_list args_input = { 1, { A_COMMAND_ID, A_TEXT, A_KEYS, A_SECRET,
+	A_NEWLINE, A_COUNT } };
+static const struct arg_list args_id = { 1, { A_COMMAND_ID, A_COUNT } };
+static const struct arg_list args_read = { 2, { A_HOST, A_PATH, ARG_CONN, A_OFFSET, A_LENGTH,
+	A_SUDO, A_SUDO_PASSWORD, A_COUNT } };
+static const struct arg_list args_write = { 3, { A_HOST, A_PATH, A_CONTENT, ARG_CONN,
+	A_ENCODING, A_MODE, A_APPEND, A_CREATE_DIRS, A_SUDO, A_SUDO_PASSWORD, A_COUNT } };
+static const struct arg_list args_fan = { 2, { A_HOSTS, A_COMMAND, A_TIMEOUT, A_MAX_PARALLEL,
+	A_FAN_MAX_BYTES, A_COUNT } };
+static const struct arg_list args_list = { 0, { A_HOST_FILTER, A_RUNNING_ONLY, A_COUNT } };
+static const struct arg_list args_none = { 0, { A_COUNT } };
+static const struct arg_list args_close = { 1, { A_HOST, A_SESSION, A_COUNT } };
+
+/* A string's class: what each kind of name or value may hold. NULL or why not. */
+static const char *arg_class_bad(const struct arg_row *r, const char *s)
+{
+	const char *const *en;
+
+	switch (r->cls) {
+	case AC_HOST: return name_host_bad(s);
+	case AC_USER: return name_user_bad(s);
+	case AC_PATH: case AC_SECRET:
+		return str_has_control(s) || strchr(s, '\n') != NULL ? "a control character" : NULL;
+	case AC_NAME: case AC_ID:
+		return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		    strlen(s) ? "only letters, digits, _ . -" : NULL;
+	case AC_ENUM:
+		for (en = r->enums; *en != NULL; en++)
+			if (strcmp(*en, s) == 0)
+				return NULL;
+		return "not one of the values the schema lists";
+	case AC_ANY:
+		break;
 	}
-	if (json_type(a->d, t) != JSON_STRING || json_str(a->d, t, out, cap, &n) < 0 ||
-	    strlen(out) != n) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must be a string of at most %zu bytes "
-		    "without NUL", key, cap - 1);
+	return NULL;
+}
+
+/* A string row: bounded, no NUL, of its class; into its field (AK_TEXT: allocated). */
+static int arg_string(const struct arg_row *r, const struct json_doc *d, int t, long max,
+    struct targs *v, struct err *e)
+{
+	size_t n = json_str_len(d, t), cap = r->kind == AK_TEXT ? (size_t)max + 1 : r->size;
+	char *s = r->kind == AK_TEXT ? NULL : (char *)v + r->off, **dst = (char **)((char *)v + r->off);
+	const char *why;
+
+	if (json_type(d, t) != JSON_STRING || n >= cap) {
+		err_set(e, SSHMCP_ERR_USAGE, "argument '%s' must be a string of at most %zu bytes",
+		    r->name, cap - 1);
 		return -1;
 	}
-	if (required && n == 0) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must not be empty", key);
+	if (s == NULL && (s = *dst = malloc(n + 1)) == NULL) {
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	if (json_str(d, t, s, n + 1, &n) < 0 || memchr(s, '\0', n) != NULL) {
+		err_set(e, SSHMCP_ERR_USAGE, "argument '%s' must not contain NUL bytes", r->name);
+		return -1;
+	}
+	if (r->min > 0 && n == 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "argument '%s' must not be empty", r->name);
+		return -1;
+	}
+	if (r == &arg_rows[A_CONTENT])
+		v->content_len = n;
+	if ((why = arg_class_bad(r, s)) != NULL) {
+		err_set(e, SSHMCP_ERR_USAGE, "argument '%s': %s", r->name, why);
 		return -1;
 	}
 	return 0;
 }
 
-static int arg_num(const struct args *a, const char *key, long lo, long hi, long dflt, long *out)
+/* keys: an array of names from tool_keys, all checked before anything is typed. */
+static int arg_keys(const struct json_doc *d, int t, struct targs *v, struct err *e)
 {
-	int t = a->obj >= 0 ? json_get(a->d, a->obj, key) : -1;
-	double v;
+	int k;
+	size_t i;
 
-	*out = dflt;
-	if (t < 0 || json_type(a->d, t) == JSON_NULL)
+	if (json_type(d, t) != JSON_ARRAY) {
+		err_set(e, SSHMCP_ERR_USAGE, "argument 'keys' must be an array of key names");
+		return -1;
+	}
+	for (k = json_child(d, t); k >= 0; k = json_next(d, t, k)) {
+		for (i = 0; i < TOOL_KEYS_N && !json_streq(d, k, tool_keys[i].name); i++)
+			;
+		if (i == TOOL_KEYS_N || v->nkeys >= SSHMCP_KEYS_MAX) {
+			err_set(e, SSHMCP_ERR_USAGE, i == TOOL_KEYS_N ? "unknown key in 'keys' (enter, "
+			    "space, tab, esc, ctrl-c, ctrl-d, q, y, n, up, down)" : "too many keys (at most "
+			    "%d)", SSHMCP_KEYS_MAX);
+			return -1;
+		}
+		v->keys[v->nkeys++] = (int)i;
+	}
+	return 0;
+}
+
+/* mode: "0644", "644" or 420, at most 07777. */
+static int arg_mode_value(const struct json_doc *d, int t, struct targs *v, struct err *e)
+{
+	char s[16], *end;
+	long long n;
+
+	if (json_type(d, t) == JSON_STRING && json_str(d, t, s, sizeof(s), NULL) == 0 &&
+	    s[0] != '\0' && (v->mode = strtol(s, &end, 8), *end == '\0') && v->mode >= 0 &&
+	    v->mode <= 07777)
 		return 0;
-	if (json_double(a->d, t, &v) < 0 || v < (double)lo || v > (double)hi) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must be a number from %ld to %ld",
-		    key, lo, hi);
-		return -1;
-	}
-	*out = (long)v;
-	return 0;
-}
-
-static int arg_bool(const struct args *a, const char *key, int dflt, int *out)
-{
-	int t = a->obj >= 0 ? json_get(a->d, a->obj, key) : -1;
-
-	*out = dflt;
-	if (t < 0 || json_type(a->d, t) == JSON_NULL)
+	if (json_type(d, t) == JSON_NUMBER && json_int(d, t, &n) == 0 && n >= 0 && n <= 07777) {
+		v->mode = (long)n;
 		return 0;
-	if (json_bool(a->d, t, out) < 0) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must be true or false", key);
+	}
+	err_set(e, SSHMCP_ERR_USAGE, "argument 'mode' must be octal like \"0644\" (or 420)");
+	return -1;
+}
+
+/* A number row: an integer (or any number, AK_NUM, taken whole) within its bounds. */
+static int arg_number(const struct arg_row *r, const struct json_doc *d, int t, long max,
+    struct targs *v, struct err *e)
+{
+	double x;
+
+	if (json_double(d, t, &x) < 0 || x < (double)r->min ||
+	    x > (r->kind == AK_OFFSET ? 9007199254740992.0 : (double)max) ||
+	    (r->kind != AK_NUM && x != (double)(long long)x)) {
+		err_set(e, SSHMCP_ERR_USAGE, r->kind == AK_OFFSET ? "argument '%s' must be a byte "
+		    "offset >= 0" : "argument '%s' must be a%s number from %ld to %ld", r->name,
+		    r->kind == AK_NUM ? "" : "n integer", r->min, max);
 		return -1;
 	}
+	if (r->kind == AK_OFFSET)
+		v->offset = (uint64_t)x;
+	else
+		*(long *)((char *)v + r->off) = (long)x;
 	return 0;
 }
+
+static int arg_one(const struct arg_row *r, const struct json_doc *d, int t,
+    const struct policy *p, struct targs *v, struct err *e)
+{
+	long max = r->lim == AL_TIMEOUT ? p->timeout_max : r->max;
+
+	switch (r->kind) {
+	case AK_STR: case AK_TEXT:
+		return arg_string(r, d, t, max, v, e);
+	case AK_INT: case AK_NUM: case AK_OFFSET:
+		return arg_number(r, d, t, max, v, e);
+	case AK_BOOL:
+		if (json_bool(d, t, (int *)((char *)v + r->off)) == 0)
+			return 0;
+		err_set(e, SSHMCP_ERR_USAGE, "argument '%s' must be true or false", r->name);
+		return -1;
+	case AK_KEYS:
+		return arg_keys(d, t, v, e);
+	case AK_MODE:
+		return arg_mode_value(d, t, v, e);
+	case AK_HOSTS:
+		if (json_type(d, t) == JSON_STRING || json_type(d, t) == JSON_ARRAY) {
+			v->hosts = t;
+			return 0;
+		}
+		err_set(e, SSHMCP_ERR_USAGE, "argument 'hosts' must be a list or a host list string");
+		return -1;
+	}
+	return -1;
+}
+
+/* Where a key of the call's arguments is in the tool's list, or -1. */
+static int arg_find(const struct arg_list *l, const struct json_doc *d, int key)
+{
+	int i;
+
+	for (i = 0; l->ids[i] != A_COUNT; i++)
+		if (json_streq(d, key, arg_rows[l->ids[i]].name))
+			return i;
+	return -1;
+}
+
+/* Check a call's arguments (the object `obj`, -1 for none) into v. */
+static int arg_parse(const struct arg_list *l, const struct json_doc *d, int obj,
+    const struct policy *p, struct targs *v, struct err *e)
+{
+	int k, i;
+
+	memset(v, 0, sizeof(*v));
+	v->timeout = p->timeout_default;
+	v->wait = v->max_bytes = v->mode = -1;      /* the tool's default */
+	v->newline = 1;
+	v->length = SSHMCP_FILE_MAX;
+	v->max_parallel = 16;
+	v->hosts = -1;
+	(void)str_copy(v->session, sizeof(v->session), "default");
+	for (k = obj >= 0 ? json_child(d, obj) : -1; k >= 0; k = json_next(d, obj, k)) {
+		char name[40];
+
+		if ((i = arg_find(l, d, k)) < 0) {
+			(void)json_str(d, k, name, sizeof(name), NULL);
+			err_set(e, SSHMCP_ERR_USAGE, "unknown argument '%.32s'", name);
+			return -1;
+		}
+		if (v->seen & (1ull << l->ids[i])) {
+			err_set(e, SSHMCP_ERR_USAGE, "argument '%s' given twice", arg_rows[l->ids[i]].name);
+			return -1;
+		}
+		v->seen |= 1ull << l->ids[i];
+		if (json_type(d, k + 1) != JSON_NULL &&
+		    arg_one(&arg_rows[l->ids[i]], d, k + 1, p, v, e) < 0)
+			return -1;
+		if (json_type(d, k + 1) == JSON_NULL)
+			v->seen &= ~(1ull << l->ids[i]);   /* null: as if absent */
+	}
+	for (i = 0; i < l->nreq; i++)
+		if (!(v->seen & (1ull << l->ids[i]))) {
+			err_set(e, SSHMCP_ERR_USAGE, "missing required argument '%s'",
+			    arg_rows[l->ids[i]].name);
+			return -1;
+		}
+	return 0;
+}
+
+/* Done with a call's arguments: secrets wiped, allocations freed. */
+static void arg_release(struct targs *v)
+{
+	if (v->text != NULL)
+		mem_wipe(v->text, strlen(v->text));
+	free(v->command);
+	free(v->text);
+	if (v->content != NULL)
+		mem_wipe(v->content, v->content_len);
+	free(v->content);
+	mem_wipe(v->password, sizeof(v->password));
+	mem_wipe(v->passphrase, sizeof(v->passphrase));
+	mem_wipe(v->sudo_password, sizeof(v->sudo_password));
+	mem_wipe(v->enable_password, sizeof(v->enable_password));
+	v->command = v->text = v->content = NULL;
+}
+
+/* inputSchema, from the rows, with the live limits. */
+static void arg_schema(struct jw *w, const struct arg_list *l, const struct policy *p)
+{
+	static const char *const types[] = { [AK_STR] = "string", [AK_TEXT] = "string",
+		[AK_INT] = "integer", [AK_NUM] = "number", [AK_BOOL] = "boolean", [AK_OFFSET] = "integer" };
+	int i;
+
+	jw_obj_begin(w);
+	jw_kcstr(w, "type", "object");
+	jw_kobj_begin(w, "properties");
+	for (i = 0; l->ids[i] != A_COUNT; i++) {
+		const struct arg_row *r = &arg_rows[l->ids[i]];
+		const char *const *en;
+
+		jw_kobj_begin(w, r->name);
+		if (r->kind == AK_KEYS || r->kind == AK_HOSTS || r->kind == AK_MODE) {
+			jw_kraw(w, "type", r->kind == AK_KEYS ? "\"array\"" : r->kind == AK_HOSTS ?
+			    "[\"array\",\"string\"]" : "[\"string\",\"integer\"]", r->kind == AK_KEYS ? 7 :
+			    r->kind == AK_HOSTS ? 18 : 20);
+			if (r->kind != AK_MODE) {
+				jw_kobj_begin(w, "items");
+				jw_kcstr(w, "type", "string");
+				if (r->kind == AK_KEYS) {
+					size_t k;
+
+					jw_karr_begin(w, "enum");
+					for (k = 0; k < TOOL_KEYS_N; k++)
+						jw_cstr(w, tool_keys[k].name);
+					jw_arr_end(w);
+				}
+				jw_obj_end(w);
+			}
+		} else
+			jw_kcstr(w, "type", types[r->kind]);
+		if (r->kind == AK_INT || r->kind == AK_NUM || r->kind == AK_OFFSET)
+			jw_kint(w, "minimum", r->min);
+		if (r->kind == AK_INT || r->kind == AK_NUM)
+			jw_kint(w, "maximum", r->lim == AL_TIMEOUT ? p->timeout_max : r->max);
+		if (r == &arg_rows[A_TIMEOUT])
+			jw_kint(w, "default", p->timeout_default);
+		else if (r->dflt != NULL)
+			jw_kraw(w, "default", r->dflt, strlen(r->dflt));
+		if (r->enums != NULL) {
+			jw_karr_begin(w, "enum");
+			for (en = r->enums; *en != NULL; en++)
+				jw_cstr(w, *en);
+			jw_arr_end(w);
+		}
+		if (r->desc != NULL)
+			jw_kcstr(w, "description", r->desc);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+	jw_karr_begin(w, "required");
+	for (i = 0; i < l->nreq; i++)
+		jw_cstr(w, arg_rows[l->ids[i]].name);
+	jw_arr_end(w);
+	jw_kbool(w, "additionalProperties", 0);
+	jw_obj_end(w);
+}
+
+/* One tools/call: its checked arguments (v), the raw document for the few that stay raw
+ * (execute_on_hosts' host list), and where the first error goes. */
+struct args {
+	const struct json_doc *d;
+	const struct targs *v;
+	struct err *e;
+};
 
 /* The server's settings on top of what `c` holds, then ssh_config, into `t`. */
 static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, struct err *e)
@@ -8195,25 +8604,19 @@ static int srv_resolve(void *ctx, const char *name, struct target *t, struct err
 /* Resolve the tool's host through ssh_config, with the tool's overrides on top. */
 static int tool_target(struct server *srv, const struct args *a, struct target *t)
 {
-	char key[SSHMCP_PATH_MAX], line[SSHMCP_PATH_MAX + 32];
+	char line[SSHMCP_PATH_MAX + 32];
 	struct cfg c;
-	long port;
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	memset(t, 0, sizeof(*t));
-	if (arg_str(a, "host", t->alias, sizeof(t->alias), 1) < 0 ||
-	    arg_str(a, "username", t->user, sizeof(t->user), 0) < 0 ||
-	    arg_num(a, "port", 1, 65535, 0, &port) < 0 ||
-	    arg_str(a, "key_filename", key, sizeof(key), 0) < 0)
-		goto out;
-	if (name_check(t->alias, t->user, a->e) < 0)
-		goto out;
-	t->port = (int)port;
+	(void)str_copy(t->alias, sizeof(t->alias), a->v->host);
+	(void)str_copy(t->user, sizeof(t->user), a->v->username);
+	t->port = (int)a->v->port;
 	c.host = t->alias;
 	c.user = t->user;
-	if (key[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"", key) < 0 ||
-	    cfg_option(&c, line, a->e) < 0))
+	if (a->v->key_filename[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"",
+	    a->v->key_filename) < 0 || cfg_option(&c, line, a->e) < 0))
 		goto out;
 	rc = srv_target_cfg(srv, &c, t, a->e);
 out:
@@ -8249,35 +8652,25 @@ static void srv_shell_remove(struct server *srv, struct shell *sh)
  * enable_password makes the next command climb to privileged mode first. */
 static int tool_shell_device(struct shell *sh, const struct args *a)
 {
-	char type[32], pw[SSHMCP_SECRET_MAX];
 	const struct dev_profile *p = NULL;
-	int rc = arg_str(a, "device_type", type, sizeof(type), 0);
+	int given = a->v->device_type[0] != '\0';
 
-	if (rc < 0)
-		return -1;
-	if (rc == 0 && dev_type_parse(type, &p) < 0) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "unknown device_type '%s' (linux, cisco_ios, "
-		    "cisco_nxos, cisco_xr, cisco_asa, juniper_junos, arista_eos, mikrotik_routeros, "
-		    "hp_procurve, huawei_vrp, fortinet, paloalto_panos)", type);
-		return -1;
-	}
-	if (rc == 0 && sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0) {
+	if (given)
+		(void)dev_type_parse(a->v->device_type, &p);    /* the row's enum checked it */
+	if (given && sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0) {
 		sh->dev = p;
 		sh->dev_auto = 0;
-	} else if (rc == 0 && sh->dev != p) {
+	} else if (given && sh->dev != p) {
 		err_set(a->e, SSHMCP_ERR_USAGE, "session '%s' to %s is already open as %s: close it "
 		    "first, or use another session name", sh->name, sh->alias,
 		    sh->dev != NULL ? sh->dev->name : "linux");
 		return -1;
 	}
-	if ((rc = arg_str(a, "enable_password", pw, sizeof(pw), 0)) < 0)
-		return -1;
-	if (rc == 0 && strcmp(pw, sh->enable_pw) != 0) {
-		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), pw);
-		mask_add(&sh->mask, pw);
+	if (a->v->enable_password[0] != '\0' && strcmp(a->v->enable_password, sh->enable_pw) != 0) {
+		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), a->v->enable_password);
+		mask_add(&sh->mask, sh->enable_pw);
 		sh->enable_want = 1;
 	}
-	mem_wipe(pw, sizeof(pw));
 	return 0;
 }
 
@@ -8307,20 +8700,12 @@ static int srv_fan_running(const struct server *srv, const char *host, int *here
  * once (SSHMCP_ERR_SESSION_LOST) and replaced on the next call: no silent reconnects. */
 static struct shell *tool_shell(struct server *srv, const struct args *a, int64_t now)
 {
-	char name[SSHMCP_NAME_MAX], key[sizeof(((struct shell *)0)->key)];
+	char key[sizeof(((struct shell *)0)->key)];
+	const char *name = a->v->session;
 	struct target t;
 	struct shell *sh;
-	int rc = arg_str(a, "session", name, sizeof(name), 0);
+	int rc;
 
-	if (rc < 0)
-		return NULL;
-	if (rc > 0)
-		(void)str_copy(name, sizeof(name), "default");
-	if (name[0] == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_.-") != strlen(name)) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "bad session name '%s' (letters, digits, _ . -)", name);
-		return NULL;
-	}
 	if (tool_target(srv, a, &t) < 0)
 		return NULL;
 	if (pol_host_check(&srv->pol, &t, srv_resolve, srv, a->e) < 0) {
@@ -8367,10 +8752,12 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 		target_free(&t);
 		return NULL;
 	}
-	if (arg_str(a, "password", sh->s.secret, sizeof(sh->s.secret), 0) == 0)
+	if (a->v->password[0] != '\0') {
+		(void)str_copy(sh->s.secret, sizeof(sh->s.secret), a->v->password);
 		sh->s.have_secret = 1;
+	}
 	sh->s.hk_ask = srv->elicit && !srv->accept_new;
-	(void)arg_str(a, "passphrase", sh->s.passphrase, sizeof(sh->s.passphrase), 0);
+	(void)str_copy(sh->s.passphrase, sizeof(sh->s.passphrase), a->v->passphrase);
 	sh->reset = srv_reset_take(srv, key);
 	mask_add(&sh->mask, sh->s.secret);
 	mask_add(&sh->mask, sh->s.passphrase);
@@ -8429,20 +8816,12 @@ static struct cmd *srv_cmd_find(struct server *srv, const char *id)
 static void srv_audit_refusal(struct server *srv, const char *id, const struct args *a,
     const char *text)
 {
-	char host[SSHMCP_HOST_MAX], session[SSHMCP_NAME_MAX], msg[SSHMCP_ERRMSG_MAX];
-	struct err scratch = { .code = SSHMCP_OK };
-	struct args quiet = *a;
-	struct audit_rec r;
+	char msg[SSHMCP_ERRMSG_MAX];
+	struct audit_rec r = { .req = id, .host = a->v->host, .session = a->v->session,
+		.command = text, .status = "refused" };
 
-	quiet.e = &scratch;
-	(void)arg_str(&quiet, "host", host, sizeof(host), 0);
-	if (arg_str(&quiet, "session", session, sizeof(session), 0) != 0)
-		(void)str_copy(session, sizeof(session), "default");
-	memset(&r, 0, sizeof(r));
-	r = (struct audit_rec){ .req = id, .host = host, .session = session, .command = text,
-		.status = "refused" };
 	(void)audit_write(&srv->audit, &srv->rd, &r);
-	srv_log(srv, LOG_INFO, id, "refused on %s: %s (%s)", host, text, a->e->msg);
+	srv_log(srv, LOG_INFO, id, "refused on %s: %s (%s)", a->v->host, text, a->e->msg);
 	redact_line(&srv->rd, a->e->msg, msg, sizeof(msg));     /* it quotes the command */
 	(void)str_copy(a->e->msg, sizeof(a->e->msg), msg);
 }
@@ -8524,10 +8903,9 @@ static int srv_approval_ask(struct server *srv, const char *id, const struct arg
 	ap->deadline = now + SSHMCP_ELICIT_MS;
 	(void)str_copy(ap->id, sizeof(ap->id), id);
 	(void)str_fmt(ap->req, sizeof(ap->req), "\"ap-%u\"", ++srv->appr_seq);
-	if (arg_str(a, "host", ap->host, sizeof(ap->host), 0) != 0)
-		(void)str_copy(ap->host, sizeof(ap->host), "(several hosts)");
-	if (arg_str(a, "session", ap->session, sizeof(ap->session), 0) != 0)
-		(void)str_copy(ap->session, sizeof(ap->session), "default");
+	(void)str_copy(ap->host, sizeof(ap->host), a->v->host[0] != '\0' ? a->v->host :
+	    "(several hosts)");
+	(void)str_copy(ap->session, sizeof(ap->session), a->v->session);
 	(void)str_fmt(msg, sizeof(msg), "Run this command on %s (session %s)?\n\n%.4000s\n\n(it "
 	    "matches ConfirmCommand %s)", ap->host, ap->session, command, srv->pol.confirm[rule].src);
 	jw_init(&w, buf, sizeof(buf));
@@ -8859,84 +9237,51 @@ static int srv_wait(struct server *srv, const char *id, struct cmd *c, int64_t d
 }
 
 /* A JSON command-line argument: allocated, decoded, bounded by SSHMCP_CMD_MAX. */
-static char *arg_text(const struct args *a, const char *key, size_t max)
-{
-	int t = a->obj >= 0 ? json_get(a->d, a->obj, key) : -1;
-	size_t n, got;
-	char *s;
-
-	if (t < 0 || json_type(a->d, t) != JSON_STRING) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' is required and must be a string", key);
-		return NULL;
-	}
-	n = json_str_len(a->d, t);
-	if (n == 0 || n > max) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must have 1 to %zu bytes", key, max);
-		return NULL;
-	}
-	if ((s = malloc(n + 1)) == NULL || json_str(a->d, t, s, n + 1, &got) < 0 ||
-	    memchr(s, '\0', got) != NULL) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument '%s' must not contain NUL bytes", key);
-		free(s);
-		return NULL;
-	}
-	return s;
-}
 
 static void tool_run(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now, int async)
 {
-	char *text = arg_text(a, "command", SSHMCP_CMD_MAX);
-	long timeout, wait, maxb;
-	const char *hint;
+	const struct targs *v = a->v;
+	const char *text = v->command, *hint;
+	long wait = v->wait >= 0 ? v->wait : v->timeout < SSHMCP_WAIT_MAX_S ? v->timeout :
+		SSHMCP_WAIT_MAX_S;
+	size_t maxb = v->max_bytes > 0 ? (size_t)v->max_bytes : SSHMCP_MAX_BYTES_DEFAULT;
 	struct shell *sh;
-	struct cmd *c = NULL;
-	char sudo[SSHMCP_SECRET_MAX];
+	struct cmd *c;
 	int confirm;
 
-	if (text == NULL || arg_num(a, "timeout", 1, srv->pol.timeout_max, srv->pol.timeout_default,
-	    &timeout) < 0 || arg_num(a, "max_bytes", 1, SSHMCP_MAX_BYTES_MAX,
-	    SSHMCP_MAX_BYTES_DEFAULT, &maxb) < 0 || arg_str(a, "sudo_password", sudo,
-	    sizeof(sudo), 0) < 0)
-		goto fail;
-	if (arg_num(a, "wait", 0, srv->pol.timeout_max, timeout < SSHMCP_WAIT_MAX_S ? timeout :
-	    SSHMCP_WAIT_MAX_S, &wait) < 0)
-		goto fail;
 	if (pol_command(&srv->pol, text, &confirm, a->e) < 0) {
 		srv_audit_refusal(srv, id, a, text);
 		goto fail;
 	}
 	if (confirm >= 0 && !srv->approving) {
-		if (srv_approval_ask(srv, id, a, text, confirm, now) == 0) {
-			free(text);
+		if (srv_approval_ask(srv, id, a, text, confirm, now) == 0)
 			return;                     /* answered when the person decides */
-		}
 		srv_audit_refusal(srv, id, a, text);
 		goto fail;
 	}
-	if (async)
-		wait = 0;
 	if ((sh = tool_shell(srv, a, now)) == NULL)
 		goto fail;
-	if (wait > 0 && (hint = prompt_stream_hint(text, sh->dev != NULL)) != NULL) {
+	if (sh->policy && strcmp(sh->mode, "repl") == 0) {
+		err_set(a->e, SSHMCP_ERR_POLICY, "refused: session '%s' is inside a REPL; the policy "
+		    "checks shell commands only (close the session)", sh->name);
+		goto fail;
+	}
+	if (!async && wait > 0 && (hint = prompt_stream_hint(text, sh->dev != NULL)) != NULL) {
 		err_set(a->e, SSHMCP_ERR_REFUSED, "refused '%.80s': %s", text, hint);
 		if (sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0)
 			srv_shell_remove(srv, sh);      /* opened for this call alone */
 		goto fail;
 	}
-	if ((c = srv_cmd_new(srv, sh, id, text, (int)timeout, srv->approving, a->e, now)) == NULL)
+	if ((c = srv_cmd_new(srv, sh, id, text, (int)v->timeout, srv->approving, a->e, now)) == NULL)
 		goto fail;
-	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), sudo);
-	mask_add(&sh->mask, sudo);
-	mem_wipe(sudo, sizeof(sudo));
+	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), v->sudo_password);
+	mask_add(&sh->mask, v->sudo_password);
 	srv_log(srv, LOG_INFO, id, "%s on %s/%s: %s", c->id, c->host, c->session, c->text);
-	free(text);
-	if (wait == 0 || srv_wait(srv, id, c, now + wait * 1000, 0, (size_t)maxb, 0, progress) < 0)
-		mcp_reply_cmd(srv, id, c, 0, (size_t)maxb, now);
+	if (async || wait == 0 || srv_wait(srv, id, c, now + wait * 1000, 0, maxb, 0, progress) < 0)
+		mcp_reply_cmd(srv, id, c, 0, maxb, now);
 	return;
 fail:
-	mem_wipe(sudo, sizeof(sudo));
-	free(text);
 	mcp_reply_err(srv, id, a->e);
 }
 
@@ -8954,14 +9299,11 @@ static void tool_execute_async(struct server *srv, const char *id, const struct 
 
 static struct cmd *tool_cmd(struct server *srv, const struct args *a)
 {
-	char cid[SSHMCP_NAME_MAX];
-	struct cmd *c;
+	struct cmd *c = srv_cmd_find(srv, a->v->command_id);
 
-	if (arg_str(a, "command_id", cid, sizeof(cid), 1) < 0)
-		return NULL;
-	if ((c = srv_cmd_find(srv, cid)) == NULL)
+	if (c == NULL)
 		err_set(a->e, SSHMCP_ERR_NOT_FOUND, "no command '%s' (finished commands are kept "
-		    "until %d newer ones push them out)", cid, SSHMCP_HISTORY_MAX);
+		    "until %d newer ones push them out)", a->v->command_id, SSHMCP_HISTORY_MAX);
 	return c;
 }
 
@@ -8969,65 +9311,31 @@ static void tool_get_status(struct server *srv, const char *id, const struct arg
     const char *progress, int64_t now)
 {
 	struct cmd *c = tool_cmd(srv, a);
-	long wait, maxb;
-	double off = 0;
-	int t;
+	long wait = a->v->wait > 0 ? a->v->wait : 0;
+	size_t maxb = a->v->max_bytes > 0 ? (size_t)a->v->max_bytes : SSHMCP_MAX_BYTES_DEFAULT;
 
-	if (c == NULL || arg_num(a, "wait", 0, SSHMCP_TIMEOUT_MAX_S, 0, &wait) < 0 ||
-	    arg_num(a, "max_bytes", 1, SSHMCP_MAX_BYTES_MAX, SSHMCP_MAX_BYTES_DEFAULT, &maxb) < 0) {
-		mcp_reply_err(srv, id, a->e);
-		return;
-	}
-	t = json_get(a->d, a->obj, "offset");
-	if (t >= 0 && (json_double(a->d, t, &off) < 0 || off < 0 || off > 9007199254740992.0)) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'offset' must be a byte offset >= 0");
+	if (c == NULL) {
 		mcp_reply_err(srv, id, a->e);
 		return;
 	}
 	if (wait == 0 || c->status > CMD_RUNNING ||
-	    srv_wait(srv, id, c, now + wait * 1000, (uint64_t)off, (size_t)maxb, 1, progress) < 0)
-		mcp_reply_cmd(srv, id, c, (uint64_t)off, (size_t)maxb, now);
+	    srv_wait(srv, id, c, now + wait * 1000, a->v->offset, maxb, 1, progress) < 0)
+		mcp_reply_cmd(srv, id, c, a->v->offset, maxb, now);
 }
 
-/* Named keys, as a terminal sends them. Enter is CR: the tty maps it for cooked reads. */
-static const struct { const char *name, *seq; } tool_keys[] = {
-	{ "enter", "\r" }, { "space", " " }, { "tab", "\t" }, { "esc", "\033" },
-	{ "ctrl-c", "\003" }, { "ctrl-d", "\004" }, { "q", "q" }, { "y", "y" }, { "n", "n" },
-	{ "up", "\033[A" }, { "down", "\033[B" },
-};
 
-static int tool_key_index(const struct json_doc *d, int k)
+
+/* The keys, checked by arg_parse (a bad name types nothing), as a terminal sends them. */
+static int tool_type_keys(struct shell *sh, const struct args *a)
 {
-	size_t i;
+	int k;
 
-	for (i = 0; i < sizeof(tool_keys) / sizeof(tool_keys[0]); i++)
-		if (json_streq(d, k, tool_keys[i].name))
-			return (int)i;
-	return -1;
-}
-
-/* All names are checked before anything is typed: a bad list types nothing. */
-static int tool_type_keys(struct shell *sh, const struct args *a, int dry)
-{
-	int arr = json_get(a->d, a->obj, "keys"), k, i;
-
-	if (arr < 0)
-		return 0;
-	if (json_type(a->d, arr) != JSON_ARRAY) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'keys' must be an array of key names");
-		return -1;
-	}
-	for (k = json_child(a->d, arr); k >= 0; k = json_next(a->d, arr, k)) {
-		if ((i = tool_key_index(a->d, k)) < 0) {
-			err_set(a->e, SSHMCP_ERR_USAGE, "unknown key in 'keys' (enter, space, tab, esc, "
-			    "ctrl-c, ctrl-d, q, y, n, up, down)");
-			return -1;
-		}
-		if (!dry && shell_type_input(sh, tool_keys[i].seq, strlen(tool_keys[i].seq)) < 0) {
+	for (k = 0; k < a->v->nkeys; k++)
+		if (shell_type_input(sh, tool_keys[a->v->keys[k]].seq,
+		    strlen(tool_keys[a->v->keys[k]].seq)) < 0) {
 			err_set(a->e, SSHMCP_ERR_BUSY, "input buffer full");
 			return -1;
 		}
-	}
 	return 0;
 }
 
@@ -9053,21 +9361,18 @@ static int tool_input_allowed(const struct server *srv, const struct cmd *c, con
 
 /* Every send_input goes into the audit: the text (*** when secret), the keys by name. */
 static void tool_input_audit(struct server *srv, const char *id, const struct cmd *c,
-    const struct args *a, const char *text, int secret, const char *status)
+    const struct args *a, const char *status)
 {
 	char what[SSHMCP_LINE_MAX];
-	int arr = json_get(a->d, a->obj, "keys"), k;
+	const char *text = a->v->text;
 	struct audit_rec r;
+	int k;
 
 	(void)str_fmt(what, sizeof(what), "send_input %s: %.2000s", c->id, text == NULL ? "" :
-	    secret ? "***" : text);
-	for (k = arr >= 0 ? json_child(a->d, arr) : -1; k >= 0; k = json_next(a->d, arr, k)) {
-		int i = tool_key_index(a->d, k);
-
-		if (i >= 0)
-			(void)str_fmt(what + strlen(what), sizeof(what) - strlen(what), " <%s>",
-			    tool_keys[i].name);
-	}
+	    a->v->secret ? "***" : text);
+	for (k = 0; k < a->v->nkeys; k++)
+		(void)str_fmt(what + strlen(what), sizeof(what) - strlen(what), " <%s>",
+		    tool_keys[a->v->keys[k]].name);
 	r = (struct audit_rec){ .req = id, .host = c->host, .user = c->user, .session = c->session,
 		.command = what, .status = status };
 	(void)audit_write(&srv->audit, &srv->rd, &r);
@@ -9077,12 +9382,9 @@ static void tool_send_input(struct server *srv, const char *id, const struct arg
     const char *progress, int64_t now)
 {
 	struct cmd *c = tool_cmd(srv, a);
-	char *text = NULL;
-	int newline, secret, has_text = a->obj >= 0 && json_get(a->d, a->obj, "text") >= 0;
+	const char *text = a->v->text;
 
-	if (c == NULL || arg_bool(a, "newline", 1, &newline) < 0 ||
-	    arg_bool(a, "secret", 0, &secret) < 0 ||
-	    (has_text && (text = arg_text(a, "text", SSHMCP_INPUT_MAX)) == NULL))
+	if (c == NULL)
 		goto fail;
 	if (c->sh == NULL || c->status > CMD_AWAITING || c->status == CMD_QUEUED) {
 		err_set(a->e, SSHMCP_ERR_NOT_FOUND, "command %s is not running (%s)", c->id,
@@ -9094,22 +9396,19 @@ static void tool_send_input(struct server *srv, const char *id, const struct arg
 		    "control keys with 'keys' (ctrl-c, esc, ...)");
 		goto fail;
 	}
-	if (tool_input_allowed(srv, c, text, a->e) < 0 || tool_type_keys(c->sh, a, 1) < 0) {
-		tool_input_audit(srv, id, c, a, text, secret, "refused");
+	if (tool_input_allowed(srv, c, text, a->e) < 0) {
+		tool_input_audit(srv, id, c, a, "refused");
 		goto fail;
 	}
-	tool_input_audit(srv, id, c, a, text, secret, "input");
-	if (secret && text != NULL)
+	tool_input_audit(srv, id, c, a, "input");
+	if (a->v->secret && text != NULL)
 		mask_add(&c->sh->mask, text);       /* a program that echoes it shows *** */
-	/* Secret input is typed and wiped; it is never logged, echoed back or kept. */
+	/* Secret input is typed and wiped (arg_release); never logged, echoed back or kept. */
 	if ((text != NULL && (shell_type_input(c->sh, text, strlen(text)) < 0 ||
-	    (newline && shell_type_input(c->sh, "\r", 1) < 0))) || tool_type_keys(c->sh, a, 0) < 0) {
+	    (a->v->newline && shell_type_input(c->sh, "\r", 1) < 0))) ||
+	    tool_type_keys(c->sh, a) < 0) {
 		err_set(a->e, SSHMCP_ERR_BUSY, "input buffer full");
 		goto fail;
-	}
-	if (text != NULL) {
-		mem_wipe(text, strlen(text));
-		free(text);
 	}
 	c->status = CMD_RUNNING;
 	c->prompt[0] = '\0';
@@ -9119,10 +9418,6 @@ static void tool_send_input(struct server *srv, const char *id, const struct arg
 		mcp_reply_cmd(srv, id, c, 0, SSHMCP_MAX_BYTES_DEFAULT, now);
 	return;
 fail:
-	if (text != NULL) {
-		mem_wipe(text, strlen(text));
-		free(text);
-	}
 	mcp_reply_err(srv, id, a->e);
 }
 
@@ -9172,15 +9467,14 @@ static void mcp_reply_obj(struct server *srv, const char *id, const char *json, 
 static void tool_list_commands(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
 {
-	char host[SSHMCP_HOST_MAX], red[SSHMCP_LINE_MAX], *buf = malloc(TOOL_LIST_BUF(srv->nhist));
-	int running_only, i;
+	char red[SSHMCP_LINE_MAX], *buf = malloc(TOOL_LIST_BUF(srv->nhist));
+	const char *host = a->v->host;
+	int i;
 	struct jw w;
 
 	(void)progress;
-	if (buf == NULL || arg_str(a, "host", host, sizeof(host), 0) < 0 ||
-	    arg_bool(a, "running_only", 0, &running_only) < 0) {
-		free(buf);
-		mcp_reply_err(srv, id, a->e);
+	if (buf == NULL) {
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
 		return;
 	}
 	jw_init(&w, buf, TOOL_LIST_BUF(srv->nhist));
@@ -9190,7 +9484,7 @@ static void tool_list_commands(struct server *srv, const char *id, const struct 
 		const struct cmd *c = srv->hist[i];
 
 		if ((host[0] != '\0' && strcmp(host, c->host) != 0) ||
-		    (running_only && c->status > CMD_AWAITING))
+		    (a->v->running_only && c->status > CMD_AWAITING))
 			continue;
 		jw_obj_begin(&w);
 		jw_kcstr(&w, "command_id", c->id);
@@ -9277,16 +9571,10 @@ static void srv_shell_close(struct server *srv, struct shell *sh, int64_t now)
 static void tool_close(struct server *srv, const char *id, const struct args *a, int all,
     int64_t now)
 {
-	char host[SSHMCP_HOST_MAX], name[SSHMCP_NAME_MAX], out[64];
+	const char *host = a->v->host, *name = a->v->session;
+	char out[64];
 	int i, n = 0;
 
-	if (!all && (arg_str(a, "host", host, sizeof(host), 1) < 0 ||
-	    arg_str(a, "session", name, sizeof(name), 0) < 0)) {
-		mcp_reply_err(srv, id, a->e);
-		return;
-	}
-	if (!all && name[0] == '\0')
-		(void)str_copy(name, sizeof(name), "default");
 	for (i = srv->nshells - 1; i >= 0; i--) {
 		struct shell *sh = srv->shells[i];
 
@@ -9497,17 +9785,6 @@ static void srv_files_reply(struct server *srv, struct shell *sh)
 	}
 }
 
-static int arg_path(const struct args *a, struct fop *op)
-{
-	if (arg_str(a, "path", op->path, sizeof(op->path), 1) < 0)
-		return -1;
-	if (str_has_control(op->path) || strchr(op->path, '\n') != NULL) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'path' must not contain a control "
-		    "character or a newline");
-		return -1;
-	}
-	return 0;
-}
 
 /* Shell single quotes: 'it'\''s' — nothing inside is interpreted. */
 static int sudo_quote(const char *in, char *out, size_t cap)
@@ -9601,8 +9878,7 @@ static int fop_sudo_start(struct server *srv, struct shell *sh, const struct arg
 {
 	unsigned char rnd[8];
 
-	if (arg_str(a, "sudo_password", op->sudo_pw, sizeof(op->sudo_pw), 0) < 0)
-		return -1;
+	(void)str_copy(op->sudo_pw, sizeof(op->sudo_pw), a->v->sudo_password);
 	if (op->kind == FOP_READ) {
 		if (op->len > SSHMCP_SUDO_READ_MAX)
 			op->len = SSHMCP_SUDO_READ_MAX;     /* its base64 must fit a command's ring */
@@ -9627,9 +9903,8 @@ static void tool_file_queue(struct server *srv, const char *id, const struct arg
 	struct audit_rec r;
 	struct shell *sh;
 	struct fop **tail;
-	int sudo = 0;
 
-	if (arg_bool(a, "sudo", 0, &sudo) < 0 || (sh = tool_shell(srv, a, now)) == NULL) {
+	if ((sh = tool_shell(srv, a, now)) == NULL) {
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
 		return;
@@ -9642,7 +9917,7 @@ static void tool_file_queue(struct server *srv, const char *id, const struct arg
 		fop_free(op);
 		return;
 	}
-	if (sudo && fop_sudo_start(srv, sh, a, op, now) < 0) {
+	if (a->v->sudo && fop_sudo_start(srv, sh, a, op, now) < 0) {
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
 		return;
@@ -9657,9 +9932,6 @@ static void tool_read_file(struct server *srv, const char *id, const struct args
     const char *progress, int64_t now)
 {
 	struct fop *op = calloc(1, sizeof(*op));
-	long len;
-	double off = 0;
-	int t;
 
 	(void)progress;
 	if (op == NULL) {
@@ -9668,67 +9940,34 @@ static void tool_read_file(struct server *srv, const char *id, const struct args
 	}
 	op->kind = FOP_READ;
 	op->step = FOP_OPEN;
-	t = a->obj >= 0 ? json_get(a->d, a->obj, "offset") : -1;
-	if (arg_path(a, op) < 0 || arg_num(a, "length", 0, SSHMCP_FILE_MAX, SSHMCP_FILE_MAX, &len) < 0 ||
-	    (t >= 0 && (json_double(a->d, t, &off) < 0 || off < 0 || off > 9.0e15))) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'offset' must be a byte offset >= 0");
-		mcp_reply_err(srv, id, a->e);
-		fop_free(op);
-		return;
-	}
-	op->offset = (uint64_t)off;
-	op->len = (size_t)len;
+	(void)str_copy(op->path, sizeof(op->path), a->v->path);
+	op->offset = a->v->offset;
+	op->len = (size_t)a->v->length;
 	tool_file_queue(srv, id, a, op, now);
 }
 
 /* `mode` as "0644"/"644" or a number (420). */
-static int arg_mode(const struct args *a, struct fop *op)
+
+/* The content to write: utf8 as it is, base64 decoded (in place, it only shrinks). */
+static int fop_content(const struct args *a, struct fop *op)
 {
-	int t = a->obj >= 0 ? json_get(a->d, a->obj, "mode") : -1;
-	char s[16], *end;
-	long long v;
+	size_t n = a->v->content_len;
 
-	if (t < 0 || json_type(a->d, t) == JSON_NULL)
-		return 0;
-	if (json_type(a->d, t) == JSON_STRING && json_str(a->d, t, s, sizeof(s), NULL) == 0) {
-		op->mode = strtoul(s, &end, 8);
-		if (*end != '\0' || s[0] == '\0' || op->mode > 07777)
-			goto bad;
-	} else if (json_int(a->d, t, &v) == 0 && v >= 0 && v <= 07777)
-		op->mode = (unsigned long)v;
-	else
-		goto bad;
-	op->mode_given = 1;
-	return 0;
-bad:
-	err_set(a->e, SSHMCP_ERR_USAGE, "argument 'mode' must be octal like \"0644\" (or 420)");
-	return -1;
-}
-
-static int arg_content(const struct args *a, struct fop *op)
-{
-	int t = a->obj >= 0 ? json_get(a->d, a->obj, "content") : -1;
-	char enc[16];
-	size_t n;
-
-	if (arg_str(a, "encoding", enc, sizeof(enc), 0) < 0)
-		return -1;
-	if (enc[0] != '\0' && strcmp(enc, "utf8") != 0 && strcmp(enc, "base64") != 0) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'encoding' must be \"utf8\" or \"base64\"");
+	if ((op->data = malloc(n + 1)) == NULL) {
+		err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
 		return -1;
 	}
-	if (t < 0 || json_type(a->d, t) != JSON_STRING) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'content' is required and must be a string");
-		return -1;
-	}
-	n = json_str_len(a->d, t);
-	if ((op->data = malloc(n + 1)) == NULL || json_str(a->d, t, (char *)op->data, n + 1, &n) < 0)
-		return -1;
+	memcpy(op->data, a->v->content, n);
 	op->len = n;
-	if (strcmp(enc, "base64") == 0 && b64_decode((char *)op->data, n, op->data, n, &op->len) < 0) {
+	if (strcmp(a->v->encoding, "base64") == 0 &&
+	    b64_decode((char *)op->data, n, op->data, n, &op->len) < 0) {
 		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'content' is not valid base64");
 		return -1;
 	}
+	op->mode = a->v->mode >= 0 ? (unsigned long)a->v->mode : 0;
+	op->mode_given = a->v->mode >= 0;
+	op->append = a->v->append;
+	op->create_dirs = a->v->create_dirs;
 	return 0;
 }
 
@@ -9753,9 +9992,8 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 		fop_free(op);
 		return;
 	}
-	if (arg_path(a, op) < 0 || arg_content(a, op) < 0 || arg_mode(a, op) < 0 ||
-	    arg_bool(a, "append", 0, &op->append) < 0 ||
-	    arg_bool(a, "create_dirs", 0, &op->create_dirs) < 0 || getentropy(rnd, 4) < 0) {
+	(void)str_copy(op->path, sizeof(op->path), a->v->path);
+	if (fop_content(a, op) < 0 || getentropy(rnd, 4) < 0) {
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
 		return;
@@ -9774,22 +10012,6 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 }
 
 /* ------------------------------------------------------------ tool table --- */
-#define SCHEMA_CMD_PROPS \
-	"\"host\":{\"type\":\"string\",\"description\":\"host or ssh_config alias\"}," \
-	"\"command\":{\"type\":\"string\",\"description\":\"shell command line\"}," \
-	"\"username\":{\"type\":\"string\"},\"port\":{\"type\":\"integer\",\"minimum\":1," \
-	"\"maximum\":65535},\"password\":{\"type\":\"string\"},\"key_filename\":{\"type\":" \
-	"\"string\"},\"passphrase\":{\"type\":\"string\"},\"timeout\":{\"type\":\"number\"," \
-	"\"minimum\":1,\"maximum\":300,\"default\":30},\"session\":{\"type\":\"string\"," \
-	"\"default\":\"default\"},\"sudo_password\":{\"type\":\"string\"},\"max_bytes\":" \
-	"{\"type\":\"integer\",\"minimum\":1,\"maximum\":1048576,\"default\":65536}," \
-	"\"enable_password\":{\"type\":\"string\",\"description\":\"network devices: " \
-	"climb to privileged mode (enable, super) with it\"},\"device_type\":{\"type\":" \
-	"\"string\",\"enum\":[\"linux\",\"cisco_ios\",\"cisco_nxos\",\"cisco_xr\"," \
-	"\"cisco_asa\",\"juniper_junos\",\"arista_eos\",\"mikrotik_routeros\",\"hp_procurve\"," \
-	"\"huawei_vrp\",\"fortinet\",\"paloalto_panos\"],\"description\":\"the session's " \
-	"platform; without it a device is recognised by its prompt\"}"
-
 #define SCHEMA_RESULT "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"}," \
 	"\"host\":{\"type\":\"string\"},\"session\":{\"type\":\"string\"},\"status\":{\"type\":" \
 	"\"string\",\"enum\":[\"completed\",\"running\",\"awaiting_input\",\"timeout\"," \
@@ -9800,9 +10022,6 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 	"[\"string\",\"null\"]},\"mode\":{\"type\":\"string\"},\"duration_ms\":{\"type\":" \
 	"\"integer\"},\"error\":{\"type\":\"object\"}}}"
 
-#define SCHEMA_ID_ONLY "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"}}," \
-	"\"required\":[\"command_id\"]}"
-
 #define ANN(ro, destructive, idem) "{\"readOnlyHint\":" #ro ",\"destructiveHint\":" \
 	#destructive ",\"idempotentHint\":" #idem ",\"openWorldHint\":true}"
 
@@ -9812,11 +10031,28 @@ typedef void (*tool_fn)(struct server *, const char *, const struct args *, cons
 static void tool_execute_on_hosts(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now);
 
+#define SCHEMA_FILE_READ "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}," \
+	"\"content\":{\"type\":\"string\"},\"encoding\":{\"type\":\"string\",\"enum\":[\"utf8\"," \
+	"\"base64\"]},\"offset\":{\"type\":\"integer\"},\"length\":{\"type\":\"integer\"}," \
+	"\"size\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"truncated\":" \
+	"{\"type\":\"boolean\"},\"error\":{\"type\":\"object\"}}}"
+#define SCHEMA_FILE_WRITE "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}," \
+	"\"bytes_written\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"error\":" \
+	"{\"type\":\"object\"}}}"
+#define SCHEMA_FAN "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\"}," \
+	"\"hosts\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"},\"error\":{\"type\":" \
+	"\"object\"}}}"
+#define SCHEMA_LIST(key) "{\"type\":\"object\",\"properties\":{\"" key "\":{\"type\":" \
+	"\"array\"},\"error\":{\"type\":\"object\"}}}"
+#define SCHEMA_CLOSED "{\"type\":\"object\",\"properties\":{\"closed\":{\"type\":\"integer\"}}}"
+
+/* The MCP surface, one row a tool: handler, description, arguments (arg_rows: inputSchema
+ * and arg_parse come from them), outputSchema, annotations. */
 static const struct tool {
 	const char *name;
 	tool_fn fn;
 	const char *description;
-	const char *input_schema;
+	const struct arg_list *args;
 	const char *output_schema;
 	const char *annotations;
 } tools[] = {
@@ -9824,88 +10060,39 @@ static const struct tool {
 	  "Run a command in a persistent PTY shell on the host (cd, export, su carry over). "
 	  "Returns when it ends, asks for input (status awaiting_input with the prompt), or after "
 	  "`wait` seconds (status running: read more with get_command_status).",
-	  "{\"type\":\"object\",\"properties\":{" SCHEMA_CMD_PROPS ",\"wait\":{\"type\":\"number\","
-	  "\"minimum\":0,\"maximum\":300}},\"required\":[\"host\",\"command\"]}",
-	  SCHEMA_RESULT, ANN(false, true, false) },
+	  &args_exec, SCHEMA_RESULT, ANN(false, true, false) },
 	{ "execute_command_async", tool_execute_async,
 	  "Start a command in the session's shell and return its command_id at once.",
-	  "{\"type\":\"object\",\"properties\":{" SCHEMA_CMD_PROPS "},\"required\":[\"host\","
-	  "\"command\"]}", SCHEMA_RESULT, ANN(false, true, false) },
+	  &args_async, SCHEMA_RESULT, ANN(false, true, false) },
 	{ "get_command_status", tool_get_status,
 	  "Status and output of a command from a byte offset; `wait` long-polls until it ends or "
-	  "asks for input.",
-	  "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"},\"offset\":"
-	  "{\"type\":\"integer\",\"minimum\":0},\"wait\":{\"type\":\"number\",\"minimum\":0,"
-	  "\"maximum\":300},\"max_bytes\":{\"type\":\"integer\",\"minimum\":1}},\"required\":"
-	  "[\"command_id\"]}", SCHEMA_RESULT, ANN(true, false, true) },
+	  "asks for input.", &args_status, SCHEMA_RESULT, ANN(true, false, true) },
 	{ "send_input", tool_send_input,
 	  "Type into a running command: text (a newline follows unless newline is false) and/or "
 	  "keys. secret: true keeps the text out of every log and result.",
-	  "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"},\"text\":"
-	  "{\"type\":\"string\"},\"keys\":{\"type\":\"array\",\"items\":{\"type\":\"string\","
-	  "\"enum\":[\"enter\",\"space\",\"tab\",\"esc\",\"ctrl-c\",\"ctrl-d\",\"q\",\"y\",\"n\","
-	  "\"up\",\"down\"]}},\"secret\":{\"type\":\"boolean\"},\"newline\":{\"type\":\"boolean\","
-	  "\"default\":true}},\"required\":[\"command_id\"]}", SCHEMA_RESULT,
-	  ANN(false, true, false) },
+	  &args_input, SCHEMA_RESULT, ANN(false, true, false) },
 	{ "interrupt_command", tool_interrupt,
 	  "Ctrl-C the command; if the shell does not come back within 2 s the session is closed "
-	  "(and reopened on next use).", SCHEMA_ID_ONLY, SCHEMA_RESULT, ANN(false, true, true) },
+	  "(and reopened on next use).", &args_id, SCHEMA_RESULT, ANN(false, true, true) },
 	{ "read_file", tool_read_file,
 	  "Read a file over SFTP: UTF-8 text as is, anything else base64; offset/length page "
-	  "through big files (1 MiB per call at most).",
-	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"path\":"
-	  "{\"type\":\"string\"},\"offset\":{\"type\":\"integer\",\"minimum\":0},\"length\":"
-	  "{\"type\":\"integer\",\"minimum\":0,\"maximum\":1048576},\"session\":{\"type\":"
-	  "\"string\"},\"username\":{\"type\":\"string\"},\"port\":{\"type\":\"integer\"},"
-	  "\"sudo\":{\"type\":\"boolean\"},\"sudo_password\":{\"type\":\"string\"}},"
-	  "\"required\":[\"host\",\"path\"]}",
-	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},\"content\":"
-	  "{\"type\":\"string\"},\"encoding\":{\"type\":\"string\",\"enum\":[\"utf8\","
-	  "\"base64\"]},\"offset\":{\"type\":\"integer\"},\"length\":{\"type\":\"integer\"},"
-	  "\"size\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"truncated\":"
-	  "{\"type\":\"boolean\"},\"error\":{\"type\":\"object\"}}}", ANN(true, false, true) },
+	  "through big files (1 MiB per call at most).", &args_read, SCHEMA_FILE_READ,
+	  ANN(true, false, true) },
 	{ "write_file", tool_write_file,
 	  "Write a file over SFTP, atomically (a temp file beside it, then rename); content as "
-	  "utf8 or base64; mode, append, create_dirs.",
-	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"path\":"
-	  "{\"type\":\"string\"},\"content\":{\"type\":\"string\"},\"encoding\":{\"type\":"
-	  "\"string\",\"enum\":[\"utf8\",\"base64\"]},\"mode\":{\"type\":[\"string\","
-	  "\"integer\"]},\"append\":{\"type\":\"boolean\"},\"create_dirs\":{\"type\":"
-	  "\"boolean\"},\"session\":{\"type\":\"string\"},\"username\":{\"type\":\"string\"},"
-	  "\"port\":{\"type\":\"integer\"},\"sudo\":{\"type\":\"boolean\"},\"sudo_password\":"
-	  "{\"type\":\"string\"}},\"required\":[\"host\",\"path\",\"content\"]}",
-	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
-	  "\"bytes_written\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"error\":"
-	  "{\"type\":\"object\"}}}", ANN(false, true, true) },
+	  "utf8 or base64; mode, append, create_dirs.", &args_write, SCHEMA_FILE_WRITE,
+	  ANN(false, true, true) },
 	{ "execute_on_hosts", tool_execute_on_hosts,
 	  "Run one command on many hosts at once (exec channels, no shared shell state); one "
 	  "result per host. hosts: a list, or a host list like \"web[01-20],db1\".",
-	  "{\"type\":\"object\",\"properties\":{\"hosts\":{\"type\":[\"array\",\"string\"],"
-	  "\"items\":{\"type\":\"string\"}},\"command\":{\"type\":\"string\"},\"timeout\":"
-	  "{\"type\":\"number\",\"minimum\":1,\"maximum\":300,\"default\":30},\"max_parallel\":"
-	  "{\"type\":\"integer\",\"minimum\":1,\"maximum\":64,\"default\":16},\"max_bytes\":"
-	  "{\"type\":\"integer\",\"minimum\":1,\"maximum\":262144,\"default\":16384}},"
-	  "\"required\":[\"hosts\",\"command\"]}",
-	  "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\"},\"hosts\":"
-	  "{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"},\"error\":{\"type\":"
-	  "\"object\"}}}", ANN(false, true, false) },
+	  &args_fan, SCHEMA_FAN, ANN(false, true, false) },
 	{ "list_commands", tool_list_commands, "Running and recent commands (newest first).",
-	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"running_only\":"
-	  "{\"type\":\"boolean\"}}}",
-	  "{\"type\":\"object\",\"properties\":{\"commands\":{\"type\":\"array\"},"
-	  "\"error\":{\"type\":\"object\"}}}", ANN(true, false, true) },
-	{ "list_sessions", tool_list_sessions, "Open shell sessions.",
-	  "{\"type\":\"object\",\"properties\":{}}",
-	  "{\"type\":\"object\",\"properties\":{\"sessions\":{\"type\":\"array\"},"
-	  "\"error\":{\"type\":\"object\"}}}", ANN(true, false, true) },
+	  &args_list, SCHEMA_LIST("commands"), ANN(true, false, true) },
+	{ "list_sessions", tool_list_sessions, "Open shell sessions.", &args_none,
+	  SCHEMA_LIST("sessions"), ANN(true, false, true) },
 	{ "close_session", tool_close_session, "Close a host's session (default \"default\").",
-	  "{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"session\":"
-	  "{\"type\":\"string\"}},\"required\":[\"host\"]}",
-	  "{\"type\":\"object\",\"properties\":{\"closed\":{\"type\":\"integer\"}}}",
-	  ANN(false, true, true) },
-	{ "close_all_sessions", tool_close_all, "Close every session.",
-	  "{\"type\":\"object\",\"properties\":{}}",
-	  "{\"type\":\"object\",\"properties\":{\"closed\":{\"type\":\"integer\"}}}",
+	  &args_close, SCHEMA_CLOSED, ANN(false, true, true) },
+	{ "close_all_sessions", tool_close_all, "Close every session.", &args_none, SCHEMA_CLOSED,
 	  ANN(false, true, true) },
 };
 
@@ -9975,7 +10162,8 @@ static void mcp_tools_list(struct server *srv, const char *id)
 		jw_obj_begin(&w);
 		jw_kcstr(&w, "name", tools[i].name);
 		jw_kcstr(&w, "description", tools[i].description);
-		jw_kraw(&w, "inputSchema", tools[i].input_schema, strlen(tools[i].input_schema));
+		jw_key(&w, "inputSchema");
+		arg_schema(&w, tools[i].args, &srv->pol);
 		jw_kraw(&w, "outputSchema", tools[i].output_schema, strlen(tools[i].output_schema));
 		jw_kraw(&w, "annotations", tools[i].annotations, strlen(tools[i].annotations));
 		jw_obj_end(&w);
@@ -9990,29 +10178,38 @@ static void mcp_tools_call(struct server *srv, const struct json_doc *d, int par
     const char *id, int64_t now)
 {
 	struct err e = { .code = SSHMCP_OK };
-	struct args a = { .d = d, .obj = -1, .e = &e };
+	struct targs *v = calloc(1, sizeof(*v));
+	struct args a = { .d = d, .v = v, .e = &e };
 	char progress[128] = "";
-	int name = params >= 0 ? json_get(d, params, "name") : -1, meta, pt;
+	int name = params >= 0 ? json_get(d, params, "name") : -1, meta, pt, obj;
 	size_t i;
+
+	if (v == NULL) {
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
+		return;
+	}
 
 	for (i = 0; name >= 0 && i < sizeof(tools) / sizeof(tools[0]); i++)
 		if (json_streq(d, name, tools[i].name))
 			break;
-	if (name < 0 || i == sizeof(tools) / sizeof(tools[0])) {
+	obj = params >= 0 ? json_get(d, params, "arguments") : -1;
+	if (name < 0 || i == sizeof(tools) / sizeof(tools[0]))
 		mcp_error(srv, id, RPC_PARAMS, name < 0 ? "tools/call needs params.name" :
 		    "unknown tool");
-		return;
-	}
-	a.obj = json_get(d, params, "arguments");
-	if (a.obj >= 0 && json_type(d, a.obj) != JSON_OBJECT) {
+	else if (obj >= 0 && json_type(d, obj) != JSON_OBJECT && json_type(d, obj) != JSON_NULL)
 		mcp_error(srv, id, RPC_PARAMS, "params.arguments must be an object");
-		return;
+	else if (arg_parse(tools[i].args, d, json_type(d, obj) == JSON_OBJECT ? obj : -1,
+	    &srv->pol, v, &e) < 0)
+		mcp_reply_err(srv, id, &e);         /* a tool error: the agent can correct it */
+	else {
+		meta = json_get(d, params, "_meta");
+		pt = meta >= 0 ? json_get(d, meta, "progressToken") : -1;
+		if (pt >= 0 && (json_type(d, pt) == JSON_STRING || json_type(d, pt) == JSON_NUMBER))
+			(void)mcp_raw(d, pt, progress, sizeof(progress));
+		tools[i].fn(srv, id, &a, progress, now);
 	}
-	meta = json_get(d, params, "_meta");
-	pt = meta >= 0 ? json_get(d, meta, "progressToken") : -1;
-	if (pt >= 0 && (json_type(d, pt) == JSON_STRING || json_type(d, pt) == JSON_NUMBER))
-		(void)mcp_raw(d, pt, progress, sizeof(progress));
-	tools[i].fn(srv, id, &a, progress, now);
+	arg_release(v);
+	free(v);
 }
 
 /* notifications/cancelled: drop the waiting request and interrupt its command. */
@@ -11097,40 +11294,37 @@ static int srv_fan_room(void *ctx, const char *host)
 /* hosts: ["a", "web[1-3]"] or "a,web[1-3]". */
 static int tool_hosts(const struct args *a, char **names)
 {
-	int t = a->obj >= 0 ? json_get(a->d, a->obj, "hosts") : -1, k, n = 0, got;
+	int t = a->v->hosts, k, n = 0, got, i;
 	char spec[SSHMCP_LINE_MAX];
+	const char *why;
 
-	if (t >= 0 && json_type(a->d, t) == JSON_STRING) {
-		if (json_str(a->d, t, spec, sizeof(spec), NULL) < 0) {
-			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' is too long");
-			return -1;
-		}
-		return hl_expand(spec, names, SSHMCP_FAN_HOSTS_MAX, a->e);
-	}
-	if (t < 0 || json_type(a->d, t) != JSON_ARRAY) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' must be a list or a host list string");
-		return -1;
-	}
-	for (k = json_child(a->d, t); k >= 0; k = json_next(a->d, t, k)) {
+	for (k = json_type(a->d, t) == JSON_STRING ? t : json_child(a->d, t); k >= 0;
+	    k = k == t ? -1 : json_next(a->d, t, k)) {
 		if (json_type(a->d, k) != JSON_STRING || json_str(a->d, k, spec, sizeof(spec), NULL) < 0 ||
 		    (got = hl_expand(spec, names + n, SSHMCP_FAN_HOSTS_MAX - n, a->e)) < 0) {
 			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' has a bad entry");
-			while (n > 0)
-				free(names[--n]);
-			return -1;
+			goto fail;
 		}
 		n += got;
 	}
+	for (i = 0; i < n; i++)                 /* names as execute_command takes them */
+		if ((why = name_host_bad(names[i])) != NULL) {
+			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts': '%.64s': %s", names[i], why);
+			goto fail;
+		}
 	if (n == 0)
 		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' is empty");
 	return n > 0 ? n : -1;
+fail:
+	while (n > 0)
+		free(names[--n]);
+	return -1;
 }
 
 static void tool_execute_on_hosts(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
 {
 	struct srv_fan *sf = calloc(1, sizeof(*sf));
-	long timeout, par, maxb;
 	int i, slot, n, confirm;
 
 	for (slot = 0; slot < SSHMCP_FANS_MAX && srv->fans[slot] != NULL; slot++)
@@ -11140,11 +11334,7 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 		    SSHMCP_FANS_MAX);
 		goto fail;
 	}
-	if ((sf->command = arg_text(a, "command", SSHMCP_CMD_MAX)) == NULL ||
-	    arg_num(a, "timeout", 1, SSHMCP_TIMEOUT_MAX_S, SSHMCP_TIMEOUT_DEFAULT_S, &timeout) < 0 ||
-	    arg_num(a, "max_parallel", 1, SSHMCP_MAX_SESSIONS, 16, &par) < 0 ||
-	    arg_num(a, "max_bytes", 1, SSHMCP_FAN_KEEP, 16384, &maxb) < 0 ||
-	    (n = tool_hosts(a, sf->names)) < 0)
+	if ((sf->command = strdup(a->v->command)) == NULL || (n = tool_hosts(a, sf->names)) < 0)
 		goto fail;
 	sf->f.n = n;
 	if (pol_command(&srv->pol, sf->command, &confirm, a->e) < 0) {
@@ -11162,18 +11352,18 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 		srv_audit_refusal(srv, id, a, sf->command);
 		goto fail;
 	}
-	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)timeout };
+	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)a->v->timeout };
 	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
 		.audit = &srv->audit, .rd = &srv->rd, .req = sf->id, .approved = srv->approving,
 		.room = srv_fan_room, .t0 = now,
-		.pol = &srv->pol, .collect = 1, .n = n, .max = (int)par, .h = calloc((size_t)n, sizeof(struct fan_host)) };
+		.pol = &srv->pol, .collect = 1, .n = n, .max = (int)a->v->max_parallel, .h = calloc((size_t)n, sizeof(struct fan_host)) };
 	if (sf->f.h == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)
 		(void)str_copy(sf->f.h[i].name, sizeof(sf->f.h[i].name), sf->names[i]);
 	(void)str_copy(sf->id, sizeof(sf->id), id);
 	(void)str_copy(sf->progress, sizeof(sf->progress), progress);
-	sf->max_bytes = (size_t)maxb;
+	sf->max_bytes = a->v->max_bytes > 0 ? (size_t)a->v->max_bytes : 16384;
 	srv->fans[slot] = sf;
 	fan_step(&sf->f, now);
 	return;

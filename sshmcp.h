@@ -80,6 +80,7 @@
 #define SSHMCP_DEV_ERR_LINES     4                  /* a device's error comes this early */
 #define SSHMCP_DEV_ENABLE_MS     10000              /* enable (and its password) must be done by then */
 #define SSHMCP_INPUT_MAX         (64 * 1024)        /* send_input text */
+#define SSHMCP_KEYS_MAX          64                 /* named keys in one send_input */
 #define SSHMCP_SESSIONS_HARD     1024               /* MaxSessions can be raised up to this */
 #define SSHMCP_TIMEOUT_HARD_S    3600               /* MaxTimeout can be raised up to this */
 #define SSHMCP_RING_MIN          (64 * 1024)        /* RingSize bounds */

@@ -139,7 +139,7 @@ static void test_resolve(struct tally *t)
 	    "Ciphers ^ prepends", tg.cipher);
 	check_str(t, tg.nkh > 0 ? tg.kh_file[0] : NULL, "/home/me/.ssh/known_hosts",
 	    "default UserKnownHostsFile");
-	check(t, tg.strict == KH_STRICT_YES, "strict by default", NULL);
+	check(t, tg.strict == KH_STRICT_ASK, "strict by default (ask: refused, or put to the person in serve)", NULL);
 	target_free(&tg);
 	cfg_free(&c);
 
@@ -313,6 +313,17 @@ static int pol_from(struct policy *p, const char *const *lines, struct err *e)
 	return 0;
 }
 
+static int host_allowed(const struct policy *p, const char *alias, const char *user, int port,
+    const char *hostname);
+
+/* The policy's verdict on one line; a ConfirmCommand match is not a refusal here. */
+static int pol_verdict(const struct policy *p, const char *line, struct err *e)
+{
+	int confirm;
+
+	return pol_command(p, line, &confirm, e);
+}
+
 static void test_policy_deny(struct tally *t)
 {
 	static const char *const conf[] = { "DenyCommand ^rm( |$)", "DenyCommand ^shutdown",
@@ -348,12 +359,12 @@ static void test_policy_deny(struct tally *t)
 	check(t, pol_from(&p, conf, &e) == 0, "deny policy loads", e.msg);
 	for (i = 0; i < sizeof(smuggled) / sizeof(smuggled[0]); i++) {
 		memset(&e, 0, sizeof(e));
-		check(t, pol_command(&p, smuggled[i], &e) < 0 && e.code == SSHMCP_ERR_POLICY,
+		check(t, pol_verdict(&p, smuggled[i], &e) < 0 && e.code == SSHMCP_ERR_POLICY,
 		    "smuggled command refused", smuggled[i]);
 	}
 	for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
 		memset(&e, 0, sizeof(e));
-		check(t, pol_command(&p, fine[i], &e) == 0, "harmless command allowed", fine[i]);
+		check(t, pol_verdict(&p, fine[i], &e) == 0, "harmless command allowed", fine[i]);
 	}
 	pol_free(&p);
 }
@@ -380,21 +391,21 @@ static void test_policy_allow(struct tally *t)
 	check(t, pol_from(&p, conf, &e) == 0, "allow policy loads", e.msg);
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		memset(&e, 0, sizeof(e));
-		check(t, pol_command(&p, refused[i], &e) < 0, "allow-list: refused", refused[i]);
+		check(t, pol_verdict(&p, refused[i], &e) < 0, "allow-list: refused", refused[i]);
 	}
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
 		memset(&e, 0, sizeof(e));
-		check(t, pol_command(&p, allowed[i], &e) == 0, "allow-list: allowed", allowed[i]);
+		check(t, pol_verdict(&p, allowed[i], &e) == 0, "allow-list: allowed", allowed[i]);
 	}
 	pol_free(&p);
 	check(t, pol_from(&p, ro, &e) == 0, "read-only policy loads", e.msg);
 	for (i = 0; i < sizeof(ro_refused) / sizeof(ro_refused[0]); i++) {
 		memset(&e, 0, sizeof(e));
-		check(t, pol_command(&p, ro_refused[i], &e) < 0, "read-only: refused", ro_refused[i]);
+		check(t, pol_verdict(&p, ro_refused[i], &e) < 0, "read-only: refused", ro_refused[i]);
 	}
 	for (i = 0; i < sizeof(ro_fine) / sizeof(ro_fine[0]); i++) {
 		memset(&e, 0, sizeof(e));
-		check(t, pol_command(&p, ro_fine[i], &e) == 0, "read-only: allowed", ro_fine[i]);
+		check(t, pol_verdict(&p, ro_fine[i], &e) == 0, "read-only: allowed", ro_fine[i]);
 	}
 	pol_free(&p);
 }
@@ -426,11 +437,151 @@ static void test_policy_config(struct tally *t)
 	check(t, p.ring_size == 4 * 1024 * 1024 && p.max_sessions == 500 && p.timeout_default == 60 &&
 	    p.accept_new == 1, "config values", NULL);
 	memset(&e, 0, sizeof(e));
-	check(t, pol_host(&p, "web1", &e) == 0, "allowed host", e.msg);
-	check(t, pol_host(&p, "web3", &e) < 0, "negated host refused", NULL);
-	check(t, pol_host(&p, "mail", &e) < 0, "unlisted host refused", NULL);
+	check(t, host_allowed(&p, "web1", "u", 22, NULL) == 0, "allowed host", NULL);
+	check(t, host_allowed(&p, "web3", "u", 22, NULL) < 0, "negated host refused", NULL);
+	check(t, host_allowed(&p, "mail", "u", 22, NULL) < 0, "unlisted host refused", NULL);
 	pol_free(&p);
 }
+
+/* AllowHost for a destination alias@user:port, against what the configuration gives the
+ * alias alone (base: user "u", port 22, HostName 10.0.0.1). */
+static int host_allowed(const struct policy *p, const char *alias, const char *user, int port,
+    const char *hostname)
+{
+	struct target t, base;
+	struct err e = { .code = SSHMCP_OK };
+
+	memset(&t, 0, sizeof(t));
+	memset(&base, 0, sizeof(base));
+	(void)str_copy(t.alias, sizeof(t.alias), alias);
+	(void)str_copy(base.alias, sizeof(base.alias), alias);
+	(void)str_copy(t.user, sizeof(t.user), user);
+	(void)str_copy(base.user, sizeof(base.user), "u");
+	(void)str_copy(t.host, sizeof(t.host), hostname != NULL ? hostname : "10.0.0.1");
+	(void)str_copy(base.host, sizeof(base.host), "10.0.0.1");
+	t.port = port;
+	base.port = 22;
+	return pol_host(p, &t, &base, &e);
+}
+
+static void test_policy_hosts(struct tally *t)
+{
+	static const char *const conf[] = { "AllowHost fx web-* !web-bad deploy@db1 db2:2222 "
+		"*@lab?:*", NULL };
+	static const struct { const char *alias, *user; int port; const char *hn; int ok; } v[] = {
+		{ "fx", "u", 22, NULL, 1 }, { "FX", "u", 22, NULL, 0 },     /* ssh's Host keeps case */
+		{ "fx", "u", 2390, NULL, 0 },                               /* the agent's port */
+		{ "fx", "root", 22, NULL, 0 },                              /* the agent's user */
+		{ "fx", "u", 22, "10.9.9.9", 0 },                           /* -o HostName= */
+		{ "web-1", "u", 22, NULL, 1 }, { "web-bad", "u", 22, NULL, 0 },
+		{ "db1", "deploy", 22, NULL, 1 }, { "db1", "u", 22, NULL, 0 },
+		{ "db2", "u", 2222, NULL, 1 }, { "db2", "u", 22, NULL, 0 },
+		{ "lab7", "anyone", 2200, NULL, 1 }, { "other", "u", 22, NULL, 0 },
+	};
+	struct policy p;
+	struct err e = { .code = SSHMCP_OK };
+	char d[128];
+	size_t i;
+
+	check(t, pol_from(&p, conf, &e) == 0, "AllowHost patterns load", e.msg);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		(void)snprintf(d, sizeof(d), "%s@%s:%d via %s", v[i].user, v[i].alias, v[i].port,
+		    v[i].hn != NULL ? v[i].hn : "config");
+		check(t, (host_allowed(&p, v[i].alias, v[i].user, v[i].port, v[i].hn) == 0) == v[i].ok,
+		    v[i].ok ? "AllowHost allows" : "AllowHost refuses", d);
+	}
+	pol_free(&p);
+}
+
+/* Names a shell could take for syntax, from any source, are refused (CVE-2023-51385). */
+static void test_names(struct tally *t)
+{
+	static const char *const bad_hosts[] = { "h$(touch x)", "h`id`", "h;ls", "-oProxyCommand=x",
+		"*.lab", "!good", "a,b", "h\nx", "h x", "h'x", "h\"x", "\x1bh", "h|x", "h&x", ".h",
+		"h\\x", "{a,b}", "h\xc2\x9bx" };
+	static const char *const good_hosts[] = { "web1", "db-2.example.com", "10.0.0.1", "::1",
+		"fe80::1%eth0", "under_score" };
+	static const char *const bad_users[] = { "u$(id)", "u`id`", "-lroot", "u;x", "u x", "u'x",
+		"u\"x", "u\\", "u|x", "u$", "" };
+	static const char *const good_users[] = { "root", "deploy-user", "a.b", "user@REALM", "u_1",
+		"x+y" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++)
+		check(t, name_host_bad(bad_hosts[i]) != NULL, "host name refused", bad_hosts[i]);
+	for (i = 0; i < sizeof(good_hosts) / sizeof(good_hosts[0]); i++)
+		check(t, name_host_bad(good_hosts[i]) == NULL, "host name accepted", good_hosts[i]);
+	for (i = 0; i < sizeof(bad_users) / sizeof(bad_users[0]); i++)
+		check(t, name_user_bad(bad_users[i]) != NULL, "user name refused", bad_users[i]);
+	for (i = 0; i < sizeof(good_users) / sizeof(good_users[0]); i++)
+		check(t, name_user_bad(good_users[i]) == NULL, "user name accepted", good_users[i]);
+}
+
+/* The grammar: each line is refused naming its construct (or accepted, "" expected). */
+static void test_policy_grammar(struct tally *t)
+{
+	static const char *const conf[] = { "DenyCommand ^nothing-matches-this$", NULL };
+	static const char *const v[][2] = {
+		{ "ls -la /tmp", "" }, { "echo \"$HOME\" \"${USER}\" \"$?\"", "" },
+		{ "ls | grep x && echo a || echo b; echo c", "" }, { "ls\necho b", "" },
+		{ "ls &&\n echo b", "" }, { "cat < /etc/passwd 2>&1 >/dev/null", "" },
+		{ "find . -name '*.c' -exec ls {} +", "" }, { "echo a#b", "" }, { "echo ~ ~/x", "" },
+		{ "X=1 ls", "" }, { "echo $'x'", "$'...'" }, { "echo $(id)", "command substitution" },
+		{ "echo `id`", "backquote" }, { "echo \"`id`\"", "backquote" },
+		{ "echo ${X:-y}", "unquoted $" }, { "echo \"${X:-y}\"", "operator" },
+		{ "echo \"${#X}\"", "operator" }, { "echo $((1+1))", "arithmetic" },
+		{ "echo \"$((1+1))\"", "arithmetic" }, { "cat <<EOF\nx\nEOF", "here-document" },
+		{ "cat <<< x", "here-document" }, { "cat <(ls)", "process substitution" },
+		{ "ls >(cat)", "process substitution" }, { "echo {a,b}", "braces" }, { "{ ls; }", "braces" },
+		{ "(ls)", "subshell" }, { "ls &", "background" }, { "ls &>/dev/null", "&>" },
+		{ "ls |& cat", "|&" }, { "echo {#} ; rm X", "braces" }, { "ls # x", "comment" },
+		{ "echo !!", "history" }, { "echo \"a!b\"", "history" }, { "ls > out", "file" },
+		{ "ls >> out", "file" }, { "ls >&out", ">&FILE" }, { "ls 2>&1x", ">&FILE" },
+		{ "ls 10>/dev/null", "above 9" }, { "ls <> f", "read-write" }, { "ls >| f", ">|" },
+		{ "ls\\\nx", "continuation" }, { "echo \"a\\\nb\"", "continuation" },
+		{ "ls \"x", "unbalanced" }, { "ls 'x", "unbalanced" }, { "ls x\\", "trailing" },
+		{ "ls \x15; rm x", "control" }, { "ls\rrm", "control" }, { "ls \x7f", "control" },
+		{ "a[1]=x", "subscript" }, { "X+=y", "appending" }, { "PS1=x", "protected" },
+		{ "PATH=/tmp ls", "protected" }, { "echo \"$PS1\"", "protected" },
+		{ "echo \"$_sshmcp_1\"", "protected" }, { "echo \"$x[1]\"", "[" },
+		{ "echo \"$x:h\"", "[" }, { "$X", "unquoted" }, { "\"$X\" -f y", "computed" },
+		{ "*.sh", "pattern" }, { "~/bin/x", "pattern" }, { "=ls", "zsh" }, { "ls ~root", "tilde" },
+		{ "if true; then ls; fi", "compound" }, { "time ls", "compound" },
+		{ "[[ -n x ]]", "compound" }, { "eval ls", "builtin" }, { ". ./f", "builtin" },
+		{ "source f", "builtin" }, { "trap 'ls' EXIT", "builtin" }, { "alias x=ls", "builtin" },
+		{ "read x", "builtin" }, { "declare -n x=y", "builtin" }, { "let x=1", "builtin" },
+		{ "printf -v x y", "printf -v" }, { "test -v 'a[$(id)]'", "-v" }, { "set -o vi", "builtin" },
+		{ "export PROMPT_COMMAND=x", "protected" }, { "export -f x", "export" },
+		{ "unset PS1", "protected" }, { "hash -p /bin/rm ls", "builtin" }, { "stty -echo", "builtin" },
+		{ "bash", "terminal" }, { "sh script.sh", "script file" }, { "bash -i", "-i" },
+		{ "bash --rcfile f", "--rcfile" }, { "sh -c \"ls $X\"", "computed" },
+		{ "sudo -s", "sudo -s" }, { "sudo -i ls", "sudo -i" }, { "sudo -p x ls", "sudo -p" },
+		{ "su", "interactive" }, { "su -c ls root", "" }, { "env -S 'ls'", "env -S" },
+		{ "xargs -i ls {}", "xargs -i" }, { "timeout --bogus 5 ls", "does not know" },
+		{ "strace ls", "cannot see" }, { "nsenter -t 1 ls", "cannot see" },
+		{ "command -v ls", "" }, { "exec", "interactive" }, { "watch -n1 'ls; ls'", "" },
+		{ "ls;;", ";;" }, { "; ls", "no command" }, { "ls |", "ends in" }, { "ls &&", "ends in" },
+		{ "> /dev/null", "without a command" }, { "ls >", "without its file" },
+	};
+	struct policy p;
+	struct err e = { .code = SSHMCP_OK };
+	char d[512];
+	size_t i;
+
+	check(t, pol_from(&p, conf, &e) == 0, "grammar policy loads", e.msg);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int rc;
+
+		memset(&e, 0, sizeof(e));
+		rc = pol_verdict(&p, v[i][0], &e);
+		(void)snprintf(d, sizeof(d), "%.120s → %.300s (want %s)", v[i][0], rc == 0 ? "accepted" : e.msg,
+		    v[i][1][0] != '\0' ? v[i][1] : "accepted");
+		check(t, v[i][1][0] == '\0' ? rc == 0 : rc < 0 && strstr(e.msg, v[i][1]) != NULL,
+		    "grammar", d);
+	}
+	pol_free(&p);
+}
+
 
 static void test_redact(struct tally *t)
 {
@@ -672,6 +823,9 @@ int main(void)
 	test_policy_deny(&t);
 	test_policy_allow(&t);
 	test_policy_config(&t);
+	test_policy_hosts(&t);
+	test_policy_grammar(&t);
+	test_names(&t);
 	test_redact(&t);
 	test_ring(&t);
 	test_errors(&t);
