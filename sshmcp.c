@@ -1376,8 +1376,11 @@ out:
 static int cfg_resolve(const struct cfg *c, const struct cfg_env *env, struct target *t,
     struct err *e)
 {
+	/* The user name is checked where a caller gives it (command line, tool argument, hop):
+	 * one the operator's own config sets is trusted as OpenSSH trusts it, and still never
+	 * reaches a shell unchecked (cfg_expand_cmd). */
 	if (cfg_resolve_names(c, env, t, e) < 0 || name_check(t->alias, NULL, e) < 0 ||
-	    name_check(t->host, t->user, e) < 0 || cfg_resolve_files(c, env, t, e) < 0 ||
+	    name_check(t->host, NULL, e) < 0 || cfg_resolve_files(c, env, t, e) < 0 ||
 	    cfg_resolve_policy(c, env, t, e) < 0) {
 		err_set(e, SSHMCP_ERR_CONFIG, "bad configuration for %s", t->alias);
 		return -1;
@@ -4079,6 +4082,7 @@ static void cmd_set_status(struct cmd *c, enum cmd_status st, int64_t now)
 
 static void shell_start_next(struct shell *sh, int64_t now);
 static void shell_files(struct shell *sh, int64_t now);
+static void shell_files_round(struct shell *sh, int64_t now);
 static int64_t shell_files_deadline(const struct shell *sh);
 static void shell_files_end(struct shell *sh);
 static void shell_files_free(struct shell *sh);
@@ -5152,11 +5156,8 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 				sess_step(&sh->s, now);
 		}
 	}
-	if (sh->fops != NULL) {
-		shell_files(sh, now);
-		sess_step(&sh->s, now);     /* SFTP reads may have queued shell output */
-		shell_feed(sh, now);
-	}
+	if (sh->fops != NULL)
+		shell_files_round(sh, now);
 	if (ring_used(&sh->s.in) > 0 && sh->s.state == SESS_RUNNING)
 		sess_step(&sh->s, now);     /* what was typed above goes out now, not on the next wake */
 	if (sh->s.state >= SESS_DONE)
@@ -5521,8 +5522,12 @@ static void fop_step(struct fop *op, LIBSSH2_SESSION *ssh, LIBSSH2_SFTP *sftp, i
 			rc = STEP_AGAIN;
 		}
 	}
-	if (op->step < FOP_STAGED && now >= op->deadline && op->err.code == SSHMCP_OK) {
-		err_set(&op->err, SSHMCP_ERR_TIMEOUT, "file operation on %s timed out", op->path);
+	if (op->step < FOP_STAGED && now >= op->deadline) {
+		/* A sudo operation that ran keeps its result when removing its staged upload
+		 * stalls: the command's own rm has normally removed it already. */
+		if (op->err.code == SSHMCP_OK && !(op->staged && op->step == FOP_UNLINK))
+			err_set(&op->err, SSHMCP_ERR_TIMEOUT, "file operation on %s timed out",
+			    op->path);
 		op->step = FOP_DONE;
 	}
 }
@@ -5556,13 +5561,36 @@ static void shell_files(struct shell *sh, int64_t now)
 	}
 }
 
+/* A reply libssh2 already took off the socket while reading another channel wakes no
+ * poll(): it waits in the session's queue, and only a step that looks there finds it. */
+static int shell_files_pending(const struct shell *sh)
+{
+	return sh->sftp != NULL &&
+	    libssh2_poll_channel_read(libssh2_sftp_get_channel(sh->sftp), 0) == 1;
+}
+
+/* Steps file operations and the shell's reads in turn until no SFTP reply is left queued
+ * (bounded: shell_files_deadline asks for an immediate wake if one still is). */
+static void shell_files_round(struct shell *sh, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_FOP_ROUNDS; i++) {
+		shell_files(sh, now);
+		sess_step(&sh->s, now);     /* SFTP reads may have queued shell output */
+		shell_feed(sh, now);
+		if (sh->fops == NULL || !shell_files_pending(sh))
+			break;
+	}
+}
+
 static int64_t shell_files_deadline(const struct shell *sh)
 {
 	const struct fop *op;
 
 	for (op = sh->fops; op != NULL; op = op->next)
 		if (op->step < FOP_STAGED)
-			return op->deadline;
+			return shell_files_pending(sh) ? 0 : op->deadline;
 	return INT64_MAX;
 }
 
@@ -9768,8 +9796,11 @@ static void srv_files_reply(struct server *srv, struct shell *sh)
 			else    /* typed after this round's step: send it now, not on the next input */
 				sess_step(&sh->s, now);
 		}
-		if (op->step == FOP_SHELL)
+		if (op->step == FOP_SHELL) {
 			fop_sudo_check(op, now);
+			if (op->step == FOP_UNLINK)     /* send the removal now, not at the deadline */
+				shell_files(sh, now);
+		}
 	}
 	while (sh->fops != NULL && sh->fops->step == FOP_DONE) {
 		char what[SSHMCP_PATH_MAX + 16];

@@ -264,18 +264,24 @@ ALLOWED=(
 	'ls @S@ | grep -c f'
 	'ls -d @S@ && echo ok'
 	'echo rm | wc -c'
-	'X=rm; echo $X'
+	'X=rm; echo X'
 	'test -f @P@ && echo yes'
 	'ls /usr/bin/rm'
 	'find @S@ -name f'
 	'sh -c "echo inner"'
-	'echo $(echo nested)'
 )
 for c in "${ALLOWED[@]}"; do
 	sentinel_reset
 	T=20 pexec "$deny" h "$(subst "$c")"
 	if [ "$RC" != 126 ] && [ "$RC" != 255 ] && [ -f "$SENT" ]; then ok "deny rm: $(printf '%q' "$c") runs (exit $RC)"
 	else fail "deny rm: $(printf '%q' "$c") runs (not a policy refusal)" "$(_last)"; fi
+done
+# outside the grammar a policy judges (a word made by expanding a variable set on the same
+# line, a command substitution): refused whatever the words say, since no rule can see what
+# the shell will run there
+for c in 'X=rm; echo $X' 'echo $(echo nested)' 'echo `echo nested`' '(exit 3)'; do
+	T=20 pexec "$deny" h "$c"
+	check_exit "$RC" 126 "deny rm: $(printf '%q' "$c") is outside the grammar: refused"
 done
 
 # ================================================ escaping an AllowCommand list ===

@@ -156,7 +156,7 @@ export const scenarios = [
 			await s.initialize();
 			const rs = [];
 			rs.push(await call(s, 'execute_command', { host: 'h', command: 'printf 12345', session: 'f1' }));
-			rs.push(await call(s, 'execute_command', { host: 'h', command: '(exit 3)', session: 'f1' }));
+			rs.push(await call(s, 'execute_command', { host: 'h', command: 'sh -c "exit 3"', session: 'f1' }));
 			rs.push(await call(s, 'execute_command', { host: 'h', command: `sleep 9.${TAG}1`, session: 'f2', timeout: 1, wait: 10 }));
 			const i = await call(s, 'execute_command', { host: 'h', command: `sleep 9.${TAG}2`, session: 'f3', wait: 1 });
 			if (i.sc.command_id) await call(s, 'interrupt_command', { command_id: i.sc.command_id });
@@ -177,8 +177,8 @@ export const scenarios = [
 			t.check(a && !Number.isNaN(Date.parse(a.time)) && Math.abs(Date.parse(a.time) - Date.now()) < 120000, 'time is a parseable, current timestamp', J(a && a.time));
 			t.check(a && typeof a.request_id !== 'undefined' && a.request_id !== null && a.request_id !== '', 'request_id is set', J(a));
 			t.check(a && Number.isInteger(a.duration_ms) && a.duration_ms >= 0, 'duration_ms is an integer', J(a));
-			const e3 = by(/^\(exit 3\)$/);
-			t.check(e3 && e3.exit_code === 3 && e3.status === 'completed', '(exit 3) → exit_code 3', J(e3));
+			const e3 = by(/^sh -c "exit 3"$/);
+			t.check(e3 && e3.exit_code === 3 && e3.status === 'completed', 'sh -c "exit 3" → exit_code 3', J(e3));
 			const to = by(new RegExp(`sleep 9\\.${TAG}1`));
 			t.check(to && to.status === 'timeout', 'a command past its timeout → status "timeout"', J(to));
 			const it = by(new RegExp(`sleep 9\\.${TAG}2`));
