@@ -3827,7 +3827,7 @@ enum dev_re { DEV_RE_PAGER = DEV_MODES_MAX, DEV_RE_ERROR, DEV_RE_CONTEXT, DEV_RE
 struct shell {
 	struct sess s;
 	struct job job;
-	char key[SSHMCP_USER_MAX + SSHMCP_HOST_MAX + SSHMCP_NAME_MAX + 16];
+	char key[SSHMCP_USER_MAX + 2 * SSHMCP_HOST_MAX + SSHMCP_NAME_MAX + 16];
 	char name[SSHMCP_NAME_MAX];
 	char alias[SSHMCP_HOST_MAX];
 	char marker[40];                    /* "__SSHMCP_<nonce>_" */
@@ -5086,7 +5086,7 @@ static void shell_end(struct shell *sh, int64_t now)
 	int clean = sh->s.state == SESS_DONE;
 	int i;
 
-	sh->report_lost = !clean && c == NULL;
+	sh->report_lost = !clean && c == NULL && sh->was_ready;    /* it had a state to lose */
 	if (c != NULL) {
 		shell_commit_line(sh);
 		if (clean && c->stop == 0) {
@@ -5209,6 +5209,13 @@ static void shell_free(struct shell *sh)
 	free(sh);
 }
 
+/* A session is the alias as called, where it resolved to, and its name: two aliases of one
+ * server keep their own sessions, since their ssh_config options may differ. */
+static void shell_key(char *key, size_t cap, const struct target *t, const char *name)
+{
+	(void)str_fmt(key, cap, "%s %s@%s:%d/%s", t->alias, t->user, t->host, t->port, name);
+}
+
 /* A new shell session to `t` (resolved); connecting starts on the next loop turn. */
 static struct shell *shell_new(const struct target *t, const char *name, const struct log *lg,
     int64_t now)
@@ -5230,7 +5237,7 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 	sh->s.t = *t;
 	(void)str_copy(sh->name, sizeof(sh->name), name);
 	(void)str_copy(sh->alias, sizeof(sh->alias), t->alias);
-	(void)str_fmt(sh->key, sizeof(sh->key), "%s@%s:%d/%s", t->user, t->host, t->port, name);
+	shell_key(sh->key, sizeof(sh->key), t, name);
 	sh->st = SH_CONNECTING;
 	sh->t_created = sh->t_used = now;
 	sh->s.logc = *lg;
@@ -7975,8 +7982,8 @@ struct server {
 	size_t inlen;
 	int in_skip, in_eof;
 	int in_full;                        /* whole requests wait in `in` (responses at the cap) */
-	char *out;                          /* responses not yet written to stdout */
-	size_t outlen, outcap;
+	char *out;                          /* responses not yet written to stdout: */
+	size_t outoff, outlen, outcap;      /* out[outoff .. outoff+outlen) */
 	int out_nonblock, out_flags;
 	struct json_tok *tok;
 	uint32_t tokcap;
@@ -7996,38 +8003,54 @@ struct server {
 /* Queue one message line for stdout; past the cap the loop stops reading requests. */
 static int mcp_queue(struct server *srv, const char *msg, size_t n)
 {
+	/* Move the rest to the front when it would not fit, or when less is left than was
+	 * written (each byte moves at most once per byte written: amortised O(1)). */
+	if (srv->outoff > 0 && (srv->outoff >= srv->outlen ||
+	    n + 1 > srv->outcap - srv->outoff - srv->outlen)) {
+		memmove(srv->out, srv->out + srv->outoff, srv->outlen);
+		srv->outoff = 0;
+	}
 	if (n + 1 > srv->outcap - srv->outlen) {
 		size_t need = srv->outlen + n + 1, cap = srv->outcap ? srv->outcap : 65536;
 		char *p;
 
 		while (cap < need)
 			cap *= 2;
+		/* Requests stop at SSHMCP_OUTQ_MAX: past it only the answer being written needs
+		 * room, not a doubling. */
+		if (cap > SSHMCP_OUTQ_MAX + SSHMCP_MSG_MAX)
+			cap = need > SSHMCP_OUTQ_MAX + SSHMCP_MSG_MAX ? need :
+			    SSHMCP_OUTQ_MAX + SSHMCP_MSG_MAX;
 		if ((p = realloc(srv->out, cap)) == NULL)
 			return -1;
 		srv->out = p;
 		srv->outcap = cap;
 	}
-	memcpy(srv->out + srv->outlen, msg, n);
+	memcpy(srv->out + srv->outoff + srv->outlen, msg, n);
 	srv->outlen += n;
-	srv->out[srv->outlen++] = '\n';
+	srv->out[srv->outoff + srv->outlen++] = '\n';
 	return 0;
 }
 
+/* Written from the front, which moves on: no copying of what is left per write (a pipe
+ * takes 64 KiB at a time; the queue holds up to SSHMCP_OUTQ_MAX). */
 static void mcp_flush(struct server *srv)
 {
 	while (srv->outlen > 0) {
-		ssize_t w = write(STDOUT_FILENO, srv->out, srv->outlen);
+		ssize_t w = write(STDOUT_FILENO, srv->out + srv->outoff, srv->outlen);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
 			if (errno != EAGAIN)
 				srv->outlen = 0;    /* the client is gone; stdin EOF follows */
-			return;
+			break;
 		}
-		memmove(srv->out, srv->out + w, srv->outlen - (size_t)w);
+		srv->outoff += (size_t)w;
 		srv->outlen -= (size_t)w;
 	}
+	if (srv->outlen == 0)
+		srv->outoff = 0;
 }
 
 /* A log line: to the log (--log or stderr), secrets redacted, the request id on it; and to
@@ -8312,7 +8335,10 @@ static const char *arg_class_bad(const struct arg_row *r, const char *s)
 	switch (r->cls) {
 	case AC_HOST: return name_host_bad(s);
 	case AC_USER: return name_user_bad(s);
-	case AC_PATH: case AC_SECRET:
+	case AC_PATH:       /* typed for sudo: a tab would be a line editor's completion key */
+		return str_has_control(s) || strpbrk(s, "\t\n") != NULL ? "a control character" :
+		    NULL;
+	case AC_SECRET:
 		return str_has_control(s) || strchr(s, '\n') != NULL ? "a control character" : NULL;
 	case AC_NAME: case AC_ID:
 		return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
@@ -8740,7 +8766,7 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 		target_free(&t);
 		return NULL;
 	}
-	(void)str_fmt(key, sizeof(key), "%s@%s:%d/%s", t.user, t.host, t.port, name);
+	shell_key(key, sizeof(key), &t, name);
 	if ((sh = srv_shell_find(srv, key)) != NULL && sh->st == SH_CLOSED) {
 		int lost = sh->report_lost;
 

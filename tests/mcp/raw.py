@@ -10,13 +10,20 @@ SCRIPT is one step a line:
     wait ID                          wait for the response to ID
     ping ID                          a ping; its response is awaited (timeout 5 s)
     sleep SECONDS
+    flood PREFIX N TOOL JSON-ARGUMENTS
+                                     N tools/calls (ids PREFIX-0 ...) in one write, not read:
+                                     their responses are counted, not printed
+    stall SECONDS                    sleep without reading the server's stdout
+    rss                              print "rss KB HWM-KB" of the server (VmRSS, VmHWM)
+    waitall PREFIX                   wait (120 s) for every flood response; print
+                                     "answered PREFIX COUNT ERRORS MAX-BYTES"
     # comment
 Every response is printed as one JSON line on stdout, prefixed "ID " (ID "-" for messages
 without one: notifications, server requests). initialize is sent first (capabilities from
 $MCP_CAPS, JSON). At the end stdin is closed and the server's exit status printed as
 "exit N". Times (ms) since the request are added as "ms" to each response.
 """
-import json, os, select, subprocess, sys, time
+import json, os, select, subprocess, sys, threading, time
 
 def main():
     args = sys.argv[1:]
@@ -28,14 +35,23 @@ def main():
     if args and args[0] == '--':
         args = args[1:]
     p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    buf = b''
+    buf = bytearray()
     sent = {}
     got = {}
+    quiet = {}          # flood prefix -> [answered, errors, max bytes]
+    quiet_n = {}        # flood prefix -> requests sent
+    writers = []        # flood writes still going on
 
     def send(obj):
+        for w in writers:
+            while w.is_alive():
+                pump(0.05)
         data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-        p.stdin.write(data + b'\n')
-        p.stdin.flush()
+        try:
+            p.stdin.write(data + b'\n')
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass                        # the server is gone: its exit status tells
 
     def pump(timeout):
         nonlocal buf
@@ -45,9 +61,23 @@ def main():
         chunk = os.read(p.stdout.fileno(), 1 << 20)
         if not chunk:
             return False
-        buf += chunk
-        while b'\n' in buf:
-            line, buf = buf.split(b'\n', 1)
+        scan = len(buf)
+        buf += chunk                    # a bytearray: appending does not copy what is there
+        start = 0
+        while True:
+            nl = buf.find(b'\n', scan)
+            if nl < 0:
+                break
+            line = bytes(buf[start:nl])
+            start = scan = nl + 1
+            hit = [pre for pre in quiet if (b'"id":"%s-' % pre.encode()) in line[:120] + line[-120:]
+                   or (b'"id": "%s-' % pre.encode()) in line[:120] + line[-120:]]
+            if hit:
+                q = quiet[hit[0]]
+                q[0] += 1
+                q[1] += 1 if b'"isError":true' in line or b'"error":{"code":-' in line[:200] else 0
+                q[2] = max(q[2], len(line))
+                continue
             try:
                 m = json.loads(line)
             except ValueError:
@@ -61,6 +91,7 @@ def main():
             else:
                 print('- ' + json.dumps(m))
             sys.stdout.flush()
+        del buf[:start]
         return True
 
     def await_id(rid, timeout):
@@ -98,11 +129,44 @@ def main():
             sent[rid] = time.time()
             send({'jsonrpc': '2.0', 'id': rid, 'method': 'ping'})
             await_id(rid, 5)
+        elif verb == 'flood':
+            pre, n, tool, js = rest.split(' ', 3)
+            quiet[pre] = [0, 0, 0]
+            quiet_n[pre] = int(n)
+            args = json.loads(js)
+            data = b''.join(json.dumps({'jsonrpc': '2.0', 'id': f'{pre}-{i}',
+                'method': 'tools/call', 'params': {'name': tool, 'arguments': args}}).encode()
+                + b'\n' for i in range(int(n)))
+            # a server that stops reading while its answers wait must not stall this client:
+            # the write goes on in a thread of its own, later steps wait for it
+            w = threading.Thread(target=lambda d=data: (p.stdin.write(d), p.stdin.flush()))
+            w.start()
+            writers.append(w)
+        elif verb == 'stall':
+            time.sleep(float(rest))
+        elif verb == 'rss':
+            st = dict(l.split(':', 1) for l in open(f'/proc/{p.pid}/status') if ':' in l)
+            kb = lambda k: st.get(k, '0 kB').split()[0]
+            print(f'rss {kb("VmRSS")} {kb("VmHWM")}')
+            sys.stdout.flush()
+        elif verb == 'waitall':
+            end = time.time() + 120
+            while time.time() < end and quiet[rest][0] < quiet_n.get(rest, 0):
+                if not pump(max(0.0, end - time.time())) and p.poll() is not None:
+                    break
+            for w in writers:
+                w.join(max(0.0, end - time.time()))
+            q = quiet[rest]
+            print(f'answered {rest} {q[0]} {q[1]} {q[2]}')
+            sys.stdout.flush()
         elif verb == 'sleep':
             end = time.time() + float(rest)
             while time.time() < end:
                 pump(max(0.0, end - time.time()))
-    p.stdin.close()
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
     end = time.time() + 15
     while p.poll() is None and time.time() < end:
         pump(0.2)
