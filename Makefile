@@ -62,6 +62,15 @@ $(ASAN)/unit: tests/unit.c $(SRC) $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -I$(BUILD) -I. -o $@ tests/unit.c \
 	  -L$(ASAN)/lib $(LIBS)
 
+# The policy lexer's words, for tests/62-policy-grammar.sh to hold against real shells.
+$(BUILD)/polsplit: tests/polsplit.c $(SRC) $(MUSL)/lib/libssh2.a
+	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -I$(MUSL)/include -I$(BUILD) -I. -static \
+	  -o $@ tests/polsplit.c -L$(MUSL)/lib $(LIBS)
+
+$(ASAN)/polsplit: tests/polsplit.c $(SRC) $(ASAN)/lib/libssh2.a
+	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -I$(BUILD) -I. -o $@ tests/polsplit.c \
+	  -L$(ASAN)/lib $(LIBS)
+
 $(BUILD)/unit_json: tests/unit_json.c json.h | $(BUILD)/.tools
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -static -o $@ tests/unit_json.c
 
@@ -138,13 +147,15 @@ ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 
 unit: $(UNITS)
 
-test: sshmcp $(UNITS) $(BUILD)/crypto $(MCP_SDK_PKG)
+test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/polsplit $(MCP_SDK_PKG)
 	SSHMCP=$(CURDIR)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(BUILD)/crypto \
+	POLSPLIT=$(CURDIR)/$(BUILD)/polsplit \
 	UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
 
-check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(MCP_SDK_PKG)
+check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/polsplit $(MCP_SDK_PKG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto \
+	POLSPLIT=$(CURDIR)/$(ASAN)/polsplit \
 	UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
 
 clean:

@@ -5687,6 +5687,7 @@ struct pol_word {
 struct pol_cmd {
 	struct pol_word *wd;
 	int n, nassign;
+	int nread;                              /* redirections that read a file */
 	int depth;                              /* nested command lines: sh -c, find -exec */
 	int pipe_idx;                           /* 0: first of its pipeline */
 };
@@ -5744,7 +5745,7 @@ struct pol_lex {
 	unsigned fl;
 	int redir;                              /* the next word is: 1 a file read, 2 /dev/null */
 	int first;                              /* index in sp->wd of the command's first word */
-	int nassign, nwords, nredir;
+	int nassign, nwords, nredir, nread;
 	int depth, pipe_idx, pending_op;        /* pending_op: | && || wants a command next */
 };
 
@@ -5952,6 +5953,10 @@ static size_t pol_lex_char(struct pol_lex *lx, size_t i)
 		}
 		if (start)
 			lx->fl |= PW_TILDE;
+		else if (s[i - 1] == '=' || s[i - 1] == ':') {
+			pol_bad(lx->sp, "~ after = or : (bash expands it there, the others do not)");
+			return lx->n;
+		}
 		break;
 	}
 	pol_lex_add(lx, s + i, 1);
@@ -5967,6 +5972,7 @@ static void pol_lex_redir_target(struct pol_lex *lx)
 		pol_bad(lx->sp, "output redirection to a file (only >/dev/null is accepted)");
 	else if (lx->redir == 1 && (lx->fl & (PW_GLOB | PW_TILDE)) != 0)
 		pol_bad(lx->sp, "a pattern as the file a redirection reads");
+	lx->nread += lx->redir == 1;
 	lx->redir = 0;
 	lx->nredir++;
 }
@@ -6035,11 +6041,12 @@ static void pol_lex_op(struct pol_lex *lx, size_t at, enum pol_op op)
 	if (sp->bad)
 		return;
 	sp->cmd[sp->n++] = (struct pol_cmd){ .wd = &sp->wd[lx->first], .n = lx->nwords,
-		.nassign = lx->nassign, .depth = lx->depth, .pipe_idx = lx->pipe_idx };
+		.nassign = lx->nassign, .nread = lx->nread, .depth = lx->depth,
+		.pipe_idx = lx->pipe_idx };
 	lx->pipe_idx = op == POL_PIPE ? lx->pipe_idx + 1 : 0;
 	lx->pending_op = op == POL_PIPE || op == POL_AND || op == POL_OR;
 	lx->first = sp->nwd;
-	lx->nwords = lx->nassign = lx->nredir = 0;
+	lx->nwords = lx->nassign = lx->nredir = lx->nread = 0;
 }
 
 /* After >& or <&: a descriptor number or -, and nothing glued to it (>&2x is a file). */
