@@ -21,7 +21,7 @@ LIBS     = -lssh2 -lmbedcrypto
 TOOLS    = musl-gcc:musl-tools patch:patch xz:xz-utils bzip2:bzip2 apt-get:apt make:make \
            cc:gcc sha256sum:coreutils flock:util-linux
 
-.PHONY: all test check-asan clean unit fuzz fuzz-json fuzz-config fuzz-session
+.PHONY: all test check-asan clean unit fuzz fuzz-json fuzz-config fuzz-session fuzz-args
 all: sshmcp
 
 $(BUILD)/.tools:
@@ -88,14 +88,14 @@ $(ASAN)/crypto: tests/crypto.c $(ASAN)/lib/libssh2.a
 # libFuzzer harnesses (clang, not part of `make test` or CI): `make fuzz` runs each for
 # FUZZ_SECONDS on its seeds in tests/fuzz/NAME, the reproducers of past findings in
 # tests/fuzz/regress/NAME, and a working corpus in build/fuzz_corpus/NAME;
-# `make fuzz-json`, `fuzz-config`, `fuzz-session` run one. The deps get their own clang build
+# `make fuzz-json`, `fuzz-config`, `fuzz-session`, `fuzz-args` run one. The deps get their own clang build
 # with coverage hooks (fuzzer-no-link) in $(FUZZ).
 FUZZ         = $(BUILD)/fuzz
 FUZZ_CC     ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
-FUZZ_RUNS    = fuzz-json fuzz-config fuzz-session
+FUZZ_RUNS    = fuzz-json fuzz-config fuzz-session fuzz-args
 # The session target replaces signature checks, DH/ECDH arithmetic and ciphers/MACs with
 # stand-ins at link time, so an input can get past the key exchange (tests/fuzz_session.c).
 FUZZ_SESSION_WRAP = -Wl,--wrap=_libssh2_ed25519_verify,--wrap=_libssh2_mbedtls_rsa_sha1_verify \
@@ -107,6 +107,7 @@ FUZZ_SESSION_WRAP = -Wl,--wrap=_libssh2_ed25519_verify,--wrap=_libssh2_mbedtls_r
 # An SSH input past 64 KiB adds nothing the packet limits do not already cover.
 FUZZ_ARGS_session = -max_len=65536 -timeout=10
 FUZZ_ARGS_config  = -max_len=16384
+FUZZ_ARGS_args    = -max_len=16384
 
 $(FUZZ)/lib/libssh2.a: $(BUILD)/.fetched tools/mbedtls_config.h
 	$(LOCK) tools/deps.sh build $(BUILD) $(FUZZ) $(FUZZ_CC) "$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link"
@@ -117,6 +118,10 @@ $(BUILD)/fuzz_json: tests/fuzz_json.c json.h | $(BUILD)/.tools
 $(BUILD)/fuzz_config: tests/fuzz_config.c $(SRC) $(FUZZ)/lib/libssh2.a
 	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) -fsanitize=fuzzer -I$(FUZZ)/include -I$(BUILD) -I. \
 	  -o $@ tests/fuzz_config.c -L$(FUZZ)/lib $(LIBS)
+
+$(BUILD)/fuzz_args: tests/fuzz_args.c $(SRC) $(FUZZ)/lib/libssh2.a
+	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) -fsanitize=fuzzer -I$(FUZZ)/include -I$(BUILD) -I. \
+	  -o $@ tests/fuzz_args.c -L$(FUZZ)/lib $(LIBS)
 
 $(BUILD)/fuzz_session: tests/fuzz_session.c $(FUZZ)/lib/libssh2.a
 	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) -fsanitize=fuzzer -I$(FUZZ)/include -o $@ \

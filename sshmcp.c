@@ -3192,7 +3192,13 @@ static void filt_text(struct filt *f, unsigned char c, unsigned char *out, size_
 		f->c2 = 0;
 		if (c >= 0x80 && c <= 0x9f)
 			return;                 /* U+0080..U+009F: C1 controls, CSI among them */
-		out[(*o)++] = 0xc2;
+		if (c >= 0xa0 && c <= 0xbf) {
+			out[(*o)++] = 0xc2;
+			out[(*o)++] = c;
+			return;
+		}
+		/* A lone lead byte is dropped: kept, it could meet a 0x80..0x9F that follows
+		 * whatever is dropped next and make the C1 control this removes. */
 	}
 	if (c == '\r') {
 		f->cr = 1;
@@ -3220,8 +3226,7 @@ static size_t filt_run(struct filt *f, const unsigned char *in, size_t n, unsign
 		if (f->st != FILT_TEXT && filt_seq(f, c, out, &o))
 			continue;
 		if (c == 0x1b) {
-			if (f->c2)
-				out[o++] = 0xc2, f->c2 = 0;
+			f->c2 = 0;                  /* a lead byte cut off by ESC: invalid, dropped */
 			f->st = FILT_ESC;
 			continue;
 		}
@@ -6136,12 +6141,16 @@ static void pol_lex_line(struct pol_split *sp, const char *s, size_t n, int dept
 	lx.sp = sp, lx.s = s, lx.n = n, lx.depth = depth, lx.first = sp->nwd;
 	if (depth > SSHMCP_POLICY_DEPTH)
 		pol_bad(sp, "command lines nested too deeply to check");
+	/* Anywhere, quoted or not: the terminal acts on them (^U erases what came before,
+	 * CR ends the line) before the shell reads a byte. */
+	for (; i < n && !sp->bad; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') || s[i] == 0x7f)
+			pol_bad(sp, "a control character (0x%02x)", (unsigned char)s[i]);
+	i = 0;
 	while (i < n && !sp->bad) {
 		unsigned char c = (unsigned char)s[i];
 
-		if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
-			pol_bad(sp, "a control character (0x%02x)", c);
-		} else if (c == ' ' || c == '\t') {
+		if (c == ' ' || c == '\t') {
 			pol_lex_word_end(&lx, i++);
 		} else if (c == '<' || c == '>') {
 			if (lx.inword)

@@ -210,6 +210,9 @@ SMUGGLE=(
 	'taskset 1 rm -f @P@'
 	'script -qc "rm -f @P@" /dev/null'
 	'watch -n1 -g rm -f @P@'
+	$'echo "x\x15rm -f @P@ #"'
+	$'echo \'x\x15rm -f @P@ #\''
+	$'echo "x\rrm -f @P@"'
 	'echo "unbalanced; rm -f @P@'
 	"echo 'unbalanced; rm -f @P@"
 	"ls $(printf 'x%.0s' {1..9000}); rm -f @P@"
