@@ -71,6 +71,11 @@ $(ASAN)/polsplit: tests/polsplit.c $(SRC) $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -I$(BUILD) -I. -o $@ tests/polsplit.c \
 	  -L$(ASAN)/lib $(LIBS)
 
+# The policy check's cost per command line (bench/policy.sh).
+$(BUILD)/polbench: bench/polbench.c $(SRC) $(MUSL)/lib/libssh2.a
+	$(MUSL_CC) $(WARN) $(DEFS) -O2 -I$(MUSL)/include -I$(BUILD) -I. -static \
+	  -o $@ bench/polbench.c -L$(MUSL)/lib $(LIBS)
+
 $(BUILD)/unit_json: tests/unit_json.c json.h | $(BUILD)/.tools
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -static -o $@ tests/unit_json.c
 

@@ -5658,6 +5658,7 @@ struct policy {
 	int max_sessions, max_cmds, max_cmds_host;
 	char *audit_path, *log_path, *ssh_config;
 	int accept_new;
+	struct pol_split *scratch;          /* reused by every check: none allocates */
 };
 
 /* Any command rule in force: sessions are hardened and lines are held to the grammar. */
@@ -5737,6 +5738,37 @@ static char *pol_store(struct pol_split *sp, const char *s, size_t n)
 	p[n] = '\0';
 	sp->used += n + 1;
 	return p;
+}
+
+/* Room for any line a policy checks (SSHMCP_POLICY_LINE_MAX): words and their sources,
+ * nested lines included, fit in four times its length. */
+static struct pol_split *pol_split_new(void)
+{
+	struct pol_split *sp = calloc(1, sizeof(*sp));
+
+	if (sp != NULL && (sp->cap = 4 * SSHMCP_POLICY_LINE_MAX + 4096,
+	    sp->arena = malloc(sp->cap)) == NULL) {
+		free(sp);
+		sp = NULL;
+	}
+	return sp;
+}
+
+static void pol_split_free(struct pol_split *sp)
+{
+	if (sp == NULL)
+		return;
+	free(sp->arena);
+	free(sp);
+}
+
+/* Ready for the next line: counts and verdict cleared (the arrays are written before read). */
+static void pol_split_reset(struct pol_split *sp)
+{
+	sp->n = sp->nwd = 0;
+	sp->used = 0;
+	sp->bad = sp->ro = sp->ro_bad = 0;
+	sp->why[0] = '\0';
 }
 
 /* The lexer's state for one command line. */
@@ -7074,20 +7106,19 @@ static int pol_command(const struct policy *p, const char *line, int *confirm, s
 		    SSHMCP_POLICY_LINE_MAX);
 		return -1;
 	}
-	if ((sp = calloc(1, sizeof(*sp))) == NULL || (sp->cap = 4 * n + 4096,
-	    sp->arena = malloc(sp->cap)) == NULL) {
-		free(sp);
+	if ((sp = p->scratch) == NULL && (sp = pol_split_new()) == NULL) {
 		err_set(e, SSHMCP_ERR_POLICY, "refused: out of memory checking the policy");
 		return -1;
 	}
+	pol_split_reset(sp);
 	rc = pol_check_line(p, sp, line, confirm);
 	if (rc < 0 && strncmp(sp->why, "refused", 7) == 0)
 		err_set(e, SSHMCP_ERR_POLICY, "%s", sp->why);
 	else if (rc < 0)
 		err_set(e, SSHMCP_ERR_POLICY, sp->ro_bad ? "refused by read-only mode: %s" :
 		    "refused: the policy does not accept %s", sp->why);
-	free(sp->arena);
-	free(sp);
+	if (sp != p->scratch)
+		pol_split_free(sp);
 	return rc;
 }
 
@@ -7224,6 +7255,7 @@ static void pol_init(struct policy *p)
 	p->max_sessions = SSHMCP_MAX_SESSIONS;
 	p->max_cmds = SSHMCP_HISTORY_MAX;
 	p->max_cmds_host = SSHMCP_QUEUE_MAX;
+	p->scratch = pol_split_new();       /* NULL: each check allocates its own */
 }
 
 static void pol_free(struct policy *p)
@@ -7241,6 +7273,7 @@ static void pol_free(struct policy *p)
 	free(p->audit_path);
 	free(p->log_path);
 	free(p->ssh_config);
+	pol_split_free(p->scratch);
 	memset(p, 0, sizeof(*p));
 }
 

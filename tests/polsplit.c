@@ -129,11 +129,7 @@ static void ps_line(struct pol_split *sp, const char *line, size_t n)
 {
 	int i, j;
 
-	memset(sp->cmd, 0, sizeof(sp->cmd));
-	sp->n = sp->nwd = 0;
-	sp->used = 0;
-	sp->bad = sp->ro = sp->ro_bad = 0;
-	sp->why[0] = '\0';
+	pol_split_reset(sp);
 	pol_lex_line(sp, line, n, 0);
 	if (sp->bad) {
 		printf("R %s\n", sp->why);
@@ -173,7 +169,7 @@ static void ps_line(struct pol_split *sp, const char *line, size_t n)
 int main(void)
 {
 	static char line[SSHMCP_POLICY_LINE_MAX + 2];
-	struct pol_split *sp = calloc(1, sizeof(*sp));
+	struct pol_split *sp = pol_split_new();
 	size_t n = 0;
 	int c;
 
@@ -182,7 +178,7 @@ int main(void)
 	(void)cli_exec;
 	(void)srv_main;
 	(void)audit_verify;
-	if (sp == NULL || (sp->cap = 4 * sizeof(line) + 4096, sp->arena = malloc(sp->cap)) == NULL)
+	if (sp == NULL)
 		return 1;
 	while ((c = getchar()) != EOF) {
 		if (c != '\0') {
@@ -194,7 +190,6 @@ int main(void)
 		ps_line(sp, line, n);
 		n = 0;
 	}
-	free(sp->arena);
-	free(sp);
+	pol_split_free(sp);
 	return 0;
 }
