@@ -132,11 +132,14 @@ scen_vi() {   # TERMVAR
 	printf 'first line\nsecond line\n' >"$FIX/vi-$t.txt"
 	scen_start "vi-$t" 80 24 $1 -- vim -u DEFAULTS -i NONE -n "$FIX/vi-$t.txt"
 	expect "vi-$t.txt" "vi shows the file"
-	tm send-keys -t main i 'typed in insert mode, ' Escape
+	tm send-keys -t main i 'typed in insert mode, '
+	key esc
 	expect 'typed in insert mode' "vi after insert"
-	tm send-keys -t main o 'a wide 中文 line' Escape
-	expect 'a wide' "vi after a wide line"
-	tm send-keys -t main ':wq' Enter
+	tm send-keys -t main o 'a wide 中文 line'
+	key esc && key up && key down
+	expect 'a wide' "vi after a wide line and the arrow keys"
+	tm send-keys -t main ':wq'
+	key enter
 	finish "vi after :wq"
 	check_eq "$(cat "$FIX/vi-$t.txt")" "typed in insert mode, first line
 a wide 中文 line
@@ -148,7 +151,7 @@ scen_top() {
 	local t; t=$(tname "$1")
 	scen_start "top-$t" 80 24 $1 -- top -d 30
 	expect PID "top shows processes"
-	tm send-keys -t main q
+	key q
 	finish "top after q"
 	scen_end
 }
@@ -158,8 +161,10 @@ scen_htop() {
 	have htop || { skip "htop ($t)" "htop is not installed"; return; }
 	scen_start "htop-$t" 100 30 $1 -- htop -d 300
 	expect PID "htop shows processes"
-	tm send-keys -t main q
-	finish "htop after q"
+	key down && key down
+	compare "htop after down down"
+	key f10
+	finish "htop after F10"
 	scen_end
 }
 
@@ -172,7 +177,11 @@ scen_less() {
 	expect 'line 152' "less after /line 150"
 	tm send-keys -t main n
 	compare "less after n"
-	tm send-keys -t main q
+	key pgdn
+	expect 'line 190' "less after pgdn"
+	key up && key up
+	compare "less after up up"
+	key q
 	finish "less after q"
 	scen_end
 }
@@ -200,11 +209,11 @@ scen_nano() {
 	expect 'GNU nano' "nano opens"
 	tm send-keys -t main 'hello from nano' Enter 'second line'
 	expect 'second line' "nano after typing"
-	tm send-keys -t main C-o
+	key ctrl-o
 	expect 'File Name to Write' "nano asks for the file name"
-	tm send-keys -t main Enter
+	key enter
 	expect 'Wrote' "nano wrote"
-	tm send-keys -t main C-x
+	key ctrl-x
 	finish "nano after ^X"
 	check_eq "$(cat "$FIX/nano-$t.txt" 2>/dev/null)" "hello from nano
 second line" "nano ($t) saved the file"
@@ -311,16 +320,15 @@ for class in ascii utf8; do
 		read -r _ off size <"$FIX/gen.rs"
 		head -c "$off" "$FIX/gen.bin" >"$FIX/gen.a"
 		tail -c +$((off + 1)) "$FIX/gen.bin" >"$FIX/gen.b"
+		rm -f "$FIX/gen.go" "$FIX/gen.mid"
 		scen_start "resize-$class-$seed" "$1" "$2" -- "stty -opost -echo; cat $FIX/gen.a;" \
 			"touch $FIX/gen.mid; n=0; while [ ! -e $FIX/gen.go ] && [ \$n -lt 500 ]; do" \
 			"sleep 0.02; n=\$((n + 1)); done; cat $FIX/gen.b"
-		rm -f "$FIX/gen.go"
 		wait_for 10 test -e "$FIX/gen.mid" || fail "$SCN: the first half did not end"
 		resize "${size%x*}" "${size#*x}"
 		check_eq "${RESIZES[1]%%:*}" "$off" "$SCN: the resize is at byte $off"
 		touch "$FIX/gen.go"
 		finish "after the stream, resized to $size at byte $off"
 		scen_end
-		rm -f "$FIX/gen.mid"
 	done
 done

@@ -567,8 +567,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "screen_cmp: cannot read %s\n", argv[optind]);
 		return 1;
 	}
-	if (scr_init(&s, cols, rows) < 0 || cmp_feed(&s, buf, len, rs, nrs) < 0) {
-		fprintf(stderr, "screen_cmp: bad size or resize\n");
+	if (scr_init(&s, cols, rows) < 0) {
+		fprintf(stderr, "screen_cmp: bad size\n");
+		free(buf);
+		return 1;
+	}
+	if (cmp_feed(&s, buf, len, rs, nrs) < 0) {
+		fprintf(stderr, "screen_cmp: bad resize\n");
+		scr_free(&s);
 		free(buf);
 		return 1;
 	}
