@@ -3140,8 +3140,9 @@ static const char *prompt_stream_hint(const char *cmd, int device)
  * it is read: the grid of cells a terminal of the session's size would show (main and
  * alternate screen), the cursor, scroll region, tab stops, line wrap, insert and delete,
  * UTF-8 with wide and combining characters, DEC line drawing. Colours and attributes are
- * parsed and dropped. Terminal queries (cursor position, device attributes, window size) are
- * answered into `reply`, which the engine drains and types back, as a terminal would.
+ * parsed and dropped. Terminal queries (cursor position, device attributes, window size,
+ * default colours) are answered into `reply`, which the engine drains and types back, as a
+ * terminal would.
  *
  * The reference is tmux 3.3a: tests/52-screen.sh runs programs under tmux and feeds the bytes
  * tmux saw to this model, then compares capture-pane row by row. The parser is the VT500
@@ -4530,31 +4531,21 @@ static void scr_param(struct scr *s, unsigned char c)
 
 /* OSC 0 and 2 set the title: kept if valid UTF-8 (as tmux), without control characters, cut
  * at a character boundary to fit. */
-static void scr_osc_end(struct scr *s)
+static void scr_osc_title(struct scr *s, const char *p, size_t n)
 {
 	char t[SSHMCP_SCR_TITLE_MAX];
-	size_t i = 0, o = 0, n, used;
-	unsigned num = 0;
+	size_t o = 0, used;
 	uint32_t cp;
 
-	if (s->oscn == 0 || s->osc[0] < '0' || s->osc[0] > '9')
-		return;
-	for (; i < s->oscn && s->osc[i] >= '0' && s->osc[i] <= '9' && num < 1000; i++)
-		num = num * 10 + (unsigned)(s->osc[i] - '0');
-	if (i < s->oscn && s->osc[i] == ';')
-		i++;
-	if (num != 0 && num != 2)
-		return;
-	n = s->oscn - i;
 	if (n > sizeof(t) - 1)
-		n = json_utf8_valid_prefix(s->osc + i, sizeof(t) - 1);
-	if (!json_utf8_valid(s->osc + i, n))
+		n = json_utf8_valid_prefix(p, sizeof(t) - 1);
+	if (!json_utf8_valid(p, n))
 		return;
-	for (; n > 0; i += used, n -= used) {
-		(void)json_utf8_next(s->osc + i, n, &used, &cp);
+	for (; n > 0; p += used, n -= used) {
+		(void)json_utf8_next(p, n, &used, &cp);
 		if (cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
 			continue;
-		memcpy(t + o, s->osc + i, used);
+		memcpy(t + o, p, used);
 		o += used;
 	}
 	t[o] = '\0';
@@ -4562,6 +4553,29 @@ static void scr_osc_end(struct scr *s)
 		memcpy(s->title, t, o + 1);
 		s->dirty = 1;
 	}
+}
+
+/* An OSC ended (by BEL when `c` is 0x07, else by ST). Titles are kept; the colour queries
+ * programs make to pick a light or dark theme (OSC 10/11 ;?, some wait for it) are answered:
+ * light grey on black, ending as the query did. */
+static void scr_osc_end(struct scr *s, unsigned char c)
+{
+	static const char *const colour[] = { "10;rgb:c0c0/c0c0/c0c0", "11;rgb:0000/0000/0000" };
+	char r[48];
+	size_t i = 0;
+	unsigned num = 0;
+
+	if (s->oscn == 0 || s->osc[0] < '0' || s->osc[0] > '9')
+		return;
+	for (; i < s->oscn && s->osc[i] >= '0' && s->osc[i] <= '9' && num < 1000; i++)
+		num = num * 10 + (unsigned)(s->osc[i] - '0');
+	if (i < s->oscn && s->osc[i] == ';')
+		i++;
+	if (num == 0 || num == 2)
+		scr_osc_title(s, s->osc + i, s->oscn - i);
+	else if ((num == 10 || num == 11) && s->oscn - i == 1 && s->osc[i] == '?' &&
+	    str_fmt(r, sizeof(r), "\033]%s%s", colour[num - 10], c == 0x07 ? "\007" : "\033\\") == 0)
+		scr_reply(s, r);
 }
 
 /* -------------------------------------------------------------- parser --- */
@@ -4702,7 +4716,7 @@ static void scr_act(struct scr *s, int act, unsigned char c)
 			s->osc[s->oscn++] = (char)c;
 		break;
 	case SCR_A_OSC_END:
-		scr_osc_end(s);
+		scr_osc_end(s, c);
 		break;
 	default:
 		break;

@@ -220,6 +220,27 @@ second line" "nano ($t) saved the file"
 	scen_end
 }
 
+# bash's line editor (readline) at the right margin: a command longer than the row, history,
+# moving and deleting inside the wrapped line.
+scen_bash() {
+	local t; t=$(tname "$1")
+	scen_start "bash-$t" 60 12 $1 HISTFILE=/dev/null "PS1='$ '" -- bash --norc --noprofile -i
+	expect '$' "bash prompt"
+	tm send-keys -t main "echo \$((6 * 7)) $(printf 'word%.0s ' $(seq 14))end"
+	expect 'end' "bash: a command wrapped past the margin"
+	key enter
+	expect '42 word' "bash: its output"
+	key up
+	compare "bash: the command back from history"
+	key ctrl-a && key alt-f && key alt-f && key ctrl-k
+	compare "bash: cut after two words"
+	key ctrl-c
+	tm send-keys -t main 'exit'
+	key enter
+	finish "bash after exit"
+	scen_end
+}
+
 # A program that redraws on SIGWINCH, resized mid-run; the model is resized at the same byte.
 scen_resize() {
 	local t; t=$(tname "$1")
@@ -252,6 +273,7 @@ for tv in "${TERMS[@]}"; do
 	scen_less "$tv"
 	scen_whiptail "$tv"
 	scen_nano "$tv"
+	scen_bash "$tv"
 	scen_resize "$tv"
 done
 
