@@ -3733,8 +3733,8 @@ static void scr_goto(struct scr *s, int px, int py, int origin)
 		s->cy = py;
 }
 
-/* Up and down stop at the margins when they start inside them; from past the last column
- * they land on it. */
+/* Up stops at the top margin unless it starts above it, down at the bottom margin unless it
+ * starts below it; from past the last column both land on it. */
 static void scr_up(struct scr *s, int n)
 {
 	int lim = s->cy < s->top ? s->cy : s->cy - s->top;

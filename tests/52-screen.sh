@@ -1,16 +1,20 @@
 #!/bin/bash
 # 52-screen: the terminal screen model (sshmcp.c, section "terminal screen") against a reference
 # terminal. Each scenario runs a program in a private tmux server (its own -L socket, no
-# config) at a given size, records every byte the pane got with pipe-pane, drives the program
-# with send-keys, and compares tmux's capture-pane and cursor with what build/screen_cmp makes
-# of the recorded bytes, row by row. Programs: vi, top, htop, less with a search, a whiptail
-# menu answered with the model's own arrow-key bytes, nano, a resize in the middle of less and
-# vi; streams: ls --color, wrapped lines, wide characters and emoji, combining marks, line
-# drawing, scroll regions, and random streams from screen_cmp's generator.
+# config, killed at the end) at a given size, records every byte the pane got with pipe-pane,
+# drives the program, and compares tmux's capture-pane, cursor, alternate-screen and cursor
+# flags with what build/screen_cmp makes of the recorded bytes, row by row. Keys other than
+# text are the bytes of the model's own key table (scr_key), in the modes the program set.
+# Programs, each with tmux's TERM and with TERM=xterm-256color: vi (insert, arrows, :wq), top,
+# htop, less with a search and paging, a whiptail menu answered with arrow keys, nano, bash's
+# line editor across the margin, less and vi resized twice mid-run (the model resized at the
+# same byte). Streams: ls --color, wrapped lines, wide characters and emoji, combining marks,
+# line drawing, scroll regions, a title, and random streams from screen_cmp's generator, some
+# resized halfway.
 # SCREEN_CMP=binary under test (default build/screen_cmp); SCREEN_SEEDS=random streams per class.
 . "$(dirname "$0")/lib.sh"
 SCREEN_CMP=${SCREEN_CMP:-$REPO/build/screen_cmp}
-SEEDS=${SCREEN_SEEDS:-12}
+SEEDS=${SCREEN_SEEDS:-8}
 [ -x "$SCREEN_CMP" ] || die "no screen model driver at $SCREEN_CMP (make build/screen_cmp)"
 
 # The programs, from Debian; installed here only when missing and we may (.ci/run has them).
@@ -115,7 +119,8 @@ resize() {
 key() {
 	local hex
 	settle
-	hex=$("$SCREEN_CMP" -c "$COLS0" -r "$ROWS0" "${RESIZES[@]}" -k "$1" "$LOG") || return 1
+	hex=$("$SCREEN_CMP" -c "$COLS0" -r "$ROWS0" "${RESIZES[@]}" -k "$1" "$LOG" 2>"$FIX/err")
+	[ -n "$hex" ] || { fail "$SCN: key $1: $(cat "$FIX/err")"; return 1; }
 	# shellcheck disable=SC2086
 	tm send-keys -H $hex
 }
