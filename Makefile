@@ -90,6 +90,15 @@ $(BUILD)/crypto: tests/crypto.c $(MUSL)/lib/libssh2.a
 $(ASAN)/crypto: tests/crypto.c $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -o $@ tests/crypto.c -L$(ASAN)/lib $(LIBS)
 
+# The terminal screen model against tmux (tests/52-screen.sh) and its feed speed (bench/screen.sh).
+$(BUILD)/screen_cmp: tests/screen_cmp.c $(SRC) $(MUSL)/lib/libssh2.a
+	$(MUSL_CC) $(WARN) $(DEFS) -O2 -g -I$(MUSL)/include -I$(BUILD) -I. -static \
+	  -o $@ tests/screen_cmp.c -L$(MUSL)/lib $(LIBS)
+
+$(ASAN)/screen_cmp: tests/screen_cmp.c $(SRC) $(ASAN)/lib/libssh2.a
+	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -I$(BUILD) -I. -o $@ tests/screen_cmp.c \
+	  -L$(ASAN)/lib $(LIBS)
+
 # libFuzzer harnesses (clang, not part of `make test` or CI): `make fuzz` runs each for
 # FUZZ_SECONDS on its seeds in tests/fuzz/NAME, the reproducers of past findings in
 # tests/fuzz/regress/NAME, and a working corpus in build/fuzz_corpus/NAME;
@@ -157,15 +166,16 @@ ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 
 unit: $(UNITS)
 
-test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/polsplit $(MCP_SDK_PKG)
+test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/polsplit $(BUILD)/screen_cmp $(MCP_SDK_PKG)
 	SSHMCP=$(CURDIR)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(BUILD)/crypto \
-	POLSPLIT=$(CURDIR)/$(BUILD)/polsplit \
+	POLSPLIT=$(CURDIR)/$(BUILD)/polsplit SCREEN_CMP=$(CURDIR)/$(BUILD)/screen_cmp \
 	UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
 
-check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/polsplit $(MCP_SDK_PKG)
+check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/polsplit $(ASAN)/screen_cmp \
+  $(MCP_SDK_PKG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto \
-	POLSPLIT=$(CURDIR)/$(ASAN)/polsplit \
+	POLSPLIT=$(CURDIR)/$(ASAN)/polsplit SCREEN_CMP=$(CURDIR)/$(ASAN)/screen_cmp \
 	UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
 
 clean:

@@ -145,4 +145,91 @@ struct ring {
 	uint64_t head, tail;
 };
 
+/* ---------------------------------------------------------------- screen --- */
+/* The terminal screen model of a session (sshmcp.c, section "terminal screen", prefix scr_).
+ * Both grids (main and alternate) are allocated at init and resize for the size asked, never
+ * grown by output; every string the stream can open is bounded. */
+#define SSHMCP_SCR_COLS_DEFAULT  80
+#define SSHMCP_SCR_ROWS_DEFAULT  24
+#define SSHMCP_SCR_COLS_MAX      500
+#define SSHMCP_SCR_ROWS_MAX      200
+#define SSHMCP_SCR_MARKS         32                 /* combining marks kept per line */
+#define SSHMCP_SCR_CELL_BYTES    21                 /* UTF-8 of a cell with its marks (tmux) */
+#define SSHMCP_SCR_TITLE_MAX     256                /* OSC 0/2 title, bytes with the NUL */
+#define SSHMCP_SCR_REPLY_MAX     256                /* answers to queries not yet drained */
+#define SSHMCP_SCR_STRING_MAX    (64 * 1024)        /* an OSC/DCS/APC/PM/SOS string ends here */
+#define SSHMCP_SCR_STRING_IDLE_MS 5000              /* ... or after this long quiet (scr_idle) */
+#define SSHMCP_SCR_PARAMS        24                 /* CSI parameters: 24 make it void (tmux) */
+#define SSHMCP_SCR_PARAM_BYTES   64                 /* CSI parameter bytes: as many void it */
+#define SSHMCP_SCR_KEY_MAX       16                 /* the longest key sequence, with its NUL */
+/* One row as text: each cell up to 4 bytes, marks 4 each, the NUL. */
+#define SSHMCP_SCR_ROW_TEXT_MAX  (SSHMCP_SCR_COLS_MAX * 4 + SSHMCP_SCR_MARKS * 4 + 1)
+
+_Static_assert(SSHMCP_SCR_COLS_MAX <= 65535, "a mark's column is 16 bits");
+_Static_assert(SSHMCP_SCR_MARKS <= 255, "a line's mark count is 8 bits");
+_Static_assert(SSHMCP_SCR_COLS_DEFAULT <= SSHMCP_SCR_COLS_MAX &&
+    SSHMCP_SCR_ROWS_DEFAULT <= SSHMCP_SCR_ROWS_MAX, "the default size is allowed");
+_Static_assert(SSHMCP_PTY_COLS <= SSHMCP_SCR_COLS_MAX && SSHMCP_PTY_ROWS <= SSHMCP_SCR_ROWS_MAX,
+    "a shell's PTY fits a screen");
+_Static_assert(SSHMCP_SCR_TITLE_MAX + 8 <= SSHMCP_SCR_STRING_MAX, "a title fits a string");
+
+/* A combining mark (or a joined character after a ZWJ) and the column of the cell it is on. */
+struct scr_mark {
+	uint32_t cp;
+	uint16_t col;
+};
+
+/* A row: cells (code point | SCR_WIDE/SCR_PAD/SCR_ACS), its marks in arrival order, and the
+ * tmux line flags the model needs (an autowrap left it; a cell was ever set since cleared). */
+struct scr_line {
+	uint32_t *cell;
+	struct scr_mark *mark;
+	uint8_t nmark;
+	uint8_t wrapped;
+	uint8_t used;
+};
+
+/* DECSC/DECRC state (ESC 7 / ESC 8, CSI s / CSI u). */
+struct scr_saved {
+	int cx, cy;
+	int origin;
+	int g[2], gl;
+};
+
+struct scr {
+	/* Read by the engine. */
+	int cols, rows;
+	int cx, cy;                /* cursor; cx == cols: the last column was written (pending wrap) */
+	int alt;                   /* the alternate screen is shown */
+	unsigned mode;             /* SCR_M_*: cursor visible, application cursor keys/keypad, ... */
+	uint64_t gen;              /* bumped by each feed or resize that changed the screen or title */
+	uint64_t takes;            /* times the program took the screen: alternate screen, CUP/HVP,
+	                            * VPA, DECSTBM (a line editor or progress bar never does) */
+	char title[SSHMCP_SCR_TITLE_MAX];     /* OSC 0/2: UTF-8 without control bytes */
+	unsigned char reply[SSHMCP_SCR_REPLY_MAX];   /* answers to queries: scr_replies drains */
+	size_t nreply;
+	/* Private to the terminal screen section. */
+	void *mem;                 /* both grids: lines, marks and cells in one allocation */
+	struct scr_line *grid[2];  /* [0] main, [1] alternate; each rows lines */
+	int top, bot;              /* scroll region, inclusive */
+	unsigned char tabs[(SSHMCP_SCR_COLS_MAX + 7) / 8];
+	struct scr_saved saved;    /* DECSC */
+	int alt_cx, alt_cy, alt_saved;        /* the cursor saved by ?1049h */
+	int g[2], gl;              /* G0/G1: 1 = DEC special graphics; gl: G1 shifted in (SO) */
+	int st;                    /* parser state (enum scr_state) */
+	int discard;               /* the sequence overflowed a bound: ignore it */
+	int ninter, nparam, plen;
+	char inter[4];
+	int param[SSHMCP_SCR_PARAMS];
+	uint32_t u_cp;             /* a UTF-8 sequence in progress: value, bytes still needed, and */
+	int u_need;                /* the range the next byte must be in */
+	unsigned char u_lo, u_hi;
+	int32_t last;              /* the last printed character (REP), -1 after a control */
+	int zwj;                   /* a zero width joiner came: the next character joins the cell */
+	int dirty;                 /* this feed changed something: gen moves on */
+	size_t slen;               /* bytes in the open string (OSC, DCS, ...) */
+	size_t oscn;
+	char osc[SSHMCP_SCR_TITLE_MAX + 8];   /* the OSC's first bytes: "2;title" */
+};
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * unit.c — table-driven tests of sshmcp's pure parts: patterns, base64, ssh_config, tokens,
- * algorithm lists, known_hosts matching and fingerprints, destinations, the ring.
+ * algorithm lists, known_hosts matching and fingerprints, destinations, the ring, the
+ * terminal screen model.
  * Includes the program itself; ends with one line "N passed, N failed".
  */
 #define SSHMCP_NO_MAIN
@@ -803,6 +804,400 @@ static void test_dev_line(struct tally *t)
 	}
 }
 
+/* ------------------------------------------------------------ terminal screen --- */
+
+static void scr_puts(struct scr *s, const char *str)
+{
+	scr_feed(s, (const unsigned char *)str, strlen(str));
+}
+
+/* All rows of a screen, '\n' between them, empty rows at the bottom left out. */
+static void scr_text(const struct scr *s, char *out, size_t cap)
+{
+	char row[SSHMCP_SCR_ROW_TEXT_MAX];
+	size_t o = 0, keep = 0, n;
+	int y;
+
+	out[0] = '\0';
+	for (y = 0; y < s->rows; y++) {
+		n = scr_row_text(s, y, row, sizeof(row));
+		if (y > 0 && o < cap - 1)
+			out[o++] = '\n';
+		if (n > cap - 1 - o)
+			n = cap - 1 - o;
+		memcpy(out + o, row, n);
+		o += n;
+		if (n > 0)
+			keep = o;
+	}
+	out[keep] = '\0';
+}
+
+/* Byte streams and the screen they leave, as tmux 3.3a shows them (each expectation was
+ * checked against tmux, but for the model's deliberate differences, marked "xterm").
+ * cx == cols is tmux's "after the last column". Each stream is also fed a byte at a time. */
+static const struct scr_case {
+	const char *name;
+	int cols, rows;
+	const char *in;
+	const char *want;
+	int cx, cy;
+} scr_cases[] = {
+	{ "text and CRLF", 20, 4, "hello\r\nworld", "hello\nworld", 5, 1 },
+	{ "bare LF keeps the column", 20, 4, "ab\ncd", "ab\n  cd", 4, 1 },
+	{ "last column: cursor after it", 10, 3, "0123456789", "0123456789", 10, 0 },
+	{ "the next character wraps", 10, 3, "0123456789A", "0123456789\nA", 1, 1 },
+	{ "CR from past the edge", 10, 3, "0123456789\rX", "X123456789", 1, 0 },
+	{ "CUB from past the edge lands on the last column", 10, 3, "0123456789\033[DX",
+	  "012345678X", 10, 0 },
+	{ "BS from past the edge", 10, 3, "0123456789\bX", "012345678X", 10, 0 },
+	{ "BS at column 0 climbs an autowrap", 10, 3, "0123456789AB\b\b\bX", "012345678X\nAB",
+	  10, 0 },
+	{ "BS at column 0 without a wrap stays", 10, 3, "ab\r\ncd\r\b\bX", "ab\nXd", 1, 1 },
+	{ "LF past the edge: the next character wraps again", 10, 3, "0123456789\nX",
+	  "0123456789\n\nX", 1, 2 },
+	{ "EL past the edge erases nothing", 10, 3, "0123456789\033[K", "0123456789", 10, 0 },
+	{ "no autowrap: the last column is rewritten", 10, 3, "\033[?7l0123456789AB",
+	  "012345678B", 9, 0 },
+	{ "wrap back on", 10, 3, "\033[?7l0123456789\033[?7hAB", "012345678A\nB", 1, 1 },
+	{ "CUP, ED, EL", 20, 4, "xxxxx\r\nyyyyy\033[1;3H\033[K\033[2;2H\033[1K", "xx\n  yyy", 1, 1 },
+	{ "ED 0 and 1", 10, 4, "aaaa\r\nbbbb\r\ncccc\033[2;3H\033[0J", "aaaa\nbb", 2, 1 },
+	{ "ED 1", 10, 4, "aaaa\r\nbbbb\r\ncccc\033[2;3H\033[1J", "\n   b\ncccc", 2, 1 },
+	{ "ED 2 keeps the cursor", 10, 4, "aaaa\r\nbbbb\033[2J", "", 4, 1 },
+	{ "CUP clamps, rows and columns count from 1", 10, 4, "\033[0;0Ha\033[99;99Hb",
+	  "a\n\n\n         b", 10, 3 },
+	{ "CUU/CUD/CUF/CUB", 10, 5, "\033[3;3H\033[2Aa\033[3Bb\033[2Cc\033[4Dd",
+	  "  a\n\n\n   d  c", 4, 3 },
+	{ "CNL, CPL, CHA, VPA, HPA", 10, 5, "abc\033[2Ed\033[Fe\033[5Gf\033[4dg\033[2`h",
+	  "abc\ne   f\nd\n h   g", 2, 3 },
+	{ "ICH", 10, 2, "abcdef\033[3G\033[2@", "ab  cdef", 2, 0 },
+	{ "DCH", 10, 2, "abcdef\033[3G\033[2P", "abef", 2, 0 },
+	{ "ECH", 10, 2, "abcdef\033[3G\033[2X", "ab  ef", 2, 0 },
+	{ "ICH pushes off the edge", 6, 2, "abcdef\033[2G\033[2@", "a  bcd", 1, 0 },
+	{ "IRM inserts", 10, 2, "abcd\033[2G\033[4hXY\033[4l", "aXYbcd", 3, 0 },
+	{ "tabs every 8", 20, 2, "a\tb\tc", "a       b       c", 17, 0 },
+	{ "HT stops at the last column", 12, 2, "a\t\t\tb", "a          b", 12, 0 },
+	{ "HTS and TBC", 20, 2, "\033[3g\033[5G\033H\rx\ty\tz", "x   y              z", 20, 0 },
+	{ "CBT", 20, 2, "\033[18G\033[2Zx", "        x", 9, 0 },
+	{ "scroll region", 10, 5, "1\r\n2\r\n3\r\n4\r\n5\033[2;4r\033[4;1H\nX", "1\n3\n4\nX\n5",
+	  1, 3 },
+	{ "DECSTBM homes the cursor", 10, 5, "abc\033[2;4r", "abc", 0, 0 },
+	{ "a one-line region is refused", 10, 5, "\033[3;3r\033[5;1H\n", "", 0, 4 },
+	{ "RI at the top scrolls down", 10, 4, "a\r\nb\033[H\033Mc", "c\na\nb", 1, 0 },
+	{ "IND and NEL", 10, 3, "ab\033Dc\033Ed", "ab\n  c\nd", 1, 2 },
+	{ "IL and DL in the region", 10, 5, "1\r\n2\r\n3\r\n4\r\n5\033[2;4r\033[2;1H\033[L",
+	  "1\n\n2\n3\n5", 0, 1 },
+	{ "DL", 10, 5, "1\r\n2\r\n3\r\n4\r\n5\033[2;1H\033[2M", "1\n4\n5", 0, 1 },
+	{ "SU and SD", 10, 4, "1\r\n2\r\n3\r\n4\033[2S", "3\n4", 1, 3 },
+	{ "SD", 10, 4, "1\r\n2\r\n3\r\n4\033[T", "\n1\n2\n3", 1, 3 },
+	{ "DECOM: rows count from the margin", 10, 5, "\033[2;4r\033[?6h\033[Hx\033[9;1Hy",
+	  "\nx\n\ny", 1, 3 },
+	{ "DECSC/DECRC", 10, 3, "abc\0337\033[3;5Hx\0338y", "abcy\n\n    x", 4, 0 },
+	{ "CSI s / CSI u", 10, 3, "ab\033[s\033[3;1Hx\033[uy", "aby\n\nx", 3, 0 },
+	{ "REP repeats the last character", 10, 2, "ab\033[3b", "abbbb", 5, 0 },
+	{ "REP stops at the edge", 6, 2, "ab\033[99b", "abbbbb", 6, 0 },
+	{ "REP after a control repeats nothing", 10, 2, "ab\r\033[3b", "ab", 0, 0 },
+	{ "DECALN", 4, 2, "\033#8", "EEEE\nEEEE", 0, 0 },
+	{ "RIS", 10, 3, "abc\033[2;3r\033c", "", 0, 0 },
+	{ "alternate screen", 10, 3, "main\033[?1049halt", "    alt", 7, 0 },
+	{ "back from the alternate screen", 10, 3, "main\033[?1049halt\033[2;2H\033[?1049l",
+	  "main", 4, 0 },
+	{ "?47 keeps the cursor where it is", 10, 3, "main\033[?47h\033[2;2H\033[?47lx",
+	  "main\n x", 2, 1 },
+	{ "DEC line drawing as Unicode (tmux: the ASCII)", 10, 3, "\033(0lqwk\033(Bq", "┌─┬┐q", 5, 0 },
+	{ "SO/SI shift G1 in (tmux: the ASCII)", 10, 3, "\033)0\016xq\017xq", "│─xq", 4, 0 },
+	{ "UTF-8", 20, 2, "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac", 6, 0 },
+	{ "wide characters", 10, 2, "\xe4\xb8\xad\xe6\x96\x87!", "\xe4\xb8\xad\xe6\x96\x87!", 5, 0 },
+	{ "a wide character does not split over the edge", 5, 2, "abcd\xe4\xb8\xad",
+	  "abcd\n\xe4\xb8\xad", 2, 1 },
+	{ "writing over a wide character's left half", 10, 2, "\xe4\xb8\xad\xe6\x96\x87\033[1GX",
+	  "X \xe6\x96\x87", 1, 0 },
+	{ "writing over its right half", 10, 2, "\xe4\xb8\xad\xe6\x96\x87\033[4GX",
+	  "\xe4\xb8\xad X", 4, 0 },
+	{ "emoji are wide", 10, 2, "\xf0\x9f\x98\x80x", "\xf0\x9f\x98\x80x", 3, 0 },
+	{ "a combining mark joins its cell", 10, 2, "e\xcc\x81x", "e\xcc\x81x", 2, 0 },
+	{ "a combining mark at column 0 is dropped", 10, 2, "\xcc\x81x", "x", 1, 0 },
+	{ "ZWJ joins two emoji in one cell", 10, 2,
+	  "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9x",
+	  "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9x", 3, 0 },
+	{ "invalid UTF-8 shows U+FFFD (xterm)", 10, 2, "a\xff" "b\xe4\xb8" "c",
+	  "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c", 5, 0 },
+	{ "overlong and surrogate bytes (xterm)", 10, 2, "\xc0\xaf\xed\xa0\x80",
+	  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 5, 0 },
+	{ "C1 controls in UTF-8 are dropped", 10, 2, "a\xc2\x85" "b", "ab", 2, 0 },
+	{ "a cut character then an escape", 10, 2, "\xe4\033[2Cx", "\xef\xbf\xbd  x", 4, 0 },
+	{ "an erase blanks a wide character whole (xterm)", 10, 2,
+	  "\xe4\xb8\xad\xe6\x96\x87\033[2G\033[K", "", 1, 0 },
+	{ "SGR and other sequences draw nothing", 20, 2,
+	  "\033[1;31;48;5;200;38;2;1;2;3ma\033[0m\033[>1;2mb\033[?5W\033[=c\033[ qc", "abc", 3, 0 },
+	{ "OSC, DCS, APC, PM, SOS are skipped", 20, 2,
+	  "a\033]2;t\007b\033P1$qm\033\\c\033_x\033\\d\033^x\033\\e\033Xx\033\\f\033kname\033\\g",
+	  "abcdefg", 7, 0 },
+	{ "CAN and SUB end a sequence", 20, 2, "a\033[3\030b\033]2;x\032c", "abc", 3, 0 },
+	{ "C0 inside CSI acts", 20, 2, "ab\033[\b2Dx", "xb", 1, 0 },
+	{ "24 parameters void a sequence", 20, 2,
+	  "\033[5;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1Hx", "x", 1, 0 },
+	{ "a parameter past INT_MAX voids it", 20, 2, "\033[99999999999Cx", "x", 1, 0 },
+	{ "a huge count is clamped", 20, 2, "\033[2147483647Cx", "                   x", 20, 0 },
+	{ "one column, a wide character dropped (xterm)", 1, 3, "ab\xe4\xb8\xad" "c", "a\nb\nc", 1, 2 },
+};
+
+static void test_scr_cases(struct tally *t)
+{
+	static char got[4 * SSHMCP_SCR_ROW_TEXT_MAX], one[4 * SSHMCP_SCR_ROW_TEXT_MAX];
+	size_t i, k, n;
+
+	for (i = 0; i < sizeof(scr_cases) / sizeof(scr_cases[0]); i++) {
+		const struct scr_case *c = &scr_cases[i];
+		struct scr s, b;
+		char d[160];
+
+		if (scr_init(&s, c->cols, c->rows) < 0 || scr_init(&b, c->cols, c->rows) < 0) {
+			check(t, 0, "scr_init", c->name);
+			return;
+		}
+		n = strlen(c->in);
+		scr_feed(&s, (const unsigned char *)c->in, n);
+		scr_text(&s, got, sizeof(got));
+		check_str(t, got, c->want, c->name);
+		(void)snprintf(d, sizeof(d), "%s: cursor %d,%d, want %d,%d", c->name, s.cx, s.cy,
+		    c->cx, c->cy);
+		check(t, s.cx == c->cx && s.cy == c->cy, "cursor", d);
+		for (k = 0; k < n; k++)
+			scr_feed(&b, (const unsigned char *)c->in + k, 1);
+		scr_text(&b, one, sizeof(one));
+		check(t, strcmp(got, one) == 0 && s.cx == b.cx && s.cy == b.cy,
+		    "a byte at a time, the same screen", c->name);
+		scr_free(&s);
+		scr_free(&b);
+	}
+}
+
+/* Replies to queries, the title, the counters the engine reads. */
+static void test_scr_state(struct tally *t)
+{
+	static const struct { const char *in, *reply; } q[] = {
+		{ "\033[6n", "\033[1;1R" }, { "ab\033[2;3H\033[6n", "\033[2;3R" },
+		{ "0123456789\033[6n", "\033[1;10R" }, { "\033[c", "\033[?1;2c" },
+		{ "\033[0c", "\033[?1;2c" }, { "\033[>c", "\033[>84;0;0c" }, { "\033[5n", "\033[0n" },
+		{ "\033[18t", "\033[8;3;10t" }, { "\033[?6n\033[=c\033[1c", "" },
+		{ "\033]11;?\007", "\033]11;rgb:0000/0000/0000\007" },
+		{ "\033]10;?\033\\", "\033]10;rgb:c0c0/c0c0/c0c0\033\\" }, { "\033]12;?\007", "" },
+	};
+	struct scr s;
+	unsigned char r[64];
+	char big[300];
+	size_t i, n;
+	uint64_t g;
+
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		if (scr_init(&s, 10, 3) < 0)
+			return;
+		scr_feed(&s, (const unsigned char *)q[i].in, strlen(q[i].in));
+		n = scr_replies(&s, r, sizeof(r) - 1);
+		r[n] = '\0';
+		check_str(t, (char *)r, q[i].reply, "a query is answered");
+		check(t, s.nreply == 0, "replies are drained", NULL);
+		scr_free(&s);
+	}
+	if (scr_init(&s, 10, 3) < 0)
+		return;
+	for (i = 0; i < 100; i++)
+		scr_puts(&s, "\033[c");
+	check(t, s.nreply <= sizeof(s.reply) && s.nreply > 0, "replies nobody drains are bounded", NULL);
+	scr_puts(&s, "\033]2;first\007\033]0;second\033\\");
+	check_str(t, s.title, "second", "OSC 0/2 set the title");
+	scr_puts(&s, "\033]1;icon\007\033]2;x\030");
+	check_str(t, s.title, "second", "OSC 1 and an aborted OSC leave it");
+	scr_puts(&s, "\033]2;a\tb\177c\xc2\x85" "d\007");
+	check_str(t, s.title, "abcd", "control characters are not part of a title");
+	scr_puts(&s, "\033]2;bad\xff\007");
+	check_str(t, s.title, "abcd", "a title that is not UTF-8 is refused");
+	memset(big, 'x', sizeof(big));
+	scr_puts(&s, "\033]2;");
+	scr_feed(&s, (const unsigned char *)big, sizeof(big));
+	scr_puts(&s, "\007");
+	check(t, strlen(s.title) == SSHMCP_SCR_TITLE_MAX - 1, "a long title is cut to fit", NULL);
+	g = s.gen;
+	scr_puts(&s, "\033[1m\033[c");
+	check(t, s.gen == g, "attributes and queries change nothing", NULL);
+	scr_puts(&s, "x");
+	check(t, s.gen == g + 1, "text moves the generation on", NULL);
+	check(t, s.takes == 0, "no screen taken by text", NULL);
+	scr_puts(&s, "\033[2K\033[1A\033[5G\r\n\033[1;31mok");
+	check(t, s.takes == 0, "line editing and colour do not take the screen", NULL);
+	scr_puts(&s, "\033[H");
+	check(t, s.takes == 1, "CUP takes the screen", NULL);
+	scr_puts(&s, "\033[?1049h");
+	check(t, s.takes == 2 && s.alt, "the alternate screen takes it", NULL);
+	scr_puts(&s, "\033[?25l\033[?1h\033=\033[?2004h");
+	check(t, !(s.mode & SCR_M_CURSOR) && (s.mode & SCR_M_APPCURSOR) &&
+	    (s.mode & SCR_M_APPKEYPAD) && (s.mode & SCR_M_PASTE), "modes", NULL);
+	scr_free(&s);
+}
+
+/* An unterminated string ends at the bound; random bytes leave a sane screen. */
+static void test_scr_bounds(struct tally *t)
+{
+	static unsigned char junk[1 << 16];
+	static const int sizes[][2] = { { 80, 24 }, { 1, 1 }, { 3, 2 }, { SSHMCP_SCR_COLS_MAX,
+		SSHMCP_SCR_ROWS_MAX } };
+	char row[SSHMCP_SCR_ROW_TEXT_MAX];
+	uint64_t x = 88172645463325252ULL;
+	struct scr s;
+	size_t i, k;
+	int ok, y;
+
+	if (scr_init(&s, 20, 2) < 0)
+		return;
+	scr_puts(&s, "\033]2;");
+	memset(junk, 'a', sizeof(junk));
+	for (i = 0; i * sizeof(junk) <= SSHMCP_SCR_STRING_MAX; i++)
+		scr_feed(&s, junk, sizeof(junk));
+	scr_row_text(&s, 0, row, sizeof(row));
+	check_str(t, row, "aaaaaaaaaaaaaaaaaaaa", "an unterminated OSC ends at its bound");
+	scr_free(&s);
+	if (scr_init(&s, 20, 2) < 0)
+		return;
+	scr_puts(&s, "\033]2;no end\033P1;2");
+	scr_idle(&s);
+	scr_puts(&s, "$ ");
+	scr_row_text(&s, 0, row, sizeof(row));
+	check_str(t, row, "$", "a quiet spell ends an open string (scr_idle)");
+	scr_free(&s);
+	memset(&s, 0, sizeof(s));
+	scr_puts(&s, "x");
+	check(t, scr_resize(&s, 10, 10) < 0 && scr_row_text(&s, 0, row, sizeof(row)) == 0,
+	    "a screen without grids is left alone", NULL);
+	check(t, scr_init(&s, 0, 5) < 0 && scr_init(&s, 5, SSHMCP_SCR_ROWS_MAX + 1) < 0,
+	    "sizes out of range are refused", NULL);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		if (scr_init(&s, sizes[k][0], sizes[k][1]) < 0)
+			return;
+		for (i = 0; i < 64; i++) {
+			size_t j;
+
+			for (j = 0; j < sizeof(junk); j++) {     /* ESC and digits often: sequences */
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				junk[j] = (x & 7) == 0 ? 0x1b : (x & 7) == 1 ? (unsigned char)('0' + (x >> 8) % 10) :
+				    (unsigned char)(x >> 16);
+			}
+			scr_feed(&s, junk, sizeof(junk));
+			if (i == 20)
+				(void)scr_resize(&s, 1 + (int)(x % 120), 1 + (int)(x / 7 % 50));
+		}
+		ok = s.cx >= 0 && s.cx <= s.cols && s.cy >= 0 && s.cy < s.rows &&
+		    s.top >= 0 && s.top < s.bot + (s.rows == 1) && s.bot < s.rows;
+		for (y = 0; y < s.rows; y++) {
+			int c;
+
+			scr_row_text(&s, y, row, sizeof(row));
+			ok = ok && json_utf8_valid(row, strlen(row));
+			for (c = 0; c < s.cols; c++) {      /* a PAD only right of a WIDE */
+				uint32_t v = s.grid[s.alt][y].cell[c];
+
+				ok = ok && (!(v & SCR_PAD) || (c > 0 && (s.grid[s.alt][y].cell[c - 1] & SCR_WIDE)));
+				ok = ok && (!(v & SCR_WIDE) || (c + 1 < s.cols &&
+				    (s.grid[s.alt][y].cell[c + 1] & SCR_PAD)));
+			}
+		}
+		check(t, ok, "4 MiB of random bytes leave a consistent screen", NULL);
+		scr_free(&s);
+	}
+}
+
+static void test_scr_resize(struct tally *t)
+{
+	struct scr s;
+	char got[1024];
+
+	if (scr_init(&s, 10, 4) < 0)
+		return;
+	scr_puts(&s, "line1\r\nline2\r\nline3\r\nline4");
+	check(t, scr_resize(&s, 6, 2) == 0, "resize", NULL);
+	scr_text(&s, got, sizeof(got));
+	check_str(t, got, "line3\nline4", "rows leave from the top when the cursor is at the bottom");
+	check(t, s.cx == 5 && s.cy == 1 && s.bot == 1, "the cursor follows, the region resets", NULL);
+	scr_puts(&s, "\033[H");
+	check(t, scr_resize(&s, 6, 4) == 0, "resize back", NULL);
+	scr_text(&s, got, sizeof(got));
+	check_str(t, got, "line3\nline4", "new rows are blank at the bottom");
+	scr_free(&s);
+	if (scr_init(&s, 10, 4) < 0)
+		return;
+	scr_puts(&s, "top\r\n\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97\033[H");
+	check(t, scr_resize(&s, 5, 2) == 0, "resize narrower", NULL);
+	scr_text(&s, got, sizeof(got));
+	check_str(t, got, "top\n\xe4\xb8\xad\xe6\x96\x87", "rows below the cursor go first; a cut wide character goes");
+	check(t, s.cx == 0 && s.cy == 0, "the cursor stays", NULL);
+	check(t, scr_resize(&s, 0, 3) < 0 && s.cols == 5, "a bad size is refused, the screen kept", NULL);
+	scr_puts(&s, "main\033[?1049h\033[2;1Halt");
+	check(t, scr_resize(&s, 8, 3) == 0, "resize on the alternate screen", NULL);
+	scr_puts(&s, "\033[?1049l");
+	scr_text(&s, got, sizeof(got));
+	check_str(t, got, "main\n\xe4\xb8\xad\xe6\x96\x87", "the main screen was resized too");
+	check(t, s.cx == 4 && s.cy == 0, "and its saved cursor", NULL);
+	scr_free(&s);
+}
+
+static void test_scr_keys(struct tally *t)
+{
+	static const struct { const char *name, *plain, *app; int n; } k[] = {
+		{ "enter", "\r", "\r", 1 }, { "Esc", "\033", "\033", 1 }, { "tab", "\t", "\t", 1 },
+		{ "backspace", "\177", "\177", 1 }, { "up", "\033[A", "\033OA", 3 },
+		{ "down", "\033[B", "\033OB", 3 }, { "right", "\033[C", "\033OC", 3 },
+		{ "left", "\033[D", "\033OD", 3 }, { "home", "\033[H", "\033OH", 3 },
+		{ "end", "\033[F", "\033OF", 3 }, { "pgup", "\033[5~", "\033[5~", 4 },
+		{ "pgdn", "\033[6~", "\033[6~", 4 }, { "f1", "\033OP", "\033OP", 3 },
+		{ "F12", "\033[24~", "\033[24~", 5 }, { "ctrl-a", "\001", "\001", 1 },
+		{ "ctrl-Z", "\032", "\032", 1 }, { "C-c", "\003", "\003", 1 },
+		{ "ctrl-[", "\033", "\033", 1 }, { "alt-x", "\033x", "\033x", 2 },
+		{ "alt-X", "\033X", "\033X", 2 }, { "q", "q", "q", 1 }, { "Q", "Q", "Q", 1 },
+		{ "kp5", "5", "\033Ou", 3 }, { "kpenter", "\r", "\033OM", 3 },
+		{ "\xc3\xa9", "\xc3\xa9", "\xc3\xa9", 2 }, { "space", " ", " ", 1 },
+	};
+	static const char *const bad[] = { "", "nosuchkey", "ctrl-", "ctrl-ab", "alt-", "f13", "qq" };
+	char out[SSHMCP_SCR_KEY_MAX], d[64];
+	struct scr s;
+	size_t i;
+	int n;
+
+	if (scr_init(&s, 80, 24) < 0)
+		return;
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		s.mode &= ~(unsigned)(SCR_M_APPCURSOR | SCR_M_APPKEYPAD);
+		n = scr_key(&s, k[i].name, out, sizeof(out));
+		(void)snprintf(d, sizeof(d), "%s (normal)", k[i].name);
+		check(t, n >= 0 && strcmp(out, k[i].plain) == 0, "key name", d);
+		scr_puts(&s, "\033[?1h\033=");
+		n = scr_key(&s, k[i].name, out, sizeof(out));
+		(void)snprintf(d, sizeof(d), "%s (application mode)", k[i].name);
+		check(t, n == k[i].n && strcmp(out, k[i].app) == 0, "key name", d);
+	}
+	n = scr_key(&s, "ctrl-@", out, sizeof(out));
+	check(t, n == 1 && out[0] == '\0', "ctrl-@ is a NUL", NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		check(t, scr_key(&s, bad[i], out, sizeof(out)) == -1, "an unknown key name", bad[i]);
+	check(t, scr_key(&s, "f5", out, 3) == -1, "a sequence that does not fit", NULL);
+	scr_free(&s);
+}
+
+static void test_scr_text(struct tally *t)
+{
+	struct scr s;
+	char small[8];
+	size_t n;
+
+	if (scr_init(&s, 20, 2) < 0)
+		return;
+	scr_puts(&s, "ab\xe4\xb8\xad\xe6\x96\x87xyz  ");
+	n = scr_row_text(&s, 0, small, sizeof(small));
+	check(t, n == 5 && strcmp(small, "ab\xe4\xb8\xad") == 0, "a short buffer cuts at a character", small);
+	n = scr_row_text(&s, 5, small, sizeof(small));
+	check(t, n == 0 && small[0] == '\0', "a row out of range is empty", NULL);
+	scr_free(&s);
+}
+
 int main(void)
 {
 	struct tally t = { 0, 0 };
@@ -834,6 +1229,12 @@ int main(void)
 	test_dev_modes(&t);
 	test_dev_questions(&t);
 	test_dev_line(&t);
+	test_scr_cases(&t);
+	test_scr_state(&t);
+	test_scr_bounds(&t);
+	test_scr_resize(&t);
+	test_scr_keys(&t);
+	test_scr_text(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
 	return t.fail == 0 ? 0 : 1;
 }
