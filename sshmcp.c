@@ -2723,6 +2723,28 @@ static int sess_write_stdin(struct sess *s)
 	return 0;
 }
 
+/* The layer above ends the connection (a shell that never answered its setup, a command
+ * that ignored Ctrl-C): it asks, the session closes on its own next step. Only these two
+ * write the state from outside this section. */
+static void sess_close(struct sess *s)
+{
+	s->state = SESS_DEAD;
+}
+
+static void sess_abort(struct sess *s, enum sshmcp_err code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void sess_abort(struct sess *s, enum sshmcp_err code, const char *fmt, ...)
+{
+	char msg[SSHMCP_ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err_set(&s->err, code, "%s", msg);       /* the first reason stays */
+	sess_close(s);
+}
+
 static void sess_close_channel(struct sess *s, int64_t now)
 {
 	s->step = CLOSE_CHANNEL;
@@ -5843,6 +5865,51 @@ enum dev_re { DEV_RE_PAGER = DEV_MODES_MAX, DEV_RE_ERROR, DEV_RE_CONTEXT, DEV_RE
 /* The longest sentinel: marker, status, $PWD, end mark. */
 #define SHELL_HOLD_MAX (SSHMCP_PATH_MAX + 64)
 
+/* A device session's own state, beside its shell (the device engine's: dev_ functions). */
+struct dev_state {
+	const struct dev_profile *prof;
+	enum dev_phase phase;
+	regex_t re[DEV_RE_COUNT];           /* compiled once the host name is learned */
+	unsigned re_set;                    /* bit i: re[i] is compiled */
+	char held[256];                     /* blank and context lines that may precede a prompt */
+	size_t nheld;
+	int held_ctx;                       /* ... and a context line is among them */
+	char host[SSHMCP_PROMPT_MAX];       /* the host name in its prompt, learned at login */
+	char cand[SSHMCP_PROMPT_MAX];       /* the last line the previous login probe saw */
+	int tries, bad, priv;
+	int stage;                          /* the next look at the last line: DEV_AT_* */
+	const char *next;                   /* the next line to type (command or pager_off) */
+	const char *typed;                  /* the line typed last (its echo ends a line) */
+	size_t typedlen;
+	int echo;                           /* its echo has been seen */
+	int lines;                          /* output lines since that echo */
+	int64_t sent;
+	char line[SSHMCP_DEV_LINE_MAX];     /* the last line as a terminal shows it */
+	size_t n, col;
+	size_t fresh;                       /* cells written since the cursor last went back:
+	                                     * blanks past them are erasure, not text */
+};
+
+/*
+ * A session's command engine: how a command is typed, how its output is read for its end,
+ * what a quiet spell means. The POSIX shell engine (sentinel prompts, shell_) and the device
+ * engine (learned prompts, dev_) sit behind this table; the session code calls through it.
+ */
+struct engine {
+	const char *name;
+	void (*login)(struct shell *sh, int64_t now);        /* the PTY is open: set it up */
+	int (*type)(struct shell *sh, struct cmd *c);         /* type it; -1: too long */
+	void (*start)(struct shell *sh, struct cmd *c, int64_t now);   /* it is current now */
+	void (*text)(struct shell *sh, const unsigned char *p, size_t n, int64_t now);
+	void (*arrived)(struct shell *sh);                    /* after a read's text */
+	void (*check)(struct shell *sh, const struct prompt *pr, int64_t now);
+	int64_t (*quiet_at)(const struct shell *sh);          /* when a quiet spell is over */
+};
+
+/* A session's timers, armed by the code that decides to wait (never recomputed from
+ * flags): the loop wakes the session at the earliest, its step looks at what is due. */
+enum sh_timer { SHT_SETUP, SHT_QUIET, SHT_CMD, SHT_GRACE, SHT_ENABLE, SHT_COUNT };
+
 struct shell {
 	struct sess s;
 	struct job job;
@@ -5885,34 +5952,39 @@ struct shell {
 	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
 	struct mask mask;                   /* its secrets, blanked in output */
 	unsigned char scratch[SSHMCP_IO_CHUNK + SHELL_HOLD_MAX + FILT_EXTRA + SSHMCP_SECRET_MAX];
-	/* A network device (dev != NULL): prompts instead of sentinels (dev_ functions). */
-	const struct dev_profile *dev;
+	/* A network device (dv != NULL): prompts instead of sentinels (dev_ functions). */
+	const struct engine *eng;           /* shell_engine, or dev_engine once a device */
+	struct dev_state *dv;
 	int dev_auto;                       /* no device_type: a device may answer instead */
-	enum dev_phase dphase;
-	regex_t dre[DEV_RE_COUNT];          /* compiled once the host name is learned */
-	unsigned dre_set;                   /* bit i: dre[i] is compiled */
-	char dheld[256];                    /* blank and context lines that may precede a prompt */
-	size_t nheld;
-	int dheld_ctx;                      /* ... and a context line is among them */
-	char dhost[SSHMCP_PROMPT_MAX];      /* the host name in its prompt, learned at login */
-	char dcand[SSHMCP_PROMPT_MAX];      /* the last line the previous login probe saw */
-	int dprobes, dtries, dbad, dpriv;
-	int dstage;                         /* the next look at the last line: DEV_AT_* */
-	const char *dnext;                  /* the next line to type (command or pager_off) */
-	const char *dtyped;                 /* the line typed last (its echo ends a line) */
-	size_t dtypedlen;
-	int decho;                          /* its echo has been seen */
-	int dlines;                         /* output lines since that echo */
-	int64_t dsent;
-	char dline[SSHMCP_DEV_LINE_MAX];    /* the last line as a terminal shows it */
-	size_t dn, dcol;
-	size_t dfresh;                      /* cells written since the cursor last went back:
-	                                     * blanks past them are erasure, not text */
+	int64_t tm[SHT_COUNT];              /* armed timers (0: not armed) */
+	int64_t next_at;                    /* the earliest of them and the connection's */
+	int kick;                           /* something was asked of it: step it next turn */
+	int dprobes;                        /* device-looking prompts seen before a shell's */
 	char banner[2048];                  /* the first login output, for detection */
 	size_t nbanner;
 	char enable_pw[SSHMCP_SECRET_MAX];
 	int enable_want;                    /* a new enable password: escalate once */
 };
+
+static const struct engine shell_engine, dev_engine;
+static void shell_arm(struct shell *sh, enum sh_timer t, int64_t at);
+static int64_t shell_deadline(const struct shell *sh);
+
+/* The session's device profile, NULL for a POSIX shell. */
+static const struct dev_profile *shell_dev(const struct shell *sh)
+{
+	return sh->dv != NULL ? sh->dv->prof : NULL;
+}
+
+/* The device engine takes the session (device_type given, or a device answered). */
+static int dev_attach(struct shell *sh, const struct dev_profile *p)
+{
+	if (sh->dv == NULL && (sh->dv = calloc(1, sizeof(*sh->dv))) == NULL)
+		return -1;
+	sh->dv->prof = p;
+	sh->eng = &dev_engine;
+	return 0;
+}
 
 static const char *shell_mode_name(const struct shell *sh)
 {
@@ -5983,6 +6055,7 @@ static int shell_type(struct shell *sh, const char *text, size_t n)
 {
 	if (n > ring_space(&sh->s.in))
 		return -1;
+	sh->kick = 1;                       /* to be sent: step it, the loop would not wake */
 	while (n > 0) {
 		size_t room;
 		unsigned char *w = ring_wptr(&sh->s.in, &room);
@@ -6112,6 +6185,7 @@ static void shell_resetup(struct shell *sh, int64_t now)
 {
 	sh->st = SH_SETUP;
 	sh->deadline = now + SSHMCP_SHELL_START_MS;
+	shell_arm(sh, SHT_SETUP, sh->deadline);
 	shell_type_setup(sh, 1);
 }
 
@@ -6124,9 +6198,8 @@ static void shell_on_exit(struct shell *sh, int code, int64_t now)
 		if (sh->stage2 == 0)
 			return;                 /* a prompt before our setup's: not the end */
 		if (sh->stage2 == SHELL_SENT_UNSAFE && sh->s.state == SESS_RUNNING) {
-			err_set(&sh->s.err, SSHMCP_ERR_POLICY, "the remote shell did not keep its prompt "
+			sess_abort(&sh->s, SSHMCP_ERR_POLICY, "the remote shell did not keep its prompt "
 			    "variables read-only: the command policy cannot be enforced in it");
-			sh->s.state = SESS_DEAD;
 			return;
 		}
 		sh->stage2 = 0;
@@ -6287,7 +6360,7 @@ static void shell_answer_queries(struct shell *sh)
  * line model, which has no sentinel hold). */
 static size_t shell_filter(struct shell *sh, const unsigned char *p, size_t n)
 {
-	size_t at = sh->dev != NULL ? 0 : sh->nhold, k = sh->mask.nhold;
+	size_t at = sh->dv != NULL ? 0 : sh->nhold, k = sh->mask.nhold;
 
 	memcpy(sh->scratch, sh->hold, at);
 	memcpy(sh->scratch + at, sh->mask.hold, k);
@@ -6298,18 +6371,21 @@ static size_t shell_filter(struct shell *sh, const unsigned char *p, size_t n)
 /* A quiet spell: a tail held back as a possible secret's start goes on as it is. */
 static void shell_mask_flush(struct shell *sh, int64_t now)
 {
-	size_t o, hold;
-
 	if (sh->mask.nhold == 0)
 		return;
-	o = shell_filter(sh, NULL, 0);
-	if (sh->dev != NULL) {
-		dev_put(sh, sh->scratch, o);
-		return;
-	}
-	hold = shell_scan(sh, sh->scratch, o, now);
-	memcpy(sh->hold, sh->scratch + o - hold, hold <= sizeof(sh->hold) ? hold : 0);
-	sh->nhold = hold <= sizeof(sh->hold) ? hold : 0;
+	sh->eng->text(sh, sh->scratch, shell_filter(sh, NULL, 0), now);
+}
+
+/* The POSIX shell engine's text: the sentinel scanner; a tail that may be the start of a
+ * sentinel is held for the next read. */
+static void shell_eng_text(struct shell *sh, const unsigned char *p, size_t o, int64_t now)
+{
+	size_t hold = shell_scan(sh, p, o, now);
+
+	if (hold > sizeof(sh->hold))
+		hold = 0;   /* too long to be a sentinel: it was emitted as text */
+	memcpy(sh->hold, p + o - hold, hold);
+	sh->nhold = hold;
 }
 
 /* Drain what the channel delivered through filter and scanner. */
@@ -6317,8 +6393,10 @@ static void shell_feed(struct shell *sh, int64_t now)
 {
 	struct ring *r = &sh->s.out[0];
 
+	int got = 0;
+
 	while (ring_used(r) > 0) {
-		size_t n, o, hold;
+		size_t n, o;
 		const unsigned char *p = ring_rptr(r, &n);
 
 		if (n > SSHMCP_IO_CHUNK)
@@ -6326,21 +6404,14 @@ static void shell_feed(struct shell *sh, int64_t now)
 		o = shell_filter(sh, p, n);
 		ring_consume(r, n);
 		sh->last_rx = now;
-		if (sh->dev != NULL) {
-			sh->fresh = 1;
-			sh->dstage = DEV_AT_SETTLE;
-			dev_put(sh, sh->scratch, o);
-			continue;
-		}
-		hold = shell_scan(sh, sh->scratch, o, now);
-		if (hold > sizeof(sh->hold))
-			hold = 0;   /* too long to be a sentinel: it was emitted as text */
-		memcpy(sh->hold, sh->scratch + o - hold, hold);
-		sh->nhold = hold;
+		got = 1;
+		sh->eng->text(sh, sh->scratch, o, now);
 	}
 	shell_answer_queries(sh);
-	if (sh->dev != NULL)
-		dev_after_feed(sh);
+	if (got) {
+		sh->eng->arrived(sh);
+		shell_arm(sh, SHT_QUIET, sh->eng->quiet_at(sh));   /* then look at the last line */
+	}
 	/* A PTY merges stderr into stdout; anything on the stderr ring is dropped noise. */
 	ring_consume(&sh->s.out[1], ring_used(&sh->s.out[1]));
 }
@@ -6385,7 +6456,6 @@ static int shell_type_encoded(struct shell *sh, const char *text, size_t n)
 static void shell_start_next(struct shell *sh, int64_t now)
 {
 	struct cmd *c;
-	size_t tl;
 	int rc;
 
 	if (sh->st != SH_IDLE || sh->nq == 0)
@@ -6393,19 +6463,10 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	c = sh->queue[0];
 	memmove(sh->queue, sh->queue + 1, (size_t)(sh->nq - 1) * sizeof(sh->queue[0]));
 	sh->nq--;
-	tl = strlen(c->text);
 	sh->ps2 = sh->ps2_expected = 0;
 	sh->echo_done = 0;
-	if (sh->typed && sh->dev == NULL)
-		(void)shell_type(sh, "\025", 1);   /* VKILL: a partial line left unread goes */
+	rc = sh->eng->type(sh, c);
 	sh->typed = 0;
-	if (sh->dev != NULL)
-		rc = 0;                     /* typed line by line by dev_start, below */
-	else if (sh->mode[0] == '\0' && (memchr(c->text, '\n', tl) != NULL || tl > SHELL_LINE_SAFE ||
-	    str_has_control(c->text)))
-		rc = shell_type_encoded(sh, c->text, tl);
-	else
-		rc = shell_type(sh, c->text, tl) < 0 || shell_type(sh, "\n", 1) < 0 ? -1 : 0;
 	if (rc < 0) {
 		err_set(&c->err, SSHMCP_ERR_USAGE, "command longer than the input buffer (%d bytes)",
 		    SSHMCP_STDIN_RING);
@@ -6425,10 +6486,28 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	sh->ncmds++;
 	c->status = CMD_RUNNING;
 	c->t_start = now;
-	if (sh->dev != NULL) {
-		dev_start(sh, c, now);      /* the filter keeps its state: the line goes on */
-		return;
-	}
+	if (c->deadline > 0)
+		shell_arm(sh, SHT_CMD, c->deadline);
+	sh->eng->start(sh, c, now);
+}
+
+/* The POSIX shell engine types a command as a line, or encoded when a line could not carry
+ * it (newlines, control bytes, a tty's canonical limit). */
+static int shell_eng_type(struct shell *sh, struct cmd *c)
+{
+	size_t tl = strlen(c->text);
+
+	if (sh->typed)
+		(void)shell_type(sh, "\025", 1);   /* VKILL: a partial line left unread goes */
+	if (sh->mode[0] == '\0' && (memchr(c->text, '\n', tl) != NULL || tl > SHELL_LINE_SAFE ||
+	    str_has_control(c->text)))
+		return shell_type_encoded(sh, c->text, tl);
+	return shell_type(sh, c->text, tl) < 0 || shell_type(sh, "\n", 1) < 0 ? -1 : 0;
+}
+
+static void shell_eng_start(struct shell *sh, struct cmd *c, int64_t now)
+{
+	(void)now;
 	sh->f = (struct filt){ .st = FILT_TEXT };
 	c->ctx = prompt_ctx(c->text);
 }
@@ -6440,6 +6519,7 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 		return;
 	c->stop = (int)why;
 	c->grace_deadline = now + SSHMCP_INTERRUPT_GRACE_MS;
+	shell_arm(sh, SHT_GRACE, c->grace_deadline);
 	if (c->status == CMD_QUEUED) {
 		int i;
 
@@ -6563,17 +6643,19 @@ static void dev_type_line(struct shell *sh, const char *line, size_t n, int64_t 
 {
 	(void)shell_type(sh, line, n);
 	(void)shell_type(sh, "\n", 1);
-	sh->dtyped = line;
-	sh->dtypedlen = n;
-	sh->decho = 0;
-	sh->dlines = 0;
-	sh->dsent = now;
+	sh->dv->typed = line;
+	sh->dv->typedlen = n;
+	sh->dv->echo = 0;
+	sh->dv->lines = 0;
+	sh->dv->sent = now;
+	if (sh->dv->phase == DEV_ENABLE)
+		shell_arm(sh, SHT_ENABLE, now + SSHMCP_DEV_ENABLE_MS);
 }
 
 /* Type the next line of the command text or pager_off; 0 when none is left. */
 static int dev_type_next(struct shell *sh, int64_t now)
 {
-	const char *p = sh->dnext;
+	const char *p = sh->dv->next;
 	size_t n, len;
 
 	if (p == NULL || *p == '\0')
@@ -6582,23 +6664,23 @@ static int dev_type_next(struct shell *sh, int64_t now)
 	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
 		n--;
 	dev_type_line(sh, p, n, now);
-	sh->dnext = p[len] == '\n' ? p + len + 1 : p + len;
+	sh->dv->next = p[len] == '\n' ? p + len + 1 : p + len;
 	return 1;
 }
 
 /* The line model starts an empty line. */
 static void dev_line_clear(struct shell *sh)
 {
-	sh->dn = sh->dcol = sh->dfresh = 0;
+	sh->dv->n = sh->dv->col = sh->dv->fresh = 0;
 }
 
 /* The current line as text: trailing blanks go when the cursor went back over it. */
 static void dev_line_text(const struct shell *sh, char *out, size_t cap)
 {
-	size_t n = sh->dn < cap ? sh->dn : cap - 1;
+	size_t n = sh->dv->n < cap ? sh->dv->n : cap - 1;
 
-	memcpy(out, sh->dline, n);
-	while (n > sh->dfresh && n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+	memcpy(out, sh->dv->line, n);
+	while (n > sh->dv->fresh && n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
 		n--;
 	out[n] = '\0';
 }
@@ -6606,11 +6688,11 @@ static void dev_line_text(const struct shell *sh, char *out, size_t cap)
 /* The typed line's echo: a line that ends with it (after a prompt, or alone). */
 static int dev_is_echo(const struct shell *sh, const char *line)
 {
-	size_t n = sh->dtypedlen, ll = strlen(line);
+	size_t n = sh->dv->typedlen, ll = strlen(line);
 
 	while (ll > 0 && line[ll - 1] == ' ')
 		ll--;
-	return sh->dtyped != NULL && ll >= n && memcmp(line + ll - n, sh->dtyped, n) == 0;
+	return sh->dv->typed != NULL && ll >= n && memcmp(line + ll - n, sh->dv->typed, n) == 0;
 }
 
 static int dev_mode_of(const struct shell *sh, const char *line, char *name, size_t cap);
@@ -6618,7 +6700,7 @@ static int dev_mode_of(const struct shell *sh, const char *line, char *name, siz
 /* Does the session's pattern i match? False before the prompt is learned. */
 static int dev_re_hit(const struct shell *sh, int i, const char *line)
 {
-	return (sh->dre_set & 1u << i) != 0 && regexec(&sh->dre[i], line, 0, NULL, 0) == 0;
+	return (sh->dv->re_set & 1u << i) != 0 && regexec(&sh->dv->re[i], line, 0, NULL, 0) == 0;
 }
 
 /* Lines before the echo: answers to earlier newlines (a slow link delivers them late) are
@@ -6630,12 +6712,12 @@ static int dev_before_echo(struct shell *sh, const char *line)
 	if (line[0] == '\0')
 		return 1;
 	if (dev_is_echo(sh, line)) {
-		sh->decho = 1;
+		sh->dv->echo = 1;
 		return 1;
 	}
 	if (dev_mode_of(sh, line, mode, sizeof(mode)) >= 0)
 		return 1;
-	sh->decho = 1;
+	sh->dv->echo = 1;
 	return 0;
 }
 
@@ -6647,27 +6729,27 @@ static int dev_hold(struct shell *sh, struct cmd *c, const char *line)
 	size_t n = strlen(line);
 	int ctx = dev_re_hit(sh, DEV_RE_CONTEXT, line);
 
-	if (sh->dev->context_re == NULL || (line[0] != '\0' && !ctx) ||
-	    n + 1 > sizeof(sh->dheld) - sh->nheld) {
-		ring_append(&c->out, sh->dheld, sh->nheld);
-		sh->nheld = 0;
-		sh->dheld_ctx = 0;
+	if (sh->dv->prof->context_re == NULL || (line[0] != '\0' && !ctx) ||
+	    n + 1 > sizeof(sh->dv->held) - sh->dv->nheld) {
+		ring_append(&c->out, sh->dv->held, sh->dv->nheld);
+		sh->dv->nheld = 0;
+		sh->dv->held_ctx = 0;
 		return 0;
 	}
-	memcpy(sh->dheld + sh->nheld, line, n);
-	sh->dheld[sh->nheld + n] = '\n';
-	sh->nheld += n + 1;
-	sh->dheld_ctx |= ctx;
+	memcpy(sh->dv->held + sh->dv->nheld, line, n);
+	sh->dv->held[sh->dv->nheld + n] = '\n';
+	sh->dv->nheld += n + 1;
+	sh->dv->held_ctx |= ctx;
 	return 1;
 }
 
 /* The prompt came: held blank lines were output unless a context line followed them. */
 static void dev_held_end(struct shell *sh, struct cmd *c)
 {
-	if (!sh->dheld_ctx)
-		ring_append(&c->out, sh->dheld, sh->nheld);
-	sh->nheld = 0;
-	sh->dheld_ctx = 0;
+	if (!sh->dv->held_ctx)
+		ring_append(&c->out, sh->dv->held, sh->dv->nheld);
+	sh->dv->nheld = 0;
+	sh->dv->held_ctx = 0;
 }
 
 /* A whole line arrived: output of the running command once its echo went by. */
@@ -6678,20 +6760,20 @@ static void dev_line_end(struct shell *sh)
 
 	dev_line_text(sh, line, sizeof(line));
 	dev_line_clear(sh);
-	if (sh->dphase == DEV_ENABLE && (dev_re_hit(sh, DEV_RE_ERROR, line) ||
+	if (sh->dv->phase == DEV_ENABLE && (dev_re_hit(sh, DEV_RE_ERROR, line) ||
 	    dev_re_match("[Dd]enied|[Bb]ad secret|[Ii]nvalid password|[Ww]rong", line)))
-		sh->dbad = 1;
-	if (sh->dphase == DEV_LOGIN) {
-		sh->decho = 1;              /* the device answered a newline (or the banner goes on) */
+		sh->dv->bad = 1;
+	if (sh->dv->phase == DEV_LOGIN) {
+		sh->dv->echo = 1;              /* the device answered a newline (or the banner goes on) */
 		return;
 	}
-	if (!sh->decho && dev_before_echo(sh, line))
+	if (!sh->dv->echo && dev_before_echo(sh, line))
 		return;
-	if (c == NULL || sh->dphase != DEV_RUN || dev_hold(sh, c, line))
+	if (c == NULL || sh->dv->phase != DEV_RUN || dev_hold(sh, c, line))
 		return;
-	if (sh->dlines++ < SSHMCP_DEV_ERR_LINES && dev_re_hit(sh, DEV_RE_ERROR, line))
+	if (sh->dv->lines++ < SSHMCP_DEV_ERR_LINES && dev_re_hit(sh, DEV_RE_ERROR, line))
 		err_set(&c->err, SSHMCP_ERR_DEVICE, "the device rejected '%.*s': %s",
-		    (int)(sh->dtypedlen < 120 ? sh->dtypedlen : 120), sh->dtyped, line);
+		    (int)(sh->dv->typedlen < 120 ? sh->dv->typedlen : 120), sh->dv->typed, line);
 	ring_append(&c->out, line, strlen(line));
 	ring_append(&c->out, "\n", 1);
 }
@@ -6707,25 +6789,25 @@ static void dev_put(struct shell *sh, const unsigned char *p, size_t n)
 		if (b == '\n') {
 			dev_line_end(sh);
 		} else if (b == '\r') {
-			sh->dcol = sh->dfresh = 0;
+			sh->dv->col = sh->dv->fresh = 0;
 		} else if (b == '\b' || b == FILT_TOK_LEFT) {
 			size_t k = b == '\b' ? 1 : i + 1 < n ? p[++i] : 1;
 
-			sh->dcol = sh->dcol > k ? sh->dcol - k : 0;
-			sh->dfresh = 0;
+			sh->dv->col = sh->dv->col > k ? sh->dv->col - k : 0;
+			sh->dv->fresh = 0;
 		} else if (b == FILT_TOK_EL) {
-			sh->dn = sh->dcol;
-			if (sh->dfresh > sh->dn)
-				sh->dfresh = sh->dn;
+			sh->dv->n = sh->dv->col;
+			if (sh->dv->fresh > sh->dv->n)
+				sh->dv->fresh = sh->dv->n;
 		} else {
-			if (sh->dcol == sizeof(sh->dline)) {
+			if (sh->dv->col == sizeof(sh->dv->line)) {
 				dev_line_end(sh);       /* a line longer than any prompt: let it go */
 			}
-			sh->dline[sh->dcol++] = (char)b;
-			if (sh->dcol > sh->dn)
-				sh->dn = sh->dcol;
-			if (sh->dcol > sh->dfresh)
-				sh->dfresh = sh->dcol;
+			sh->dv->line[sh->dv->col++] = (char)b;
+			if (sh->dv->col > sh->dv->n)
+				sh->dv->n = sh->dv->col;
+			if (sh->dv->col > sh->dv->fresh)
+				sh->dv->fresh = sh->dv->col;
 		}
 	}
 }
@@ -6735,11 +6817,11 @@ static void dev_after_feed(struct shell *sh)
 {
 	char line[SSHMCP_PROMPT_MAX];
 
-	if (sh->dn == 0 || sh->dn >= sizeof(line))
+	if (sh->dv->n == 0 || sh->dv->n >= sizeof(line))
 		return;
 	dev_line_text(sh, line, sizeof(line));
 	if (dev_re_hit(sh, DEV_RE_PAGER, line)) {
-		(void)shell_type(sh, sh->dev->pager_key, strlen(sh->dev->pager_key));
+		(void)shell_type(sh, sh->dv->prof->pager_key, strlen(sh->dv->prof->pager_key));
 		dev_line_clear(sh);
 	}
 }
@@ -6748,10 +6830,12 @@ static void dev_re_free(struct shell *sh)
 {
 	int i;
 
+	if (sh->dv == NULL)
+		return;
 	for (i = 0; i < DEV_RE_COUNT; i++)
-		if (sh->dre_set & 1u << i)
-			regfree(&sh->dre[i]);
-	sh->dre_set = 0;
+		if (sh->dv->re_set & 1u << i)
+			regfree(&sh->dv->re[i]);
+	sh->dv->re_set = 0;
 }
 
 /* Compile dre[i]; a pattern the profile does not have (NULL) stays unset: never a hit. */
@@ -6759,21 +6843,21 @@ static int dev_re_set(struct shell *sh, int i, const char *src)
 {
 	if (src == NULL)
 		return 0;
-	if (dev_re_comp(&sh->dre[i], src, 1) < 0)
+	if (dev_re_comp(&sh->dv->re[i], src, 1) < 0)
 		return -1;
-	sh->dre_set |= 1u << i;
+	sh->dv->re_set |= 1u << i;
 	return 0;
 }
 
 /* The host name is known: compile the prompts of every mode with it. */
 static int dev_learn(struct shell *sh, const char *host)
 {
-	const struct dev_profile *p = sh->dev;
+	const struct dev_profile *p = sh->dv->prof;
 	char re[SSHMCP_PROMPT_MAX * 2 + 64];
 	int i;
 
 	dev_re_free(sh);
-	(void)str_copy(sh->dhost, sizeof(sh->dhost), host);
+	(void)str_copy(sh->dv->host, sizeof(sh->dv->host), host);
 	for (i = 0; i < DEV_MODES_MAX && p->modes[i].name != NULL; i++)
 		if (dev_mode_re(p->modes[i].re, host, re, sizeof(re)) < 0 || dev_re_set(sh, i, re) < 0)
 			return -1;
@@ -6788,14 +6872,14 @@ static int dev_mode_of(const struct shell *sh, const char *line, char *name, siz
 	int i;
 
 	for (i = 0; i < DEV_MODES_MAX; i++) {
-		const char *m = sh->dev->modes[i].name;
+		const char *m = sh->dv->prof->modes[i].name;
 
 		if (m == NULL || !dev_re_hit(sh, i, line))
 			continue;
 		if (strcmp(m, "config-sub") == 0)
 			dev_submode(line, name, cap);
 		else
-			(void)str_copy(name, cap, strcmp(m, "user") == 0 && sh->dpriv ? "privileged" : m);
+			(void)str_copy(name, cap, strcmp(m, "user") == 0 && sh->dv->priv ? "privileged" : m);
 		return i;
 	}
 	return -1;
@@ -6805,13 +6889,14 @@ static int dev_mode_of(const struct shell *sh, const char *line, char *name, siz
 static void dev_login(struct shell *sh, int64_t now)
 {
 	sh->st = SH_SETUP;
-	sh->dphase = DEV_LOGIN;
+	sh->dv->phase = DEV_LOGIN;
 	sh->deadline = now + SSHMCP_SHELL_START_MS;
+	shell_arm(sh, SHT_SETUP, sh->deadline);
 	sh->f = (struct filt){ .dev = 1 };
 	sh->nhold = 0;
 	dev_line_clear(sh);
 	sh->dprobes = 0;
-	sh->dcand[0] = '\0';
+	sh->dv->cand[0] = '\0';
 	dev_type_line(sh, "", 0, now);
 }
 
@@ -6821,39 +6906,37 @@ static void dev_login(struct shell *sh, int64_t now)
 static void dev_probe(struct shell *sh, const char *line, int stage, int64_t now)
 {
 	char host[SSHMCP_PROMPT_MAX];
-	int like = dev_host_of(sh->dev, line, host, sizeof(host)) == 0;
+	int like = dev_host_of(sh->dv->prof, line, host, sizeof(host)) == 0;
 
 	if (dev_re_match(DEV_PRESS_KEY, line)) {
 		dev_type_line(sh, "", 0, now);
 		return;
 	}
-	if (like && sh->decho && strcmp(line, sh->dcand) == 0) {
+	if (like && sh->dv->echo && strcmp(line, sh->dv->cand) == 0) {
 		if (dev_learn(sh, host) < 0 || dev_mode_of(sh, line, sh->mode, sizeof(sh->mode)) < 0) {
-			err_set(&sh->s.err, SSHMCP_ERR_INTERNAL, "profile %s: bad prompt pattern",
-			    sh->dev->name);
-			sh->s.state = SESS_DEAD;
+			sess_abort(&sh->s, SSHMCP_ERR_INTERNAL, "profile %s: bad prompt pattern",
+			    sh->dv->prof->name);
 			return;
 		}
-		sh->dphase = DEV_PAGER;
-		sh->dnext = sh->dev->pager_off;
+		sh->dv->phase = DEV_PAGER;
+		sh->dv->next = sh->dv->prof->pager_off;
 		dev_line_clear(sh);
 		if (!dev_type_next(sh, now)) {
-			sh->dphase = DEV_IDLE;
+			sh->dv->phase = DEV_IDLE;
 			sh->st = SH_IDLE;
 			sh->was_ready = 1;
 			shell_start_next(sh, now);
 		}
 		return;
 	}
-	if (stage < DEV_AT_RELEARN && !(like && sh->decho))
+	if (stage < DEV_AT_RELEARN && !(like && sh->dv->echo))
 		return;                     /* more may come: look again after a longer quiet */
 	if (++sh->dprobes > SSHMCP_DEV_PROBES) {
-		err_set(&sh->s.err, SSHMCP_ERR_CHANNEL, "no %s prompt after login (the last line "
-		    "was '%.80s'): wrong device_type?", sh->dev->name, line);
-		sh->s.state = SESS_DEAD;
+		sess_abort(&sh->s, SSHMCP_ERR_CHANNEL, "no %s prompt after login (the last line "
+		    "was '%.80s'): wrong device_type?", sh->dv->prof->name, line);
 		return;
 	}
-	(void)str_copy(sh->dcand, sizeof(sh->dcand), line);
+	(void)str_copy(sh->dv->cand, sizeof(sh->dv->cand), line);
 	dev_type_line(sh, "", 0, now);
 }
 
@@ -6868,7 +6951,7 @@ static void dev_finish(struct shell *sh, struct cmd *c, int64_t now)
 	c->sh = NULL;
 	sh->cur = NULL;
 	sh->st = SH_IDLE;
-	sh->dphase = DEV_IDLE;
+	sh->dv->phase = DEV_IDLE;
 	sh->t_used = now;
 	shell_start_next(sh, now);
 }
@@ -6876,15 +6959,15 @@ static void dev_finish(struct shell *sh, struct cmd *c, int64_t now)
 /* The command starts: climb to privileged first when a new enable password came. */
 static void dev_start(struct shell *sh, struct cmd *c, int64_t now)
 {
-	sh->dnext = c->text;
-	sh->dtries = sh->dbad = 0;
-	if (sh->enable_want && sh->dev->enable_cmd != NULL && strcmp(sh->mode, "user") == 0) {
+	sh->dv->next = c->text;
+	sh->dv->tries = sh->dv->bad = 0;
+	if (sh->enable_want && sh->dv->prof->enable_cmd != NULL && strcmp(sh->mode, "user") == 0) {
 		sh->enable_want = 0;
-		sh->dphase = DEV_ENABLE;
-		dev_type_line(sh, sh->dev->enable_cmd, strlen(sh->dev->enable_cmd), now);
+		sh->dv->phase = DEV_ENABLE;
+		dev_type_line(sh, sh->dv->prof->enable_cmd, strlen(sh->dv->prof->enable_cmd), now);
 		return;
 	}
-	sh->dphase = DEV_RUN;
+	sh->dv->phase = DEV_RUN;
 	if (!dev_type_next(sh, now))
 		dev_type_line(sh, "", 0, now);
 }
@@ -6895,19 +6978,19 @@ static void dev_enable_done(struct shell *sh, struct cmd *c, int was_user, int64
 {
 	int same = strcmp(sh->mode, "user") == 0;
 
-	if (sh->dtries > 1 || sh->dbad ||
-	    (same && was_user && dev_profile_has_mode(sh->dev, "privileged"))) {
+	if (sh->dv->tries > 1 || sh->dv->bad ||
+	    (same && was_user && dev_profile_has_mode(sh->dv->prof, "privileged"))) {
 		err_set(&c->err, SSHMCP_ERR_AUTH, "%s: the enable password was rejected; the "
-		    "session stays in %s mode and the command did not run", sh->dev->enable_cmd,
+		    "session stays in %s mode and the command did not run", sh->dv->prof->enable_cmd,
 		    sh->mode);
 		dev_finish(sh, c, now);
 		return;
 	}
 	if (same) {                 /* Huawei super: the level rose, the prompt stays */
-		sh->dpriv = 1;
+		sh->dv->priv = 1;
 		(void)str_copy(sh->mode, sizeof(sh->mode), "privileged");
 	}
-	sh->dphase = DEV_RUN;
+	sh->dv->phase = DEV_RUN;
 	if (!dev_type_next(sh, now))
 		dev_type_line(sh, "", 0, now);
 }
@@ -6919,11 +7002,11 @@ static void dev_on_prompt(struct shell *sh, const char *mode, int64_t now)
 	int was_user = strcmp(sh->mode, "user") == 0;
 
 	(void)str_copy(sh->mode, sizeof(sh->mode), mode);
-	switch (sh->dphase) {
+	switch (sh->dv->phase) {
 	case DEV_PAGER:
 		if (dev_type_next(sh, now))
 			return;
-		sh->dphase = DEV_IDLE;
+		sh->dv->phase = DEV_IDLE;
 		sh->st = SH_IDLE;
 		sh->was_ready = 1;
 		shell_start_next(sh, now);
@@ -6953,18 +7036,18 @@ static void dev_question(struct shell *sh, struct cmd *c, const char *line)
 {
 	int pw = strstr(line, "assword") != NULL;
 
-	if (sh->dphase == DEV_ENABLE && pw) {
-		if (sh->dtries++ == 0)
+	if (sh->dv->phase == DEV_ENABLE && pw) {
+		if (sh->dv->tries++ == 0)
 			(void)shell_type(sh, sh->enable_pw, strlen(sh->enable_pw));
 		(void)shell_type(sh, "\n", 1);      /* again: wrong, let the device give up */
 		sh->fresh = 0;
 		return;
 	}
-	if (sh->dphase != DEV_RUN || c->status != CMD_RUNNING)
+	if (sh->dv->phase != DEV_RUN || c->status != CMD_RUNNING)
 		return;
-	if (pw && sh->enable_pw[0] != '\0' && !c->sudo_sent && sh->dev->enable_cmd != NULL &&
-	    sh->dtyped != NULL &&
-	    strncmp(sh->dtyped, sh->dev->enable_cmd, strlen(sh->dev->enable_cmd)) == 0) {
+	if (pw && sh->enable_pw[0] != '\0' && !c->sudo_sent && sh->dv->prof->enable_cmd != NULL &&
+	    sh->dv->typed != NULL &&
+	    strncmp(sh->dv->typed, sh->dv->prof->enable_cmd, strlen(sh->dv->prof->enable_cmd)) == 0) {
 		c->sudo_sent = 1;       /* the agent typed enable itself: once, as for sudo */
 		(void)shell_type(sh, sh->enable_pw, strlen(sh->enable_pw));
 		(void)shell_type(sh, "\n", 1);
@@ -6983,32 +7066,32 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 {
 	char line[SSHMCP_PROMPT_MAX], mode[16], host[SSHMCP_PROMPT_MAX];
 	struct cmd *c = sh->cur;
-	int stage = sh->dstage;
+	int stage = sh->dv->stage;
 
-	sh->dstage = stage + 1;
+	sh->dv->stage = stage + 1;
 	if (stage >= DEV_AT_RELEARN)
 		sh->fresh = 0;              /* nothing more to wait for until new data */
 	dev_line_text(sh, line, sizeof(line));
-	if (sh->dphase == DEV_LOGIN) {
+	if (sh->dv->phase == DEV_LOGIN) {
 		dev_probe(sh, line, stage, now);
 		return;
 	}
 	if (dev_mode_of(sh, line, mode, sizeof(mode)) >= 0) {
-		if (!sh->decho && now - sh->dsent < SSHMCP_DEV_RELEARN_MS)
+		if (!sh->dv->echo && now - sh->dv->sent < SSHMCP_DEV_RELEARN_MS)
 			return;             /* the echo first: the prompt may be an old one */
 		sh->fresh = 0;
 		dev_on_prompt(sh, mode, now);
 		return;
 	}
-	if ((stage >= DEV_AT_QUIET || sh->dphase == DEV_ENABLE) && c != NULL && line[0] != '\0' &&
+	if ((stage >= DEV_AT_QUIET || sh->dv->phase == DEV_ENABLE) && c != NULL && line[0] != '\0' &&
 	    (prompt_classify(pr, line) == PROMPT_INPUT ||
 	    regexec(&pr->confirm, line, 0, NULL, 0) == 0)) {
 		dev_question(sh, c, line);
 		return;
 	}
 	/* A prompt of the platform, but not the learned one: the host name changed. */
-	if (stage >= DEV_AT_RELEARN && sh->decho &&
-	    dev_host_of(sh->dev, line, host, sizeof(host)) == 0 && dev_learn(sh, host) == 0 &&
+	if (stage >= DEV_AT_RELEARN && sh->dv->echo &&
+	    dev_host_of(sh->dv->prof, line, host, sizeof(host)) == 0 && dev_learn(sh, host) == 0 &&
 	    dev_mode_of(sh, line, mode, sizeof(mode)) >= 0)
 		dev_on_prompt(sh, mode, now);
 }
@@ -7019,7 +7102,7 @@ static int64_t dev_check_at(const struct shell *sh)
 	static const int wait_ms[] = { SSHMCP_DEV_SETTLE_MS, SSHMCP_QUIET_MS,
 		SSHMCP_DEV_RELEARN_MS };
 
-	return sh->last_rx + wait_ms[sh->dstage < DEV_AT_RELEARN ? sh->dstage : DEV_AT_RELEARN];
+	return sh->last_rx + wait_ms[sh->dv->stage < DEV_AT_RELEARN ? sh->dv->stage : DEV_AT_RELEARN];
 }
 
 /* No device_type and no sentinel: if the last line is a device's prompt, become one. */
@@ -7045,7 +7128,10 @@ static void dev_detect_shell(struct shell *sh, int64_t now)
 	}
 	log_msg(sh->s.log, LOG_DEBUG1, "no POSIX shell answered; the prompt '%s' is %s",
 	    line, p->name);
-	sh->dev = p;
+	if (dev_attach(sh, p) < 0) {
+		sess_abort(&sh->s, SSHMCP_ERR_NOMEM, "out of memory");
+		return;
+	}
 	sh->dev_auto = 0;
 	sh->nline = 0;
 	dev_login(sh, now);
@@ -7074,29 +7160,55 @@ static void dev_step(struct shell *sh, const struct prompt *pr, int64_t now)
 		char line[SSHMCP_PROMPT_MAX];
 
 		dev_line_text(sh, line, sizeof(line));
-		err_set(&sh->s.err, SSHMCP_ERR_CHANNEL, "no %s prompt within %d s after login "
-		    "(the last line was '%.80s')", sh->dev->name, SSHMCP_SHELL_START_MS / 1000, line);
-		sh->s.state = SESS_DEAD;
+		sess_abort(&sh->s, SSHMCP_ERR_CHANNEL, "no %s prompt within %d s after login "
+		    "(the last line was '%.80s')", sh->dv->prof->name, SSHMCP_SHELL_START_MS / 1000, line);
 		return;
 	}
-	if (sh->st == SH_BUSY && sh->cur != NULL && sh->dphase == DEV_ENABLE &&
-	    sh->cur->stop == 0 && now - sh->dsent >= SSHMCP_DEV_ENABLE_MS) {
+	if (sh->st == SH_BUSY && sh->cur != NULL && sh->dv->phase == DEV_ENABLE &&
+	    sh->cur->stop == 0 && now - sh->dv->sent >= SSHMCP_DEV_ENABLE_MS) {
 		err_set(&sh->cur->err, SSHMCP_ERR_AUTH, "%s: no prompt within %d s; the command did "
-		    "not run", sh->dev->enable_cmd, SSHMCP_DEV_ENABLE_MS / 1000);
+		    "not run", sh->dv->prof->enable_cmd, SSHMCP_DEV_ENABLE_MS / 1000);
 		shell_interrupt(sh, sh->cur, CMD_FAILED, now);
 	}
 	if (sh->st == SH_BUSY && sh->cur != NULL && shell_check_deadlines(sh, now) < 0) {
-		sh->s.state = SESS_DEAD;
+		sess_close(&sh->s);
 		return;
 	}
 	if (sh->fresh && (sh->st == SH_SETUP || (sh->st == SH_BUSY && sh->cur != NULL &&
 	    sh->cur->status == CMD_RUNNING)) && now >= dev_check_at(sh)) {
 		shell_mask_flush(sh, now);
 		dev_check(sh, pr, now);
+		if (sh->fresh)              /* the next look, a longer quiet spell on */
+			shell_arm(sh, SHT_QUIET, dev_check_at(sh));
 		if (sh->s.state == SESS_RUNNING)
 			sess_step(&sh->s, now);
 	}
 }
+
+static void dev_arrived(struct shell *sh)
+{
+	sh->fresh = 1;
+	sh->dv->stage = DEV_AT_SETTLE;
+	dev_after_feed(sh);
+}
+
+static int dev_eng_type(struct shell *sh, struct cmd *c)
+{
+	(void)sh;
+	(void)c;
+	return 0;                           /* typed line by line by dev_start */
+}
+
+static void dev_eng_text(struct shell *sh, const unsigned char *p, size_t n, int64_t now)
+{
+	(void)now;
+	dev_put(sh, p, n);
+}
+
+static const struct engine dev_engine = {
+	"device", dev_login, dev_eng_type, dev_start, dev_eng_text, dev_arrived, dev_step,
+	dev_check_at,
+};
 
 /* The session ended: settle the current and queued commands. */
 static void shell_end(struct shell *sh, int64_t now)
@@ -7110,7 +7222,7 @@ static void shell_end(struct shell *sh, int64_t now)
 		shell_commit_line(sh);
 		if (clean && c->stop == 0) {
 			c->exit_code = sh->s.exit_status;
-			c->has_exit = sh->s.exit_status >= 0 && sh->dev == NULL;
+			c->has_exit = sh->s.exit_status >= 0 && sh->dv == NULL;
 			c->ended_session = 1;
 			cmd_set_status(c, CMD_COMPLETED, now);
 		} else {
@@ -7137,36 +7249,23 @@ static void shell_end(struct shell *sh, int64_t now)
 	sh->st = SH_CLOSED;
 }
 
-static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
+/* The POSIX shell engine's look when its timers fire: a device answering instead, the
+ * setup's deadline, the command's deadlines, a quiet spell after output (a question?). */
+static void shell_eng_check(struct shell *sh, const struct prompt *pr, int64_t now)
 {
-	if (sh->st == SH_CLOSED)
-		return;
-	sess_step(&sh->s, now);
-	if (sh->s.state == SESS_RUNNING && sh->st == SH_CONNECTING) {
-		if (sh->dev != NULL)
-			dev_login(sh, now);
-		else
-			shell_resetup(sh, now);
-		sess_step(&sh->s, now);
-	}
-	if (ring_used(&sh->s.out[0]) > 0) {
-		shell_feed(sh, now);
-		sess_step(&sh->s, now);     /* the ring has room again: read on without waiting */
-		shell_feed(sh, now);
-	}
-	if (sh->dev == NULL && sh->dev_auto && sh->st == SH_SETUP && sh->fresh &&
-	    now - sh->last_rx >= SSHMCP_DEV_DETECT_MS)
+	if (sh->dev_auto && sh->st == SH_SETUP && sh->fresh &&
+	    now - sh->last_rx >= SSHMCP_DEV_DETECT_MS) {
 		dev_detect_shell(sh, now);
-	if (sh->dev != NULL) {
-		dev_step(sh, pr, now);
-	} else if (sh->st == SH_SETUP && now >= sh->deadline && sh->s.state == SESS_RUNNING) {
-		err_set(&sh->s.err, SSHMCP_ERR_CHANNEL, "the remote shell did not answer its setup "
+		if (sh->eng != &shell_engine)
+			return;
+	}
+	if (sh->st == SH_SETUP && now >= sh->deadline && sh->s.state == SESS_RUNNING) {
+		sess_abort(&sh->s, SSHMCP_ERR_CHANNEL, "the remote shell did not answer its setup "
 		    "within %d s (not a POSIX shell, and no network device prompt either)",
 		    SSHMCP_SHELL_START_MS / 1000);
-		sh->s.state = SESS_DEAD;
 	} else if (sh->st == SH_BUSY && sh->cur != NULL) {
 		if (shell_check_deadlines(sh, now) < 0) {
-			sh->s.state = SESS_DEAD;
+			sess_close(&sh->s);
 		} else if (sh->fresh && sh->cur->status == CMD_RUNNING &&
 		    now - sh->last_rx >= SSHMCP_QUIET_MS) {
 			shell_mask_flush(sh, now);
@@ -7175,41 +7274,95 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 				sess_step(&sh->s, now);
 		}
 	}
+}
+
+static void shell_arrived(struct shell *sh)
+{
+	(void)sh;                           /* shell_emit marked it fresh */
+}
+
+static int64_t shell_quiet_at(const struct shell *sh)
+{
+	return sh->last_rx + (sh->dev_auto && sh->st == SH_SETUP ? SSHMCP_DEV_DETECT_MS :
+	    SSHMCP_QUIET_MS);
+}
+
+static const struct engine shell_engine = {
+	"shell", shell_resetup, shell_eng_type, shell_eng_start, shell_eng_text, shell_arrived,
+	shell_eng_check, shell_quiet_at,
+};
+
+static void shell_arm(struct shell *sh, enum sh_timer t, int64_t at)
+{
+	sh->tm[t] = at;
+}
+
+/* One step: the connection, the engine's login once the PTY is open, what arrived, the
+ * engine's look at its timers, file operations, what was typed. Timers that were due when
+ * it began and were not armed again are spent. */
+static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
+{
+	int64_t was[SHT_COUNT];
+	const struct engine *eng;
+	int i;
+
+	if (sh->st == SH_CLOSED)
+		return;
+	memcpy(was, sh->tm, sizeof(was));
+	sess_step(&sh->s, now);
+	if (sh->s.state == SESS_RUNNING && sh->st == SH_CONNECTING) {
+		sh->eng->login(sh, now);
+		sess_step(&sh->s, now);
+	}
+	if (ring_used(&sh->s.out[0]) > 0) {
+		shell_feed(sh, now);
+		sess_step(&sh->s, now);     /* the ring has room again: read on without waiting */
+		shell_feed(sh, now);
+	}
+	eng = sh->eng;
+	eng->check(sh, pr, now);
+	if (sh->eng != eng)                 /* a device answered: its engine looks now */
+		sh->eng->check(sh, pr, now);
 	if (sh->fops != NULL)
 		shell_files_round(sh, now);
 	if (ring_used(&sh->s.in) > 0 && sh->s.state == SESS_RUNNING)
 		sess_step(&sh->s, now);     /* what was typed above goes out now, not on the next wake */
 	if (sh->s.state >= SESS_DONE)
 		shell_end(sh, now);
+	for (i = 0; i < SHT_COUNT; i++)
+		if (was[i] != 0 && was[i] <= now && sh->tm[i] == was[i])
+			sh->tm[i] = 0;
+	sh->kick = 0;                       /* what it was asked has been done (or waits on I/O) */
+	sh->next_at = shell_deadline(sh);
 }
 
+/* Does this step have to run: poll saw its sockets, something was asked, a timer is due? */
+static int shell_due(const struct shell *sh, int64_t now)
+{
+	const struct sess *s;
+
+	if (sh->kick || now >= sh->next_at)
+		return 1;
+	for (s = &sh->s; s != NULL; s = s->via)
+		if (s->revents != 0)
+			return 1;
+	return 0;
+}
+
+/* When the session wants its next step: its earliest timer, file operation or connection
+ * deadline; at once when something was asked of it. */
 static int64_t shell_deadline(const struct shell *sh)
 {
 	int64_t d = sess_deadline(&sh->s), f = shell_files_deadline(sh);
-	const struct cmd *c = sh->cur;
+	int i;
 
+	if (sh->kick)
+		return 0;
 	if (f < d)
 		d = f;
-	if (sh->st == SH_SETUP && sh->deadline < d)
-		d = sh->deadline;
-	if (sh->fresh && sh->dev == NULL && sh->dev_auto && sh->st == SH_SETUP &&
-	    sh->last_rx + SSHMCP_DEV_DETECT_MS < d)
-		d = sh->last_rx + SSHMCP_DEV_DETECT_MS;
-	if (sh->fresh && sh->dev != NULL && (sh->st == SH_SETUP || (sh->st == SH_BUSY &&
-	    c != NULL && c->status == CMD_RUNNING)) && dev_check_at(sh) < d)
-		d = dev_check_at(sh);
-	if (sh->dev != NULL && sh->st == SH_BUSY && c != NULL && c->stop == 0 &&
-	    sh->dphase == DEV_ENABLE && sh->dsent + SSHMCP_DEV_ENABLE_MS < d)
-		d = sh->dsent + SSHMCP_DEV_ENABLE_MS;
-	if (sh->st != SH_BUSY || c == NULL)
-		return d;
-	if (c->stop == 0 && c->deadline > 0 && c->deadline < d)
-		d = c->deadline;
-	if (c->stop != 0 && c->grace_deadline < d)
-		d = c->grace_deadline;
-	if (sh->fresh && sh->dev == NULL && c->status == CMD_RUNNING &&
-	    sh->last_rx + SSHMCP_QUIET_MS < d)
-		d = sh->last_rx + SSHMCP_QUIET_MS;
+	for (i = 0; i < SHT_COUNT; i++)
+		if (sh->tm[i] != 0 && sh->tm[i] < d)
+			d = sh->tm[i];
 	return d;
 }
 
@@ -7218,6 +7371,7 @@ static void shell_free(struct shell *sh)
 	if (sh == NULL)
 		return;
 	dev_re_free(sh);
+	free(sh->dv);
 	mem_wipe(sh->enable_pw, sizeof(sh->enable_pw));
 	mask_free(&sh->mask);
 	sess_unlink(&sh->s);
@@ -7258,6 +7412,7 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 	(void)str_copy(sh->alias, sizeof(sh->alias), t->alias);
 	shell_key(sh->key, sizeof(sh->key), t, name);
 	sh->st = SH_CONNECTING;
+	sh->eng = &shell_engine;
 	sh->t_created = sh->t_used = now;
 	sh->s.logc = *lg;
 	sh->s.log = &sh->s.logc;
@@ -10774,13 +10929,16 @@ static int tool_shell_device(struct shell *sh, const struct args *a)
 
 	if (given)
 		(void)dev_type_parse(a->v->device_type, &p);    /* the row's enum checked it */
-	if (given && sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0) {
-		sh->dev = p;
+	if (given && sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0 && sh->dv == NULL) {
+		if (p != NULL && dev_attach(sh, p) < 0) {
+			err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
+			return -1;
+		}
 		sh->dev_auto = 0;
-	} else if (given && sh->dev != p) {
+	} else if (given && shell_dev(sh) != p) {
 		err_set(a->e, SSHMCP_ERR_USAGE, "session '%s' to %s is already open as %s: close it "
 		    "first, or use another session name", sh->name, sh->alias,
-		    sh->dev != NULL ? sh->dev->name : "linux");
+		    sh->dv != NULL ? sh->dv->prof->name : "linux");
 		return -1;
 	}
 	if (a->v->enable_password[0] != '\0' && strcmp(a->v->enable_password, sh->enable_pw) != 0) {
@@ -10833,10 +10991,10 @@ static struct shell *tool_shell(struct server *srv, const struct args *a, int64_
 	if ((sh = srv_shell_find(srv, key)) != NULL && sh->st == SH_CLOSED) {
 		int lost = sh->report_lost;
 
-		if (lost && sh->dev != NULL)
+		if (lost && sh->dv != NULL)
 			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s (%s) was lost (%s): "
 			    "its mode (%s) is gone; the next call logs in again", sh->name, sh->alias,
-			    sh->dev->name, sh->s.err.code != SSHMCP_OK ? sh->s.err.msg : "closed",
+			    sh->dv->prof->name, sh->s.err.code != SSHMCP_OK ? sh->s.err.msg : "closed",
 			    shell_mode_name(sh));
 		if (lost)
 			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s was lost (%s): its "
@@ -11384,7 +11542,7 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 		    "checks shell commands only (close the session)", sh->name);
 		goto fail;
 	}
-	if (!async && wait > 0 && (hint = prompt_stream_hint(text, sh->dev != NULL)) != NULL) {
+	if (!async && wait > 0 && (hint = prompt_stream_hint(text, sh->dv != NULL)) != NULL) {
 		err_set(a->e, SSHMCP_ERR_REFUSED, "refused '%.80s': %s", text, hint);
 		if (sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0)
 			srv_shell_remove(srv, sh);      /* opened for this call alone */
@@ -11655,7 +11813,7 @@ static void tool_list_sessions(struct server *srv, const char *id, const struct 
 		jw_kcstr(&w, "session", sh->name);
 		jw_kcstr(&w, "state", shell_state_names[sh->st]);
 		jw_kcstr(&w, "mode", shell_mode_name(sh));
-		jw_kcstr(&w, "device_type", sh->dev != NULL ? sh->dev->name : "linux");
+		jw_kcstr(&w, "device_type", sh->dv != NULL ? sh->dv->prof->name : "linux");
 		jw_kint(&w, "idle_s", sh->st == SH_BUSY ? 0 : (now - sh->t_used) / 1000);
 		jw_kint(&w, "commands", sh->ncmds);
 		jw_kint(&w, "queued", sh->nq);
@@ -11677,8 +11835,7 @@ static void srv_shell_close(struct server *srv, struct shell *sh, int64_t now)
 	if (sh->cur != NULL && sh->cur->stop == 0)
 		sh->cur->stop = CMD_INTERRUPTED;
 	if (sh->st != SH_CLOSED) {
-		err_set(&sh->s.err, SSHMCP_ERR_SESSION_LOST, "closed by request");
-		sh->s.state = SESS_DEAD;
+		sess_abort(&sh->s, SSHMCP_ERR_SESSION_LOST, "closed by request");
 		shell_end(sh, now);
 	}
 	srv_files_reply(srv, sh);
@@ -12046,6 +12203,7 @@ static void tool_file_queue(struct server *srv, const char *id, const struct arg
 	for (tail = &sh->fops; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = op;
+	sh->kick = 1;
 }
 
 static void tool_read_file(struct server *srv, const char *id, const struct args *a,
@@ -12415,6 +12573,7 @@ static void mcp_response(struct server *srv, const struct json_doc *d, const cha
 			srv->shells[i]->s.hk_decision = act >= 0 && json_streq(d, act, "accept") && trust ?
 				1 : -1;
 			srv->shells[i]->hk_req[0] = '\0';
+			srv->shells[i]->kick = 1;   /* the handshake waits on this */
 		}
 	srv_approval_answer(srv, d, id, time_ms());
 }
@@ -13883,7 +14042,8 @@ static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->text = strdup(cl->command)) == NULL ||
 	    ring_init(&c->out, SSHMCP_CMD_RING) < 0)
 		goto fail;
-	sh->dev = p;
+	if (p != NULL && dev_attach(sh, p) < 0)
+		goto fail;
 	if (pw != NULL) {               /* from the environment: never on a command line */
 		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), pw);
 		sh->enable_want = pw[0] != '\0';
@@ -14014,7 +14174,8 @@ static int64_t srv_deadline(const struct server *srv)
 	int i;
 
 	for (i = 0; i < srv->nshells; i++) {
-		int64_t s = shell_deadline(srv->shells[i]);
+		const struct shell *sh = srv->shells[i];
+		int64_t s = sh->kick ? 0 : sh->next_at;     /* kept by its last step */
 
 		if (s < d)
 			d = s;
@@ -14071,8 +14232,14 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 			mcp_flush(srv);
 	}
 	for (i = 0; i < srv->nshells; i++) {
-		shell_step(srv->shells[i], &srv->prompt, now);
-		srv_files_reply(srv, srv->shells[i]);
+		struct shell *sh = srv->shells[i];
+
+		if (!shell_due(sh, now))
+			continue;               /* no event, nothing due: not even looked at */
+		shell_step(sh, &srv->prompt, now);
+		srv_files_reply(srv, sh);
+		if (sh->kick)                /* the reply typed more (a sudo file step) */
+			sh->next_at = 0;
 	}
 	srv_fans_step(srv, now);
 	srv_approvals_expire(srv, now);

@@ -60,6 +60,8 @@ kh_sum() { sha256sum "$KNOWN_HOSTS" | cut -d' ' -f1; }
 # --read-only or not, before anything is staged or typed.
 CANARY=$FIX/canary
 install -d -m 777 "$FIX/pub"
+staged() { find /tmp -maxdepth 1 -name '.sshmcp-sudo-*' -user "$T_USER" 2>/dev/null | sort; }
+staged_before=$(staged)     # other runs' leftovers are not this test's
 tried=0
 for ctl in $'\x15' $'\r' $'\x03' $'\x1b' $'\x7f' $'\t' $'\x00'; do
 	[ "$ctl" = "" ] && ctl=$'\x01'      # bash strings stop at NUL: \x01 stands in
@@ -76,7 +78,7 @@ for ctl in $'\x15' $'\r' $'\x03' $'\x1b' $'\x7f' $'\t' $'\x00'; do
 	done
 done
 check_eq "$(ls "$CANARY" 2>/dev/null)" "" "sudo paths: no command ran from a path ($tried servers)"
-check_eq "$(find /tmp -maxdepth 1 -name '.sshmcp-sudo-*' -user "$T_USER" 2>/dev/null)" "" \
+check_eq "$(comm -13 <(echo "$staged_before") <(staged))" "" \
 	"sudo paths: no staged /tmp/.sshmcp-sudo-* file left behind"
 # a plain path still works under sudo's rules (no rules here: sudo fails, but as sudo's failure)
 printf 'call r read_file {"host":"h","path":"/etc/hostname"}\n' | serve_raw

@@ -739,12 +739,14 @@ static void test_dev_modes(struct tally *t)
 
 		if (sh == NULL)
 			return;
-		sh->dev = dev_profile_find(cases[i].prof);
-		if (sh->dev != NULL && dev_host_of(sh->dev, first, host, sizeof(host)) == 0 &&
+		if (dev_profile_find(cases[i].prof) != NULL &&
+		    dev_attach(sh, dev_profile_find(cases[i].prof)) == 0 &&
+		    dev_host_of(sh->dv->prof, first, host, sizeof(host)) == 0 &&
 		    dev_learn(sh, host) == 0)
 			m = dev_mode_of(sh, cases[i].line, name, sizeof(name));
 		check_str(t, m >= 0 ? name : NULL, cases[i].want, cases[i].line);
 		dev_re_free(sh);
+		free(sh->dv);
 		free(sh);
 	}
 }
@@ -787,13 +789,16 @@ static void test_dev_line(struct tally *t)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct shell *sh = calloc(1, sizeof(*sh));
 
-		if (sh == NULL)
+		if (sh == NULL || dev_attach(sh, dev_profile_find("cisco_ios")) < 0) {
+			free(sh);
 			return;
+		}
 		sh->f = (struct filt){ .dev = 1 };
 		n = filt_run(&sh->f, (const unsigned char *)cases[i].in, strlen(cases[i].in), buf);
 		dev_put(sh, buf, n);
 		dev_line_text(sh, line, sizeof(line));
 		check_str(t, line, cases[i].want, cases[i].in);
+		free(sh->dv);
 		free(sh);
 	}
 	{
