@@ -98,6 +98,8 @@ JSON_UNUSED static int json_parse(struct json_doc *d, const char *buf, size_t le
                                   struct json_tok *tok, uint32_t cap);
 JSON_UNUSED static enum json_type json_type(const struct json_doc *d, int t);
 JSON_UNUSED static int json_get(const struct json_doc *d, int obj, const char *key);
+JSON_UNUSED static const char *json_twice(const struct json_doc *d, int obj,
+                                          const char *const *keys);
 JSON_UNUSED static int json_getn(const struct json_doc *d, int obj, const char *key,
                                  size_t klen);
 JSON_UNUSED static int json_at(const struct json_doc *d, int arr, uint32_t i);
@@ -790,6 +792,23 @@ static int json_streqn(const struct json_doc *d, int t, const char *s, size_t n)
 static int json_streq(const struct json_doc *d, int t, const char *s)
 {
 	return json_streqn(d, t, s, strlen(s));
+}
+
+/* The first of the NULL-ended keys that obj has more than once (decoded: "n\u0061me" is
+ * "name"), or NULL. Readers disagree on which of two values counts; a strict reader
+ * takes neither. Linear in the members times the keys. */
+static const char *json_twice(const struct json_doc *d, int obj, const char *const *keys)
+{
+	int k;
+
+	for (; *keys != NULL; keys++) {
+		int seen = 0;
+
+		for (k = json_child(d, obj); k >= 0; k = json_next(d, obj, k))
+			if (json_streq(d, k, *keys) && ++seen > 1)
+				return *keys;
+	}
+	return NULL;
 }
 
 /* Value of the first member whose decoded key equals key, or -1. */

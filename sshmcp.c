@@ -75,6 +75,14 @@ static void mem_wipe(void *p, size_t n)
 }
 
 /* Copy with truncation reported: 0 when all of src fit, -1 otherwise. */
+/* Every `from` byte in s becomes `to`. */
+static void str_subst(char *s, char from, char to)
+{
+	for (; *s != '\0'; s++)
+		if (*s == from)
+			*s = to;
+}
+
 static int str_copy(char *dst, size_t cap, const char *src)
 {
 	size_t n = strlen(src);
@@ -3268,9 +3276,28 @@ struct mask {
 	char *sec[SSHMCP_MASK_MAX];
 	size_t len[SSHMCP_MASK_MAX];
 	int n;
+	char tag[24];                   /* sudo's prompt nonce: becomes MASK_TAG, see below */
+	size_t ntag;
+	unsigned char first[256];       /* bytes a secret or the tag starts with */
 	unsigned char hold[SSHMCP_SECRET_MAX];
 	size_t nhold;
 };
+
+/* What the tag becomes: US and two stars. The text filter drops every C0 control from
+ * program output before masking, so only the tag itself can put a US in the text: sudo's
+ * prompt is known by it, yet no program can print it. Output shows it as "***". */
+#define MASK_TAG "\x1f**"
+
+static void mask_tag(struct mask *m, const char *s)
+{
+	m->ntag = strlen(s);
+	if (m->ntag < 3 || m->ntag >= sizeof(m->tag)) {
+		m->ntag = 0;
+		return;
+	}
+	memcpy(m->tag, s, m->ntag);
+	m->first[(unsigned char)s[0]] = 1;
+}
 
 static void mask_add(struct mask *m, const char *s)
 {
@@ -3289,8 +3316,10 @@ static void mask_add(struct mask *m, const char *s)
 		memmove(m->len, m->len + 1, (size_t)(m->n - 1) * sizeof(m->len[0]));
 		m->n--;
 	}
-	if ((m->sec[m->n] = strdup(s)) != NULL)
+	if ((m->sec[m->n] = strdup(s)) != NULL) {
 		m->len[m->n++] = n;
+		m->first[(unsigned char)s[0]] = 1;
+	}
 }
 
 static void mask_free(struct mask *m)
@@ -3305,11 +3334,16 @@ static void mask_free(struct mask *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* At buf[i..n): 1 a secret starts here (its index in *k), 2 it may (the bytes end), 0 no. */
+/* At buf[i..n): 1 a secret starts here (its index in *k, -1 the tag), 2 it may (the bytes
+ * end), 0 no. */
 static int mask_at(const struct mask *m, const unsigned char *buf, size_t i, size_t n, int *k)
 {
 	int j;
 
+	if (m->ntag > 0 && memcmp(buf + i, m->tag, n - i < m->ntag ? n - i : m->ntag) == 0) {
+		*k = -1;
+		return n - i >= m->ntag ? 1 : 2;
+	}
 	for (j = 0; j < m->n; j++) {
 		size_t have = n - i < m->len[j] ? n - i : m->len[j];
 
@@ -3329,13 +3363,17 @@ static size_t mask_run(struct mask *m, unsigned char *buf, size_t n, int final)
 	size_t i = 0, o = 0;
 	int k, hit;
 
-	if (m->n == 0)
+	if (m->n == 0 && m->ntag == 0)
 		return n;
 	while (i < n) {
+		if (!m->first[buf[i]]) {
+			buf[o++] = buf[i++];
+			continue;
+		}
 		if ((hit = mask_at(m, buf, i, n, &k)) == 1) {
-			memcpy(buf + o, "***", 3);
+			memcpy(buf + o, k < 0 ? MASK_TAG : "***", 3);
 			o += 3;
-			i += m->len[k];
+			i += k < 0 ? m->ntag : m->len[k];
 			continue;
 		}
 		if (hit == 2 && !final)
@@ -6016,8 +6054,9 @@ static int shell_setup_stage1(const struct shell *sh, char *out, size_t cap)
  * The second line. Every session also gets:
  *   - history off (nothing of ours or the agent's reaches ~/.bash_history), pagers off;
  *   - sudo as a function that gives sudo a prompt with a per-session nonce: sudo_password is
- *     typed at that prompt only, and programs the shell starts cannot see the nonce (a
- *     function is not in their environment);
+ *     typed at that prompt only. The nonce is in a variable the policy does not let a
+ *     command read (the function's text, which `type sudo` shows, names only the
+ *     variable), not in the environment, and masked wherever it appears in output;
  *   - a drain before each prompt: input a command did not read (type-ahead, a terminal
  *     answer) is read away instead of being run as the next command. bash and zsh use a
  *     builtin in their prompt hook; busybox ash (its read has -t, and a timeout of 10 ms
@@ -6032,8 +6071,8 @@ static int shell_setup_line(const struct shell *sh, char *out, size_t cap)
 
 	return str_fmt(out, cap, " setopt prompt_subst 2>/dev/null; "
 	    "export PAGER=cat GIT_PAGER=cat MANPAGER=cat SYSTEMD_PAGER= LESSSECURE=1; unset HISTFILE; "
-	    "unalias sudo 2>/dev/null; sudo() { command sudo -p '[sudo] password for %%u "
-	    "(%s): ' \"$@\"; }; _sshmcp_c=$(printf '\\030'); "
+	    "unalias sudo 2>/dev/null; _sshmcp_sp='[sudo] password for %%u (%s): '; "
+	    "sudo() { command sudo -p \"$_sshmcp_sp\" \"$@\"; }; _sshmcp_c=$(printf '\\030'); "
 	    "_sshmcp_1=\"${_sshmcp_c}__SSHMCP_\"'%s_$?_${PWD}_''%s__'; "
 	    "_sshmcp_2=\"${_sshmcp_c}__SSHMCP_\"'%s_PS2__'; PS1=$_sshmcp_1; PS2=$_sshmcp_2; "
 	    "if [ -n \"${BASH_VERSION-}\" ]; then set +o history +H; PROMPT_COMMAND='while read -t 0;"
@@ -6095,10 +6134,25 @@ static void dev_after_feed(struct shell *sh);
 static void dev_track(struct shell *sh, const unsigned char *p, size_t n);
 
 /* Output of the current command: whole lines go to its ring; the last line waits. */
+/* Output into a command's ring, sudo's masked nonce (MASK_TAG) shown as stars. */
+static void shell_out_append(struct cmd *c, const char *p, size_t n)
+{
+	while (n > 0) {
+		const char *t = memchr(p, MASK_TAG[0], n);
+		size_t k = t != NULL ? (size_t)(t - p) : n;
+
+		ring_append(&c->out, p, k);
+		if (t != NULL)
+			ring_append(&c->out, "*", 1), k++;
+		p += k;
+		n -= k;
+	}
+}
+
 static void shell_commit_line(struct shell *sh)
 {
 	if (sh->cur != NULL && sh->nline > 0)
-		ring_append(&sh->cur->out, sh->line, sh->nline);
+		shell_out_append(sh->cur, sh->line, sh->nline);
 	sh->nline = 0;
 }
 
@@ -6116,7 +6170,7 @@ static void shell_emit_out(struct shell *sh, const unsigned char *p, size_t n)
 
 			shell_commit_line(sh);
 			if (k > keep) {
-				ring_append(&c->out, p, k - keep);
+				shell_out_append(c, (const char *)p, k - keep);
 				p += k - keep;
 				n -= k - keep;
 				k = keep;
@@ -6539,14 +6593,15 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 		c->status = CMD_RUNNING;
 }
 
-/* Is this last line sudo's prompt, the one with our nonce (shell_setup_line)? Any other
- * "Password:" — a script's read, a program we do not know — never gets sudo_password. */
-static int shell_is_sudo_prompt(const struct shell *sh, const char *line)
+/* Is this last line sudo's prompt, the one with our nonce (shell_setup_line), which the
+ * mask turned into MASK_TAG? Any other "Password:" (a script's read, a program we do not
+ * know, one printing sudo's words) never gets sudo_password. */
+static int shell_is_sudo_prompt(const char *line)
 {
 	char tail[48];
 	size_t n = strlen(line), k;
 
-	if (str_fmt(tail, sizeof(tail), " (%s): ", sh->sudo_nonce) < 0)
+	if (str_fmt(tail, sizeof(tail), " (%s): ", MASK_TAG) < 0)
 		return 0;
 	k = strlen(tail);
 	return strncmp(line, "[sudo] password for ", 20) == 0 && n >= k &&
@@ -6571,7 +6626,7 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 		return;
 	}
 	if (kind == PROMPT_INPUT) {
-		if (c->sudo_pw[0] != '\0' && !c->sudo_sent && shell_is_sudo_prompt(sh, line)) {
+		if (c->sudo_pw[0] != '\0' && !c->sudo_sent && shell_is_sudo_prompt(line)) {
 			c->sudo_sent = 1;      /* once: a wrong password comes back as a question */
 			sh->nline = 0;         /* a prompt we answered is not output */
 			(void)shell_type_input(sh, c->sudo_pw, strlen(c->sudo_pw));
@@ -6579,6 +6634,7 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 			return;
 		}
 		(void)str_copy(c->prompt, sizeof(c->prompt), line);
+		str_subst(c->prompt, MASK_TAG[0], '*');
 		c->status = CMD_AWAITING;
 		return;
 	}
@@ -7405,6 +7461,7 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 		shell_free(sh);
 		return NULL;
 	}
+	mask_tag(&sh->mask, sh->sudo_nonce);
 	(void)str_fmt(sh->marker, sizeof(sh->marker), "__SSHMCP_%s_", sh->nonce);
 	(void)str_fmt(sh->endmark, sizeof(sh->endmark), "_%s__", sh->nonce);
 	sh->s.t = *t;
@@ -7976,10 +8033,18 @@ static const char *const pol_protected[] = {
 	"LESSSECURE", "LESSOPEN", "LESSCLOSE", "EDITOR", "VISUAL", "SUDO_PROMPT", "SUDO_ASKPASS",
 	"SSH_ASKPASS", "PERL5OPT", "PERL5LIB", "PYTHONSTARTUP", "PYTHONPATH", "RUBYOPT",
 	"NODE_OPTIONS", "SHELL", "TERM", "HOME", "precmd_functions", "preexec_functions",
-	"chpwd_functions", "periodic_functions", "zshaddhistory_functions", NULL,
+	"chpwd_functions", "periodic_functions", "zshaddhistory_functions", "prompt", "PROMPT2",
+	"PROMPT3", "PROMPT4", "RPROMPT2", "RPS2", "SPROMPT", "PROMPT_EOL_MARK", "LANG",
+	"LANGUAGE", "LOCPATH", "NLSPATH", "GCONV_PATH", "MAIL", "MAILPATH", "MAILCHECK",
+	"POSIXLY_CORRECT", "EXECIGNORE", "INPUTRC", "TERMINFO", "TERMINFO_DIRS", "TERMCAP",
+	"NULLCMD", "READNULLCMD", "ZDOTDIR", "path", "fpath", "cdpath", "module_path",
+	"mailpath", "manpath", "histchars", "HISTCHARS", "TMOUT", "TMPPREFIX", "functions",
+	"aliases", "galiases", "saliases", "builtins", "commands", "options", "parameters",
+	"psvar", "keymaps", "widgets", NULL,
 };
 static const char *const pol_protected_prefixes[] = {
-	"_sshmcp", "LD_", "BASH_", "GIT_", "LESS", "DYLD_", "SSHMCP", NULL,
+	"_sshmcp", "LD_", "BASH_", "GIT_", "LESS", "DYLD_", "SSHMCP", "LC_", "ZSH_", "TRAP",
+	"dis_", NULL,
 };
 
 static int pol_name_protected(const char *name, size_t n)
@@ -8000,7 +8065,7 @@ static int pol_name_protected(const char *name, size_t n)
 static int pol_name_hook(const char *name, size_t n)
 {
 	static const char *const hooks[] = { "PS0", "PS1", "PS2", "PS4", "PROMPT", "RPROMPT",
-		"PROMPT_COMMAND", NULL };
+		"PROMPT_COMMAND", "prompt", "PROMPT2", "functions", "dis_functions", "_", NULL };
 	const char *const *p;
 
 	for (p = hooks; *p != NULL; p++)
@@ -8383,6 +8448,7 @@ struct pol_wrapper {
 	int npos;
 	const char *cmdopt;
 	int readonly_ok;                        /* read-only mode accepts it before a command */
+	const char *longopt;                    /* --long options whose value is optional (=V) */
 };
 
 static const struct pol_wrapper pol_wrappers[] = {
@@ -8390,40 +8456,43 @@ static const struct pol_wrapper pol_wrappers[] = {
 	  "--type --command-timeout --other-user", "--non-interactive --set-home "
 	  "--preserve-groups --background --reset-timestamp --remove-timestamp --list --validate",
 	  "-s -i -e -A -S -p -E -B -N --shell --login --edit --askpass --stdin --prompt "
-	  "--preserve-env --bell --no-update", 0, NULL, 1 },
-	{ "doas", "uC", "n", "", "", "-s", 0, NULL, 0 },
+	  "--preserve-env --bell --no-update", 0, NULL, 1, NULL },
+	{ "doas", "uC", "n", "", "", "-s", 0, NULL, 0, NULL },
 	{ "env", "uC", "i0v", "--unset --chdir", "--ignore-environment --null --debug",
-	  "-S --split-string --block-signal --default-signal --ignore-signal", 0, NULL, 1 },
-	{ "nohup", "", "", "", "", "", 0, NULL, 0 },
-	{ "nice", "n", "", "--adjustment", "", "", 0, NULL, 1 },
+	  "-S --split-string --block-signal --default-signal --ignore-signal", 0, NULL, 1, NULL },
+	{ "nohup", "", "", "", "", "", 0, NULL, 0, NULL },
+	{ "nice", "n", "", "--adjustment", "", "", 0, NULL, 1, NULL },
 	{ "ionice", "cn", "t", "--class --classdata", "--ignore", "-p -P -u --pid --pgid --uid",
-	  0, NULL, 0 },
+	  0, NULL, 0, NULL },
 	{ "timeout", "sk", "v", "--signal --kill-after", "--preserve-status --foreground "
-	  "--verbose", "", 1, NULL, 1 },
-	{ "stdbuf", "ioe", "", "--input --output --error", "", "", 0, NULL, 0 },
-	{ "setsid", "", "cfw", "", "--ctty --fork --wait", "", 0, NULL, 0 },
-	{ "taskset", "c", "a", "--cpu-list", "--all-tasks", "-p --pid", 1, NULL, 0 },
-	{ "chroot", "", "", "--userspec --groups", "--skip-chdir", "", 1, NULL, 0 },
+	  "--verbose", "", 1, NULL, 1, NULL },
+	{ "stdbuf", "ioe", "", "--input --output --error", "", "", 0, NULL, 0, NULL },
+	{ "setsid", "", "cfw", "", "--ctty --fork --wait", "", 0, NULL, 0, NULL },
+	{ "taskset", "", "ac", "", "--cpu-list --all-tasks", "-p --pid", 1, NULL, 0, NULL },
+	{ "chroot", "", "", "--userspec --groups", "--skip-chdir", "", 1, NULL, 0, NULL },
 	{ "flock", "wEc", "sxunoF", "--timeout --conflict-exit-code --command", "--shared "
-	  "--exclusive --unlock --nonblock --close --no-fork --verbose", "", 1, "-c", 0 },
-	{ "xargs", "adEILnPs", "0prtx", "--arg-file --delimiter --eof --replace --max-lines "
-	  "--max-args --max-procs --max-chars --process-slot-var", "--null --interactive "
-	  "--no-run-if-empty --verbose --exit --open-tty", "-e -i -l -o", 0, NULL, 0 },
-	{ "watch", "nd", "bcegptx", "--interval --differences", "--beep --color --errexit "
-	  "--chgexit --precise --no-title --exec --no-wrap", "", 0, NULL, 0 },
-	{ "command", "", "p", "", "", "-v -V", 0, NULL, 0 },
-	{ "builtin", "", "", "", "", "", 0, NULL, 0 },
-	{ "exec", "a", "cl", "", "", "", 0, NULL, 0 },
-	{ "unbuffer", "", "p", "", "", "", 0, NULL, 0 },
-	{ "busybox", "", "", "", "", "", 0, NULL, 0 },
+	  "--exclusive --unlock --nonblock --close --no-fork --verbose", "", 1, "-c", 0, NULL },
+	{ "xargs", "adEILnPs", "0prtx", "--arg-file --delimiter --max-lines --max-args "
+	  "--max-procs --max-chars --process-slot-var", "--null --interactive "
+	  "--no-run-if-empty --verbose --exit --open-tty", "-e -i -l -o", 0, NULL, 0,
+	  "--replace --eof" },
+	{ "watch", "n", "bcdegptx", "--interval", "--beep --color --errexit --chgexit --precise "
+	  "--no-title --exec --no-wrap", "", 0, NULL, 0, "--differences" },
+	{ "command", "", "p", "", "", "-v -V", 0, NULL, 0, NULL },
+	{ "builtin", "", "", "", "", "", 0, NULL, 0, NULL },
+	{ "exec", "a", "cl", "", "", "", 0, NULL, 0, NULL },
+	{ "unbuffer", "", "p", "", "", "", 0, NULL, 0, NULL },
+	{ "busybox", "", "", "", "", "", 0, NULL, 0, NULL },
+	{ "toybox", "", "", "", "", "", 0, NULL, 0, NULL },
 	{ "su", "sgG", "lmpfP", "--shell --group --supp-group --session-command",
-	  "--login --preserve-environment --pty", "-s --shell --session-command", 1, "-c", 0 },
-	{ "runuser", "sgGu", "lmpfP", "--shell --group --supp-group --user --session-command",
-	  "--login --preserve-environment --pty", "-s --shell --session-command", 1, "-c", 0 },
-	{ "script", "tTIOBm", "aqfeE", "--timing --log-timing --log-in --log-out --log-io "
-	  "--logging-format", "--append --quiet --flush --return --echo", "", 1, "-c", 0 },
-	{ "noglob", "", "", "", "", "", 0, NULL, 0 },
-	{ "nocorrect", "", "", "", "", "", 0, NULL, 0 },
+	  "--login --preserve-environment --pty", "-s --shell --session-command", 1, "-c", 0, NULL },
+	{ "script", "TIOBm", "aqfeEt", "--log-timing --log-in --log-out --log-io "
+	  "--logging-format", "--append --quiet --flush --return --echo", "", 1, "-c", 0,
+	  "--timing" },
+	{ "time", "fo", "apvq", "--format --output", "--append --portability --verbose --quiet",
+	  "", 0, NULL, 0, NULL },
+	{ "noglob", "", "", "", "", "", 0, NULL, 0, NULL },
+	{ "nocorrect", "", "", "", "", "", 0, NULL, 0, NULL },
 };
 
 /* Programs that run other programs in ways not modelled here (debuggers, sandboxes,
@@ -8431,8 +8500,21 @@ static const struct pol_wrapper pol_wrappers[] = {
 static const char *const pol_runners[] = {
 	"strace", "ltrace", "valgrind", "gdb", "perf", "nsenter", "unshare", "systemd-run",
 	"pkexec", "setpriv", "capsh", "firejail", "bwrap", "parallel", "sg", "newgrp", "expect",
-	"sudoedit", "chrt", "at", "batch", "crontab", "tmux", "screen", "dtach", "nohup.sh", NULL,
+	"sudoedit", "chrt", "at", "batch", "crontab", "tmux", "screen", "dtach", "nohup.sh",
+	"runuser", "prlimit", "setarch", "linux32", "linux64", "i386", "x86_64", "uname26",
+	"choom", "ssh-agent", "fakeroot", "fakeroot-sysv", "fakeroot-tcp", "fakechroot",
+	"cttyhack", "start-stop-daemon", "dbus-run-session", "dbus-launch", "systemd-inhibit",
+	"runcon", "sandbox", "torsocks", "proxychains", "proxychains4", "catchsegv", "chpst",
+	"softlimit", "envdir", "envuidgid", "setuidgid", "setlock", "daemonize", "daemon",
+	"xvfb-run", "flatpak-spawn", "numactl", "cgexec", "faketime", "eatmydata", "vipe",
+	"rlwrap", "chronic", "ifne", "pee", "zrun", "mispipe", "nsjail", "minijail0", "schroot",
+	"systemd-nspawn", "machinectl", "lxc-attach", "lxc-execute", "run-parts", "entr",
+	"xterm", "cpulimit", "trickle", "aa-exec", "ed", "red", "ex", NULL,
 };
+
+/* Programs that change how the terminal reads what is typed (its erase and kill keys):
+ * the next line would reach the shell other than it was checked. */
+static const char *const pol_tty_changers[] = { "stty", "tset", "reset", NULL };
 
 /* Shell builtins that run, define or expose code or the shell's own state: refused under
  * any policy (eval, source and trap run strings; read, printf -v, declare and let evaluate
@@ -8443,14 +8525,14 @@ static const char *const pol_denied_builtins[] = {
 	"mapfile", "readarray", "read", "wait", "caller", "declare", "typeset", "local",
 	"readonly", "getopts", "autoload", "zmodload", "functions", "emulate", "vared", "zle",
 	"bindkey", "sched", "zcompile", "zstyle", "zparseopts", "integer", "float", "print",
-	"pushln", "r", "fg", "bg", "jobs", "disown", "suspend", "coproc", "stty", "ulimit",
+	"pushln", "r", "fg", "bg", "jobs", "disown", "suspend", "coproc", "ulimit",
 	"function", NULL,
 };
 
 /* Reserved words: they start compound commands the grammar does not model. */
 static const char *const pol_reserved[] = {
 	"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until",
-	"for", "in", "select", "time", "[[", "]]", NULL,
+	"for", "in", "select", "time", "[[", "]]", "repeat", "foreach", "end", "always", NULL,
 };
 
 static const char *const pol_shells[] = { "sh", "bash", "dash", "zsh", "ksh", "ash", "mksh",
@@ -8503,6 +8585,8 @@ static int pol_wrap_long(struct pol_split *sp, const struct pol_cmd *c, int k,
 	else if (pol_word_in(name, n, wr->longarg))
 		return eq != NULL ? 1 : 2;
 	else if (pol_word_in(name, n, wr->longflag) && eq == NULL)
+		return 1;
+	else if (wr->longopt != NULL && pol_word_in(name, n, wr->longopt))
 		return 1;
 	else
 		pol_bad(sp, "%s's option %s, which the policy does not know", wr->name, name);
@@ -8594,20 +8678,58 @@ static int pol_wrap_skip(struct pol_split *sp, const struct pol_cmd *c, int k,
 	return *line ? c->n : i;
 }
 
-/* sh -c STR and its kin: STR is a command line; a script file or stdin is not checkable. */
+/* sh -c STR and its kin, as the shells read their arguments: bundles of flags after - or +
+ * (-ce, +x), -o/-O taking the next word, c anywhere in a bundle making the first operand
+ * the command line; a script file or stdin is not checkable. */
 static void pol_shell(struct pol_split *sp, const struct pol_cmd *c, int k)
 {
-	static const struct pol_wrapper sh = { "sh", "oO", "abefhkmnptuvxlrCEHBPT", "",
-		"--norc --noprofile --login --posix --restricted --verbose --noediting "
-		"--noprofile", "-i -s --rcfile --init-file", 0, "-c", 0 };
-	int line, i = pol_wrap_skip(sp, c, k, &sh, &line);
+	static const char flags[] = "abefhkmnptuvxlrCEHBPT", longs[] = "--norc --noprofile "
+		"--login --posix --restricted --verbose --noediting";
+	int i, cmdline = 0;
 
-	if (!line && !sp->bad)
+	for (i = k + 1; i < c->n && !sp->bad; i++) {
+		const char *w = c->wd[i].w;
+		size_t j;
+
+		if (c->wd[i].fl & (PW_EXPAND | PW_GLOB)) {
+			pol_bad(sp, "an argument of %s computed at run time", c->wd[k].w);
+		} else if (strcmp(w, "--") == 0 || strcmp(w, "-") == 0) {
+			i++;
+			break;
+		} else if (w[0] == '-' && w[1] == '-') {
+			if (!pol_word_in(w, strlen(w), longs))
+				pol_bad(sp, "%s's option %s, which the policy does not know", c->wd[k].w, w);
+		} else if ((w[0] == '-' || w[0] == '+') && w[1] != '\0') {
+			for (j = 1; w[j] != '\0' && !sp->bad; j++) {
+				if (w[j] == 'o' || w[j] == 'O') {
+					if (w[j + 1] != '\0' || i + 1 >= c->n)
+						pol_bad(sp, "%s %c%c not followed by one option name",
+						    c->wd[k].w, w[0], w[j]);
+					i++;
+				} else if (w[j] == 'c' && w[0] == '-') {
+					cmdline = 1;
+				} else if (strchr(flags, w[j]) == NULL) {
+					pol_bad(sp, "%s %c%c (%s)", c->wd[k].w, w[0], w[j], w[j] == 's' ||
+					    w[j] == 'i' ? "commands from the terminal" : "an option the "
+					    "policy does not know");
+				}
+			}
+		} else
+			break;
+	}
+	if (sp->bad)
+		return;
+	if (!cmdline)
 		pol_bad(sp, i < c->n ? "a shell running a script file (its commands are unknown)" :
 		    "a shell reading its commands from the terminal");
+	else if (i >= c->n)
+		pol_bad(sp, "%s -c without its command line", c->wd[k].w);
+	else
+		pol_nested(sp, c, c->wd[i].w, c->wd[i].fl);
 }
 
-/* find -exec/-execdir/-ok/-okdir CMD ... ; or +: CMD is a command of its own. */
+/* find -exec/-execdir/-ok/-okdir CMD ... ; or {} +: CMD is a command of its own (a + that
+ * does not follow {} is an argument, as find reads it). */
 static void pol_find_exec(struct pol_split *sp, const struct pol_cmd *c, int k)
 {
 	int i, j;
@@ -8618,7 +8740,8 @@ static void pol_find_exec(struct pol_split *sp, const struct pol_cmd *c, int k)
 		if (strcmp(w, "-exec") != 0 && strcmp(w, "-execdir") != 0 && strcmp(w, "-ok") != 0 &&
 		    strcmp(w, "-okdir") != 0)
 			continue;
-		for (j = i + 1; j < c->n && strcmp(c->wd[j].w, ";") != 0 && strcmp(c->wd[j].w, "+") != 0; j++)
+		for (j = i + 1; j < c->n && strcmp(c->wd[j].w, ";") != 0 && !(strcmp(c->wd[j].w,
+		    "+") == 0 && j > i + 1 && strcmp(c->wd[j - 1].w, "{}") == 0); j++)
 			;
 		if (j == i + 1 || sp->n >= SSHMCP_POLICY_SEGS) {
 			pol_bad(sp, j == i + 1 ? "find -exec without a command" : "too many commands to check");
@@ -8662,9 +8785,10 @@ static void pol_builtin_args(struct pol_split *sp, const struct pol_cmd *c, int 
 		const char *a = c->wd[i].w;
 		size_t nl = pol_name_len(a, strlen(a));
 
-		if ((strcmp(w, "printf") == 0 || strcmp(w, "test") == 0 || strcmp(w, "[") == 0) &&
-		    strcmp(a, "-v") == 0)
+		if ((strcmp(w, "test") == 0 || strcmp(w, "[") == 0) && strcmp(a, "-v") == 0)
 			pol_bad(sp, "%s -v (it evaluates array subscripts)", w);
+		if (strcmp(w, "printf") == 0 && strncmp(a, "-v", 2) == 0)
+			pol_bad(sp, "printf %.40s (-v evaluates array subscripts)", a);
 		if ((strcmp(w, "export") == 0 || strcmp(w, "unset") == 0) &&
 		    (nl == 0 || (a[nl] != '\0' && !(a[nl] == '=' && strcmp(w, "export") == 0))))
 			pol_bad(sp, "%s of '%.40s' (only plain names and NAME=value)", w, a);
@@ -8672,6 +8796,23 @@ static void pol_builtin_args(struct pol_split *sp, const struct pol_cmd *c, int 
 		    pol_name_protected(a, nl))
 			pol_bad(sp, "%s of the protected variable %.*s", w, (int)nl, a);
 	}
+}
+
+/* The dynamic loader (ld-linux-x86-64.so.2 PROGRAM, ld.so): it runs the program it names. */
+static int pol_is_loader(const char *base)
+{
+	return strncmp(base, "ld", 2) == 0 && strstr(base, ".so") != NULL;
+}
+
+/* Is any argument of c after k one of the words of list? */
+static int pol_any_arg(const struct pol_cmd *c, int k, const char *list)
+{
+	int i;
+
+	for (i = k + 1; i < c->n; i++)
+		if (pol_word_in(c->wd[i].w, strlen(c->wd[i].w), list))
+			return 1;
+	return 0;
 }
 
 /* The command word itself: a literal name or path, not a keyword, nothing that makes the
@@ -8695,8 +8836,11 @@ static void pol_cmd_word(struct pol_split *sp, const struct pol_cmd *c, int k)
 		pol_bad(sp, "a compound command (%s)", w);
 	else if (pol_is(w, pol_denied_builtins))
 		pol_bad(sp, "the shell builtin '%s' (it runs, defines or exposes code)", w);
-	else if (pol_is(pol_base(w), pol_runners))
+	else if (pol_is(pol_base(w), pol_runners) || pol_is_loader(pol_base(w)))
 		pol_bad(sp, "%s, which runs commands the policy cannot see", pol_base(w));
+	else if (pol_is(pol_base(w), pol_tty_changers) || (strcmp(pol_base(w), "tput") == 0 &&
+	    pol_any_arg(c, k, "init reset rs1 rs2 rs3 is1 is2 is3 -S")))
+		pol_bad(sp, "%s, which changes how the terminal reads what is typed", pol_base(w));
 	else
 		pol_builtin_args(sp, c, k);
 }
@@ -8721,84 +8865,75 @@ struct pol_ro {
 	const char *cmd, *subs, *forbid, *opts;
 	unsigned flags;
 	int (*check)(struct pol_split *sp, const struct pol_cmd *c, int k);
+	const char *pre;        /* with subs: the options accepted before the subcommand ("-n="
+	                         * takes a value): any other could take the next word as its
+	                         * value and make a later word the subcommand */
 };
 
 static int pol_ro_sed(struct pol_split *sp, const struct pol_cmd *c, int k);
 static int pol_ro_git(struct pol_split *sp, const struct pol_cmd *c, int k);
 static int pol_ro_ip(struct pol_split *sp, const struct pol_cmd *c, int k);
+static int pol_ro_xxd(struct pol_split *sp, const struct pol_cmd *c, int k);
+
+#define RO_ANY(cmd)  { cmd, NULL, NULL, NULL, 0, NULL, NULL }          /* any arguments */
+#define RO_FILT(cmd) { cmd, NULL, NULL, NULL, RO_FILTER, NULL, NULL }
 
 static const struct pol_ro pol_readonly[] = {
-	{ "ls", NULL, NULL, NULL, 0, NULL }, { "cat", NULL, NULL, NULL, 0, NULL },
-	{ "head", NULL, NULL, NULL, 0, NULL }, { "tail", NULL, NULL, NULL, 0, NULL },
-	{ "tac", NULL, NULL, NULL, 0, NULL }, { "nl", NULL, NULL, NULL, 0, NULL },
-	{ "grep", NULL, NULL, NULL, 0, NULL }, { "egrep", NULL, NULL, NULL, 0, NULL },
-	{ "fgrep", NULL, NULL, NULL, 0, NULL }, { "zgrep", NULL, NULL, NULL, 0, NULL },
-	{ "zcat", NULL, NULL, NULL, 0, NULL }, { "rg", NULL, "--pre --pre-glob", NULL, 0, NULL },
+	RO_ANY("ls"), RO_ANY("cat"), RO_ANY("head"), RO_ANY("tail"), RO_ANY("tac"), RO_ANY("nl"),
+	RO_ANY("grep"), RO_ANY("egrep"), RO_ANY("fgrep"), RO_ANY("zgrep"),
+	RO_ANY("zcat"), { "rg", NULL, "--pre --pre-glob", NULL, 0, NULL, NULL },
 	{ "find", NULL, "-delete -exec -execdir -ok -okdir -fprint -fprint0 -fprintf -fls", NULL,
-	  RO_WORDOPT, NULL },
-	{ "stat", NULL, NULL, NULL, 0, NULL }, { "file", NULL, "-C --compile", NULL, 0, NULL },
-	{ "wc", NULL, NULL, NULL, 0, NULL }, { "du", NULL, NULL, NULL, 0, NULL },
-	{ "df", NULL, NULL, NULL, 0, NULL }, { "free", NULL, NULL, NULL, 0, NULL },
-	{ "uptime", NULL, NULL, NULL, 0, NULL }, { "uname", NULL, NULL, NULL, 0, NULL },
+	  RO_WORDOPT, NULL, NULL },
+	RO_ANY("stat"), { "file", NULL, "-C --compile", NULL, 0, NULL, NULL },
+	RO_ANY("wc"), RO_ANY("du"), RO_ANY("df"), RO_ANY("free"), RO_ANY("uptime"), RO_ANY("uname"),
 	{ "hostname", NULL, NULL, "-a -A -d -f -i -I -s --fqdn --long --short --domain "
-	  "--ip-address --all-ip-addresses --all-fqdns --alias", RO_NOPOS, NULL },
-	{ "id", NULL, NULL, NULL, 0, NULL }, { "whoami", NULL, NULL, NULL, 0, NULL },
-	{ "w", NULL, NULL, NULL, 0, NULL }, { "who", NULL, NULL, NULL, 0, NULL },
-	{ "last", NULL, NULL, NULL, 0, NULL }, { "ps", NULL, NULL, NULL, 0, NULL },
-	{ "pgrep", NULL, NULL, NULL, 0, NULL }, { "pidof", NULL, NULL, NULL, 0, NULL },
-	{ "printenv", NULL, NULL, NULL, 0, NULL }, { "env", NULL, NULL, "-0 --null", RO_NOPOS, NULL },
-	{ "echo", NULL, NULL, NULL, 0, NULL }, { "printf", NULL, "-v", NULL, 0, NULL },
-	{ "date", NULL, "-s --set", NULL, RO_PLUS, NULL },
-	{ "ss", NULL, "-K --kill -D --diag", NULL, 0, NULL }, { "netstat", NULL, NULL, NULL, 0, NULL },
-	{ "ip", NULL, NULL, NULL, 0, pol_ro_ip },
-	{ "lsblk", NULL, NULL, NULL, 0, NULL }, { "lscpu", NULL, NULL, NULL, 0, NULL },
-	{ "lsmod", NULL, NULL, NULL, 0, NULL }, { "lsof", NULL, NULL, NULL, 0, NULL },
-	{ "lspci", NULL, NULL, NULL, 0, NULL }, { "lsusb", NULL, NULL, NULL, 0, NULL },
+	  "--ip-address --all-ip-addresses --all-fqdns --alias", RO_NOPOS, NULL, NULL },
+	RO_ANY("id"), RO_ANY("whoami"), RO_ANY("w"), RO_ANY("who"), RO_ANY("last"), RO_ANY("ps"),
+	RO_ANY("pgrep"), RO_ANY("pidof"),
+	RO_ANY("printenv"), { "env", NULL, NULL, "-0 --null", RO_NOPOS, NULL, NULL },
+	RO_ANY("echo"), { "printf", NULL, "-v", NULL, 0, NULL, NULL },
+	{ "date", NULL, "-s --set", NULL, RO_PLUS, NULL, NULL },
+	{ "ss", NULL, "-K --kill -D --diag", NULL, 0, NULL, NULL }, RO_ANY("netstat"),
+	{ "ip", NULL, NULL, NULL, 0, pol_ro_ip, NULL },
+	RO_ANY("lsblk"), RO_ANY("lscpu"), RO_ANY("lsmod"), RO_ANY("lsof"), RO_ANY("lspci"),
+	RO_ANY("lsusb"),
 	{ "dmesg", NULL, "-C -c --clear -D --console-off -E --console-on -n --console-level",
-	  NULL, 0, NULL },
+	  NULL, 0, NULL, NULL },
 	{ "journalctl", NULL, "--vacuum-size --vacuum-time --vacuum-files --rotate --flush --sync "
-	  "--relinquish-var --smart-relinquish-var --setup-keys --update-catalog", NULL, 0, NULL },
+	  "--relinquish-var --smart-relinquish-var --setup-keys --update-catalog --cursor-file",
+	  NULL, 0, NULL, NULL },
 	{ "systemctl", "status show list-units list-unit-files list-timers list-sockets is-active "
-	  "is-enabled is-failed is-system-running cat", NULL, NULL, 0, NULL },
-	{ "sort", NULL, "-o --output --compress-program", NULL, 0, NULL },
-	{ "uniq", NULL, NULL, NULL, RO_POS1, NULL }, { "cut", NULL, NULL, NULL, 0, NULL },
-	{ "tr", NULL, NULL, NULL, 0, NULL }, { "sed", NULL, NULL, NULL, 0, pol_ro_sed },
-	{ "diff", NULL, NULL, NULL, 0, NULL }, { "cmp", NULL, NULL, NULL, 0, NULL },
-	{ "md5sum", NULL, NULL, NULL, 0, NULL }, { "sha1sum", NULL, NULL, NULL, 0, NULL },
-	{ "sha256sum", NULL, NULL, NULL, 0, NULL }, { "sha512sum", NULL, NULL, NULL, 0, NULL },
-	{ "readlink", NULL, NULL, NULL, 0, NULL }, { "realpath", NULL, NULL, NULL, 0, NULL },
-	{ "basename", NULL, NULL, NULL, 0, NULL }, { "dirname", NULL, NULL, NULL, 0, NULL },
-	{ "pwd", NULL, NULL, NULL, 0, NULL }, { "cd", NULL, NULL, NULL, 0, NULL },
-	{ "test", NULL, "-v", NULL, 0, NULL }, { "[", NULL, "-v", NULL, 0, NULL },
-	{ "true", NULL, NULL, NULL, 0, NULL }, { "false", NULL, NULL, NULL, 0, NULL },
-	{ "sleep", NULL, NULL, NULL, 0, NULL }, { "seq", NULL, NULL, NULL, 0, NULL },
-	{ "which", NULL, NULL, NULL, 0, NULL }, { "type", NULL, NULL, NULL, 0, NULL },
-	{ "whereis", NULL, NULL, NULL, 0, NULL }, { "getent", NULL, NULL, NULL, 0, NULL },
-	{ "groups", NULL, NULL, NULL, 0, NULL }, { "nproc", NULL, NULL, NULL, 0, NULL },
-	{ "vmstat", NULL, NULL, NULL, 0, NULL }, { "iostat", NULL, NULL, NULL, 0, NULL },
-	{ "top", NULL, NULL, NULL, RO_BATCH, NULL }, { "tree", NULL, "-o", NULL, 0, NULL },
-	{ "column", NULL, NULL, NULL, 0, NULL }, { "jq", NULL, NULL, NULL, 0, NULL },
-	{ "strings", NULL, NULL, NULL, 0, NULL }, { "hexdump", NULL, NULL, NULL, 0, NULL },
-	{ "xxd", NULL, "-r --revert", NULL, RO_POS1, NULL }, { "od", NULL, NULL, NULL, 0, NULL },
-	{ "base64", NULL, NULL, NULL, 0, NULL }, { "findmnt", NULL, NULL, NULL, 0, NULL },
-	{ "blkid", NULL, "-g --garbage-collect -c --cache-file", NULL, 0, NULL },
-	{ "ping", NULL, NULL, NULL, 0, NULL }, { "traceroute", NULL, NULL, NULL, 0, NULL },
-	{ "tracepath", NULL, NULL, NULL, 0, NULL }, { "dig", NULL, NULL, NULL, 0, NULL },
-	{ "nslookup", NULL, NULL, NULL, 0, NULL }, { "host", NULL, NULL, NULL, 0, NULL },
-	{ "git", NULL, NULL, NULL, 0, pol_ro_git },
-	{ "docker", "ps images inspect logs version info top stats", NULL, NULL, 0, NULL },
-	{ "kubectl", "get describe logs version top explain api-resources", NULL, NULL, 0, NULL },
+	  "is-enabled is-failed is-system-running cat", NULL, NULL, 0, NULL, "--no-pager -l "
+	  "--full -a --all --user --system --no-legend -q --quiet --plain --no-ask-password" },
+	{ "sort", NULL, "-o --output --compress-program", NULL, 0, NULL, NULL },
+	{ "uniq", NULL, NULL, NULL, RO_POS1, NULL, NULL }, RO_ANY("cut"),
+	RO_ANY("tr"), { "sed", NULL, NULL, NULL, 0, pol_ro_sed, NULL },
+	RO_ANY("diff"), RO_ANY("cmp"), RO_ANY("md5sum"), RO_ANY("sha1sum"), RO_ANY("sha256sum"),
+	RO_ANY("sha512sum"), RO_ANY("readlink"), RO_ANY("realpath"), RO_ANY("basename"),
+	RO_ANY("dirname"), RO_ANY("pwd"), RO_ANY("cd"),
+	{ "test", NULL, "-v", NULL, 0, NULL, NULL }, { "[", NULL, "-v", NULL, 0, NULL, NULL },
+	RO_ANY("true"), RO_ANY("false"), RO_ANY("sleep"), RO_ANY("seq"), RO_ANY("which"),
+	RO_ANY("type"), RO_ANY("whereis"), RO_ANY("getent"), RO_ANY("groups"), RO_ANY("nproc"),
+	RO_ANY("vmstat"), RO_ANY("iostat"),
+	{ "top", NULL, NULL, NULL, RO_BATCH, NULL, NULL }, { "tree", NULL, "-o", NULL, 0, NULL, NULL },
+	RO_ANY("column"), RO_ANY("jq"), RO_ANY("strings"), RO_ANY("hexdump"),
+	{ "xxd", NULL, NULL, NULL, 0, pol_ro_xxd, NULL }, RO_ANY("od"),
+	RO_ANY("base64"), RO_ANY("findmnt"),
+	{ "blkid", NULL, "-g --garbage-collect -c --cache-file", NULL, 0, NULL, NULL },
+	RO_ANY("ping"), RO_ANY("traceroute"), RO_ANY("tracepath"), RO_ANY("dig"),
+	RO_ANY("nslookup"), RO_ANY("host"),
+	{ "git", NULL, NULL, NULL, 0, pol_ro_git, NULL },
+	{ "docker", "ps images inspect logs version info top stats", NULL, NULL, 0, NULL,
+	  "--version -v" },
+	{ "kubectl", "get describe logs version top explain api-resources", NULL, NULL, 0, NULL,
+	  "-n= --namespace= --context= --cluster= --request-timeout=" },
 	/* network devices: show and display look; terminal sets the session's page size */
-	{ "show", NULL, NULL, NULL, 0, NULL }, { "display", NULL, NULL, NULL, 0, NULL },
-	{ "terminal", "length width pager", NULL, NULL, 0, NULL },
+	RO_ANY("show"), RO_ANY("display"),
+	{ "terminal", "length width pager", NULL, NULL, 0, NULL, NULL },
 	/* device output filters: `show run | include x` */
-	{ "include", NULL, NULL, NULL, RO_FILTER, NULL }, { "exclude", NULL, NULL, NULL, RO_FILTER, NULL },
-	{ "begin", NULL, NULL, NULL, RO_FILTER, NULL }, { "section", NULL, NULL, NULL, RO_FILTER, NULL },
-	{ "count", NULL, NULL, NULL, RO_FILTER, NULL }, { "match", NULL, NULL, NULL, RO_FILTER, NULL },
-	{ "except", NULL, NULL, NULL, RO_FILTER, NULL }, { "no-more", NULL, NULL, NULL, RO_FILTER, NULL },
-	{ "i", NULL, NULL, NULL, RO_FILTER, NULL }, { "e", NULL, NULL, NULL, RO_FILTER, NULL },
-	{ "b", NULL, NULL, NULL, RO_FILTER, NULL }, { "s", NULL, NULL, NULL, RO_FILTER, NULL },
-	{ "inc", NULL, NULL, NULL, RO_FILTER, NULL }, { "trim", NULL, NULL, NULL, RO_FILTER, NULL },
+	RO_FILT("include"), RO_FILT("exclude"), RO_FILT("begin"), RO_FILT("section"),
+	RO_FILT("count"), RO_FILT("match"), RO_FILT("except"), RO_FILT("no-more"), RO_FILT("i"),
+	RO_FILT("e"), RO_FILT("b"), RO_FILT("s"), RO_FILT("inc"), RO_FILT("trim"),
 };
 
 /* The option part of a word: "--output=x" -> "--output"; "-oFILE" stays whole. */
@@ -8807,7 +8942,24 @@ static size_t pol_opt_len(const char *w)
 	return w[0] == '-' && w[1] == '-' ? strcspn(w, "=") : strlen(w);
 }
 
-/* Does `w` name an option of `list`, as -x, -xVALUE (bundled short options) or --long? */
+/* Does the --long option (n bytes at w) name one of list's, or abbreviate one? GNU
+ * getopt_long takes any unambiguous prefix: --outp is --output. */
+static int pol_long_in(const char *w, size_t n, const char *list)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t k = strcspn(p, " ");
+
+		if (n > 2 && n <= k && strncmp(p, "--", 2) == 0 && strncmp(p, w, n) == 0)
+			return 1;
+		p += k + (p[k] == ' ');
+	}
+	return 0;
+}
+
+/* Does `w` name an option of `list`, as -x, -xVALUE (bundled short options) or --long
+ * (abbreviated too)? */
 static int pol_opt_in(const char *w, const char *list)
 {
 	size_t j;
@@ -8815,7 +8967,7 @@ static int pol_opt_in(const char *w, const char *list)
 	if (w[0] != '-' || w[1] == '\0')
 		return 0;
 	if (w[1] == '-')
-		return pol_word_in(w, pol_opt_len(w), list);
+		return pol_long_in(w, pol_opt_len(w), list);
 	for (j = 1; w[j] != '\0'; j++) {
 		char o[3] = { '-', w[j], '\0' };
 
@@ -8823,6 +8975,31 @@ static int pol_opt_in(const char *w, const char *list)
 			return 1;
 	}
 	return 0;
+}
+
+/* The options before a subcommand (systemctl -l status): only those of r->pre, values
+ * skipped. Returns the index before the subcommand, -1 refused. */
+static int pol_ro_pre(struct pol_split *sp, const struct pol_cmd *c, int k,
+    const struct pol_ro *r)
+{
+	const char *pre = r->pre != NULL ? r->pre : "";
+	int i;
+
+	for (i = k + 1; i < c->n && c->wd[i].w[0] == '-' && strcmp(c->wd[i].w, "--") != 0; i++) {
+		const char *w = c->wd[i].w;
+		size_t n = pol_opt_len(w);
+		char eq[64];
+
+		if (pol_word_in(w, n, pre))
+			continue;
+		(void)str_fmt(eq, sizeof(eq), "%.*s=", (int)(n < 2 || w[1] == '-' ? n : 2), w);
+		if (!pol_word_in(eq, strlen(eq), pre) || (c->wd[i].fl & (PW_EXPAND | PW_GLOB))) {
+			pol_bad(sp, "%s %.*s before the subcommand", r->cmd, (int)n, w);
+			return -1;
+		}
+		i += w[n] == '\0' && (w[1] == '-' || w[2] == '\0');     /* -n NS, --namespace NS */
+	}
+	return i - 1;
 }
 
 /* The generic rule: options against opts/forbid, operands against the flags; a computed
@@ -8833,6 +9010,8 @@ static int pol_ro_args(struct pol_split *sp, const struct pol_cmd *c, int k,
 	int i, pos = 0, dashdash = 0, batch = 0;
 	int strict = r->forbid != NULL || r->opts != NULL || r->flags != 0;
 
+	if (r->subs != NULL && (k = pol_ro_pre(sp, c, k, r)) < 0)
+		return -1;
 	for (i = k + 1; i < c->n && !sp->bad; i++) {
 		const char *w = c->wd[i].w;
 		int opt = !dashdash && w[0] == '-' && w[1] != '\0';
@@ -8841,7 +9020,7 @@ static int pol_ro_args(struct pol_split *sp, const struct pol_cmd *c, int k,
 			pol_bad(sp, "%s with an argument computed at run time ('%.40s')", r->cmd,
 			    c->wd[i].src);
 		else if (opt && strcmp(w, "--") == 0)
-			dashdash = 1;
+			dashdash = !(r->flags & RO_WORDOPT);    /* find's expression goes on */
 		else if (opt && r->forbid != NULL && ((r->flags & RO_WORDOPT) ?
 		    pol_word_in(w, strlen(w), r->forbid) : pol_opt_in(w, r->forbid)))
 			pol_bad(sp, "%s %.*s", r->cmd, (int)pol_opt_len(w), w);
@@ -8915,8 +9094,14 @@ static int pol_sed_script(struct pol_split *sp, const char *p)
 		p += strspn(p, " \t\n;");
 		if (*p == '\0')
 			break;
-		if (*p == '#' || *p == ':') {               /* a comment, a label */
+		if (*p == '#') {                            /* a comment */
 			p += strcspn(p, "\n");
+			continue;
+		}
+		if (*p == ':') {            /* a label ends at a blank or ;, as GNU sed reads it */
+			p++;
+			p += strspn(p, " \t");
+			p += strcspn(p, " \t\n;");
 			continue;
 		}
 		p = pol_sed_addr(p);
@@ -8927,8 +9112,9 @@ static int pol_sed_script(struct pol_split *sp, const char *p)
 		cmd = *p++;
 		if (strchr("{}=dDgGhHnNpPxzF", cmd) != NULL && cmd != '\0')
 			continue;
-		if (strchr("lqQLbtTv", cmd) != NULL && cmd != '\0') {
-			p += strcspn(p, ";\n}");
+		if (strchr("lqQLbtTv", cmd) != NULL && cmd != '\0') {   /* a label or a number */
+			p += strspn(p, " \t");
+			p += strcspn(p, " \t\n;}");
 			continue;
 		}
 		if (strchr("aic", cmd) != NULL && cmd != '\0') {    /* text to the line's end */
@@ -8959,9 +9145,9 @@ static int pol_ro_sed(struct pol_split *sp, const struct pol_cmd *c, int k)
 {
 	int i, have_e = 0, dashdash = 0;
 
-	for (i = k + 1; i < c->n; i++)
-		have_e |= !dashdash && (strncmp(c->wd[i].w, "--expression", 12) == 0 ||
-		    (c->wd[i].w[0] == '-' && c->wd[i].w[1] != '-' && strchr(c->wd[i].w, 'e') != NULL));
+	for (i = k + 1; i < c->n && strcmp(c->wd[i].w, "--") != 0; i++)     /* -e after -- is a file */
+		have_e |= strncmp(c->wd[i].w, "--expression", 12) == 0 ||
+		    (c->wd[i].w[0] == '-' && c->wd[i].w[1] != '-' && strchr(c->wd[i].w, 'e') != NULL);
 	for (i = k + 1; i < c->n && !sp->bad; i++) {
 		const struct pol_word *wd = &c->wd[i];
 		const char *w = wd->w, *v = NULL;
@@ -9028,10 +9214,9 @@ static int pol_ro_git(struct pol_split *sp, const struct pol_cmd *c, int k)
 			pol_bad(sp, "git with an argument computed at run time ('%.40s')", c->wd[i].src);
 		else if (pol_opt_in(w, "--output --ext-diff --open-files-in-pager -O --exec --paginate"))
 			pol_bad(sp, "git %s %.*s", sub, (int)pol_opt_len(w), w);
-		else if (w[0] == '-')
-			list |= pol_word_in(w, pol_opt_len(w), "-l --list -a --all -r --remotes -v -vv "
-			    "--verbose --show-current --contains --no-contains --merged --no-merged "
-			    "--points-at -n --column --no-column --sort --format --color --no-color");
+		else if (w[0] == '-')           /* what makes git list, with names as patterns */
+			list |= pol_word_in(w, pol_opt_len(w), "-l --list --contains --no-contains "
+			    "--merged --no-merged --points-at");
 		else
 			ops++;
 		if ((strcmp(sub, "branch") == 0 || strcmp(sub, "tag") == 0) && w[0] == '-' &&
@@ -9043,6 +9228,29 @@ static int pol_ro_git(struct pol_split *sp, const struct pol_cmd *c, int k)
 	}
 	if (!sp->bad && ops > 0 && !list && (strcmp(sub, "branch") == 0 || strcmp(sub, "tag") == 0))
 		pol_bad(sp, "git %s with a name (it would create one; add --list to look)", sub);
+	return sp->bad ? -1 : 0;
+}
+
+/* xxd [options] [in [out]]: options end at the first operand (a later "-t" is the output
+ * file), one operand only, never -r (reverting writes the file it names). */
+static int pol_ro_xxd(struct pol_split *sp, const struct pol_cmd *c, int k)
+{
+	int i, pos = 0;
+
+	for (i = k + 1; i < c->n && !sp->bad; i++) {
+		const char *w = c->wd[i].w, *o = w + 1 + (w[1] == '-');
+
+		if (c->wd[i].fl & (PW_EXPAND | PW_GLOB))
+			pol_bad(sp, "xxd with an argument computed at run time ('%.40s')", c->wd[i].src);
+		else if (pos > 0 || w[0] != '-' || w[1] == '\0')
+			pos++;
+		else if (o[0] == 'r' || o[0] == '\0')
+			pol_bad(sp, "xxd %s (it writes)", w);
+		else if (strchr("cgloOsn", o[0]) != NULL && o[1] == '\0')
+			i++;                            /* -s 16: the value is the next word */
+		if (pos > 1)
+			pol_bad(sp, "xxd with an output file");
+	}
 	return sp->bad ? -1 : 0;
 }
 
@@ -9146,6 +9354,22 @@ static void pol_deny(const struct policy *p, struct pol_split *sp, const struct 
 		pol_bad(sp, "refused by DenyCommand %s: '%.80s'", p->deny[r].src, t1);
 }
 
+/* AllowCommand on a command a wrapper runs (sudo CMD, env CMD, watch -x CMD): it must be
+ * allowed on its own too, or a rule for the wrapper would allow everything. */
+static void pol_allow_inner(const struct policy *p, struct pol_split *sp, const struct pol_cmd *c,
+    int k)
+{
+	char text[SSHMCP_LINE_MAX];
+
+	if (p->nallow == 0)
+		return;
+	if (pol_text(c, k, 1, 0, text, sizeof(text)) < 0)
+		pol_bad(sp, "a command too long to check");
+	else if (pol_match(p->allow, p->nallow, text) < 0)
+		pol_bad(sp, "refused: '%.80s' (run by %s) matches no AllowCommand", text,
+		    pol_base(c->wd[k - 1].w));
+}
+
 /* env NAME=value ... CMD: the assignments (never protected ones, none in read-only mode),
  * then the command. */
 static int pol_env_assign(const struct policy *p, struct pol_split *sp, const struct pol_cmd *c,
@@ -9178,23 +9402,72 @@ static int pol_watch_exec(const struct pol_cmd *c, int cmd)
 	return 0;
 }
 
+static int pol_wrapper_find(const char *base)
+{
+	int w;
+
+	for (w = 0; w < (int)(sizeof(pol_wrappers) / sizeof(pol_wrappers[0])); w++)
+		if (strcmp(base, pol_wrappers[w].name) == 0)
+			return w;
+	return -1;
+}
+
+/* xargs's replacement string (-I R, -IR, --replace[=R]); NULL without one. */
+static const char *pol_xargs_replace(const struct pol_cmd *c, int kx, int k)
+{
+	const char *rs = NULL;
+	int i;
+
+	for (i = kx + 1; i < k; i++) {
+		const char *a = c->wd[i].w;
+		size_t j;
+
+		if (strncmp(a, "--replace", 9) == 0)
+			rs = a[9] == '=' ? a + 10 : "{}";
+		if (a[0] != '-' || a[1] == '-')
+			continue;
+		for (j = 1; a[j] != '\0'; j++)
+			if (strchr("adEILnPs", a[j]) != NULL) {
+				if (a[j] == 'I')
+					rs = a[j + 1] != '\0' ? a + j + 1 : i + 1 < k ? c->wd[i + 1].w : "";
+				i += a[j + 1] == '\0';
+				break;
+			}
+	}
+	return rs;
+}
+
+/* xargs CMD: the words it reads are appended to CMD, or put where the replacement string
+ * stands: CMD must not run its arguments as a command, and the replacement must not make
+ * the command word. */
+static void pol_xargs(struct pol_split *sp, const struct pol_cmd *c, int kx, int k)
+{
+	const char *b = pol_base(c->wd[k].w), *rs = pol_xargs_replace(c, kx, k);
+
+	if (rs != NULL && (rs[0] == '\0' || strstr(c->wd[k].w, rs) != NULL))
+		pol_bad(sp, "xargs with its replacement string in the command word");
+	else if (pol_wrapper_find(b) >= 0 || pol_is(b, pol_shells) || strcmp(b, "find") == 0 ||
+	    pol_is(b, pol_runners) || pol_is_loader(b))
+		pol_bad(sp, "xargs running %s (the words it reads would make the command)", b);
+}
+
 /* The command a wrapper runs, wrapper by wrapper; nested command lines go to sp. Each level
  * meets DenyCommand; read-only mode takes only the wrappers it knows. */
 static void pol_unwrap(const struct policy *p, struct pol_split *sp, const struct pol_cmd *c)
 {
-	int k = c->nassign, line, w, bare = 0;
+	int k = c->nassign, line, w, bare = 0, prev;
 
 	while (k < c->n && !sp->bad) {
 		const char *base = pol_base(c->wd[k].w);
 
 		pol_cmd_word(sp, c, k);
 		pol_deny(p, sp, c, k);
-		for (w = 0; w < (int)(sizeof(pol_wrappers) / sizeof(pol_wrappers[0])); w++)
-			if (strcmp(base, pol_wrappers[w].name) == 0)
-				break;
+		if (k > c->nassign)
+			pol_allow_inner(p, sp, c, k);
+		w = pol_wrapper_find(base);
 		if (sp->bad)
 			return;
-		if (w == (int)(sizeof(pol_wrappers) / sizeof(pol_wrappers[0]))) {
+		if (w < 0) {
 			if (pol_is(base, pol_shells))
 				pol_shell(sp, c, k);
 			else if (strcmp(base, "find") == 0)
@@ -9213,9 +9486,12 @@ static void pol_unwrap(const struct policy *p, struct pol_split *sp, const struc
 		if (strcmp(base, "command") == 0 && k + 1 < c->n && (strcmp(c->wd[k + 1].w, "-v") == 0 ||
 		    strcmp(c->wd[k + 1].w, "-V") == 0))
 			return;                         /* command -v: names, runs nothing */
-		bare = pol_is(base, (const char *const[]){ "su", "runuser", "script", "chroot", "exec",
-			"doas", NULL });
+		bare = pol_is(base, (const char *const[]){ "su", "script", "chroot", "exec", "doas",
+			NULL });
+		prev = k;
 		k = pol_wrap_skip(sp, c, k, &pol_wrappers[w], &line);
+		if (strcmp(base, "xargs") == 0 && !line && k < c->n && !sp->bad)
+			pol_xargs(sp, c, prev, k);
 		if (strcmp(base, "env") == 0)
 			k = pol_env_assign(p, sp, c, k);
 		if (!line && strcmp(base, "watch") == 0 && k < c->n && !pol_watch_exec(c, k)) {
@@ -9611,15 +9887,15 @@ static int pol_load_default(struct policy *p, const struct cfg_env *env, const c
  * `grp` is replaced by "***". Only literal values are secrets: a value that expands or runs
  * something ($, backquote, parentheses) stays, so `password=$(cmd)` keeps the command that
  * ran in the record. */
-#define REDACT_VALUE "[^ &;|'\"$`()]"
+#define REDACT_VALUE "[^ \t\r\n&;|'\"$`()]"      /* a value ends at a blank or a line's end */
 static const struct { const char *re; int grp; } redact_rules[] = {
 	{ "(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(=|: *)(" REDACT_VALUE
 	  "+)", 3 },
 	{ "--(password|passwd|pass|token|secret|api-key)[= ](" REDACT_VALUE "+)", 2 },
-	{ "(mysql|mysqldump|mysqladmin)( [^;&|]*)? -p(" REDACT_VALUE "+)", 3 },
-	{ "(sshpass|smbclient)( [^;&|]*)? -p ?(" REDACT_VALUE "+)", 3 },
+	{ "(mysql|mysqldump|mysqladmin)( [^;&|\n]*)? -p(" REDACT_VALUE "+)", 3 },
+	{ "(sshpass|smbclient)( [^;&|\n]*)? -p ?(" REDACT_VALUE "+)", 3 },
 	{ "[Aa]uthorization: *(([Bb]earer|[Bb]asic|[Tt]oken) +)?(" REDACT_VALUE "+)", 3 },
-	{ "://([^:/@ ]+):(" REDACT_VALUE "[^@/ ]*)@", 2 },
+	{ "://([^:/@ \t\n]+):(" REDACT_VALUE "[^@/ \t\n]*)@", 2 },
 };
 
 struct redact {
@@ -12249,6 +12525,43 @@ static int fop_content(const struct args *a, struct fop *op)
 	return 0;
 }
 
+/* Files a shell, a login or sshd reads and runs at start, and the dotfile directories
+ * that hold them: under a command policy, write_file must not put commands there (the
+ * next session would run them unchecked). */
+static const char *const tool_startup_names[] = {
+	".profile", ".bash_profile", ".bash_login", ".bashrc", ".bash_logout", ".bash_aliases",
+	".zshrc", ".zshenv", ".zprofile", ".zlogin", ".zlogout", ".kshrc", ".mkshrc", ".cshrc",
+	".tcshrc", ".login", ".logout", ".inputrc", ".exrc", ".vimrc", ".pam_environment",
+	".xprofile", ".xsession", ".xsessionrc", ".gitconfig", ".curlrc", ".wgetrc", NULL,
+};
+static const char *const tool_startup_dirs[] = {
+	"/.ssh/", "/.config/fish/", "/.config/git/", "/etc/profile", "/etc/bash", "/etc/zsh",
+	"/etc/environment", "/etc/ssh/", "/etc/sudoers", "/etc/ld.so.", "/etc/pam", NULL,
+};
+
+/* write_file under a command policy: no login or startup file, and no append (it would
+ * follow a link the agent made to one; a plain write replaces the link instead). */
+static int tool_write_guard(const struct targs *v, struct err *e)
+{
+	const char *base = strrchr(v->path, '/'), *const *p;
+	char abs[SSHMCP_PATH_MAX + 2];
+
+	base = base != NULL ? base + 1 : v->path;
+	(void)str_fmt(abs, sizeof(abs), "%s%s", v->path[0] == '/' ? "" : "/", v->path);
+	for (p = tool_startup_dirs; *p != NULL; p++)
+		if (strstr(abs, *p) != NULL)
+			break;
+	if (pol_is(base, tool_startup_names) || *p != NULL)
+		err_set(e, SSHMCP_ERR_POLICY, "refused: write_file to %s, a file a shell or login "
+		    "runs, under a command policy", v->path);
+	else if (v->append)
+		err_set(e, SSHMCP_ERR_POLICY, "refused: write_file with append under a command "
+		    "policy (a link could lead it to a login file)");
+	else
+		return 0;
+	return -1;
+}
+
 static void tool_write_file(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
 {
@@ -12265,6 +12578,12 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 	op->step = FOP_MKDIRS;
 	if (srv->pol.read_only) {
 		err_set(a->e, SSHMCP_ERR_POLICY, "refused by read-only mode: write_file");
+		srv_audit_refusal(srv, id, a, "write_file");
+		mcp_reply_err(srv, id, a->e);
+		fop_free(op);
+		return;
+	}
+	if (pol_commands(&srv->pol) && tool_write_guard(a->v, a->e) < 0) {
 		srv_audit_refusal(srv, id, a, "write_file");
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
@@ -12585,8 +12904,26 @@ static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t n
 	int jv = json_get(d, 0, "jsonrpc"), m = json_get(d, 0, "method");
 	int idt = json_get(d, 0, "id"), params = json_get(d, 0, "params");
 
+	static const char *const top[] = { "jsonrpc", "id", "method", "params", "result", "error",
+		NULL }, *const par[] = { "name", "arguments", "_meta", "requestId", "reason",
+		"protocolVersion", "capabilities", "clientInfo", "level", NULL },
+		*const meta[] = { "progressToken", NULL };
+	int mt = params >= 0 && json_type(d, params) == JSON_OBJECT ? json_get(d, params, "_meta") : -1;
+	const char *twice = json_twice(d, 0, top);
+
 	if (idt >= 0 && (json_type(d, idt) == JSON_STRING || json_type(d, idt) == JSON_NUMBER))
 		(void)mcp_raw(d, idt, id, sizeof(id));
+	if (twice == NULL && params >= 0 && json_type(d, params) == JSON_OBJECT)
+		twice = json_twice(d, params, par);
+	if (twice == NULL && mt >= 0 && json_type(d, mt) == JSON_OBJECT)
+		twice = json_twice(d, mt, meta);
+	if (twice != NULL) {
+		char msg[96];
+
+		(void)str_fmt(msg, sizeof(msg), "invalid request: the key '%s' given twice", twice);
+		mcp_error(srv, idt >= 0 && strcmp(id, "null") != 0 ? id : NULL, RPC_INVALID, msg);
+		return;
+	}
 	if (m < 0 && idt >= 0 && jv >= 0 && (json_get(d, 0, "result") >= 0 ||
 	    json_get(d, 0, "error") >= 0)) {
 		mcp_response(srv, d, id);       /* the client answering us */

@@ -301,6 +301,12 @@ sudo_rules() {
 	MCP_SUDO=0
 	exec {_SUDO_LOCK_FD}>"$T_SUDO_LOCK" && flock -w 500 "$_SUDO_LOCK_FD" ||
 		die "another test script held the sudo rules for 500 s"
+	# holding the lock, any other script's rules are left over from a run that was killed
+	for f in /etc/sudoers.d/sshmcp-test-*; do
+		[ -e "$f" ] || continue
+		note "removing sudo rules a killed run left behind: $f"
+		rm -f "$f"
+	done
 	SUDOERS=/etc/sudoers.d/sshmcp-test-$$
 	if ! command -v sudo >/dev/null || ! command -v visudo >/dev/null; then
 		note "no sudo/visudo: the sudo scenarios are skipped"

@@ -374,15 +374,23 @@ static void test_policy_allow(struct tally *t)
 {
 	static const char *const conf[] = { "AllowCommand ^(ls|cat|grep|uptime)( |$)", NULL };
 	static const char *const refused[] = { "rm x", "ls; rm x", "ls $(whoami)", "cat `id`",
-		"ls | sh", "sh -c 'ls'", "uptime && reboot", "$X" };
+		"ls | sh", "sh -c 'ls'", "uptime && reboot", "$X", "nice rm x", "env ls -l; rm x" };
 	static const char *const allowed[] = { "ls", "ls -la /tmp", "cat a | grep b", "uptime" };
 	static const char *const ro_refused[] = { "rm -rf /tmp/x", "echo hi > /etc/motd", "touch x",
 		"sed -i s/a/b/ f", "find / -delete", "find . -exec rm {} ;", "ip addr add 1.2.3.4 dev x",
 		"systemctl restart sshd", "git push", "sort -o out in", "tee x", "cp a b",
-		"ls > out.txt", "date -s now", "dd if=/dev/zero of=x" };
+		"ls > out.txt", "date -s now", "dd if=/dev/zero of=x", "sort --outp=x in",
+		"sort --compress-prog=sh in", "xxd in -t", "xxd --r in", "sed -n ':a;1w x' f",
+		"sed -n 'b x w y' f", "sed -n -- '1w x' f -e", "find -- . -delete",
+		"git branch --sort=refname x", "git tag --color=never v", "dmesg --cl",
+		"journalctl --rot", "journalctl --cursor-file=x", "systemctl -p status restart x",
+		"docker --config ps exec c ls", "kubectl -n get exec p" };
 	static const char *const ro_fine[] = { "ls -la", "cat /etc/os-release | grep ID",
 		"systemctl status sshd", "ip addr", "ip route show", "df -h 2>/dev/null",
-		"journalctl -n 50", "show running-config", "git log -1", "ps aux | sort -k3 | head" };
+		"journalctl -n 50", "show running-config", "git log -1", "ps aux | sort -k3 | head",
+		"xxd -s 16 -c 8 f", "git branch --contains HEAD", "git tag -l 'v*'",
+		"systemctl --no-pager -l status sshd", "kubectl -n kube-system get pods",
+		"sed -n -e :a -e 'N;$p;ba' f" };
 	static const char *const ro[] = { "ReadOnly yes", NULL };
 	struct policy p;
 	struct err e;
@@ -553,7 +561,7 @@ static void test_policy_grammar(struct tally *t)
 		{ "read x", "builtin" }, { "declare -n x=y", "builtin" }, { "let x=1", "builtin" },
 		{ "printf -v x y", "printf -v" }, { "test -v 'a[$(id)]'", "-v" }, { "set -o vi", "builtin" },
 		{ "export PROMPT_COMMAND=x", "protected" }, { "export -f x", "export" },
-		{ "unset PS1", "protected" }, { "hash -p /bin/rm ls", "builtin" }, { "stty -echo", "builtin" },
+		{ "unset PS1", "protected" }, { "hash -p /bin/rm ls", "builtin" }, { "stty -echo", "terminal" },
 		{ "bash", "terminal" }, { "sh script.sh", "script file" }, { "bash -i", "-i" },
 		{ "bash --rcfile f", "--rcfile" }, { "sh -c \"ls $X\"", "computed" },
 		{ "sudo -s", "sudo -s" }, { "sudo -i ls", "sudo -i" }, { "sudo -p x ls", "sudo -p" },
@@ -563,6 +571,17 @@ static void test_policy_grammar(struct tally *t)
 		{ "command -v ls", "" }, { "exec", "interactive" }, { "watch -n1 'ls; ls'", "" },
 		{ "ls;;", ";;" }, { "; ls", "no command" }, { "ls |", "ends in" }, { "ls &&", "ends in" },
 		{ "> /dev/null", "without a command" }, { "ls >", "without its file" },
+		{ "sh -ce 'ls'", "" }, { "bash -cx 'eval x'", "builtin" },
+		{ "bash -ctrue 'eval x'", "builtin" }, { "bash -oe pipefail -c ls", "option name" },
+		{ "sh +x -c 'ls' a b", "" }, { "echo x | xargs env", "xargs running env" },
+		{ "echo x | xargs -I X X", "replacement" }, { "echo x | xargs -I {} ls {}", "" },
+		{ "find . -exec flock + eval x \\;", "builtin" }, { "find . -exec ls {} +", "" },
+		{ "printf -vx y", "printf -vx" }, { "/lib64/ld-linux-x86-64.so.2 /bin/ls", "cannot see" },
+		{ "LC_ALL=C ls", "protected" }, { "echo \"$_\"", "protected" },
+		{ "echo \"$prompt\"", "protected" }, { "repeat 2 ls", "compound" },
+		{ "tset", "terminal" }, { "tput reset", "terminal" }, { "tput cols", "" },
+		{ "taskset -c 0 ls", "" }, { "script -q -t -c 'eval x' /dev/null", "builtin" },
+		{ "watch -d ls", "" }, { "/usr/bin/time -v ls", "" }, { "runuser -u x ls", "cannot see" },
 	};
 	struct policy p;
 	struct err e = { .code = SSHMCP_OK };
@@ -594,6 +613,8 @@ static void test_redact(struct tally *t)
 		{ "tool --password s3cr3t --x", "tool --password *** --x" },
 		{ "sshpass -p topsecret ssh h", "sshpass -p ***ssh h" },
 		{ "ls -la", "ls -la" },
+		{ "echo password=abc\nrm -f x", "echo password=***\nrm -f x" },
+		{ "curl -H 'Authorization: Bearer t0k'\tls", "curl -H 'Authorization: Bearer ***'\tls" },
 	};
 	struct redact r;
 	char out[SSHMCP_LINE_MAX];

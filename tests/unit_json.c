@@ -280,6 +280,22 @@ static void uj_test_get(struct uj_stats *st)
 	CHECK(st, json_get(&d, 0, "a") == -1 && json_child(&d, 0) == -1);
 }
 
+static void uj_test_twice(struct uj_stats *st)
+{
+	static const char *const keys[] = { "name", "arguments", NULL };
+	struct json_tok tok[32];
+	struct json_doc d;
+	const char *k;
+
+	uj_load(&d, "{\"name\":1,\"x\":2,\"x\":3,\"arguments\":{}}", tok, 32);
+	CHECK(st, json_twice(&d, 0, keys) == NULL);           /* only the keys asked about */
+	uj_load(&d, "{\"name\":1,\"arguments\":{},\"n\\u0061me\":2}", tok, 32);
+	k = json_twice(&d, 0, keys);
+	CHECK(st, k != NULL && strcmp(k, "name") == 0);       /* decoded before comparing */
+	uj_load(&d, "{\"a\":{\"arguments\":1},\"arguments\":2}", tok, 32);
+	CHECK(st, json_twice(&d, 0, keys) == NULL);           /* members only, not nested keys */
+}
+
 static void uj_test_at_iter(struct uj_stats *st)
 {
 	struct json_tok tok[32], tok3[3];
@@ -721,6 +737,7 @@ int main(void)
 	uj_test_size(&st);
 	uj_test_tokens(&st);
 	uj_test_get(&st);
+	uj_test_twice(&st);
 	uj_test_at_iter(&st);
 	uj_test_str(&st);
 	uj_test_int(&st);
