@@ -6217,13 +6217,18 @@ static void shell_emit(struct shell *sh, const unsigned char *p, size_t n)
 	shell_emit_out(sh, p, n);
 }
 
-static void cmd_set_status(struct cmd *c, enum cmd_status st, int64_t now)
+/* The one place a command ends: its final status (a stop the agent or a deadline asked
+ * for wins over what the engine saw), the time, the sudo password wiped, and the session
+ * let go of it. What the engine does next (go idle, start the next one) is the engine's. */
+static void cmd_finish(struct shell *sh, struct cmd *c, enum cmd_status st, int64_t now)
 {
-	c->status = st;
-	if (st >= CMD_COMPLETED && c->t_end == 0) {
+	c->status = c->stop ? (enum cmd_status)c->stop : st;
+	if (c->t_end == 0)
 		c->t_end = now;
-		mem_wipe(c->sudo_pw, sizeof(c->sudo_pw));
-	}
+	mem_wipe(c->sudo_pw, sizeof(c->sudo_pw));
+	c->sh = NULL;
+	if (sh != NULL && sh->cur == c)
+		sh->cur = NULL;
 }
 
 static void shell_start_next(struct shell *sh, int64_t now);
@@ -6275,9 +6280,7 @@ static void shell_on_exit(struct shell *sh, int code, int64_t now)
 	c->has_exit = 1;
 	sh->mode[0] = '\0';
 	(void)str_copy(c->mode, sizeof(c->mode), "shell");
-	cmd_set_status(c, c->stop ? (enum cmd_status)c->stop : CMD_COMPLETED, now);
-	c->sh = NULL;
-	sh->cur = NULL;
+	cmd_finish(sh, c, CMD_COMPLETED, now);
 	sh->st = SH_IDLE;
 	sh->t_used = now;
 	if (prompt_touches_shell(c->text) && !sh->policy)
@@ -6524,8 +6527,7 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	if (rc < 0) {
 		err_set(&c->err, SSHMCP_ERR_USAGE, "command longer than the input buffer (%d bytes)",
 		    SSHMCP_STDIN_RING);
-		cmd_set_status(c, CMD_FAILED, now);
-		c->sh = NULL;
+		cmd_finish(sh, c, CMD_FAILED, now);
 		shell_start_next(sh, now);
 		return;
 	}
@@ -6584,8 +6586,7 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 				sh->nq--;
 				break;
 			}
-		cmd_set_status(c, why, now);
-		c->sh = NULL;
+		cmd_finish(sh, c, why, now);
 		return;
 	}
 	(void)shell_type(sh, "\003", 1);
@@ -6658,9 +6659,7 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 		sh->nline = 0;            /* the REPL prompt is not output */
 		(void)str_copy(sh->mode, sizeof(sh->mode), "repl");
 		(void)str_copy(c->mode, sizeof(c->mode), "repl");
-		cmd_set_status(c, c->stop ? (enum cmd_status)c->stop : CMD_COMPLETED, now);
-		c->sh = NULL;
-		sh->cur = NULL;
+		cmd_finish(sh, c, CMD_COMPLETED, now);
 		sh->st = SH_IDLE;
 		shell_start_next(sh, now);
 	}
@@ -7002,10 +7001,7 @@ static void dev_finish(struct shell *sh, struct cmd *c, int64_t now)
 	dev_held_end(sh, c);
 	(void)str_copy(c->mode, sizeof(c->mode), shell_mode_name(sh));
 	c->has_exit = 0;
-	cmd_set_status(c, c->stop ? (enum cmd_status)c->stop :
-	    c->err.code != SSHMCP_OK ? CMD_FAILED : CMD_COMPLETED, now);
-	c->sh = NULL;
-	sh->cur = NULL;
+	cmd_finish(sh, c, c->err.code != SSHMCP_OK ? CMD_FAILED : CMD_COMPLETED, now);
 	sh->st = SH_IDLE;
 	sh->dv->phase = DEV_IDLE;
 	sh->t_used = now;
@@ -7280,16 +7276,14 @@ static void shell_end(struct shell *sh, int64_t now)
 			c->exit_code = sh->s.exit_status;
 			c->has_exit = sh->s.exit_status >= 0 && sh->dv == NULL;
 			c->ended_session = 1;
-			cmd_set_status(c, CMD_COMPLETED, now);
+			cmd_finish(sh, c, CMD_COMPLETED, now);
 		} else {
 			if (!sh->was_ready && sh->s.err.code != SSHMCP_OK)
 				err_set(&c->err, sh->s.err.code, "%s", sh->s.err.msg);
 			err_set(&c->err, SSHMCP_ERR_SESSION_LOST, "session %s to %s lost: %s", sh->name,
 			    sh->alias, sh->s.err.code != SSHMCP_OK ? sh->s.err.msg : "the shell exited");
-			cmd_set_status(c, c->stop ? (enum cmd_status)c->stop : CMD_FAILED, now);
+			cmd_finish(sh, c, CMD_FAILED, now);
 		}
-		c->sh = NULL;
-		sh->cur = NULL;
 	}
 	for (i = 0; i < sh->nq; i++) {
 		c = sh->queue[i];
@@ -7297,8 +7291,7 @@ static void shell_end(struct shell *sh, int64_t now)
 			err_set(&c->err, sh->s.err.code, "%s", sh->s.err.msg);  /* never connected */
 		err_set(&c->err, SSHMCP_ERR_SESSION_LOST, "session %s to %s ended before the command "
 		    "ran", sh->name, sh->alias);
-		cmd_set_status(c, CMD_FAILED, now);
-		c->sh = NULL;
+		cmd_finish(sh, c, CMD_FAILED, now);
 	}
 	sh->nq = 0;
 	shell_files_end(sh);
@@ -11592,7 +11585,7 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 		err_set(e, SSHMCP_ERR_IO, "the audit file cannot be written: the command was not sent");
 		err_set(&c->err, SSHMCP_ERR_IO, "%s", e->msg);
 		c->audited = 1;
-		cmd_set_status(c, CMD_FAILED, now);
+		cmd_finish(NULL, c, CMD_FAILED, now);
 		return NULL;
 	}
 	c->sh = sh;
@@ -12696,12 +12689,13 @@ static const struct tool {
 /* ----------------------------------------------------------- MCP methods --- */
 
 static void mcp_initialize(struct server *srv, const struct json_doc *d, int params,
-    const char *id)
+    const char *id, int64_t now)
 {
 	const char *ver = mcp_versions[0];
 	int t = params >= 0 ? json_get(d, params, "protocolVersion") : -1, i;
 	struct jw w;
 
+	(void)now;
 	for (i = 0; t >= 0 && i < MCP_VERSIONS_N; i++)
 		if (json_streq(d, t, mcp_versions[i]))
 			ver = mcp_versions[i];
@@ -12732,10 +12726,12 @@ static void mcp_initialize(struct server *srv, const struct json_doc *d, int par
 	srv->initialized = 1;
 }
 
-static void mcp_empty_result(struct server *srv, const char *id)
+static void mcp_ping(struct server *srv, const struct json_doc *d, int params,
+    const char *id, int64_t now)
 {
 	struct jw w;
 
+	(void)d, (void)params, (void)now;
 	if (mcp_resp_begin(srv, &w, 0) < 0)
 		return;
 	mcp_result_open(&w, id);
@@ -12745,11 +12741,13 @@ static void mcp_empty_result(struct server *srv, const char *id)
 	mcp_resp_send(srv, &w);
 }
 
-static void mcp_tools_list(struct server *srv, const char *id)
+static void mcp_tools_list(struct server *srv, const struct json_doc *d, int params,
+    const char *id, int64_t now)
 {
 	struct jw w;
 	size_t i;
 
+	(void)d, (void)params, (void)now;
 	if (mcp_resp_begin(srv, &w, 16384) < 0)
 		return;
 	mcp_result_open(&w, id);
@@ -12811,11 +12809,12 @@ static void mcp_tools_call(struct server *srv, const struct json_doc *d, int par
 
 /* notifications/cancelled: drop the waiting request and interrupt its command. */
 static void mcp_cancelled(struct server *srv, const struct json_doc *d, int params,
-    int64_t now)
+    const char *id, int64_t now)
 {
 	char rid[128];
 	int t = params >= 0 ? json_get(d, params, "requestId") : -1, i;
 
+	(void)id;
 	if (t < 0 || mcp_raw(d, t, rid, sizeof(rid)) < 0)
 		return;
 	for (i = 0; i < SSHMCP_WAITERS_MAX; i++) {
@@ -12841,6 +12840,35 @@ static int mcp_level(const struct json_doc *d, int t)
 			return i < 4 ? LOG_ERROR : i < 7 ? LOG_INFO : LOG_DEBUG1;
 	return -1;
 }
+
+static void mcp_set_level(struct server *srv, const struct json_doc *d, int params,
+    const char *id, int64_t now)
+{
+	int t = params >= 0 ? json_get(d, params, "level") : -1, lv = t >= 0 ? mcp_level(d, t) : -1;
+
+	(void)now;
+	if (lv < 0) {
+		mcp_error(srv, id, RPC_PARAMS, "unknown logging level");
+		return;
+	}
+	srv->mcp_level = lv;
+	mcp_ping(srv, d, params, id, now);      /* the same empty result */
+}
+
+/* The methods: a notification (no id) gets no answer; before initialize only the
+ * lifecycle's own methods run. */
+#define MM_NOTIFY  1u
+#define MM_ANYTIME 2u
+typedef void (*mcp_fn)(struct server *srv, const struct json_doc *d, int params,
+    const char *id, int64_t now);
+static const struct { const char *name; unsigned flags; mcp_fn fn; } mcp_methods[] = {
+	{ "initialize", MM_ANYTIME, mcp_initialize },
+	{ "ping", MM_ANYTIME, mcp_ping },
+	{ "tools/list", 0, mcp_tools_list },
+	{ "tools/call", 0, mcp_tools_call },
+	{ "logging/setLevel", 0, mcp_set_level },
+	{ "notifications/cancelled", MM_NOTIFY, mcp_cancelled },
+};
 
 /* Unknown host keys waiting for the user: one elicitation/create request each. */
 static void srv_ask_hostkeys(struct server *srv)
@@ -12901,6 +12929,7 @@ static void mcp_response(struct server *srv, const struct json_doc *d, const cha
 static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t now)
 {
 	char id[128] = "null";
+	size_t i;
 	int jv = json_get(d, 0, "jsonrpc"), m = json_get(d, 0, "method");
 	int idt = json_get(d, 0, "id"), params = json_get(d, 0, "params");
 
@@ -12936,32 +12965,20 @@ static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t n
 			mcp_error(srv, idt >= 0 ? id : NULL, RPC_INVALID, "invalid JSON-RPC request");
 		return;
 	}
+	for (i = 0; i < sizeof(mcp_methods) / sizeof(mcp_methods[0]); i++)
+		if (json_streq(d, m, mcp_methods[i].name))
+			break;
 	if (idt < 0) {                                  /* notifications get no answer */
-		if (json_streq(d, m, "notifications/cancelled"))
-			mcp_cancelled(srv, d, params, now);
-		return;
-	}
-	if (json_streq(d, m, "initialize"))
-		mcp_initialize(srv, d, params, id);
-	else if (json_streq(d, m, "ping"))
-		mcp_empty_result(srv, id);
-	else if (!srv->initialized)         /* MCP lifecycle: initialize comes first */
-		mcp_error(srv, id, RPC_NOT_INITIALIZED, "not initialized: send initialize first");
-	else if (json_streq(d, m, "tools/list"))
-		mcp_tools_list(srv, id);
-	else if (json_streq(d, m, "tools/call"))
-		mcp_tools_call(srv, d, params, id, now);
-	else if (json_streq(d, m, "logging/setLevel")) {
-		int t = params >= 0 ? json_get(d, params, "level") : -1, lv = t >= 0 ? mcp_level(d, t) : -1;
-
-		if (lv < 0) {
-			mcp_error(srv, id, RPC_PARAMS, "unknown logging level");
-			return;
-		}
-		srv->mcp_level = lv;
-		mcp_empty_result(srv, id);
-	} else
+		if (i < sizeof(mcp_methods) / sizeof(mcp_methods[0]) &&
+		    (mcp_methods[i].flags & MM_NOTIFY))
+			mcp_methods[i].fn(srv, d, params, NULL, now);
+	} else if (i == sizeof(mcp_methods) / sizeof(mcp_methods[0]) ||
+	    (mcp_methods[i].flags & MM_NOTIFY))
 		mcp_error(srv, id, RPC_METHOD, "method not found");
+	else if (!srv->initialized && !(mcp_methods[i].flags & MM_ANYTIME))
+		mcp_error(srv, id, RPC_NOT_INITIALIZED, "not initialized: send initialize first");
+	else
+		mcp_methods[i].fn(srv, d, params, id, now);
 }
 
 /* One line from stdin: parse strictly, then dispatch. */
@@ -14342,7 +14359,7 @@ static void dev_exec_run(struct shell *sh, struct cmd *c, const struct prompt *p
 			return;
 		if (sig_caught != 0) {
 			err_set(&c->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
-			cmd_set_status(c, CMD_INTERRUPTED, time_ms());
+			cmd_finish(NULL, c, CMD_INTERRUPTED, time_ms());
 			return;
 		}
 		l.n = 0;
@@ -14615,7 +14632,7 @@ static void srv_stop_commands(struct server *srv, const sigset_t *waitmask)
 	} while (busy && time_ms() < stop);
 	for (i = 0; i < srv->nhist; i++)
 		if (srv->hist[i]->status < CMD_COMPLETED)
-			cmd_set_status(srv->hist[i], CMD_INTERRUPTED, time_ms());
+			cmd_finish(NULL, srv->hist[i], CMD_INTERRUPTED, time_ms());
 	srv_audit_cmds(srv, time_ms());
 }
 
