@@ -592,6 +592,24 @@ struct cfg {
 	const char *fflag;                       /* -F: jump hosts resolve through it too */
 	int depth;                               /* Include nesting */
 	int named;                               /* a Host line names it literally */
+	struct cfg_stamps *st;                   /* serve: what the resolution read, or NULL */
+};
+
+/* A file (or Include directory) as a resolution found it: unchanged stamps mean the same
+ * resolution (serve reuses it instead of reading ssh_config and its Includes again). */
+struct cfg_stamp {
+	char *path;
+	int exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+struct cfg_stamps {
+	struct cfg_stamp s[SSHMCP_CFG_STAMPS];
+	int n;
+	int nocache;                             /* Match exec, or too many files: read each time */
 };
 
 /* Where a line came from, for "file:line: ..." errors. */
@@ -601,6 +619,60 @@ struct cfg_src {
 	int active;                              /* inside a matching Host block */
 	int system;                              /* /etc/ssh/ssh_config: relative Includes there */
 };
+
+static void cfg_stamp_take(struct cfg_stamp *st, const char *path)
+{
+	struct stat sb;
+
+	st->exists = stat(path, &sb) == 0;
+	st->dev = st->exists ? sb.st_dev : 0;
+	st->ino = st->exists ? sb.st_ino : 0;
+	st->size = st->exists ? sb.st_size : 0;
+	st->mtime = st->exists ? sb.st_mtim : (struct timespec){ 0, 0 };
+	st->ctime = st->exists ? sb.st_ctim : (struct timespec){ 0, 0 };
+}
+
+/* Note that the resolution read (or looked for) path. */
+static void cfg_stamp_add(struct cfg *c, const char *path)
+{
+	struct cfg_stamps *st = c->st;
+
+	if (st == NULL || st->nocache)
+		return;
+	if (st->n == SSHMCP_CFG_STAMPS || (st->s[st->n].path = strdup(path)) == NULL) {
+		st->nocache = 1;
+		return;
+	}
+	cfg_stamp_take(&st->s[st->n++], path);
+}
+
+/* Does every file still look as the resolution found it? */
+static int cfg_stamps_same(const struct cfg_stamps *st)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++) {
+		struct cfg_stamp now;
+
+		cfg_stamp_take(&now, st->s[i].path);
+		if (now.exists != st->s[i].exists || now.dev != st->s[i].dev ||
+		    now.ino != st->s[i].ino || now.size != st->s[i].size ||
+		    memcmp(&now.mtime, &st->s[i].mtime, sizeof(now.mtime)) != 0 ||
+		    memcmp(&now.ctime, &st->s[i].ctime, sizeof(now.ctime)) != 0)
+			return 0;
+	}
+	return !st->nocache;
+}
+
+static void cfg_stamps_free(struct cfg_stamps *st)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++)
+		free(st->s[i].path);
+	st->n = 0;
+	st->nocache = 0;
+}
 
 static int cfg_yes(const struct cfg *c, enum cfg_key k, int dflt)
 {
@@ -906,6 +978,8 @@ static int cfg_match_one(struct cfg *c, const char *crit, const char *arg, struc
 	if (strcasecmp(crit, "host") == 0)
 		return str_match_list(arg, host) > 0;
 	if (strcasecmp(crit, "exec") == 0) {
+		if (c->st != NULL)
+			c->st->nocache = 1;         /* its answer may change: ask it every time */
 		(void)str_copy(t.host, sizeof(t.host), host);
 		(void)str_copy(t.user, sizeof(t.user), c->user != NULL && *c->user ? c->user :
 		    c->val[CFG_USER] != NULL ? c->val[CFG_USER] : env.luser);
@@ -966,6 +1040,13 @@ static int cfg_include(struct cfg *c, char *args, const struct cfg_src *src, str
 			(void)str_fmt(pat, sizeof(pat), "/etc/ssh/%s", arg);
 		else
 			(void)str_fmt(pat, sizeof(pat), "%s/.ssh/%s", c->home != NULL ? c->home : "", arg);
+		if (c->st != NULL) {                /* a file added or removed changes the dir */
+			char dir[SSHMCP_PATH_MAX];
+			const char *sl = strrchr(pat, '/');
+
+			(void)str_fmt(dir, sizeof(dir), "%.*s", sl != NULL ? (int)(sl - pat) : 0, pat);
+			cfg_stamp_add(c, dir[0] != '\0' ? dir : "/");
+		}
 		if (glob(pat, 0, NULL, &g) != 0)
 			continue;                   /* nothing matches: not an error, as in ssh */
 		c->depth++;
@@ -1061,6 +1142,7 @@ static int cfg_read_file(struct cfg *c, const char *path, int active, int system
 	FILE *f = fopen(path, "r");
 	int rc = 0;
 
+	cfg_stamp_add(c, path);
 	if (f == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -1189,6 +1271,32 @@ static void target_free(struct target *t)
 		free(t->jump);
 		t->jump = NULL;
 	}
+}
+
+/* A deep copy of src (its file lists and hops): what a cache hands out is the caller's. */
+static int target_dup(struct target *dst, const struct target *src)
+{
+	int i;
+
+	*dst = *src;
+	dst->nident = dst->ncert = dst->nkh = 0;
+	dst->jump = NULL;
+	for (i = 0; i < src->nident; i++, dst->nident++)
+		if ((dst->ident[i] = strdup(src->ident[i])) == NULL)
+			goto fail;
+	for (i = 0; i < src->ncert; i++, dst->ncert++)
+		if ((dst->cert[i] = strdup(src->cert[i])) == NULL)
+			goto fail;
+	for (i = 0; i < src->nkh; i++, dst->nkh++)
+		if ((dst->kh_file[i] = strdup(src->kh_file[i])) == NULL)
+			goto fail;
+	if (src->jump != NULL && ((dst->jump = calloc(1, sizeof(*dst->jump))) == NULL ||
+	    target_dup(dst->jump, src->jump) < 0))
+		goto fail;
+	return 0;
+fail:
+	target_free(dst);
+	return -1;
 }
 
 static int cfg_resolve_names(const struct cfg *c, const struct cfg_env *env, struct target *t,
@@ -1327,7 +1435,7 @@ static int cfg_resolve(const struct cfg *c, const struct cfg_env *env, struct ta
  * own ProxyJump gives way to the chain, as with ssh -J.
  */
 static int cfg_resolve_jumps(const char *list, const struct cfg_env *env, const char *fflag,
-    int depth, struct target **out, struct err *e)
+    int depth, struct cfg_stamps *st, struct target **out, struct err *e)
 {
 	const char *last = strrchr(list, ','), *spec = last != NULL ? last + 1 : list;
 	char hop[SSHMCP_HOST_MAX + SSHMCP_USER_MAX], *at, *colon;
@@ -1358,6 +1466,7 @@ static int cfg_resolve_jumps(const char *list, const struct cfg_env *env, const 
 	c.host = t->alias;
 	c.user = t->user;
 	c.depth = depth + 1;
+	c.st = st;
 	if (cfg_option(&c, "ProxyJump none", e) < 0 || cfg_load(&c, env, fflag, e) < 0 ||
 	    cfg_resolve(&c, env, t, e) < 0)
 		goto out;
@@ -1365,7 +1474,7 @@ static int cfg_resolve_jumps(const char *list, const struct cfg_env *env, const 
 		char rest[SSHMCP_LINE_MAX];
 
 		(void)str_fmt(rest, sizeof(rest), "%.*s", (int)(last - list), list);
-		if (cfg_resolve_jumps(rest, env, fflag, depth + 1, &t->jump, e) < 0)
+		if (cfg_resolve_jumps(rest, env, fflag, depth + 1, st, &t->jump, e) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -1394,7 +1503,7 @@ static int cfg_resolve(const struct cfg *c, const struct cfg_env *env, struct ta
 		return -1;
 	}
 	if (t->proxy_jump[0] != '\0' &&
-	    cfg_resolve_jumps(t->proxy_jump, env, c->fflag, c->depth, &t->jump, e) < 0)
+	    cfg_resolve_jumps(t->proxy_jump, env, c->fflag, c->depth, c->st, &t->jump, e) < 0)
 		return -1;
 	return 0;
 }
@@ -10479,6 +10588,8 @@ struct server {
 	struct srv_fan *fans[SSHMCP_FANS_MAX];   /* execute_on_hosts in flight */
 	struct approval appr[SSHMCP_APPROVALS_MAX];  /* ConfirmCommand: asked, not answered */
 	char reset[SSHMCP_RESET_MAX][SSHMCP_USER_MAX + SSHMCP_HOST_MAX + SSHMCP_NAME_MAX + 16];
+	struct tcache *tc[SSHMCP_TCACHE_MAX];   /* resolved destinations, by what named them */
+	uint64_t tc_clock;
 	unsigned nreset;                    /* sessions lost: srv_reset_mark */
 	unsigned appr_seq;
 	int approving;                      /* replaying a tools/call a person approved */
@@ -11107,6 +11218,74 @@ struct args {
 	struct err *e;
 };
 
+/* A destination as ssh_config resolved it, kept while the files it read are unchanged:
+ * a call to a live session does not read ssh_config and its Includes again. */
+struct tcache {
+	char key[SSHMCP_HOST_MAX + SSHMCP_USER_MAX + SSHMCP_PATH_MAX + 16];
+	struct target t;
+	struct cfg_stamps st;
+	uint64_t used;
+};
+
+static void srv_tcache_drop(struct server *srv, int i)
+{
+	if (srv->tc[i] == NULL)
+		return;
+	target_free(&srv->tc[i]->t);
+	cfg_stamps_free(&srv->tc[i]->st);
+	free(srv->tc[i]);
+	srv->tc[i] = NULL;
+}
+
+/* 1: t is a copy of what key resolved to, and no file it read has changed since. */
+static int srv_tcache_get(struct server *srv, const char *key, struct target *t)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_TCACHE_MAX; i++) {
+		if (srv->tc[i] == NULL || strcmp(srv->tc[i]->key, key) != 0)
+			continue;
+		if (!cfg_stamps_same(&srv->tc[i]->st) || target_dup(t, &srv->tc[i]->t) < 0) {
+			srv_tcache_drop(srv, i);
+			return 0;
+		}
+		srv->tc[i]->used = ++srv->tc_clock;
+		return 1;
+	}
+	return 0;
+}
+
+/* Keep a resolution (the stamps move in; the least recently used entry makes room). */
+static void srv_tcache_put(struct server *srv, const char *key, const struct target *t,
+    struct cfg_stamps *st)
+{
+	struct tcache *tc;
+	int i, slot = 0;
+
+	for (i = 0; i < SSHMCP_TCACHE_MAX && !st->nocache; i++) {
+		if (srv->tc[i] == NULL) {
+			slot = i;
+			break;
+		}
+		if (srv->tc[i]->used < srv->tc[slot]->used)
+			slot = i;
+	}
+	if (st->nocache || (tc = calloc(1, sizeof(*tc))) == NULL) {
+		cfg_stamps_free(st);
+		return;
+	}
+	if (str_copy(tc->key, sizeof(tc->key), key) < 0 || target_dup(&tc->t, t) < 0) {
+		cfg_stamps_free(st);
+		free(tc);
+		return;
+	}
+	tc->st = *st;                       /* the paths are the entry's now */
+	st->n = 0;
+	tc->used = ++srv->tc_clock;
+	srv_tcache_drop(srv, slot);
+	srv->tc[slot] = tc;
+}
+
 /* The server's settings on top of what `c` holds, then ssh_config, into `t`. */
 static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, struct err *e)
 {
@@ -11128,42 +11307,65 @@ static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, s
 /* A fan-out host, named by alias only (execute_on_hosts). */
 static int srv_resolve(void *ctx, const char *name, struct target *t, struct err *e)
 {
+	struct server *srv = ctx;
+	struct cfg_stamps st = { .n = 0 };
+	char key[sizeof(((struct tcache *)0)->key)];
 	struct cfg c;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
 	memset(t, 0, sizeof(*t));
+	if (name_check(name, NULL, e) < 0)
+		return -1;
+	(void)str_fmt(key, sizeof(key), "%s\x1f\x1f" "0\x1f", name);
+	if (srv_tcache_get(srv, key, t) > 0)
+		return 0;
 	(void)str_copy(t->alias, sizeof(t->alias), name);
 	c.host = t->alias;
-	rc = name_check(name, NULL, e) < 0 ? -1 : srv_target_cfg(ctx, &c, t, e);
+	c.st = &st;
+	rc = srv_target_cfg(srv, &c, t, e);
 	cfg_free(&c);
-	if (rc < 0)
+	if (rc == 0)
+		srv_tcache_put(srv, key, t, &st);
+	else {
+		cfg_stamps_free(&st);
 		target_free(t);
+	}
 	return rc;
 }
 
 /* Resolve the tool's host through ssh_config, with the tool's overrides on top. */
 static int tool_target(struct server *srv, const struct args *a, struct target *t)
 {
-	char line[SSHMCP_PATH_MAX + 32];
+	char line[SSHMCP_PATH_MAX + 32], key[sizeof(((struct tcache *)0)->key)];
+	struct cfg_stamps st = { .n = 0 };
 	struct cfg c;
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	memset(t, 0, sizeof(*t));
+	(void)str_fmt(key, sizeof(key), "%s\x1f%s\x1f%lld\x1f%s", a->v->host, a->v->username,
+	    (long long)a->v->port, a->v->key_filename);
+	if (srv_tcache_get(srv, key, t) > 0)
+		return 0;
 	(void)str_copy(t->alias, sizeof(t->alias), a->v->host);
 	(void)str_copy(t->user, sizeof(t->user), a->v->username);
 	t->port = (int)a->v->port;
 	c.host = t->alias;
 	c.user = t->user;
+	c.st = &st;
 	if (a->v->key_filename[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"",
 	    a->v->key_filename) < 0 || cfg_option(&c, line, a->e) < 0))
 		goto out;
 	rc = srv_target_cfg(srv, &c, t, a->e);
 out:
 	cfg_free(&c);
-	if (rc < 0)
+	if (rc == 0)
+		srv_tcache_put(srv, key, t, &st);
+	else {
+		cfg_stamps_free(&st);
 		target_free(t);
+	}
 	return rc;
 }
 
@@ -14675,6 +14877,8 @@ static void srv_free(struct server *srv)
 		srv_fan_free(srv->fans[i]);
 	for (i = 0; i < SSHMCP_APPROVALS_MAX; i++)
 		srv_approval_drop(&srv->appr[i]);
+	for (i = 0; i < SSHMCP_TCACHE_MAX; i++)
+		srv_tcache_drop(srv, i);
 	prompt_free(&srv->prompt);
 	redact_free(&srv->rd);
 	pol_free(&srv->pol);

@@ -31,6 +31,8 @@
 #define SSHMCP_LINE_MAX          4096               /* ssh_config / known_hosts line */
 #define SSHMCP_JUMPS_MAX         8                  /* ProxyJump hops */
 #define SSHMCP_CFG_INCLUDE_DEPTH 16                 /* Include nesting, as ssh */
+#define SSHMCP_CFG_STAMPS        32                 /* files one resolution may read */
+#define SSHMCP_TCACHE_MAX        64                 /* resolved destinations serve keeps */
 #define SSHMCP_CFG_OPTS_MAX      64                 /* -o options on the command line */
 #define SSHMCP_MAX_IDENTITIES    16                 /* IdentityFile entries */
 #define SSHMCP_MAX_KH_FILES      8                  /* UserKnownHostsFile + Global entries */
