@@ -1,17 +1,32 @@
 /*
  * sshmcp.c — run commands on remote hosts over SSH, for agents (MCP) and scripts (exec).
  *
- * One static binary on libssh2 + mbedTLS. Everything runs in one poll() loop:
+ * One static binary on libssh2 + mbedTLS. Everything runs in one poll() loop (loop_drive):
+ * each program it drives (exec, fan-out, device exec, serve) gives it its fds and nearest
+ * deadline, and is stepped when poll returns; serve steps only the sessions with an event,
+ * a due timer or work asked of them.
  *
- *   argv/ssh_config ──> struct cfg ──> struct sess (state machine, one per connection)
- *   sess: CONNECTING → HANDSHAKE → AUTH → OPENING → RUNNING → CLOSING → DONE/DEAD
- *   socket <─ libssh2 (non-blocking) ─> channel ─> rings (fixed size) ─> stdout/stderr
- *   local stdin ─> ring ─> channel;   deadlines are monotonic, poll sleeps until the nearest
+ * exec:   argv ─> ssh_config (cfg_) ─> struct target ─> struct sess (conn_, auth_, sess_)
+ *         CONNECTING → HANDSHAKE → AUTH → OPENING → RUNNING → CLOSING → DONE/DEAD
+ *         socket <─ libssh2 (non-blocking) ─> channel ─> rings (ring_) ─> stdout/stderr
+ *         -H: one sess per host (fan_); --device-type: the serve engine on one PTY (dev_)
+ * serve:  stdin ─> JSON-RPC (json.h, mcp_) ─> method table ─> tool row: arguments checked
+ *         (arg_) ─> policy (pol_, audit_, redact_) ─> destination (srv_, a cache of what
+ *         ssh_config resolved) ─> session (struct shell: the sess plus a command engine,
+ *         shell_ for POSIX shells, dev_ for network devices) ─> command (cmd_; output
+ *         cleaned (filt_, mask_), prompts found (prompt_), the screen model fed (scr_)) ─>
+ *         result (tool_) ─> stdout; file tools through SFTP (fop_).
  *
  * Sections, in order (a name's prefix tells its section):
- *   includes and globals · utilities (time_, str_, mem_, fd_, log_, err_) · ring buffer (ring_)
- *   ssh_config (cfg_) · known_hosts and keys (kh_) · connection and auth (conn_, auth_)
- *   channel and session (sess_) · exec CLI (cli_) · event loop (loop_) · main
+ *   includes and the one global · utilities (time_, str_, mem_, fd_, log_, err_, name_)
+ *   ring buffer (ring_) · ssh_config (cfg_, target_) · known_hosts (kh_)
+ *   connection and auth (conn_, auth_) · channel and session (sess_)
+ *   prompts and output (filt_, mask_, prompt_) · terminal screen (scr_)
+ *   network devices (dev_ profiles) · command engine (shell_, cmd_; device sessions dev_)
+ *   SFTP (fop_) · policy, audit, log (pol_, redact_, audit_)
+ *   MCP protocol (mcp_, srv_ output queue) · tools (arg_, tool_, srv_ sessions, approvals,
+ *   file tools, the tool table, the method table) · exec CLI (cli_) · fan-out (fan_, hl_)
+ *   event loop (loop_, and the loop clients: fan-out, device exec, serve) · main
  */
 
 /* ============================================================ includes === */
@@ -14345,8 +14360,6 @@ static void loop_prepare(struct loop *l, struct cli *c)
 	struct sess *s = &c->sess;
 	int64_t d;
 
-	l->n = 0;
-	l->deadline = INT64_MAX;
 	sess_poll_add(l, s);
 	if (!s->in_eof && ring_space(&s->in) > 0 && s->state <= SESS_RUNNING)
 		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, c);
@@ -14420,27 +14433,59 @@ static void loop_signals(sigset_t *waitmask)
 	sigdelset(waitmask, SIGHUP);
 }
 
+/* A program the loop drives (exec, fan-out, device exec, serve): its fds and nearest
+ * deadline, what it does when poll returns, and when it is over. */
+struct loop_client {
+	void *ctx;
+	int (*done)(void *ctx);
+	void (*prepare)(void *ctx, struct loop *l);     /* adds fds, lowers l->deadline */
+	void (*dispatch)(void *ctx, struct loop *l);    /* ready fds, then what is due */
+	int64_t stop;                                   /* leave then too; INT64_MAX: never */
+	int past_signals;       /* shutting down already: a signal does not end the loop */
+};
+
+/* The one loop: prepare, poll, dispatch, until the client is done, its stop time came or
+ * a signal did (sig_caught tells the caller). -1 when poll failed. */
+static int loop_drive(const struct loop_client *cl, const sigset_t *waitmask)
+{
+	struct loop l;
+
+	while (!cl->done(cl->ctx) && (sig_caught == 0 || cl->past_signals) &&
+	    time_ms() < cl->stop) {
+		l.n = 0;
+		l.deadline = cl->stop;
+		cl->prepare(cl->ctx, &l);
+		if (loop_poll(&l, waitmask) < 0 && errno != EINTR)
+			return -1;
+		if (sig_caught != 0 && !cl->past_signals)
+			break;
+		cl->dispatch(cl->ctx, &l);
+	}
+	return 0;
+}
+
+static int loop_exec_done(void *ctx)
+{
+	const struct sess *s = &((struct cli *)ctx)->sess;
+
+	return s->state >= SESS_DONE && ring_used(&s->out[0]) == 0 && ring_used(&s->out[1]) == 0;
+}
+
+static void loop_exec_prepare(void *ctx, struct loop *l) { loop_prepare(l, ctx); }
+static void loop_exec_dispatch(void *ctx, struct loop *l) { loop_dispatch(l, ctx); }
+
 /* Run the exec session to its end; the loop leaves once output is flushed. */
 static void loop_run(struct cli *c)
 {
-	struct loop l;
+	const struct loop_client cl = { c, loop_exec_done, loop_exec_prepare, loop_exec_dispatch,
+		INT64_MAX, 0 };
 	sigset_t waitmask;
-	struct sess *s = &c->sess;
 
 	loop_signals(&waitmask);
-	sess_step(s, time_ms());
-	for (;;) {
-		if (s->state >= SESS_DONE && ring_used(&s->out[0]) == 0 && ring_used(&s->out[1]) == 0)
-			break;
-		loop_prepare(&l, c);
-		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
-			break;
-		if (sig_caught != 0) {
-			err_set(&s->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
-			break;
-		}
-		loop_dispatch(&l, c);
-	}
+	sess_step(&c->sess, time_ms());
+	(void)loop_drive(&cl, &waitmask);
+	if (sig_caught != 0)
+		err_set(&c->sess.err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
 }
 
 /* ----------------------------------------------------------- fan-out loop --- */
@@ -14466,8 +14511,6 @@ static void fan_prepare(struct loop *l, struct fan *f)
 {
 	int k;
 
-	l->n = 0;
-	l->deadline = INT64_MAX;
 	fan_prepare_sess(l, f);
 	for (k = 0; k < 2; k++)
 		if (f->q[k].len > 0)
@@ -14489,21 +14532,25 @@ static void fan_dispatch(struct loop *l, struct fan *f)
 	fan_step(f, time_ms());
 }
 
+static int fan_loop_done(void *ctx)
+{
+	const struct fan *f = ctx;
+
+	return f->finished == f->n && f->q[0].len == 0 && f->q[1].len == 0;
+}
+
+static void fan_loop_prepare(void *ctx, struct loop *l) { fan_prepare(l, ctx); }
+static void fan_loop_dispatch(void *ctx, struct loop *l) { fan_dispatch(l, ctx); }
+
 static void fan_run(struct fan *f)
 {
-	struct loop l;
+	const struct loop_client cl = { f, fan_loop_done, fan_loop_prepare, fan_loop_dispatch,
+		INT64_MAX, 0 };
 	sigset_t waitmask;
 
 	loop_signals(&waitmask);
 	fan_step(f, time_ms());
-	for (;;) {
-		if ((f->finished == f->n && f->q[0].len == 0 && f->q[1].len == 0) || sig_caught != 0)
-			break;
-		fan_prepare(&l, f);
-		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
-			break;
-		fan_dispatch(&l, f);
-	}
+	(void)loop_drive(&cl, &waitmask);
 }
 
 /* ----------------------------------------------------------- device exec --- */
@@ -14545,33 +14592,57 @@ static int dev_exec_status(struct cli *cl, const struct cmd *c)
 	return err_table[c->err.code != SSHMCP_OK ? c->err.code : SSHMCP_ERR_INTERNAL].exit_status;
 }
 
+/* The one session, its command and where its output has been written up to. */
+struct dev_exec {
+	struct shell *sh;
+	struct cmd *c;
+	const struct prompt *pr;
+	uint64_t *off;
+};
+
+static int dev_exec_done(void *ctx)
+{
+	const struct dev_exec *x = ctx;
+
+	return x->c->status >= CMD_COMPLETED || x->c->status == CMD_AWAITING;
+}
+
+static void dev_exec_prepare(void *ctx, struct loop *l)
+{
+	const struct dev_exec *x = ctx;
+	int64_t d = shell_deadline(x->sh);
+
+	if (d < l->deadline)
+		l->deadline = d;
+	sess_poll_add(l, &x->sh->s);
+}
+
+static void dev_exec_dispatch(void *ctx, struct loop *l)
+{
+	const struct dev_exec *x = ctx;
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->pfd[i].revents != 0)
+			((struct sess *)l->owner[i])->revents = l->pfd[i].revents;
+	shell_step(x->sh, x->pr, time_ms());
+	dev_exec_flush(x->c, x->off);
+}
+
 /* Poll the one session until the command ends or waits for an answer. */
 static void dev_exec_run(struct shell *sh, struct cmd *c, const struct prompt *pr,
     uint64_t *off)
 {
+	struct dev_exec x = { sh, c, pr, off };
+	const struct loop_client cl = { &x, dev_exec_done, dev_exec_prepare, dev_exec_dispatch,
+		INT64_MAX, 0 };
 	sigset_t waitmask;
-	struct loop l;
-	int i;
 
 	loop_signals(&waitmask);
-	for (;;) {
-		shell_step(sh, pr, time_ms());
-		dev_exec_flush(c, off);
-		if (c->status >= CMD_COMPLETED || c->status == CMD_AWAITING)
-			return;
-		if (sig_caught != 0) {
-			err_set(&c->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
-			cmd_finish(NULL, c, CMD_INTERRUPTED, time_ms());
-			return;
-		}
-		l.n = 0;
-		l.deadline = shell_deadline(sh);
-		sess_poll_add(&l, &sh->s);
-		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
-			return;
-		for (i = 0; i < l.n; i++)
-			if (l.pfd[i].revents != 0)
-				((struct sess *)l.owner[i])->revents = l.pfd[i].revents;
+	dev_exec_dispatch(&x, &(struct loop){ .n = 0 });
+	if (loop_drive(&cl, &waitmask) == 0 && sig_caught != 0 && !dev_exec_done(&x)) {
+		err_set(&c->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
+		cmd_finish(NULL, c, CMD_INTERRUPTED, time_ms());
 	}
 }
 
@@ -14754,10 +14825,11 @@ static int64_t srv_deadline(const struct server *srv)
 
 static void srv_prepare(struct loop *l, struct server *srv)
 {
+	int64_t d = srv_deadline(srv);
 	int i;
 
-	l->n = 0;
-	l->deadline = srv_deadline(srv);
+	if (d < l->deadline)
+		l->deadline = d;
 	/* Unread responses past the cap: stop taking requests until the client reads. */
 	if (!srv->in_eof && srv->outlen < SSHMCP_OUTQ_MAX && !srv->in_full)
 		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, srv);
@@ -14809,29 +14881,42 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 	}
 }
 
+static void srv_loop_prepare(void *ctx, struct loop *l) { srv_prepare(l, ctx); }
+static void srv_loop_dispatch(void *ctx, struct loop *l) { srv_dispatch(l, ctx); }
+
+static int srv_loop_done(void *ctx)
+{
+	const struct server *srv = ctx;
+
+	return srv->in_eof && !srv->in_full;
+}
+
+/* Shutting down: done when no command is running any more. */
+static int srv_loop_idle(void *ctx)
+{
+	const struct server *srv = ctx;
+	int i;
+
+	for (i = 0; i < srv->nshells; i++)
+		if (srv->shells[i]->cur != NULL && srv->shells[i]->st == SH_BUSY)
+			return 0;
+	return 1;
+}
+
 /* Shutdown: no new work; running commands get Ctrl-C and a second to come back (their
  * audit lines say interrupted), then everything closes. */
 static void srv_stop_commands(struct server *srv, const sigset_t *waitmask)
 {
-	int64_t stop = time_ms() + SSHMCP_SHUTDOWN_GRACE_MS;
-	struct loop l;
-	int i, busy;
+	const struct loop_client cl = { srv, srv_loop_idle, srv_loop_prepare, srv_loop_dispatch,
+		time_ms() + SSHMCP_SHUTDOWN_GRACE_MS, 1 };
+	int i;
 
 	srv->stopping = 1;
 	srv->in_eof = 1;
 	for (i = 0; i < srv->nshells; i++)
 		if (srv->shells[i]->cur != NULL)
 			shell_interrupt(srv->shells[i], srv->shells[i]->cur, CMD_INTERRUPTED, time_ms());
-	do {
-		srv_prepare(&l, srv);
-		if (l.deadline > stop)
-			l.deadline = stop;
-		if (loop_poll(&l, waitmask) < 0 && errno != EINTR)
-			break;
-		srv_dispatch(&l, srv);
-		for (i = 0, busy = 0; i < srv->nshells; i++)
-			busy |= srv->shells[i]->cur != NULL && srv->shells[i]->st == SH_BUSY;
-	} while (busy && time_ms() < stop);
+	(void)loop_drive(&cl, waitmask);
 	for (i = 0; i < srv->nhist; i++)
 		if (srv->hist[i]->status < CMD_COMPLETED)
 			cmd_finish(NULL, srv->hist[i], CMD_INTERRUPTED, time_ms());
@@ -14841,17 +14926,13 @@ static void srv_stop_commands(struct server *srv, const sigset_t *waitmask)
 /* Until stdin ends or a signal: answer requests, run commands. */
 static void srv_run(struct server *srv)
 {
-	struct loop l;
+	const struct loop_client cl = { srv, srv_loop_done, srv_loop_prepare, srv_loop_dispatch,
+		INT64_MAX, 0 };
 	sigset_t waitmask;
 	int64_t stop;
 
 	loop_signals(&waitmask);
-	while (!(srv->in_eof && !srv->in_full) && sig_caught == 0) {
-		srv_prepare(&l, srv);
-		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
-			break;
-		srv_dispatch(&l, srv);
-	}
+	(void)loop_drive(&cl, &waitmask);
 	srv_stop_commands(srv, &waitmask);
 	/* Last answers out (bounded), then sessions closed by srv_free. */
 	stop = time_ms() + 1000;
