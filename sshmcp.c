@@ -15380,6 +15380,14 @@ static void main_harden(void)
 
 	(void)setrlimit(RLIMIT_CORE, &rl);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* A thousand sessions need a socket (and a hop's, a tunnel's) each: the soft limit
+	 * of open files (often 1024) goes up to what the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+	    rl.rlim_cur < (rlim_t)SSHMCP_POLL_FDS_MAX + 64) {
+		rl.rlim_cur = rl.rlim_max < (rlim_t)SSHMCP_POLL_FDS_MAX + 64 ? rl.rlim_max :
+		    (rlim_t)SSHMCP_POLL_FDS_MAX + 64;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static void main_version(void)
