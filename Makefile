@@ -76,6 +76,14 @@ $(BUILD)/crypto: tests/crypto.c $(MUSL)/lib/libssh2.a
 $(ASAN)/crypto: tests/crypto.c $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -o $@ tests/crypto.c -L$(ASAN)/lib $(LIBS)
 
+# ML-KEM-768 and sntrup761 vectors, against the patched libssh2 (tests/06-pq-crypto.sh).
+$(BUILD)/pq: tests/pq.c $(MUSL)/lib/libssh2.a
+	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -I$(MUSL)/include -static -o $@ tests/pq.c \
+	  -L$(MUSL)/lib $(LIBS)
+
+$(ASAN)/pq: tests/pq.c $(ASAN)/lib/libssh2.a
+	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -o $@ tests/pq.c -L$(ASAN)/lib $(LIBS)
+
 # libFuzzer harnesses (clang, not part of `make test` or CI): `make fuzz` runs each for
 # FUZZ_SECONDS on its seeds in tests/fuzz/NAME, the reproducers of past findings in
 # tests/fuzz/regress/NAME, and a working corpus in build/fuzz_corpus/NAME;
@@ -138,13 +146,13 @@ ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 
 unit: $(UNITS)
 
-test: sshmcp $(UNITS) $(BUILD)/crypto $(MCP_SDK_PKG)
-	SSHMCP=$(CURDIR)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(BUILD)/crypto \
+test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/pq $(MCP_SDK_PKG)
+	SSHMCP=$(CURDIR)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(BUILD)/crypto PQ=$(CURDIR)/$(BUILD)/pq \
 	UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
 
-check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(MCP_SDK_PKG)
+check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/pq $(MCP_SDK_PKG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto \
+	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto PQ=$(CURDIR)/$(ASAN)/pq \
 	UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
 
 clean:
