@@ -95,14 +95,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 FUZZ_RUNS    = fuzz-json fuzz-config fuzz-session
-# The session target replaces signature checks, DH/ECDH arithmetic and ciphers/MACs with
-# stand-ins at link time, so an input can get past the key exchange (tests/fuzz_session.c).
+# The session target replaces signature checks, DH/ECDH and ML-KEM/sntrup761 arithmetic and
+# ciphers/MACs with stand-ins at link time, so an input can get past the key exchange
+# (tests/fuzz_session.c).
 FUZZ_SESSION_WRAP = -Wl,--wrap=_libssh2_ed25519_verify,--wrap=_libssh2_mbedtls_rsa_sha1_verify \
   -Wl,--wrap=_libssh2_mbedtls_rsa_sha2_verify,--wrap=_libssh2_mbedtls_ecdsa_verify \
   -Wl,--wrap=mbedtls_ecp_mul,--wrap=mbedtls_ecdsa_genkey,--wrap=mbedtls_ecdh_compute_shared \
   -Wl,--wrap=mbedtls_mpi_exp_mod,--wrap=mbedtls_cipher_update,--wrap=mbedtls_cipher_finish \
   -Wl,--wrap=mbedtls_gcm_update,--wrap=mbedtls_gcm_finish,--wrap=mbedtls_md_hmac_finish \
-  -Wl,--wrap=chacha_encrypt_bytes,--wrap=poly1305_auth
+  -Wl,--wrap=chacha_encrypt_bytes,--wrap=poly1305_auth \
+  -Wl,--wrap=_libssh2_mlkem768_keypair,--wrap=_libssh2_mlkem768_decaps \
+  -Wl,--wrap=_libssh2_sntrup761_keypair,--wrap=_libssh2_sntrup761_decaps
 # An SSH input past 64 KiB adds nothing the packet limits do not already cover.
 FUZZ_ARGS_session = -max_len=65536 -timeout=10
 FUZZ_ARGS_config  = -max_len=16384
