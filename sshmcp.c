@@ -1120,8 +1120,10 @@ static int cfg_alg_list(const char *dflt, const char *spec, char *out, size_t ca
 	return 0;
 }
 
-/* Defaults, strongest and fastest first; libssh2 drops the names it does not implement. */
-#define CFG_DEFAULT_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
+/* Defaults, strongest and fastest first; libssh2 drops the names it does not implement.
+ * Key exchange: the post-quantum hybrids first, in OpenSSH 10's order. */
+#define CFG_DEFAULT_KEX "mlkem768x25519-sha256,sntrup761x25519-sha512," \
+	"sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org," \
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
 	"diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
 	"diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
@@ -2167,7 +2169,7 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 
 static enum step_rc conn_handshake(struct sess *s, int64_t now)
 {
-	const char *cipher;
+	const char *cipher, *kex;
 	int rc, aead;
 	enum step_rc hk;
 
@@ -2200,10 +2202,22 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 	}
 	cipher = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS);
 	aead = cipher != NULL && (strstr(cipher, "poly1305") != NULL || strstr(cipher, "gcm") != NULL);
-	log_msg(s->log, LOG_DEBUG1, "kex: %s, host key: %s, cipher: %s, mac: %s",
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
+	kex = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX);
+	log_msg(s->log, LOG_DEBUG1, "kex: %s, host key: %s, cipher: %s, mac: %s", kex,
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY), cipher,
 	    aead ? "<implicit>" : libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS));
+	/* OpenSSH 10.1's warning, on the same terms: a warning (-q silences it), and only when
+	 * the user left KexAlgorithms alone. */
+	if (kex != NULL && strncmp(kex, "mlkem", sizeof "mlkem" - 1) != 0 &&
+	    strncmp(kex, "sntrup", sizeof "sntrup" - 1) != 0 &&
+	    strcmp(s->t.kex, CFG_DEFAULT_KEX) == 0) {
+		log_msg(s->log, LOG_INFO, "** WARNING: connection is not using a post-quantum key "
+		    "exchange algorithm.");
+		log_msg(s->log, LOG_INFO, "** This session may be vulnerable to \"store now, decrypt "
+		    "later\" attacks.");
+		log_msg(s->log, LOG_INFO, "** The server may need to be upgraded. See "
+		    "https://openssh.com/pq.html");
+	}
 	if ((hk = conn_hostkey(s)) != STEP_AGAIN)
 		return hk;
 authenticate:
