@@ -50,7 +50,7 @@ for c in aes128-gcm@openssh.com aes256-gcm@openssh.com chacha20-poly1305@openssh
 	transfer "h$n" "$c"
 	# the same with each lower implementation (the line above ran the best the CPU has)
 	case $c in aes256-ctr) continue ;; esac
-	for impl in sse2 portable; do
+	for impl in avx2 sse2 portable; do
 		export SSHMCP_AEAD_IMPL=$impl
 		transfer "h$n" "$c [SSHMCP_AEAD_IMPL=$impl]"
 		unset SSHMCP_AEAD_IMPL

@@ -11,8 +11,9 @@
  *
  * The implementations are chosen through _libssh2_aead_set_impl(), the hook the patch has
  * for this: "portable" (libssh2's chacha.c and poly1305.c, mbedTLS's GCM), "sse2" (ChaCha20
- * 4 blocks at a time, 64-bit Poly1305, AES-NI/PCLMULQDQ GCM) and "avx2" (ChaCha20 8 blocks
- * at a time). One the CPU lacks is reported as skipped.
+ * 4 blocks at a time, 64-bit Poly1305, AES-NI/PCLMULQDQ GCM), "avx2" (ChaCha20 8 blocks at
+ * a time, Poly1305 4) and "avx512" (ChaCha20 16 blocks at a time). One the CPU lacks is
+ * reported as skipped.
  *
  * Built against libssh2's private headers (the configured build tree), like the library.
  */
@@ -60,7 +61,8 @@ struct impl {
 static const struct impl impls[] = {
 	{ "portable", 0, 0 },
 	{ "sse2", LIBSSH2_AEAD_SSE2 | LIBSSH2_AEAD_POLY64 | LIBSSH2_AEAD_CLMUL, LIBSSH2_AEAD_SSE2 },
-	{ "avx2", ~0u, LIBSSH2_AEAD_AVX2 },
+	{ "avx2", ~LIBSSH2_AEAD_AVX512, LIBSSH2_AEAD_AVX2 },
+	{ "avx512", ~0u, LIBSSH2_AEAD_AVX512 },
 };
 #define N_IMPLS (sizeof(impls) / sizeof(impls[0]))
 
@@ -890,7 +892,8 @@ main(int argc, char **argv)
 		unsigned int f = _libssh2_aead_impl();
 
 		printf("chacha20 %s, poly1305 %s, aes-gcm %s\n",
-		    f & LIBSSH2_AEAD_AVX2 ? "avx2" : f & LIBSSH2_AEAD_SSE2 ? "sse2" : "portable",
+		    f & LIBSSH2_AEAD_AVX512 ? "avx512" : f & LIBSSH2_AEAD_AVX2 ? "avx2" :
+		    f & LIBSSH2_AEAD_SSE2 ? "sse2" : "portable",
 		    f & LIBSSH2_AEAD_AVX2 ? "avx2" : f & LIBSSH2_AEAD_POLY64 ? "64-bit" : "portable",
 		    f & LIBSSH2_AEAD_CLMUL ? "aes-ni/pclmulqdq" : "mbedtls");
 		libssh2_session_free(s);
@@ -907,7 +910,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: aead VECTOR_DIR | aead -b | aead -i\n");
 		return 2;
 	}
-	printf("# CPU: %s%s%s\n", cpu_features() & LIBSSH2_AEAD_AVX2 ? "avx2 " : "",
+	printf("# CPU: %s%s%s%s\n", cpu_features() & LIBSSH2_AEAD_AVX512 ? "avx512f " : "",
+	    cpu_features() & LIBSSH2_AEAD_AVX2 ? "avx2 " : "",
 	    cpu_features() & LIBSSH2_AEAD_CLMUL ? "aes-ni+pclmulqdq " : "",
 	    cpu_features() & LIBSSH2_AEAD_POLY64 ? "int128" : "");
 	test_wycheproof_chacha(argv[1], &t);
