@@ -1959,9 +1959,14 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
  * straight back to the kernel: a 200 MB download cost 6,200 mmap and munmap calls and the
  * page faults of refilling each buffer, most of sshmcp's system time. So libssh2 allocates
  * through conn_alloc/conn_free/conn_realloc: a request up to the largest size class gets a
- * block of the class size (powers of two from 1 << SSHMCP_HEAP_MIN_SHIFT), and a freed block
- * waits on its class's list for the next packet, SSHMCP_HEAP_CACHE bytes at most, so memory
- * does not grow with the output. Every block is a plain malloc() block, whose size
+ * block of the class size (conn_class_size), and a freed block waits on its class's list for
+ * the next packet, SSHMCP_HEAP_CACHE bytes at most, so memory does not grow with the output.
+ * The bound holds a full channel window of packets: when the server sends faster than
+ * stdout drains, libssh2 queues the whole 2 MiB window (72 packet buffers measured), frees
+ * them as they are read, and allocates as many again; a smaller cache sent most of them
+ * back to musl (madvise, then page faults: 0.3 s more system time per 200 MB). The cache
+ * never raises the peak (it only keeps what libssh2 had in use at once); it keeps it until
+ * the session ends. Every block is a plain malloc() block, whose size
  * malloc_usable_size() tells: libssh2 also frees memory we did not allocate (the strdup()ed
  * keyboard-interactive answers), and that must work too.
  *
@@ -1980,6 +1985,8 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 #define CONN_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
+_Static_assert(SSHMCP_HEAP_CACHE >= LIBSSH2_CHANNEL_WINDOW_DEFAULT / 4 * 5,
+    "the cache holds a receive window of packets (40 KiB blocks for 32 KiB packets)");
 _Static_assert(((size_t)1 << (SSHMCP_HEAP_MIN_SHIFT + (SSHMCP_HEAP_CLASSES - 1) / 4)) / 4 *
     (4 + (SSHMCP_HEAP_CLASSES - 1) % 4) >= LIBSSH2_PACKET_MAXPAYLOAD,
     "a packet's buffer fits the largest size class (conn_class_size)");
