@@ -113,7 +113,9 @@ unpack() { # pkg upstream rev tar dl srcdir
 }
 
 apply_ours() { # srcdir prefix
-	for p in "$PATCH_DIR"/"$2"-*.patch; do
+	# Name order in the C locale, whatever the shell's collation: 0001..0004, 101..110, 200...
+	for p in $(cd "$PATCH_DIR" && ls -- "$2"-*.patch 2>/dev/null | LC_ALL=C sort); do
+		p=$PATCH_DIR/$p
 		[ -f "$p" ] || continue
 		patch -d "$1" -p1 --forward --batch --quiet < "$p" || die "$(basename "$p") does not apply"
 		echo "$(basename "$p")" >> "$1/.applied"
