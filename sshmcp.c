@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <malloc.h>                 /* malloc_usable_size (glibc and musl): conn_alloc */
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -49,6 +50,9 @@
 #include <libssh2_sftp.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>   /* conn_free poisons the blocks it caches */
+#endif
 
 #include "sshmcp.h"
 #include "json.h"
@@ -2189,9 +2193,7 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
  * while s->ssh is still NULL): the lists are allocated in front of it, found again from
  * s->ssh, and emptied and freed with it, the last thing libssh2_session_free frees. Under
  * ASan a cached block is poisoned, so a use after free in libssh2 is still reported. */
-#include <malloc.h>                 /* malloc_usable_size (glibc and musl) */
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
 #define CONN_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
 #define CONN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
 #else
