@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <malloc.h>                 /* malloc_usable_size (glibc and musl): conn_alloc */
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -64,6 +65,9 @@
 #include <libssh2_sftp.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>   /* conn_free poisons the blocks it caches */
+#endif
 
 #include "sshmcp.h"
 #include "json.h"
@@ -1225,8 +1229,10 @@ static int cfg_alg_list(const char *dflt, const char *spec, char *out, size_t ca
 	return 0;
 }
 
-/* Defaults, strongest and fastest first; libssh2 drops the names it does not implement. */
-#define CFG_DEFAULT_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
+/* Defaults, strongest and fastest first; libssh2 drops the names it does not implement.
+ * Key exchange: the post-quantum hybrids first, in OpenSSH 10's order. */
+#define CFG_DEFAULT_KEX "mlkem768x25519-sha256,sntrup761x25519-sha512," \
+	"sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org," \
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
 	"diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
 	"diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
@@ -2297,9 +2303,155 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 	return STEP_AGAIN;
 }
 
+/* ================================================== libssh2's memory === */
+/* libssh2 allocates one buffer per packet it reads (32 KiB and more in a bulk transfer) and
+ * frees it once the channel has read it out. musl's malloc gives a freed block of that size
+ * straight back to the kernel: a 200 MB download cost 6,200 mmap and munmap calls and the
+ * page faults of refilling each buffer, most of sshmcp's system time. So libssh2 allocates
+ * through conn_alloc/conn_free/conn_realloc: a request up to the largest size class gets a
+ * block of the class size (conn_class_size), and a freed block waits on its class's list for
+ * the next packet, SSHMCP_HEAP_CACHE bytes at most, so memory does not grow with the output.
+ * The bound holds a full channel window of packets: when the server sends faster than
+ * stdout drains, libssh2 queues the whole 2 MiB window (72 packet buffers measured), frees
+ * them as they are read, and allocates as many again; a smaller cache sent most of them
+ * back to musl (madvise, then page faults: 0.3 s more system time per 200 MB). The cache
+ * never raises the peak (it only keeps what libssh2 had in use at once); it keeps it until
+ * the session ends. Every block is a plain malloc() block, whose size
+ * malloc_usable_size() tells: libssh2 also frees memory we did not allocate (the strdup()ed
+ * keyboard-interactive answers), and that must work too.
+ *
+ * The lists belong to one libssh2 session. The first block a session asks for is the
+ * LIBSSH2_SESSION itself (libssh2_session_init_ex allocates nothing else before it returns,
+ * while s->ssh is still NULL): the lists are allocated in front of it, found again from
+ * s->ssh, and emptied and freed with it, the last thing libssh2_session_free frees. Under
+ * ASan a cached block is poisoned, so a use after free in libssh2 is still reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONN_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define CONN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define CONN_POISON(p, n)   ((void)(p), (void)(n))
+#define CONN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+_Static_assert(SSHMCP_HEAP_CACHE >= LIBSSH2_CHANNEL_WINDOW_DEFAULT / 4 * 5,
+    "the cache holds a receive window of packets (40 KiB blocks for 32 KiB packets)");
+_Static_assert(((size_t)1 << (SSHMCP_HEAP_MIN_SHIFT + (SSHMCP_HEAP_CLASSES - 1) / 4)) / 4 *
+    (4 + (SSHMCP_HEAP_CLASSES - 1) % 4) >= LIBSSH2_PACKET_MAXPAYLOAD,
+    "a packet's buffer fits the largest size class (conn_class_size)");
+
+struct conn_free_blk {              /* the start of a block on a list */
+	struct conn_free_blk *next;
+};
+
+struct conn_heap {                  /* in front of the LIBSSH2_SESSION */
+	struct conn_free_blk *free[SSHMCP_HEAP_CLASSES];
+	size_t cached;                  /* usable bytes of the blocks on the lists */
+	_Alignas(max_align_t) unsigned char session[];
+};
+
+/* Four classes per power of two (64, 80, 96, 112, 128, 160, ...), so a block is at most a
+ * quarter larger than asked for: a 32.8 KiB packet buffer gets 40 KiB. */
+static size_t conn_class_size(size_t c)
+{
+	size_t base = (size_t)1 << (SSHMCP_HEAP_MIN_SHIFT + c / 4);
+
+	return base + base / 4 * (c % 4);
+}
+
+/* The smallest class that holds n bytes; SSHMCP_HEAP_CLASSES if none does. */
+static size_t conn_class_for(size_t n)
+{
+	size_t c = 0;
+
+	while (c < SSHMCP_HEAP_CLASSES && conn_class_size(c) < n)
+		c++;
+	return c;
+}
+
+static struct conn_heap *conn_heap_of(void *session)
+{
+	return (struct conn_heap *)(void *)((unsigned char *)session -
+	    offsetof(struct conn_heap, session));
+}
+
+static LIBSSH2_ALLOC_FUNC(conn_alloc)
+{
+	const struct sess *s = *abstract;
+	struct conn_heap *h;
+	struct conn_free_blk *b;
+	size_t c = conn_class_for(count);
+
+	if (s->ssh == NULL) {
+		if (count > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + count)) == NULL)
+			return NULL;
+		memset(h, 0, sizeof(*h));
+		return h->session;
+	}
+	if (c == SSHMCP_HEAP_CLASSES)
+		return malloc(count);
+	h = conn_heap_of(s->ssh);
+	if ((b = h->free[c]) == NULL)
+		return malloc(conn_class_size(c));
+	CONN_UNPOISON(b, malloc_usable_size(b));
+	h->free[c] = b->next;
+	h->cached -= malloc_usable_size(b);
+	return b;
+}
+
+/* Onto a list if the block's usable size puts it in a class and the cache has room. */
+static LIBSSH2_FREE_FUNC(conn_free)
+{
+	const struct sess *s = *abstract;
+	struct conn_heap *h;
+	struct conn_free_blk *b = ptr;
+	size_t c, n, i;
+
+	if (ptr == NULL)
+		return;
+	if (s->ssh == NULL || ptr == (void *)s->ssh) {      /* the session: the lists go too */
+		h = conn_heap_of(ptr);
+		for (i = 0; i < SSHMCP_HEAP_CLASSES; i++)
+			while ((b = h->free[i]) != NULL) {
+				CONN_UNPOISON(b, malloc_usable_size(b));
+				h->free[i] = b->next;
+				free(b);
+			}
+		free(h);
+		return;
+	}
+	h = conn_heap_of(s->ssh);
+	n = malloc_usable_size(ptr);
+	for (c = SSHMCP_HEAP_CLASSES; c > 0 && conn_class_size(c - 1) > n; c--)
+		;
+	if (c == 0 || n >= 2 * conn_class_size(SSHMCP_HEAP_CLASSES - 1) ||
+	    n > SSHMCP_HEAP_CACHE - h->cached) {
+		free(ptr);
+		return;
+	}
+	b->next = h->free[c - 1];
+	h->free[c - 1] = b;
+	h->cached += n;
+	CONN_POISON(b, n);
+}
+
+static LIBSSH2_REALLOC_FUNC(conn_realloc)
+{
+	void *p;
+
+	if (ptr == NULL)
+		return conn_alloc(count, abstract);
+	if (count <= malloc_usable_size(ptr))
+		return ptr;
+	if ((p = conn_alloc(count, abstract)) == NULL)
+		return NULL;
+	memcpy(p, ptr, malloc_usable_size(ptr));
+	conn_free(ptr, abstract);
+	return p;
+}
+
 static enum step_rc conn_handshake(struct sess *s, int64_t now)
 {
-	const char *cipher;
+	const char *cipher, *kex;
 	int rc, aead;
 	enum step_rc hk;
 
@@ -2309,7 +2461,7 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 		goto authenticate;
 	}
 	if (s->ssh == NULL) {
-		s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
+		s->ssh = libssh2_session_init_ex(conn_alloc, conn_free, conn_realloc, s);
 		if (s->ssh == NULL)
 			return sess_fail(s, SSHMCP_ERR_NOMEM, "libssh2_session_init");
 		libssh2_session_set_blocking(s->ssh, 0);
@@ -2332,10 +2484,22 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 	}
 	cipher = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS);
 	aead = cipher != NULL && (strstr(cipher, "poly1305") != NULL || strstr(cipher, "gcm") != NULL);
-	log_msg(s->log, LOG_DEBUG1, "kex: %s, host key: %s, cipher: %s, mac: %s",
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
+	kex = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX);
+	log_msg(s->log, LOG_DEBUG1, "kex: %s, host key: %s, cipher: %s, mac: %s", kex,
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY), cipher,
 	    aead ? "<implicit>" : libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS));
+	/* OpenSSH 10.1's warning, on the same terms: a warning (-q silences it), and only when
+	 * the user left KexAlgorithms alone. */
+	if (kex != NULL && strncmp(kex, "mlkem", sizeof "mlkem" - 1) != 0 &&
+	    strncmp(kex, "sntrup", sizeof "sntrup" - 1) != 0 &&
+	    strcmp(s->t.kex, CFG_DEFAULT_KEX) == 0) {
+		log_msg(s->log, LOG_INFO, "** WARNING: connection is not using a post-quantum key "
+		    "exchange algorithm.");
+		log_msg(s->log, LOG_INFO, "** This session may be vulnerable to \"store now, decrypt "
+		    "later\" attacks.");
+		log_msg(s->log, LOG_INFO, "** The server may need to be upgraded. See "
+		    "https://openssh.com/pq.html");
+	}
 	if ((hk = conn_hostkey(s)) != STEP_AGAIN)
 		return hk;
 authenticate:
