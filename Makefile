@@ -206,7 +206,7 @@ test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/pq $(BUILD)/aead $(BUILD)/polspli
 
 check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/pq $(ASAN)/aead $(ASAN)/polsplit \
   $(ASAN)/screen_cmp $(OPENSSH10) $(MCP_SDK_PKG)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \
 	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto PQ=$(CURDIR)/$(ASAN)/pq \
 	AEAD=$(CURDIR)/$(ASAN)/aead \
 	POLSPLIT=$(CURDIR)/$(ASAN)/polsplit SCREEN_CMP=$(CURDIR)/$(ASAN)/screen_cmp \

@@ -20,7 +20,8 @@
  * Sections, in order (a name's prefix tells its section):
  *   includes and the one global · utilities (time_, str_, mem_, fd_, log_, err_, name_)
  *   ring buffer (ring_) · ssh_config (cfg_, target_) · known_hosts (kh_)
- *   connection and auth (conn_, auth_) · channel and session (sess_)
+ *   connection and auth (conn_, auth_) · libssh2's memory (conn_alloc: a size-class
+ *   cache for packet buffers) · channel and session (sess_)
  *   prompts and output (filt_, mask_, prompt_) · terminal screen (scr_)
  *   network devices (dev_ profiles) · command engine (shell_, cmd_; device sessions dev_)
  *   SFTP (fop_) · policy, audit, log (pol_, redact_, audit_)
