@@ -6572,8 +6572,6 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 	if (c->stop != 0)
 		return;
 	c->stop = (int)why;
-	c->grace_deadline = now + SSHMCP_INTERRUPT_GRACE_MS;
-	shell_arm(sh, SHT_GRACE, c->grace_deadline);
 	if (c->status == CMD_QUEUED) {
 		int i;
 
@@ -6588,6 +6586,9 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 		c->sh = NULL;
 		return;
 	}
+	/* Only the current command has a grace period: a queued one must not move its timer. */
+	c->grace_deadline = now + SSHMCP_INTERRUPT_GRACE_MS;
+	shell_arm(sh, SHT_GRACE, c->grace_deadline);
 	(void)shell_type(sh, "\003", 1);
 	if (c->status == CMD_AWAITING)
 		c->status = CMD_RUNNING;
@@ -14482,6 +14483,37 @@ static void srv_progress(struct server *srv, struct waiter *wt, int64_t now)
 		(void)mcp_queue(srv, msg, strlen(msg));
 }
 
+/*
+ * When a waiter answers if its command is still running. A wait that reaches the command's
+ * timeout waits for the timeout's result instead: at the deadline the command has only
+ * been sent Ctrl-C, and its status turns final when the shell comes back or, at the
+ * latest, when the grace period closes the session.
+ */
+static int64_t srv_wait_until(const struct waiter *wt)
+{
+	const struct cmd *c = wt->cmd;
+	int64_t bound;
+
+	if (c->deadline <= 0 || wt->deadline < c->deadline)
+		return wt->deadline;
+	bound = c->deadline + SSHMCP_INTERRUPT_GRACE_MS + SSHMCP_TIMEOUT_SLACK_MS;
+	return bound > wt->deadline ? bound : wt->deadline;
+}
+
+/* A command still queued at its deadline never runs: it times out where it waits (the
+ * session ahead of it may be busy for longer, or still connecting). */
+static void srv_wait_expire(struct waiter *wt, int64_t now)
+{
+	struct cmd *c = wt->cmd;
+
+	if (c->status != CMD_QUEUED || c->deadline <= 0 || now < c->deadline || c->sh == NULL)
+		return;
+	err_set(&c->err, SSHMCP_ERR_TIMEOUT, "timed out after %lld s before it started (session "
+	    "'%s' was busy or connecting)", (long long)((c->deadline - c->t_queued) / 1000),
+	    c->session);
+	shell_interrupt(c->sh, c, CMD_TIMEOUT, now);
+}
+
 /* Answer the waiters whose command moved on or whose time is up. */
 static void srv_wake(struct server *srv, int64_t now)
 {
@@ -14493,8 +14525,9 @@ static void srv_wake(struct server *srv, int64_t now)
 
 		if (!wt->active)
 			continue;
+		srv_wait_expire(wt, now);
 		st = wt->cmd->status;
-		if (st <= CMD_RUNNING && now < wt->deadline) {
+		if (st <= CMD_RUNNING && now < srv_wait_until(wt)) {
 			if (wt->progress[0] != '\0' && now >= wt->next_progress)
 				srv_progress(srv, wt, now);
 			continue;
@@ -14525,8 +14558,10 @@ static int64_t srv_deadline(const struct server *srv)
 
 		if (!wt->active)
 			continue;
-		if (wt->deadline < d)
-			d = wt->deadline;
+		if (srv_wait_until(wt) < d)
+			d = srv_wait_until(wt);
+		if (wt->cmd->status == CMD_QUEUED && wt->cmd->deadline > 0 && wt->cmd->deadline < d)
+			d = wt->cmd->deadline;              /* srv_wait_expire's moment */
 		if (wt->progress[0] != '\0' && wt->next_progress < d)
 			d = wt->next_progress;
 	}

@@ -63,6 +63,7 @@
 #define SSHMCP_WAIT_MAX_S        50                 /* default wait: min(timeout, this) */
 #define SSHMCP_QUIET_MS          150                /* silence before a prompt counts */
 #define SSHMCP_INTERRUPT_GRACE_MS 2000              /* Ctrl-C, then close the channel */
+#define SSHMCP_TIMEOUT_SLACK_MS  1000               /* a timeout's result is final by grace + this */
 #define SSHMCP_ELICIT_MS         120000             /* the client's user decides on a host key */
 #define SSHMCP_APPROVALS_MAX     16                 /* ConfirmCommand questions open at once */
 #define SSHMCP_RESET_MAX         16                 /* lost sessions remembered for session_reset */
