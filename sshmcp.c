@@ -1811,8 +1811,10 @@ struct sess {
 	int64_t cmd_deadline;       /* --timeout */
 	int64_t kill_deadline;      /* TERM sent: KILL and close after this */
 	int64_t close_deadline;     /* CLOSE sent: give up on the answer after this */
-	int64_t alive_at;           /* next keepalive */
-	int64_t last_rx;            /* bytes last came from the server (dead-link detection) */
+	int64_t alive_at;           /* timer: the next keepalive (ServerAliveInterval) */
+	int64_t alive_dead;         /* timer: the link is dead if nothing came by then */
+	int alive_sent;             /* keepalives sent since the server last said anything */
+	int64_t last_rx;            /* bytes last came from the server */
 	int hk_ask;                 /* an unknown host key may be put to the MCP client */
 	int hk_asked;               /* the question went out */
 	int hk_decision;            /* 1 trust, -1 refuse, 0 no answer yet */
@@ -2131,6 +2133,25 @@ static enum step_rc conn_hostkey(struct sess *s)
 	return STEP_AGAIN;
 }
 
+/*
+ * The server said something: the link is alive, so the keepalive timers start again from
+ * now. The first keepalive goes after an interval of silence and one more each interval;
+ * the link is dead when ServerAliveCountMax of them went unanswered, the last one given
+ * SSHMCP_ALIVE_REPLY_MS to come back: at most interval x count + that after the server
+ * stopped (libssh2's own clock counts whole seconds and at least 2 of them, hence ours).
+ */
+static void conn_alive_arm(struct sess *s, int64_t now)
+{
+	int64_t every = (int64_t)s->t.alive_interval_s * 1000;
+
+	s->last_rx = now;
+	s->alive_sent = 0;
+	if (every <= 0)
+		return;
+	s->alive_at = now + every;
+	s->alive_dead = now + every * s->t.alive_count + SSHMCP_ALIVE_REPLY_MS;
+}
+
 /* libssh2's reads go through here so we know when the server last said anything: a link
  * that stays silent through ServerAliveCountMax keepalives is dead. Same contract as
  * libssh2's own: bytes read, or -errno. */
@@ -2144,7 +2165,7 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 	if (n < 0)
 		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
 	if (n > 0)
-		s->last_rx = time_ms();
+		conn_alive_arm(s, time_ms());
 	return n;
 }
 
@@ -2191,7 +2212,7 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 		libssh2_session_set_blocking(s->ssh, 0);
 		(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV,
 		    (libssh2_cb_generic *)conn_recv);
-		s->last_rx = now;
+		conn_alive_arm(s, now);
 		if (conn_prefs(s) < 0)
 			return STEP_FAIL;
 	}
@@ -2215,8 +2236,11 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 	if ((hk = conn_hostkey(s)) != STEP_AGAIN)
 		return hk;
 authenticate:
+	/* libssh2's own clock may send whenever we ask, 1 s at least apart (patch 204);
+	 * ours decides when (sess_alive). */
 	if (s->t.alive_interval_s > 0)
-		libssh2_keepalive_config(s->ssh, 1, (unsigned)s->t.alive_interval_s);
+		libssh2_keepalive_config(s->ssh, 1, 1);
+	conn_alive_arm(s, now);
 	s->state = SESS_AUTH;
 	s->step = AUTH_LIST;
 	s->deadline = now + (int64_t)s->t.connect_timeout_s * 1000;
@@ -2778,32 +2802,31 @@ static int sess_timeout(struct sess *s, int64_t now)
 	return 1;
 }
 
-/* How long silence may last: libssh2 sends keepalives on a whole-second clock and at most
- * every 2 s, so allow its rounding on top of interval × count. */
-static int64_t sess_alive_limit(const struct sess *s)
-{
-	int64_t every = s->t.alive_interval_s < 2 ? 2 : s->t.alive_interval_s;
-
-	return every * s->t.alive_count * 1000 + 1000;
-}
-
-/* ServerAliveInterval: a keepalive that wants a reply; nothing heard for interval × count
- * means the link is dead (a stalled server, a cable pulled) — say so, don't hang. */
+/* ServerAliveInterval: a keepalive that wants a reply each interval of silence; when
+ * ServerAliveCountMax of them go unanswered the link is dead (a stalled server, a cable
+ * pulled) — say so, don't hang. The timers are armed by conn_alive_arm and here. */
 static int sess_alive(struct sess *s, int64_t now)
 {
-	int64_t limit = sess_alive_limit(s);
-	int next;
+	int rc;
 
 	if (s->t.alive_interval_s <= 0)
 		return 0;
-	if (now - s->last_rx >= limit && limit > 0) {
-		err_set(&s->err, SSHMCP_ERR_SESSION_LOST, "no answer from %s for %lld s (%d keepalives "
-		    "unanswered): the connection is dead", s->t.host, (long long)(limit / 1000),
-		    s->t.alive_count);
+	if (now >= s->alive_dead && s->alive_sent >= s->t.alive_count) {
+		err_set(&s->err, SSHMCP_ERR_SESSION_LOST, "no answer from %s for %lld ms (%d "
+		    "keepalives unanswered): the connection is dead", s->t.host,
+		    (long long)(now - s->last_rx), s->alive_sent);
 		return -1;
 	}
-	if (now >= s->alive_at && libssh2_keepalive_send(s->ssh, &next) == 0)
-		s->alive_at = now + (int64_t)(next > 0 ? next : s->t.alive_interval_s) * 1000;
+	if (now < s->alive_at)
+		return 0;
+	if ((rc = libssh2_keepalive_send(s->ssh, NULL)) < 0 && rc != LIBSSH2_ERROR_EAGAIN) {
+		(void)sess_fail(s, SSHMCP_ERR_SESSION_LOST, "connection lost");
+		return -1;
+	}
+	s->alive_sent++;
+	s->alive_at = now + (int64_t)s->t.alive_interval_s * 1000;
+	if (s->alive_dead < s->alive_at && s->alive_sent >= s->t.alive_count)
+		s->alive_at = s->alive_dead;        /* no more keepalives: the verdict is next */
 	return 0;
 }
 
@@ -3068,12 +3091,10 @@ static int64_t sess_deadline(const struct sess *s)
 	if (s->state == SESS_CLOSING && s->step == CLOSE_CHANNEL && s->close_deadline < d)
 		d = s->close_deadline;
 	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0) {
-		int64_t dead = s->last_rx + sess_alive_limit(s);
-
 		if (s->alive_at < d)
 			d = s->alive_at;
-		if (dead < d)
-			d = dead;
+		if (s->alive_dead < d)
+			d = s->alive_dead;
 	}
 	/* Data libssh2 already took off the socket (while serving another channel) waits in
 	 * its queue, and poll would not wake for it: don't sleep then. */
