@@ -17,6 +17,7 @@
 #define SSHMCP_STDIN_RING        (64 * 1024)        /* exec: local stdin -> remote */
 #define SSHMCP_TTY_WRITE_MAX     4096               /* blocking fds: never more than PIPE_BUF */
 #define SSHMCP_CONNECT_TIMEOUT_S 10                 /* ConnectTimeout when unset */
+#define SSHMCP_RESOLVE_ADDRS     16                 /* addresses of a name tried in turn */
 #define SSHMCP_ALIVE_REPLY_MS    300                /* the last keepalive's answer may take this */
 #define SSHMCP_FOP_ROUNDS        8                  /* file steps per wake while replies wait */
 #define SSHMCP_CLOSE_GRACE_MS    2000               /* after a timeout: TERM, then KILL, then close */
