@@ -2317,7 +2317,10 @@ static void conn_alive_arm(struct sess *s, int64_t now)
 	if (every <= 0)
 		return;
 	s->alive_at = now + every;
-	s->alive_dead = now + every * s->t.alive_count + SSHMCP_ALIVE_REPLY_MS;
+	/* ServerAliveCountMax 0: ssh gives up at the first silent interval; one keepalive is
+	 * still sent, so an idle server is never cut without being asked. */
+	s->alive_dead = now + every * (s->t.alive_count > 0 ? s->t.alive_count : 1) +
+	    SSHMCP_ALIVE_REPLY_MS;
 }
 
 /* libssh2's reads go through here so we know when the server last said anything: a link
@@ -2980,7 +2983,7 @@ static int sess_alive(struct sess *s, int64_t now)
 
 	if (s->t.alive_interval_s <= 0)
 		return 0;
-	if (now >= s->alive_dead && s->alive_sent >= s->t.alive_count) {
+	if (now >= s->alive_dead && s->alive_sent > 0 && s->alive_sent >= s->t.alive_count) {
 		err_set(&s->err, SSHMCP_ERR_SESSION_LOST, "no answer from %s for %lld ms (%d "
 		    "keepalives unanswered): the connection is dead", s->t.host,
 		    (long long)(now - s->last_rx), s->alive_sent);
