@@ -82,14 +82,18 @@ T=30 run "$in_ns" "$SSHMCP" exec nosuch.example.invalid echo RAN
 check_exit "$RC" 255 "an unknown name (NXDOMAIN) → 255"
 check_contains "$ERR" "Could not resolve hostname nosuch.example.invalid" "…Could not resolve hostname"
 
-# literal addresses need no resolver: no child is forked for them
-T=30 run strace -f -qq -e trace=clone,fork,vfork,clone3 -o "$FIX/strace.out" "$SSHMCP" exec main echo lit
-if command -v strace >/dev/null; then
+# literal addresses need no resolver: no child is forked for them. (An ASan build is
+# dynamic, and its leak checker forks and cannot run under strace: release build only.)
+if grep -q -a -m 1 __asan_init "$SSHMCP"; then
+	skip "a literal address needs no resolver" "ASan build"
+	skip "the binary is still static" "ASan build"
+elif command -v strace >/dev/null; then
+	T=30 run strace -f -qq -e trace=clone,fork,vfork,clone3 -o "$FIX/strace.out" "$SSHMCP" exec main echo lit
 	check_eq "$RC:$OUT" "0:lit" "a literal address connects"
 	check_eq "$(grep -cE 'clone|fork' "$FIX/strace.out")" 0 "…without forking a resolver"
 else skip "a literal address needs no resolver" "no strace"; fi
-
-if file "$SSHMCP" | grep -q 'statically linked' || ! ldd "$SSHMCP" >/dev/null 2>&1; then
+if grep -q -a -m 1 __asan_init "$SSHMCP"; then :
+elif file "$SSHMCP" | grep -q 'statically linked'; then
 	ok "the binary is still static ($(file -b "$SSHMCP" | cut -d, -f1-3))"
 else fail "the binary is static" "$(file "$SSHMCP")"; fi
 
