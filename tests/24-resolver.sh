@@ -10,6 +10,10 @@
 . "$(dirname "$0")/lib.sh"
 
 ms() { date +%s%3N; }
+# An ASan build's fork copies shadow mappings (tens of ms each, one per name): its -H times
+# get this much more.
+SLACK=0
+if grep -q -a -m 1 __asan_init "$SSHMCP"; then SLACK=3000; note "ASan build: +${SLACK} ms on the -H limits"; fi
 sshd_start MAIN
 trust MAIN
 ssh_alias main MAIN
@@ -60,13 +64,13 @@ T=60 run "$in_ns" "$SSHMCP" exec -H "$hosts" echo ok
 took=$(( $(ms) - t0 ))
 check_eq "$RC" 0 "exec -H over 20 slow names: exit 0"
 check_eq "$(grep -c ': ok$' "$FIX/out")" 20 "exec -H: all 20 hosts answered"
-if [ "$took" -le $((lit + 1700)) ]; then ok "exec -H over 20 names that each take 1 s to resolve: ${took} ms, ${lit} ms with literal addresses: resolving added $((took - lit)) ms (serially: 20 s)"
+if [ "$took" -le $((lit + 1700 + SLACK)) ]; then ok "exec -H over 20 names that each take 1 s to resolve: ${took} ms, ${lit} ms with literal addresses: resolving added $((took - lit)) ms (serially: 20 s)"
 else fail "exec -H over 20 slow names: about 1 s more than literal addresses (${lit} ms)" "${took} ms; $(head -c 400 "$FIX/err")"; fi
 spread=$("$PY" -c '
 import sys
 t = [int(l.split()[0]) for l in open(sys.argv[1]) if l.split()[1] == "1"]
 print(max(t) - min(t) if t else -1)' "$FIX/dns.log")
-if [ "$spread" -ge 0 ] && [ "$spread" -le 1000 ]; then ok "…their 20 A queries came within ${spread} ms of each other (in parallel)"
+if [ "$spread" -ge 0 ] && [ "$spread" -le $((1000 + SLACK)) ]; then ok "…their 20 A queries came within ${spread} ms of each other (in parallel)"
 else fail "…the A queries came in parallel" "spread ${spread} ms: $(head -c 600 "$FIX/dns.log")"; fi
 
 t0=$(ms)
