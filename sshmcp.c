@@ -59,6 +59,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -1897,6 +1898,22 @@ enum auth_step { AUTH_LIST, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT, A
 enum open_step { OPEN_CHANNEL, OPEN_PTY, OPEN_ENV, OPEN_START };
 enum close_step { CLOSE_WAIT, CLOSE_CHANNEL, CLOSE_DISCONNECT };
 
+/* One address a name resolved to, as the resolver child sends it (conn_resolve). */
+struct conn_addr {
+	int family, socktype, protocol;
+	socklen_t len;
+	struct sockaddr_storage sa;
+};
+
+/* The resolver child's answer: getaddrinfo's code and the first addresses. */
+struct conn_res {
+	int rc;
+	int n;
+	struct conn_addr a[SSHMCP_RESOLVE_ADDRS];
+};
+/* One write the pipe delivers whole: the reader never sees half an answer. */
+_Static_assert(sizeof(struct conn_res) <= PIPE_BUF, "a resolver answer fits one pipe write");
+
 /* What to run once connected. */
 struct job {
 	const char *command;        /* NULL: interactive shell */
@@ -1917,7 +1934,12 @@ struct sess {
 	struct log logc;            /* serve: the owner's log with this session's tag */
 	struct err err;
 
-	struct addrinfo *ai, *ai_cur;
+	struct conn_res res;        /* where the host resolved to (res_len bytes of it) */
+	size_t res_len;
+	int resolved;               /* res holds the answer; addr_i: the address being tried */
+	int addr_i;
+	pid_t res_pid;              /* the resolver child, while it runs */
+	int res_fd;                 /* its pipe, polled by the loop */
 	int fd;
 	short revents;              /* from the last poll, for the connect check */
 	LIBSSH2_SESSION *ssh;
@@ -1942,8 +1964,10 @@ struct sess {
 	int64_t cmd_deadline;       /* --timeout */
 	int64_t kill_deadline;      /* TERM sent: KILL and close after this */
 	int64_t close_deadline;     /* CLOSE sent: give up on the answer after this */
-	int64_t alive_at;           /* next keepalive */
-	int64_t last_rx;            /* bytes last came from the server (dead-link detection) */
+	int64_t alive_at;           /* timer: the next keepalive (ServerAliveInterval) */
+	int64_t alive_dead;         /* timer: the link is dead if nothing came by then */
+	int alive_sent;             /* keepalives sent since the server last said anything */
+	int64_t last_rx;            /* bytes last came from the server */
 	int hk_ask;                 /* an unknown host key may be put to the MCP client */
 	int hk_asked;               /* the question went out */
 	int hk_decision;            /* 1 trust, -1 refuse, 0 no answer yet */
@@ -2116,29 +2140,174 @@ static void conn_pump(struct sess *s)
 		(void)shutdown(s->tun_fd, SHUT_WR);     /* the far end closed: our session sees EOF */
 }
 
-/* Next address: resolve once, then try each with a non-blocking connect. */
-static enum step_rc conn_start(struct sess *s)
+/* getaddrinfo's answer, in the form the pipe carries. */
+static void conn_res_fill(struct conn_res *r, const struct addrinfo *ai)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	for (r->n = 0; ai != NULL && r->n < SSHMCP_RESOLVE_ADDRS; ai = ai->ai_next) {
+		struct conn_addr *a = &r->a[r->n];
+
+		if (ai->ai_addrlen > sizeof(a->sa))
+			continue;
+		*a = (struct conn_addr){ .family = ai->ai_family, .socktype = ai->ai_socktype,
+			.protocol = ai->ai_protocol, .len = ai->ai_addrlen };
+		memcpy(&a->sa, ai->ai_addr, ai->ai_addrlen);
+		r->n++;
+	}
+}
+
+/*
+ * The resolver child. getaddrinfo may wait seconds on a DNS server, so it runs in a process
+ * of its own (no threads: one loop, one state) and the answer comes back in one pipe write.
+ * The child takes none of the loop's habits: signals unblocked and default, MCP's stdout
+ * and the other sessions' sockets closed, and it dies with its parent.
+ */
+static void conn_resolve_child(const struct sess *s, int wfd)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct conn_res r = { .rc = 0 };
+	sigset_t none;
 	char port[8];
+	int fd;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(wfd, 3) < 0 || (fd = open("/dev/null", O_RDWR)) < 0)
+		_exit(1);
+	(void)dup2(fd, STDIN_FILENO);
+	(void)dup2(fd, STDOUT_FILENO);
+	if (syscall(SYS_close_range, 4U, ~0U, 0) < 0)
+		for (fd = 4; fd < SSHMCP_POLL_FDS_MAX + 64; fd++)
+			(void)close(fd);
+	(void)str_fmt(port, sizeof(port), "%d", s->t.port);
+	r.rc = getaddrinfo(s->t.host, port, &hints, &ai);
+	if (r.rc == 0)
+		conn_res_fill(&r, ai);
+	(void)fd_write_all(3, &r, offsetof(struct conn_res, a) + (size_t)r.n * sizeof(r.a[0]));
+	_exit(0);
+}
+
+/* A literal address needs no DNS: getaddrinfo answers it at once, here. 0 when it did. */
+static int conn_resolve_literal(struct sess *s)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *ai = NULL;
+	char port[8];
+
+	(void)str_fmt(port, sizeof(port), "%d", s->t.port);
+	if (getaddrinfo(s->t.host, port, &hints, &ai) != 0)
+		return -1;
+	conn_res_fill(&s->res, ai);
+	freeaddrinfo(ai);
+	s->res_len = sizeof(s->res);
+	return 0;
+}
+
+static enum step_rc conn_resolve_fork(struct sess *s)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		err_set(&s->err, SSHMCP_ERR_RESOLVE, "resolver: pipe: %s", strerror(errno));
+		return STEP_FAIL;
+	}
+	if ((s->res_pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		s->res_pid = 0;
+		err_set(&s->err, SSHMCP_ERR_RESOLVE, "resolver: fork: %s", strerror(errno));
+		return STEP_FAIL;
+	}
+	if (s->res_pid == 0)
+		conn_resolve_child(s, p[1]);
+	close(p[1]);
+	(void)fd_set_flag(p[0], O_NONBLOCK, 1);
+	s->res_fd = p[0];
+	s->res_len = 0;
+	log_msg(s->log, LOG_DEBUG2, "resolving %s (child %d)", s->t.host, (int)s->res_pid);
+	return STEP_WAIT;
+}
+
+/* The child is done with, whatever it got to: its pipe closed, it killed and reaped (a
+ * zombie is reaped the same way: kill does nothing to it). */
+static void conn_resolve_stop(struct sess *s)
+{
+	if (s->res_fd >= 0)
+		close(s->res_fd);
+	s->res_fd = -1;
+	if (s->res_pid > 0) {
+		(void)kill(s->res_pid, SIGKILL);
+		(void)waitpid(s->res_pid, NULL, 0);
+	}
+	s->res_pid = 0;
+}
+
+/* Read what the child wrote: 1 at its end with a whole answer, 0 for more, -1 broken. */
+static int conn_resolve_read(struct sess *s)
+{
+	size_t head = offsetof(struct conn_res, a);
+	ssize_t k;
+
+	for (;;) {
+		if (s->res_len >= sizeof(s->res))
+			return -1;
+		k = read(s->res_fd, (char *)&s->res + s->res_len, sizeof(s->res) - s->res_len);
+		if (k < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (k == 0)
+			break;
+		s->res_len += (size_t)k;
+	}
+	if (s->res_len < head || s->res.n < 0 || s->res.n > SSHMCP_RESOLVE_ADDRS ||
+	    s->res_len != head + (size_t)s->res.n * sizeof(s->res.a[0]))
+		return -1;
+	return 1;
+}
+
+/* Resolve the host without blocking the loop; ConnectTimeout bounds the wait. */
+static enum step_rc conn_resolve(struct sess *s, int64_t now)
+{
 	int rc;
 
-	if (s->ai == NULL) {
-		(void)str_fmt(port, sizeof(port), "%d", s->t.port);
-		/* getaddrinfo blocks; names in ssh_config are usually literal or cached. */
-		if ((rc = getaddrinfo(s->t.host, port, &hints, &s->ai)) != 0) {
-			err_set(&s->err, SSHMCP_ERR_RESOLVE, "Could not resolve hostname %s: %s",
-			    s->t.host, gai_strerror(rc));
-			return STEP_FAIL;
-		}
-		s->ai_cur = s->ai;
+	if (s->res_pid == 0 && conn_resolve_literal(s) < 0)
+		return conn_resolve_fork(s);
+	if (s->res_pid != 0 && (rc = conn_resolve_read(s)) <= 0) {
+		if (rc == 0 && now < s->deadline)
+			return STEP_WAIT;
+		conn_resolve_stop(s);
+		if (rc == 0)
+			err_set(&s->err, SSHMCP_ERR_RESOLVE, "Could not resolve hostname %s: no answer "
+			    "within ConnectTimeout (%d s)", s->t.host, s->t.connect_timeout_s);
+		else
+			err_set(&s->err, SSHMCP_ERR_RESOLVE, "Could not resolve hostname %s: the "
+			    "resolver failed", s->t.host);
+		return STEP_FAIL;
 	}
-	for (; s->ai_cur != NULL; s->ai_cur = s->ai_cur->ai_next) {
-		s->fd = socket(s->ai_cur->ai_family, s->ai_cur->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, s->ai_cur->ai_protocol);
+	conn_resolve_stop(s);
+	if (s->res.rc != 0 || s->res.n == 0) {
+		err_set(&s->err, SSHMCP_ERR_RESOLVE, "Could not resolve hostname %s: %s", s->t.host,
+		    s->res.rc != 0 ? gai_strerror(s->res.rc) : "no address");
+		return STEP_FAIL;
+	}
+	s->resolved = 1;
+	s->addr_i = 0;
+	s->deadline = now + (int64_t)s->t.connect_timeout_s * 1000;    /* the connect's own */
+	return STEP_AGAIN;
+}
+
+/* The next address, with a non-blocking connect. */
+static enum step_rc conn_start(struct sess *s)
+{
+	for (; s->addr_i < s->res.n; s->addr_i++) {
+		const struct conn_addr *a = &s->res.a[s->addr_i];
+
+		s->fd = socket(a->family, a->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->protocol);
 		if (s->fd < 0)
 			continue;
-		if (connect(s->fd, s->ai_cur->ai_addr, s->ai_cur->ai_addrlen) == 0 ||
+		if (connect(s->fd, (const struct sockaddr *)&a->sa, a->len) == 0 ||
 		    errno == EINPROGRESS)
 			return STEP_WAIT;
 		err_set(&s->err, SSHMCP_ERR_CONNECT, "connect to host %s port %d: %s", s->t.host,
@@ -2160,6 +2329,8 @@ static enum step_rc conn_connecting(struct sess *s, int64_t now)
 		return conn_jump(s, now);
 	if (s->fd < 0 && s->t.proxy_command[0] != '\0')
 		return conn_proxy_command(s);
+	if (s->fd < 0 && !s->resolved)
+		return conn_resolve(s, now);
 	if (s->fd < 0)
 		return conn_start(s);
 	if (!(s->revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -2175,8 +2346,7 @@ static enum step_rc conn_connecting(struct sess *s, int64_t now)
 		close(s->fd);
 		s->fd = -1;
 		s->revents = 0;
-		s->ai_cur = s->ai_cur->ai_next;
-		if (s->ai_cur != NULL)
+		if (++s->addr_i < s->res.n)
 			return STEP_AGAIN;
 		err_set(&s->err, SSHMCP_ERR_CONNECT, "connect to host %s port %d: %s", s->t.host,
 		    s->t.port, strerror(soerr));
@@ -2262,6 +2432,28 @@ static enum step_rc conn_hostkey(struct sess *s)
 	return STEP_AGAIN;
 }
 
+/*
+ * The server said something: the link is alive, so the keepalive timers start again from
+ * now. The first keepalive goes after an interval of silence and one more each interval;
+ * the link is dead when ServerAliveCountMax of them went unanswered, the last one given
+ * SSHMCP_ALIVE_REPLY_MS to come back: at most interval x count + that after the server
+ * stopped (libssh2's own clock counts whole seconds and at least 2 of them, hence ours).
+ */
+static void conn_alive_arm(struct sess *s, int64_t now)
+{
+	int64_t every = (int64_t)s->t.alive_interval_s * 1000;
+
+	s->last_rx = now;
+	s->alive_sent = 0;
+	if (every <= 0)
+		return;
+	s->alive_at = now + every;
+	/* ServerAliveCountMax 0: ssh gives up at the first silent interval; one keepalive is
+	 * still sent, so an idle server is never cut without being asked. */
+	s->alive_dead = now + every * (s->t.alive_count > 0 ? s->t.alive_count : 1) +
+	    SSHMCP_ALIVE_REPLY_MS;
+}
+
 /* libssh2's reads go through here so we know when the server last said anything: a link
  * that stays silent through ServerAliveCountMax keepalives is dead. Same contract as
  * libssh2's own: bytes read, or -errno. */
@@ -2275,7 +2467,7 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 	if (n < 0)
 		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
 	if (n > 0)
-		s->last_rx = time_ms();
+		conn_alive_arm(s, time_ms());
 	return n;
 }
 
@@ -2468,7 +2660,7 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 		libssh2_session_set_blocking(s->ssh, 0);
 		(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV,
 		    (libssh2_cb_generic *)conn_recv);
-		s->last_rx = now;
+		conn_alive_arm(s, now);
 		if (conn_prefs(s) < 0)
 			return STEP_FAIL;
 	}
@@ -2504,8 +2696,11 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 	if ((hk = conn_hostkey(s)) != STEP_AGAIN)
 		return hk;
 authenticate:
+	/* libssh2's own clock may send whenever we ask, 1 s at least apart (patch 204);
+	 * ours decides when (sess_alive). */
 	if (s->t.alive_interval_s > 0)
-		libssh2_keepalive_config(s->ssh, 1, (unsigned)s->t.alive_interval_s);
+		libssh2_keepalive_config(s->ssh, 1, 1);
+	conn_alive_arm(s, now);
 	s->state = SESS_AUTH;
 	s->step = AUTH_LIST;
 	s->deadline = now + (int64_t)s->t.connect_timeout_s * 1000;
@@ -3025,6 +3220,7 @@ static int sess_write_stdin(struct sess *s)
  * write the state from outside this section. */
 static void sess_close(struct sess *s)
 {
+	conn_resolve_stop(s);               /* a name still resolving: its child goes now */
 	s->state = SESS_DEAD;
 }
 
@@ -3067,32 +3263,31 @@ static int sess_timeout(struct sess *s, int64_t now)
 	return 1;
 }
 
-/* How long silence may last: libssh2 sends keepalives on a whole-second clock and at most
- * every 2 s, so allow its rounding on top of interval × count. */
-static int64_t sess_alive_limit(const struct sess *s)
-{
-	int64_t every = s->t.alive_interval_s < 2 ? 2 : s->t.alive_interval_s;
-
-	return every * s->t.alive_count * 1000 + 1000;
-}
-
-/* ServerAliveInterval: a keepalive that wants a reply; nothing heard for interval × count
- * means the link is dead (a stalled server, a cable pulled) — say so, don't hang. */
+/* ServerAliveInterval: a keepalive that wants a reply each interval of silence; when
+ * ServerAliveCountMax of them go unanswered the link is dead (a stalled server, a cable
+ * pulled) — say so, don't hang. The timers are armed by conn_alive_arm and here. */
 static int sess_alive(struct sess *s, int64_t now)
 {
-	int64_t limit = sess_alive_limit(s);
-	int next;
+	int rc;
 
 	if (s->t.alive_interval_s <= 0)
 		return 0;
-	if (now - s->last_rx >= limit && limit > 0) {
-		err_set(&s->err, SSHMCP_ERR_SESSION_LOST, "no answer from %s for %lld s (%d keepalives "
-		    "unanswered): the connection is dead", s->t.host, (long long)(limit / 1000),
-		    s->t.alive_count);
+	if (now >= s->alive_dead && s->alive_sent > 0 && s->alive_sent >= s->t.alive_count) {
+		err_set(&s->err, SSHMCP_ERR_SESSION_LOST, "no answer from %s for %lld ms (%d "
+		    "keepalives unanswered): the connection is dead", s->t.host,
+		    (long long)(now - s->last_rx), s->alive_sent);
 		return -1;
 	}
-	if (now >= s->alive_at && libssh2_keepalive_send(s->ssh, &next) == 0)
-		s->alive_at = now + (int64_t)(next > 0 ? next : s->t.alive_interval_s) * 1000;
+	if (now < s->alive_at)
+		return 0;
+	if ((rc = libssh2_keepalive_send(s->ssh, NULL)) < 0 && rc != LIBSSH2_ERROR_EAGAIN) {
+		(void)sess_fail(s, SSHMCP_ERR_SESSION_LOST, "connection lost");
+		return -1;
+	}
+	s->alive_sent++;
+	s->alive_at = now + (int64_t)s->t.alive_interval_s * 1000;
+	if (s->alive_dead < s->alive_at && s->alive_sent >= s->t.alive_count)
+		s->alive_at = s->alive_dead;        /* no more keepalives: the verdict is next */
 	return 0;
 }
 
@@ -3192,6 +3387,7 @@ static int sess_init(struct sess *s, const struct job *j, const struct log *lg, 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	s->tun_fd = -1;
+	s->res_fd = -1;
 	s->job = j;
 	s->log = lg;
 	s->t_start = now;
@@ -3266,8 +3462,7 @@ static void sess_free(struct sess *s)
 		libssh2_session_free(s->ssh);
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->ai != NULL)
-		freeaddrinfo(s->ai);
+	conn_resolve_stop(s);
 	mem_wipe(s->secret, sizeof(s->secret));
 	mem_wipe(s->passphrase, sizeof(s->passphrase));
 	auth_key_drop(s);
@@ -3275,7 +3470,7 @@ static void sess_free(struct sess *s)
 	ring_free(&s->out[1]);
 	ring_free(&s->in);
 	target_free(&s->t);
-	s->ch = NULL, s->ssh = NULL, s->fd = -1, s->ai = NULL;
+	s->ch = NULL, s->ssh = NULL, s->fd = -1;
 }
 
 /* Advance the state machine as far as it goes without blocking. */
@@ -3312,6 +3507,7 @@ static void sess_step(struct sess *s, int64_t now)
 	if (rc == STEP_FAIL) {
 		if (s->err.code == SSHMCP_OK)
 			err_set(&s->err, SSHMCP_ERR_INTERNAL, "session failed");
+		conn_resolve_stop(s);
 		s->state = SESS_DEAD;
 	}
 }
@@ -3357,12 +3553,10 @@ static int64_t sess_deadline(const struct sess *s)
 	if (s->state == SESS_CLOSING && s->step == CLOSE_CHANNEL && s->close_deadline < d)
 		d = s->close_deadline;
 	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0) {
-		int64_t dead = s->last_rx + sess_alive_limit(s);
-
 		if (s->alive_at < d)
 			d = s->alive_at;
-		if (dead < d)
-			d = dead;
+		if (s->alive_dead < d)
+			d = s->alive_dead;
 	}
 	/* Data libssh2 already took off the socket (while serving another channel) waits in
 	 * its queue, and poll would not wake for it: don't sleep then. */
@@ -6863,8 +7057,6 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 	if (c->stop != 0)
 		return;
 	c->stop = (int)why;
-	c->grace_deadline = now + SSHMCP_INTERRUPT_GRACE_MS;
-	shell_arm(sh, SHT_GRACE, c->grace_deadline);
 	if (c->status == CMD_QUEUED) {
 		int i;
 
@@ -6878,6 +7070,9 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 		cmd_finish(sh, c, why, now);
 		return;
 	}
+	/* Only the current command has a grace period: a queued one must not move its timer. */
+	c->grace_deadline = now + SSHMCP_INTERRUPT_GRACE_MS;
+	shell_arm(sh, SHT_GRACE, c->grace_deadline);
 	(void)shell_type(sh, "\003", 1);
 	if (c->status == CMD_AWAITING)
 		c->status = CMD_RUNNING;
@@ -14513,6 +14708,7 @@ static void sess_poll_add(struct loop *l, struct sess *s)
 {
 	for (; s != NULL; s = s->via) {
 		loop_add(l, s->fd, sess_events(s), LOOP_SESS, s);
+		loop_add(l, s->res_fd, POLLIN, LOOP_SESS, s);       /* the resolver's answer */
 		/* Our end of a tunnel: bytes our libssh2 wrote wait there to be pumped on. */
 		if (s->tun_fd >= 0)
 			loop_add(l, s->tun_fd, (short)(POLLIN | (ring_used(&s->tun_down) > 0 ?
@@ -14937,6 +15133,37 @@ static void srv_progress(struct server *srv, struct waiter *wt, int64_t now)
 		(void)mcp_queue(srv, msg, strlen(msg));
 }
 
+/*
+ * When a waiter answers if its command is still running. A wait that reaches the command's
+ * timeout waits for the timeout's result instead: at the deadline the command has only
+ * been sent Ctrl-C, and its status turns final when the shell comes back or, at the
+ * latest, when the grace period closes the session.
+ */
+static int64_t srv_wait_until(const struct waiter *wt)
+{
+	const struct cmd *c = wt->cmd;
+	int64_t bound;
+
+	if (c->deadline <= 0 || wt->deadline < c->deadline)
+		return wt->deadline;
+	bound = c->deadline + SSHMCP_INTERRUPT_GRACE_MS + SSHMCP_TIMEOUT_SLACK_MS;
+	return bound > wt->deadline ? bound : wt->deadline;
+}
+
+/* A command still queued at its deadline never runs: it times out where it waits (the
+ * session ahead of it may be busy for longer, or still connecting). */
+static void srv_wait_expire(struct waiter *wt, int64_t now)
+{
+	struct cmd *c = wt->cmd;
+
+	if (c->status != CMD_QUEUED || c->deadline <= 0 || now < c->deadline || c->sh == NULL)
+		return;
+	err_set(&c->err, SSHMCP_ERR_TIMEOUT, "timed out after %lld s before it started (session "
+	    "'%s' was busy or connecting)", (long long)((c->deadline - c->t_queued) / 1000),
+	    c->session);
+	shell_interrupt(c->sh, c, CMD_TIMEOUT, now);
+}
+
 /* Answer the waiters whose command moved on or whose time is up. */
 static void srv_wake(struct server *srv, int64_t now)
 {
@@ -14948,8 +15175,9 @@ static void srv_wake(struct server *srv, int64_t now)
 
 		if (!wt->active)
 			continue;
+		srv_wait_expire(wt, now);
 		st = wt->cmd->status;
-		if (st <= CMD_RUNNING && now < wt->deadline) {
+		if (st <= CMD_RUNNING && now < srv_wait_until(wt)) {
 			if (wt->progress[0] != '\0' && now >= wt->next_progress)
 				srv_progress(srv, wt, now);
 			continue;
@@ -14980,8 +15208,10 @@ static int64_t srv_deadline(const struct server *srv)
 
 		if (!wt->active)
 			continue;
-		if (wt->deadline < d)
-			d = wt->deadline;
+		if (srv_wait_until(wt) < d)
+			d = srv_wait_until(wt);
+		if (wt->cmd->status == CMD_QUEUED && wt->cmd->deadline > 0 && wt->cmd->deadline < d)
+			d = wt->cmd->deadline;              /* srv_wait_expire's moment */
 		if (wt->progress[0] != '\0' && wt->next_progress < d)
 			d = wt->next_progress;
 	}

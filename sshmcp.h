@@ -20,6 +20,8 @@
 #define SSHMCP_HEAP_CLASSES      38                 /* ... to 40 KiB (a packet), 4 per doubling */
 #define SSHMCP_HEAP_CACHE        (3 * 1024 * 1024)  /* freed blocks kept per SSH session */
 #define SSHMCP_CONNECT_TIMEOUT_S 10                 /* ConnectTimeout when unset */
+#define SSHMCP_RESOLVE_ADDRS     16                 /* addresses of a name tried in turn */
+#define SSHMCP_ALIVE_REPLY_MS    300                /* the last keepalive's answer may take this */
 #define SSHMCP_FOP_ROUNDS        8                  /* file steps per wake while replies wait */
 #define SSHMCP_CLOSE_GRACE_MS    2000               /* after a timeout: TERM, then KILL, then close */
 #define SSHMCP_MAX_SESSIONS      64
@@ -68,6 +70,7 @@
 #define SSHMCP_WAIT_MAX_S        50                 /* default wait: min(timeout, this) */
 #define SSHMCP_QUIET_MS          150                /* silence before a prompt counts */
 #define SSHMCP_INTERRUPT_GRACE_MS 2000              /* Ctrl-C, then close the channel */
+#define SSHMCP_TIMEOUT_SLACK_MS  1000               /* a timeout's result is final by grace + this */
 #define SSHMCP_ELICIT_MS         120000             /* the client's user decides on a host key */
 #define SSHMCP_APPROVALS_MAX     16                 /* ConfirmCommand questions open at once */
 #define SSHMCP_RESET_MAX         16                 /* lost sessions remembered for session_reset */

@@ -675,6 +675,91 @@ static void test_errors(struct tally *t)
 	check(t, err_table[SSHMCP_ERR_USAGE].exit_status == 2, "usage exits 2", NULL);
 }
 
+/* The resolver child (conn_resolve): literal addresses in place; a name through a child
+ * that is reaped; a broken answer and a child that never answers both fail, and the child
+ * is gone (killed and reaped) either way. */
+static pid_t resolver_fake(struct sess *s, const void *answer, size_t n, int hang)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		close(p[0]);
+		if (n > 0)
+			(void)fd_write_all(p[1], answer, n);
+		while (hang)
+			pause();
+		_exit(0);
+	}
+	close(p[1]);
+	(void)fd_set_flag(p[0], O_NONBLOCK, 1);
+	s->res_pid = pid;
+	s->res_fd = p[0];
+	s->res_len = 0;
+	return pid;
+}
+
+static void test_resolver(struct tally *t)
+{
+	static const struct job j = { .command = "true" };
+	struct log lg = { .fd = -1, .level = -1 };
+	struct sess *s = calloc(1, sizeof(*s));
+	struct pollfd pfd;
+	enum step_rc rc;
+	pid_t pid;
+	int i;
+
+	if (s == NULL || sess_init(s, &j, &lg, 64, time_ms()) < 0)
+		return;
+	s->t.port = 22;
+	s->t.connect_timeout_s = 5;
+	(void)str_copy(s->t.host, sizeof(s->t.host), "127.0.0.1");
+	rc = conn_resolve(s, time_ms());
+	check(t, rc == STEP_AGAIN && s->resolved && s->res.n >= 1 && s->res_pid == 0,
+	    "resolver: a literal address resolves in place, no child", NULL);
+	s->resolved = 0;
+	(void)str_copy(s->t.host, sizeof(s->t.host), "localhost");
+	s->deadline = time_ms() + 5000;
+	rc = conn_resolve(s, time_ms());
+	pid = s->res_pid;
+	check(t, rc == STEP_WAIT && pid > 0 && s->res_fd >= 0, "resolver: a name goes to a child", NULL);
+	for (i = 0; i < 50 && rc == STEP_WAIT; i++) {
+		pfd = (struct pollfd){ .fd = s->res_fd, .events = POLLIN };
+		(void)poll(&pfd, 1, 100);
+		rc = conn_resolve(s, time_ms());
+	}
+	check(t, rc == STEP_AGAIN && s->resolved && s->res.n >= 1, "resolver: localhost resolves",
+	    s->err.msg);
+	check(t, s->res_pid == 0 && s->res_fd < 0 && waitpid(pid, NULL, WNOHANG) < 0,
+	    "resolver: its child is reaped", NULL);
+	s->resolved = 0;
+	pid = resolver_fake(s, "garbage", 7, 0);
+	for (i = 0; i < 50 && (rc = conn_resolve(s, time_ms())) == STEP_WAIT; i++)
+		(void)poll(NULL, 0, 20);
+	check(t, rc == STEP_FAIL && strstr(s->err.msg, "resolver failed") != NULL &&
+	    waitpid(pid, NULL, WNOHANG) < 0, "resolver: a broken answer fails, child reaped",
+	    s->err.msg);
+	s->err.code = SSHMCP_OK;
+	s->err.msg[0] = '\0';
+	pid = resolver_fake(s, NULL, 0, 1);
+	s->deadline = time_ms() - 1;
+	rc = conn_resolve(s, time_ms());
+	check(t, rc == STEP_FAIL && strstr(s->err.msg, "ConnectTimeout") != NULL &&
+	    waitpid(pid, NULL, WNOHANG) < 0, "resolver: no answer by the deadline fails, the child "
+	    "killed and reaped", s->err.msg);
+	pid = resolver_fake(s, NULL, 0, 1);
+	sess_close(s);
+	check(t, s->res_pid == 0 && waitpid(pid, NULL, WNOHANG) < 0,
+	    "resolver: closing the session kills and reaps its child", NULL);
+	pid = resolver_fake(s, NULL, 0, 1);
+	sess_free(s);
+	check(t, waitpid(pid, NULL, WNOHANG) < 0, "resolver: freeing the session reaps its child",
+	    NULL);
+	free(s);
+}
+
 
 /* Device profiles: every ERE compiles; detection, prompts, questions and the line model. */
 static void test_dev_profiles(struct tally *t)
@@ -1250,6 +1335,7 @@ int main(void)
 	test_redact(&t);
 	test_ring(&t);
 	test_errors(&t);
+	test_resolver(&t);
 	test_dev_profiles(&t);
 	test_dev_detect(&t);
 	test_dev_modes(&t);
