@@ -6078,6 +6078,8 @@ static int shell_setup_stage1(const struct shell *sh, char *out, size_t cap)
  *     answer) is read away instead of being run as the next command. bash and zsh use a
  *     builtin in their prompt hook; busybox ash (its read has -t, and a timeout of 10 ms
  *     is the shortest it keeps) and dash (stty) a command substitution in PS1.
+ *   - busybox ash gets TERM=vt100 (the PTY says xterm-256color, for full-screen programs):
+ *     with an xterm TERM its line editor's cursor queries are answered into the next line;
  *   - bash's PROMPT_COMMAND (zsh's precmd) puts PS1 back, so a user's own PS1 does not
  *     blind us; under a command policy PS1 and the hooks are read-only instead, aliases
  *     are off, and the last command fails when the shell did not keep PS1 read-only.
@@ -6096,7 +6098,7 @@ static int shell_setup_line(const struct shell *sh, char *out, size_t cap)
 	    " do read -r _sshmcp_j; done%s'; elif [ -n \"${ZSH_VERSION-}\" ]; then SAVEHIST=0; "
 	    "_sshmcp_d() { while read -t 0 -r _sshmcp_j; do :; done%s; }; "
 	    "eval 'precmd_functions=(_sshmcp_d)'; "
-	    "elif ( read -t 0 _sshmcp_j </dev/null ) 2>/dev/null; [ $? != 2 ]; then "
+	    "elif ( read -t 0 _sshmcp_j </dev/null ) 2>/dev/null; [ $? != 2 ]; then export TERM=vt100; "
 	    "PS1=\"$PS1\"'$(while read -t 0.01 -r "
 	    "_sshmcp_j; do :; done)'; else PS1=\"$PS1\"'$(stty -icanon min 0 time 0 2>/dev/null; "
 	    "while read -r _sshmcp_j; do :; done; stty icanon 2>/dev/null)'; fi%s; "
@@ -13520,6 +13522,8 @@ struct cli {
 	int out_tty[2];             /* terminals: blocking, so small writes */
 	int tty_raw;
 	struct termios tio;
+	int esc_st;                 /* enum cli_esc: where typed input is for escapes */
+	int esc_quit;               /* ~. was typed */
 };
 
 static void cli_usage(int fd)
@@ -13880,6 +13884,112 @@ static void cli_local_restore(struct cli *c)
 	c->tty_raw = 0;
 }
 
+/* ------------------------------------------------- interactive terminal --- */
+/*
+ * `exec -t` (or no command) on a terminal, as ssh's clientloop.c has it: after a newline
+ * (and at the start) `~` begins an escape: `~.` disconnects, `~?` lists the escapes, `~~`
+ * sends one `~`, `~` before anything else is sent with it. The window follows the local
+ * terminal: SIGWINCH becomes a window-change request (cli_tty_winch). The terminal is put
+ * back by cli_local_restore on every way out of the loop (end, signal, lost link, ~.).
+ */
+enum cli_esc { CLI_ESC_LINE, CLI_ESC_MID, CLI_ESC_SEEN };
+
+static void cli_tty_help(void)
+{
+	static const char help[] = "Supported escape sequences:\r\n ~.   - terminate connection\r\n"
+		" ~?   - this message\r\n ~~   - send the escape character by typing it twice\r\n"
+		"(Note that escapes are only recognized immediately after newline.)\r\n";
+
+	if (write(STDERR_FILENO, help, sizeof(help) - 1) < 0)
+		return;                     /* nowhere to say it */
+}
+
+/* Typed bytes through the escape reader: out gets what goes to the remote side (at most
+ * 2 n: a held ~ and the byte after it). Returns its length; ~. sets esc_quit. */
+static size_t cli_tty_escapes(struct cli *c, const unsigned char *in, size_t n,
+    unsigned char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && !c->esc_quit; i++) {
+		unsigned char b = in[i];
+		int nl = b == '\r' || b == '\n';
+
+		if (c->esc_st == CLI_ESC_SEEN) {
+			c->esc_st = nl ? CLI_ESC_LINE : CLI_ESC_MID;
+			if (b == '.') {
+				c->esc_quit = 1;
+			} else if (b == '?') {
+				cli_tty_help();
+				c->esc_st = CLI_ESC_LINE;
+			} else {
+				if (b != '~')
+					out[o++] = '~';
+				out[o++] = b;
+			}
+			continue;
+		}
+		if (c->esc_st == CLI_ESC_LINE && b == '~') {
+			c->esc_st = CLI_ESC_SEEN;
+			continue;
+		}
+		out[o++] = b;
+		c->esc_st = nl ? CLI_ESC_LINE : CLI_ESC_MID;
+	}
+	return o;
+}
+
+/* read() for a raw terminal: what was typed, escapes taken out, into p (room n). */
+static ssize_t cli_tty_read(struct cli *c, unsigned char *p, size_t n)
+{
+	unsigned char in[SSHMCP_TTY_WRITE_MAX];
+	ssize_t got;
+
+	if (n < 2)
+		return 0;                   /* the ring drains first: a held ~ may need two bytes */
+	got = read(STDIN_FILENO, in, n / 2 < sizeof(in) ? n / 2 : sizeof(in));
+	if (got <= 0)
+		return got;
+	got = (ssize_t)cli_tty_escapes(c, in, (size_t)got, p);
+	if (c->esc_quit)
+		sess_abort(&c->sess, SSHMCP_ERR_SESSION_LOST, "Connection to %s closed.",
+		    c->sess.t.alias);
+	return got;
+}
+
+/* The local terminal changed size (SIGWINCH): tell the remote PTY, as ssh does. A request
+ * that would block is dropped: the next resize sends the size again. */
+static void cli_tty_winch(struct cli *c)
+{
+	struct winsize ws;
+
+	if (!c->job.want_pty || c->sess.ch == NULL || c->sess.state != SESS_RUNNING ||
+	    ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+		return;
+	c->job.cols = ws.ws_col;
+	c->job.rows = ws.ws_row;
+	(void)libssh2_channel_request_pty_size_ex(c->sess.ch, ws.ws_col, ws.ws_row, 0, 0);
+}
+
+/* SIGWINCH only marks the loop's one global (the loop calls cli_tty_winch); a stopping
+ * signal already there wins. */
+static void cli_on_winch(int sig)
+{
+	if (sig_caught == 0)
+		sig_caught = sig;
+}
+
+static void cli_tty_signals(const struct cli *c)
+{
+	struct sigaction sa = { .sa_handler = cli_on_winch };
+
+	if (!c->tty_raw)
+		return;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGWINCH, &sa, NULL);
+}
+
 static void cli_read_stdin(struct cli *c)
 {
 	struct sess *s = &c->sess;
@@ -13889,7 +13999,7 @@ static void cli_read_stdin(struct cli *c)
 
 	if (n == 0)
 		return;
-	got = read(STDIN_FILENO, p, n);
+	got = c->tty_raw ? cli_tty_read(c, p, n) : read(STDIN_FILENO, p, n);
 	if (got > 0)
 		ring_commit(&s->in, (size_t)got);
 	else if (got == 0 || (errno != EINTR && errno != EAGAIN))
@@ -14705,6 +14815,10 @@ static void loop_run(struct cli *c)
 		loop_prepare(&l, c);
 		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
 			break;
+		if (sig_caught == SIGWINCH) {
+			sig_caught = 0;
+			cli_tty_winch(c);
+		}
 		if (sig_caught != 0) {
 			err_set(&s->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
 			break;
@@ -15572,6 +15686,7 @@ static int cli_exec(int argc, char **argv)
 	}
 	sess_start(&c.sess, time_ms());
 	cli_local_init(&c);
+	cli_tty_signals(&c);
 	loop_run(&c);
 	cli_local_restore(&c);
 	status = cli_exit_status(&c);
