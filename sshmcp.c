@@ -3121,7 +3121,20 @@ struct filt {
 	int csi_priv;               /* ESC [ ? ...: a private sequence */
 	size_t strlen;              /* bytes of the string so far */
 	int cpr, da;                /* ESC[6n, ESC[c seen: the device waits for an answer */
+	int takes;                  /* a sequence that takes the screen went by (filt_takes) */
 };
+
+/* The sequences by which a program takes the screen, as the screen model counts them
+ * (scr.takes): the alternate screen (?1049h, ?1047h, ?47h), CUP/HVP, VPA, DECSTBM. A
+ * session's screen grid is allocated when the first one comes (shell_feed). */
+static void filt_takes(struct filt *f, unsigned char fin)
+{
+	unsigned n = f->csi_n % 100000;
+
+	if (f->csi_priv ? fin == 'h' && (n == 1049 || n == 1047 || n == 47) :
+	    strchr("Hfdr", fin) != NULL)
+		f->takes = 1;
+}
 
 /* A CSI sequence ended with `fin`: in device mode some of them matter. */
 static size_t filt_csi(struct filt *f, unsigned char fin, unsigned char *out)
@@ -3192,6 +3205,7 @@ static int filt_seq(struct filt *f, unsigned char c, unsigned char *out, size_t 
 			f->csi_priv = 1;
 		else if (c >= 0x40 && c <= 0x7e) {
 			f->st = FILT_TEXT;
+			filt_takes(f, c);
 			if (f->csi_n < 100000)
 				*o += filt_csi(f, c, out + *o);
 		}
@@ -6428,7 +6442,7 @@ static void shell_answer_queries(struct shell *sh)
 	char answer[32];
 	size_t n = scr_replies(&sh->scr, rep, sizeof(rep));
 
-	if (sh->dv == NULL) {
+	if (sh->dv == NULL && sh->scr.mem != NULL) {
 		sh->f.cpr = sh->f.da = 0;
 		if (n > 0)
 			(void)shell_type_input(sh, (const char *)rep, n);
@@ -6474,6 +6488,17 @@ static void shell_eng_text(struct shell *sh, const unsigned char *p, size_t o, i
 	sh->nhold = hold;
 }
 
+/* The screen sees the stream as a terminal would, from the read in which a program first
+ * took the screen (the filter saw it: filt_takes) on: a session that never runs one keeps
+ * no grid (109 KB at 200x50). A grid that cannot be had leaves the session as it was. */
+static void shell_screen_feed(struct shell *sh, const unsigned char *p, size_t n)
+{
+	if (sh->scr.mem == NULL && sh->f.takes && sh->dv == NULL &&
+	    scr_init(&sh->scr, sh->job.cols, sh->job.rows) < 0)
+		sh->f.takes = 0;
+	scr_feed(&sh->scr, p, n);
+}
+
 /* Drain what the channel delivered through filter and scanner. */
 static void shell_feed(struct shell *sh, int64_t now)
 {
@@ -6487,8 +6512,8 @@ static void shell_feed(struct shell *sh, int64_t now)
 
 		if (n > SSHMCP_IO_CHUNK)
 			n = SSHMCP_IO_CHUNK;
-		scr_feed(&sh->scr, p, n);      /* the screen sees the stream as a terminal would */
 		o = shell_filter(sh, p, n);
+		shell_screen_feed(sh, p, n);
 		ring_consume(r, n);
 		sh->last_rx = now;
 		got = 1;
@@ -7399,7 +7424,7 @@ static int shell_resize(struct shell *sh, int cols, int rows)
 {
 	if (cols == sh->job.cols && rows == sh->job.rows)
 		return 0;
-	if (scr_resize(&sh->scr, cols, rows) < 0)
+	if (sh->scr.mem != NULL && scr_resize(&sh->scr, cols, rows) < 0)
 		return -1;
 	sh->job.cols = cols;
 	sh->job.rows = rows;
@@ -7528,10 +7553,6 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 	if (sess_init(&sh->s, &sh->job, lg, SHELL_IN_RING, now) < 0 ||
 	    str_random_hex(sh->nonce, sizeof(sh->nonce), 8) < 0 ||
 	    str_random_hex(sh->sudo_nonce, sizeof(sh->sudo_nonce), 6) < 0) {
-		shell_free(sh);
-		return NULL;
-	}
-	if (scr_init(&sh->scr, sh->job.cols, sh->job.rows) < 0) {
 		shell_free(sh);
 		return NULL;
 	}
@@ -11788,7 +11809,7 @@ static size_t tool_screen_row(const struct shell *sh, int y, char *row, size_t c
 /* What a screen response may need: each row escaped, the names around it. */
 static size_t tool_screen_cap(const struct shell *sh)
 {
-	return (size_t)sh->scr.rows * SSHMCP_SCR_ROW_TEXT_MAX + 4096;
+	return (size_t)sh->job.rows * SSHMCP_SCR_ROW_TEXT_MAX + 4096;
 }
 
 /* The rows as one text, trailing blank rows left out; returns its length. */
@@ -11828,16 +11849,18 @@ static void tool_screen_fields(struct jw *w, struct shell *sh)
 	int y, cr, cc;
 
 	jw_karr_begin(w, "rows");
-	for (y = 0; y < sh->scr.rows; y++)
+	for (y = 0; y < sh->job.rows; y++)       /* no grid yet (nothing took it): blank */
 		jw_str(w, row, tool_screen_row(sh, y, row, sizeof(row)));
 	jw_arr_end(w);
-	scr_cursor(&sh->scr, &cr, &cc);
+	cr = cc = 0;
+	if (sh->scr.mem != NULL)
+		scr_cursor(&sh->scr, &cr, &cc);
 	jw_kobj_begin(w, "cursor");
 	jw_kint(w, "row", cr);
 	jw_kint(w, "col", cc);
 	jw_obj_end(w);
-	jw_kint(w, "cols", sh->scr.cols);
-	jw_kint(w, "lines", sh->scr.rows);
+	jw_kint(w, "cols", sh->job.cols);
+	jw_kint(w, "lines", sh->job.rows);
 	jw_kbool(w, "alternate", sh->scr.alt);
 	(void)str_copy(title, sizeof(title), sh->scr.title);
 	tool_screen_mask(sh, title, strlen(title));

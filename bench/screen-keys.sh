@@ -11,6 +11,7 @@
 N=${N:-200}
 WARM=${WARM:-5}
 SESSIONS=${SESSIONS:-50}
+MODES=${MODES:-keys rss}            # rss alone measures any build (SSHMCP=...), screens or not
 export MCP_SDK=${MCP_SDK:-$REPO/build/npm}
 
 command -v node >/dev/null 2>&1 || die "node is not installed"
@@ -33,10 +34,13 @@ node_run() {
 	wait "$pid" || die "bench/screen-keys.mjs $1 failed (exit $?)" "$(tail -n 20 "$FIX/node.$1.err")"
 }
 
-node_run keys
-sed -n 's/^keys_ms //p' "$FIX/node.keys" | tr ' ' '\n' | grep . >"$FIX/keys.ms"
+if [[ " $MODES " == *" keys "* ]]; then
+	node_run keys
+	sed -n 's/^keys_ms //p' "$FIX/node.keys" | tr ' ' '\n' | grep . >"$FIX/keys.ms"
+	echo "send_keys → screen round trip (vim insert mode, wait_for), $N calls after $WARM warm-ups:"
+	printf '  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms\n' "$(pct 50 <"$FIX/keys.ms")" "$(pct 90 <"$FIX/keys.ms")" "$(pct 99 <"$FIX/keys.ms")"
+fi
+[[ " $MODES " == *" rss "* ]] || exit 0
 node_run rss
 read -r before after n < <(sed -n 's/^rss_kb //p' "$FIX/node.rss")
-echo "send_keys → screen round trip (vim insert mode, wait_for), $N calls after $WARM warm-ups:"
-printf '  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms\n' "$(pct 50 <"$FIX/keys.ms")" "$(pct 90 <"$FIX/keys.ms")" "$(pct 99 <"$FIX/keys.ms")"
 awk -v a="$before" -v b="$after" -v n="$n" 'BEGIN { printf "server VmRSS: %d kB with 1 session, %d kB with %d more: %.1f kB per session\n", a, b, n, (b - a) / n }'

@@ -20,6 +20,17 @@ async function ex(s, command, extra = {}) {
 	return r;
 }
 const keys = (s, id, extra) => s.call('send_keys', { command_id: id, ...extra }, { timeout: 30000 });
+// quit(s, id, extra): send_keys that end the program; its screen may come back (quiet) before
+// the shell's prompt does, so then the command's end is long-polled: {sc} of the final status
+async function quit(s, id, extra) {
+	const k = await keys(s, id, extra);
+	let r = k;
+	for (let i = 0; i < 100 && !r.err && !r.res.isError && ['screen', 'running'].includes(r.sc.status); i++) {
+		await sleep(100);     // a screen status answers a long-poll at once: poll
+		r = await s.call('get_command_status', { command_id: id }, { timeout: 30000 });
+	}
+	return r;
+}
 const rowsOf = (r) => (r.sc && (r.sc.screen ? r.sc.screen.rows : r.sc.rows)) || [];
 const has = (r, re) => rowsOf(r).some((l) => re.test(l));
 
@@ -59,7 +70,7 @@ export const scenarios = [
 		k = await keys(s, r.sc.command_id, { text: 'three', wait_for: '^three$' });
 		t.check(!k.res.isError && has(k, /^three$/) && k.sc.status === 'screen', 'text "three" → shows, wait_for matched', show(k));
 		t.check(k.sc.cursor && k.sc.cursor.row === 2 && k.sc.cursor.col === 5, 'the cursor is after "three" (row 2, col 5)', J(k.sc.cursor));
-		k = await keys(s, r.sc.command_id, { keys: ['esc', ':', 'w', 'q', 'enter'] });
+		k = await quit(s, r.sc.command_id, { keys: ['esc', ':', 'w', 'q', 'enter'] });
 		t.check(!k.res.isError && k.sc.status === 'completed' && k.sc.exit_code === 0, 'esc :wq → completed, exit_code 0', show(k));
 		const c = await ex(s, `cat ${f}`, { session: 'vi' });
 		t.eq(c.out, 'one\ntwo\nthree\n', 'the file was saved with the new line', c.sc);
@@ -73,7 +84,7 @@ export const scenarios = [
 		t.check(has(r, /load average/) && has(r, /PID/), 'its screen shows the load and the process table', show(r));
 		const rd = await s.call('read_screen', { host: HOST, session: 'top' });
 		t.check(!rd.res.isError && rd.sc.command_id === undefined && has(rd, /load average/), 'read_screen by host+session', show(rd));
-		const k = await keys(s, r.sc.command_id, { keys: ['q'] });
+		const k = await quit(s, r.sc.command_id, { keys: ['q'] });
 		t.check(k.sc.status === 'completed' && k.sc.exit_code === 0, 'q → completed, exit_code 0', show(k));
 		const e = await ex(s, 'false', { session: 'top' });
 		t.eq(e.sc.exit_code, 1, 'false afterwards → 1', e.sc);
@@ -92,7 +103,7 @@ export const scenarios = [
 		t.eq(again.sc.changed, false, 'read again at once: changed false', again.sc);
 		const k = await keys(s, r.sc.command_id, { text: '/777', keys: ['enter'], wait_for: '^778$' });
 		t.check(rowsOf(k)[0] === '777' && has(k, /^778$/), 'search /777 → 777 at the top', show(k));
-		const q = await keys(s, r.sc.command_id, { keys: ['q'] });
+		const q = await quit(s, r.sc.command_id, { keys: ['q'] });
 		t.check(q.sc.status === 'completed' && q.sc.exit_code === 0, 'q → completed, 0', show(q));
 	} },
 
@@ -102,7 +113,7 @@ export const scenarios = [
 			{ session: 'menu', cols: 80, rows: 24, wait: 10 });
 		t.eq(r.sc.status, 'screen', 'whiptail → status screen', r.sc);
 		t.check(has(r, /Pick one/) && has(r, /Gamma/), 'the menu shows', show(r));
-		const k = await keys(s, r.sc.command_id, { keys: ['down', 'down', 'enter'] });
+		const k = await quit(s, r.sc.command_id, { keys: ['down', 'down', 'enter'] });
 		t.check(k.sc.status === 'completed' && k.sc.exit_code === 0, 'down down enter → completed, 0', show(k));
 		const st = await s.call('get_command_status', { command_id: r.sc.command_id, offset: 0 });
 		t.check(/choice=c\n$/.test(st.sc.output || ''), 'the third entry was chosen (choice=c)', J(st.sc.output));
@@ -119,7 +130,7 @@ export const scenarios = [
 		t.check(has(k, /File Name to Write/), 'ctrl-o asks for the file name', show(k));
 		k = await keys(s, r.sc.command_id, { keys: ['enter'], wait_for: 'Wrote 1 line' });
 		t.check(has(k, /Wrote 1 line/), 'enter writes it', show(k));
-		k = await keys(s, r.sc.command_id, { keys: ['ctrl-x'] });
+		k = await quit(s, r.sc.command_id, { keys: ['ctrl-x'] });
 		t.check(k.sc.status === 'completed' && k.sc.exit_code === 0, 'ctrl-x → completed, 0', show(k));
 		const c = await ex(s, `cat ${f}`, { session: 'nano' });
 		t.eq(c.out, 'hello nano\n', 'the file holds the text', c.sc);
@@ -138,7 +149,7 @@ export const scenarios = [
 		t.check(/\n5;7\n$/.test(r.out), 'ESC[6n at row 5 col 7 is answered 5;7', J(r.out));
 		r = await ex(s, 'top', { session: 'stream', wait: 5 });
 		t.eq(r.sc.status, 'screen', 'top is a screen', r.sc);
-		await keys(s, r.sc.command_id, { keys: ['q'] });
+		await quit(s, r.sc.command_id, { keys: ['q'] });
 		for (const cmd of ['tail -f /etc/hostname', 'ping 127.0.0.1']) {
 			const x = await ex(s, cmd, { session: 'stream', wait: 5 });
 			t.check(x.res.isError && /wait/.test(J(x.res)), `${cmd} keeps its streaming hint`, show(x));
