@@ -10549,6 +10549,7 @@ struct waiter {
 	/* send_keys: answered with the screen once it settled or wait_for matched. */
 	struct shell *sh;                   /* its session; NULL once closed (srv_shell_remove) */
 	int screen, has_re;
+	int alt0;                           /* the alternate screen showed when the keys went */
 	regex_t re;                         /* wait_for */
 	int64_t sent_at;
 	uint64_t gen;                       /* the screen as last matched against wait_for */
@@ -12454,6 +12455,7 @@ static void tool_send_keys(struct server *srv, const char *id, const struct args
 	wt->sh = c->sh;
 	wt->sent_at = now;
 	wt->gen = c->sh->scr.gen;
+	wt->alt0 = c->sh->scr.alt;
 	wt->has_re = has_re;
 	if (has_re)
 		wt->re = re;
@@ -15123,6 +15125,8 @@ static int srv_screen_ready(struct waiter *wt, int64_t now)
 {
 	if (wt->sh == NULL || wt->cmd->status >= CMD_COMPLETED || now >= wt->deadline)
 		return 1;
+	if (!wt->has_re && wt->alt0 && !wt->sh->scr.alt)
+		return 0;   /* it left the alternate screen: it is exiting, its prompt comes next */
 	if (!wt->has_re)
 		return now >= srv_screen_quiet_at(wt);
 	if (wt->sh->scr.gen == wt->gen)
