@@ -3,8 +3,8 @@
 //
 //   node bench/screen-keys.mjs keys      vim in insert mode; N=200 send_keys {text: "w<i>",
 //                                        keys: [enter], wait_for: "^w<i>$"} after WARM warm-ups
-//   node bench/screen-keys.mjs rss       SESSIONS=50 sessions opened (one `true` each): VmRSS
-//                                        of the server before and after
+//   node bench/screen-keys.mjs rss       SESSIONS=50 sessions opened (one `true` each; with
+//                                        TAKE=1 one that takes the screen): VmRSS before and after
 //
 // Environment: SSHMCP, MCP_HOST (default h), MCP_SDK, PIDFILE, N, WARM, SESSIONS; HOME is the
 // fixture home. Prints "key value..." lines for screen-keys.sh; exits non-zero on a failed call.
@@ -47,7 +47,9 @@ try {
 	} else if (mode === 'rss') {
 		await tool(s, 'execute_command', { host: HOST, command: 'true', session: 'base' });
 		const before = rss(s.transport.pid);
-		for (let i = 0; i < SESSIONS; i++) await tool(s, 'execute_command', { host: HOST, command: 'true', session: `s${i}` });
+		// TAKE=1: each session's command takes the screen (cursor home), so each has its grid
+		const cmd = process.env.TAKE === '1' ? "printf '\\033[H'" : 'true';
+		for (let i = 0; i < SESSIONS; i++) await tool(s, 'execute_command', { host: HOST, command: cmd, session: `s${i}` });
 		const after = rss(s.transport.pid);
 		console.log(`rss_kb ${before} ${after} ${SESSIONS}`);
 	} else {

@@ -4,7 +4,8 @@
 #     calls of send_keys {text: "w<i>", keys: [enter], wait_for: "^w<i>$"} after WARM (default 5)
 #     warm-ups, each timed at the client (request → validated result); p50/p90/p99 in ms;
 #   * memory per session: the server's VmRSS before and after SESSIONS (default 50) more
-#     sessions (each with its 200x50 screen) ran one command; kB per session.
+#     sessions ran one command (`true`; with TAKE=1 one that takes the screen, so each
+#     session holds its 200x50 grid); kB per session. MODES="keys rss" picks the parts.
 # Percentiles are nearest-rank. Not a test: no thresholds. Bounded: every step runs under
 # timeout; only 127.0.0.1; everything started is stopped by PID.
 . "$(dirname "$0")/lib.sh"
@@ -27,7 +28,7 @@ trap _bench_cleanup EXIT
 pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(p / 100 * NR); if (i < p / 100 * NR) i++; if (i < 1) i = 1; printf "%.2f\n", v[i] }'; }
 node_run() {
 	local pid
-	N=$N WARM=$WARM SESSIONS=$SESSIONS PIDFILE=$PIDFILE MCP_HOST=h SSHMCP=$SSHMCP \
+	N=$N WARM=$WARM SESSIONS=$SESSIONS TAKE=${TAKE:-0} PIDFILE=$PIDFILE MCP_HOST=h SSHMCP=$SSHMCP \
 		timeout -k 5 300 node "$REPO/bench/screen-keys.mjs" "$1" >"$FIX/node.$1" 2>"$FIX/node.$1.err" &
 	pid=$!
 	_track "$pid"
