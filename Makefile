@@ -99,6 +99,26 @@ $(ASAN)/screen_cmp: tests/screen_cmp.c $(SRC) $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -I$(BUILD) -I. -o $@ tests/screen_cmp.c \
 	  -L$(ASAN)/lib $(LIBS)
 
+# ML-KEM-768 and sntrup761 vectors, against the patched libssh2 (tests/06-pq-crypto.sh).
+$(BUILD)/pq: tests/pq.c $(MUSL)/lib/libssh2.a
+	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -I$(MUSL)/include -static -o $@ tests/pq.c \
+	  -L$(MUSL)/lib $(LIBS)
+
+$(ASAN)/pq: tests/pq.c $(ASAN)/lib/libssh2.a
+	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -o $@ tests/pq.c -L$(ASAN)/lib $(LIBS)
+
+# ChaCha20, Poly1305 and AES-GCM of patch 0004, each implementation, against Wycheproof and
+# OpenSSL-made SSH packets (tests/07-aead.sh). It calls libssh2's crypt methods, so it is
+# built on libssh2's private headers, from the configured tree deps.sh built in.
+AEAD_INC = -DHAVE_CONFIG_H -isystem $(1)/obj/libssh2/src -isystem $(1)/obj/libssh2/include
+$(BUILD)/aead: tests/aead.c $(MUSL)/lib/libssh2.a
+	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -I$(MUSL)/include $(call AEAD_INC,$(MUSL)) -static \
+	  -o $@ tests/aead.c -L$(MUSL)/lib $(LIBS)
+
+$(ASAN)/aead: tests/aead.c $(ASAN)/lib/libssh2.a
+	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include $(call AEAD_INC,$(ASAN)) -o $@ \
+	  tests/aead.c -L$(ASAN)/lib $(LIBS)
+
 # libFuzzer harnesses (clang, not part of `make test` or CI): `make fuzz` runs each for
 # FUZZ_SECONDS on its seeds in tests/fuzz/NAME, the reproducers of past findings in
 # tests/fuzz/regress/NAME, and a working corpus in build/fuzz_corpus/NAME;
@@ -110,14 +130,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 FUZZ_RUNS    = fuzz-json fuzz-config fuzz-session fuzz-args
-# The session target replaces signature checks, DH/ECDH arithmetic and ciphers/MACs with
-# stand-ins at link time, so an input can get past the key exchange (tests/fuzz_session.c).
+# The session target replaces signature checks, DH/ECDH and ML-KEM/sntrup761 arithmetic and
+# ciphers/MACs with stand-ins at link time, so an input can get past the key exchange
+# (tests/fuzz_session.c).
 FUZZ_SESSION_WRAP = -Wl,--wrap=_libssh2_ed25519_verify,--wrap=_libssh2_mbedtls_rsa_sha1_verify \
   -Wl,--wrap=_libssh2_mbedtls_rsa_sha2_verify,--wrap=_libssh2_mbedtls_ecdsa_verify \
   -Wl,--wrap=mbedtls_ecp_mul,--wrap=mbedtls_ecdsa_genkey,--wrap=mbedtls_ecdh_compute_shared \
   -Wl,--wrap=mbedtls_mpi_exp_mod,--wrap=mbedtls_cipher_update,--wrap=mbedtls_cipher_finish \
   -Wl,--wrap=mbedtls_gcm_update,--wrap=mbedtls_gcm_finish,--wrap=mbedtls_md_hmac_finish \
-  -Wl,--wrap=chacha_encrypt_bytes,--wrap=poly1305_auth
+  -Wl,--wrap=chacha_encrypt_bytes,--wrap=poly1305_auth \
+  -Wl,--wrap=_libssh2_mlkem768_keypair,--wrap=_libssh2_mlkem768_decaps \
+  -Wl,--wrap=_libssh2_sntrup761_keypair,--wrap=_libssh2_sntrup761_decaps
 # An SSH input past 64 KiB adds nothing the packet limits do not already cover.
 FUZZ_ARGS_session = -max_len=65536 -timeout=10
 FUZZ_ARGS_config  = -max_len=16384
@@ -157,6 +180,13 @@ $(MCP_SDK_PKG):
 	npm install --no-audit --no-fund --silent --prefix $(BUILD)/npm \
 	  @modelcontextprotocol/sdk@$(MCP_SDK_VERSION) </dev/null
 
+# OpenSSH 10's sshd for tests/09-pq-kex.sh, built once from Debian trixie's openssh source
+# package before the tests run (not under their timeout). Should the build fail, the tests
+# that need it fail and say why; the others still run.
+OPENSSH10 = $(BUILD)/openssh10/sbin/sshd
+$(OPENSSH10): tools/deps.sh | $(BUILD)/.tools
+	-flock $(BUILD)/.openssh10.lock tools/deps.sh openssh10 $(BUILD) $(DL_DIR)
+
 # Test scripts run this many at a time (each has its own servers, ports and namespaces).
 TEST_JOBS ?= 3
 export TEST_JOBS
@@ -166,16 +196,21 @@ ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 
 unit: $(UNITS)
 
-test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/polsplit $(BUILD)/screen_cmp $(MCP_SDK_PKG)
-	SSHMCP=$(CURDIR)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(BUILD)/crypto \
+test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/pq $(BUILD)/aead $(BUILD)/polsplit \
+  $(BUILD)/screen_cmp $(OPENSSH10) $(MCP_SDK_PKG)
+	SSHMCP=$(CURDIR)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(BUILD)/crypto PQ=$(CURDIR)/$(BUILD)/pq \
+	AEAD=$(CURDIR)/$(BUILD)/aead \
 	POLSPLIT=$(CURDIR)/$(BUILD)/polsplit SCREEN_CMP=$(CURDIR)/$(BUILD)/screen_cmp \
+	SSHD10=$(CURDIR)/$(OPENSSH10) \
 	UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
 
-check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/polsplit $(ASAN)/screen_cmp \
-  $(MCP_SDK_PKG)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto \
+check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/pq $(ASAN)/aead $(ASAN)/polsplit \
+  $(ASAN)/screen_cmp $(OPENSSH10) $(MCP_SDK_PKG)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \
+	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto PQ=$(CURDIR)/$(ASAN)/pq \
+	AEAD=$(CURDIR)/$(ASAN)/aead \
 	POLSPLIT=$(CURDIR)/$(ASAN)/polsplit SCREEN_CMP=$(CURDIR)/$(ASAN)/screen_cmp \
+	SSHD10=$(CURDIR)/$(OPENSSH10) \
 	UNIT="$(addprefix $(CURDIR)/,$(ASAN_UNITS))" tests/run.sh
 
 clean:

@@ -1,17 +1,33 @@
 /*
  * sshmcp.c — run commands on remote hosts over SSH, for agents (MCP) and scripts (exec).
  *
- * One static binary on libssh2 + mbedTLS. Everything runs in one poll() loop:
+ * One static binary on libssh2 + mbedTLS. Everything runs in one poll() loop (loop_drive):
+ * each program it drives (exec, fan-out, device exec, serve) gives it its fds and nearest
+ * deadline, and is stepped when poll returns; serve steps only the sessions with an event,
+ * a due timer or work asked of them.
  *
- *   argv/ssh_config ──> struct cfg ──> struct sess (state machine, one per connection)
- *   sess: CONNECTING → HANDSHAKE → AUTH → OPENING → RUNNING → CLOSING → DONE/DEAD
- *   socket <─ libssh2 (non-blocking) ─> channel ─> rings (fixed size) ─> stdout/stderr
- *   local stdin ─> ring ─> channel;   deadlines are monotonic, poll sleeps until the nearest
+ * exec:   argv ─> ssh_config (cfg_) ─> struct target ─> struct sess (conn_, auth_, sess_)
+ *         CONNECTING → HANDSHAKE → AUTH → OPENING → RUNNING → CLOSING → DONE/DEAD
+ *         socket <─ libssh2 (non-blocking) ─> channel ─> rings (ring_) ─> stdout/stderr
+ *         -H: one sess per host (fan_); --device-type: the serve engine on one PTY (dev_)
+ * serve:  stdin ─> JSON-RPC (json.h, mcp_) ─> method table ─> tool row: arguments checked
+ *         (arg_) ─> policy (pol_, audit_, redact_) ─> destination (srv_, a cache of what
+ *         ssh_config resolved) ─> session (struct shell: the sess plus a command engine,
+ *         shell_ for POSIX shells, dev_ for network devices) ─> command (cmd_; output
+ *         cleaned (filt_, mask_), prompts found (prompt_), the screen model fed (scr_)) ─>
+ *         result (tool_) ─> stdout; file tools through SFTP (fop_).
  *
  * Sections, in order (a name's prefix tells its section):
- *   includes and globals · utilities (time_, str_, mem_, fd_, log_, err_) · ring buffer (ring_)
- *   ssh_config (cfg_) · known_hosts and keys (kh_) · connection and auth (conn_, auth_)
- *   channel and session (sess_) · exec CLI (cli_) · event loop (loop_) · main
+ *   includes and the one global · utilities (time_, str_, mem_, fd_, log_, err_, name_)
+ *   ring buffer (ring_) · ssh_config (cfg_, target_) · known_hosts (kh_)
+ *   connection and auth (conn_, auth_) · libssh2's memory (conn_alloc: a size-class
+ *   cache for packet buffers) · channel and session (sess_)
+ *   prompts and output (filt_, mask_, prompt_) · terminal screen (scr_)
+ *   network devices (dev_ profiles) · command engine (shell_, cmd_; device sessions dev_)
+ *   SFTP (fop_) · policy, audit, log (pol_, redact_, audit_)
+ *   MCP protocol (mcp_, srv_ output queue) · tools (arg_, tool_, srv_ sessions, approvals,
+ *   file tools, the tool table, the method table) · exec CLI (cli_) · fan-out (fan_, hl_)
+ *   event loop (loop_, and the loop clients: fan-out, device exec, serve) · main
  */
 
 /* ============================================================ includes === */
@@ -20,6 +36,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <malloc.h>                 /* malloc_usable_size (glibc and musl): conn_alloc */
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -49,6 +66,9 @@
 #include <libssh2_sftp.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>   /* conn_free poisons the blocks it caches */
+#endif
 
 #include "sshmcp.h"
 #include "json.h"
@@ -592,6 +612,24 @@ struct cfg {
 	const char *fflag;                       /* -F: jump hosts resolve through it too */
 	int depth;                               /* Include nesting */
 	int named;                               /* a Host line names it literally */
+	struct cfg_stamps *st;                   /* serve: what the resolution read, or NULL */
+};
+
+/* A file (or Include directory) as a resolution found it: unchanged stamps mean the same
+ * resolution (serve reuses it instead of reading ssh_config and its Includes again). */
+struct cfg_stamp {
+	char *path;
+	int exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+struct cfg_stamps {
+	struct cfg_stamp s[SSHMCP_CFG_STAMPS];
+	int n;
+	int nocache;                             /* Match exec, or too many files: read each time */
 };
 
 /* Where a line came from, for "file:line: ..." errors. */
@@ -601,6 +639,60 @@ struct cfg_src {
 	int active;                              /* inside a matching Host block */
 	int system;                              /* /etc/ssh/ssh_config: relative Includes there */
 };
+
+static void cfg_stamp_take(struct cfg_stamp *st, const char *path)
+{
+	struct stat sb;
+
+	st->exists = stat(path, &sb) == 0;
+	st->dev = st->exists ? sb.st_dev : 0;
+	st->ino = st->exists ? sb.st_ino : 0;
+	st->size = st->exists ? sb.st_size : 0;
+	st->mtime = st->exists ? sb.st_mtim : (struct timespec){ 0, 0 };
+	st->ctime = st->exists ? sb.st_ctim : (struct timespec){ 0, 0 };
+}
+
+/* Note that the resolution read (or looked for) path. */
+static void cfg_stamp_add(struct cfg *c, const char *path)
+{
+	struct cfg_stamps *st = c->st;
+
+	if (st == NULL || st->nocache)
+		return;
+	if (st->n == SSHMCP_CFG_STAMPS || (st->s[st->n].path = strdup(path)) == NULL) {
+		st->nocache = 1;
+		return;
+	}
+	cfg_stamp_take(&st->s[st->n++], path);
+}
+
+/* Does every file still look as the resolution found it? */
+static int cfg_stamps_same(const struct cfg_stamps *st)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++) {
+		struct cfg_stamp now;
+
+		cfg_stamp_take(&now, st->s[i].path);
+		if (now.exists != st->s[i].exists || now.dev != st->s[i].dev ||
+		    now.ino != st->s[i].ino || now.size != st->s[i].size ||
+		    memcmp(&now.mtime, &st->s[i].mtime, sizeof(now.mtime)) != 0 ||
+		    memcmp(&now.ctime, &st->s[i].ctime, sizeof(now.ctime)) != 0)
+			return 0;
+	}
+	return !st->nocache;
+}
+
+static void cfg_stamps_free(struct cfg_stamps *st)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++)
+		free(st->s[i].path);
+	st->n = 0;
+	st->nocache = 0;
+}
 
 static int cfg_yes(const struct cfg *c, enum cfg_key k, int dflt)
 {
@@ -906,6 +998,8 @@ static int cfg_match_one(struct cfg *c, const char *crit, const char *arg, struc
 	if (strcasecmp(crit, "host") == 0)
 		return str_match_list(arg, host) > 0;
 	if (strcasecmp(crit, "exec") == 0) {
+		if (c->st != NULL)
+			c->st->nocache = 1;         /* its answer may change: ask it every time */
 		(void)str_copy(t.host, sizeof(t.host), host);
 		(void)str_copy(t.user, sizeof(t.user), c->user != NULL && *c->user ? c->user :
 		    c->val[CFG_USER] != NULL ? c->val[CFG_USER] : env.luser);
@@ -966,6 +1060,13 @@ static int cfg_include(struct cfg *c, char *args, const struct cfg_src *src, str
 			(void)str_fmt(pat, sizeof(pat), "/etc/ssh/%s", arg);
 		else
 			(void)str_fmt(pat, sizeof(pat), "%s/.ssh/%s", c->home != NULL ? c->home : "", arg);
+		if (c->st != NULL) {                /* a file added or removed changes the dir */
+			char dir[SSHMCP_PATH_MAX];
+			const char *sl = strrchr(pat, '/');
+
+			(void)str_fmt(dir, sizeof(dir), "%.*s", sl != NULL ? (int)(sl - pat) : 0, pat);
+			cfg_stamp_add(c, dir[0] != '\0' ? dir : "/");
+		}
 		if (glob(pat, 0, NULL, &g) != 0)
 			continue;                   /* nothing matches: not an error, as in ssh */
 		c->depth++;
@@ -1061,6 +1162,7 @@ static int cfg_read_file(struct cfg *c, const char *path, int active, int system
 	FILE *f = fopen(path, "r");
 	int rc = 0;
 
+	cfg_stamp_add(c, path);
 	if (f == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -1128,8 +1230,10 @@ static int cfg_alg_list(const char *dflt, const char *spec, char *out, size_t ca
 	return 0;
 }
 
-/* Defaults, strongest and fastest first; libssh2 drops the names it does not implement. */
-#define CFG_DEFAULT_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
+/* Defaults, strongest and fastest first; libssh2 drops the names it does not implement.
+ * Key exchange: the post-quantum hybrids first, in OpenSSH 10's order. */
+#define CFG_DEFAULT_KEX "mlkem768x25519-sha256,sntrup761x25519-sha512," \
+	"sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org," \
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
 	"diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
 	"diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
@@ -1189,6 +1293,32 @@ static void target_free(struct target *t)
 		free(t->jump);
 		t->jump = NULL;
 	}
+}
+
+/* A deep copy of src (its file lists and hops): what a cache hands out is the caller's. */
+static int target_dup(struct target *dst, const struct target *src)
+{
+	int i;
+
+	*dst = *src;
+	dst->nident = dst->ncert = dst->nkh = 0;
+	dst->jump = NULL;
+	for (i = 0; i < src->nident; i++, dst->nident++)
+		if ((dst->ident[i] = strdup(src->ident[i])) == NULL)
+			goto fail;
+	for (i = 0; i < src->ncert; i++, dst->ncert++)
+		if ((dst->cert[i] = strdup(src->cert[i])) == NULL)
+			goto fail;
+	for (i = 0; i < src->nkh; i++, dst->nkh++)
+		if ((dst->kh_file[i] = strdup(src->kh_file[i])) == NULL)
+			goto fail;
+	if (src->jump != NULL && ((dst->jump = calloc(1, sizeof(*dst->jump))) == NULL ||
+	    target_dup(dst->jump, src->jump) < 0))
+		goto fail;
+	return 0;
+fail:
+	target_free(dst);
+	return -1;
 }
 
 static int cfg_resolve_names(const struct cfg *c, const struct cfg_env *env, struct target *t,
@@ -1327,7 +1457,7 @@ static int cfg_resolve(const struct cfg *c, const struct cfg_env *env, struct ta
  * own ProxyJump gives way to the chain, as with ssh -J.
  */
 static int cfg_resolve_jumps(const char *list, const struct cfg_env *env, const char *fflag,
-    int depth, struct target **out, struct err *e)
+    int depth, struct cfg_stamps *st, struct target **out, struct err *e)
 {
 	const char *last = strrchr(list, ','), *spec = last != NULL ? last + 1 : list;
 	char hop[SSHMCP_HOST_MAX + SSHMCP_USER_MAX], *at, *colon;
@@ -1358,6 +1488,7 @@ static int cfg_resolve_jumps(const char *list, const struct cfg_env *env, const 
 	c.host = t->alias;
 	c.user = t->user;
 	c.depth = depth + 1;
+	c.st = st;
 	if (cfg_option(&c, "ProxyJump none", e) < 0 || cfg_load(&c, env, fflag, e) < 0 ||
 	    cfg_resolve(&c, env, t, e) < 0)
 		goto out;
@@ -1365,7 +1496,7 @@ static int cfg_resolve_jumps(const char *list, const struct cfg_env *env, const 
 		char rest[SSHMCP_LINE_MAX];
 
 		(void)str_fmt(rest, sizeof(rest), "%.*s", (int)(last - list), list);
-		if (cfg_resolve_jumps(rest, env, fflag, depth + 1, &t->jump, e) < 0)
+		if (cfg_resolve_jumps(rest, env, fflag, depth + 1, st, &t->jump, e) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -1394,7 +1525,7 @@ static int cfg_resolve(const struct cfg *c, const struct cfg_env *env, struct ta
 		return -1;
 	}
 	if (t->proxy_jump[0] != '\0' &&
-	    cfg_resolve_jumps(t->proxy_jump, env, c->fflag, c->depth, &t->jump, e) < 0)
+	    cfg_resolve_jumps(t->proxy_jump, env, c->fflag, c->depth, c->st, &t->jump, e) < 0)
 		return -1;
 	return 0;
 }
@@ -2173,9 +2304,155 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 	return STEP_AGAIN;
 }
 
+/* ================================================== libssh2's memory === */
+/* libssh2 allocates one buffer per packet it reads (32 KiB and more in a bulk transfer) and
+ * frees it once the channel has read it out. musl's malloc gives a freed block of that size
+ * straight back to the kernel: a 200 MB download cost 6,200 mmap and munmap calls and the
+ * page faults of refilling each buffer, most of sshmcp's system time. So libssh2 allocates
+ * through conn_alloc/conn_free/conn_realloc: a request up to the largest size class gets a
+ * block of the class size (conn_class_size), and a freed block waits on its class's list for
+ * the next packet, SSHMCP_HEAP_CACHE bytes at most, so memory does not grow with the output.
+ * The bound holds a full channel window of packets: when the server sends faster than
+ * stdout drains, libssh2 queues the whole 2 MiB window (72 packet buffers measured), frees
+ * them as they are read, and allocates as many again; a smaller cache sent most of them
+ * back to musl (madvise, then page faults: 0.3 s more system time per 200 MB). The cache
+ * never raises the peak (it only keeps what libssh2 had in use at once); it keeps it until
+ * the session ends. Every block is a plain malloc() block, whose size
+ * malloc_usable_size() tells: libssh2 also frees memory we did not allocate (the strdup()ed
+ * keyboard-interactive answers), and that must work too.
+ *
+ * The lists belong to one libssh2 session. The first block a session asks for is the
+ * LIBSSH2_SESSION itself (libssh2_session_init_ex allocates nothing else before it returns,
+ * while s->ssh is still NULL): the lists are allocated in front of it, found again from
+ * s->ssh, and emptied and freed with it, the last thing libssh2_session_free frees. Under
+ * ASan a cached block is poisoned, so a use after free in libssh2 is still reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONN_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define CONN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define CONN_POISON(p, n)   ((void)(p), (void)(n))
+#define CONN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+_Static_assert(SSHMCP_HEAP_CACHE >= LIBSSH2_CHANNEL_WINDOW_DEFAULT / 4 * 5,
+    "the cache holds a receive window of packets (40 KiB blocks for 32 KiB packets)");
+_Static_assert(((size_t)1 << (SSHMCP_HEAP_MIN_SHIFT + (SSHMCP_HEAP_CLASSES - 1) / 4)) / 4 *
+    (4 + (SSHMCP_HEAP_CLASSES - 1) % 4) >= LIBSSH2_PACKET_MAXPAYLOAD,
+    "a packet's buffer fits the largest size class (conn_class_size)");
+
+struct conn_free_blk {              /* the start of a block on a list */
+	struct conn_free_blk *next;
+};
+
+struct conn_heap {                  /* in front of the LIBSSH2_SESSION */
+	struct conn_free_blk *free[SSHMCP_HEAP_CLASSES];
+	size_t cached;                  /* usable bytes of the blocks on the lists */
+	_Alignas(max_align_t) unsigned char session[];
+};
+
+/* Four classes per power of two (64, 80, 96, 112, 128, 160, ...), so a block is at most a
+ * quarter larger than asked for: a 32.8 KiB packet buffer gets 40 KiB. */
+static size_t conn_class_size(size_t c)
+{
+	size_t base = (size_t)1 << (SSHMCP_HEAP_MIN_SHIFT + c / 4);
+
+	return base + base / 4 * (c % 4);
+}
+
+/* The smallest class that holds n bytes; SSHMCP_HEAP_CLASSES if none does. */
+static size_t conn_class_for(size_t n)
+{
+	size_t c = 0;
+
+	while (c < SSHMCP_HEAP_CLASSES && conn_class_size(c) < n)
+		c++;
+	return c;
+}
+
+static struct conn_heap *conn_heap_of(void *session)
+{
+	return (struct conn_heap *)(void *)((unsigned char *)session -
+	    offsetof(struct conn_heap, session));
+}
+
+static LIBSSH2_ALLOC_FUNC(conn_alloc)
+{
+	const struct sess *s = *abstract;
+	struct conn_heap *h;
+	struct conn_free_blk *b;
+	size_t c = conn_class_for(count);
+
+	if (s->ssh == NULL) {
+		if (count > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + count)) == NULL)
+			return NULL;
+		memset(h, 0, sizeof(*h));
+		return h->session;
+	}
+	if (c == SSHMCP_HEAP_CLASSES)
+		return malloc(count);
+	h = conn_heap_of(s->ssh);
+	if ((b = h->free[c]) == NULL)
+		return malloc(conn_class_size(c));
+	CONN_UNPOISON(b, malloc_usable_size(b));
+	h->free[c] = b->next;
+	h->cached -= malloc_usable_size(b);
+	return b;
+}
+
+/* Onto a list if the block's usable size puts it in a class and the cache has room. */
+static LIBSSH2_FREE_FUNC(conn_free)
+{
+	const struct sess *s = *abstract;
+	struct conn_heap *h;
+	struct conn_free_blk *b = ptr;
+	size_t c, n, i;
+
+	if (ptr == NULL)
+		return;
+	if (s->ssh == NULL || ptr == (void *)s->ssh) {      /* the session: the lists go too */
+		h = conn_heap_of(ptr);
+		for (i = 0; i < SSHMCP_HEAP_CLASSES; i++)
+			while ((b = h->free[i]) != NULL) {
+				CONN_UNPOISON(b, malloc_usable_size(b));
+				h->free[i] = b->next;
+				free(b);
+			}
+		free(h);
+		return;
+	}
+	h = conn_heap_of(s->ssh);
+	n = malloc_usable_size(ptr);
+	for (c = SSHMCP_HEAP_CLASSES; c > 0 && conn_class_size(c - 1) > n; c--)
+		;
+	if (c == 0 || n >= 2 * conn_class_size(SSHMCP_HEAP_CLASSES - 1) ||
+	    n > SSHMCP_HEAP_CACHE - h->cached) {
+		free(ptr);
+		return;
+	}
+	b->next = h->free[c - 1];
+	h->free[c - 1] = b;
+	h->cached += n;
+	CONN_POISON(b, n);
+}
+
+static LIBSSH2_REALLOC_FUNC(conn_realloc)
+{
+	void *p;
+
+	if (ptr == NULL)
+		return conn_alloc(count, abstract);
+	if (count <= malloc_usable_size(ptr))
+		return ptr;
+	if ((p = conn_alloc(count, abstract)) == NULL)
+		return NULL;
+	memcpy(p, ptr, malloc_usable_size(ptr));
+	conn_free(ptr, abstract);
+	return p;
+}
+
 static enum step_rc conn_handshake(struct sess *s, int64_t now)
 {
-	const char *cipher;
+	const char *cipher, *kex;
 	int rc, aead;
 	enum step_rc hk;
 
@@ -2185,7 +2462,7 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 		goto authenticate;
 	}
 	if (s->ssh == NULL) {
-		s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
+		s->ssh = libssh2_session_init_ex(conn_alloc, conn_free, conn_realloc, s);
 		if (s->ssh == NULL)
 			return sess_fail(s, SSHMCP_ERR_NOMEM, "libssh2_session_init");
 		libssh2_session_set_blocking(s->ssh, 0);
@@ -2208,10 +2485,22 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 	}
 	cipher = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS);
 	aead = cipher != NULL && (strstr(cipher, "poly1305") != NULL || strstr(cipher, "gcm") != NULL);
-	log_msg(s->log, LOG_DEBUG1, "kex: %s, host key: %s, cipher: %s, mac: %s",
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
+	kex = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX);
+	log_msg(s->log, LOG_DEBUG1, "kex: %s, host key: %s, cipher: %s, mac: %s", kex,
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY), cipher,
 	    aead ? "<implicit>" : libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS));
+	/* OpenSSH 10.1's warning, on the same terms: a warning (-q silences it), and only when
+	 * the user left KexAlgorithms alone. */
+	if (kex != NULL && strncmp(kex, "mlkem", sizeof "mlkem" - 1) != 0 &&
+	    strncmp(kex, "sntrup", sizeof "sntrup" - 1) != 0 &&
+	    strcmp(s->t.kex, CFG_DEFAULT_KEX) == 0) {
+		log_msg(s->log, LOG_INFO, "** WARNING: connection is not using a post-quantum key "
+		    "exchange algorithm.");
+		log_msg(s->log, LOG_INFO, "** This session may be vulnerable to \"store now, decrypt "
+		    "later\" attacks.");
+		log_msg(s->log, LOG_INFO, "** The server may need to be upgraded. See "
+		    "https://openssh.com/pq.html");
+	}
 	if ((hk = conn_hostkey(s)) != STEP_AGAIN)
 		return hk;
 authenticate:
@@ -10588,6 +10877,8 @@ struct server {
 	struct srv_fan *fans[SSHMCP_FANS_MAX];   /* execute_on_hosts in flight */
 	struct approval appr[SSHMCP_APPROVALS_MAX];  /* ConfirmCommand: asked, not answered */
 	char reset[SSHMCP_RESET_MAX][SSHMCP_USER_MAX + SSHMCP_HOST_MAX + SSHMCP_NAME_MAX + 16];
+	struct tcache *tc[SSHMCP_TCACHE_MAX];   /* resolved destinations, by what named them */
+	uint64_t tc_clock;
 	unsigned nreset;                    /* sessions lost: srv_reset_mark */
 	unsigned appr_seq;
 	int approving;                      /* replaying a tools/call a person approved */
@@ -11279,6 +11570,74 @@ struct args {
 	struct err *e;
 };
 
+/* A destination as ssh_config resolved it, kept while the files it read are unchanged:
+ * a call to a live session does not read ssh_config and its Includes again. */
+struct tcache {
+	char key[SSHMCP_HOST_MAX + SSHMCP_USER_MAX + SSHMCP_PATH_MAX + 16];
+	struct target t;
+	struct cfg_stamps st;
+	uint64_t used;
+};
+
+static void srv_tcache_drop(struct server *srv, int i)
+{
+	if (srv->tc[i] == NULL)
+		return;
+	target_free(&srv->tc[i]->t);
+	cfg_stamps_free(&srv->tc[i]->st);
+	free(srv->tc[i]);
+	srv->tc[i] = NULL;
+}
+
+/* 1: t is a copy of what key resolved to, and no file it read has changed since. */
+static int srv_tcache_get(struct server *srv, const char *key, struct target *t)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_TCACHE_MAX; i++) {
+		if (srv->tc[i] == NULL || strcmp(srv->tc[i]->key, key) != 0)
+			continue;
+		if (!cfg_stamps_same(&srv->tc[i]->st) || target_dup(t, &srv->tc[i]->t) < 0) {
+			srv_tcache_drop(srv, i);
+			return 0;
+		}
+		srv->tc[i]->used = ++srv->tc_clock;
+		return 1;
+	}
+	return 0;
+}
+
+/* Keep a resolution (the stamps move in; the least recently used entry makes room). */
+static void srv_tcache_put(struct server *srv, const char *key, const struct target *t,
+    struct cfg_stamps *st)
+{
+	struct tcache *tc;
+	int i, slot = 0;
+
+	for (i = 0; i < SSHMCP_TCACHE_MAX && !st->nocache; i++) {
+		if (srv->tc[i] == NULL) {
+			slot = i;
+			break;
+		}
+		if (srv->tc[i]->used < srv->tc[slot]->used)
+			slot = i;
+	}
+	if (st->nocache || (tc = calloc(1, sizeof(*tc))) == NULL) {
+		cfg_stamps_free(st);
+		return;
+	}
+	if (str_copy(tc->key, sizeof(tc->key), key) < 0 || target_dup(&tc->t, t) < 0) {
+		cfg_stamps_free(st);
+		free(tc);
+		return;
+	}
+	tc->st = *st;                       /* the paths are the entry's now */
+	st->n = 0;
+	tc->used = ++srv->tc_clock;
+	srv_tcache_drop(srv, slot);
+	srv->tc[slot] = tc;
+}
+
 /* The server's settings on top of what `c` holds, then ssh_config, into `t`. */
 static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, struct err *e)
 {
@@ -11300,42 +11659,65 @@ static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, s
 /* A fan-out host, named by alias only (execute_on_hosts). */
 static int srv_resolve(void *ctx, const char *name, struct target *t, struct err *e)
 {
+	struct server *srv = ctx;
+	struct cfg_stamps st = { .n = 0 };
+	char key[sizeof(((struct tcache *)0)->key)];
 	struct cfg c;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
 	memset(t, 0, sizeof(*t));
+	if (name_check(name, NULL, e) < 0)
+		return -1;
+	(void)str_fmt(key, sizeof(key), "%s\x1f\x1f" "0\x1f", name);
+	if (srv_tcache_get(srv, key, t) > 0)
+		return 0;
 	(void)str_copy(t->alias, sizeof(t->alias), name);
 	c.host = t->alias;
-	rc = name_check(name, NULL, e) < 0 ? -1 : srv_target_cfg(ctx, &c, t, e);
+	c.st = &st;
+	rc = srv_target_cfg(srv, &c, t, e);
 	cfg_free(&c);
-	if (rc < 0)
+	if (rc == 0)
+		srv_tcache_put(srv, key, t, &st);
+	else {
+		cfg_stamps_free(&st);
 		target_free(t);
+	}
 	return rc;
 }
 
 /* Resolve the tool's host through ssh_config, with the tool's overrides on top. */
 static int tool_target(struct server *srv, const struct args *a, struct target *t)
 {
-	char line[SSHMCP_PATH_MAX + 32];
+	char line[SSHMCP_PATH_MAX + 32], key[sizeof(((struct tcache *)0)->key)];
+	struct cfg_stamps st = { .n = 0 };
 	struct cfg c;
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	memset(t, 0, sizeof(*t));
+	(void)str_fmt(key, sizeof(key), "%s\x1f%s\x1f%lld\x1f%s", a->v->host, a->v->username,
+	    (long long)a->v->port, a->v->key_filename);
+	if (srv_tcache_get(srv, key, t) > 0)
+		return 0;
 	(void)str_copy(t->alias, sizeof(t->alias), a->v->host);
 	(void)str_copy(t->user, sizeof(t->user), a->v->username);
 	t->port = (int)a->v->port;
 	c.host = t->alias;
 	c.user = t->user;
+	c.st = &st;
 	if (a->v->key_filename[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"",
 	    a->v->key_filename) < 0 || cfg_option(&c, line, a->e) < 0))
 		goto out;
 	rc = srv_target_cfg(srv, &c, t, a->e);
 out:
 	cfg_free(&c);
-	if (rc < 0)
+	if (rc == 0)
+		srv_tcache_put(srv, key, t, &st);
+	else {
+		cfg_stamps_free(&st);
 		target_free(t);
+	}
 	return rc;
 }
 
@@ -14750,8 +15132,6 @@ static void loop_prepare(struct loop *l, struct cli *c)
 	struct sess *s = &c->sess;
 	int64_t d;
 
-	l->n = 0;
-	l->deadline = INT64_MAX;
 	sess_poll_add(l, s);
 	if (!s->in_eof && ring_space(&s->in) > 0 && s->state <= SESS_RUNNING)
 		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, c);
@@ -14825,31 +15205,63 @@ static void loop_signals(sigset_t *waitmask)
 	sigdelset(waitmask, SIGHUP);
 }
 
+/* A program the loop drives (exec, fan-out, device exec, serve): its fds and nearest
+ * deadline, what it does when poll returns, and when it is over. */
+struct loop_client {
+	void *ctx;
+	int (*done)(void *ctx);
+	void (*prepare)(void *ctx, struct loop *l);     /* adds fds, lowers l->deadline */
+	void (*dispatch)(void *ctx, struct loop *l);    /* ready fds, then what is due */
+	int64_t stop;                                   /* leave then too; INT64_MAX: never */
+	int past_signals;       /* shutting down already: a signal does not end the loop */
+};
+
+/* The one loop: prepare, poll, dispatch, until the client is done, its stop time came or
+ * a signal did (sig_caught tells the caller). -1 when poll failed. */
+static int loop_drive(const struct loop_client *cl, const sigset_t *waitmask)
+{
+	struct loop l;
+
+	while (!cl->done(cl->ctx) && (sig_caught == 0 || cl->past_signals) &&
+	    time_ms() < cl->stop) {
+		l.n = 0;
+		l.deadline = cl->stop;
+		cl->prepare(cl->ctx, &l);
+		if (loop_poll(&l, waitmask) < 0 && errno != EINTR)
+			return -1;
+		if (sig_caught != 0 && !cl->past_signals)
+			break;
+		cl->dispatch(cl->ctx, &l);
+	}
+	return 0;
+}
+
+static int loop_exec_done(void *ctx)
+{
+	const struct sess *s = &((struct cli *)ctx)->sess;
+
+	return s->state >= SESS_DONE && ring_used(&s->out[0]) == 0 && ring_used(&s->out[1]) == 0;
+}
+
+static void loop_exec_prepare(void *ctx, struct loop *l) { loop_prepare(l, ctx); }
+static void loop_exec_dispatch(void *ctx, struct loop *l) { loop_dispatch(l, ctx); }
+
 /* Run the exec session to its end; the loop leaves once output is flushed. */
 static void loop_run(struct cli *c)
 {
-	struct loop l;
+	const struct loop_client cl = { c, loop_exec_done, loop_exec_prepare, loop_exec_dispatch,
+		INT64_MAX, 0 };
 	sigset_t waitmask;
-	struct sess *s = &c->sess;
 
 	loop_signals(&waitmask);
-	sess_step(s, time_ms());
-	for (;;) {
-		if (s->state >= SESS_DONE && ring_used(&s->out[0]) == 0 && ring_used(&s->out[1]) == 0)
-			break;
-		loop_prepare(&l, c);
-		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
-			break;
-		if (sig_caught == SIGWINCH) {
-			sig_caught = 0;
-			cli_tty_winch(c);
-		}
-		if (sig_caught != 0) {
-			err_set(&s->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
-			break;
-		}
-		loop_dispatch(&l, c);
+	sess_step(&c->sess, time_ms());
+	/* SIGWINCH leaves the loop like any signal: the window change goes out, it goes on. */
+	while (loop_drive(&cl, &waitmask) == 0 && sig_caught == SIGWINCH) {
+		sig_caught = 0;
+		cli_tty_winch(c);
 	}
+	if (sig_caught != 0)
+		err_set(&c->sess.err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
 }
 
 /* ----------------------------------------------------------- fan-out loop --- */
@@ -14875,8 +15287,6 @@ static void fan_prepare(struct loop *l, struct fan *f)
 {
 	int k;
 
-	l->n = 0;
-	l->deadline = INT64_MAX;
 	fan_prepare_sess(l, f);
 	for (k = 0; k < 2; k++)
 		if (f->q[k].len > 0)
@@ -14898,21 +15308,25 @@ static void fan_dispatch(struct loop *l, struct fan *f)
 	fan_step(f, time_ms());
 }
 
+static int fan_loop_done(void *ctx)
+{
+	const struct fan *f = ctx;
+
+	return f->finished == f->n && f->q[0].len == 0 && f->q[1].len == 0;
+}
+
+static void fan_loop_prepare(void *ctx, struct loop *l) { fan_prepare(l, ctx); }
+static void fan_loop_dispatch(void *ctx, struct loop *l) { fan_dispatch(l, ctx); }
+
 static void fan_run(struct fan *f)
 {
-	struct loop l;
+	const struct loop_client cl = { f, fan_loop_done, fan_loop_prepare, fan_loop_dispatch,
+		INT64_MAX, 0 };
 	sigset_t waitmask;
 
 	loop_signals(&waitmask);
 	fan_step(f, time_ms());
-	for (;;) {
-		if ((f->finished == f->n && f->q[0].len == 0 && f->q[1].len == 0) || sig_caught != 0)
-			break;
-		fan_prepare(&l, f);
-		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
-			break;
-		fan_dispatch(&l, f);
-	}
+	(void)loop_drive(&cl, &waitmask);
 }
 
 /* ----------------------------------------------------------- device exec --- */
@@ -14954,33 +15368,57 @@ static int dev_exec_status(struct cli *cl, const struct cmd *c)
 	return err_table[c->err.code != SSHMCP_OK ? c->err.code : SSHMCP_ERR_INTERNAL].exit_status;
 }
 
+/* The one session, its command and where its output has been written up to. */
+struct dev_exec {
+	struct shell *sh;
+	struct cmd *c;
+	const struct prompt *pr;
+	uint64_t *off;
+};
+
+static int dev_exec_done(void *ctx)
+{
+	const struct dev_exec *x = ctx;
+
+	return x->c->status >= CMD_COMPLETED || x->c->status == CMD_AWAITING;
+}
+
+static void dev_exec_prepare(void *ctx, struct loop *l)
+{
+	const struct dev_exec *x = ctx;
+	int64_t d = shell_deadline(x->sh);
+
+	if (d < l->deadline)
+		l->deadline = d;
+	sess_poll_add(l, &x->sh->s);
+}
+
+static void dev_exec_dispatch(void *ctx, struct loop *l)
+{
+	const struct dev_exec *x = ctx;
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->pfd[i].revents != 0)
+			((struct sess *)l->owner[i])->revents = l->pfd[i].revents;
+	shell_step(x->sh, x->pr, time_ms());
+	dev_exec_flush(x->c, x->off);
+}
+
 /* Poll the one session until the command ends or waits for an answer. */
 static void dev_exec_run(struct shell *sh, struct cmd *c, const struct prompt *pr,
     uint64_t *off)
 {
+	struct dev_exec x = { sh, c, pr, off };
+	const struct loop_client cl = { &x, dev_exec_done, dev_exec_prepare, dev_exec_dispatch,
+		INT64_MAX, 0 };
 	sigset_t waitmask;
-	struct loop l;
-	int i;
 
 	loop_signals(&waitmask);
-	for (;;) {
-		shell_step(sh, pr, time_ms());
-		dev_exec_flush(c, off);
-		if (c->status >= CMD_COMPLETED || c->status == CMD_AWAITING)
-			return;
-		if (sig_caught != 0) {
-			err_set(&c->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
-			cmd_finish(NULL, c, CMD_INTERRUPTED, time_ms());
-			return;
-		}
-		l.n = 0;
-		l.deadline = shell_deadline(sh);
-		sess_poll_add(&l, &sh->s);
-		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
-			return;
-		for (i = 0; i < l.n; i++)
-			if (l.pfd[i].revents != 0)
-				((struct sess *)l.owner[i])->revents = l.pfd[i].revents;
+	dev_exec_dispatch(&x, &(struct loop){ .n = 0 });
+	if (loop_drive(&cl, &waitmask) == 0 && sig_caught != 0 && !dev_exec_done(&x)) {
+		err_set(&c->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
+		cmd_finish(NULL, c, CMD_INTERRUPTED, time_ms());
 	}
 }
 
@@ -15192,10 +15630,11 @@ static int64_t srv_deadline(const struct server *srv)
 
 static void srv_prepare(struct loop *l, struct server *srv)
 {
+	int64_t d = srv_deadline(srv);
 	int i;
 
-	l->n = 0;
-	l->deadline = srv_deadline(srv);
+	if (d < l->deadline)
+		l->deadline = d;
 	/* Unread responses past the cap: stop taking requests until the client reads. */
 	if (!srv->in_eof && srv->outlen < SSHMCP_OUTQ_MAX && !srv->in_full)
 		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, srv);
@@ -15247,29 +15686,42 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 	}
 }
 
+static void srv_loop_prepare(void *ctx, struct loop *l) { srv_prepare(l, ctx); }
+static void srv_loop_dispatch(void *ctx, struct loop *l) { srv_dispatch(l, ctx); }
+
+static int srv_loop_done(void *ctx)
+{
+	const struct server *srv = ctx;
+
+	return srv->in_eof && !srv->in_full;
+}
+
+/* Shutting down: done when no command is running any more. */
+static int srv_loop_idle(void *ctx)
+{
+	const struct server *srv = ctx;
+	int i;
+
+	for (i = 0; i < srv->nshells; i++)
+		if (srv->shells[i]->cur != NULL && srv->shells[i]->st == SH_BUSY)
+			return 0;
+	return 1;
+}
+
 /* Shutdown: no new work; running commands get Ctrl-C and a second to come back (their
  * audit lines say interrupted), then everything closes. */
 static void srv_stop_commands(struct server *srv, const sigset_t *waitmask)
 {
-	int64_t stop = time_ms() + SSHMCP_SHUTDOWN_GRACE_MS;
-	struct loop l;
-	int i, busy;
+	const struct loop_client cl = { srv, srv_loop_idle, srv_loop_prepare, srv_loop_dispatch,
+		time_ms() + SSHMCP_SHUTDOWN_GRACE_MS, 1 };
+	int i;
 
 	srv->stopping = 1;
 	srv->in_eof = 1;
 	for (i = 0; i < srv->nshells; i++)
 		if (srv->shells[i]->cur != NULL)
 			shell_interrupt(srv->shells[i], srv->shells[i]->cur, CMD_INTERRUPTED, time_ms());
-	do {
-		srv_prepare(&l, srv);
-		if (l.deadline > stop)
-			l.deadline = stop;
-		if (loop_poll(&l, waitmask) < 0 && errno != EINTR)
-			break;
-		srv_dispatch(&l, srv);
-		for (i = 0, busy = 0; i < srv->nshells; i++)
-			busy |= srv->shells[i]->cur != NULL && srv->shells[i]->st == SH_BUSY;
-	} while (busy && time_ms() < stop);
+	(void)loop_drive(&cl, waitmask);
 	for (i = 0; i < srv->nhist; i++)
 		if (srv->hist[i]->status < CMD_COMPLETED)
 			cmd_finish(NULL, srv->hist[i], CMD_INTERRUPTED, time_ms());
@@ -15279,17 +15731,13 @@ static void srv_stop_commands(struct server *srv, const sigset_t *waitmask)
 /* Until stdin ends or a signal: answer requests, run commands. */
 static void srv_run(struct server *srv)
 {
-	struct loop l;
+	const struct loop_client cl = { srv, srv_loop_done, srv_loop_prepare, srv_loop_dispatch,
+		INT64_MAX, 0 };
 	sigset_t waitmask;
 	int64_t stop;
 
 	loop_signals(&waitmask);
-	while (!(srv->in_eof && !srv->in_full) && sig_caught == 0) {
-		srv_prepare(&l, srv);
-		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
-			break;
-		srv_dispatch(&l, srv);
-	}
+	(void)loop_drive(&cl, &waitmask);
 	srv_stop_commands(srv, &waitmask);
 	/* Last answers out (bounded), then sessions closed by srv_free. */
 	stop = time_ms() + 1000;
@@ -15315,6 +15763,8 @@ static void srv_free(struct server *srv)
 		srv_fan_free(srv->fans[i]);
 	for (i = 0; i < SSHMCP_APPROVALS_MAX; i++)
 		srv_approval_drop(&srv->appr[i]);
+	for (i = 0; i < SSHMCP_TCACHE_MAX; i++)
+		srv_tcache_drop(srv, i);
 	for (i = 0; i < SSHMCP_WAITERS_MAX; i++)
 		if (srv->wait[i].has_re)
 			regfree(&srv->wait[i].re);
@@ -15739,6 +16189,14 @@ static void main_harden(void)
 
 	(void)setrlimit(RLIMIT_CORE, &rl);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* A thousand sessions need a socket (and a hop's, a tunnel's) each: the soft limit
+	 * of open files (often 1024) goes up to what the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+	    rl.rlim_cur < (rlim_t)SSHMCP_POLL_FDS_MAX + 64) {
+		rl.rlim_cur = rl.rlim_max < (rlim_t)SSHMCP_POLL_FDS_MAX + 64 ? rl.rlim_max :
+		    (rlim_t)SSHMCP_POLL_FDS_MAX + 64;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static void main_version(void)

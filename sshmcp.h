@@ -16,6 +16,9 @@
 #define SSHMCP_STREAM_RING       (256 * 1024)       /* exec: per stream, remote -> local */
 #define SSHMCP_STDIN_RING        (64 * 1024)        /* exec: local stdin -> remote */
 #define SSHMCP_TTY_WRITE_MAX     4096               /* blocking fds: never more than PIPE_BUF */
+#define SSHMCP_HEAP_MIN_SHIFT    6                  /* libssh2 blocks: smallest size class 64 B */
+#define SSHMCP_HEAP_CLASSES      38                 /* ... to 40 KiB (a packet), 4 per doubling */
+#define SSHMCP_HEAP_CACHE        (3 * 1024 * 1024)  /* freed blocks kept per SSH session */
 #define SSHMCP_CONNECT_TIMEOUT_S 10                 /* ConnectTimeout when unset */
 #define SSHMCP_FOP_ROUNDS        8                  /* file steps per wake while replies wait */
 #define SSHMCP_CLOSE_GRACE_MS    2000               /* after a timeout: TERM, then KILL, then close */
@@ -31,6 +34,8 @@
 #define SSHMCP_LINE_MAX          4096               /* ssh_config / known_hosts line */
 #define SSHMCP_JUMPS_MAX         8                  /* ProxyJump hops */
 #define SSHMCP_CFG_INCLUDE_DEPTH 16                 /* Include nesting, as ssh */
+#define SSHMCP_CFG_STAMPS        32                 /* files one resolution may read */
+#define SSHMCP_TCACHE_MAX        64                 /* resolved destinations serve keeps */
 #define SSHMCP_CFG_OPTS_MAX      64                 /* -o options on the command line */
 #define SSHMCP_MAX_IDENTITIES    16                 /* IdentityFile entries */
 #define SSHMCP_MAX_KH_FILES      8                  /* UserKnownHostsFile + Global entries */

@@ -17,6 +17,21 @@ time_one() {
 	awk -v a="$t0" -v b="$t1" -v d="$BENCH_DECIMALS" 'BEGIN { printf "%." d "f\n", (b - a) / 1e6 }'
 }
 
+# time_cpu_one CMD...: "WALL CPU" in milliseconds for one run: the wall clock, and the user +
+# system time of CMD and whatever it waited for (getrusage: the kernel's count, to the
+# microsecond, not the tick); stdout and stderr as time_one keeps them
+time_cpu_one() {
+	BO="$FIX/bench.out" BE="$FIX/bench.err" timeout "$BENCH_TIMEOUT" "$PY" -c '
+import os, resource, subprocess, sys, time
+with open(os.environ["BO"], "wb") as o, open(os.environ["BE"], "wb") as e:
+    t0 = time.perf_counter()
+    rc = subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=o, stderr=e)
+    t1 = time.perf_counter()
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.3f %.3f" % ((t1 - t0) * 1e3, (r.ru_utime + r.ru_stime) * 1e3))
+sys.exit(rc)' "$@" </dev/null || die "$* failed" "$(tail -n 5 "$FIX/bench.err")"
+}
+
 # median [FMT] < numbers: the median, printed with FMT (printf) when given
 median() {
 	sort -n | awk -v f="${1-}" '{ v[NR] = $1 }

@@ -121,6 +121,9 @@ hx_load() {
 	local d="$HX/$1.$2"
 	read -r RC MS <"$d.res" 2>/dev/null || { RC=missing MS=0; }
 	OUT=$(head -c 4096 "$d.out" | tr -d '\0') ERR=$(head -c 100000 "$d.err" | tr -d '\0')
+	# These servers have no post-quantum key exchange: the three "sshmcp: ** " lines of the
+	# warning OpenSSH 10.1 gives for that are not what the cases look at.
+	[ "$2" = ssh ] || ERR=$(printf '%s' "$ERR" | grep -v '^sshmcp: \*\* ')
 	cp "$d.out" "$FIX/out"; cp "$d.err" "$FIX/err"     # for _last in failure details
 }
 # hx_ssh CASE: what OpenSSH did, as a note

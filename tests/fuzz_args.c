@@ -68,15 +68,16 @@ static void fa_args(const uint8_t *data, size_t size, unsigned sel)
 	struct targs v;
 	struct err e = { 0 };
 
-	pol_init(&p);
 	if (json_parse(&d, (const char *)data, size, tok, FA_TOKENS) < 0 ||
 	    json_type(&d, 0) != JSON_OBJECT)
 		return;
+	pol_init(&p);
 	if (arg_parse(t->args, &d, 0, &p, &v, &e) == 0)
 		fa_check(&v);
 	else if (e.code != SSHMCP_ERR_USAGE && e.code != SSHMCP_ERR_TOO_LARGE)
 		fa_fail("arg_parse", e.msg);
 	arg_release(&v);
+	pol_free(&p);
 }
 
 static void fa_filter(const uint8_t *data, size_t size, unsigned sel)

@@ -9,8 +9,9 @@
 #   * the test account $T_USER (password $T_PASS) and client keys $KEY_PEMRSA, $KEY_PEMECDSA,
 #     $KEY_ECDSA, $KEY_ED25519, $KEY_RSA, $KEY_ENC (encrypted, $T_PASSPHRASE), $KEY_ENC_PEM,
 #     and $KEY_WRONG (never authorized);
-#   * servers: sshd_start NAME [sshd_config lines], dropbear_start NAME, netns_start NAME
-#     [sshd_config lines]; each exports NAME_ADDR NAME_PORT NAME_LOG NAME_PID NAME_HOSTKEYS;
+#   * servers: sshd_start NAME [sshd_config lines], sshd10_start NAME [lines] (OpenSSH 10),
+#     dropbear_start NAME, netns_start NAME [sshd_config lines]; each exports NAME_ADDR
+#     NAME_PORT NAME_LOG NAME_PID NAME_HOSTKEYS;
 #   * client config: known_hosts_for NAME [TYPE...], trust NAME, ssh_alias ALIAS NAME [lines];
 #   * running: mcp ARGS (= sshmcp exec ARGS), ossh ARGS (= OpenSSH ssh on the same config),
 #     run CMD...; each sets RC, OUT, ERR (files $FIX/out, $FIX/err); T=SECONDS bounds it;
@@ -286,6 +287,24 @@ sshd_start() {
 		_kill_tree "$pid"   # lost the port race, or worse: try again
 	done
 	die "sshd $name did not start" "$(tail -n 20 "$log")"
+}
+
+# sshd10_start NAME [sshd_config lines...]: sshd_start with OpenSSH 10's sshd, which
+# tools/deps.sh builds from Debian trixie's openssh source package into build/openssh10 (make
+# test builds it first; here it is built if missing). It has no OpenSSL: an Ed25519 host key
+# only, and clients log in with $KEY_ED25519.
+SSHD10=${SSHD10:-$REPO/build/openssh10/sbin/sshd}
+sshd10_start() {
+	local name=$1 dir=${SSHD_HOSTKEYS:-$FIX/hostkeys}
+	shift
+	if [ ! -x "$SSHD10" ]; then
+		note "building OpenSSH 10's sshd (once, a few minutes)"
+		(flock -w 900 9 && "$REPO/tools/deps.sh" openssh10 "$REPO/build" "${DL_DIR:-$REPO/build/dl}") \
+			9>"$REPO/build/.openssh10.lock" >"$FIX/openssh10.log" 2>&1 ||
+			die "cannot build OpenSSH 10's sshd" "$(tail -n 20 "$FIX/openssh10.log")"
+	fi
+	hostkeys_gen "$dir"
+	SSHD=$SSHD10 sshd_start "$name" "HostKey $dir/ssh_host_ed25519_key" "$@"
 }
 
 # sudo_rules FILE [SPARE...]: install FILE (sudoers syntax) as /etc/sudoers.d/sshmcp-test-PID

@@ -3,6 +3,7 @@
 #
 #   tools/deps.sh fetch   BUILD DL_DIR         sources into BUILD/src, patched
 #   tools/deps.sh build   BUILD PREFIX CC CFLAGS   static libmbedcrypto + libssh2 into PREFIX
+#   tools/deps.sh openssh10 BUILD DL_DIR  the tests' OpenSSH 10 sshd into BUILD/openssh10
 #
 # Sources come from Debian's source packages through a private apt configuration under
 # BUILD/apt (deb-src lines for trixie, forky and sid on the machine's own Debian mirror; /etc is
@@ -19,6 +20,11 @@ MBEDTLS_VER=3.6.7
 MBEDTLS_SHA256=a7e8bcbec0e6f761b4af24f25677626b35f762f68eef79c08677a363212d11f6
 MBEDTLS_TAR=mbedtls_${MBEDTLS_VER}.orig.tar.bz2
 SUITES="trixie forky sid"
+# The test fixture's OpenSSH 10 (tests/09-pq-kex.sh): the openssh source package of trixie.
+OPENSSH_VER=10.0p1
+OPENSSH_SHA256=021a2e709a0edf4250b1256bd5a9e500411a90dddabea830ed59cef90eb9d85c
+OPENSSH_TAR=openssh_${OPENSSH_VER}.orig.tar.gz
+OPENSSH_SUITE=trixie
 
 die() { echo "deps: $*" >&2; exit 1; }
 
@@ -107,7 +113,9 @@ unpack() { # pkg upstream rev tar dl srcdir
 }
 
 apply_ours() { # srcdir prefix
-	for p in "$PATCH_DIR"/"$2"-*.patch; do
+	# Name order in the C locale, whatever the shell's collation: 0001..0004, 101..110, 200...
+	for p in $(cd "$PATCH_DIR" && ls -- "$2"-*.patch 2>/dev/null | LC_ALL=C sort); do
+		p=$PATCH_DIR/$p
 		[ -f "$p" ] || continue
 		patch -d "$1" -p1 --forward --batch --quiet < "$p" || die "$(basename "$p") does not apply"
 		echo "$(basename "$p")" >> "$1/.applied"
@@ -171,10 +179,61 @@ cmd_build() {
 	echo "deps: built in $prefix with $cc"
 }
 
+# OpenSSH 10's sshd for the tests, the first time only: the upstream tarball of trixie's
+# openssh source package (checked by apt, and pinned above), built without OpenSSL, zlib or
+# PAM (its own Ed25519, X25519, ML-KEM and sntrup761 suffice), into BUILD/openssh10: sbin/sshd,
+# libexec/sshd-session and sshd-auth. Debian's patches are left out: they need autoreconf,
+# and none touches the key exchange. Missing build tools are installed when run as root.
+cmd_openssh10() {
+	mkdir -p "$1" "$2"
+	build=$(cd "$1" && pwd) dl=$(cd "$2" && pwd)
+	out=$build/openssh10
+	if [ "$(cat "$out/.built" 2>/dev/null)" = "$OPENSSH_VER $OPENSSH_SHA256" ]; then
+		echo "$out/sbin/sshd"
+		return 0
+	fi
+	missing=""
+	for t in cc:gcc make:make; do
+		command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"
+	done
+	[ -f /usr/include/stdio.h ] || missing="$missing libc6-dev"
+	if [ -n "$missing" ]; then
+		[ "$(id -u)" = 0 ] || die "OpenSSH 10 needs:$missing"
+		echo "deps: installing OpenSSH 10's build tools:$missing" >&2
+		# shellcheck disable=SC2086
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing </dev/null >/dev/null ||
+			die "apt-get install$missing failed"
+	fi
+	SUITES=$OPENSSH_SUITE
+	apt_setup "$build/apt-$OPENSSH_SUITE" || [ -f "$dl/$OPENSSH_TAR" ] ||
+		die "apt-get update failed for $build/apt-$OPENSSH_SUITE/sources.list"
+	if [ ! -f "$dl/$OPENSSH_TAR" ]; then
+		rev=$(newest_rev openssh "$OPENSSH_VER")
+		[ -n "$rev" ] || die "no openssh $OPENSSH_VER in $OPENSSH_SUITE any more: move the OpenSSH pin in tools/deps.sh"
+		echo "deps: apt-get source openssh=$rev ($OPENSSH_SUITE, verified by apt)" >&2
+		# shellcheck disable=SC2086
+		(cd "$dl" && apt-get $APT_OPTS source --download-only "openssh=$rev" >/dev/null) ||
+			die "apt-get source openssh=$rev failed"
+	fi
+	sha_check "$dl/$OPENSSH_TAR" "$OPENSSH_SHA256"
+	rm -rf "$out" && mkdir -p "$out/src" "$out/sbin" "$out/libexec"
+	tar -xzf "$dl/$OPENSSH_TAR" -C "$out/src" --strip-components=1
+	echo "deps: building OpenSSH $OPENSSH_VER's sshd in $out (a few minutes, once)" >&2
+	# /run/sshd is where Debian's sshd chroots its unprivileged child too (user sshd).
+	(cd "$out/src" && ./configure --quiet --prefix="$out" --libexecdir="$out/libexec" \
+		--without-openssl --without-zlib --with-privsep-path=/run/sshd >"$out/build.log" 2>&1 &&
+		make -j"$(nproc 2>/dev/null || echo 2)" sshd sshd-session sshd-auth >>"$out/build.log" 2>&1) ||
+		die "OpenSSH $OPENSSH_VER did not build: see $out/build.log"
+	cp "$out/src/sshd" "$out/sbin/" && cp "$out/src/sshd-session" "$out/src/sshd-auth" "$out/libexec/"
+	echo "$OPENSSH_VER $OPENSSH_SHA256" >"$out/.built"
+	echo "$out/sbin/sshd"
+}
+
 TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
 PATCH_DIR=$(cd "$TOOLS_DIR/../patches" && pwd)
 case "${1:-}" in
 fetch) shift; cmd_fetch "$@" ;;
 build) shift; cmd_build "$@" ;;
-*) die "usage: deps.sh fetch BUILD DL_DIR | build BUILD PREFIX CC CFLAGS" ;;
+openssh10) shift; cmd_openssh10 "$@" ;;
+*) die "usage: deps.sh fetch BUILD DL_DIR | build BUILD PREFIX CC CFLAGS | openssh10 BUILD DL_DIR" ;;
 esac

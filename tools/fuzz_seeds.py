@@ -86,6 +86,16 @@ def kex_curve25519(hostkey=ED_KEY, sig=ED_SIG):
     return bytes([31]) + string(hostkey) + string(b"\x09" + b"\0" * 31) + string(sig)
 
 
+# The hybrid exchanges' Q_S: a KEM ciphertext (any bytes: decapsulation rejects implicitly),
+# then the X25519 public key.
+MLKEM768_CT, SNTRUP761_CT = 1088, 1039
+
+
+def kex_hybrid(ct_len, hostkey=ED_KEY, sig=ED_SIG):
+    ct = bytes((i * 7 + 3) % 256 for i in range(ct_len))
+    return bytes([31]) + string(hostkey) + string(ct + b"\x09" + b"\0" * 31) + string(sig)
+
+
 def kex_dh_reply(hostkey=ED_KEY, sig=ED_SIG):
     return bytes([31]) + string(hostkey) + mpint(P2048 // 3) + string(sig)
 
@@ -236,6 +246,26 @@ def main():
         FL_SFTP | FL_SSHMCP | FL_TRICKLE, "diffie-hellman-group-exchange-sha256", "ssh-ed25519",
         "chacha20-poly1305@openssh.com", kex_gex(), service_and_auth() + sftp_replies(),
         "chacha"))
+    # The post-quantum hybrids (issue 21), and a re-exchange with one.
+    mlkem = ("mlkem768x25519-sha256", "ssh-ed25519")
+    write("mlkem768-chacha-exec", conversation(
+        FL_EXEC | FL_SSHMCP, *mlkem, "chacha20-poly1305@openssh.com", [kex_hybrid(MLKEM768_CT)],
+        service_and_auth() + exec_replies(), "chacha"))
+    write("sntrup761-ctr-shell", conversation(
+        FL_SHELL, "sntrup761x25519-sha512", "ssh-ed25519", "aes128-ctr",
+        [kex_hybrid(SNTRUP761_CT)], service_and_auth() + shell_replies(), "ctr",
+        mac="hmac-sha2-512"))
+    write("sntrup761-openssh-gcm-sftp", conversation(
+        FL_SFTP | FL_SSHMCP, "sntrup761x25519-sha512@openssh.com", "ssh-ed25519",
+        "aes256-gcm@openssh.com", [kex_hybrid(SNTRUP761_CT)],
+        service_and_auth() + sftp_replies(), "gcm"))
+    pq_rekey = [kexinit(*mlkem, "aes128-ctr"), kex_hybrid(MLKEM768_CT), bytes([21])]
+    write("mlkem768-rekey-exec", conversation(
+        FL_EXEC, *mlkem, "aes128-ctr", [kex_hybrid(MLKEM768_CT)],
+        service_and_auth() + pq_rekey + exec_replies(), "ctr"))
+    write("trickle-mlkem768-exec", conversation(
+        FL_EXEC | FL_TRICKLE, *mlkem, "aes128-ctr", [kex_hybrid(MLKEM768_CT)],
+        service_and_auth() + exec_replies(), "ctr"))
     # The first steps alone, for the fuzzer to grow from.
     write("version-only", b"\0SSH-2.0-x\r\n")
     write("kexinit-only", b"\0SSH-2.0-x\r\n" + packet(kexinit(
