@@ -6381,8 +6381,6 @@ static int shell_setup_stage1(const struct shell *sh, char *out, size_t cap)
  *     answer) is read away instead of being run as the next command. bash and zsh use a
  *     builtin in their prompt hook; busybox ash (its read has -t, and a timeout of 10 ms
  *     is the shortest it keeps) and dash (stty) a command substitution in PS1.
- *   - busybox ash gets TERM=vt100 (the PTY says xterm-256color, for full-screen programs):
- *     with an xterm TERM its line editor's cursor queries are answered into the next line;
  *   - bash's PROMPT_COMMAND (zsh's precmd) puts PS1 back, so a user's own PS1 does not
  *     blind us; under a command policy PS1 and the hooks are read-only instead, aliases
  *     are off, and the last command fails when the shell did not keep PS1 read-only.
@@ -6401,7 +6399,7 @@ static int shell_setup_line(const struct shell *sh, char *out, size_t cap)
 	    " do read -r _sshmcp_j; done%s'; elif [ -n \"${ZSH_VERSION-}\" ]; then SAVEHIST=0; "
 	    "_sshmcp_d() { while read -t 0 -r _sshmcp_j; do :; done%s; }; "
 	    "eval 'precmd_functions=(_sshmcp_d)'; "
-	    "elif ( read -t 0 _sshmcp_j </dev/null ) 2>/dev/null; [ $? != 2 ]; then export TERM=vt100; "
+	    "elif ( read -t 0 _sshmcp_j </dev/null ) 2>/dev/null; [ $? != 2 ]; then "
 	    "PS1=\"$PS1\"'$(while read -t 0.01 -r "
 	    "_sshmcp_j; do :; done)'; else PS1=\"$PS1\"'$(stty -icanon min 0 time 0 2>/dev/null; "
 	    "while read -r _sshmcp_j; do :; done; stty icanon 2>/dev/null)'; fi%s; "
