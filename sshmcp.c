@@ -3604,7 +3604,20 @@ struct filt {
 	int csi_priv;               /* ESC [ ? ...: a private sequence */
 	size_t strlen;              /* bytes of the string so far */
 	int cpr, da;                /* ESC[6n, ESC[c seen: the device waits for an answer */
+	int takes;                  /* a sequence that takes the screen went by (filt_takes) */
 };
+
+/* The sequences by which a program takes the screen, as the screen model counts them
+ * (scr.takes): the alternate screen (?1049h, ?1047h, ?47h), CUP/HVP, VPA, DECSTBM. A
+ * session's screen grid is allocated when the first one comes (shell_feed). */
+static void filt_takes(struct filt *f, unsigned char fin)
+{
+	unsigned n = f->csi_n % 100000;
+
+	if (f->csi_priv ? fin == 'h' && (n == 1049 || n == 1047 || n == 47) :
+	    strchr("Hfdr", fin) != NULL)
+		f->takes = 1;
+}
 
 /* A CSI sequence ended with `fin`: in device mode some of them matter. */
 static size_t filt_csi(struct filt *f, unsigned char fin, unsigned char *out)
@@ -3675,6 +3688,7 @@ static int filt_seq(struct filt *f, unsigned char c, unsigned char *out, size_t 
 			f->csi_priv = 1;
 		else if (c >= 0x40 && c <= 0x7e) {
 			f->st = FILT_TEXT;
+			filt_takes(f, c);
 			if (f->csi_n < 100000)
 				*o += filt_csi(f, c, out + *o);
 		}
@@ -4037,22 +4051,30 @@ static enum ctx_kind prompt_ctx(const char *cmd)
 }
 
 /* Streaming commands never end by themselves: refused unless run in the background. An
- * entry's `unless` option (ping -c, top -b -n) makes the command end on its own. */
+ * entry's `unless` option (ping -c, top -b -n) makes the command end on its own.
+ * Full-screen programs (`screen`) become screens instead (status "screen", send_keys);
+ * under a command policy they are refused as before: keys typed into an editor or a
+ * monitor would run what the policy never saw (:!sh, top's k, watch's command). */
 static const struct {
 	const char *re;
 	const char *unless[2];
 	int device;                 /* also on network devices (Junos `top` is a config command) */
+	int screen;                 /* a full-screen program: refused under a policy only */
 } prompt_streams[] = {
-	{ "(^|[;&|] *)tail( [^;&|]*)? (-[A-Za-z]*[fF]|--follow)", { NULL, NULL }, 0 },
-	{ "(^|[;&|] *)(watch|iotop|iftop|nload|vi|vim|nano|emacs)( |$)", { NULL, NULL }, 0 },
-	{ "(^|[;&|] *)h?top( |$)", { " -b", " -n" }, 0 },
-	{ "(^|[;&|] *)journalctl( [^;&|]*)? (-f|--follow)", { NULL, NULL }, 0 },
-	{ "(^|[;&|] *)(dmesg|kubectl logs|docker logs)( [^;&|]*)? (-w|-f|--follow)", { NULL, NULL }, 0 },
-	{ "(^|[;&|] *)ping6?( |$)", { " -c", NULL }, 0 },
-	{ "(^|[;&|\n] *)(monitor|debug all|terminal monitor)", { NULL, NULL }, 1 },
+	{ "(^|[;&|] *)tail( [^;&|]*)? (-[A-Za-z]*[fF]|--follow)", { NULL, NULL }, 0, 0 },
+	{ "(^|[;&|] *)(iotop|iftop|nload)( |$)", { NULL, NULL }, 0, 0 },
+	{ "(^|[;&|] *)(watch|vi|vim|nano|emacs)( |$)", { NULL, NULL }, 0, 1 },
+	{ "(^|[;&|] *)h?top( |$)", { " -b", " -n" }, 0, 1 },
+	{ "(^|[;&|] *)journalctl( [^;&|]*)? (-f|--follow)", { NULL, NULL }, 0, 0 },
+	{ "(^|[;&|] *)(dmesg|kubectl logs|docker logs)( [^;&|]*)? (-w|-f|--follow)", { NULL, NULL },
+	  0, 0 },
+	{ "(^|[;&|] *)ping6?( |$)", { " -c", NULL }, 0, 0 },
+	{ "(^|[;&|\n] *)(monitor|debug all|terminal monitor)", { NULL, NULL }, 1, 0 },
 };
 
-static const char *prompt_stream_hint(const char *cmd, int device)
+/* The hint a streaming command is refused with, or NULL. `policy`: full-screen programs
+ * are refused too. */
+static const char *prompt_stream_hint(const char *cmd, int device, int policy)
 {
 	regex_t re;
 	size_t i;
@@ -4060,7 +4082,7 @@ static const char *prompt_stream_hint(const char *cmd, int device)
 	for (i = 0; i < sizeof(prompt_streams) / sizeof(prompt_streams[0]); i++) {
 		int hit;
 
-		if (device && !prompt_streams[i].device)
+		if ((device && !prompt_streams[i].device) || (prompt_streams[i].screen && !policy))
 			continue;
 		if (regcomp(&re, prompt_streams[i].re, REG_EXTENDED | REG_NOSUB) != 0)
 			continue;
@@ -6321,11 +6343,15 @@ static void dev_submode(const char *line, char *out, size_t cap)
  * Bytes flow: channel -> sess.out[0] -> filt (escapes, CRLF) -> sentinel scanner -> the
  * current line (kept back for prompt matching) -> the command's ring.
  */
-enum cmd_status { CMD_QUEUED, CMD_RUNNING, CMD_AWAITING, CMD_COMPLETED, CMD_TIMEOUT,
-	CMD_INTERRUPTED, CMD_FAILED };
+/* CMD_SCREEN: a full-screen program holds the terminal (the result is its screen); it sits
+ * between RUNNING and AWAITING so that "still running" (<= CMD_AWAITING) and "has news for
+ * a waiter" (> CMD_RUNNING) both hold for it. */
+enum cmd_status { CMD_QUEUED, CMD_RUNNING, CMD_SCREEN, CMD_AWAITING, CMD_COMPLETED,
+	CMD_TIMEOUT, CMD_INTERRUPTED, CMD_FAILED };
 
 static const char *const cmd_status_names[] = {
-	[CMD_QUEUED] = "running", [CMD_RUNNING] = "running", [CMD_AWAITING] = "awaiting_input",
+	[CMD_QUEUED] = "running", [CMD_RUNNING] = "running", [CMD_SCREEN] = "screen",
+	[CMD_AWAITING] = "awaiting_input",
 	[CMD_COMPLETED] = "completed", [CMD_TIMEOUT] = "timeout",
 	[CMD_INTERRUPTED] = "interrupted", [CMD_FAILED] = "failed",
 };
@@ -6357,6 +6383,7 @@ struct cmd {
 	int audited;
 	int approved;                       /* ConfirmCommand: the person said yes */
 	int session_reset;                  /* the first on a session that replaced a lost one */
+	uint64_t scr_takes;                 /* the screen's `takes` when it started */
 };
 
 enum sh_state { SH_CONNECTING, SH_SETUP, SH_IDLE, SH_BUSY, SH_CLOSED };
@@ -6485,6 +6512,10 @@ struct shell {
 	size_t nbanner;
 	char enable_pw[SSHMCP_SECRET_MAX];
 	int enable_want;                    /* a new enable password: escalate once */
+	/* The terminal screen the PTY stream draws (section "terminal screen"), always fed. */
+	struct scr scr;
+	uint64_t scr_seen;                  /* scr.gen when a reader last saw it (changed) */
+	int win_pending;                    /* a window-change request still to send */
 };
 
 static const struct engine shell_engine, dev_engine;
@@ -6883,11 +6914,21 @@ static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len,
 }
 
 /* Terminal queries (cursor position, device attributes) are answered as a terminal of
- * the PTY's size would: RouterOS and some shells wait for the answer before the prompt. */
+ * the PTY's size would: RouterOS and some shells wait for the answer before the prompt.
+ * A shell's queries get the screen's own answers (the real cursor: curses programs and
+ * `resize` ask where it is); a device keeps the bottom-right answer its profiles expect. */
 static void shell_answer_queries(struct shell *sh)
 {
+	unsigned char rep[SSHMCP_SCR_REPLY_MAX];
 	char answer[32];
+	size_t n = scr_replies(&sh->scr, rep, sizeof(rep));
 
+	if (sh->dv == NULL && sh->scr.mem != NULL) {
+		sh->f.cpr = sh->f.da = 0;
+		if (n > 0)
+			(void)shell_type_input(sh, (const char *)rep, n);
+		return;
+	}
 	for (; sh->f.cpr > 0; sh->f.cpr--)
 		if (str_fmt(answer, sizeof(answer), "\033[%d;%dR", sh->job.rows, sh->job.cols) == 0)
 			(void)shell_type_input(sh, answer, strlen(answer));
@@ -6928,6 +6969,17 @@ static void shell_eng_text(struct shell *sh, const unsigned char *p, size_t o, i
 	sh->nhold = hold;
 }
 
+/* The screen sees the stream as a terminal would, from the read in which a program first
+ * took the screen (the filter saw it: filt_takes) on: a session that never runs one keeps
+ * no grid (109 KB at 200x50). A grid that cannot be had leaves the session as it was. */
+static void shell_screen_feed(struct shell *sh, const unsigned char *p, size_t n)
+{
+	if (sh->scr.mem == NULL && sh->f.takes && sh->dv == NULL &&
+	    scr_init(&sh->scr, sh->job.cols, sh->job.rows) < 0)
+		sh->f.takes = 0;
+	scr_feed(&sh->scr, p, n);
+}
+
 /* Drain what the channel delivered through filter and scanner. */
 static void shell_feed(struct shell *sh, int64_t now)
 {
@@ -6942,6 +6994,7 @@ static void shell_feed(struct shell *sh, int64_t now)
 		if (n > SSHMCP_IO_CHUNK)
 			n = SSHMCP_IO_CHUNK;
 		o = shell_filter(sh, p, n);
+		shell_screen_feed(sh, p, n);
 		ring_consume(r, n);
 		sh->last_rx = now;
 		got = 1;
@@ -7024,6 +7077,7 @@ static void shell_start_next(struct shell *sh, int64_t now)
 	sh->fresh = 0;
 	sh->ncmds++;
 	c->status = CMD_RUNNING;
+	c->scr_takes = sh->scr.takes;
 	c->t_start = now;
 	if (c->deadline > 0)
 		shell_arm(sh, SHT_CMD, c->deadline);
@@ -7074,7 +7128,7 @@ static void shell_interrupt(struct shell *sh, struct cmd *c, enum cmd_status why
 	c->grace_deadline = now + SSHMCP_INTERRUPT_GRACE_MS;
 	shell_arm(sh, SHT_GRACE, c->grace_deadline);
 	(void)shell_type(sh, "\003", 1);
-	if (c->status == CMD_AWAITING)
+	if (c->status == CMD_AWAITING || c->status == CMD_SCREEN)
 		c->status = CMD_RUNNING;
 }
 
@@ -7093,6 +7147,14 @@ static int shell_is_sudo_prompt(const char *line)
 	    strcmp(line + n - k, tail) == 0;
 }
 
+/* Did the running command take the screen (alternate screen, cursor addressing) since it
+ * started? Then it is a full-screen program: its result is the screen, not a byte stream.
+ * A line editor, a progress bar or `clear` never counts: they end or never address rows. */
+static int shell_took_screen(const struct shell *sh, const struct cmd *c)
+{
+	return sh->dv == NULL && sh->scr.takes != c->scr_takes;
+}
+
 /* A quiet spell after output: is the last line a question, a REPL or a nested shell? */
 static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_t now)
 {
@@ -7104,6 +7166,10 @@ static void shell_check_prompt(struct shell *sh, const struct prompt *pr, int64_
 	line[sh->nline] = '\0';
 	sh->fresh = 0;
 	kind = prompt_classify(pr, line);
+	if (kind != PROMPT_INPUT && shell_took_screen(sh, c)) {
+		c->status = CMD_SCREEN;     /* a question on its last line (less's ':') stays one */
+		return;
+	}
 	if (sh->ps2 > sh->ps2_expected && sh->nline == 0) {
 		err_set(&c->err, SSHMCP_ERR_INCOMPLETE, "the shell wants more input: unbalanced "
 		    "quotes, brackets or a trailing backslash");
@@ -7830,6 +7896,38 @@ static void shell_arm(struct shell *sh, enum sh_timer t, int64_t at)
 	sh->tm[t] = at;
 }
 
+/*
+ * The session's terminal takes a new size: the screen now, the PTY by a window-change
+ * request (RFC 4254 6.7) once the channel is open (before that, the PTY request carries
+ * it). The remote kernel then sends SIGWINCH, and a full-screen program redraws. -1: a
+ * size the screen cannot hold.
+ */
+static int shell_resize(struct shell *sh, int cols, int rows)
+{
+	if (cols == sh->job.cols && rows == sh->job.rows)
+		return 0;
+	if (sh->scr.mem != NULL && scr_resize(&sh->scr, cols, rows) < 0)
+		return -1;
+	sh->job.cols = cols;
+	sh->job.rows = rows;
+	sh->win_pending = sh->s.ch != NULL;
+	sh->kick = 1;
+	return 0;
+}
+
+/* Send a pending window change; libssh2 keeps a request it could not finish (EAGAIN) and
+ * is called again on the next step. */
+static void shell_win_send(struct shell *sh)
+{
+	int rc;
+
+	if (!sh->win_pending || sh->s.state != SESS_RUNNING || sh->s.ch == NULL)
+		return;
+	rc = libssh2_channel_request_pty_size_ex(sh->s.ch, sh->job.cols, sh->job.rows, 0, 0);
+	if (rc != LIBSSH2_ERROR_EAGAIN)
+		sh->win_pending = 0;        /* done, or refused: the screen keeps the size asked */
+}
+
 /* One step: the connection, the engine's login once the PTY is open, what arrived, the
  * engine's look at its timers, file operations, what was typed. Timers that were due when
  * it began and were not armed again are spent. */
@@ -7858,6 +7956,7 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 		sh->eng->check(sh, pr, now);
 	if (sh->fops != NULL)
 		shell_files_round(sh, now);
+	shell_win_send(sh);
 	if (ring_used(&sh->s.in) > 0 && sh->s.state == SESS_RUNNING)
 		sess_step(&sh->s, now);     /* what was typed above goes out now, not on the next wake */
 	if (sh->s.state >= SESS_DONE)
@@ -7905,6 +8004,7 @@ static void shell_free(struct shell *sh)
 		return;
 	dev_re_free(sh);
 	free(sh->dv);
+	scr_free(&sh->scr);
 	mem_wipe(sh->enable_pw, sizeof(sh->enable_pw));
 	mask_free(&sh->mask);
 	sess_unlink(&sh->s);
@@ -7930,7 +8030,7 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 
 	if (sh == NULL)
 		return NULL;
-	sh->job = (struct job){ .command = NULL, .want_pty = 1, .term = "vt100",
+	sh->job = (struct job){ .command = NULL, .want_pty = 1, .term = "xterm-256color",
 		.cols = SSHMCP_PTY_COLS, .rows = SSHMCP_PTY_ROWS, .forward_stdin = 1 };
 	if (sess_init(&sh->s, &sh->job, lg, SHELL_IN_RING, now) < 0 ||
 	    str_random_hex(sh->nonce, sizeof(sh->nonce), 8) < 0 ||
@@ -10928,6 +11028,13 @@ struct waiter {
 	char progress[128];                 /* progressToken as raw JSON, "" for none */
 	int64_t next_progress;
 	int progress_n;
+	/* send_keys: answered with the screen once it settled or wait_for matched. */
+	struct shell *sh;                   /* its session; NULL once closed (srv_shell_remove) */
+	int screen, has_re;
+	int alt0;                           /* the alternate screen showed when the keys went */
+	regex_t re;                         /* wait_for */
+	int64_t sent_at;
+	uint64_t gen;                       /* the screen as last matched against wait_for */
 };
 
 struct server {
@@ -11144,7 +11251,7 @@ static int mcp_raw(const struct json_doc *d, int t, char *out, size_t cap)
  * the limits the live policy sets (MaxTimeout).
  */
 enum arg_kind { AK_STR, AK_TEXT, AK_INT, AK_NUM, AK_BOOL, AK_KEYS, AK_HOSTS, AK_MODE,
-	AK_OFFSET };
+	AK_OFFSET, AK_SKEYS };
 enum arg_class { AC_ANY, AC_HOST, AC_USER, AC_PATH, AC_NAME, AC_ID, AC_SECRET, AC_ENUM };
 /* Bounds the policy sets: the row's max is replaced by it. */
 enum arg_lim { AL_FIXED, AL_TIMEOUT };
@@ -11153,7 +11260,8 @@ enum arg_id { A_HOST, A_COMMAND, A_USERNAME, A_PORT, A_PASSWORD, A_KEY_FILENAME,
 	A_TIMEOUT, A_WAIT, A_SESSION, A_SUDO_PASSWORD, A_ENABLE_PASSWORD, A_DEVICE_TYPE,
 	A_MAX_BYTES, A_COMMAND_ID, A_OFFSET, A_STATUS_WAIT, A_TEXT, A_KEYS, A_SECRET, A_NEWLINE,
 	A_PATH, A_LENGTH, A_SUDO, A_CONTENT, A_ENCODING, A_MODE, A_APPEND, A_CREATE_DIRS, A_HOSTS,
-	A_MAX_PARALLEL, A_FAN_MAX_BYTES, A_RUNNING_ONLY, A_HOST_FILTER, A_COUNT };
+	A_MAX_PARALLEL, A_FAN_MAX_BYTES, A_RUNNING_ONLY, A_HOST_FILTER, A_COLS, A_ROWS,
+	A_SCR_KEYS, A_SCR_TEXT, A_WAIT_FOR, A_SCR_WAIT, A_SCR_HOST, A_COUNT };
 
 /* What a call's arguments became. Strings are NUL-terminated copies; command, text and
  * content are allocated (arg_release wipes and frees). Numbers keep their default when
@@ -11173,6 +11281,10 @@ struct targs {
 	int keys[SSHMCP_KEYS_MAX];
 	int nkeys;
 	int hosts;                          /* the hosts argument's token (execute_on_hosts) */
+	long cols, rows;                    /* the terminal's size; 0: as it is */
+	char skeys[SSHMCP_KEYS_MAX][SSHMCP_SCR_KEYNAME_MAX];   /* send_keys, checked by scr_key */
+	int nskeys;
+	char wait_for[SSHMCP_SCR_WAIT_FOR_MAX];
 };
 
 _Static_assert(A_COUNT <= 64, "seen is a 64-bit mask");
@@ -11272,6 +11384,22 @@ static const struct arg_row arg_rows[A_COUNT] = {
 		"false", NULL, NULL },
 	[A_HOST_FILTER] = { "host", AK_STR, AC_HOST, TA(host), 1, 0, AL_FIXED, NULL, NULL,
 		"only this host's" },
+	[A_COLS] = { "cols", AK_INT, AC_ANY, TA(cols), 1, SSHMCP_SCR_COLS_MAX, AL_FIXED, NULL, NULL,
+		"the session's terminal width (a window change when it differs)" },
+	[A_ROWS] = { "rows", AK_INT, AC_ANY, TA(rows), 1, SSHMCP_SCR_ROWS_MAX, AL_FIXED, NULL, NULL,
+		"the session's terminal height" },
+	[A_SCR_KEYS] = { "keys", AK_SKEYS, AC_ANY, TA(skeys), 0, SSHMCP_KEYS_MAX, AL_FIXED, NULL,
+		NULL, "key names, typed after the text: enter, esc, tab, backspace, up, down, left, "
+		"right, home, end, pgup, pgdn, insert, delete, f1-f12, ctrl-a..ctrl-z, alt-x, space, "
+		"any single character" },
+	[A_SCR_TEXT] = { "text", AK_TEXT, AC_ANY, TA(text), 0, SSHMCP_INPUT_MAX, AL_FIXED, NULL,
+		NULL, "typed as is (no Enter: add the key)" },
+	[A_WAIT_FOR] = { "wait_for", AK_STR, AC_ANY, TA(wait_for), 1, 0, AL_FIXED, NULL, NULL,
+		"an extended regular expression: return once a screen line matches it" },
+	[A_SCR_WAIT] = { "wait", AK_NUM, AC_ANY, TA(wait), 0, SSHMCP_TIMEOUT_MAX_S, AL_TIMEOUT,
+		"5", NULL, "seconds at most to wait for quiet (or for wait_for)" },
+	[A_SCR_HOST] = { "host", AK_STR, AC_HOST, TA(host), 1, 0, AL_FIXED, NULL, NULL,
+		"with session: the session's screen (instead of command_id)" },
 };
 
 /* A tool's arguments: row ids, A_COUNT-terminated; the required ones first, counted. */
@@ -11282,9 +11410,13 @@ struct arg_list {
 
 #define ARG_CONN A_USERNAME, A_PORT, A_PASSWORD, A_KEY_FILENAME, A_PASSPHRASE, A_SESSION
 static const struct arg_list args_exec = { 2, { A_HOST, A_COMMAND, ARG_CONN, A_TIMEOUT, A_WAIT,
-	A_SUDO_PASSWORD, A_ENABLE_PASSWORD, A_DEVICE_TYPE, A_MAX_BYTES, A_COUNT } };
+	A_SUDO_PASSWORD, A_ENABLE_PASSWORD, A_DEVICE_TYPE, A_MAX_BYTES, A_COLS, A_ROWS, A_COUNT } };
 static const struct arg_list args_async = { 2, { A_HOST, A_COMMAND, ARG_CONN, A_TIMEOUT,
-	A_SUDO_PASSWORD, A_ENABLE_PASSWORD, A_DEVICE_TYPE, A_MAX_BYTES, A_COUNT } };
+	A_SUDO_PASSWORD, A_ENABLE_PASSWORD, A_DEVICE_TYPE, A_MAX_BYTES, A_COLS, A_ROWS, A_COUNT } };
+static const struct arg_list args_read_screen = { 0, { A_COMMAND_ID, A_SCR_HOST, A_SESSION,
+	A_COUNT } };
+static const struct arg_list args_send_keys = { 1, { A_COMMAND_ID, A_SCR_TEXT, A_SCR_KEYS,
+	A_WAIT_FOR, A_SCR_WAIT, A_COUNT } };
 static const struct arg_list args_status = { 1, { A_COMMAND_ID, A_OFFSET, A_STATUS_WAIT,
 	A_MAX_BYTES, A_COUNT } };
 static const struct arg_list args_input = { 1, { A_COMMAND_ID, A_TEXT, A_KEYS, A_SECRET,
@@ -11385,6 +11517,39 @@ static int arg_keys(const struct json_doc *d, int t, struct targs *v, struct err
 	return 0;
 }
 
+/* send_keys' keys: names scr_key knows (the modes a program sets change only the bytes),
+ * all checked before anything is typed. */
+static int arg_scr_keys(const struct json_doc *d, int t, struct targs *v, struct err *e)
+{
+	struct scr blank;
+	char seq[SSHMCP_SCR_KEY_MAX + 1];
+	int k;
+
+	memset(&blank, 0, sizeof(blank));
+	if (json_type(d, t) != JSON_ARRAY) {
+		err_set(e, SSHMCP_ERR_USAGE, "argument 'keys' must be an array of key names");
+		return -1;
+	}
+	for (k = json_child(d, t); k >= 0; k = json_next(d, t, k)) {
+		char *name = v->skeys[v->nskeys < SSHMCP_KEYS_MAX ? v->nskeys : 0];
+
+		if (v->nskeys >= SSHMCP_KEYS_MAX) {
+			err_set(e, SSHMCP_ERR_USAGE, "too many keys (at most %d)", SSHMCP_KEYS_MAX);
+			return -1;
+		}
+		if (json_type(d, k) != JSON_STRING ||
+		    json_str(d, k, name, SSHMCP_SCR_KEYNAME_MAX, NULL) < 0 ||
+		    scr_key(&blank, name, seq, sizeof(seq)) < 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "unknown key in 'keys' (enter, esc, tab, backspace, "
+			    "up, down, left, right, home, end, pgup, pgdn, f1-f12, ctrl-a..ctrl-z, alt-x, "
+			    "a single character)");
+			return -1;
+		}
+		v->nskeys++;
+	}
+	return 0;
+}
+
 /* mode: "0644", "644" or 420, at most 07777. */
 static int arg_mode_value(const struct json_doc *d, int t, struct targs *v, struct err *e)
 {
@@ -11441,6 +11606,8 @@ static int arg_one(const struct arg_row *r, const struct json_doc *d, int t,
 		return -1;
 	case AK_KEYS:
 		return arg_keys(d, t, v, e);
+	case AK_SKEYS:
+		return arg_scr_keys(d, t, v, e);
 	case AK_MODE:
 		return arg_mode_value(d, t, v, e);
 	case AK_HOSTS:
@@ -11539,9 +11706,12 @@ static void arg_schema(struct jw *w, const struct arg_list *l, const struct poli
 		const char *const *en;
 
 		jw_kobj_begin(w, r->name);
-		if (r->kind == AK_KEYS || r->kind == AK_HOSTS || r->kind == AK_MODE) {
-			jw_kraw(w, "type", r->kind == AK_KEYS ? "\"array\"" : r->kind == AK_HOSTS ?
-			    "[\"array\",\"string\"]" : "[\"string\",\"integer\"]", r->kind == AK_KEYS ? 7 :
+		if (r->kind == AK_KEYS || r->kind == AK_SKEYS || r->kind == AK_HOSTS ||
+		    r->kind == AK_MODE) {
+			int arr = r->kind == AK_KEYS || r->kind == AK_SKEYS;
+
+			jw_kraw(w, "type", arr ? "\"array\"" : r->kind == AK_HOSTS ?
+			    "[\"array\",\"string\"]" : "[\"string\",\"integer\"]", arr ? 7 :
 			    r->kind == AK_HOSTS ? 18 : 20);
 			if (r->kind != AK_MODE) {
 				jw_kobj_begin(w, "items");
@@ -11758,6 +11928,9 @@ static void srv_shell_remove(struct server *srv, struct shell *sh)
 {
 	int i;
 
+	for (i = 0; i < SSHMCP_WAITERS_MAX; i++)
+		if (srv->wait[i].active && srv->wait[i].sh == sh)
+			srv->wait[i].sh = NULL;     /* a send_keys waiter answers without a screen */
 	for (i = 0; i < srv->nshells; i++)
 		if (srv->shells[i] == sh) {
 			srv->shells[i] = srv->shells[--srv->nshells];
@@ -12171,6 +12344,107 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 	return c;
 }
 
+/* ------------------------------------------------------------- screens --- */
+/*
+ * A session's screen for agents (read_screen, send_keys, an execute_command whose program
+ * took the screen). Rows are the model's text; what the stream hides from output stays
+ * hidden here: the sentinel and sudo nonces (our prompt is drawn on the screen like any
+ * text) and the session's secrets show as stars.
+ */
+static void tool_screen_blank(char *row, size_t n, const char *sec, size_t len)
+{
+	char *p = row, *hit;
+
+	if (len == 0)
+		return;
+	while ((hit = memmem(p, n - (size_t)(p - row), sec, len)) != NULL) {
+		memset(hit, '*', len);
+		p = hit + len;
+	}
+}
+
+static void tool_screen_mask(const struct shell *sh, char *row, size_t n)
+{
+	int i;
+
+	tool_screen_blank(row, n, sh->nonce, strlen(sh->nonce));
+	tool_screen_blank(row, n, sh->sudo_nonce, strlen(sh->sudo_nonce));
+	for (i = 0; i < sh->mask.n; i++)
+		tool_screen_blank(row, n, sh->mask.sec[i], sh->mask.len[i]);
+}
+
+/* Row y as shown: text, masked. */
+static size_t tool_screen_row(const struct shell *sh, int y, char *row, size_t cap)
+{
+	size_t n = scr_row_text(&sh->scr, y, row, cap);
+
+	tool_screen_mask(sh, row, n);
+	return n;
+}
+
+/* What a screen response may need: each row escaped, the names around it. */
+static size_t tool_screen_cap(const struct shell *sh)
+{
+	return (size_t)sh->job.rows * SSHMCP_SCR_ROW_TEXT_MAX + 4096;
+}
+
+/* The rows as one text, trailing blank rows left out; returns its length. */
+static size_t tool_screen_text(const struct shell *sh, char *out, size_t cap)
+{
+	size_t o = 0, keep = 0;
+	int y;
+
+	for (y = 0; y < sh->scr.rows && SSHMCP_SCR_ROW_TEXT_MAX + 1 <= cap - o; y++) {
+		o += tool_screen_row(sh, y, out + o, cap - o);
+		out[o++] = '\n';
+		if (o > 1 && out[o - 2] != '\n')
+			keep = o;
+	}
+	return keep;
+}
+
+/* Does a line of the screen match? */
+static int tool_screen_match(const struct shell *sh, const regex_t *re)
+{
+	char row[SSHMCP_SCR_ROW_TEXT_MAX];
+	int y;
+
+	for (y = 0; y < sh->scr.rows; y++) {
+		(void)tool_screen_row(sh, y, row, sizeof(row));
+		if (regexec(re, row, 0, NULL, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The screen's fields (SPEC §4): rows, cursor, cols, lines, alternate, title, changed (the
+ * screen moved since a reader last saw it: this one has now). */
+static void tool_screen_fields(struct jw *w, struct shell *sh)
+{
+	char row[SSHMCP_SCR_ROW_TEXT_MAX], title[SSHMCP_SCR_TITLE_MAX];
+	int y, cr, cc;
+
+	jw_karr_begin(w, "rows");
+	for (y = 0; y < sh->job.rows; y++)       /* no grid yet (nothing took it): blank */
+		jw_str(w, row, tool_screen_row(sh, y, row, sizeof(row)));
+	jw_arr_end(w);
+	cr = cc = 0;
+	if (sh->scr.mem != NULL)
+		scr_cursor(&sh->scr, &cr, &cc);
+	jw_kobj_begin(w, "cursor");
+	jw_kint(w, "row", cr);
+	jw_kint(w, "col", cc);
+	jw_obj_end(w);
+	jw_kint(w, "cols", sh->job.cols);
+	jw_kint(w, "lines", sh->job.rows);
+	jw_kbool(w, "alternate", sh->scr.alt);
+	(void)str_copy(title, sizeof(title), sh->scr.title);
+	tool_screen_mask(sh, title, strlen(title));
+	jw_kcstr(w, "title", title);
+	jw_kbool(w, "changed", sh->scr.gen != sh->scr_seen);
+	sh->scr_seen = sh->scr.gen;
+}
+
 /* The slice of output a response carries: from offset, at most max_bytes, the newest. */
 struct slice {
 	uint64_t start, end, dropped;
@@ -12238,6 +12512,11 @@ static void cmd_write_result(struct jw *w, const struct cmd *c, const struct sli
 		jw_kbool(w, "session_closed", 1);
 	if (c->session_reset)
 		jw_kbool(w, "session_reset", 1);
+	if (c->status == CMD_SCREEN && c->sh != NULL) {
+		jw_kobj_begin(w, "screen");
+		tool_screen_fields(w, c->sh);
+		jw_obj_end(w);
+	}
 	if (c->err.code != SSHMCP_OK) {
 		jw_kobj_begin(w, "error");
 		jw_kcstr(w, "code", err_table[c->err.code].name);
@@ -12257,17 +12536,23 @@ static void mcp_reply_cmd(struct server *srv, const char *id, const struct cmd *
     uint64_t offset, size_t max_bytes, int64_t now)
 {
 	struct slice s = cmd_slice(c, offset, max_bytes);
+	struct shell *scr = c->status == CMD_SCREEN ? c->sh : NULL;
 	size_t n, cap = (size_t)(s.end - s.start) + SSHMCP_ERRMSG_MAX + SSHMCP_PROMPT_MAX + 128;
-	char *tmp = malloc(cap);
+	char *tmp;
 	struct jw w;
 	int k;
 
-	if (tmp == NULL || mcp_resp_begin(srv, &w, cap) < 0) {
+	if (scr != NULL) {
+		s.start = s.end;            /* a screen instead of the bytes that drew it */
+		cap += tool_screen_cap(scr);
+	}
+	if ((tmp = malloc(cap)) == NULL || mcp_resp_begin(srv, &w, cap) < 0) {
 		free(tmp);
 		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
 		return;
 	}
-	n = cmd_read_slice(c, &s, tmp);
+	n = scr != NULL ? tool_screen_text(scr, tmp, cap - SSHMCP_ERRMSG_MAX - SSHMCP_PROMPT_MAX) :
+	    cmd_read_slice(c, &s, tmp);
 	/* The text rendering: the output, then one bracketed summary line. */
 	k = snprintf(tmp + n, cap - n, "%s[%s %s%s", n > 0 && tmp[n - 1] != '\n' ? "\n" : "",
 	    c->id, cmd_status_names[c->status], c->status == CMD_AWAITING ? ": " : "");
@@ -12294,7 +12579,7 @@ static void mcp_reply_cmd(struct server *srv, const char *id, const struct cmd *
 	jw_obj_end(&w);
 	jw_arr_end(&w);
 	jw_key(&w, "structuredContent");
-	cmd_write_result(&w, c, &s, tmp, n, now);
+	cmd_write_result(&w, c, &s, tmp, scr != NULL ? 0 : n, now);
 	jw_kbool(&w, "isError", cmd_is_error(c));
 	jw_obj_end(&w);
 	jw_obj_end(&w);
@@ -12330,9 +12615,29 @@ static void mcp_reply_err(struct server *srv, const char *id, const struct err *
 	mcp_resp_send(srv, &w);
 }
 
+static struct waiter *srv_wait_slot(struct server *srv, const char *id, struct cmd *c,
+    int64_t deadline, uint64_t offset, size_t max_bytes, int on_change, const char *progress);
+
 /* Park a request until its command changes; the loop answers it (srv_wake). */
 static int srv_wait(struct server *srv, const char *id, struct cmd *c, int64_t deadline,
     uint64_t offset, size_t max_bytes, int on_change, const char *progress)
+{
+	return srv_wait_slot(srv, id, c, deadline, offset, max_bytes, on_change, progress) != NULL ?
+	    0 : -1;
+}
+
+/* A waiter is done: its command let go, its pattern freed. */
+static void srv_wait_end(struct waiter *wt)
+{
+	if (wt->has_re)
+		regfree(&wt->re);
+	wt->has_re = 0;
+	wt->active = 0;
+	wt->cmd->refs--;
+}
+
+static struct waiter *srv_wait_slot(struct server *srv, const char *id, struct cmd *c,
+    int64_t deadline, uint64_t offset, size_t max_bytes, int on_change, const char *progress)
 {
 	int i;
 
@@ -12352,9 +12657,9 @@ static int srv_wait(struct server *srv, const char *id, struct cmd *c, int64_t d
 		wt->on_change = on_change;
 		wt->next_progress = time_ms() + SSHMCP_PROGRESS_MS;
 		c->refs++;
-		return 0;
+		return wt;
 	}
-	return -1;
+	return NULL;
 }
 
 /* A JSON command-line argument: allocated, decoded, bounded by SSHMCP_CMD_MAX. */
@@ -12388,7 +12693,13 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 		    "checks shell commands only (close the session)", sh->name);
 		goto fail;
 	}
-	if (!async && wait > 0 && (hint = prompt_stream_hint(text, sh->dv != NULL)) != NULL) {
+	if ((v->cols > 0 || v->rows > 0) && shell_resize(sh, v->cols > 0 ? (int)v->cols :
+	    sh->job.cols, v->rows > 0 ? (int)v->rows : sh->job.rows) < 0) {
+		err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory for a %ldx%ld screen", v->cols, v->rows);
+		goto fail;
+	}
+	if (!async && wait > 0 && (hint = prompt_stream_hint(text, sh->dv != NULL,
+	    sh->policy)) != NULL) {
 		err_set(a->e, SSHMCP_ERR_REFUSED, "refused '%.80s': %s", text, hint);
 		if (sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0)
 			srv_shell_remove(srv, sh);      /* opened for this call alone */
@@ -12489,11 +12800,15 @@ static void tool_input_audit(struct server *srv, const char *id, const struct cm
 	struct audit_rec r;
 	int k;
 
-	(void)str_fmt(what, sizeof(what), "send_input %s: %.2000s", c->id, text == NULL ? "" :
+	(void)str_fmt(what, sizeof(what), "%s %s: %.2000s", a->v->nskeys > 0 ||
+	    a->v->wait_for[0] != '\0' ? "send_keys" : "send_input", c->id, text == NULL ? "" :
 	    a->v->secret ? "***" : text);
 	for (k = 0; k < a->v->nkeys; k++)
 		(void)str_fmt(what + strlen(what), sizeof(what) - strlen(what), " <%s>",
 		    tool_keys[a->v->keys[k]].name);
+	for (k = 0; k < a->v->nskeys; k++)
+		(void)str_fmt(what + strlen(what), sizeof(what) - strlen(what), " <%s>",
+		    a->v->skeys[k]);
 	r = (struct audit_rec){ .req = id, .host = c->host, .user = c->user, .session = c->session,
 		.command = what, .status = status };
 	(void)audit_write(&srv->audit, &srv->rd, &r);
@@ -12556,6 +12871,172 @@ static void tool_interrupt(struct server *srv, const char *id, const struct args
 	if (c->status > CMD_AWAITING || srv_wait(srv, id, c, now + SSHMCP_INTERRUPT_GRACE_MS +
 	    SSHMCP_QUIET_MS * 4, 0, SSHMCP_MAX_BYTES_DEFAULT, 1, progress) < 0)
 		mcp_reply_cmd(srv, id, c, 0, SSHMCP_MAX_BYTES_DEFAULT, now);
+}
+
+/* read_screen and send_keys answer: the command (when there is one) and the screen. */
+static void mcp_reply_screen(struct server *srv, const char *id, struct shell *sh,
+    const struct cmd *c)
+{
+	size_t cap = (sh != NULL ? tool_screen_cap(sh) : 0) + 512, n = 0;
+	char *text = malloc(cap);
+	struct jw w;
+
+	if (text == NULL || mcp_resp_begin(srv, &w, cap) < 0) {
+		free(text);
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	if (sh != NULL)
+		n = tool_screen_text(sh, text, cap - 256);
+	if (c != NULL)
+		n += (size_t)snprintf(text + n, cap - n, "[%s %s]", c->id, cmd_status_names[c->status]);
+	mcp_result_open(&w, id);
+	jw_obj_begin(&w);
+	jw_karr_begin(&w, "content");
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "type", "text");
+	jw_kstr(&w, "text", text, n);
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	jw_kobj_begin(&w, "structuredContent");
+	if (c != NULL) {
+		jw_kcstr(&w, "command_id", c->id);
+		jw_kcstr(&w, "status", cmd_status_names[c->status]);
+		if (c->has_exit)
+			jw_kint(&w, "exit_code", c->exit_code);
+		else
+			jw_knull(&w, "exit_code");
+	}
+	if (sh != NULL) {
+		jw_kcstr(&w, "host", sh->alias);
+		jw_kcstr(&w, "session", sh->name);
+		tool_screen_fields(&w, sh);
+	}
+	jw_obj_end(&w);
+	jw_kbool(&w, "isError", 0);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_resp_send(srv, &w);
+	free(text);
+}
+
+/* The open session named host + session, as called (no ssh_config lookup, no connect). */
+static struct shell *srv_shell_named(struct server *srv, const char *host, const char *name)
+{
+	int i;
+
+	for (i = 0; i < srv->nshells; i++)
+		if (strcmp(srv->shells[i]->alias, host) == 0 && strcmp(srv->shells[i]->name, name) == 0)
+			return srv->shells[i];
+	return NULL;
+}
+
+static void tool_read_screen(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct cmd *c = NULL;
+	struct shell *sh;
+
+	(void)progress, (void)now;
+	if (a->v->command_id[0] != '\0') {
+		if ((c = tool_cmd(srv, a)) == NULL)
+			goto fail;
+		sh = c->sh != NULL ? c->sh : srv_shell_named(srv, c->host, c->session);
+	} else if (a->v->host[0] != '\0') {
+		sh = srv_shell_named(srv, a->v->host, a->v->session);
+	} else {
+		err_set(a->e, SSHMCP_ERR_USAGE, "read_screen needs command_id, or host (and session)");
+		goto fail;
+	}
+	if (sh == NULL || sh->st == SH_CLOSED) {
+		err_set(a->e, SSHMCP_ERR_NOT_FOUND, "no open session %s to %s: its screen is gone",
+		    c != NULL ? c->session : a->v->session, c != NULL ? c->host : a->v->host);
+		goto fail;
+	}
+	mcp_reply_screen(srv, id, sh, c);
+	return;
+fail:
+	mcp_reply_err(srv, id, a->e);
+}
+
+/* send_keys types what a person would: under a command policy it is refused (keys into an
+ * editor or monitor run what the policy never checked: vi's :!, less's !, top's k). */
+static int tool_keys_allowed(struct server *srv, const char *id, const struct cmd *c,
+    const struct args *a)
+{
+	if (pol_commands(&srv->pol)) {
+		err_set(a->e, SSHMCP_ERR_POLICY, "refused: under the command policy send_keys is not "
+		    "available (use send_input at a recognised question)");
+		tool_input_audit(srv, id, c, a, "refused");
+	} else if (c->sh == NULL || c->status > CMD_AWAITING || c->status == CMD_QUEUED)
+		err_set(a->e, SSHMCP_ERR_NOT_FOUND, "command %s is not running (%s)", c->id,
+		    cmd_status_names[c->status]);
+	else if (a->v->text != NULL && str_has_control(a->v->text))
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'text' has a control character: send "
+		    "control keys with 'keys' (enter, ctrl-c, esc, ...)");
+	return a->e->code != SSHMCP_OK ? -1 : 0;
+}
+
+/* Type the text, then each key as the program's modes want it (scr_key). */
+static int tool_keys_type(struct shell *sh, const struct args *a)
+{
+	char seq[SSHMCP_SCR_KEY_MAX + 1];
+	int k, n;
+
+	if (a->v->text != NULL && shell_type_input(sh, a->v->text, strlen(a->v->text)) < 0)
+		return -1;
+	for (k = 0; k < a->v->nskeys; k++)
+		if ((n = scr_key(&sh->scr, a->v->skeys[k], seq, sizeof(seq))) < 0 ||
+		    shell_type_input(sh, seq, (size_t)n) < 0)
+			return -1;
+	return 0;
+}
+
+static void tool_send_keys(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct cmd *c = tool_cmd(srv, a);
+	long wait = a->v->wait >= 0 ? a->v->wait : SSHMCP_SCR_WAIT_DEFAULT_S;
+	struct waiter *wt;
+	regex_t re;
+	int has_re = a->v->wait_for[0] != '\0';
+
+	if (c == NULL || tool_keys_allowed(srv, id, c, a) < 0)
+		goto fail;
+	if (has_re && regcomp(&re, a->v->wait_for, REG_EXTENDED | REG_NOSUB) != 0) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'wait_for' is not an extended regular "
+		    "expression");
+		goto fail;
+	}
+	tool_input_audit(srv, id, c, a, "input");
+	if (tool_keys_type(c->sh, a) < 0) {
+		err_set(a->e, SSHMCP_ERR_BUSY, "input buffer full");
+		if (has_re)
+			regfree(&re);
+		goto fail;
+	}
+	if (c->status == CMD_AWAITING) {
+		c->status = CMD_RUNNING;    /* the question was answered: look again after output */
+		c->prompt[0] = '\0';
+	}
+	wt = srv_wait_slot(srv, id, c, now + wait * 1000, 0, 0, 1, progress);
+	if (wt == NULL) {
+		if (has_re)
+			regfree(&re);
+		mcp_reply_screen(srv, id, c->sh, c);
+		return;
+	}
+	wt->screen = 1;
+	wt->sh = c->sh;
+	wt->sent_at = now;
+	wt->gen = c->sh->scr.gen;
+	wt->alt0 = c->sh->scr.alt;
+	wt->has_re = has_re;
+	if (has_re)
+		wt->re = re;
+	return;
+fail:
+	mcp_reply_err(srv, id, a->e);
 }
 
 /* Reply with a small structured object, its JSON also serving as the text rendering. */
@@ -13181,13 +13662,20 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 /* ------------------------------------------------------------ tool table --- */
 #define SCHEMA_RESULT "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"}," \
 	"\"host\":{\"type\":\"string\"},\"session\":{\"type\":\"string\"},\"status\":{\"type\":" \
-	"\"string\",\"enum\":[\"completed\",\"running\",\"awaiting_input\",\"timeout\"," \
+	"\"string\",\"enum\":[\"completed\",\"running\",\"screen\",\"awaiting_input\",\"timeout\"," \
 	"\"interrupted\",\"failed\"]},\"exit_code\":{\"type\":[\"integer\",\"null\"]}," \
 	"\"output\":{\"type\":\"string\"},\"offset\":{\"type\":\"integer\"},\"next_offset\":" \
 	"{\"type\":\"integer\"},\"total_bytes\":{\"type\":\"integer\"},\"dropped_bytes\":" \
 	"{\"type\":\"integer\"},\"truncated\":{\"type\":\"boolean\"},\"prompt\":{\"type\":" \
 	"[\"string\",\"null\"]},\"mode\":{\"type\":\"string\"},\"duration_ms\":{\"type\":" \
-	"\"integer\"},\"error\":{\"type\":\"object\"}}}"
+	"\"integer\"},\"screen\":{\"type\":\"object\"},\"error\":{\"type\":\"object\"}}}"
+#define SCHEMA_SCREEN "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":" \
+	"\"string\"},\"status\":{\"type\":\"string\"},\"exit_code\":{\"type\":[\"integer\"," \
+	"\"null\"]},\"host\":{\"type\":\"string\"},\"session\":{\"type\":\"string\"},\"rows\":" \
+	"{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"cursor\":{\"type\":\"object\"}," \
+	"\"cols\":{\"type\":\"integer\"},\"lines\":{\"type\":\"integer\"},\"alternate\":" \
+	"{\"type\":\"boolean\"},\"title\":{\"type\":\"string\"},\"changed\":{\"type\":" \
+	"\"boolean\"},\"error\":{\"type\":\"object\"}}}"
 
 #define ANN(ro, destructive, idem) "{\"readOnlyHint\":" #ro ",\"destructiveHint\":" \
 	#destructive ",\"idempotentHint\":" #idem ",\"openWorldHint\":true}"
@@ -13238,6 +13726,16 @@ static const struct tool {
 	  "Type into a running command: text (a newline follows unless newline is false) and/or "
 	  "keys. secret: true keeps the text out of every log and result.",
 	  &args_input, SCHEMA_RESULT, ANN(false, true, false) },
+	{ "read_screen", tool_read_screen,
+	  "The terminal screen of a command's session (or of host + session): rows of text, "
+	  "cursor, size, alternate screen, title, and whether it changed since the last read. "
+	  "Full-screen programs (vi, top, less, menus) return status screen.",
+	  &args_read_screen, SCHEMA_SCREEN, ANN(true, false, true) },
+	{ "send_keys", tool_send_keys,
+	  "Type text and named keys (enter, esc, tab, backspace, arrows, home, end, pgup, pgdn, "
+	  "f1-f12, ctrl-a..ctrl-z, alt-x) into a running full-screen program; returns the screen "
+	  "once the program went quiet, or once a screen line matches wait_for (an ERE).",
+	  &args_send_keys, SCHEMA_SCREEN, ANN(false, true, false) },
 	{ "interrupt_command", tool_interrupt,
 	  "Ctrl-C the command; if the shell does not come back within 2 s the session is closed "
 	  "(and reopened on next use).", &args_id, SCHEMA_RESULT, ANN(false, true, true) },
@@ -13401,8 +13899,7 @@ static void mcp_cancelled(struct server *srv, const struct json_doc *d, int para
 			continue;
 		if (wt->cmd->sh != NULL && wt->cmd->status <= CMD_AWAITING)
 			shell_interrupt(wt->cmd->sh, wt->cmd, CMD_INTERRUPTED, now);
-		wt->cmd->refs--;
-		wt->active = 0;
+		srv_wait_end(wt);
 	}
 }
 
@@ -13625,6 +14122,8 @@ struct cli {
 	int out_tty[2];             /* terminals: blocking, so small writes */
 	int tty_raw;
 	struct termios tio;
+	int esc_st;                 /* enum cli_esc: where typed input is for escapes */
+	int esc_quit;               /* ~. was typed */
 };
 
 static void cli_usage(int fd)
@@ -13985,6 +14484,112 @@ static void cli_local_restore(struct cli *c)
 	c->tty_raw = 0;
 }
 
+/* ------------------------------------------------- interactive terminal --- */
+/*
+ * `exec -t` (or no command) on a terminal, as ssh's clientloop.c has it: after a newline
+ * (and at the start) `~` begins an escape: `~.` disconnects, `~?` lists the escapes, `~~`
+ * sends one `~`, `~` before anything else is sent with it. The window follows the local
+ * terminal: SIGWINCH becomes a window-change request (cli_tty_winch). The terminal is put
+ * back by cli_local_restore on every way out of the loop (end, signal, lost link, ~.).
+ */
+enum cli_esc { CLI_ESC_LINE, CLI_ESC_MID, CLI_ESC_SEEN };
+
+static void cli_tty_help(void)
+{
+	static const char help[] = "Supported escape sequences:\r\n ~.   - terminate connection\r\n"
+		" ~?   - this message\r\n ~~   - send the escape character by typing it twice\r\n"
+		"(Note that escapes are only recognized immediately after newline.)\r\n";
+
+	if (write(STDERR_FILENO, help, sizeof(help) - 1) < 0)
+		return;                     /* nowhere to say it */
+}
+
+/* Typed bytes through the escape reader: out gets what goes to the remote side (at most
+ * 2 n: a held ~ and the byte after it). Returns its length; ~. sets esc_quit. */
+static size_t cli_tty_escapes(struct cli *c, const unsigned char *in, size_t n,
+    unsigned char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && !c->esc_quit; i++) {
+		unsigned char b = in[i];
+		int nl = b == '\r' || b == '\n';
+
+		if (c->esc_st == CLI_ESC_SEEN) {
+			c->esc_st = nl ? CLI_ESC_LINE : CLI_ESC_MID;
+			if (b == '.') {
+				c->esc_quit = 1;
+			} else if (b == '?') {
+				cli_tty_help();
+				c->esc_st = CLI_ESC_LINE;
+			} else {
+				if (b != '~')
+					out[o++] = '~';
+				out[o++] = b;
+			}
+			continue;
+		}
+		if (c->esc_st == CLI_ESC_LINE && b == '~') {
+			c->esc_st = CLI_ESC_SEEN;
+			continue;
+		}
+		out[o++] = b;
+		c->esc_st = nl ? CLI_ESC_LINE : CLI_ESC_MID;
+	}
+	return o;
+}
+
+/* read() for a raw terminal: what was typed, escapes taken out, into p (room n). */
+static ssize_t cli_tty_read(struct cli *c, unsigned char *p, size_t n)
+{
+	unsigned char in[SSHMCP_TTY_WRITE_MAX];
+	ssize_t got;
+
+	if (n < 2)
+		return 0;                   /* the ring drains first: a held ~ may need two bytes */
+	got = read(STDIN_FILENO, in, n / 2 < sizeof(in) ? n / 2 : sizeof(in));
+	if (got <= 0)
+		return got;
+	got = (ssize_t)cli_tty_escapes(c, in, (size_t)got, p);
+	if (c->esc_quit)
+		sess_abort(&c->sess, SSHMCP_ERR_SESSION_LOST, "Connection to %s closed.",
+		    c->sess.t.alias);
+	return got;
+}
+
+/* The local terminal changed size (SIGWINCH): tell the remote PTY, as ssh does. A request
+ * that would block is dropped: the next resize sends the size again. */
+static void cli_tty_winch(struct cli *c)
+{
+	struct winsize ws;
+
+	if (!c->job.want_pty || c->sess.ch == NULL || c->sess.state != SESS_RUNNING ||
+	    ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+		return;
+	c->job.cols = ws.ws_col;
+	c->job.rows = ws.ws_row;
+	(void)libssh2_channel_request_pty_size_ex(c->sess.ch, ws.ws_col, ws.ws_row, 0, 0);
+}
+
+/* SIGWINCH only marks the loop's one global (the loop calls cli_tty_winch); a stopping
+ * signal already there wins. */
+static void cli_on_winch(int sig)
+{
+	if (sig_caught == 0)
+		sig_caught = sig;
+}
+
+static void cli_tty_signals(const struct cli *c)
+{
+	struct sigaction sa = { .sa_handler = cli_on_winch };
+
+	if (!c->tty_raw)
+		return;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGWINCH, &sa, NULL);
+}
+
 static void cli_read_stdin(struct cli *c)
 {
 	struct sess *s = &c->sess;
@@ -13994,7 +14599,7 @@ static void cli_read_stdin(struct cli *c)
 
 	if (n == 0)
 		return;
-	got = read(STDIN_FILENO, p, n);
+	got = c->tty_raw ? cli_tty_read(c, p, n) : read(STDIN_FILENO, p, n);
 	if (got > 0)
 		ring_commit(&s->in, (size_t)got);
 	else if (got == 0 || (errno != EINTR && errno != EAGAIN))
@@ -14844,7 +15449,11 @@ static void loop_run(struct cli *c)
 
 	loop_signals(&waitmask);
 	sess_step(&c->sess, time_ms());
-	(void)loop_drive(&cl, &waitmask);
+	/* SIGWINCH leaves the loop like any signal: the window change goes out, it goes on. */
+	while (loop_drive(&cl, &waitmask) == 0 && sig_caught == SIGWINCH) {
+		sig_caught = 0;
+		cli_tty_winch(c);
+	}
 	if (sig_caught != 0)
 		err_set(&c->sess.err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
 }
@@ -15164,6 +15773,31 @@ static void srv_wait_expire(struct waiter *wt, int64_t now)
 	shell_interrupt(c->sh, c, CMD_TIMEOUT, now);
 }
 
+/* A send_keys waiter's screen settles when the program was quiet this long after the keys. */
+static int64_t srv_screen_quiet_at(const struct waiter *wt)
+{
+	int64_t last = wt->sh != NULL && wt->sh->last_rx > wt->sent_at ? wt->sh->last_rx :
+	    wt->sent_at;
+
+	return last + SSHMCP_SCR_SETTLE_MS;
+}
+
+/* Is a send_keys waiter's screen ready: the command ended (or its session), wait_for
+ * matched a screen that moved, or without wait_for the program went quiet? */
+static int srv_screen_ready(struct waiter *wt, int64_t now)
+{
+	if (wt->sh == NULL || wt->cmd->status >= CMD_COMPLETED || now >= wt->deadline)
+		return 1;
+	if (!wt->has_re && wt->alt0 && !wt->sh->scr.alt)
+		return 0;   /* it left the alternate screen: it is exiting, its prompt comes next */
+	if (!wt->has_re)
+		return now >= srv_screen_quiet_at(wt);
+	if (wt->sh->scr.gen == wt->gen)
+		return 0;                   /* only a screen that moved is matched again */
+	wt->gen = wt->sh->scr.gen;
+	return tool_screen_match(wt->sh, &wt->re);
+}
+
 /* Answer the waiters whose command moved on or whose time is up. */
 static void srv_wake(struct server *srv, int64_t now)
 {
@@ -15177,14 +15811,17 @@ static void srv_wake(struct server *srv, int64_t now)
 			continue;
 		srv_wait_expire(wt, now);
 		st = wt->cmd->status;
-		if (st <= CMD_RUNNING && now < srv_wait_until(wt)) {
+		if (wt->screen ? !srv_screen_ready(wt, now) :
+		    st <= CMD_RUNNING && now < srv_wait_until(wt)) {
 			if (wt->progress[0] != '\0' && now >= wt->next_progress)
 				srv_progress(srv, wt, now);
 			continue;
 		}
-		wt->active = 0;
-		wt->cmd->refs--;
-		mcp_reply_cmd(srv, wt->id, wt->cmd, wt->offset, wt->max_bytes, now);
+		srv_wait_end(wt);
+		if (wt->screen)
+			mcp_reply_screen(srv, wt->id, wt->sh, wt->cmd);
+		else
+			mcp_reply_cmd(srv, wt->id, wt->cmd, wt->offset, wt->max_bytes, now);
 	}
 }
 
@@ -15212,6 +15849,8 @@ static int64_t srv_deadline(const struct server *srv)
 			d = srv_wait_until(wt);
 		if (wt->cmd->status == CMD_QUEUED && wt->cmd->deadline > 0 && wt->cmd->deadline < d)
 			d = wt->cmd->deadline;              /* srv_wait_expire's moment */
+		if (wt->screen && !wt->has_re && srv_screen_quiet_at(wt) < d)
+			d = srv_screen_quiet_at(wt);
 		if (wt->progress[0] != '\0' && wt->next_progress < d)
 			d = wt->next_progress;
 	}
@@ -15355,6 +15994,9 @@ static void srv_free(struct server *srv)
 		srv_approval_drop(&srv->appr[i]);
 	for (i = 0; i < SSHMCP_TCACHE_MAX; i++)
 		srv_tcache_drop(srv, i);
+	for (i = 0; i < SSHMCP_WAITERS_MAX; i++)
+		if (srv->wait[i].has_re)
+			regfree(&srv->wait[i].re);
 	prompt_free(&srv->prompt);
 	redact_free(&srv->rd);
 	pol_free(&srv->pol);
@@ -15750,6 +16392,7 @@ static int cli_exec(int argc, char **argv)
 	}
 	sess_start(&c.sess, time_ms());
 	cli_local_init(&c);
+	cli_tty_signals(&c);
 	loop_run(&c);
 	cli_local_restore(&c);
 	status = cli_exit_status(&c);

@@ -170,6 +170,10 @@ struct ring {
 #define SSHMCP_SCR_PARAMS        24                 /* CSI parameters: 24 make it void (tmux) */
 #define SSHMCP_SCR_PARAM_BYTES   64                 /* CSI parameter bytes: as many void it */
 #define SSHMCP_SCR_KEY_MAX       16                 /* the longest key sequence, with its NUL */
+#define SSHMCP_SCR_KEYNAME_MAX   24                 /* a send_keys key name, with its NUL */
+#define SSHMCP_SCR_SETTLE_MS     100                /* send_keys: quiet after the keys = drawn */
+#define SSHMCP_SCR_WAIT_DEFAULT_S 5                 /* send_keys: wait for quiet or wait_for */
+#define SSHMCP_SCR_WAIT_FOR_MAX  256                /* wait_for: an ERE, bytes with the NUL */
 /* One row as text: each cell up to 4 bytes, marks 4 each, the NUL. */
 #define SSHMCP_SCR_ROW_TEXT_MAX  (SSHMCP_SCR_COLS_MAX * 4 + SSHMCP_SCR_MARKS * 4 + 1)
 
@@ -180,6 +184,7 @@ _Static_assert(SSHMCP_SCR_COLS_DEFAULT <= SSHMCP_SCR_COLS_MAX &&
 _Static_assert(SSHMCP_PTY_COLS <= SSHMCP_SCR_COLS_MAX && SSHMCP_PTY_ROWS <= SSHMCP_SCR_ROWS_MAX,
     "a shell's PTY fits a screen");
 _Static_assert(SSHMCP_SCR_TITLE_MAX + 8 <= SSHMCP_SCR_STRING_MAX, "a title fits a string");
+_Static_assert(SSHMCP_SCR_WAIT_DEFAULT_S <= SSHMCP_TIMEOUT_MAX_S, "send_keys waits within bounds");
 
 /* A combining mark (or a joined character after a ZWJ) and the column of the cell it is on. */
 struct scr_mark {

@@ -1309,6 +1309,41 @@ static void test_scr_text(struct tally *t)
 	scr_free(&s);
 }
 
+/* The filter's sign that a program takes the screen (the grid is allocated on it), and
+ * exec -t's escape reader: ~. ~? ~~ only after a newline. */
+static void test_scr_engine(struct tally *t)
+{
+	static const struct { const char *in; int takes; } tk[] = {
+		{ "\033[5;7H", 1 }, { "\033[H", 1 }, { "\033[?1049h", 1 }, { "\033[?47h", 1 },
+		{ "\033[3;20r", 1 }, { "\033[12d", 1 }, { "\033[2J", 0 }, { "\033[K", 0 },
+		{ "\033[1;31mred\033[0m", 0 }, { "\033[?1049l", 0 }, { "\033[?25h", 0 },
+		{ "\033]0;title\007", 0 }, { "plain\r\n", 0 },
+	};
+	static const struct { const char *in, *out; int quit; } esc[] = {
+		{ "ls\r", "ls\r", 0 }, { "~.", "", 1 }, { "a~.", "a~.", 0 }, { "a\r~.", "a\r", 1 },
+		{ "~~x", "~x", 0 }, { "~x", "~x", 0 }, { "x\n~~.", "x\n~.", 0 }, { "~?", "", 0 },
+	};
+	unsigned char out[64];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(tk) / sizeof(tk[0]); i++) {
+		struct filt f = { .st = FILT_TEXT };
+
+		(void)filt_run(&f, (const unsigned char *)tk[i].in, strlen(tk[i].in), out);
+		check(t, f.takes == tk[i].takes, "filt_takes", tk[i].in);
+	}
+	for (i = 0; i < sizeof(esc) / sizeof(esc[0]); i++) {
+		struct cli c;
+
+		memset(&c, 0, sizeof(c));
+		if (strcmp(esc[i].in, "~?") == 0)
+			continue;                   /* prints to stderr: covered by tests/53 */
+		n = cli_tty_escapes(&c, (const unsigned char *)esc[i].in, strlen(esc[i].in), out);
+		check(t, n == strlen(esc[i].out) && memcmp(out, esc[i].out, n) == 0 &&
+		    c.esc_quit == esc[i].quit, "cli_tty_escapes", esc[i].in);
+	}
+}
+
 int main(void)
 {
 	struct tally t = { 0, 0 };
@@ -1347,6 +1382,7 @@ int main(void)
 	test_scr_resize(&t);
 	test_scr_keys(&t);
 	test_scr_text(&t);
+	test_scr_engine(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
 	return t.fail == 0 ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 22-serve-config: serve resolves a destination through ssh_config once and keeps it while
+# 25-serve-config: serve resolves a destination through ssh_config once and keeps it while
 # the files it read (the user's config, /etc/ssh/ssh_config, every Include and the
 # directories Include globs look in) are unchanged; a change to any of them is seen on the
 # next call, as if the files were read every time.
