@@ -14802,6 +14802,8 @@ static void fwd_connected(struct fwd *f, struct fwd_conn *fc)
 	fc->wrev = 0;
 	if (getsockopt(fc->wfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
 		log_msg(f->log, LOG_INFO, "connect_to %s port %d: failed.", fc->host, fc->port);
+		log_msg(f->log, LOG_DEBUG1, "connect_to %s port %d: %s", fc->host, fc->port,
+		    strerror(err));
 		fc->st = FC_OPEN;           /* closes through the channel: EOF both ways */
 		fc->l_eof = fc->r_eof = 1;
 		return;
@@ -14834,6 +14836,7 @@ static void fwd_accept_remote(struct fwd *f, struct fwd_listen *l)
 			fc->st = FC_CONNECT;
 		} else {
 			log_msg(f->log, LOG_INFO, "connect_to %s port %d: failed.", fc->host, fc->port);
+			log_msg(f->log, LOG_DEBUG1, "connect_to: %s", strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			fc->st = FC_OPEN;
@@ -14919,6 +14922,24 @@ static void fwd_stdout_eof(int fd)
 	}
 }
 
+/* The down ring to the local side, as far as it takes it: -1 when it is gone (EPIPE, a
+ * reset). */
+static int fwd_flush(struct fwd_conn *fc)
+{
+	while (ring_used(&fc->down) > 0) {
+		size_t n;
+		const unsigned char *r = ring_rptr(&fc->down, &n);
+		ssize_t k = write(fc->wfd, r, n);
+
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (k <= 0)
+			return -1;
+		ring_consume(&fc->down, (size_t)k);
+	}
+	return 0;
+}
+
 /* Channel -> local, as far as the ring and the local socket take it; then half-close. */
 static int fwd_down(struct fwd_conn *fc)
 {
@@ -14937,16 +14958,10 @@ static int fwd_down(struct fwd_conn *fc)
 	}
 	if (libssh2_channel_eof(fc->ch) == 1)
 		fc->r_eof = 1;
-	while (ring_used(&fc->down) > 0) {
-		const unsigned char *r = ring_rptr(&fc->down, &n);
-
-		k = write(fc->wfd, r, n);
-		if (k < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		if (k <= 0)
-			return -1;          /* EPIPE, a reset: the local side is gone */
-		ring_consume(&fc->down, (size_t)k);
-	}
+	if (fwd_flush(fc) < 0)
+		return -1;
+	if (ring_used(&fc->down) > 0)
+		return 0;
 	if (fc->r_eof && !fc->wr_shut) {
 		fc->wr_shut = 1;
 		if (fc->wfd == fc->rfd)
@@ -14985,8 +15000,8 @@ static void fwd_conn_step(struct fwd *f, struct fwd_conn *fc, struct sess *s, in
     int64_t now)
 {
 	switch (fc->st) {
-	case FC_SOCKS:
-		if (fwd_socks(fc) < 0)
+	case FC_SOCKS:                  /* the SOCKS5 greeting's answer goes out at once */
+		if (fwd_socks(fc) < 0 || fwd_flush(fc) < 0)
 			fc->st = FC_DONE;
 		return;
 	case FC_QUEUED:
@@ -15171,10 +15186,11 @@ static void sess_poll_add(struct loop *l, struct sess *s)
  * keys, keepalives) would otherwise wake every poll with nobody to read them. */
 static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 {
-	int i, readers = 0;
+	int i, readers;
 
 	if (f == NULL)
 		return;
+	readers = !f->started || f->next_remote < f->nspec;    /* -R answers to come */
 	for (i = 0; i < f->nlis; i++) {
 		loop_add(l, f->lis[i].fd, POLLIN, LOOP_FWD_LISTEN, &f->lis[i]);
 		readers |= f->lis[i].rl != NULL;
