@@ -14557,15 +14557,14 @@ static int fwd_listen_local(struct fwd *f, const struct fwd_spec *sp)
 	return ok ? 0 : -1;
 }
 
-/* A forwarding that could not be set up: a warning, or the end with ExitOnForwardFailure
- * ("Error: " is ssh's word for a remote one). */
-static int fwd_failed(struct fwd *f, struct sess *s, const char *msg, int remote)
+/* A -R the server refused: a warning, or the end with ExitOnForwardFailure. */
+static int fwd_failed(struct fwd *f, struct sess *s, const char *msg)
 {
 	if (!f->exit_on_failure) {
 		log_msg(f->log, LOG_INFO, "Warning: %s", msg);
 		return 0;
 	}
-	sess_abort(s, SSHMCP_ERR_CHANNEL, "%s%s", remote ? "Error: " : "", msg);
+	sess_abort(s, SSHMCP_ERR_CHANNEL, "Error: %s", msg);
 	return -1;
 }
 
@@ -14641,8 +14640,32 @@ static void fwd_accept(struct fwd *f, struct fwd_listen *l)
 	}
 }
 
-/* After authentication, as ssh: the local listeners; -R requests follow in fwd_remote. */
-static void fwd_start(struct fwd *f, struct sess *s)
+/* The local listeners, before the connection: ssh binds them after authentication but
+ * before the session's command starts, and with ExitOnForwardFailure a command must not
+ * run when one fails; the session section opens the command's channel on its own, so the
+ * listeners come first here. */
+static int fwd_listen_all(struct fwd *f, struct err *e)
+{
+	int i;
+
+	for (i = 0; i < f->nspec; i++) {
+		const struct fwd_spec *sp = &f->spec[i];
+		const char *msg = sp->kind == 'L' ? "Could not request local forwarding." :
+			"Could not request dynamic forwarding.";
+
+		if ((sp->kind != 'L' && sp->kind != 'D') || fwd_listen_local(f, sp) == 0)
+			continue;
+		if (f->exit_on_failure) {
+			err_set(e, SSHMCP_ERR_CHANNEL, "%s", msg);
+			return -1;
+		}
+		log_msg(f->log, LOG_INFO, "Warning: %s", msg);
+	}
+	return 0;
+}
+
+/* After authentication: -W's connection; -R requests follow in fwd_remote. */
+static void fwd_start(struct fwd *f)
 {
 	int i;
 
@@ -14650,10 +14673,6 @@ static void fwd_start(struct fwd *f, struct sess *s)
 	for (i = 0; i < f->nspec; i++) {
 		struct fwd_spec *sp = &f->spec[i];
 
-		if ((sp->kind == 'L' || sp->kind == 'D') && fwd_listen_local(f, sp) < 0 &&
-		    fwd_failed(f, s, sp->kind == 'L' ? "Could not request local forwarding." :
-		    "Could not request dynamic forwarding.", 0) < 0)
-			return;
 		if (sp->kind == 'W' && fwd_conn_new(f, sp, STDIN_FILENO, STDOUT_FILENO) != NULL) {
 			struct fwd_conn *fc = f->conn[f->nconn - 1];
 
@@ -15058,7 +15077,7 @@ static void fwd_remote(struct fwd *f, struct sess *s)
 		if (rl == NULL) {
 			(void)str_fmt(msg, sizeof(msg), "remote port forwarding failed for listen port %d",
 			    sp->bport);
-			if (fwd_failed(f, s, msg, 1) < 0)
+			if (fwd_failed(f, s, msg) < 0)
 				return;
 			continue;
 		}
@@ -15107,7 +15126,7 @@ static void fwd_step(struct cli *c, int64_t now)
 		return;
 	}
 	if (!f->started)
-		fwd_start(f, s);
+		fwd_start(f);
 	fwd_remote(f, s);
 	for (i = 0; i < f->nconn; i++)
 		opening |= f->conn[i]->st == FC_OPENING;
@@ -16182,7 +16201,7 @@ static int cli_exec(int argc, char **argv)
 	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
 	    cli_target(&c, c.dest, &c.sess.t, &e) < 0 ||
 	    pol_host_check(&c.pol, &c.sess.t, cli_resolve_plain, &c, &e) < 0 ||
-	    fwd_init(&c, &c.sess.t, &e) < 0 ||
+	    fwd_init(&c, &c.sess.t, &e) < 0 || (c.fwd != NULL && fwd_listen_all(c.fwd, &e) < 0) ||
 	    (cli_audit(&c, &c.sess, c.sess.t.alias, -1) < 0 && (err_set(&e, SSHMCP_ERR_IO, "the "
 	    "audit file cannot be written: the command was not sent"), 1))) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);

@@ -166,6 +166,10 @@ for who in ossh mcp; do
 	$r -R "127.0.0.1:$HP:127.0.0.1:$HP" h echo RAN
 	check_eq "$RC:$OUT" "0:RAN" "$who -R on a busy far port without it: the command runs"
 done
+mkdir -p "$FIX/w" && chmod 777 "$FIX/w"
+mcp -o ExitOnForwardFailure=yes -L "127.0.0.1:$HP:127.0.0.1:$HP" h "touch $FIX/w/ran"
+if [ -e "$FIX/w/ran" ]; then fail "ExitOnForwardFailure: the command never starts when -L fails"
+else ok "ExitOnForwardFailure: the command never starts when -L fails"; fi
 mcp -L "127.0.0.1:$HP:127.0.0.1:$HP" h true
 check_contains "$ERR" "Warning: Could not request local forwarding." "a failed -L warns in ssh's words"
 mcp -R "127.0.0.1:$HP:127.0.0.1:$HP" h true
