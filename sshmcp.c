@@ -537,7 +537,7 @@ enum cfg_key {
 	CFG_KBDINTERACTIVEAUTHENTICATION, CFG_PUBKEYAUTHENTICATION, CFG_REQUESTTTY,
 	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
 	CFG_CERTIFICATEFILE, CFG_EXITONFORWARDFAILURE, CFG_CLEARALLFORWARDINGS, CFG_GATEWAYPORTS,
-	CFG_CONTROLPATH, CFG_NKEYS
+	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
@@ -583,6 +583,9 @@ static const struct {
 	{ "clearallforwardings", CFG_CLEARALLFORWARDINGS, CFG_YESNO },
 	{ "gatewayports", CFG_GATEWAYPORTS, CFG_YESNO },
 	{ "controlpath", CFG_CONTROLPATH, CFG_STR },
+	{ "localforward", CFG_LOCALFORWARD, CFG_STR },
+	{ "remoteforward", CFG_REMOTEFORWARD, CFG_STR },
+	{ "dynamicforward", CFG_DYNAMICFORWARD, CFG_STR },
 };
 
 struct cfg {
@@ -591,6 +594,8 @@ struct cfg {
 	int nident;
 	char *certs[SSHMCP_MAX_IDENTITIES];      /* CertificateFile, in order obtained */
 	int ncerts;
+	char *fwds[SSHMCP_FWD_SPECS_MAX];        /* Local/Remote/DynamicForward: kind + spec */
+	int nfwds;
 	const char *host;                        /* the host as the user named it (Host matching) */
 	const char *user;                        /* -l or user@, for Match user */
 	const char *luser;                       /* the local user, for Match localuser */
@@ -659,6 +664,8 @@ struct target {
 	int fwd_clear;                           /* ClearAllForwardings */
 	int gateway_ports;                       /* GatewayPorts: -L/-D listen on all addresses */
 	char control_path[SSHMCP_PATH_MAX];      /* ControlPath as configured ("" or none: unset) */
+	char *fwd[SSHMCP_FWD_SPECS_MAX];         /* forwardings from ssh_config: 'L'/'R'/'D' + spec */
+	int nfwd;
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -749,6 +756,8 @@ static void cfg_free(struct cfg *c)
 		free(c->ident[i]);
 	for (i = 0; i < c->ncerts; i++)
 		free(c->certs[i]);
+	for (i = 0; i < c->nfwds; i++)
+		free(c->fwds[i]);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -987,6 +996,27 @@ static int cfg_include(struct cfg *c, char *args, const struct cfg_src *src, str
 	return rc;
 }
 
+/* LocalForward [bind:]port host:hostport (RemoteForward the same, DynamicForward
+ * [bind:]port): kept in the colon form -L/-R/-D take, behind the kind letter. They
+ * accumulate, as in ssh, every matching line adding one; the forwarding section parses them. */
+static int cfg_forward(struct cfg *c, enum cfg_key key, char *p, const struct cfg_src *src,
+    const char *kw, struct err *e)
+{
+	char spec[SSHMCP_LINE_MAX], *a = NULL, *b = NULL, *extra = NULL;
+	char kind = key == CFG_LOCALFORWARD ? 'L' : key == CFG_REMOTEFORWARD ? 'R' : 'D';
+
+	if (cfg_next_arg(&p, &a) < 0 || a == NULL || cfg_next_arg(&p, &b) < 0 ||
+	    (b != NULL && cfg_next_arg(&p, &extra) < 0) || extra != NULL ||
+	    (kind == 'D') != (b == NULL) || str_fmt(spec, sizeof(spec), "%c%s%s%s", kind, a,
+	    b != NULL ? ":" : "", b != NULL ? b : "") < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad %s value", src->file, src->line, kw);
+		return -1;
+	}
+	if (c->nfwds < SSHMCP_FWD_SPECS_MAX && (c->fwds[c->nfwds] = strdup(spec)) != NULL)
+		c->nfwds++;
+	return 0;
+}
+
 /* Apply one line; returns -1 with `e` set when the line is malformed. */
 static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *e)
 {
@@ -1026,6 +1056,9 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 	if (cfg_keywords[k].key == CFG_PROXYCOMMAND || cfg_keywords[k].key == CFG_SETENV ||
 	    cfg_keywords[k].key == CFG_SENDENV)
 		return cfg_raw_value(c, cfg_keywords[k].key, p, src, kw, e);
+	if (cfg_keywords[k].key == CFG_LOCALFORWARD || cfg_keywords[k].key == CFG_REMOTEFORWARD ||
+	    cfg_keywords[k].key == CFG_DYNAMICFORWARD)
+		return cfg_forward(c, cfg_keywords[k].key, p, src, kw, e);
 	if (cfg_next_arg(&p, &val) < 0 || val == NULL ||
 	    cfg_check_value(cfg_keywords[k].kind, val) < 0) {
 		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad %s value", src->file, src->line, kw);
@@ -1193,7 +1226,9 @@ static void target_free(struct target *t)
 		free(t->cert[i]);
 	for (i = 0; i < t->nkh; i++)
 		free(t->kh_file[i]);
-	t->nident = t->nkh = t->ncert = 0;
+	for (i = 0; i < t->nfwd; i++)
+		free(t->fwd[i]);
+	t->nident = t->nkh = t->ncert = t->nfwd = 0;
 	if (t->jump != NULL) {
 		target_free(t->jump);
 		free(t->jump);
@@ -1306,6 +1341,9 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 	}
 	t->hash_kh = cfg_yes(c, CFG_HASHKNOWNHOSTS, 0);
 	t->fwd_exit_on_failure = cfg_yes(c, CFG_EXITONFORWARDFAILURE, 0);
+	for (t->nfwd = 0; t->nfwd < c->nfwds; t->nfwd++)
+		if ((t->fwd[t->nfwd] = strdup(c->fwds[t->nfwd])) == NULL)
+			return -1;
 	t->fwd_clear = cfg_yes(c, CFG_CLEARALLFORWARDINGS, 0);
 	t->gateway_ports = cfg_yes(c, CFG_GATEWAYPORTS, 0);
 	/* No multiplexing: the path only names the socket `-O` reports as absent, as ssh
@@ -14482,7 +14520,7 @@ static int fwd_init(struct cli *c, const struct target *t, struct err *e)
 	struct fwd *f;
 	int i;
 
-	if (c->nfwds == 0 && !c->Nflag)
+	if (c->nfwds == 0 && !c->Nflag && (t->nfwd == 0 || t->fwd_clear))
 		return 0;
 	if ((f = c->fwd = calloc(1, sizeof(*f))) == NULL) {
 		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
@@ -14507,6 +14545,12 @@ static int fwd_init(struct cli *c, const struct target *t, struct err *e)
 		if (sp->kind == 'W' || !t->fwd_clear)
 			f->nspec++;
 	}
+	for (i = 0; i < t->nfwd && !t->fwd_clear && f->nspec < SSHMCP_FWD_SPECS_MAX; i++)
+		if (fwd_parse(t->fwd[i][0], t->fwd[i] + 1, &f->spec[f->nspec++]) < 0) {
+			err_set(e, SSHMCP_ERR_CONFIG, "Bad %s forwarding specification '%s'",
+			    fwd_kind_name(t->fwd[i][0]), t->fwd[i] + 1);
+			return -1;
+		}
 	return 0;
 }
 

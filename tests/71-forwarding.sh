@@ -196,6 +196,31 @@ wait_for 15 nc -z 127.0.0.1 "$LP"
 check_not_contains "$(ss -ltnH "sport = :$LP")" "0.0.0.0:$LP" "without -g: -L listens on loopback only"
 stop G
 
+# --- LocalForward/DynamicForward in ssh_config, RemoteForward as -o: as the options
+LP=$(free_port) DP=$(free_port) RP=$(free_port)
+ssh_alias hf MAIN "LocalForward $LP 127.0.0.1:$HP" "DynamicForward 127.0.0.1:$DP"
+bg F "${MCP[@]}" -N -o "RemoteForward $RP 127.0.0.1:$HP" hf
+wait_for 15 nc -z 127.0.0.1 "$DP"
+wait_for 15 nc -z 127.0.0.1 "$RP"
+T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
+check_eq "${OUT%% *}" "$WANT" "LocalForward in ssh_config: carries 50 MB"
+T=60 run sh -c 'curl -sf --socks5-hostname "127.0.0.1:$1" "http://localhost:$2/rand50" | sha256sum' sh "$DP" "$HP"
+check_eq "${OUT%% *}" "$WANT" "DynamicForward in ssh_config: a SOCKS proxy"
+T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
+check_eq "${OUT%% *}" "$WANT" "-o RemoteForward: the far port carries 50 MB"
+stop F
+mcp -o ClearAllForwardings=yes hf "sleep 1" &
+cpid=$!
+sleep 0.7
+if nc -z 127.0.0.1 "$LP"; then fail "ClearAllForwardings=yes drops ssh_config's LocalForward (scp, sftp)"
+else ok "ClearAllForwardings=yes drops ssh_config's LocalForward (scp, sftp)"; fi
+wait "$cpid"
+ssh_config_raw "Host badfwd
+  LocalForward 8080"
+mcp badfwd true
+check_exit "$RC" 255 "LocalForward with one argument: a config error (255)"
+check_contains "$ERR" "bad LocalForward value" "LocalForward with one argument: names the keyword"
+
 # --- bad specifications: usage errors in ssh's words
 for spec in "-L 12" "-L a:b" "-R x" "-D 1:2:3" "-L 70000:h:1"; do
 	# shellcheck disable=SC2086
