@@ -33,6 +33,32 @@ $(BUILD)/.tools:
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing </dev/null >/dev/null; } || exit 1; \
 	  else echo "make: missing build tools, install:$$missing" >&2; exit 1; fi; fi; touch $@
 
+# What the tests start and drive (servers, clients, the programs that take an `ssh`
+# command, the full-screen programs 52-screen compares with tmux, Node for the MCP SDK), as
+# command:package. Run as root, `make test` installs what is missing and says so; otherwise
+# it prints the one apt-get line and stops.
+TEST_TOOLS = /usr/sbin/sshd:openssh-server ssh:openssh-client scp:openssh-client \
+  sftp:openssh-client dropbear:dropbear-bin busybox:busybox zsh:zsh ip:iproute2 \
+  nc:netcat-openbsd sudo:sudo pgrep:procps /usr/bin/python3:python3 tmux:tmux vim:vim \
+  htop:htop less:less nano:nano whiptail:whiptail node:nodejs npm:npm git:git rsync:rsync \
+  curl:curl ss:iproute2 flock:util-linux
+test-deps:
+	@missing=""; \
+	for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	/usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing="$$missing python3-paramiko"; \
+	missing=$$(printf '%s\n' $$missing | sort -u | paste -sd' ' -); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "make: installing test tools: $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null >/dev/null || \
+	    { apt-get update -qq </dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $$missing </dev/null >/dev/null; } || exit 1; \
+	  else echo "make: the tests need root and these packages; run as root, or:" >&2; \
+	    echo "  apt-get install --no-install-recommends $$missing" >&2; exit 1; fi; fi
+
+# The test targets' recipes (below) run once it has; npm comes with it.
+test check-asan: test-deps
+$(MCP_SDK_PKG): | test-deps
+
 # Two makes on one tree (a developer and a test run) must not unpack over each other.
 LOCK = flock $(BUILD)/.lock
 
@@ -152,32 +178,10 @@ $(FUZZ_RUNS): fuzz-%: $(BUILD)/fuzz_%
 # The MCP tests drive the server with the official SDK client, pinned, from npm.
 MCP_SDK_VERSION = 1.32.2
 MCP_SDK_PKG = $(BUILD)/npm/node_modules/@modelcontextprotocol/sdk/package.json
-$(MCP_SDK_PKG): | test-deps
+$(MCP_SDK_PKG):
 	@command -v npm >/dev/null || { echo "make: npm is needed for the MCP tests" >&2; exit 1; }
 	npm install --no-audit --no-fund --silent --prefix $(BUILD)/npm \
 	  @modelcontextprotocol/sdk@$(MCP_SDK_VERSION) </dev/null
-
-# What the tests start and drive (servers, clients, the programs that take an `ssh`
-# command, the full-screen programs 52-screen compares with tmux, Node for the MCP SDK), as
-# command:package. Run as root, `make test` installs what is missing and says so; otherwise
-# it prints the one apt-get line and stops.
-TEST_TOOLS = /usr/sbin/sshd:openssh-server ssh:openssh-client scp:openssh-client \
-  sftp:openssh-client dropbear:dropbear-bin busybox:busybox zsh:zsh ip:iproute2 \
-  nc:netcat-openbsd sudo:sudo pgrep:procps /usr/bin/python3:python3 tmux:tmux vim:vim \
-  htop:htop less:less nano:nano whiptail:whiptail node:nodejs npm:npm git:git rsync:rsync \
-  curl:curl ss:iproute2 flock:util-linux
-test-deps:
-	@missing=""; \
-	for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
-	/usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing="$$missing python3-paramiko"; \
-	missing=$$(printf '%s\n' $$missing | sort -u | paste -sd' ' -); \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then echo "make: installing test tools: $$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null >/dev/null || \
-	    { apt-get update -qq </dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      --no-install-recommends $$missing </dev/null >/dev/null; } || exit 1; \
-	  else echo "make: the tests need root and these packages; run as root, or:" >&2; \
-	    echo "  apt-get install --no-install-recommends $$missing" >&2; exit 1; fi; fi
 
 # Test scripts run this many at a time (each has its own servers, ports and namespaces).
 TEST_JOBS ?= 3
@@ -188,12 +192,12 @@ ASAN_UNITS = $(ASAN)/unit $(ASAN)/unit_json
 
 unit: $(UNITS)
 
-test: test-deps sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/polsplit $(BUILD)/screen_cmp $(MCP_SDK_PKG)
+test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/polsplit $(BUILD)/screen_cmp $(MCP_SDK_PKG)
 	SSHMCP=$(CURDIR)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(BUILD)/crypto \
 	POLSPLIT=$(CURDIR)/$(BUILD)/polsplit SCREEN_CMP=$(CURDIR)/$(BUILD)/screen_cmp \
 	UNIT="$(addprefix $(CURDIR)/,$(UNITS))" tests/run.sh
 
-check-asan: test-deps $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/polsplit $(ASAN)/screen_cmp \
+check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/polsplit $(ASAN)/screen_cmp \
   $(MCP_SDK_PKG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto \

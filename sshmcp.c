@@ -14662,14 +14662,15 @@ static void fwd_accept(struct fwd *f, struct fwd_listen *l)
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
 		struct fwd_conn *fc;
 
-		if (fd < 0)
+		if (f->nconn >= SSHMCP_FWD_CONNS_MAX)
+			return;                 /* the rest wait in the backlog for a free slot */
+		if ((fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
 			return;
 		if ((fc = fwd_conn_new(f, l->spec, fd, fd)) == NULL) {
-			log_msg(f->log, LOG_INFO, "Warning: %d forwarded connections open: refusing one",
-			    SSHMCP_FWD_CONNS_MAX);
+			log_msg(f->log, LOG_ERROR, "out of memory: a forwarded connection refused");
 			close(fd);
 			return;
 		}
@@ -15255,7 +15256,9 @@ static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 		return;
 	readers = !f->started || f->next_remote < f->nspec;    /* -R answers to come */
 	for (i = 0; i < f->nlis; i++) {
-		loop_add(l, f->lis[i].fd, POLLIN, LOOP_FWD_LISTEN, &f->lis[i]);
+		/* At the connection limit, new ones wait in the kernel's backlog, unpolled. */
+		if (f->nconn < SSHMCP_FWD_CONNS_MAX)
+			loop_add(l, f->lis[i].fd, POLLIN, LOOP_FWD_LISTEN, &f->lis[i]);
 		readers |= f->lis[i].rl != NULL;
 	}
 	for (i = 0; i < f->nconn; i++) {
@@ -15350,6 +15353,10 @@ static void loop_dispatch(struct loop *l, struct cli *c)
 	 * longer signals, and a drained ring must resume reading without waiting for POLLIN. */
 	sess_step(&c->sess, time_ms());
 	fwd_step(c, time_ms());
+	/* -f: the parent leaves once authenticated and the forwardings are up. */
+	if (c->fork_bg && (c->sess.state == SESS_RUNNING || c->sess.state == SESS_READY) &&
+	    fwd_ready(c->fwd))
+		cli_background(c);
 }
 
 static void loop_on_signal(int sig)
@@ -15389,9 +15396,6 @@ static void loop_run(struct cli *c)
 	for (;;) {
 		if (s->state >= SESS_DONE && ring_used(&s->out[0]) == 0 && ring_used(&s->out[1]) == 0)
 			break;
-		if (c->fork_bg && (s->state == SESS_RUNNING || s->state == SESS_READY) &&
-		    fwd_ready(c->fwd))
-			cli_background(c);
 		loop_prepare(&l, c);
 		if (loop_poll(&l, &waitmask) < 0 && errno != EINTR)
 			break;
