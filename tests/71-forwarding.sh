@@ -154,16 +154,20 @@ check_eq "${OUT%% *}" "$WANT" "-R 0: the allocated port carries 50 MB"
 stop R
 
 # --- ExitOnForwardFailure: a busy port ends it (255), as ssh; without, a warning. The bind
-#     address is explicit: "localhost" would also bind ::1, which is free, and that is success.
+#     address is explicit: "localhost" would also bind ::1, which may be free, and that is
+#     success; for -R the server honours it only with GatewayPorts clientspecified.
+sshd_start GW "GatewayPorts clientspecified"
+trust GW
+ssh_alias hg GW
 for who in ossh mcp; do
 	if [ "$who" = ossh ]; then r=ossh; else r=mcp; fi
 	$r -o ExitOnForwardFailure=yes -L "127.0.0.1:$HP:127.0.0.1:$HP" h echo RAN
 	check_eq "$RC:$OUT" "255:" "$who ExitOnForwardFailure, -L on a busy port: 255, no command"
 	$r -L "127.0.0.1:$HP:127.0.0.1:$HP" h echo RAN
 	check_eq "$RC:$OUT" "0:RAN" "$who -L on a busy port without it: the command runs"
-	$r -o ExitOnForwardFailure=yes -R "127.0.0.1:$HP:127.0.0.1:$HP" h echo RAN
+	$r -o ExitOnForwardFailure=yes -R "127.0.0.1:$HP:127.0.0.1:$HP" hg echo RAN
 	check_eq "$RC:$OUT" "255:" "$who ExitOnForwardFailure, -R on a busy far port: 255"
-	$r -R "127.0.0.1:$HP:127.0.0.1:$HP" h echo RAN
+	$r -R "127.0.0.1:$HP:127.0.0.1:$HP" hg echo RAN
 	check_eq "$RC:$OUT" "0:RAN" "$who -R on a busy far port without it: the command runs"
 done
 mkdir -p "$FIX/w" && chmod 777 "$FIX/w"
@@ -172,7 +176,7 @@ if [ -e "$FIX/w/ran" ]; then fail "ExitOnForwardFailure: the command never start
 else ok "ExitOnForwardFailure: the command never starts when -L fails"; fi
 mcp -L "127.0.0.1:$HP:127.0.0.1:$HP" h true
 check_contains "$ERR" "Warning: Could not request local forwarding." "a failed -L warns in ssh's words"
-mcp -R "127.0.0.1:$HP:127.0.0.1:$HP" h true
+mcp -R "127.0.0.1:$HP:127.0.0.1:$HP" hg true
 check_contains "$ERR" "Warning: remote port forwarding failed for listen port $HP" "a failed -R warns in ssh's words"
 
 # --- ClearAllForwardings drops -L; -g listens on every address
