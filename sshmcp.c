@@ -14508,6 +14508,18 @@ static int fwd_parse(char kind, const char *arg, struct fwd_spec *sp)
 	return fwd_port(f[b], &sp->bport, kind == 'R');
 }
 
+/* A forwarding in ssh -G's words: "localforward [bind]:port [host]:hostport". */
+static int fwd_format(const struct fwd_spec *sp, char *out, size_t cap)
+{
+	char bind[SSHMCP_HOST_MAX + 4] = "";
+
+	if (sp->bind_set && str_fmt(bind, sizeof(bind), "[%s]:", sp->bind) < 0)
+		return -1;
+	if (sp->kind == 'D')
+		return str_fmt(out, cap, "%s%d", bind, sp->bport);
+	return str_fmt(out, cap, "%s%d [%s]:%d", bind, sp->bport, sp->host, sp->hport);
+}
+
 static const char *fwd_kind_name(char kind)
 {
 	return kind == 'L' ? "local" : kind == 'R' ? "remote" : kind == 'D' ? "dynamic" : "stdio";
@@ -16110,6 +16122,28 @@ static void cli_print(const char *key, const char *val)
 		(void)fd_write_all(STDOUT_FILENO, line, strlen(line));
 }
 
+/* -G's forwarding lines: the command line's, then ssh_config's, as ssh lists them. */
+static void cli_print_forwards(const struct cli *c, const struct target *t)
+{
+	char line[SSHMCP_LINE_MAX];
+	struct fwd_spec sp;
+	int i;
+
+	cli_print("clearallforwardings", t->fwd_clear ? "yes" : "no");
+	cli_print("exitonforwardfailure", t->fwd_exit_on_failure ? "yes" : "no");
+	cli_print("gatewayports", c->gflag || t->gateway_ports ? "yes" : "no");
+	for (i = 0; i < c->nfwds + t->nfwd; i++) {
+		char kind = i < c->nfwds ? c->fwds[i].kind : t->fwd[i - c->nfwds][0];
+		const char *arg = i < c->nfwds ? c->fwds[i].arg : t->fwd[i - c->nfwds] + 1;
+
+		if (kind == 'W' || fwd_parse(kind, arg, &sp) < 0 || fwd_format(&sp, line,
+		    sizeof(line)) < 0)
+			continue;
+		cli_print(kind == 'L' ? "localforward" : kind == 'R' ? "remoteforward" :
+		    "dynamicforward", line);
+	}
+}
+
 /* -G: the resolved configuration in ssh -G's words, for comparing with OpenSSH. */
 static int cli_print_config(struct cli *c, struct err *e)
 {
@@ -16149,6 +16183,7 @@ static int cli_print_config(struct cli *c, struct err *e)
 	cli_print("serveralivecountmax", num);
 	cli_print("setenv", t.setenv);
 	cli_print("sendenv", t.sendenv);
+	cli_print_forwards(c, &t);
 	cli_print("kexalgorithms", t.kex);
 	cli_print("hostkeyalgorithms", t.hostkey);
 	cli_print("ciphers", t.cipher);

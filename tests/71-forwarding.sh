@@ -219,6 +219,13 @@ sleep 0.7
 if nc -z 127.0.0.1 "$LP"; then fail "ClearAllForwardings=yes drops ssh_config's LocalForward (scp, sftp)"
 else ok "ClearAllForwardings=yes drops ssh_config's LocalForward (scp, sftp)"; fi
 wait "$cpid"
+# --- -G lists the forwardings as ssh -G does (command line and ssh_config)
+fwd_lines() { grep -E '^(localforward|remoteforward|dynamicforward|exitonforwardfailure|clearallforwardings|gatewayports) ' | sort; }
+args=(-G -L 8080:web:80 -L "127.0.0.1:9:[::1]:80" -D 1080 -R 0:localhost:22 -o ExitOnForwardFailure=yes hf)
+ossh "${args[@]}"; want=$(fwd_lines <<<"$OUT")
+mcp "${args[@]}"
+check_eq "$(fwd_lines <<<"$OUT")" "$want" "-G: the forwarding lines ssh -G prints"
+
 ssh_config_raw "Host badfwd
   LocalForward 8080"
 mcp badfwd true
@@ -242,3 +249,4 @@ check_eq "${OUT%% *}" "$WANT" "-f -N -L: the background tunnel carries 50 MB"
 bgpid=$(ss -ltnpH "sport = :$LP" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
 if [ -n "$bgpid" ]; then _track "$bgpid"; kill "$bgpid"; ok "-f: the background process found by its port"
 else fail "-f: the background process found by its port"; fi
+
