@@ -13087,6 +13087,12 @@ struct cli {
 	int fanout;                 /* --fanout */
 	const struct dev_profile *device; /* --device-type: the device engine, not ssh's exec */
 	int json;                   /* --json */
+	/* ssh's other options: -N -s -f -g -V, multiplexing (-O -S), forwardings */
+	int Nflag, sflag, fork_bg, gflag, Vflag;
+	const char *ctl_cmd, *ctl_path;
+	struct cli_fwd fwds[SSHMCP_FWD_SPECS_MAX];
+	int nfwds;
+	struct fwd *fwd;                /* NULL unless -L/-R/-D/-W or -N */
 	struct policy pol;          /* the operator's config (SSHMCP_CONFIG or the default) */
 	struct audit audit;
 	struct redact rd;
@@ -13097,12 +13103,6 @@ struct cli {
 	int out_tty[2];             /* terminals: blocking, so small writes */
 	int tty_raw;
 	struct termios tio;
-	/* ssh's other options: -N -s -f -g -V, multiplexing (-O -S), forwardings */
-	int Nflag, sflag, fork_bg, gflag, Vflag;
-	const char *ctl_cmd, *ctl_path;
-	struct cli_fwd fwds[SSHMCP_FWD_SPECS_MAX];
-	int nfwds;
-	struct fwd *fwd;                /* NULL unless -L/-R/-D/-W or -N */
 };
 
 static void cli_usage(int fd)
