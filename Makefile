@@ -21,7 +21,7 @@ LIBS     = -lssh2 -lmbedcrypto
 TOOLS    = musl-gcc:musl-tools patch:patch xz:xz-utils bzip2:bzip2 apt-get:apt make:make \
            cc:gcc sha256sum:coreutils flock:util-linux
 
-.PHONY: all test check-asan clean unit fuzz fuzz-json fuzz-config fuzz-session fuzz-args
+.PHONY: all test test-deps check-asan clean unit fuzz fuzz-json fuzz-config fuzz-session fuzz-args
 all: sshmcp
 
 $(BUILD)/.tools:
@@ -32,6 +32,32 @@ $(BUILD)/.tools:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing </dev/null >/dev/null || \
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing </dev/null >/dev/null; } || exit 1; \
 	  else echo "make: missing build tools, install:$$missing" >&2; exit 1; fi; fi; touch $@
+
+# What the tests start and drive (servers, clients, the programs that take an `ssh`
+# command, the full-screen programs 52-screen compares with tmux, Node for the MCP SDK), as
+# command:package. Run as root, `make test` installs what is missing and says so; otherwise
+# it prints the one apt-get line and stops.
+TEST_TOOLS = /usr/sbin/sshd:openssh-server ssh:openssh-client scp:openssh-client \
+  sftp:openssh-client dropbear:dropbear-bin busybox:busybox zsh:zsh ip:iproute2 \
+  nc:netcat-openbsd sudo:sudo pgrep:procps /usr/bin/python3:python3 tmux:tmux vim:vim \
+  htop:htop less:less nano:nano whiptail:whiptail node:nodejs npm:npm git:git rsync:rsync \
+  curl:curl ss:iproute2 flock:util-linux
+test-deps:
+	@missing=""; \
+	for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	/usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing="$$missing python3-paramiko"; \
+	missing=$$(printf '%s\n' $$missing | sort -u | paste -sd' ' -); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "make: installing test tools: $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null >/dev/null || \
+	    { apt-get update -qq </dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $$missing </dev/null >/dev/null; } || exit 1; \
+	  else echo "make: the tests need root and these packages; run as root, or:" >&2; \
+	    echo "  apt-get install --no-install-recommends $$missing" >&2; exit 1; fi; fi
+
+# The test targets' recipes (below) run once it has; npm comes with it.
+test check-asan: test-deps
+$(MCP_SDK_PKG): | test-deps
 
 # Two makes on one tree (a developer and a test run) must not unpack over each other.
 LOCK = flock $(BUILD)/.lock

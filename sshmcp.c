@@ -61,6 +61,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <libssh2.h>
@@ -556,7 +557,8 @@ enum cfg_key {
 	CFG_CIPHERS, CFG_MACS, CFG_PUBKEYACCEPTEDALGORITHMS, CFG_PASSWORDAUTHENTICATION,
 	CFG_KBDINTERACTIVEAUTHENTICATION, CFG_PUBKEYAUTHENTICATION, CFG_REQUESTTTY,
 	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
-	CFG_CERTIFICATEFILE, CFG_NKEYS
+	CFG_CERTIFICATEFILE, CFG_EXITONFORWARDFAILURE, CFG_CLEARALLFORWARDINGS, CFG_GATEWAYPORTS,
+	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
@@ -598,6 +600,13 @@ static const struct {
 	{ "setenv", CFG_SETENV, CFG_STR },
 	{ "sendenv", CFG_SENDENV, CFG_STR },
 	{ "certificatefile", CFG_CERTIFICATEFILE, CFG_STR },
+	{ "exitonforwardfailure", CFG_EXITONFORWARDFAILURE, CFG_YESNO },
+	{ "clearallforwardings", CFG_CLEARALLFORWARDINGS, CFG_YESNO },
+	{ "gatewayports", CFG_GATEWAYPORTS, CFG_YESNO },
+	{ "controlpath", CFG_CONTROLPATH, CFG_STR },
+	{ "localforward", CFG_LOCALFORWARD, CFG_STR },
+	{ "remoteforward", CFG_REMOTEFORWARD, CFG_STR },
+	{ "dynamicforward", CFG_DYNAMICFORWARD, CFG_STR },
 };
 
 struct cfg {
@@ -606,6 +615,8 @@ struct cfg {
 	int nident;
 	char *certs[SSHMCP_MAX_IDENTITIES];      /* CertificateFile, in order obtained */
 	int ncerts;
+	char *fwds[SSHMCP_FWD_SPECS_MAX];        /* Local/Remote/DynamicForward: kind + spec */
+	int nfwds;
 	const char *host;                        /* the host as the user named it (Host matching) */
 	const char *user;                        /* -l or user@, for Match user */
 	const char *luser;                       /* the local user, for Match localuser */
@@ -742,6 +753,12 @@ struct target {
 	struct target *jump;                     /* the hop this target is reached through */
 	char setenv[SSHMCP_LINE_MAX];            /* SetEnv NAME=VALUE ... */
 	char sendenv[SSHMCP_LINE_MAX];           /* SendEnv patterns */
+	int fwd_exit_on_failure;                 /* ExitOnForwardFailure */
+	int fwd_clear;                           /* ClearAllForwardings */
+	int gateway_ports;                       /* GatewayPorts: -L/-D listen on all addresses */
+	char control_path[SSHMCP_PATH_MAX];      /* ControlPath as configured ("" or none: unset) */
+	char *fwd[SSHMCP_FWD_SPECS_MAX];         /* forwardings from ssh_config: 'L'/'R'/'D' + spec */
+	int nfwd;
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -832,6 +849,8 @@ static void cfg_free(struct cfg *c)
 		free(c->ident[i]);
 	for (i = 0; i < c->ncerts; i++)
 		free(c->certs[i]);
+	for (i = 0; i < c->nfwds; i++)
+		free(c->fwds[i]);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1079,6 +1098,27 @@ static int cfg_include(struct cfg *c, char *args, const struct cfg_src *src, str
 	return rc;
 }
 
+/* LocalForward [bind:]port host:hostport (RemoteForward the same, DynamicForward
+ * [bind:]port): kept in the colon form -L/-R/-D take, behind the kind letter. They
+ * accumulate, as in ssh, every matching line adding one; the forwarding section parses them. */
+static int cfg_forward(struct cfg *c, enum cfg_key key, char *p, const struct cfg_src *src,
+    const char *kw, struct err *e)
+{
+	char spec[SSHMCP_LINE_MAX], *a = NULL, *b = NULL, *extra = NULL;
+	char kind = key == CFG_LOCALFORWARD ? 'L' : key == CFG_REMOTEFORWARD ? 'R' : 'D';
+
+	if (cfg_next_arg(&p, &a) < 0 || a == NULL || cfg_next_arg(&p, &b) < 0 ||
+	    (b != NULL && cfg_next_arg(&p, &extra) < 0) || extra != NULL ||
+	    (kind == 'D') != (b == NULL) || str_fmt(spec, sizeof(spec), "%c%s%s%s", kind, a,
+	    b != NULL ? ":" : "", b != NULL ? b : "") < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad %s value", src->file, src->line, kw);
+		return -1;
+	}
+	if (c->nfwds < SSHMCP_FWD_SPECS_MAX && (c->fwds[c->nfwds] = strdup(spec)) != NULL)
+		c->nfwds++;
+	return 0;
+}
+
 /* Apply one line; returns -1 with `e` set when the line is malformed. */
 static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *e)
 {
@@ -1118,6 +1158,9 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 	if (cfg_keywords[k].key == CFG_PROXYCOMMAND || cfg_keywords[k].key == CFG_SETENV ||
 	    cfg_keywords[k].key == CFG_SENDENV)
 		return cfg_raw_value(c, cfg_keywords[k].key, p, src, kw, e);
+	if (cfg_keywords[k].key == CFG_LOCALFORWARD || cfg_keywords[k].key == CFG_REMOTEFORWARD ||
+	    cfg_keywords[k].key == CFG_DYNAMICFORWARD)
+		return cfg_forward(c, cfg_keywords[k].key, p, src, kw, e);
 	if (cfg_next_arg(&p, &val) < 0 || val == NULL ||
 	    cfg_check_value(cfg_keywords[k].kind, val) < 0) {
 		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad %s value", src->file, src->line, kw);
@@ -1288,7 +1331,9 @@ static void target_free(struct target *t)
 		free(t->cert[i]);
 	for (i = 0; i < t->nkh; i++)
 		free(t->kh_file[i]);
-	t->nident = t->nkh = t->ncert = 0;
+	for (i = 0; i < t->nfwd; i++)
+		free(t->fwd[i]);
+	t->nident = t->nkh = t->ncert = t->nfwd = 0;
 	if (t->jump != NULL) {
 		target_free(t->jump);
 		free(t->jump);
@@ -1426,6 +1471,18 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 		return -1;
 	}
 	t->hash_kh = cfg_yes(c, CFG_HASHKNOWNHOSTS, 0);
+	t->fwd_exit_on_failure = cfg_yes(c, CFG_EXITONFORWARDFAILURE, 0);
+	for (t->nfwd = 0; t->nfwd < c->nfwds; t->nfwd++)
+		if ((t->fwd[t->nfwd] = strdup(c->fwds[t->nfwd])) == NULL)
+			return -1;
+	t->fwd_clear = cfg_yes(c, CFG_CLEARALLFORWARDINGS, 0);
+	t->gateway_ports = cfg_yes(c, CFG_GATEWAYPORTS, 0);
+	/* No multiplexing: the path only names the socket `-O` reports as absent, as ssh
+	 * does without a master; ControlMaster and ControlPersist are ignored (Ansible). */
+	if (c->val[CFG_CONTROLPATH] != NULL && strcasecmp(c->val[CFG_CONTROLPATH], "none") != 0 &&
+	    cfg_expand(env, t, c->val[CFG_CONTROLPATH], t->control_path,
+	    sizeof(t->control_path)) < 0)
+		(void)str_copy(t->control_path, sizeof(t->control_path), c->val[CFG_CONTROLPATH]);
 	if (c->val[CFG_PROXYJUMP] != NULL && strcasecmp(c->val[CFG_PROXYJUMP], "none") != 0)
 		(void)str_copy(t->proxy_jump, sizeof(t->proxy_jump), c->val[CFG_PROXYJUMP]);
 	if (c->val[CFG_PROXYCOMMAND] != NULL && strcasecmp(c->val[CFG_PROXYCOMMAND], "none") != 0 &&
@@ -1922,7 +1979,8 @@ struct job {
 	int cols, rows;
 	int forward_stdin;
 	int timeout_s;              /* 0: none */
-	int tunnel;                 /* a jump host: stop at READY */
+	int tunnel;                 /* a jump host, or exec -N/-W: stop at READY */
+	int subsystem;              /* exec -s: `command` names a subsystem (sftp) */
 };
 
 struct sess {
@@ -3138,8 +3196,8 @@ static enum step_rc sess_opening(struct sess *s)
 		return sess_env(s);
 	case OPEN_START:
 		rc = j->command != NULL ?
-			libssh2_channel_process_startup(s->ch, "exec", 4, j->command,
-			(unsigned)strlen(j->command)) :
+			libssh2_channel_process_startup(s->ch, j->subsystem ? "subsystem" : "exec",
+			j->subsystem ? 9 : 4, j->command, (unsigned)strlen(j->command)) :
 			libssh2_channel_process_startup(s->ch, "shell", 5, NULL, 0);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return STEP_WAIT;
@@ -14094,6 +14152,14 @@ static void mcp_line(struct server *srv, const char *line, size_t n, int64_t now
 
 /* ============================================================ exec CLI === */
 
+struct fwd;                         /* the forwarding section's state (-L -R -D -W) */
+
+/* A forwarding option as typed: parsed by the forwarding section once the target is known. */
+struct cli_fwd {
+	char kind;                      /* 'L', 'R', 'D' or 'W' */
+	const char *arg;
+};
+
 struct cli {
 	struct log log;
 	struct cfg_env env;
@@ -14112,6 +14178,12 @@ struct cli {
 	int fanout;                 /* --fanout */
 	const struct dev_profile *device; /* --device-type: the device engine, not ssh's exec */
 	int json;                   /* --json */
+	/* ssh's other options: -N -s -f -g -V, multiplexing (-O -S), forwardings */
+	int Nflag, sflag, fork_bg, gflag, Vflag;
+	const char *ctl_cmd, *ctl_path;
+	struct cli_fwd fwds[SSHMCP_FWD_SPECS_MAX];
+	int nfwds;
+	struct fwd *fwd;                /* NULL unless -L/-R/-D/-W or -N */
 	struct policy pol;          /* the operator's config (SSHMCP_CONFIG or the default) */
 	struct audit audit;
 	struct redact rd;
@@ -14130,8 +14202,12 @@ static void cli_usage(int fd)
 {
 	static const char text[] =
 		"usage: sshmcp [serve] ...                       (MCP server on stdio)\n"
-		"       sshmcp exec [-nqtTv] [-p port] [-l user] [-i identity] [-F ssh_config]\n"
-		"                   [-E log_file] [-o Keyword=Value]... [--timeout sec]\n"
+		"       sshmcp exec [-46AaCfGgKkMNnqsTtVvXxYy] [-p port] [-l user] [-i identity]\n"
+		"                   [-F ssh_config] [-E log_file] [-o Keyword=Value]... [-J jump]\n"
+		"                   [-L [bind:]port:host:hostport] [-R [bind:]port:host:hostport]\n"
+		"                   [-D [bind:]port] [-W host:port] [-c ciphers] [-m macs]\n"
+		"                   [-b addr] [-B iface] [-e char] [-O ctl_cmd] [-S ctl_path]\n"
+		"                   [-H hostlist [--fanout n] [--json]] [--timeout sec]\n"
 		"                   [--device-type type]  (enable password: SSHMCP_ENABLE_PASSWORD)\n"
 		"                   destination [command [argument ...]]\n"
 		"       sshmcp --version | --help\n"
@@ -14142,15 +14218,24 @@ static void cli_usage(int fd)
 	(void)fd_write_all(fd, text, sizeof(text) - 1);
 }
 
-/* ssh://[user@]host[:port] — a path makes it an error, as in ssh. */
+/* ssh://[user@]host[:port][/] — a path makes it an error, as in ssh; a lone trailing
+ * slash is taken, as ssh takes it. */
 static int cli_parse_uri(struct cli *c, const char *uri, char *host, size_t cap)
 {
-	const char *p = uri + 6, *at = strrchr(p, '@'), *end;
+	char buf[SSHMCP_HOST_MAX + SSHMCP_USER_MAX + 16];
+	const char *p = buf, *at, *end;
 	char portbuf[8];
 	long port;
+	size_t n;
 
+	if (str_copy(buf, sizeof(buf), uri + 6) < 0)
+		return -1;
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '/')
+		buf[n - 1] = '\0';
 	if (strchr(p, '/') != NULL)
 		return -1;
+	at = strrchr(p, '@');
 	if (at != NULL) {
 		if (at == p || (size_t)(at - p) >= sizeof(c->user))
 			return -1;
@@ -14294,6 +14379,69 @@ out:
 	return rc;
 }
 
+/* -e: "none", one character, or ^ and a character, as ssh takes it; only checked, since
+ * exec reads no escapes (a PTY session passes ~. through to the remote side). */
+static int cli_escape_ok(const char *arg)
+{
+	return strcmp(arg, "none") == 0 || (arg[0] != '\0' && arg[1] == '\0') ||
+	    (arg[0] == '^' && arg[1] != '\0' && arg[2] == '\0');
+}
+
+/* The multiplexing commands ssh knows for -O. */
+static int cli_ctl_ok(const char *cmd)
+{
+	static const char *const cmds[] = { "check", "forward", "cancel", "exit", "stop", "proxy" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* ssh's options that exec takes but does not pass to ssh_config. */
+static int cli_opt_more(struct cli *c, char opt, const char *arg, struct err *e)
+{
+	switch (opt) {
+	case 'L':
+	case 'R':
+	case 'D':
+	case 'W':
+		if (c->nfwds >= SSHMCP_FWD_SPECS_MAX) {
+			err_set(e, SSHMCP_ERR_USAGE, "too many forwardings (%d)", SSHMCP_FWD_SPECS_MAX);
+			return -1;
+		}
+		c->fwds[c->nfwds++] = (struct cli_fwd){ .kind = opt, .arg = arg };
+		return 0;
+	case 'e':
+		if (cli_escape_ok(arg))
+			return 0;
+		err_set(e, SSHMCP_ERR_USAGE, "Bad escape character '%s'.", arg);
+		return -1;
+	case 'O':
+		c->ctl_cmd = arg;
+		if (cli_ctl_ok(arg))
+			return 0;
+		err_set(e, SSHMCP_ERR_USAGE, "Invalid multiplex command.");
+		return -1;
+	case 'S':
+		c->ctl_path = arg;
+		return 0;
+	case 'P':                       /* Tag: for Match tagged, which we do not read */
+		return 0;
+	case 'I':
+		err_set(e, SSHMCP_ERR_USAGE, "PKCS#11 (-I) is not supported");
+		return -1;
+	case 'w':
+		err_set(e, SSHMCP_ERR_USAGE, "tunnel device forwarding (-w) is not supported");
+		return -1;
+	case 'Q':
+		err_set(e, SSHMCP_ERR_USAGE, "Unsupported query \"%s\"", arg);
+		return -1;
+	}
+	return -1;
+}
+
 /* One option with an argument; `arg` is the rest of the word or the next word. */
 static int cli_opt_arg(struct cli *c, char opt, const char *arg, struct err *e)
 {
@@ -14326,6 +14474,14 @@ static int cli_opt_arg(struct cli *c, char opt, const char *arg, struct err *e)
 		return cli_add_opt(c, line, e);
 	case 'o':
 		return cli_add_opt(c, arg, e);
+	case 'c':
+	case 'm':
+	case 'b':
+	case 'B':
+		if (str_fmt(line, sizeof(line), "%s %s", opt == 'c' ? "Ciphers" : opt == 'm' ?
+		    "MACs" : opt == 'b' ? "BindAddress" : "BindInterface", arg) < 0)
+			return -1;
+		return cli_add_opt(c, line, e);
 	case 'E':
 		if (c->log.own_fd)
 			close(c->log.fd);
@@ -14338,7 +14494,7 @@ static int cli_opt_arg(struct cli *c, char opt, const char *arg, struct err *e)
 		}
 		return 0;
 	}
-	return -1;
+	return cli_opt_more(c, opt, arg, e);
 }
 
 static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err *e)
@@ -14377,6 +14533,39 @@ static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err
 	return -1;
 }
 
+/* ssh's getopt string, split: flags, and options that take an argument (H is ours). */
+#define CLI_FLAGS    "46AaCfGgKkMNnqsTtVvXxYy"
+#define CLI_ARG_OPTS "BbcDEeFHIiJLlmOoPpQRSWw"
+
+/* One flag. Those for features exec lacks are taken as ssh takes them where that is
+ * harmless (-a -k -K -x -y), said under -v (-A -C -M), or refused (-X -Y). */
+static int cli_flag(struct cli *c, char f, struct err *e)
+{
+	switch (f) {
+	case 'G': c->Gflag = 1; return 0;
+	case 'n': c->nflag = 1; return 0;
+	case 'q': c->log.quiet = 1; return 0;
+	case 't': c->tflag++; return 0;
+	case 'T': c->Tflag = 1; return 0;
+	case 'v': c->log.level += c->log.level < LOG_DEBUG3; return 0;
+	case 'N': c->Nflag = 1; return 0;
+	case 's': c->sflag = 1; return 0;
+	case 'f': c->fork_bg = 1; return 0;
+	case 'g': c->gflag = 1; return 0;
+	case 'V': c->Vflag = 1; return 0;
+	case '4': return cli_add_opt(c, "AddressFamily inet", e);
+	case '6': return cli_add_opt(c, "AddressFamily inet6", e);
+	case 'A': return cli_add_opt(c, "ForwardAgent yes", e);
+	case 'C': return cli_add_opt(c, "Compression yes", e);
+	case 'M': return cli_add_opt(c, "ControlMaster yes", e);
+	case 'X':
+	case 'Y':
+		err_set(e, SSHMCP_ERR_USAGE, "X11 forwarding (-%c) is not supported", f);
+		return -1;
+	}
+	return 0;                       /* a k K x y */
+}
+
 /* Options, as ssh's getopt: flags may be bundled (-nT, -vvv), arguments attached (-p22). */
 static int cli_parse_opts(struct cli *c, int argc, char **argv, int *i, struct err *e)
 {
@@ -14393,16 +14582,12 @@ static int cli_parse_opts(struct cli *c, int argc, char **argv, int *i, struct e
 			continue;
 		}
 		for (; *a != '\0'; a++) {
-			if (strchr("nqtTvG", *a) != NULL) {
-				c->Gflag |= *a == 'G';
-				c->nflag |= *a == 'n';
-				c->log.quiet |= *a == 'q';
-				c->tflag += *a == 't';
-				c->Tflag |= *a == 'T';
-				c->log.level += (*a == 'v' && c->log.level < LOG_DEBUG3);
+			if (strchr(CLI_FLAGS, *a) != NULL) {
+				if (cli_flag(c, *a, e) < 0)
+					return -1;
 				continue;
 			}
-			if (strchr("plioFEHJ", *a) == NULL) {
+			if (strchr(CLI_ARG_OPTS, *a) == NULL) {
 				err_set(e, SSHMCP_ERR_USAGE, "unknown option -- %c", *a);
 				return -1;
 			}
@@ -14427,6 +14612,8 @@ static int cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 
 	if (cli_parse_opts(c, argc, argv, &i, e) < 0)
 		return -1;
+	if (c->Vflag)                   /* ssh -V needs nothing else */
+		return 0;
 	if (c->hostlist == NULL) {      /* with -H, every word left is the command */
 		if (i >= argc) {
 			err_set(e, SSHMCP_ERR_USAGE, "no destination");
@@ -14626,6 +14813,101 @@ static void cli_write_out(struct cli *c, int k)
 		c->out_broken[k] = 1;      /* EPIPE: the reader left; the command still finishes */
 		ring_consume(r, ring_used(r));
 	}
+}
+
+/* -f: once authenticated (and forwardings set up), the parent exits 0 and the child goes
+ * on in its own session with stdin on /dev/null, as ssh's fork_postauth. */
+static void cli_background(struct cli *c)
+{
+	pid_t pid;
+	int fd;
+
+	c->fork_bg = 0;
+	if ((pid = fork()) < 0) {
+		log_msg(&c->log, LOG_ERROR, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid > 0)
+		_exit(0);       /* nothing of the session is the parent's to close */
+	(void)setsid();
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		(void)dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+}
+
+/* The combinations ssh refuses, with its words. */
+static int cli_check_modes(struct cli *c, struct err *e)
+{
+	int i, stdio = 0;
+
+	for (i = 0; i < c->nfwds; i++)
+		stdio |= c->fwds[i].kind == 'W';
+	if (c->sflag && c->command == NULL)
+		err_set(e, SSHMCP_ERR_USAGE, "You must specify a subsystem to invoke.");
+	else if ((c->Nflag || stdio) && c->command != NULL)
+		err_set(e, SSHMCP_ERR_USAGE, "Cannot execute command with %s", stdio ?
+		    "-W (stdio forwarding)" : "-N option");
+	else if (c->fork_bg && c->command == NULL && !c->Nflag && !stdio)
+		err_set(e, SSHMCP_ERR_USAGE, "Cannot fork into background without a command to "
+		    "execute.");
+	else if ((c->hostlist != NULL || c->device != NULL) && (c->nfwds > 0 || c->Nflag ||
+	    c->sflag || c->fork_bg))
+		err_set(e, SSHMCP_ERR_USAGE, "-H and --device-type take no -L/-R/-D/-W/-N/-s/-f");
+	if (e->code != SSHMCP_OK)
+		return -1;
+	c->Nflag |= stdio;
+	return 0;
+}
+
+/* -O: there is no multiplexing, so no master ever listens; answer as ssh does when none
+ * does (no path, or a socket nobody serves), exit 255. */
+static int cli_control(struct cli *c, const struct target *t)
+{
+	const char *path = c->ctl_path != NULL ? c->ctl_path : t->control_path;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc = -1, err = ENOENT;
+
+	if (path[0] == '\0' || strcmp(path, "none") == 0) {
+		log_msg(&c->log, LOG_ERROR, "No ControlPath specified for \"-O\" command");
+		return 255;
+	}
+	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) == 0 &&
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		err = errno;
+		close(fd);
+	}
+	if (rc == 0)
+		log_msg(&c->log, LOG_ERROR, "Control socket %s: sshmcp has no multiplexing and "
+		    "cannot speak to a master", path);
+	else
+		log_msg(&c->log, LOG_ERROR, "Control socket connect(%s): %s", path, strerror(err));
+	return 255;
+}
+
+/* Options taken for ssh's sake whose feature exec lacks: said under -v. */
+static void cli_notes(const struct cli *c)
+{
+	static const struct { const char *kw, *note; } notes[] = {
+		{ "compression", "Compression: sshmcp has none; the connection is not compressed" },
+		{ "forwardagent", "ForwardAgent: agent forwarding is not supported; not forwarded" },
+		{ "controlmaster", "ControlMaster: no multiplexing; this connection is its own" },
+		{ "bindaddress", "BindAddress: not supported; the system picks the source address" },
+		{ "bindinterface", "BindInterface: not supported; the system picks the interface" },
+	};
+	size_t k;
+	int i;
+
+	for (i = 0; i < c->nopts; i++)
+		for (k = 0; k < sizeof(notes) / sizeof(notes[0]); k++) {
+			size_t n = strlen(notes[k].kw);
+
+			if (strncasecmp(c->opts[i], notes[k].kw, n) == 0 &&
+			    (c->opts[i][n] == ' ' || c->opts[i][n] == '=') &&
+			    strncasecmp(c->opts[i] + n + 1, "no", 2) != 0)
+				log_msg(&c->log, LOG_DEBUG1, "%s", notes[k].note);
+		}
 }
 
 /* ------------------------------------------------------------- fan-out --- */
@@ -15286,10 +15568,864 @@ static void srv_fans_step(struct server *srv, int64_t now)
 }
 
 
+/* ========================================================== forwarding === */
+/*
+ * exec's -W, -L, -R and -D, in the one poll loop. With -N or -W the session stops at READY
+ * (authenticated, no channel of its own, as a jump host does); with a command the
+ * forwardings run beside it. Each forwarded connection is a struct fwd_conn: a local socket
+ * (stdin and stdout for -W), a libssh2 channel, and a bounded ring each way. libssh2 keeps
+ * the state of one direct-tcpip or tcpip-forward request per session, so those go out one
+ * at a time: a connection waits in FC_QUEUED until no other one is opening.
+ */
+enum fwd_cstate {
+	FC_SOCKS,        /* -D: reading the SOCKS4/4a/5 request */
+	FC_QUEUED,       /* waiting to open its direct-tcpip channel */
+	FC_OPENING,      /* direct-tcpip sent, libssh2 said EAGAIN */
+	FC_CONNECT,      /* -R: our connect() to the local target is in progress */
+	FC_OPEN,         /* moving bytes */
+	FC_CLOSING,      /* channel close sent, waiting for the server's */
+	FC_DONE          /* freed at the end of the turn */
+};
+
+struct fwd_spec {
+	char kind;                      /* 'L', 'R', 'D', 'W' */
+	char bind[SSHMCP_HOST_MAX];     /* listen address as given; "" when none was */
+	int bind_set;
+	int bport;
+	char host[SSHMCP_HOST_MAX];     /* where connections go (L, R, W) */
+	int hport;
+};
+
+struct fwd_listen {                 /* -L/-D: a local socket; -R: the server's listener */
+	const struct fwd_spec *spec;
+	int fd;
+	short rev;
+	LIBSSH2_LISTENER *rl;
+	int rport;                      /* -R: the port the server bound (port 0 asks for one) */
+};
+
+struct fwd_conn {
+	enum fwd_cstate st;
+	const struct fwd_spec *spec;
+	int rfd, wfd;                   /* local ends: one socket, or stdin and stdout (-W) */
+	short rrev, wrev;
+	LIBSSH2_CHANNEL *ch;
+	struct ring up, down;           /* local -> channel, channel -> local */
+	char host[SSHMCP_HOST_MAX];     /* where the channel goes */
+	int port;
+	char orig[INET6_ADDRSTRLEN];    /* who connected, for the server's log */
+	int oport;
+	unsigned char socks[SSHMCP_SOCKS_MAX];
+	size_t nsocks;
+	int socks5_greeted;
+	int l_eof, eof_sent, r_eof, wr_shut;
+	int64_t close_deadline;
+};
+
+struct fwd {
+	struct fwd_spec spec[SSHMCP_FWD_SPECS_MAX];
+	int nspec;
+	struct fwd_listen lis[SSHMCP_FWD_LISTEN_MAX];
+	int nlis;
+	int next_remote;                /* -R specs requested so far */
+	struct fwd_conn *conn[SSHMCP_FWD_CONNS_MAX];
+	int nconn;
+	int started;                    /* listeners set up (after authentication) */
+	int stdio;                      /* -W: the session ends with its connection */
+	int exit_on_failure, gateway;
+	int link_hup;                   /* the server hung up while nobody read the session */
+	const struct log *log;
+};
+
+/* Split "a:b:[v6]:d" at colons outside brackets, brackets dropped; the count, -1 if bad. */
+static int fwd_split(const char *arg, char out[][SSHMCP_HOST_MAX], int max)
+{
+	int n = 0;
+
+	for (;;) {
+		const char *end;
+		size_t len;
+
+		if (n >= max)
+			return -1;
+		if (*arg == '[') {
+			if ((end = strchr(arg, ']')) == NULL || (end[1] != ':' && end[1] != '\0'))
+				return -1;
+			len = (size_t)(end - arg - 1);
+			arg++;
+			end++;
+		} else {
+			end = arg + strcspn(arg, ":");
+			len = (size_t)(end - arg);
+		}
+		if (len >= SSHMCP_HOST_MAX)
+			return -1;
+		memcpy(out[n], arg, len);
+		out[n++][len] = '\0';
+		if (*end == '\0')
+			return n;
+		arg = end + 1;
+	}
+}
+
+static int fwd_port(const char *s, int *port, int zero_ok)
+{
+	long v;
+
+	if (str_to_int(s, zero_ok ? 0 : 1, 65535, &v) < 0)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/* -L/-R [bind:]port:host:hostport, -D [bind:]port, -W host:port, as ssh's parse_forward. */
+static int fwd_parse(char kind, const char *arg, struct fwd_spec *sp)
+{
+	char f[4][SSHMCP_HOST_MAX];
+	int n = fwd_split(arg, f, 4), b;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->kind = kind;
+	if (kind == 'W')
+		return n == 2 && f[0][0] != '\0' && fwd_port(f[1], &sp->hport, 0) == 0 ?
+			str_copy(sp->host, sizeof(sp->host), f[0]) : -1;
+	if (kind == 'D') {
+		if (n < 1 || n > 2)
+			return -1;
+		b = n == 2;
+	} else {
+		if (n < 3 || n > 4)
+			return -1;
+		b = n == 4;
+		if (str_copy(sp->host, sizeof(sp->host), f[n - 2]) < 0 || sp->host[0] == '\0' ||
+		    fwd_port(f[n - 1], &sp->hport, 0) < 0)
+			return -1;
+	}
+	sp->bind_set = b;
+	if (b && str_copy(sp->bind, sizeof(sp->bind), f[0]) < 0)
+		return -1;
+	return fwd_port(f[b], &sp->bport, kind == 'R');
+}
+
+/* A forwarding in ssh -G's words: "localforward [bind]:port [host]:hostport". */
+static int fwd_format(const struct fwd_spec *sp, char *out, size_t cap)
+{
+	char bind[SSHMCP_HOST_MAX + 4] = "";
+
+	if (sp->bind_set && str_fmt(bind, sizeof(bind), "[%s]:", sp->bind) < 0)
+		return -1;
+	if (sp->kind == 'D')
+		return str_fmt(out, cap, "%s%d", bind, sp->bport);
+	return str_fmt(out, cap, "%s%d [%s]:%d", bind, sp->bport, sp->host, sp->hport);
+}
+
+static const char *fwd_kind_name(char kind)
+{
+	return kind == 'L' ? "local" : kind == 'R' ? "remote" : kind == 'D' ? "dynamic" : "stdio";
+}
+
+/* Read the command line's forwardings; ClearAllForwardings drops -L/-R/-D (scp and sftp
+ * pass it), never -W. */
+static int fwd_init(struct cli *c, const struct target *t, struct err *e)
+{
+	struct fwd *f;
+	int i;
+
+	if (c->nfwds == 0 && !c->Nflag && (t->nfwd == 0 || t->fwd_clear))
+		return 0;
+	if ((f = c->fwd = calloc(1, sizeof(*f))) == NULL) {
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	f->log = &c->log;
+	f->exit_on_failure = t->fwd_exit_on_failure;
+	f->gateway = c->gflag || t->gateway_ports;
+	for (i = 0; i < c->nfwds; i++) {
+		struct fwd_spec *sp = &f->spec[f->nspec];
+
+		if (fwd_parse(c->fwds[i].kind, c->fwds[i].arg, sp) < 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "Bad %s forwarding specification '%s'",
+			    fwd_kind_name(c->fwds[i].kind), c->fwds[i].arg);
+			return -1;
+		}
+		if (sp->kind == 'W' && f->stdio) {
+			err_set(e, SSHMCP_ERR_USAGE, "stdio forward already specified");
+			return -1;
+		}
+		f->stdio |= sp->kind == 'W';
+		if (sp->kind == 'W' || !t->fwd_clear)
+			f->nspec++;
+	}
+	for (i = 0; i < t->nfwd && !t->fwd_clear && f->nspec < SSHMCP_FWD_SPECS_MAX; i++)
+		if (fwd_parse(t->fwd[i][0], t->fwd[i] + 1, &f->spec[f->nspec++]) < 0) {
+			err_set(e, SSHMCP_ERR_CONFIG, "Bad %s forwarding specification '%s'",
+			    fwd_kind_name(t->fwd[i][0]), t->fwd[i] + 1);
+			return -1;
+		}
+	return 0;
+}
+
+/* Where -L/-D listen: ssh's rule (channel_fwd_bind_addr) for a client. NULL: everywhere. */
+static const char *fwd_bind_host(const struct fwd *f, const struct fwd_spec *sp)
+{
+	if (!sp->bind_set)
+		return f->gateway ? NULL : "localhost";
+	if (sp->bind[0] == '\0' || strcmp(sp->bind, "*") == 0)
+		return NULL;
+	return sp->bind;
+}
+
+/* One listening socket per address of the bind host; 0 when at least one is up. */
+static int fwd_listen_local(struct fwd *f, const struct fwd_spec *sp)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai, *a;
+	char port[8];
+	int ok = 0, one = 1, rc;
+
+	(void)str_fmt(port, sizeof(port), "%d", sp->bport);
+	if ((rc = getaddrinfo(fwd_bind_host(f, sp), port, &hints, &ai)) != 0) {
+		log_msg(f->log, LOG_ERROR, "bind %s: %s", sp->bind, gai_strerror(rc));
+		return -1;
+	}
+	for (a = ai; a != NULL && f->nlis < SSHMCP_FWD_LISTEN_MAX; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		char addr[INET6_ADDRSTRLEN] = "?";
+
+		if (fd < 0)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (a->ai_family == AF_INET6)   /* :: and 0.0.0.0 both, as ssh binds them */
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, a->ai_addr, a->ai_addrlen) < 0 || listen(fd, SSHMCP_FWD_BACKLOG) < 0) {
+			(void)getnameinfo(a->ai_addr, a->ai_addrlen, addr, sizeof(addr), NULL, 0,
+			    NI_NUMERICHOST);
+			log_msg(f->log, LOG_ERROR, "bind [%s]:%d: %s", addr, sp->bport, strerror(errno));
+			close(fd);
+			continue;
+		}
+		f->lis[f->nlis++] = (struct fwd_listen){ .spec = sp, .fd = fd };
+		ok = 1;
+		log_msg(f->log, LOG_DEBUG1, "Local %s forwarding listening on port %d.",
+		    sp->kind == 'D' ? "dynamic" : "", sp->bport);
+	}
+	freeaddrinfo(ai);
+	return ok ? 0 : -1;
+}
+
+/* A -R the server refused: a warning, or the end with ExitOnForwardFailure. */
+static int fwd_failed(struct fwd *f, struct sess *s, const char *msg)
+{
+	if (!f->exit_on_failure) {
+		log_msg(f->log, LOG_INFO, "Warning: %s", msg);
+		return 0;
+	}
+	sess_abort(s, SSHMCP_ERR_CHANNEL, "Error: %s", msg);
+	return -1;
+}
+
+/* A new forwarded connection on local fds (taken over: closed with it unless stdio). */
+static struct fwd_conn *fwd_conn_new(struct fwd *f, const struct fwd_spec *sp, int rfd, int wfd)
+{
+	struct fwd_conn *fc;
+
+	if (f->nconn >= SSHMCP_FWD_CONNS_MAX || (fc = calloc(1, sizeof(*fc))) == NULL)
+		return NULL;
+	if (ring_init(&fc->up, SSHMCP_FWD_RING) < 0 || ring_init(&fc->down, SSHMCP_FWD_RING) < 0) {
+		ring_free(&fc->up);
+		free(fc);
+		return NULL;
+	}
+	fc->spec = sp;
+	fc->rfd = rfd;
+	fc->wfd = wfd;
+	(void)str_copy(fc->orig, sizeof(fc->orig), "127.0.0.1");
+	f->conn[f->nconn++] = fc;
+	return fc;
+}
+
+static void fwd_conn_free(struct fwd_conn *fc)
+{
+	if (fc->ch != NULL)
+		(void)libssh2_channel_free(fc->ch);
+	if (fc->rfd > STDERR_FILENO)
+		close(fc->rfd);
+	if (fc->wfd != fc->rfd && fc->wfd > STDERR_FILENO)
+		close(fc->wfd);
+	ring_free(&fc->up);
+	ring_free(&fc->down);
+	free(fc);
+}
+
+/* The peer's address, for the direct-tcpip request's originator fields. */
+static void fwd_peer(struct fwd_conn *fc, const struct sockaddr_storage *ss, socklen_t len)
+{
+	char port[8];
+	long v;
+
+	if (getnameinfo((const struct sockaddr *)ss, len, fc->orig, sizeof(fc->orig), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0 && str_to_int(port, 0, 65535, &v) == 0)
+		fc->oport = (int)v;
+}
+
+/* -L/-D: take the connections waiting on a listener (as many as there is room for). */
+static void fwd_accept(struct fwd *f, struct fwd_listen *l)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd;
+		struct fwd_conn *fc;
+
+		if (f->nconn >= SSHMCP_FWD_CONNS_MAX)
+			return;                 /* the rest wait in the backlog for a free slot */
+		if ((fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
+			return;
+		if ((fc = fwd_conn_new(f, l->spec, fd, fd)) == NULL) {
+			log_msg(f->log, LOG_ERROR, "out of memory: a forwarded connection refused");
+			close(fd);
+			return;
+		}
+		fwd_peer(fc, &ss, len);
+		if (l->spec->kind == 'D') {
+			fc->st = FC_SOCKS;
+			continue;
+		}
+		(void)str_copy(fc->host, sizeof(fc->host), l->spec->host);
+		fc->port = l->spec->hport;
+		fc->st = FC_QUEUED;
+	}
+}
+
+/* The local listeners, before the connection: ssh binds them after authentication but
+ * before the session's command starts, and with ExitOnForwardFailure a command must not
+ * run when one fails; the session section opens the command's channel on its own, so the
+ * listeners come first here. */
+static int fwd_listen_all(struct fwd *f, struct err *e)
+{
+	int i;
+
+	for (i = 0; i < f->nspec; i++) {
+		const struct fwd_spec *sp = &f->spec[i];
+		const char *msg = sp->kind == 'L' ? "Could not request local forwarding." :
+			"Could not request dynamic forwarding.";
+
+		if ((sp->kind != 'L' && sp->kind != 'D') || fwd_listen_local(f, sp) == 0)
+			continue;
+		if (f->exit_on_failure) {
+			err_set(e, SSHMCP_ERR_CHANNEL, "%s", msg);
+			return -1;
+		}
+		log_msg(f->log, LOG_INFO, "Warning: %s", msg);
+	}
+	return 0;
+}
+
+/* After authentication: -W's connection; -R requests follow in fwd_remote. */
+static void fwd_start(struct fwd *f)
+{
+	int i;
+
+	f->started = 1;
+	for (i = 0; i < f->nspec; i++) {
+		struct fwd_spec *sp = &f->spec[i];
+
+		if (sp->kind == 'W' && fwd_conn_new(f, sp, STDIN_FILENO, STDOUT_FILENO) != NULL) {
+			struct fwd_conn *fc = f->conn[f->nconn - 1];
+
+			(void)str_copy(fc->host, sizeof(fc->host), sp->host);
+			fc->port = sp->hport;
+			fc->st = FC_QUEUED;
+		}
+	}
+}
+
+/* A name from a SOCKS client goes to the server as the channel's target: no controls. */
+static int fwd_host_ok(const char *h)
+{
+	for (; *h != '\0'; h++)
+		if ((unsigned char)*h < 0x20 || *h == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* SOCKS5 greeting (RFC 1928 3): "no authentication" must be among the methods. Bytes used,
+ * 0 for more, -1 to refuse. */
+static int fwd_socks5_hello(struct fwd_conn *fc)
+{
+	static const unsigned char ok[2] = { 5, 0 };
+	const unsigned char *b = fc->socks;
+
+	if (fc->nsocks < 2 || fc->nsocks - 2 < b[1])
+		return 0;
+	if (memchr(b + 2, 0, b[1]) == NULL)
+		return -1;
+	ring_append(&fc->down, ok, sizeof(ok));
+	fc->socks5_greeted = 1;
+	return 2 + b[1];
+}
+
+/* SOCKS5 CONNECT (RFC 1928 4, 5): IPv4, a name or IPv6. ssh answers before the channel
+ * opens, with a zero bound address; so do we. */
+static int fwd_socks5_req(struct fwd_conn *fc)
+{
+	static const unsigned char ok[10] = { 5, 0, 0, 1 };
+	const unsigned char *b = fc->socks;
+	size_t need, alen;
+	int af;
+
+	if (fc->nsocks < 5)
+		return 0;
+	if (b[0] != 5 || b[1] != 1 || b[2] != 0)
+		return -1;
+	alen = b[3] == 1 ? 4 : b[3] == 4 ? 16 : b[3] == 3 ? (size_t)b[4] + 1 : 0;
+	if (alen == 0 || alen == 1)
+		return -1;
+	need = 4 + alen + 2;
+	if (fc->nsocks < need)
+		return 0;
+	if (b[3] == 3) {
+		memcpy(fc->host, b + 5, alen - 1);
+		fc->host[alen - 1] = '\0';
+		if (strlen(fc->host) != alen - 1 || !fwd_host_ok(fc->host))
+			return -1;
+	} else {
+		af = b[3] == 1 ? AF_INET : AF_INET6;
+		if (inet_ntop(af, b + 4, fc->host, sizeof(fc->host)) == NULL)
+			return -1;
+	}
+	fc->port = b[need - 2] << 8 | b[need - 1];
+	ring_append(&fc->down, ok, sizeof(ok));
+	return (int)need;
+}
+
+/* SOCKS4 CONNECT, and 4a's name after the user id when the address is 0.0.0.x. */
+static int fwd_socks4_req(struct fwd_conn *fc)
+{
+	static const unsigned char ok[8] = { 0, 90 };
+	const unsigned char *b = fc->socks, *uend, *hend;
+	size_t n = fc->nsocks;
+
+	if (n < 9 || (uend = memchr(b + 8, 0, n - 8)) == NULL)
+		return 0;
+	if (b[1] != 1)
+		return -1;
+	fc->port = b[2] << 8 | b[3];
+	if (b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] != 0) {
+		uend++;
+		if ((hend = memchr(uend, 0, n - (size_t)(uend - b))) == NULL)
+			return 0;
+		if ((size_t)(hend - uend) >= sizeof(fc->host) || hend == uend)
+			return -1;
+		memcpy(fc->host, uend, (size_t)(hend - uend));
+		fc->host[hend - uend] = '\0';
+		if (!fwd_host_ok(fc->host))
+			return -1;
+		uend = hend;
+	} else if (inet_ntop(AF_INET, b + 4, fc->host, sizeof(fc->host)) == NULL)
+		return -1;
+	ring_append(&fc->down, ok, sizeof(ok));
+	return (int)(uend - b) + 1;
+}
+
+/* -D: read the request; once whole, the connection queues for its channel, and bytes the
+ * client sent early go up after it. */
+static int fwd_socks(struct fwd_conn *fc)
+{
+	ssize_t got;
+	int used;
+
+	if (!(fc->rrev & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	if (fc->nsocks >= sizeof(fc->socks))
+		return -1;
+	got = read(fc->rfd, fc->socks + fc->nsocks, sizeof(fc->socks) - fc->nsocks);
+	if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
+		return -1;
+	if (got < 0)
+		return 0;
+	fc->nsocks += (size_t)got;
+	for (;;) {
+		if (fc->socks[0] == 4)
+			used = fwd_socks4_req(fc);
+		else if (fc->socks[0] == 5)
+			used = fc->socks5_greeted ? fwd_socks5_req(fc) : fwd_socks5_hello(fc);
+		else
+			return -1;
+		if (used <= 0)
+			return used;
+		memmove(fc->socks, fc->socks + used, fc->nsocks - (size_t)used);
+		fc->nsocks -= (size_t)used;
+		if (fc->host[0] != '\0')
+			break;
+		if (fc->nsocks == 0)
+			return 0;
+	}
+	ring_append(&fc->up, fc->socks, fc->nsocks);
+	fc->nsocks = 0;
+	fc->st = FC_QUEUED;
+	return 0;
+}
+
+/* -R: our connect() to the local target finished, or failed (ssh's words then). */
+static void fwd_connected(struct fwd *f, struct fwd_conn *fc)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (!(fc->wrev & (POLLOUT | POLLERR | POLLHUP)))
+		return;
+	fc->wrev = 0;
+	if (getsockopt(fc->wfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+		log_msg(f->log, LOG_INFO, "connect_to %s port %d: failed.", fc->host, fc->port);
+		log_msg(f->log, LOG_DEBUG1, "connect_to %s port %d: %s", fc->host, fc->port,
+		    strerror(err));
+		fc->st = FC_OPEN;           /* closes through the channel: EOF both ways */
+		fc->l_eof = fc->r_eof = 1;
+		return;
+	}
+	fc->st = FC_OPEN;
+}
+
+/* -R: the server opened a forwarded-tcpip channel; connect it to the spec's target. */
+static void fwd_accept_remote(struct fwd *f, struct fwd_listen *l)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	LIBSSH2_CHANNEL *ch;
+	struct fwd_conn *fc;
+	char port[8];
+	int fd = -1;
+
+	while ((ch = libssh2_channel_forward_accept(l->rl)) != NULL) {
+		if ((fc = fwd_conn_new(f, l->spec, -1, -1)) == NULL) {
+			(void)libssh2_channel_free(ch);
+			continue;
+		}
+		fc->ch = ch;
+		(void)str_copy(fc->host, sizeof(fc->host), l->spec->host);
+		fc->port = l->spec->hport;
+		(void)str_fmt(port, sizeof(port), "%d", fc->port);
+		if (getaddrinfo(fc->host, port, &hints, &ai) == 0 &&
+		    (fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
+		    (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)) {
+			fc->rfd = fc->wfd = fd;
+			fc->st = FC_CONNECT;
+		} else {
+			log_msg(f->log, LOG_INFO, "connect_to %s port %d: failed.", fc->host, fc->port);
+			log_msg(f->log, LOG_DEBUG1, "connect_to: %s", strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			fc->st = FC_OPEN;
+			fc->l_eof = fc->r_eof = 1;
+		}
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		ai = NULL;
+		fd = -1;
+	}
+}
+
+/* Open the connection's direct-tcpip channel; only one may be in flight per session. */
+static int fwd_open(struct fwd *f, struct fwd_conn *fc, struct sess *s)
+{
+	char msg[SSHMCP_HOST_MAX + 96];
+
+	fc->ch = libssh2_channel_direct_tcpip_ex(s->ssh, fc->host, fc->port, fc->orig, fc->oport);
+	if (fc->ch != NULL) {
+		log_msg(f->log, LOG_DEBUG1, "channel open: direct-tcpip to %s port %d", fc->host,
+		    fc->port);
+		fc->st = FC_OPEN;
+		return 0;
+	}
+	if (libssh2_session_last_errno(s->ssh) == LIBSSH2_ERROR_EAGAIN) {
+		fc->st = FC_OPENING;
+		return 0;
+	}
+	(void)str_fmt(msg, sizeof(msg), "channel open failed: connect to %s port %d failed",
+	    fc->host, fc->port);
+	fc->st = FC_DONE;
+	if (f->stdio && fc->rfd == STDIN_FILENO) {
+		sess_abort(s, SSHMCP_ERR_CHANNEL, "%s; stdio forwarding failed", msg);
+		return -1;
+	}
+	log_msg(f->log, LOG_INFO, "%s", msg);
+	return 0;
+}
+
+/* Local -> channel: read when poll said so, write what the window takes, then EOF. */
+static int fwd_up(struct fwd_conn *fc)
+{
+	size_t n;
+	ssize_t k;
+
+	if (!fc->l_eof && (fc->rrev & (POLLIN | POLLHUP | POLLERR)) && ring_space(&fc->up) > 0) {
+		unsigned char *w = ring_wptr(&fc->up, &n);
+
+		k = read(fc->rfd, w, n);
+		if (k > 0)
+			ring_commit(&fc->up, (size_t)k);
+		else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+			fc->l_eof = 1;
+	}
+	fc->rrev = 0;
+	while (ring_used(&fc->up) > 0) {
+		const unsigned char *r = ring_rptr(&fc->up, &n);
+
+		k = libssh2_channel_write(fc->ch, (const char *)r, n);
+		if (k == LIBSSH2_ERROR_EAGAIN)
+			return 0;
+		if (k < 0)
+			return -1;
+		ring_consume(&fc->up, (size_t)k);
+	}
+	if (fc->l_eof && !fc->eof_sent) {
+		k = libssh2_channel_send_eof(fc->ch);
+		if (k == LIBSSH2_ERROR_EAGAIN)
+			return 0;
+		fc->eof_sent = 1;
+	}
+	return 0;
+}
+
+/* -W: the remote end said EOF; our stdout's reader sees it now, fd 1 stays valid. */
+static void fwd_stdout_eof(int fd)
+{
+	int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (nul >= 0) {
+		(void)dup2(nul, fd);
+		close(nul);
+	}
+}
+
+/* The down ring to the local side, as far as it takes it: -1 when it is gone (EPIPE, a
+ * reset). */
+static int fwd_flush(struct fwd_conn *fc)
+{
+	while (ring_used(&fc->down) > 0) {
+		size_t n;
+		const unsigned char *r = ring_rptr(&fc->down, &n);
+		ssize_t k = write(fc->wfd, r, n);
+
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (k <= 0)
+			return -1;
+		ring_consume(&fc->down, (size_t)k);
+	}
+	return 0;
+}
+
+/* Channel -> local, as far as the ring and the local socket take it; then half-close. */
+static int fwd_down(struct fwd_conn *fc)
+{
+	size_t n;
+	ssize_t k;
+
+	while (ring_space(&fc->down) > 0) {
+		unsigned char *w = ring_wptr(&fc->down, &n);
+
+		k = libssh2_channel_read(fc->ch, (char *)w, n);
+		if (k == LIBSSH2_ERROR_EAGAIN || k == 0)
+			break;
+		if (k < 0)
+			return -1;
+		ring_commit(&fc->down, (size_t)k);
+	}
+	if (libssh2_channel_eof(fc->ch) == 1)
+		fc->r_eof = 1;
+	if (fwd_flush(fc) < 0)
+		return -1;
+	if (ring_used(&fc->down) > 0)
+		return 0;
+	if (fc->r_eof && !fc->wr_shut) {
+		fc->wr_shut = 1;
+		if (fc->wfd == fc->rfd)
+			(void)shutdown(fc->wfd, SHUT_WR);
+		else
+			fwd_stdout_eof(fc->wfd);
+	}
+	return 0;
+}
+
+/* Both sides said EOF and everything went out, or the server closed the channel (a -W
+ * peer may keep its end open; ssh leaves then too). */
+static int fwd_over(struct fwd_conn *fc)
+{
+	if (!fc->r_eof || ring_used(&fc->down) > 0)
+		return 0;
+	return fc->eof_sent || libssh2_channel_wait_closed(fc->ch) == 0;
+}
+
+/* Ask the server to close the channel; it is freed once the server agrees, or after a grace
+ * period, so a server that never answers costs one channel for a bounded time. */
+static void fwd_close(struct fwd_conn *fc, int64_t now)
+{
+	int rc = libssh2_channel_close(fc->ch);
+
+	if (fc->st != FC_CLOSING) {
+		fc->st = FC_CLOSING;
+		fc->close_deadline = now + SSHMCP_CLOSE_GRACE_MS;
+	}
+	if (rc != LIBSSH2_ERROR_EAGAIN || now >= fc->close_deadline)
+		fc->st = FC_DONE;
+}
+
+/* One connection's turn. */
+static void fwd_conn_step(struct fwd *f, struct fwd_conn *fc, struct sess *s, int *opening,
+    int64_t now)
+{
+	switch (fc->st) {
+	case FC_SOCKS:                  /* the SOCKS5 greeting's answer goes out at once */
+		if (fwd_socks(fc) < 0 || fwd_flush(fc) < 0)
+			fc->st = FC_DONE;
+		return;
+	case FC_QUEUED:
+	case FC_OPENING:
+		if (*opening && fc->st == FC_QUEUED)
+			return;
+		*opening = 0;
+		if (fwd_open(f, fc, s) == 0 && fc->st == FC_OPENING)
+			*opening = 1;
+		if (fc->st != FC_OPEN)
+			return;
+		/* fall through */
+	case FC_OPEN:
+		if (fwd_up(fc) < 0 || fwd_down(fc) < 0 || fwd_over(fc))
+			fwd_close(fc, now);
+		return;
+	case FC_CONNECT:
+		fwd_connected(f, fc);
+		return;
+	case FC_CLOSING:
+		fwd_close(fc, now);
+		return;
+	case FC_DONE:
+		return;
+	}
+}
+
+/* The bind address ssh sends for -R (channel_rfwd_bind_host). */
+static const char *fwd_rbind_host(const struct fwd_spec *sp)
+{
+	if (!sp->bind_set)
+		return "localhost";
+	return sp->bind[0] == '\0' || strcmp(sp->bind, "*") == 0 ? "" : sp->bind;
+}
+
+/* -R: one tcpip-forward request at a time, each until the server answers. */
+static void fwd_remote(struct fwd *f, struct sess *s)
+{
+	char msg[96];
+
+	for (; f->next_remote < f->nspec; f->next_remote++) {
+		struct fwd_spec *sp = &f->spec[f->next_remote];
+		LIBSSH2_LISTENER *rl;
+		int bound = 0;
+
+		if (sp->kind != 'R')
+			continue;
+		if (f->nlis >= SSHMCP_FWD_LISTEN_MAX)
+			return;
+		rl = libssh2_channel_forward_listen_ex(s->ssh, fwd_rbind_host(sp), sp->bport, &bound,
+		    SSHMCP_FWD_BACKLOG);
+		if (rl == NULL && libssh2_session_last_errno(s->ssh) == LIBSSH2_ERROR_EAGAIN)
+			return;
+		if (rl == NULL) {
+			(void)str_fmt(msg, sizeof(msg), "remote port forwarding failed for listen port %d",
+			    sp->bport);
+			if (fwd_failed(f, s, msg) < 0)
+				return;
+			continue;
+		}
+		f->lis[f->nlis++] = (struct fwd_listen){ .spec = sp, .fd = -1, .rl = rl, .rport = bound };
+		if (sp->bport == 0)
+			log_msg(f->log, LOG_INFO, "Allocated port %d for remote forward to %s:%d", bound,
+			    sp->host, sp->hport);
+		log_msg(f->log, LOG_DEBUG1, "remote forward success for: listen %d, connect %s:%d",
+		    bound, sp->host, sp->hport);
+	}
+}
+
+/* -W's end: the session ends with the connection; exit 0, as ssh. Its stdout gets EOF
+ * first (a reader such as ssh's ProxyCommand waits for it). */
+static void fwd_reap(struct fwd *f, struct sess *s)
+{
+	int i, k = 0;
+
+	for (i = 0; i < f->nconn; i++) {
+		struct fwd_conn *fc = f->conn[i];
+
+		if (fc->st != FC_DONE) {
+			f->conn[k++] = fc;
+			continue;
+		}
+		if (f->stdio && fc->rfd == STDIN_FILENO && s->state < SESS_DONE)
+			sess_close(s);
+		fwd_conn_free(fc);
+	}
+	f->nconn = k;
+}
+
+/* The forwardings' turn, after the session's. Channels open only once the session is READY
+ * or RUNNING: libssh2 opens one channel at a time, and the session's own comes first. */
+static void fwd_step(struct cli *c, int64_t now)
+{
+	struct fwd *f = c->fwd;
+	struct sess *s = &c->sess;
+	int i, opening = 0;
+
+	if (f == NULL || (s->state != SESS_READY && s->state != SESS_RUNNING))
+		return;
+	if (f->link_hup) {
+		sess_abort(s, SSHMCP_ERR_SESSION_LOST, "Connection to %s closed by remote host.",
+		    s->t.host);
+		return;
+	}
+	if (!f->started)
+		fwd_start(f);
+	fwd_remote(f, s);
+	for (i = 0; i < f->nconn; i++)
+		opening |= f->conn[i]->st == FC_OPENING;
+	for (i = 0; i < f->nconn && s->state < SESS_DONE; i++)
+		fwd_conn_step(f, f->conn[i], s, &opening, now);
+	/* After the channels: their reads may have queued forwarded-tcpip opens in libssh2,
+	 * which no socket event would announce again. New connections step next turn. */
+	for (i = 0; i < f->nlis && s->state < SESS_DONE; i++) {
+		if (f->lis[i].fd >= 0 && (f->lis[i].rev & POLLIN))
+			fwd_accept(f, &f->lis[i]);
+		else if (f->lis[i].rl != NULL)
+			fwd_accept_remote(f, &f->lis[i]);
+		f->lis[i].rev = 0;
+	}
+	fwd_reap(f, s);
+}
+
+/* Set up, and every -R answered: what -f waits for before going to the background. */
+static int fwd_ready(const struct fwd *f)
+{
+	return f == NULL || (f->started && f->next_remote >= f->nspec);
+}
+
+static void fwd_free(struct fwd *f)
+{
+	int i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->nconn; i++)
+		fwd_conn_free(f->conn[i]);
+	for (i = 0; i < f->nlis; i++)
+		if (f->lis[i].fd >= 0)
+			close(f->lis[i].fd);
+	free(f);
+}
+
+
 /* ========================================================== event loop === */
 /* prepare → poll → dispatch → reap, as redis' ae and mongoose do. */
 
-enum loop_kind { LOOP_SESS, LOOP_STDIN, LOOP_STDOUT, LOOP_STDERR };
+enum loop_kind { LOOP_SESS, LOOP_STDIN, LOOP_STDOUT, LOOP_STDERR, LOOP_FWD_LISTEN, LOOP_FWD_R,
+	LOOP_FWD_W };
 
 struct loop {
 	struct pollfd pfd[SSHMCP_POLL_FDS_MAX];
@@ -15321,6 +16457,49 @@ static void sess_poll_add(struct loop *l, struct sess *s)
 	}
 }
 
+/* The forwardings' fds; and, with no channel or -R listener to make libssh2 read, the
+ * session socket watched for hang-up only: the server's unsolicited messages (its host
+ * keys, keepalives) would otherwise wake every poll with nobody to read them. */
+static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
+{
+	int i, readers;
+
+	if (f == NULL)
+		return;
+	readers = !f->started || f->next_remote < f->nspec;    /* -R answers to come */
+	for (i = 0; i < f->nlis; i++) {
+		/* At the connection limit, new ones wait in the kernel's backlog, unpolled. */
+		if (f->nconn < SSHMCP_FWD_CONNS_MAX)
+			loop_add(l, f->lis[i].fd, POLLIN, LOOP_FWD_LISTEN, &f->lis[i]);
+		readers |= f->lis[i].rl != NULL;
+	}
+	for (i = 0; i < f->nconn; i++) {
+		struct fwd_conn *fc = f->conn[i];
+		short rd = (short)((fc->st == FC_SOCKS || (fc->st == FC_OPEN && !fc->l_eof &&
+		    ring_space(&fc->up) > 0)) ? POLLIN : 0);
+		short wr = (short)((fc->st == FC_CONNECT || ring_used(&fc->down) > 0) ? POLLOUT : 0);
+		unsigned long avail = 0;
+
+		readers |= fc->ch != NULL || fc->st == FC_OPENING;
+		if (fc->rfd == fc->wfd)
+			loop_add(l, fc->rfd, (short)(rd | wr), LOOP_FWD_R, fc);
+		else {
+			loop_add(l, fc->rfd, rd, LOOP_FWD_R, fc);
+			loop_add(l, fc->wfd, wr, LOOP_FWD_W, fc);
+		}
+		/* Queued for a channel, or data libssh2 already holds: no sleeping. */
+		if (fc->st == FC_QUEUED || (fc->ch != NULL && ring_space(&fc->down) > 0 &&
+		    (libssh2_channel_window_read_ex(fc->ch, &avail, NULL), avail > 0)))
+			l->deadline = 0;
+		if (fc->st == FC_CLOSING && fc->close_deadline < l->deadline)
+			l->deadline = fc->close_deadline;
+	}
+	if (!readers && s->state == SESS_READY)
+		for (i = 0; i < l->n; i++)
+			if (l->pfd[i].fd == s->fd && l->kind[i] == LOOP_SESS)
+				l->pfd[i].events = POLLRDHUP;
+}
+
 static void loop_prepare(struct loop *l, struct cli *c)
 {
 	struct sess *s = &c->sess;
@@ -15336,6 +16515,7 @@ static void loop_prepare(struct loop *l, struct cli *c)
 	d = sess_deadline(s);
 	if (d < l->deadline)
 		l->deadline = d;
+	loop_add_fwd(l, c->fwd, s);
 }
 
 /* Sleep until an fd is ready, the nearest deadline, or a signal (unblocked only in ppoll). */
@@ -15363,15 +16543,30 @@ static void loop_dispatch(struct loop *l, struct cli *c)
 		if (re == 0)
 			continue;
 		switch (l->kind[i]) {
-		case LOOP_SESS: ((struct sess *)l->owner[i])->revents = re; break;
+		case LOOP_SESS:
+			((struct sess *)l->owner[i])->revents = re;
+			if (c->fwd != NULL && l->pfd[i].events == POLLRDHUP && (re & ~POLLOUT))
+				c->fwd->link_hup = 1;
+			break;
 		case LOOP_STDIN: cli_read_stdin(c); break;
 		case LOOP_STDOUT: cli_write_out(c, 0); break;
 		case LOOP_STDERR: cli_write_out(c, 1); break;
+		case LOOP_FWD_LISTEN: ((struct fwd_listen *)l->owner[i])->rev = re; break;
+		case LOOP_FWD_R:
+			((struct fwd_conn *)l->owner[i])->rrev = re;
+			((struct fwd_conn *)l->owner[i])->wrev = re;
+			break;
+		case LOOP_FWD_W: ((struct fwd_conn *)l->owner[i])->wrev = re; break;
 		}
 	}
 	/* Every session steps each turn: libssh2 may hold whole packets that the socket no
 	 * longer signals, and a drained ring must resume reading without waiting for POLLIN. */
 	sess_step(&c->sess, time_ms());
+	fwd_step(c, time_ms());
+	/* -f: the parent leaves once authenticated and the forwardings are up. */
+	if (c->fork_bg && (c->sess.state == SESS_RUNNING || c->sess.state == SESS_READY) &&
+	    fwd_ready(c->fwd))
+		cli_background(c);
 }
 
 static void loop_on_signal(int sig)
@@ -16149,7 +17344,13 @@ static void cli_job(struct cli *c)
 		c->job.cols = ws.ws_col;
 		c->job.rows = ws.ws_row;
 	}
-	c->job.forward_stdin = !c->nflag;
+	c->job.forward_stdin = !c->nflag && !c->fork_bg;   /* -f implies -n, as in ssh */
+	c->job.subsystem = c->sflag;
+	if (c->Nflag) {                 /* -N, -W: no channel of the session's own */
+		c->job.tunnel = 1;
+		c->job.want_pty = 0;
+		c->job.forward_stdin = 0;
+	}
 }
 
 static int cli_resolve(void *ctx, const char *name, struct target *t, struct err *e)
@@ -16260,6 +17461,28 @@ static void cli_print(const char *key, const char *val)
 		(void)fd_write_all(STDOUT_FILENO, line, strlen(line));
 }
 
+/* -G's forwarding lines: the command line's, then ssh_config's, as ssh lists them. */
+static void cli_print_forwards(const struct cli *c, const struct target *t)
+{
+	char line[SSHMCP_LINE_MAX];
+	struct fwd_spec sp;
+	int i;
+
+	cli_print("clearallforwardings", t->fwd_clear ? "yes" : "no");
+	cli_print("exitonforwardfailure", t->fwd_exit_on_failure ? "yes" : "no");
+	cli_print("gatewayports", c->gflag || t->gateway_ports ? "yes" : "no");
+	for (i = 0; i < c->nfwds + t->nfwd; i++) {
+		char kind = i < c->nfwds ? c->fwds[i].kind : t->fwd[i - c->nfwds][0];
+		const char *arg = i < c->nfwds ? c->fwds[i].arg : t->fwd[i - c->nfwds] + 1;
+
+		if (kind == 'W' || fwd_parse(kind, arg, &sp) < 0 || fwd_format(&sp, line,
+		    sizeof(line)) < 0)
+			continue;
+		cli_print(kind == 'L' ? "localforward" : kind == 'R' ? "remoteforward" :
+		    "dynamicforward", line);
+	}
+}
+
 /* -G: the resolved configuration in ssh -G's words, for comparing with OpenSSH. */
 static int cli_print_config(struct cli *c, struct err *e)
 {
@@ -16299,6 +17522,7 @@ static int cli_print_config(struct cli *c, struct err *e)
 	cli_print("serveralivecountmax", num);
 	cli_print("setenv", t.setenv);
 	cli_print("sendenv", t.sendenv);
+	cli_print_forwards(c, &t);
 	cli_print("kexalgorithms", t.kex);
 	cli_print("hostkeyalgorithms", t.hostkey);
 	cli_print("ciphers", t.cipher);
@@ -16346,6 +17570,8 @@ static int cli_audit(struct cli *c, const struct sess *s, const char *host, int 
 	return audit_write(&c->audit, &c->rd, &r);
 }
 
+static void main_version(int fd);
+
 static int cli_exec(int argc, char **argv)
 {
 	struct cli c;
@@ -16357,12 +17583,18 @@ static int cli_exec(int argc, char **argv)
 	c.audit.fd = -1;
 	cfg_env_init(&c.env);
 	pol_init(&c.pol);
-	if (cli_parse(&c, argc, argv, &e) < 0) {
+	if (cli_parse(&c, argc, argv, &e) < 0 || (!c.Vflag && cli_check_modes(&c, &e) < 0)) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
 		cli_usage(STDERR_FILENO);
 		status = 2;
 		goto out;
 	}
+	if (c.Vflag) {                  /* ssh -V: the version on stderr */
+		main_version(STDERR_FILENO);
+		status = 0;
+		goto out;
+	}
+	cli_notes(&c);
 	cli_job(&c);
 	if (cli_policy(&c, &e) < 0) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
@@ -16381,9 +17613,17 @@ static int cli_exec(int argc, char **argv)
 		status = dev_exec_main(&c, c.device);
 		goto out;
 	}
+	if (c.ctl_cmd != NULL) {
+		status = cli_target(&c, c.dest, &c.sess.t, &e) < 0 ?
+			(log_msg(&c.log, LOG_ERROR, "%s", e.msg), err_table[e.code].exit_status) :
+			cli_control(&c, &c.sess.t);
+		target_free(&c.sess.t);
+		goto out;
+	}
 	if (sess_init(&c.sess, &c.job, &c.log, SSHMCP_STDIN_RING, time_ms()) < 0 ||
 	    cli_target(&c, c.dest, &c.sess.t, &e) < 0 ||
 	    pol_host_check(&c.pol, &c.sess.t, cli_resolve_plain, &c, &e) < 0 ||
+	    fwd_init(&c, &c.sess.t, &e) < 0 || (c.fwd != NULL && fwd_listen_all(c.fwd, &e) < 0) ||
 	    (cli_audit(&c, &c.sess, c.sess.t.alias, -1) < 0 && (err_set(&e, SSHMCP_ERR_IO, "the "
 	    "audit file cannot be written: the command was not sent"), 1))) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
@@ -16401,6 +17641,7 @@ out:
 	pol_free(&c.pol);
 	redact_free(&c.rd);
 	audit_close(&c.audit);
+	fwd_free(c.fwd);
 	sess_free(&c.sess);
 	cfg_free(&c.cfg);
 	free(c.command);
@@ -16428,13 +17669,13 @@ static void main_harden(void)
 	}
 }
 
-static void main_version(void)
+static void main_version(int fd)
 {
 	char line[512];
 
 	if (str_fmt(line, sizeof(line), "sshmcp %s (%s; %s; runtime libssh2 %s)\n",
 	    SSHMCP_VERSION, SSHMCP_DEP_LIBSSH2, SSHMCP_DEP_MBEDTLS, libssh2_version(0)) == 0)
-		(void)fd_write_all(STDOUT_FILENO, line, strlen(line));
+		(void)fd_write_all(fd, line, strlen(line));
 }
 
 #ifndef SSHMCP_NO_MAIN
@@ -16443,7 +17684,7 @@ int main(int argc, char **argv)
 	int status;
 
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		main_version();
+		main_version(STDOUT_FILENO);
 		return 0;
 	}
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {

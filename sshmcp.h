@@ -102,8 +102,17 @@
 #define SSHMCP_AUDIT_TAIL        (64 * 1024)        /* read back to continue the hash chain */
 #define SSHMCP_FILE_MAX          (1024 * 1024)      /* read_file: bytes per call */
 #define SSHMCP_SUDO_READ_MAX     (512 * 1024)       /* sudo read_file: its base64 fits a ring */
+#define SSHMCP_FWD_SPECS_MAX     32                 /* -L/-R/-D/-W options on one command line */
+#define SSHMCP_FWD_LISTEN_MAX    64                 /* local listening sockets (-L/-D, v4 and v6) */
+#define SSHMCP_FWD_CONNS_MAX     128                /* forwarded connections open at once */
+#define SSHMCP_FWD_RING          (64 * 1024)        /* per forwarded connection, each way */
+#define SSHMCP_FWD_BACKLOG       16                 /* listen() queue, as ssh's SSH_LISTEN_BACKLOG */
+#define SSHMCP_SOCKS_MAX         1024               /* a SOCKS4a/5 request: 2 names of 255 and more */
 
 _Static_assert(SSHMCP_IO_CHUNK <= SSHMCP_STREAM_RING, "a read must fit an empty ring");
+_Static_assert(SSHMCP_SOCKS_MAX <= SSHMCP_FWD_RING, "a SOCKS request's leftover fits the ring");
+_Static_assert(SSHMCP_FWD_LISTEN_MAX + 2 * SSHMCP_FWD_CONNS_MAX + 8 <= SSHMCP_POLL_FDS_MAX,
+    "forwarding fds fit the poll set");
 _Static_assert(SSHMCP_TTY_WRITE_MAX <= SSHMCP_IO_CHUNK, "tty writes are chunk-sized at most");
 _Static_assert(SSHMCP_DEFAULT_FANOUT <= SSHMCP_MAX_SESSIONS, "fan-out uses sessions");
 _Static_assert(SSHMCP_FAN_LINE + SSHMCP_HOST_MAX + 3 <= SSHMCP_FAN_QUEUE, "a line fits the queue");

@@ -256,6 +256,121 @@ static void test_cli(struct tally *t)
 	cfg_free(&c.cfg);
 }
 
+/* -L/-R/-D/-W specifications as ssh's parse_forward reads them. */
+static void test_fwd_specs(struct tally *t)
+{
+	static const struct {
+		char kind;
+		const char *arg, *bind, *host;
+		int bind_set, bport, hport, ok;
+	} vec[] = {
+		{ 'L', "8080:web:80", "", "web", 0, 8080, 80, 1 },
+		{ 'L', "127.0.0.1:8080:web:80", "127.0.0.1", "web", 1, 8080, 80, 1 },
+		{ 'L', "*:8080:[::1]:80", "*", "::1", 1, 8080, 80, 1 },
+		{ 'L', ":8080:web:80", "", "web", 1, 8080, 80, 1 },
+		{ 'L', "[::1]:8080:web:80", "::1", "web", 1, 8080, 80, 1 },
+		{ 'R', "0:localhost:22", "", "localhost", 0, 0, 22, 1 },
+		{ 'D', "1080", "", "", 0, 1080, 0, 1 },
+		{ 'D', "localhost:1080", "localhost", "", 1, 1080, 0, 1 },
+		{ 'W', "host:22", "", "host", 0, 0, 22, 1 },
+		{ 'W', "[fe80::1]:22", "", "fe80::1", 0, 0, 22, 1 },
+		{ 'L', "0:web:80", "", "", 0, 0, 0, 0 },
+		{ 'L', "8080:web", "", "", 0, 0, 0, 0 },
+		{ 'L', "8080::80", "", "", 0, 0, 0, 0 },
+		{ 'L', "70000:web:80", "", "", 0, 0, 0, 0 },
+		{ 'L', "[::1:8080:web:80", "", "", 0, 0, 0, 0 },
+		{ 'D', "a:b:c", "", "", 0, 0, 0, 0 },
+		{ 'W', "host", "", "", 0, 0, 0, 0 },
+		{ 'W', ":22", "", "", 0, 0, 0, 0 },
+		{ 'R', "1:2:3:4:5", "", "", 0, 0, 0, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct fwd_spec sp;
+		int rc = fwd_parse(vec[i].kind, vec[i].arg, &sp);
+
+		check(t, (rc == 0) == vec[i].ok, "forwarding spec accepted/refused", vec[i].arg);
+		if (rc != 0 || !vec[i].ok)
+			continue;
+		check_str(t, sp.bind, vec[i].bind, "forwarding bind address");
+		check_str(t, sp.host, vec[i].host, "forwarding target host");
+		check(t, sp.bind_set == vec[i].bind_set && sp.bport == vec[i].bport &&
+		    sp.hport == vec[i].hport, "forwarding ports", vec[i].arg);
+	}
+}
+
+/* One SOCKS request fed whole or a byte at a time (no socket: fwd_socks4/5 on the buffer). */
+static int socks_feed(struct fwd_conn *fc, const unsigned char *req, size_t n, int bytewise)
+{
+	size_t off = 0;
+	int used = 0;
+
+	while (off < n && fc->host[0] == '\0') {
+		size_t k = bytewise ? 1 : n - off;
+
+		memcpy(fc->socks + fc->nsocks, req + off, k);
+		fc->nsocks += k;
+		off += k;
+		for (;;) {
+			used = fc->socks[0] == 4 ? fwd_socks4_req(fc) : fc->socks5_greeted ?
+				fwd_socks5_req(fc) : fwd_socks5_hello(fc);
+			if (used <= 0)
+				break;
+			memmove(fc->socks, fc->socks + used, fc->nsocks - (size_t)used);
+			fc->nsocks -= (size_t)used;
+			if (fc->host[0] != '\0' || fc->nsocks == 0)
+				break;
+		}
+		if (used < 0)
+			return -1;
+	}
+	return fc->host[0] != '\0' ? 0 : 1;
+}
+
+static void test_socks(struct tally *t)
+{
+	static const unsigned char s4[] = { 4, 1, 0, 80, 127, 0, 0, 1, 'u', 0 };
+	static const unsigned char s4a[] = { 4, 1, 0x1f, 0x90, 0, 0, 0, 9, 0, 'w', 'e', 'b', 0 };
+	static const unsigned char s5[] = { 5, 2, 2, 0, 5, 1, 0, 3, 3, 'w', 'e', 'b', 0, 80 };
+	static const unsigned char s5ip[] = { 5, 1, 0, 5, 1, 0, 1, 10, 0, 0, 1, 1, 187, 'X' };
+	static const unsigned char s5auth[] = { 5, 1, 2 };
+	static const unsigned char s5bind[] = { 5, 1, 0, 5, 2, 0, 1, 10, 0, 0, 1, 0, 80 };
+	static const unsigned char s4ctl[] = { 4, 1, 0, 80, 0, 0, 0, 1, 0, 'a', '\n', 0 };
+	static const struct { const unsigned char *req; size_t n; const char *host; int port; } vec[] = {
+		{ s4, sizeof(s4), "127.0.0.1", 80 },
+		{ s4a, sizeof(s4a), "web", 8080 },
+		{ s5, sizeof(s5), "web", 80 },
+		{ s5ip, sizeof(s5ip), "10.0.0.1", 443 },
+		{ s5auth, sizeof(s5auth), NULL, 0 },
+		{ s5bind, sizeof(s5bind), NULL, 0 },
+		{ s4ctl, sizeof(s4ctl), NULL, 0 },
+	};
+	size_t i;
+	int bytewise;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++)
+		for (bytewise = 0; bytewise < 2; bytewise++) {
+			struct fwd_conn *fc = calloc(1, sizeof(*fc));
+			int rc;
+
+			if (fc == NULL || ring_init(&fc->down, 64) < 0)
+				return;
+			rc = socks_feed(fc, vec[i].req, vec[i].n, bytewise);
+			if (vec[i].host == NULL)
+				check(t, rc != 0, "SOCKS request refused", NULL);
+			else {
+				check(t, rc == 0, "SOCKS request read", vec[i].host);
+				check_str(t, fc->host, vec[i].host, "SOCKS target host");
+				check(t, fc->port == vec[i].port, "SOCKS target port", vec[i].host);
+				check(t, ring_used(&fc->down) == (vec[i].req[0] == 4 ? 8u : 12u),
+				    "SOCKS replies queued", vec[i].host);
+			}
+			ring_free(&fc->down);
+			free(fc);
+		}
+}
+
 static void test_hostlists(struct tally *t)
 {
 	static const struct { const char *spec; int n; const char *first, *last; } vec[] = {
@@ -1360,6 +1475,8 @@ int main(void)
 	test_known_hosts(&t);
 	test_destinations(&t);
 	test_cli(&t);
+	test_fwd_specs(&t);
+	test_socks(&t);
 	test_hostlists(&t);
 	test_policy_deny(&t);
 	test_policy_allow(&t);

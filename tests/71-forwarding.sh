@@ -1,0 +1,252 @@
+#!/bin/bash
+# 71-forwarding: a user forwards ports with `sshmcp exec` as with ssh: -L to a web server
+# behind the host, -D as a SOCKS proxy for curl, -R to publish a local service on the far
+# side; 50 MB each way, checked by sha256, side by side with OpenSSH on the same server.
+# ExitOnForwardFailure, ClearAllForwardings and -g behave as ssh's.
+. "$(dirname "$0")/lib.sh"
+
+sshd_start MAIN
+trust MAIN
+ssh_alias h MAIN
+
+# The services: a web server with 50 MB to fetch, and a sink that answers the sha256 of what
+# it read once the client half-closes (so EOF must travel through the tunnel).
+mkdir -p "$FIX/www"
+head -c 50M /dev/urandom >"$FIX/www/rand50"
+WANT=$(sha256sum <"$FIX/www/rand50" | cut -d' ' -f1)
+HP=$(free_port)
+"$PY" -m http.server --bind 127.0.0.1 --directory "$FIX/www" "$HP" >"$FIX/http.log" 2>&1 &
+_track $!
+wait_for 10 nc -z 127.0.0.1 "$HP" || die "http.server did not start"
+cat >"$FIX/sink.py" <<'EOF'
+import hashlib, socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+def serve(c):
+    h = hashlib.sha256()
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        h.update(b)
+    c.sendall(h.hexdigest().encode() + b"\n"); c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+cat >"$FIX/send.py" <<'EOF'
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+with open(sys.argv[2], "rb") as f:
+    while True:
+        b = f.read(65536)
+        if not b: break
+        c.sendall(b)
+c.shutdown(socket.SHUT_WR)
+print(c.makefile().readline().strip())
+EOF
+SP=$(free_port)
+"$PY" "$FIX/sink.py" "$SP" &
+_track $!
+wait_for 10 nc -z 127.0.0.1 "$SP" || die "sink did not start"
+
+# bg NAME CMD...: start a forwarding client in the background (PID in NAME_PID)
+bg() {
+	local name=$1; shift
+	"$@" </dev/null >"$FIX/$name.out" 2>"$FIX/$name.err" &
+	_export "${name}_PID" $!
+	_track $!
+}
+# stop NAME: TERM; it must be gone within 5 s (ssh's -N ends on TERM too)
+stop() {
+	local p=${1}_PID
+	kill "${!p}" 2>/dev/null
+	if wait_for 5 _gone "${!p}"; then wait "${!p}" 2>/dev/null
+	else fail "$1 ends on SIGTERM" "$(tail -n 5 "$FIX/$1.err")"; kill -9 "${!p}"; fi
+}
+OSSH=(ssh -F "$SSH_CONFIG" -o BatchMode=yes -o IdentitiesOnly=yes)
+MCP=("$SSHMCP" exec)
+
+# --- -L: fetch 50 MB and send 50 MB through the tunnel, ssh and sshmcp alike
+for who in ossh mcp; do
+	if [ "$who" = ossh ]; then cli=("${OSSH[@]}"); else cli=("${MCP[@]}"); fi
+	LP=$(free_port) LP2=$(free_port)
+	bg L "${cli[@]}" -N -L "$LP:127.0.0.1:$HP" -L "127.0.0.1:$LP2:127.0.0.1:$SP" h
+	if wait_for 15 nc -z 127.0.0.1 "$LP"; then ok "$who -N -L: listening"
+	else fail "$who -N -L: listening" "$(cat "$FIX/L.err")"; fi
+	T=120 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
+	check_eq "${OUT%% *}" "$WANT" "$who -L: 50 MB fetched through the tunnel, same sha256"
+	T=120 run "$PY" "$FIX/send.py" "$LP2" "$FIX/www/rand50"
+	check_eq "$OUT" "$WANT" "$who -L: 50 MB sent through the tunnel, half-closed, same sha256"
+	T=120 run sh -c 'for i in 1 2 3 4 5 6; do curl -sf "http://127.0.0.1:$1/rand50" | sha256sum & done; wait' sh "$LP"
+	check_eq "$(sort -u <<<"$OUT" | cut -d' ' -f1)" "$WANT" "$who -L: six fetches at once, all whole"
+	check_eq "$(grep -c . <<<"$OUT")" 6 "$who -L: six fetches at once, six answers"
+	stop L
+done
+
+# --- -L to a port nobody listens on: the connection fails, the forwarding stays
+LP=$(free_port)
+bg L "${MCP[@]}" -N -L "$LP:127.0.0.1:$(free_port)" -L "$(free_port):127.0.0.1:$HP" h
+wait_for 15 nc -z 127.0.0.1 "$LP" || fail "-L to a closed port: listening" "$(cat "$FIX/L.err")"
+run curl -sf -m 10 "http://127.0.0.1:$LP/rand50"
+check_eq "$(stat -c %s "$FIX/out")" 0 "-L to a closed port: the client gets nothing"
+if kill -0 "$L_PID" 2>/dev/null; then ok "-L to a closed port: sshmcp keeps running"
+else fail "-L to a closed port: sshmcp keeps running" "$(cat "$FIX/L.err")"; fi
+check_contains "$(cat "$FIX/L.err")" "open failed" "-L to a closed port: says the channel failed"
+stop L
+
+# --- -L beside a command: the tunnel works while the command runs
+LP=$(free_port)
+bg C "${MCP[@]}" -L "$LP:127.0.0.1:$HP" h 'sleep 4; echo CMD-DONE'
+wait_for 15 nc -z 127.0.0.1 "$LP"
+T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
+check_eq "${OUT%% *}" "$WANT" "-L with a command: the tunnel carries 50 MB while it runs"
+wait "$C_PID"; rc=$?
+check_exit "$rc" 0 "-L with a command: the command's status"
+check_eq "$(cat "$FIX/C.out")" CMD-DONE "-L with a command: the command's output"
+
+# --- -D: SOCKS5, SOCKS5 with a name, SOCKS4, SOCKS4a, for curl
+for who in ossh mcp; do
+	if [ "$who" = ossh ]; then cli=("${OSSH[@]}"); else cli=("${MCP[@]}"); fi
+	DP=$(free_port)
+	bg D "${cli[@]}" -N -D "$DP" h
+	wait_for 15 nc -z 127.0.0.1 "$DP" || fail "$who -D: listening" "$(cat "$FIX/D.err")"
+	for proto in socks5 socks5-hostname socks4 socks4a; do
+		host=127.0.0.1
+		case $proto in *hostname|socks4a) host=localhost ;; esac
+		T=120 run sh -c 'curl -sf --"$1" "127.0.0.1:$2" "http://$3:$4/rand50" | sha256sum' sh \
+			"$proto" "$DP" "$host" "$HP"
+		check_eq "${OUT%% *}" "$WANT" "$who -D: curl --$proto fetches 50 MB, same sha256"
+	done
+	stop D
+done
+DP=$(free_port)
+bg D "${MCP[@]}" -N -D "$DP" h
+wait_for 15 nc -z 127.0.0.1 "$DP"
+run sh -c 'printf "GET / HTTP/1.0\r\n\r\n" | nc -w 3 127.0.0.1 "$1"' sh "$DP"
+if kill -0 "$D_PID" 2>/dev/null; then ok "-D: a client that speaks no SOCKS is dropped, sshmcp runs on"
+else fail "-D: a client that speaks no SOCKS is dropped, sshmcp runs on"; fi
+run sh -c 'head -c 5000 /dev/zero | nc -w 3 127.0.0.1 "$1"' sh "$DP"
+T=60 run sh -c 'curl -sf --socks5 "127.0.0.1:$1" "http://127.0.0.1:$2/rand50" | sha256sum' sh "$DP" "$HP"
+check_eq "${OUT%% *}" "$WANT" "-D: still serves after hostile clients"
+stop D
+
+# --- -R: the far side's port leads to our web server (sshd is on this machine)
+for who in ossh mcp; do
+	if [ "$who" = ossh ]; then cli=("${OSSH[@]}"); else cli=("${MCP[@]}"); fi
+	RP=$(free_port)
+	bg R "${cli[@]}" -N -R "$RP:127.0.0.1:$HP" h
+	wait_for 15 nc -z 127.0.0.1 "$RP" || fail "$who -R: the server listens" "$(cat "$FIX/R.err")"
+	T=120 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
+	check_eq "${OUT%% *}" "$WANT" "$who -R: 50 MB fetched from the far side's port, same sha256"
+	stop R
+done
+RP=$(free_port)
+bg R "${MCP[@]}" -N -R "$RP:127.0.0.1:$SP" h
+wait_for 15 nc -z 127.0.0.1 "$RP"
+T=120 run "$PY" "$FIX/send.py" "$RP" "$FIX/www/rand50"
+check_eq "$OUT" "$WANT" "-R: 50 MB sent to the far side's port, half-closed, same sha256"
+stop R
+bg R "${MCP[@]}" -N -R "0:127.0.0.1:$HP" h
+wait_for 15 grep -q "Allocated port" "$FIX/R.err"
+RP=$(sed -n 's/.*Allocated port \([0-9]*\) .*/\1/p' "$FIX/R.err")
+check_contains "$(cat "$FIX/R.err")" "Allocated port $RP for remote forward to 127.0.0.1:$HP" "-R 0: ssh's line names the port"
+T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
+check_eq "${OUT%% *}" "$WANT" "-R 0: the allocated port carries 50 MB"
+stop R
+
+# --- ExitOnForwardFailure: a busy port ends it (255), as ssh; without, a warning. The bind
+#     address is explicit: "localhost" would also bind ::1, which may be free, and that is
+#     success; for -R the server honours it only with GatewayPorts clientspecified.
+sshd_start GW "GatewayPorts clientspecified"
+trust GW
+ssh_alias hg GW
+for who in ossh mcp; do
+	if [ "$who" = ossh ]; then r=ossh; else r=mcp; fi
+	$r -o ExitOnForwardFailure=yes -L "127.0.0.1:$HP:127.0.0.1:$HP" h echo RAN
+	check_eq "$RC:$OUT" "255:" "$who ExitOnForwardFailure, -L on a busy port: 255, no command"
+	$r -L "127.0.0.1:$HP:127.0.0.1:$HP" h echo RAN
+	check_eq "$RC:$OUT" "0:RAN" "$who -L on a busy port without it: the command runs"
+	$r -o ExitOnForwardFailure=yes -R "127.0.0.1:$HP:127.0.0.1:$HP" hg echo RAN
+	check_eq "$RC:$OUT" "255:" "$who ExitOnForwardFailure, -R on a busy far port: 255"
+	$r -R "127.0.0.1:$HP:127.0.0.1:$HP" hg echo RAN
+	check_eq "$RC:$OUT" "0:RAN" "$who -R on a busy far port without it: the command runs"
+done
+mkdir -p "$FIX/w" && chmod 777 "$FIX/w"
+mcp -o ExitOnForwardFailure=yes -L "127.0.0.1:$HP:127.0.0.1:$HP" h "touch $FIX/w/ran"
+if [ -e "$FIX/w/ran" ]; then fail "ExitOnForwardFailure: the command never starts when -L fails"
+else ok "ExitOnForwardFailure: the command never starts when -L fails"; fi
+mcp -L "127.0.0.1:$HP:127.0.0.1:$HP" h true
+check_contains "$ERR" "Warning: Could not request local forwarding." "a failed -L warns in ssh's words"
+mcp -R "127.0.0.1:$HP:127.0.0.1:$HP" hg true
+check_contains "$ERR" "Warning: remote port forwarding failed for listen port $HP" "a failed -R warns in ssh's words"
+
+# --- ClearAllForwardings drops -L; -g listens on every address
+LP=$(free_port)
+bg C "${MCP[@]}" -o ClearAllForwardings=yes -L "$LP:127.0.0.1:$HP" h 'sleep 2'
+sleep 1
+if nc -z 127.0.0.1 "$LP"; then fail "ClearAllForwardings=yes: no -L listener"
+else ok "ClearAllForwardings=yes: no -L listener"; fi
+wait "$C_PID"
+for opt in -g '-o GatewayPorts=yes'; do
+	LP=$(free_port)
+	# shellcheck disable=SC2086
+	bg G "${MCP[@]}" -N $opt -L "$LP:127.0.0.1:$HP" h
+	wait_for 15 nc -z 127.0.0.1 "$LP"
+	check_contains "$(ss -ltnH "sport = :$LP")" "0.0.0.0:$LP" "$opt: -L listens on 0.0.0.0"
+	stop G
+done
+LP=$(free_port)
+bg G "${MCP[@]}" -N -L "$LP:127.0.0.1:$HP" h
+wait_for 15 nc -z 127.0.0.1 "$LP"
+check_not_contains "$(ss -ltnH "sport = :$LP")" "0.0.0.0:$LP" "without -g: -L listens on loopback only"
+stop G
+
+# --- LocalForward/DynamicForward in ssh_config, RemoteForward as -o: as the options
+LP=$(free_port) DP=$(free_port) RP=$(free_port)
+ssh_alias hf MAIN "LocalForward $LP 127.0.0.1:$HP" "DynamicForward 127.0.0.1:$DP"
+bg F "${MCP[@]}" -N -o "RemoteForward $RP 127.0.0.1:$HP" hf
+wait_for 15 nc -z 127.0.0.1 "$DP"
+wait_for 15 nc -z 127.0.0.1 "$RP"
+T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
+check_eq "${OUT%% *}" "$WANT" "LocalForward in ssh_config: carries 50 MB"
+T=60 run sh -c 'curl -sf --socks5-hostname "127.0.0.1:$1" "http://localhost:$2/rand50" | sha256sum' sh "$DP" "$HP"
+check_eq "${OUT%% *}" "$WANT" "DynamicForward in ssh_config: a SOCKS proxy"
+T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
+check_eq "${OUT%% *}" "$WANT" "-o RemoteForward: the far port carries 50 MB"
+stop F
+mcp -o ClearAllForwardings=yes hf "sleep 1" &
+cpid=$!
+sleep 0.7
+if nc -z 127.0.0.1 "$LP"; then fail "ClearAllForwardings=yes drops ssh_config's LocalForward (scp, sftp)"
+else ok "ClearAllForwardings=yes drops ssh_config's LocalForward (scp, sftp)"; fi
+wait "$cpid"
+# --- -G lists the forwardings as ssh -G does (command line and ssh_config)
+fwd_lines() { grep -E '^(localforward|remoteforward|dynamicforward|exitonforwardfailure|clearallforwardings|gatewayports) ' | sort; }
+args=(-G -L 8080:web:80 -L "127.0.0.1:9:[::1]:80" -D 1080 -R 0:localhost:22 -o ExitOnForwardFailure=yes hf)
+ossh "${args[@]}"; want=$(fwd_lines <<<"$OUT")
+mcp "${args[@]}"
+check_eq "$(fwd_lines <<<"$OUT")" "$want" "-G: the forwarding lines ssh -G prints"
+
+ssh_config_raw "Host badfwd
+  LocalForward 8080"
+mcp badfwd true
+check_exit "$RC" 255 "LocalForward with one argument: a config error (255)"
+check_contains "$ERR" "bad LocalForward value" "LocalForward with one argument: names the keyword"
+
+# --- bad specifications: usage errors in ssh's words
+for spec in "-L 12" "-L a:b" "-R x" "-D 1:2:3" "-L 70000:h:1"; do
+	# shellcheck disable=SC2086
+	mcp $spec h true
+	check_exit "$RC" 2 "bad forwarding '$spec': usage error"
+	check_contains "$ERR" "forwarding specification" "bad forwarding '$spec': says which"
+done
+
+# --- -f -N -L: in the background once the listener is up; stopped by its PID
+LP=$(free_port)
+mcp -f -N -L "$LP:127.0.0.1:$HP" h
+check_exit "$RC" 0 "-f -N -L: returns 0 at once"
+T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
+check_eq "${OUT%% *}" "$WANT" "-f -N -L: the background tunnel carries 50 MB"
+bgpid=$(ss -ltnpH "sport = :$LP" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
+if [ -n "$bgpid" ]; then _track "$bgpid"; kill "$bgpid"; ok "-f: the background process found by its port"
+else fail "-f: the background process found by its port"; fi
+
