@@ -14196,6 +14196,7 @@ struct cli {
 	struct termios tio;
 	int esc_st;                 /* enum cli_esc: where typed input is for escapes */
 	int esc_quit;               /* ~. was typed */
+	int esc_char;               /* -e: 0 for ~, -1 for none, else the byte */
 };
 
 static void cli_usage(int fd)
@@ -14414,8 +14415,11 @@ static int cli_opt_more(struct cli *c, char opt, const char *arg, struct err *e)
 		c->fwds[c->nfwds++] = (struct cli_fwd){ .kind = opt, .arg = arg };
 		return 0;
 	case 'e':
-		if (cli_escape_ok(arg))
+		if (cli_escape_ok(arg)) {
+			c->esc_char = strcmp(arg, "none") == 0 ? -1 : arg[0] == '^' && arg[1] != '\0' ?
+			    (arg[1] & 0x1f) : (unsigned char)arg[0];
 			return 0;
+		}
 		err_set(e, SSHMCP_ERR_USAGE, "Bad escape character '%s'.", arg);
 		return -1;
 	case 'O':
@@ -14675,7 +14679,8 @@ static void cli_local_restore(struct cli *c)
 /*
  * `exec -t` (or no command) on a terminal, as ssh's clientloop.c has it: after a newline
  * (and at the start) `~` begins an escape: `~.` disconnects, `~?` lists the escapes, `~~`
- * sends one `~`, `~` before anything else is sent with it. The window follows the local
+ * sends one `~`, `~` before anything else is sent with it (`-e C` makes C the escape
+ * character, `-e ^X` a control one, `-e none` turns escapes off). The window follows the local
  * terminal: SIGWINCH becomes a window-change request (cli_tty_winch). The terminal is put
  * back by cli_local_restore on every way out of the loop (end, signal, lost link, ~.).
  */
@@ -14696,8 +14701,13 @@ static void cli_tty_help(void)
 static size_t cli_tty_escapes(struct cli *c, const unsigned char *in, size_t n,
     unsigned char *out)
 {
+	unsigned char ec = c->esc_char > 0 ? (unsigned char)c->esc_char : '~';
 	size_t i, o = 0;
 
+	if (c->esc_char < 0) {                  /* -e none: everything goes as typed */
+		memcpy(out, in, n);
+		return n;
+	}
 	for (i = 0; i < n && !c->esc_quit; i++) {
 		unsigned char b = in[i];
 		int nl = b == '\r' || b == '\n';
@@ -14710,13 +14720,13 @@ static size_t cli_tty_escapes(struct cli *c, const unsigned char *in, size_t n,
 				cli_tty_help();
 				c->esc_st = CLI_ESC_LINE;
 			} else {
-				if (b != '~')
-					out[o++] = '~';
+				if (b != ec)
+					out[o++] = ec;
 				out[o++] = b;
 			}
 			continue;
 		}
-		if (c->esc_st == CLI_ESC_LINE && b == '~') {
+		if (c->esc_st == CLI_ESC_LINE && b == ec) {
 			c->esc_st = CLI_ESC_SEEN;
 			continue;
 		}
