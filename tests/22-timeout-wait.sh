@@ -11,27 +11,6 @@
 sshd_start MAIN
 trust MAIN
 ssh_alias h MAIN
-RAW=$TESTS_DIR/mcp/raw.py
-serve_raw() { T=${T:-120} run "$PY" "$RAW" -- "$SSHMCP" serve "$@"; }
-# jget ID PYEXPR: PYEXPR on response ID (r: the message, sc: its structuredContent)
-jget() {
-	"$PY" - "$FIX/out" "$1" "$2" <<'EOF'
-import json, sys
-r = None
-for line in open(sys.argv[1], errors='replace'):
-    rid, _, js = line.rstrip('\n').partition(' ')
-    if rid == sys.argv[2]:
-        r = json.loads(js)
-        break
-res = (r or {}).get('result') or {}
-sc = res.get('structuredContent') or {}
-try:
-    v = eval(sys.argv[3])
-except Exception as e:
-    v = 'EVAL-ERROR ' + repr(e)
-print(v if isinstance(v, str) else json.dumps(v))
-EOF
-}
 # in_range MS LO HI
 in_range() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; }
 

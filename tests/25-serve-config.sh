@@ -9,7 +9,6 @@ sshd_start MAIN
 sshd_start OTHER
 trust MAIN
 trust OTHER
-RAW=$TESTS_DIR/mcp/raw.py
 mkdir -p "$HOME/.ssh/conf.d"
 # cc's block lives in an Included file; the test rewrites it between calls
 cc_block() {   # cc_block NAME [extra lines]: cc pointing at server NAME
@@ -20,29 +19,9 @@ cc_block() {   # cc_block NAME [extra lines]: cc pointing at server NAME
 cc_block MAIN
 ssh_config_raw "Include conf.d/*.conf"
 
-# jget ID PYEXPR on $FIX/out (r: the message, sc: structuredContent)
-jget() {
-	"$PY" - "$FIX/out" "$1" "$2" <<'PYEOF'
-import json, sys
-r = None
-for line in open(sys.argv[1], errors='replace'):
-    rid, _, js = line.rstrip('\n').partition(' ')
-    if rid == sys.argv[2]:
-        r = json.loads(js)
-        break
-res = (r or {}).get('result') or {}
-sc = res.get('structuredContent') or {}
-try:
-    v = eval(sys.argv[3])
-except Exception as e:
-    v = 'EVAL-ERROR ' + repr(e)
-print(v if isinstance(v, str) else json.dumps(v))
-PYEOF
-}
-
 cc_block OTHER; cp -p "$HOME/.ssh/conf.d/cc.conf" "$FIX/other.conf"
 cc_block MAIN; cp -p "$HOME/.ssh/conf.d/cc.conf" "$FIX/main.conf"
-T=120 run "$PY" "$RAW" -- "$SSHMCP" serve <<SCRIPT
+T=120 serve_raw <<SCRIPT
 call 1 execute_command {"host":"cc","command":"echo \$SSH_CONNECTION"}
 call 2 execute_command {"host":"cc","command":"echo \$SSH_CONNECTION"}
 shell cp "$FIX/other.conf" "$HOME/.ssh/conf.d/cc.conf"

@@ -23,34 +23,9 @@ ssh_config_raw "Host fa*
   Port $MAIN_PORT
   User $T_USER
   IdentityFile $KEY_DEFAULT"
-RAW=$TESTS_DIR/mcp/raw.py
 CONF=$FIX/sshmcp.conf
 : >"$CONF"
 
-# serve_raw [serve args...] <SCRIPT: tests/mcp/raw.py against `sshmcp serve`; responses in
-# $FIX/out ("ID json" lines), the server's stderr in $FIX/err
-serve_raw() { T=${T:-120} run "$PY" "$RAW" -- "$SSHMCP" serve "$@"; }
-# jget ID PYEXPR: evaluate PYEXPR on response ID (r: the message, sc: its structuredContent,
-# err: the tool error's code or the JSON-RPC error's message); prints the value
-jget() {
-	"$PY" - "$FIX/out" "$1" "$2" <<'EOF'
-import json, sys
-r = None
-for line in open(sys.argv[1], errors='replace'):
-    rid, _, js = line.rstrip('\n').partition(' ')
-    if rid == sys.argv[2]:
-        r = json.loads(js)
-        break
-res = (r or {}).get('result') or {}
-sc = res.get('structuredContent') or {}
-err = ((sc.get('error') or {}).get('code')) or ((r or {}).get('error') or {}).get('message')
-try:
-    v = eval(sys.argv[3])
-except Exception as e:
-    v = 'EVAL-ERROR ' + repr(e)
-print(v if isinstance(v, str) else json.dumps(v))
-EOF
-}
 J() { "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 kh_sum() { sha256sum "$KNOWN_HOSTS" | cut -d' ' -f1; }
 

@@ -476,6 +476,31 @@ ssh_alias() {
 	_write_ssh_config
 }
 # ssh_config_raw TEXT: append TEXT (whole blocks) to the config, before the final Host *
+# serve_raw [serve args...] <SCRIPT: tests/mcp/raw.py against `sshmcp serve`; responses in
+# $FIX/out ("ID json" lines), the server's stderr in $FIX/err
+serve_raw() { T=${T:-120} run "$PY" "$TESTS_DIR/mcp/raw.py" -- "$SSHMCP" serve "$@"; }
+# jget ID PYEXPR: evaluate PYEXPR on response ID in $FIX/out (r: the message, sc: its
+# structuredContent, err: the tool error's code or the JSON-RPC error's message)
+jget() {
+	"$PY" - "$FIX/out" "$1" "$2" <<'PYEOF'
+import json, sys
+r = None
+for line in open(sys.argv[1], errors='replace'):
+    rid, _, js = line.rstrip('\n').partition(' ')
+    if rid == sys.argv[2]:
+        r = json.loads(js)
+        break
+res = (r or {}).get('result') or {}
+sc = res.get('structuredContent') or {}
+err = ((sc.get('error') or {}).get('code')) or ((r or {}).get('error') or {}).get('message')
+try:
+    v = eval(sys.argv[3])
+except Exception as e:
+    v = 'EVAL-ERROR ' + repr(e)
+print(v if isinstance(v, str) else json.dumps(v))
+PYEOF
+}
+
 ssh_config_raw() { printf '%s\n\n' "$1" >>"$FIX/aliases"; _write_ssh_config; }
 _write_ssh_config() {
 	{
