@@ -11907,26 +11907,32 @@ static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, s
 	return 0;
 }
 
-/* A fan-out host, named by alias only (execute_on_hosts). */
-static int srv_resolve(void *ctx, const char *name, struct target *t, struct err *e)
+/* A destination through ssh_config (the cache first), with what the caller chose on top:
+ * a user, a port (0: none) and an identity file ("": none). */
+static int srv_target(struct server *srv, const char *host, const char *user, long long port,
+    const char *key_file, struct target *t, struct err *e)
 {
-	struct server *srv = ctx;
+	char line[SSHMCP_PATH_MAX + 32], key[sizeof(((struct tcache *)0)->key)];
 	struct cfg_stamps st = { .n = 0 };
-	char key[sizeof(((struct tcache *)0)->key)];
 	struct cfg c;
-	int rc;
+	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	memset(t, 0, sizeof(*t));
-	if (name_check(name, NULL, e) < 0)
-		return -1;
-	(void)str_fmt(key, sizeof(key), "%s\x1f\x1f" "0\x1f", name);
+	(void)str_fmt(key, sizeof(key), "%s\x1f%s\x1f%lld\x1f%s", host, user, port, key_file);
 	if (srv_tcache_get(srv, key, t) > 0)
 		return 0;
-	(void)str_copy(t->alias, sizeof(t->alias), name);
+	(void)str_copy(t->alias, sizeof(t->alias), host);
+	(void)str_copy(t->user, sizeof(t->user), user);
+	t->port = (int)port;
 	c.host = t->alias;
+	c.user = t->user;
 	c.st = &st;
+	if (key_file[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"",
+	    key_file) < 0 || cfg_option(&c, line, e) < 0))
+		goto out;
 	rc = srv_target_cfg(srv, &c, t, e);
+out:
 	cfg_free(&c);
 	if (rc == 0)
 		srv_tcache_put(srv, key, t, &st);
@@ -11937,39 +11943,20 @@ static int srv_resolve(void *ctx, const char *name, struct target *t, struct err
 	return rc;
 }
 
+/* A fan-out host, named by alias only (execute_on_hosts). */
+static int srv_resolve(void *ctx, const char *name, struct target *t, struct err *e)
+{
+	memset(t, 0, sizeof(*t));
+	if (name_check(name, NULL, e) < 0)
+		return -1;
+	return srv_target(ctx, name, "", 0, "", t, e);
+}
+
 /* Resolve the tool's host through ssh_config, with the tool's overrides on top. */
 static int tool_target(struct server *srv, const struct args *a, struct target *t)
 {
-	char line[SSHMCP_PATH_MAX + 32], key[sizeof(((struct tcache *)0)->key)];
-	struct cfg_stamps st = { .n = 0 };
-	struct cfg c;
-	int rc = -1;
-
-	memset(&c, 0, sizeof(c));
-	memset(t, 0, sizeof(*t));
-	(void)str_fmt(key, sizeof(key), "%s\x1f%s\x1f%lld\x1f%s", a->v->host, a->v->username,
-	    (long long)a->v->port, a->v->key_filename);
-	if (srv_tcache_get(srv, key, t) > 0)
-		return 0;
-	(void)str_copy(t->alias, sizeof(t->alias), a->v->host);
-	(void)str_copy(t->user, sizeof(t->user), a->v->username);
-	t->port = (int)a->v->port;
-	c.host = t->alias;
-	c.user = t->user;
-	c.st = &st;
-	if (a->v->key_filename[0] != '\0' && (str_fmt(line, sizeof(line), "IdentityFile \"%s\"",
-	    a->v->key_filename) < 0 || cfg_option(&c, line, a->e) < 0))
-		goto out;
-	rc = srv_target_cfg(srv, &c, t, a->e);
-out:
-	cfg_free(&c);
-	if (rc == 0)
-		srv_tcache_put(srv, key, t, &st);
-	else {
-		cfg_stamps_free(&st);
-		target_free(t);
-	}
-	return rc;
+	return srv_target(srv, a->v->host, a->v->username, (long long)a->v->port,
+	    a->v->key_filename, t, a->e);
 }
 
 static struct shell *srv_shell_find(struct server *srv, const char *key)
