@@ -13705,25 +13705,94 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 }
 
 /* ------------------------------------------------------------ tool table --- */
-#define SCHEMA_RESULT "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":\"string\"}," \
-	"\"host\":{\"type\":\"string\"},\"session\":{\"type\":\"string\"},\"status\":{\"type\":" \
-	"\"string\",\"enum\":[\"completed\",\"running\",\"screen\",\"awaiting_input\",\"timeout\"," \
-	"\"interrupted\",\"failed\"]},\"exit_code\":{\"type\":[\"integer\",\"null\"]}," \
-	"\"output\":{\"type\":\"string\"},\"offset\":{\"type\":\"integer\"},\"next_offset\":" \
-	"{\"type\":\"integer\"},\"total_bytes\":{\"type\":\"integer\"},\"dropped_bytes\":" \
-	"{\"type\":\"integer\"},\"truncated\":{\"type\":\"boolean\"},\"prompt\":{\"type\":" \
-	"[\"string\",\"null\"]},\"mode\":{\"type\":\"string\"},\"duration_ms\":{\"type\":" \
-	"\"integer\"},\"screen\":{\"type\":\"object\"},\"error\":{\"type\":\"object\"}}}"
-#define SCHEMA_SCREEN "{\"type\":\"object\",\"properties\":{\"command_id\":{\"type\":" \
-	"\"string\"},\"status\":{\"type\":\"string\"},\"exit_code\":{\"type\":[\"integer\"," \
-	"\"null\"]},\"host\":{\"type\":\"string\"},\"session\":{\"type\":\"string\"},\"rows\":" \
-	"{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"cursor\":{\"type\":\"object\"}," \
-	"\"cols\":{\"type\":\"integer\"},\"lines\":{\"type\":\"integer\"},\"alternate\":" \
-	"{\"type\":\"boolean\"},\"title\":{\"type\":\"string\"},\"changed\":{\"type\":" \
-	"\"boolean\"},\"error\":{\"type\":\"object\"}}}"
+/* outputSchema is written from rows too: a result's fields and their JSON types. */
+enum out_kind { OUT_STR, OUT_INT, OUT_BOOL, OUT_OBJ, OUT_ARR, OUT_LINES, OUT_INT_NULL,
+	OUT_STR_NULL, OUT_STATUS, OUT_ENCODING };
 
-#define ANN(ro, destructive, idem) "{\"readOnlyHint\":" #ro ",\"destructiveHint\":" \
-	#destructive ",\"idempotentHint\":" #idem ",\"openWorldHint\":true}"
+struct out_row {
+	const char *name;
+	enum out_kind kind;
+};
+
+static const struct out_row out_result[] = {
+	{ "command_id", OUT_STR }, { "host", OUT_STR }, { "session", OUT_STR },
+	{ "status", OUT_STATUS }, { "exit_code", OUT_INT_NULL }, { "output", OUT_STR },
+	{ "offset", OUT_INT }, { "next_offset", OUT_INT }, { "total_bytes", OUT_INT },
+	{ "dropped_bytes", OUT_INT }, { "truncated", OUT_BOOL }, { "prompt", OUT_STR_NULL },
+	{ "mode", OUT_STR }, { "duration_ms", OUT_INT }, { "screen", OUT_OBJ },
+	{ "error", OUT_OBJ }, { NULL, OUT_STR } };
+static const struct out_row out_screen[] = {
+	{ "command_id", OUT_STR }, { "status", OUT_STATUS }, { "exit_code", OUT_INT_NULL },
+	{ "host", OUT_STR }, { "session", OUT_STR }, { "rows", OUT_LINES },
+	{ "cursor", OUT_OBJ }, { "cols", OUT_INT }, { "lines", OUT_INT },
+	{ "alternate", OUT_BOOL }, { "title", OUT_STR }, { "changed", OUT_BOOL },
+	{ "error", OUT_OBJ }, { NULL, OUT_STR } };
+static const struct out_row out_file_read[] = {
+	{ "path", OUT_STR }, { "content", OUT_STR }, { "encoding", OUT_ENCODING },
+	{ "offset", OUT_INT }, { "length", OUT_INT }, { "size", OUT_INT }, { "mode", OUT_STR },
+	{ "truncated", OUT_BOOL }, { "error", OUT_OBJ }, { NULL, OUT_STR } };
+static const struct out_row out_file_write[] = {
+	{ "path", OUT_STR }, { "bytes_written", OUT_INT }, { "mode", OUT_STR },
+	{ "error", OUT_OBJ }, { NULL, OUT_STR } };
+static const struct out_row out_fan[] = {
+	{ "results", OUT_ARR }, { "hosts", OUT_INT }, { "failed", OUT_INT },
+	{ "error", OUT_OBJ }, { NULL, OUT_STR } };
+static const struct out_row out_commands[] = {
+	{ "commands", OUT_ARR }, { "error", OUT_OBJ }, { NULL, OUT_STR } };
+static const struct out_row out_sessions[] = {
+	{ "sessions", OUT_ARR }, { "error", OUT_OBJ }, { NULL, OUT_STR } };
+static const struct out_row out_closed[] = { { "closed", OUT_INT }, { NULL, OUT_STR } };
+
+/* outputSchema, from the rows; a status lists what cmd_status_names can say. */
+static void out_schema(struct jw *w, const struct out_row *r)
+{
+	static const char *const types[] = { [OUT_STR] = "\"string\"",
+		[OUT_INT] = "\"integer\"", [OUT_BOOL] = "\"boolean\"", [OUT_OBJ] = "\"object\"",
+		[OUT_ARR] = "\"array\"", [OUT_LINES] = "\"array\"",
+		[OUT_INT_NULL] = "[\"integer\",\"null\"]", [OUT_STR_NULL] = "[\"string\",\"null\"]",
+		[OUT_STATUS] = "\"string\"", [OUT_ENCODING] = "\"string\"" };
+	const char *const *en;
+	int st;
+
+	jw_obj_begin(w);
+	jw_kcstr(w, "type", "object");
+	jw_kobj_begin(w, "properties");
+	for (; r->name != NULL; r++) {
+		jw_kobj_begin(w, r->name);
+		jw_kraw(w, "type", types[r->kind], strlen(types[r->kind]));
+		if (r->kind == OUT_LINES) {
+			jw_kobj_begin(w, "items");
+			jw_kcstr(w, "type", "string");
+			jw_obj_end(w);
+		} else if (r->kind == OUT_STATUS) {
+			jw_karr_begin(w, "enum");
+			for (st = CMD_RUNNING; st <= CMD_FAILED; st++)
+				jw_cstr(w, cmd_status_names[st]);
+			jw_arr_end(w);
+		} else if (r->kind == OUT_ENCODING) {
+			jw_karr_begin(w, "enum");
+			for (en = arg_encodings; *en != NULL; en++)
+				jw_cstr(w, *en);
+			jw_arr_end(w);
+		}
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+/* MCP's tool annotations; every tool reaches hosts outside the server (openWorldHint). */
+enum { ANN_RO = 1, ANN_DESTRUCTIVE = 2, ANN_IDEMPOTENT = 4 };
+
+static void out_annotations(struct jw *w, unsigned ann)
+{
+	jw_obj_begin(w);
+	jw_kbool(w, "readOnlyHint", (ann & ANN_RO) != 0);
+	jw_kbool(w, "destructiveHint", (ann & ANN_DESTRUCTIVE) != 0);
+	jw_kbool(w, "idempotentHint", (ann & ANN_IDEMPOTENT) != 0);
+	jw_kbool(w, "openWorldHint", 1);
+	jw_obj_end(w);
+}
 
 typedef void (*tool_fn)(struct server *, const char *, const struct args *, const char *,
     int64_t);
@@ -13731,79 +13800,64 @@ typedef void (*tool_fn)(struct server *, const char *, const struct args *, cons
 static void tool_execute_on_hosts(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now);
 
-#define SCHEMA_FILE_READ "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}," \
-	"\"content\":{\"type\":\"string\"},\"encoding\":{\"type\":\"string\",\"enum\":[\"utf8\"," \
-	"\"base64\"]},\"offset\":{\"type\":\"integer\"},\"length\":{\"type\":\"integer\"}," \
-	"\"size\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"truncated\":" \
-	"{\"type\":\"boolean\"},\"error\":{\"type\":\"object\"}}}"
-#define SCHEMA_FILE_WRITE "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}," \
-	"\"bytes_written\":{\"type\":\"integer\"},\"mode\":{\"type\":\"string\"},\"error\":" \
-	"{\"type\":\"object\"}}}"
-#define SCHEMA_FAN "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\"}," \
-	"\"hosts\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"},\"error\":{\"type\":" \
-	"\"object\"}}}"
-#define SCHEMA_LIST(key) "{\"type\":\"object\",\"properties\":{\"" key "\":{\"type\":" \
-	"\"array\"},\"error\":{\"type\":\"object\"}}}"
-#define SCHEMA_CLOSED "{\"type\":\"object\",\"properties\":{\"closed\":{\"type\":\"integer\"}}}"
-
 /* The MCP surface, one row a tool: handler, description, arguments (arg_rows: inputSchema
- * and arg_parse come from them), outputSchema, annotations. */
+ * and arg_parse come from them), result fields (outputSchema), annotations. */
 static const struct tool {
 	const char *name;
 	tool_fn fn;
 	const char *description;
 	const struct arg_list *args;
-	const char *output_schema;
-	const char *annotations;
+	const struct out_row *out;
+	unsigned ann;
 } tools[] = {
 	{ "execute_command", tool_execute_command,
 	  "Run a command in a persistent PTY shell on the host (cd, export, su carry over). "
 	  "Returns when it ends, asks for input (status awaiting_input with the prompt), or after "
 	  "`wait` seconds (status running: read more with get_command_status).",
-	  &args_exec, SCHEMA_RESULT, ANN(false, true, false) },
+	  &args_exec, out_result, ANN_DESTRUCTIVE },
 	{ "execute_command_async", tool_execute_async,
 	  "Start a command in the session's shell and return its command_id at once.",
-	  &args_async, SCHEMA_RESULT, ANN(false, true, false) },
+	  &args_async, out_result, ANN_DESTRUCTIVE },
 	{ "get_command_status", tool_get_status,
 	  "Status and output of a command from a byte offset; `wait` long-polls until it ends or "
-	  "asks for input.", &args_status, SCHEMA_RESULT, ANN(true, false, true) },
+	  "asks for input.", &args_status, out_result, ANN_RO | ANN_IDEMPOTENT },
 	{ "send_input", tool_send_input,
 	  "Type into a running command: text (a newline follows unless newline is false) and/or "
 	  "keys. secret: true keeps the text out of every log and result.",
-	  &args_input, SCHEMA_RESULT, ANN(false, true, false) },
+	  &args_input, out_result, ANN_DESTRUCTIVE },
 	{ "read_screen", tool_read_screen,
 	  "The terminal screen of a command's session (or of host + session): rows of text, "
 	  "cursor, size, alternate screen, title, and whether it changed since the last read. "
 	  "Full-screen programs (vi, top, less, menus) return status screen.",
-	  &args_read_screen, SCHEMA_SCREEN, ANN(true, false, true) },
+	  &args_read_screen, out_screen, ANN_RO | ANN_IDEMPOTENT },
 	{ "send_keys", tool_send_keys,
 	  "Type text and named keys (enter, esc, tab, backspace, arrows, home, end, pgup, pgdn, "
 	  "f1-f12, ctrl-a..ctrl-z, alt-x) into a running full-screen program; returns the screen "
 	  "once the program went quiet, or once a screen line matches wait_for (an ERE).",
-	  &args_send_keys, SCHEMA_SCREEN, ANN(false, true, false) },
+	  &args_send_keys, out_screen, ANN_DESTRUCTIVE },
 	{ "interrupt_command", tool_interrupt,
 	  "Ctrl-C the command; if the shell does not come back within 2 s the session is closed "
-	  "(and reopened on next use).", &args_id, SCHEMA_RESULT, ANN(false, true, true) },
+	  "(and reopened on next use).", &args_id, out_result, ANN_DESTRUCTIVE | ANN_IDEMPOTENT },
 	{ "read_file", tool_read_file,
 	  "Read a file over SFTP: UTF-8 text as is, anything else base64; offset/length page "
-	  "through big files (1 MiB per call at most).", &args_read, SCHEMA_FILE_READ,
-	  ANN(true, false, true) },
+	  "through big files (1 MiB per call at most).", &args_read, out_file_read,
+	  ANN_RO | ANN_IDEMPOTENT },
 	{ "write_file", tool_write_file,
 	  "Write a file over SFTP, atomically (a temp file beside it, then rename); content as "
-	  "utf8 or base64; mode, append, create_dirs.", &args_write, SCHEMA_FILE_WRITE,
-	  ANN(false, true, true) },
+	  "utf8 or base64; mode, append, create_dirs.", &args_write, out_file_write,
+	  ANN_DESTRUCTIVE | ANN_IDEMPOTENT },
 	{ "execute_on_hosts", tool_execute_on_hosts,
 	  "Run one command on many hosts at once (exec channels, no shared shell state); one "
 	  "result per host. hosts: a list, or a host list like \"web[01-20],db1\".",
-	  &args_fan, SCHEMA_FAN, ANN(false, true, false) },
+	  &args_fan, out_fan, ANN_DESTRUCTIVE },
 	{ "list_commands", tool_list_commands, "Running and recent commands (newest first).",
-	  &args_list, SCHEMA_LIST("commands"), ANN(true, false, true) },
+	  &args_list, out_commands, ANN_RO | ANN_IDEMPOTENT },
 	{ "list_sessions", tool_list_sessions, "Open shell sessions.", &args_none,
-	  SCHEMA_LIST("sessions"), ANN(true, false, true) },
+	  out_sessions, ANN_RO | ANN_IDEMPOTENT },
 	{ "close_session", tool_close_session, "Close a host's session (default \"default\").",
-	  &args_close, SCHEMA_CLOSED, ANN(false, true, true) },
-	{ "close_all_sessions", tool_close_all, "Close every session.", &args_none, SCHEMA_CLOSED,
-	  ANN(false, true, true) },
+	  &args_close, out_closed, ANN_DESTRUCTIVE | ANN_IDEMPOTENT },
+	{ "close_all_sessions", tool_close_all, "Close every session.", &args_none, out_closed,
+	  ANN_DESTRUCTIVE | ANN_IDEMPOTENT },
 };
 
 /* ----------------------------------------------------------- MCP methods --- */
@@ -13879,8 +13933,10 @@ static void mcp_tools_list(struct server *srv, const struct json_doc *d, int par
 		jw_kcstr(&w, "description", tools[i].description);
 		jw_key(&w, "inputSchema");
 		arg_schema(&w, tools[i].args, &srv->pol);
-		jw_kraw(&w, "outputSchema", tools[i].output_schema, strlen(tools[i].output_schema));
-		jw_kraw(&w, "annotations", tools[i].annotations, strlen(tools[i].annotations));
+		jw_key(&w, "outputSchema");
+		out_schema(&w, tools[i].out);
+		jw_key(&w, "annotations");
+		out_annotations(&w, tools[i].ann);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
