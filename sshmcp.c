@@ -12263,6 +12263,25 @@ static int srv_approval_ask(struct server *srv, const char *id, const struct arg
 	return 0;
 }
 
+/* The policy stage of a request, between its checked arguments and its destination: 0 go
+ * on; 1 held for a person (RequireConfirm), answered when they decide; -1 refused, audited,
+ * the reason in a->e. A request an approval let through runs once more with approving set. */
+static int srv_authorize(struct server *srv, const char *id, const struct args *a,
+    const char *text, int64_t now)
+{
+	int confirm;
+
+	if (pol_command(&srv->pol, text, &confirm, a->e) < 0)
+		goto refused;
+	if (confirm < 0 || srv->approving)
+		return 0;
+	if (srv_approval_ask(srv, id, a, text, confirm, now) == 0)
+		return 1;
+refused:
+	srv_audit_refusal(srv, id, a, text);
+	return -1;
+}
+
 /* The person's answer: accept with approve true runs the held request, as approved. */
 static void srv_approval_answer(struct server *srv, const struct json_doc *d, const char *id,
     int64_t now)
@@ -12719,16 +12738,11 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 	size_t maxb = v->max_bytes > 0 ? (size_t)v->max_bytes : SSHMCP_MAX_BYTES_DEFAULT;
 	struct shell *sh;
 	struct cmd *c;
-	int confirm;
+	int held;
 
-	if (pol_command(&srv->pol, text, &confirm, a->e) < 0) {
-		srv_audit_refusal(srv, id, a, text);
-		goto fail;
-	}
-	if (confirm >= 0 && !srv->approving) {
-		if (srv_approval_ask(srv, id, a, text, confirm, now) == 0)
+	if ((held = srv_authorize(srv, id, a, text, now)) != 0) {
+		if (held > 0)
 			return;                     /* answered when the person decides */
-		srv_audit_refusal(srv, id, a, text);
 		goto fail;
 	}
 	if ((sh = tool_shell(srv, a, now)) == NULL)
@@ -15475,7 +15489,7 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
     const char *progress, int64_t now)
 {
 	struct srv_fan *sf = calloc(1, sizeof(*sf));
-	int i, slot, n, confirm;
+	int i, slot, n, held;
 
 	for (slot = 0; slot < SSHMCP_FANS_MAX && srv->fans[slot] != NULL; slot++)
 		;
@@ -15487,26 +15501,20 @@ static void tool_execute_on_hosts(struct server *srv, const char *id, const stru
 	if ((sf->command = strdup(a->v->command)) == NULL || (n = tool_hosts(a, sf->names)) < 0)
 		goto fail;
 	sf->f.n = n;
-	if (pol_command(&srv->pol, sf->command, &confirm, a->e) < 0) {
-		srv_audit_refusal(srv, id, a, sf->command);
-		goto fail;
-	}
-	if (confirm >= 0 && !srv->approving) {
-		if (srv_approval_ask(srv, id, a, sf->command, confirm, now) == 0) {
-			for (i = 0; i < n; i++)
-				free(sf->names[i]);
-			sf->f.n = 0;
-			srv_fan_free(sf);
-			return;
-		}
-		srv_audit_refusal(srv, id, a, sf->command);
-		goto fail;
+	if ((held = srv_authorize(srv, id, a, sf->command, now)) != 0) {
+		if (held < 0)
+			goto fail;
+		for (i = 0; i < n; i++)          /* answered when the person decides */
+			free(sf->names[i]);
+		sf->f.n = 0;
+		srv_fan_free(sf);
+		return;
 	}
 	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)a->v->timeout };
 	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
 		.audit = &srv->audit, .rd = &srv->rd, .req = sf->id, .approved = srv->approving,
-		.room = srv_fan_room, .t0 = now,
-		.pol = &srv->pol, .collect = 1, .n = n, .max = (int)a->v->max_parallel, .h = calloc((size_t)n, sizeof(struct fan_host)) };
+		.room = srv_fan_room, .t0 = now, .pol = &srv->pol, .collect = 1, .n = n,
+		.max = (int)a->v->max_parallel, .h = calloc((size_t)n, sizeof(struct fan_host)) };
 	if (sf->f.h == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)
