@@ -5062,57 +5062,24 @@ static void scr_esc_dispatch(struct scr *s, unsigned char c)
 
 /* ----------------------------------------------------------------- CSI --- */
 
-static void scr_csi_cuu(struct scr *s)
-{
-	int n = scr_arg(s, 0, 1, 1);
-
-	if (n != -1)
-		scr_up(s, n);
-}
-
-static void scr_csi_cud(struct scr *s)
-{
-	int n = scr_arg(s, 0, 1, 1);
-
-	if (n != -1)
-		scr_down(s, n);
-}
-
-static void scr_csi_cuf(struct scr *s)
-{
-	int n = scr_arg(s, 0, 1, 1);
-
-	if (n != -1)
-		scr_right(s, n);
-}
-
-static void scr_csi_cub(struct scr *s)
-{
-	int n = scr_arg(s, 0, 1, 1);
-
-	if (n != -1)
-		scr_left(s, n);
-}
-
-static void scr_csi_cnl(struct scr *s)
+/* CUU, CUD, CUF, CUB (and VPR, HPR) move n cells; CNL and CPL also go to the first column. */
+static void scr_csi_rel(struct scr *s, void (*move)(struct scr *, int), int col0)
 {
 	int n = scr_arg(s, 0, 1, 1);
 
 	if (n == -1)
 		return;
-	s->cx = 0;
-	scr_down(s, n);
+	if (col0)
+		s->cx = 0;
+	move(s, n);
 }
 
-static void scr_csi_cpl(struct scr *s)
-{
-	int n = scr_arg(s, 0, 1, 1);
-
-	if (n == -1)
-		return;
-	s->cx = 0;
-	scr_up(s, n);
-}
+static void scr_csi_cuu(struct scr *s) { scr_csi_rel(s, scr_up, 0); }
+static void scr_csi_cud(struct scr *s) { scr_csi_rel(s, scr_down, 0); }
+static void scr_csi_cuf(struct scr *s) { scr_csi_rel(s, scr_right, 0); }
+static void scr_csi_cub(struct scr *s) { scr_csi_rel(s, scr_left, 0); }
+static void scr_csi_cnl(struct scr *s) { scr_csi_rel(s, scr_down, 1); }
+static void scr_csi_cpl(struct scr *s) { scr_csi_rel(s, scr_up, 1); }
 
 static void scr_csi_hpa(struct scr *s)
 {
@@ -5268,25 +5235,19 @@ static void scr_csi_dl(struct scr *s)
 		scr_lines(s, n, 0);
 }
 
-static void scr_csi_su(struct scr *s)
+/* SU and SD: n lines, at most the scroll region's height. */
+static void scr_csi_scroll(struct scr *s, void (*scroll)(struct scr *))
 {
 	int n = scr_arg(s, 0, 1, 1);
 
 	if (n > s->bot - s->top + 1)
 		n = s->bot - s->top + 1;
 	while (n-- > 0)
-		scr_scroll_up(s);
+		scroll(s);
 }
 
-static void scr_csi_sd(struct scr *s)
-{
-	int n = scr_arg(s, 0, 1, 1);
-
-	if (n > s->bot - s->top + 1)
-		n = s->bot - s->top + 1;
-	while (n-- > 0)
-		scr_scroll_down(s);
-}
+static void scr_csi_su(struct scr *s) { scr_csi_scroll(s, scr_scroll_up); }
+static void scr_csi_sd(struct scr *s) { scr_csi_scroll(s, scr_scroll_down); }
 
 static void scr_csi_decstbm(struct scr *s)
 {
@@ -11263,6 +11224,28 @@ static void mcp_result_open(struct jw *w, const char *id)
 	jw_key(w, "result");
 }
 
+/* A tools/call result up to its structuredContent: the text for people, its one content
+ * item. mcp_tool_send closes it. */
+static void mcp_tool_open(struct jw *w, const char *id, const char *text, size_t n)
+{
+	mcp_result_open(w, id);
+	jw_obj_begin(w);
+	jw_karr_begin(w, "content");
+	jw_obj_begin(w);
+	jw_kcstr(w, "type", "text");
+	jw_kstr(w, "text", text, n);
+	jw_obj_end(w);
+	jw_arr_end(w);
+}
+
+static void mcp_tool_send(struct server *srv, struct jw *w, int is_error)
+{
+	jw_kbool(w, "isError", is_error);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	mcp_resp_send(srv, w);
+}
+
 static void mcp_error(struct server *srv, const char *id, int code, const char *msg)
 {
 	struct jw w;
@@ -12634,20 +12617,10 @@ static void mcp_reply_cmd(struct server *srv, const char *id, const struct cmd *
 		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ": %s", c->err.msg);
 	if (k > 0)
 		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, "]");
-	mcp_result_open(&w, id);
-	jw_obj_begin(&w);
-	jw_karr_begin(&w, "content");
-	jw_obj_begin(&w);
-	jw_kcstr(&w, "type", "text");
-	jw_kstr(&w, "text", tmp, n + (k > 0 ? (size_t)k : 0));
-	jw_obj_end(&w);
-	jw_arr_end(&w);
+	mcp_tool_open(&w, id, tmp, n + (k > 0 ? (size_t)k : 0));
 	jw_key(&w, "structuredContent");
 	cmd_write_result(&w, c, &s, tmp, scr != NULL ? 0 : n, now);
-	jw_kbool(&w, "isError", cmd_is_error(c));
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	mcp_resp_send(srv, &w);
+	mcp_tool_send(srv, &w, cmd_is_error(c));
 	free(tmp);
 }
 
@@ -12659,24 +12632,14 @@ static void mcp_reply_err(struct server *srv, const char *id, const struct err *
 
 	if (mcp_resp_begin(srv, &w, sizeof(e->msg)) < 0)
 		return;
-	mcp_result_open(&w, id);
-	jw_obj_begin(&w);
-	jw_karr_begin(&w, "content");
-	jw_obj_begin(&w);
-	jw_kcstr(&w, "type", "text");
-	jw_kcstr(&w, "text", e->msg);
-	jw_obj_end(&w);
-	jw_arr_end(&w);
+	mcp_tool_open(&w, id, e->msg, strlen(e->msg));
 	jw_kobj_begin(&w, "structuredContent");
 	jw_kobj_begin(&w, "error");
 	jw_kcstr(&w, "code", err_table[code].name);
 	jw_kcstr(&w, "message", e->msg);
 	jw_obj_end(&w);
 	jw_obj_end(&w);
-	jw_kbool(&w, "isError", 1);
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	mcp_resp_send(srv, &w);
+	mcp_tool_send(srv, &w, 1);
 }
 
 static struct waiter *srv_wait_slot(struct server *srv, const char *id, struct cmd *c,
@@ -12949,14 +12912,7 @@ static void mcp_reply_screen(struct server *srv, const char *id, struct shell *s
 		n = tool_screen_text(sh, text, cap - 256);
 	if (c != NULL)
 		n += (size_t)snprintf(text + n, cap - n, "[%s %s]", c->id, cmd_status_names[c->status]);
-	mcp_result_open(&w, id);
-	jw_obj_begin(&w);
-	jw_karr_begin(&w, "content");
-	jw_obj_begin(&w);
-	jw_kcstr(&w, "type", "text");
-	jw_kstr(&w, "text", text, n);
-	jw_obj_end(&w);
-	jw_arr_end(&w);
+	mcp_tool_open(&w, id, text, n);
 	jw_kobj_begin(&w, "structuredContent");
 	if (c != NULL) {
 		jw_kcstr(&w, "command_id", c->id);
@@ -12972,10 +12928,7 @@ static void mcp_reply_screen(struct server *srv, const char *id, struct shell *s
 		tool_screen_fields(&w, sh);
 	}
 	jw_obj_end(&w);
-	jw_kbool(&w, "isError", 0);
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	mcp_resp_send(srv, &w);
+	mcp_tool_send(srv, &w, 0);
 	free(text);
 }
 
@@ -13105,19 +13058,9 @@ static void mcp_reply_obj(struct server *srv, const char *id, const char *json, 
 
 	if (mcp_resp_begin(srv, &w, n) < 0)
 		return;
-	mcp_result_open(&w, id);
-	jw_obj_begin(&w);
-	jw_karr_begin(&w, "content");
-	jw_obj_begin(&w);
-	jw_kcstr(&w, "type", "text");
-	jw_kstr(&w, "text", json, n);
-	jw_obj_end(&w);
-	jw_arr_end(&w);
+	mcp_tool_open(&w, id, json, n);
 	jw_kraw(&w, "structuredContent", json, n);
-	jw_kbool(&w, "isError", 0);
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	mcp_resp_send(srv, &w);
+	mcp_tool_send(srv, &w, 0);
 }
 
 /* Listings are bounded (commands by the history, sessions by MaxSessions): each entry
@@ -13282,13 +13225,8 @@ static void mcp_reply_file(struct server *srv, const struct fop *op)
 		return;
 	}
 	(void)str_fmt(mode, sizeof(mode), "%04lo", op->mode & 07777);
-	mcp_result_open(&w, op->id);
-	jw_obj_begin(&w);
-	jw_karr_begin(&w, "content");
-	jw_obj_begin(&w);
-	jw_kcstr(&w, "type", "text");
 	if (op->kind == FOP_READ && utf8)
-		jw_kstr(&w, "text", (const char *)op->data, n);
+		mcp_tool_open(&w, op->id, (const char *)op->data, n);
 	else {
 		if (op->kind == FOP_READ)
 			(void)str_fmt(text, sizeof(text), "%zu bytes of binary data from %.80s (base64 "
@@ -13296,10 +13234,8 @@ static void mcp_reply_file(struct server *srv, const struct fop *op)
 		else
 			(void)str_fmt(text, sizeof(text), "wrote %zu bytes to %.80s (mode %s)", op->done,
 			    op->path, mode);
-		jw_kcstr(&w, "text", text);
+		mcp_tool_open(&w, op->id, text, strlen(text));
 	}
-	jw_obj_end(&w);
-	jw_arr_end(&w);
 	jw_kobj_begin(&w, "structuredContent");
 	jw_kcstr(&w, "path", op->path);
 	if (op->kind == FOP_READ) {
@@ -13316,10 +13252,7 @@ static void mcp_reply_file(struct server *srv, const struct fop *op)
 		jw_kuint(&w, "bytes_written", op->done);
 	jw_kcstr(&w, "mode", mode);
 	jw_obj_end(&w);
-	jw_kbool(&w, "isError", 0);
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	mcp_resp_send(srv, &w);
+	mcp_tool_send(srv, &w, 0);
 	free(b64);
 }
 
@@ -15558,14 +15491,7 @@ static void srv_fan_reply(struct server *srv, struct srv_fan *sf)
 	for (i = 0; i < f->n; i++)
 		(void)str_fmt(text + strlen(text), 48, "\n%.30s: exit %d", f->h[i].name,
 		    f->h[i].status);
-	mcp_result_open(&w, sf->id);
-	jw_obj_begin(&w);
-	jw_karr_begin(&w, "content");
-	jw_obj_begin(&w);
-	jw_kcstr(&w, "type", "text");
-	jw_kcstr(&w, "text", text);
-	jw_obj_end(&w);
-	jw_arr_end(&w);
+	mcp_tool_open(&w, sf->id, text, strlen(text));
 	jw_kobj_begin(&w, "structuredContent");
 	jw_karr_begin(&w, "results");
 	for (i = 0; i < f->n; i++) {
@@ -15591,10 +15517,7 @@ static void srv_fan_reply(struct server *srv, struct srv_fan *sf)
 	jw_kint(&w, "hosts", f->n);
 	jw_kint(&w, "failed", failed);
 	jw_obj_end(&w);
-	jw_kbool(&w, "isError", 0);
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	mcp_resp_send(srv, &w);
+	mcp_tool_send(srv, &w, 0);
 out:
 	free(tmp);
 	free(text);
