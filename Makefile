@@ -109,11 +109,11 @@ $(ASAN)/unit_json: tests/unit_json.c json.h $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -o $@ tests/unit_json.c
 
 # Ed25519/X25519 vectors and key loading, against the patched libssh2 (tests/05-crypto.sh).
-$(BUILD)/crypto: tests/crypto.c $(MUSL)/lib/libssh2.a
+$(BUILD)/crypto: tests/crypto.c tests/vectors.h $(MUSL)/lib/libssh2.a
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -I$(MUSL)/include -static -o $@ tests/crypto.c \
 	  -L$(MUSL)/lib $(LIBS)
 
-$(ASAN)/crypto: tests/crypto.c $(ASAN)/lib/libssh2.a
+$(ASAN)/crypto: tests/crypto.c tests/vectors.h $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -o $@ tests/crypto.c -L$(ASAN)/lib $(LIBS)
 
 # The terminal screen model against tmux (tests/52-screen.sh) and its feed speed (bench/screen.sh).
@@ -126,22 +126,22 @@ $(ASAN)/screen_cmp: tests/screen_cmp.c $(SRC) $(ASAN)/lib/libssh2.a
 	  -L$(ASAN)/lib $(LIBS)
 
 # ML-KEM-768 and sntrup761 vectors, against the patched libssh2 (tests/06-pq-crypto.sh).
-$(BUILD)/pq: tests/pq.c $(MUSL)/lib/libssh2.a
+$(BUILD)/pq: tests/pq.c tests/vectors.h $(MUSL)/lib/libssh2.a
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -I$(MUSL)/include -static -o $@ tests/pq.c \
 	  -L$(MUSL)/lib $(LIBS)
 
-$(ASAN)/pq: tests/pq.c $(ASAN)/lib/libssh2.a
+$(ASAN)/pq: tests/pq.c tests/vectors.h $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include -o $@ tests/pq.c -L$(ASAN)/lib $(LIBS)
 
 # ChaCha20, Poly1305 and AES-GCM of patch 0004, each implementation, against Wycheproof and
 # OpenSSL-made SSH packets (tests/07-aead.sh). It calls libssh2's crypt methods, so it is
 # built on libssh2's private headers, from the configured tree deps.sh built in.
 AEAD_INC = -DHAVE_CONFIG_H -isystem $(1)/obj/libssh2/src -isystem $(1)/obj/libssh2/include
-$(BUILD)/aead: tests/aead.c $(MUSL)/lib/libssh2.a
+$(BUILD)/aead: tests/aead.c tests/vectors.h $(MUSL)/lib/libssh2.a
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 -g -I$(MUSL)/include $(call AEAD_INC,$(MUSL)) -static \
 	  -o $@ tests/aead.c -L$(MUSL)/lib $(LIBS)
 
-$(ASAN)/aead: tests/aead.c $(ASAN)/lib/libssh2.a
+$(ASAN)/aead: tests/aead.c tests/vectors.h $(ASAN)/lib/libssh2.a
 	$(CC) $(WARN) $(DEFS) $(SANFLAGS) -I$(ASAN)/include $(call AEAD_INC,$(ASAN)) -o $@ \
 	  tests/aead.c -L$(ASAN)/lib $(LIBS)
 

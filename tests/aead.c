@@ -33,6 +33,8 @@
 #include <mbedtls/gcm.h>
 #include <mbedtls/sha256.h>
 
+#include "vectors.h"
+
 #define LINE_MAX_LEN   8192     /* longest vector line (Wycheproof: 2.2 kB) */
 #define MSG_MAX        2048     /* longest Wycheproof message or AAD, in bytes */
 #define PKT_MAX        36000    /* longest SSH packet in the vectors (35012) */
@@ -70,11 +72,6 @@ static void check(struct tap *t, int ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void tap_line(struct tap *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void tap_skip(struct tap *t, const char *what, const char *why);
-static int hexval(char c);
-static long unhex(unsigned char *out, size_t cap, const char *hex);
-static int split(char *line, char **field, int nfield);
-static FILE *open_vectors(const char *dir, const char *file);
-static int read_line(FILE *f, char *buf, size_t cap);
 static unsigned int cpu_features(void);
 static int impl_runs(const struct impl *im);
 static void fill(unsigned char *p, size_t n, uint32_t *seed);
@@ -144,81 +141,6 @@ tap_skip(struct tap *t, const char *what, const char *why)
 	t->num++;
 	t->passed++;
 	printf("ok %d - %s # SKIP %s\n", t->num, what, why);
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Hex to bytes; the byte count, or -1 if odd, too long or not hex. "-" is empty. */
-static long
-unhex(unsigned char *out, size_t cap, const char *hex)
-{
-	size_t n = strlen(hex), i;
-	int hi, lo;
-
-	if (strcmp(hex, "-") == 0)
-		return 0;
-	if (n % 2 || n / 2 > cap)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		hi = hexval(hex[2 * i]);
-		lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi * 16 + lo);
-	}
-	return (long)(n / 2);
-}
-
-/* Splits a line at single spaces into exactly nfield fields; 0 if the count differs. */
-static int
-split(char *line, char **field, int nfield)
-{
-	int n = 0;
-	char *p = line, *sp;
-
-	while (n < nfield) {
-		field[n++] = p;
-		sp = strchr(p, ' ');
-		if (!sp)
-			break;
-		*sp = '\0';
-		p = sp + 1;
-	}
-	return n == nfield && !strchr(field[nfield - 1], ' ');
-}
-
-static FILE *
-open_vectors(const char *dir, const char *file)
-{
-	char path[1024];
-	int n = snprintf(path, sizeof(path), "%s/%s", dir, file);
-
-	return n > 0 && (size_t)n < sizeof(path) ? fopen(path, "r") : NULL;
-}
-
-/* The next non-comment line, without its newline; 0 at the end, -1 if a line is too long. */
-static int
-read_line(FILE *f, char *buf, size_t cap)
-{
-	size_t n;
-
-	while (fgets(buf, (int)cap, f)) {
-		n = strlen(buf);
-		if (n == 0 || buf[n - 1] != '\n')
-			return -1;
-		buf[n - 1] = '\0';
-		if (buf[0] != '#' && buf[0] != '\0')
-			return 1;
-	}
-	return 0;
 }
 
 static unsigned int
@@ -301,7 +223,7 @@ test_wycheproof_chacha(const char *dir, struct tap *t)
 	char *f[8];
 	size_t k;
 	int cases, skipped, r, valid, off;
-	long kl, il, al, ml, cl, tl;
+	size_t kl, il, al, ml, cl, tl;
 
 	for (k = 0; k < N_IMPLS; k++) {
 		FILE *fp;
@@ -310,28 +232,28 @@ test_wycheproof_chacha(const char *dir, struct tap *t)
 			tap_skip(t, "Wycheproof chacha20-poly1305", impls[k].name);
 			continue;
 		}
-		if ((fp = open_vectors(dir, "wycheproof-chacha20_poly1305.txt")) == NULL) {
+		if ((fp = vec_open(dir, "wycheproof-chacha20_poly1305.txt")) == NULL) {
 			check(t, 0, "cannot open wycheproof-chacha20_poly1305.txt");
 			tap_line(t, "Wycheproof chacha20-poly1305 [%s]", impls[k].name);
 			return;
 		}
 		cases = skipped = 0;
-		while ((r = read_line(fp, line, sizeof(line))) == 1) {
-			if (!split(line, f, 8)) {
+		while ((r = vec_read_line(fp, line, sizeof(line))) == 1) {
+			if (!vec_split(line, f, 8)) {
 				check(t, 0, "malformed vector line");
 				continue;
 			}
-			kl = unhex(key, sizeof(key), f[2]);
-			il = unhex(iv, sizeof(iv), f[3]);
-			al = unhex(aad, sizeof(aad), f[4]);
-			ml = unhex(msg, sizeof(msg), f[5]);
-			cl = unhex(ct, sizeof(ct), f[6]);
-			tl = unhex(got, sizeof(got), f[7]);
+			kl = vec_unhex(key, sizeof(key), f[2]);
+			il = vec_unhex(iv, sizeof(iv), f[3]);
+			al = vec_unhex(aad, sizeof(aad), f[4]);
+			ml = vec_unhex(msg, sizeof(msg), f[5]);
+			cl = vec_unhex(ct, sizeof(ct), f[6]);
+			tl = vec_unhex(got, sizeof(got), f[7]);
 			if (il != 12) {     /* libssh2 has only the 96-bit nonce */
 				skipped++;
 				continue;
 			}
-			if (kl != 32 || al < 0 || ml < 0 || cl != ml || tl != 16) {
+			if (kl != 32 || al == VEC_BAD || ml == VEC_BAD || cl != ml || tl != 16) {
 				check(t, 0, "tcId %s: bad fields", f[0]);
 				continue;
 			}
@@ -339,14 +261,14 @@ test_wycheproof_chacha(const char *dir, struct tap *t)
 			valid = strcmp(f[1], "invalid") != 0;
 			off = cases % 4;
 			if (valid) {
-				rfc8439_seal(key, iv, aad, (size_t)al, msg, buf + off, (size_t)ml, 0, tag);
-				check(t, !memcmp(buf + off, ct, (size_t)ml) && !memcmp(tag, got, 16),
+				rfc8439_seal(key, iv, aad, al, msg, buf + off, ml, 0, tag);
+				check(t, !memcmp(buf + off, ct, ml) && !memcmp(tag, got, 16),
 				    "tcId %s [%s]: seal", f[0], impls[k].name);
 			}
-			memcpy(buf + off, ct, (size_t)ml);          /* open in place */
-			rfc8439_seal(key, iv, aad, (size_t)al, buf + off, buf + off, (size_t)ml, 1, tag);
+			memcpy(buf + off, ct, ml);          /* open in place */
+			rfc8439_seal(key, iv, aad, al, buf + off, buf + off, ml, 1, tag);
 			check(t, valid == !memcmp(tag, got, 16) &&
-			    (!valid || !memcmp(buf + off, msg, (size_t)ml)),
+			    (!valid || !memcmp(buf + off, msg, ml)),
 			    "tcId %s [%s]: open (%s)", f[0], impls[k].name, f[1]);
 		}
 		check(t, r == 0, "wycheproof-chacha20_poly1305.txt: line too long");
@@ -503,7 +425,7 @@ test_wycheproof_gcm(const char *dir, struct tap *t)
 	unsigned char tag[16], want[16];
 	char *f[8];
 	int clmul, cases, skipped, r, valid, off, pass;
-	long kl, il, al, ml, cl, tl;
+	size_t kl, il, al, ml, cl, tl;
 
 	for (clmul = 0; clmul <= 1; clmul++) {
 		FILE *fp;
@@ -513,24 +435,25 @@ test_wycheproof_gcm(const char *dir, struct tap *t)
 			tap_skip(t, "Wycheproof aes-gcm", "aes-ni/pclmulqdq");
 			continue;
 		}
-		if ((fp = open_vectors(dir, "wycheproof-aes_gcm.txt")) == NULL) {
+		if ((fp = vec_open(dir, "wycheproof-aes_gcm.txt")) == NULL) {
 			check(t, 0, "cannot open wycheproof-aes_gcm.txt");
 			tap_line(t, "Wycheproof aes-gcm [%s]", name);
 			return;
 		}
 		cases = skipped = 0;
-		while ((r = read_line(fp, line, sizeof(line))) == 1) {
-			if (!split(line, f, 8)) {
+		while ((r = vec_read_line(fp, line, sizeof(line))) == 1) {
+			if (!vec_split(line, f, 8)) {
 				check(t, 0, "malformed vector line");
 				continue;
 			}
-			kl = unhex(key, sizeof(key), f[2]);
-			il = unhex(iv, sizeof(iv), f[3]);
-			al = unhex(aad, sizeof(aad), f[4]);
-			ml = unhex(msg, sizeof(msg), f[5]);
-			cl = unhex(ct, sizeof(ct), f[6]);
-			tl = unhex(want, sizeof(want), f[7]);
-			if (kl < 0 || il < 0 || al < 0 || ml < 0 || cl != ml || tl != 16) {
+			kl = vec_unhex(key, sizeof(key), f[2]);
+			il = vec_unhex(iv, sizeof(iv), f[3]);
+			al = vec_unhex(aad, sizeof(aad), f[4]);
+			ml = vec_unhex(msg, sizeof(msg), f[5]);
+			cl = vec_unhex(ct, sizeof(ct), f[6]);
+			tl = vec_unhex(want, sizeof(want), f[7]);
+			if (kl == VEC_BAD || il == VEC_BAD || al == VEC_BAD || ml == VEC_BAD || cl != ml ||
+			    tl != 16) {
 				check(t, 0, "tcId %s: bad fields", f[0]);
 				continue;
 			}
@@ -543,16 +466,16 @@ test_wycheproof_gcm(const char *dir, struct tap *t)
 			for (pass = 0; pass <= clmul; pass++) {     /* clmul: whole, then in pieces */
 				off = (cases + pass) % 4;
 				if (valid) {
-					gcm_raw(clmul, 1, key, (size_t)kl, iv, aad, (size_t)al, msg, buf + off,
-					    (size_t)ml, tag, pass ? (size_t)cases : 0);
-					check(t, !memcmp(buf + off, ct, (size_t)ml) && !memcmp(tag, want, 16),
+					gcm_raw(clmul, 1, key, kl, iv, aad, al, msg, buf + off,
+					    ml, tag, pass ? (size_t)cases : 0);
+					check(t, !memcmp(buf + off, ct, ml) && !memcmp(tag, want, 16),
 					    "tcId %s [%s%s]: encrypt", f[0], name, pass ? ", pieces" : "");
 				}
-				memcpy(buf + off, ct, (size_t)ml);
+				memcpy(buf + off, ct, ml);
 				memcpy(tag, want, 16);
-				check(t, valid == !gcm_raw(clmul, 0, key, (size_t)kl, iv, aad, (size_t)al,
-				    buf + off, buf + off, (size_t)ml, tag, pass ? (size_t)cases + 1 : 0) &&
-				    (!valid || !memcmp(buf + off, msg, (size_t)ml)),
+				check(t, valid == !gcm_raw(clmul, 0, key, kl, iv, aad, al,
+				    buf + off, buf + off, ml, tag, pass ? (size_t)cases + 1 : 0) &&
+				    (!valid || !memcmp(buf + off, msg, ml)),
 				    "tcId %s [%s%s]: decrypt (%s)", f[0], name, pass ? ", pieces" : "",
 				    f[1]);
 			}
@@ -611,15 +534,15 @@ test_ssh_chachapoly(LIBSSH2_SESSION *s, const char *dir, struct tap *t)
 			tap_skip(t, "chacha20-poly1305@openssh.com packets", impls[k].name);
 			continue;
 		}
-		if (!m || (fp = open_vectors(dir, "ssh-chachapoly.txt")) == NULL) {
+		if (!m || (fp = vec_open(dir, "ssh-chachapoly.txt")) == NULL) {
 			check(t, 0, m ? "cannot open ssh-chachapoly.txt" : "no chacha20-poly1305 method");
 			tap_line(t, "chacha20-poly1305@openssh.com packets [%s]", impls[k].name);
 			return;
 		}
 		cases = 0;
-		while ((r = read_line(fp, line, sizeof(line))) == 1) {
-			if (!split(line, f, 6) || unhex(key, sizeof(key), f[2]) != 64 ||
-			    unhex(want, sizeof(want), f[5]) != 32 ||
+		while ((r = vec_read_line(fp, line, sizeof(line))) == 1) {
+			if (!vec_split(line, f, 6) || vec_unhex(key, sizeof(key), f[2]) != 64 ||
+			    vec_unhex(want, sizeof(want), f[5]) != 32 ||
 			    (total = strtoul(f[3], NULL, 10)) > PKT_MAX || total < 8) {
 				check(t, 0, "malformed line in ssh-chachapoly.txt");
 				continue;
@@ -699,7 +622,7 @@ test_ssh_gcm(LIBSSH2_SESSION *s, const char *dir, struct tap *t)
 	const LIBSSH2_CRYPT_METHOD *m = NULL;
 	char *f[7];
 	int clmul, r, cases, fi, fs, e, per_block;
-	long kl;
+	size_t kl;
 	size_t total, pos;
 	unsigned int seed, index;
 	uint32_t split_seed = 3;
@@ -714,7 +637,7 @@ test_ssh_gcm(LIBSSH2_SESSION *s, const char *dir, struct tap *t)
 			continue;
 		}
 		_libssh2_aead_set_impl(clmul ? ~0u : 0);
-		if ((fp = open_vectors(dir, "ssh-aesgcm.txt")) == NULL) {
+		if ((fp = vec_open(dir, "ssh-aesgcm.txt")) == NULL) {
 			check(t, 0, "cannot open ssh-aesgcm.txt");
 			tap_line(t, "aes-gcm@openssh.com packets [%s]", name);
 			return;
@@ -722,9 +645,9 @@ test_ssh_gcm(LIBSSH2_SESSION *s, const char *dir, struct tap *t)
 		cases = 0;
 		memset(cur_key, 0, sizeof(cur_key));
 		memset(cur_iv, 0, sizeof(cur_iv));
-		while ((r = read_line(fp, line, sizeof(line))) == 1) {
-			if (!split(line, f, 7) || ((kl = unhex(key, sizeof(key), f[1])) != 16 && kl != 32) ||
-			    unhex(iv, sizeof(iv), f[2]) != 12 || unhex(want, sizeof(want), f[6]) != 32 ||
+		while ((r = vec_read_line(fp, line, sizeof(line))) == 1) {
+			if (!vec_split(line, f, 7) || ((kl = vec_unhex(key, sizeof(key), f[1])) != 16 && kl != 32) ||
+			    vec_unhex(iv, sizeof(iv), f[2]) != 12 || vec_unhex(want, sizeof(want), f[6]) != 32 ||
 			    (total = strtoul(f[4], NULL, 10)) > PKT_MAX || total < 20) {
 				check(t, 0, "malformed line in ssh-aesgcm.txt");
 				continue;

@@ -23,6 +23,8 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/bignum.h>
 
+#include "vectors.h"
+
 #define LINE_MAX_LEN   4096            /* longest vector line (TEST 1024: 2.3 kB) */
 #define MSG_MAX        2048            /* longest message in the vectors, in bytes */
 #define KEYFILE_MAX    16384           /* largest private key file (RSA 3072: 2.6 kB) */
@@ -79,11 +81,7 @@ struct tally {
 };
 
 static void check(struct tally *t, int ok, const char *what, const char *name);
-static int hexval(char c);
-static size_t unhex(unsigned char *out, size_t cap, const char *hex);
-static int split(char *line, char **field, int nfield);
 static FILE *open_vectors(const char *dir, const char *file, struct tally *t);
-static int read_line(FILE *f, char *buf, size_t cap);
 static size_t read_file(const char *path, char *buf, size_t cap);
 static void put32(unsigned char **p, size_t v);
 static void putstr(unsigned char **p, const void *data, size_t len);
@@ -113,84 +111,14 @@ check(struct tally *t, int ok, const char *what, const char *name)
 	printf("FAIL %s: %s\n", what, name);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Lower-case hex to bytes; returns the byte count, or (size_t)-1 if odd, too long or not
- * hex. "-" is the empty string. */
-static size_t
-unhex(unsigned char *out, size_t cap, const char *hex)
-{
-	size_t n = strlen(hex), i;
-	int hi, lo;
-
-	if (strcmp(hex, "-") == 0)
-		return 0;
-	if (n % 2 || n / 2 > cap)
-		return (size_t)-1;
-	for (i = 0; i < n / 2; i++) {
-		hi = hexval(hex[2 * i]);
-		lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return (size_t)-1;
-		out[i] = (unsigned char)(hi * 16 + lo);
-	}
-	return n / 2;
-}
-
-/* Splits a line at single spaces into exactly nfield fields; 0 if the count differs. */
-static int
-split(char *line, char **field, int nfield)
-{
-	int n = 0;
-	char *p = line, *sp;
-
-	while (n < nfield) {
-		field[n++] = p;
-		sp = strchr(p, ' ');
-		if (!sp)
-			break;
-		*sp = '\0';
-		p = sp + 1;
-	}
-	return n == nfield && !strchr(field[nfield - 1], ' ');
-}
-
 static FILE *
 open_vectors(const char *dir, const char *file, struct tally *t)
 {
-	char path[1024];
-	FILE *f;
-	int n = snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = vec_open(dir, file);
 
-	f = (n > 0 && (size_t)n < sizeof(path)) ? fopen(path, "r") : NULL;
 	if (!f)
 		check(t, 0, "cannot open vectors", file);
 	return f;
-}
-
-/* The next non-comment line, without its newline; 0 at the end, -1 if a line is too long. */
-static int
-read_line(FILE *f, char *buf, size_t cap)
-{
-	size_t n;
-
-	while (fgets(buf, (int)cap, f)) {
-		n = strlen(buf);
-		if (n == 0 || buf[n - 1] != '\n')
-			return feof(f) && n > 0 ? 1 : -1;
-		buf[n - 1] = '\0';
-		if (buf[0] != '#' && buf[0] != '\0')
-			return 1;
-	}
-	return 0;
 }
 
 static size_t
@@ -285,10 +213,10 @@ test_rfc8032(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 	FILE *fp = open_vectors(dir, "rfc8032-ed25519.txt", t);
 	int r, ok;
 
-	while (fp && (r = read_line(fp, line, sizeof(line))) != 0) {
-		if (r < 0 || !split(line, f, 5) || unhex(seed, 32, f[1]) != 32 ||
-		    unhex(pub, 32, f[2]) != 32 || unhex(sig, 64, f[4]) != 64 ||
-		    (mlen = unhex(msg, sizeof(msg), f[3])) == (size_t)-1) {
+	while (fp && (r = vec_read_line(fp, line, sizeof(line))) != 0) {
+		if (r < 0 || !vec_split(line, f, 5) || vec_unhex(seed, 32, f[1]) != 32 ||
+		    vec_unhex(pub, 32, f[2]) != 32 || vec_unhex(sig, 64, f[4]) != 64 ||
+		    (mlen = vec_unhex(msg, sizeof(msg), f[3])) == VEC_BAD) {
 			check(t, 0, "RFC 8032 vector line", line);
 			break;
 		}
@@ -329,10 +257,10 @@ test_wycheproof_ed25519(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 	FILE *fp = open_vectors(dir, "wycheproof-ed25519.txt", t);
 	int r, valid, accepted;
 
-	while (fp && (r = read_line(fp, line, sizeof(line))) != 0) {
-		if (r < 0 || !split(line, f, 5) || unhex(pub, 32, f[2]) != 32 ||
-		    (mlen = unhex(msg, sizeof(msg), f[3])) == (size_t)-1 ||
-		    (slen = unhex(sig, sizeof(sig), f[4])) == (size_t)-1 ||
+	while (fp && (r = vec_read_line(fp, line, sizeof(line))) != 0) {
+		if (r < 0 || !vec_split(line, f, 5) || vec_unhex(pub, 32, f[2]) != 32 ||
+		    (mlen = vec_unhex(msg, sizeof(msg), f[3])) == VEC_BAD ||
+		    (slen = vec_unhex(sig, sizeof(sig), f[4])) == VEC_BAD ||
 		    (strcmp(f[1], "valid") != 0 && strcmp(f[1], "invalid") != 0)) {
 			check(t, 0, "Wycheproof Ed25519 vector line", line);
 			break;
@@ -359,8 +287,8 @@ test_ed25519_misc(LIBSSH2_SESSION *s, struct tally *t)
 	int ok = 1;
 
 	/* RFC 8032 TEST 1's key; its public key comes from the parser's own derivation. */
-	unhex(seed, 32, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-	unhex(pub, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+	vec_unhex(seed, 32, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+	vec_unhex(pub, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 	if (ed_key_from_seed(s, &priv, seed, pub) || _libssh2_ed25519_new_public(&pubctx, s, pub, 32)) {
 		check(t, 0, "Ed25519 round trip", "key setup");
 		return;
@@ -446,9 +374,9 @@ test_rfc7748(struct tally *t)
 	int n, ok = 1;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		unhex(k, 32, v[i].scalar);
-		unhex(u, 32, v[i].u);
-		unhex(want, 32, v[i].out);
+		vec_unhex(k, 32, v[i].scalar);
+		vec_unhex(u, 32, v[i].u);
+		vec_unhex(want, 32, v[i].out);
 		check(t, x25519(out, k, u) == 0 && memcmp(out, want, 32) == 0, "RFC 7748",
 		      v[i].name);
 	}
@@ -461,11 +389,11 @@ test_rfc7748(struct tally *t)
 		memcpy(u, k, 32);
 		memcpy(k, out, 32);
 		if (n == 1) {
-			unhex(want, 32, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
+			vec_unhex(want, 32, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
 			check(t, ok && memcmp(k, want, 32) == 0, "RFC 7748", "5.2 after 1 iteration");
 		}
 	}
-	unhex(want, 32, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
+	vec_unhex(want, 32, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
 	check(t, ok && memcmp(k, want, 32) == 0, "RFC 7748", "5.2 after 1000 iterations");
 }
 
@@ -478,9 +406,9 @@ test_wycheproof_x25519(const char *dir, struct tally *t)
 	FILE *fp = open_vectors(dir, "wycheproof-x25519.txt", t);
 	int r, ok;
 
-	while (fp && (r = read_line(fp, line, sizeof(line))) != 0) {
-		if (r < 0 || !split(line, f, 5) || unhex(pub, 32, f[2]) != 32 ||
-		    unhex(priv, 32, f[3]) != 32 || unhex(want, 32, f[4]) != 32) {
+	while (fp && (r = vec_read_line(fp, line, sizeof(line))) != 0) {
+		if (r < 0 || !vec_split(line, f, 5) || vec_unhex(pub, 32, f[2]) != 32 ||
+		    vec_unhex(priv, 32, f[3]) != 32 || vec_unhex(want, 32, f[4]) != 32) {
 			check(t, 0, "Wycheproof X25519 vector line", line);
 			break;
 		}
@@ -660,8 +588,8 @@ bench(LIBSSH2_SESSION *s)
 	double t0, dt;
 	int n;
 
-	unhex(seed, 32, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-	unhex(pub, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+	vec_unhex(seed, 32, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+	vec_unhex(pub, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 	if (ed_key_from_seed(s, &priv, seed, pub) || _libssh2_ed25519_new_public(&pubctx, s, pub, 32))
 		return;
 	for (n = 0, t0 = now(); (dt = now() - t0) < BENCH_SECONDS; n++) {

@@ -22,6 +22,8 @@
 #include <libssh2.h>
 #include <mbedtls/aes.h>
 
+#include "vectors.h"
+
 #define LINE_MAX_LEN   16384           /* longest vector line (keygen: 7.3 kB) */
 #define FIELD_MAX      4096            /* longest field, in bytes (dk: 2400) */
 #define BENCH_SECONDS  1.0
@@ -75,8 +77,6 @@ struct drbg {                      /* NIST's randombytes() for the KAT generator
 };
 
 static void check(struct tally *t, int ok, const char *what, const char *name);
-static int hexval(char c);
-static size_t unhex(unsigned char *out, size_t cap, const char *hex);
 static FILE *open_vectors(const char *dir, const char *file, struct tally *t);
 static int read_row(FILE *f, struct row *r, int nfield);
 static int field(struct row *r, int i, unsigned char *out, size_t cap, size_t *len);
@@ -108,47 +108,11 @@ check(struct tally *t, int ok, const char *what, const char *name)
 	printf("FAIL %s: %s\n", what, name);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Hex to bytes; the byte count, or (size_t)-1 if odd, too long or not hex. "-" is empty. */
-static size_t
-unhex(unsigned char *out, size_t cap, const char *hex)
-{
-	size_t n = strlen(hex), i;
-	int hi, lo;
-
-	if (strcmp(hex, "-") == 0)
-		return 0;
-	if (n % 2 || n / 2 > cap)
-		return (size_t)-1;
-	for (i = 0; i < n / 2; i++) {
-		hi = hexval(hex[2 * i]);
-		lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return (size_t)-1;
-		out[i] = (unsigned char)(hi * 16 + lo);
-	}
-	return n / 2;
-}
-
 static FILE *
 open_vectors(const char *dir, const char *file, struct tally *t)
 {
-	char path[1024];
-	FILE *f;
-	int n = snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = vec_open(dir, file);
 
-	f = (n > 0 && (size_t)n < sizeof(path)) ? fopen(path, "r") : NULL;
 	if (!f)
 		check(t, 0, "cannot open vectors", file);
 	return f;
@@ -183,8 +147,8 @@ read_row(FILE *f, struct row *r, int nfield)
 static int
 field(struct row *r, int i, unsigned char *out, size_t cap, size_t *len)
 {
-	*len = unhex(out, cap, r->f[i]);
-	return *len != (size_t)-1;
+	*len = vec_unhex(out, cap, r->f[i]);
+	return *len != VEC_BAD;
 }
 
 /* ============================================================= ML-KEM === */
@@ -464,7 +428,7 @@ rsp_hex(FILE *f, const char *key, unsigned char *out, size_t len)
 {
 	const char *v = rsp_value(f, key);
 
-	return v && unhex(out, len, v) == len;
+	return v && vec_unhex(out, len, v) == len;
 }
 
 /* crypto_kem_keypair, _enc and _dec on each entry's DRBG seed give its pk, sk, ct and ss;
