@@ -76,12 +76,6 @@ void _libssh2_mbedtls_ecdsa_free(ec_ctx *ctx);
 
 /* ============================================================ harness === */
 
-struct tally {
-	int passed, failed;
-};
-
-static void check(struct tally *t, int ok, const char *what, const char *name);
-static FILE *open_vectors(const char *dir, const char *file, struct tally *t);
 static size_t read_file(const char *path, char *buf, size_t cap);
 static void put32(unsigned char **p, size_t v);
 static void putstr(unsigned char **p, const void *data, size_t len);
@@ -99,27 +93,6 @@ static void test_key(LIBSSH2_SESSION *s, const char *dir, const char *name, stru
 static void test_keys(LIBSSH2_SESSION *s, const char *dir, struct tally *t);
 static double now(void);
 static void bench(LIBSSH2_SESSION *s);
-
-static void
-check(struct tally *t, int ok, const char *what, const char *name)
-{
-	if (ok) {
-		t->passed++;
-		return;
-	}
-	t->failed++;
-	printf("FAIL %s: %s\n", what, name);
-}
-
-static FILE *
-open_vectors(const char *dir, const char *file, struct tally *t)
-{
-	FILE *f = vec_open(dir, file);
-
-	if (!f)
-		check(t, 0, "cannot open vectors", file);
-	return f;
-}
 
 static size_t
 read_file(const char *path, char *buf, size_t cap)
@@ -210,21 +183,21 @@ test_rfc8032(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 	unsigned char seed[32], pub[32], msg[MSG_MAX], sig[64], *out = NULL;
 	size_t mlen, outlen = 0;
 	ed_ctx *priv = NULL, *pubctx = NULL;
-	FILE *fp = open_vectors(dir, "rfc8032-ed25519.txt", t);
+	FILE *fp = vec_open_counted(dir, "rfc8032-ed25519.txt", t);
 	int r, ok;
 
 	while (fp && (r = vec_read_line(fp, line, sizeof(line))) != 0) {
 		if (r < 0 || !vec_split(line, f, 5) || vec_unhex(seed, 32, f[1]) != 32 ||
 		    vec_unhex(pub, 32, f[2]) != 32 || vec_unhex(sig, 64, f[4]) != 64 ||
 		    (mlen = vec_unhex(msg, sizeof(msg), f[3])) == VEC_BAD) {
-			check(t, 0, "RFC 8032 vector line", line);
+			vec_check(t, 0, "RFC 8032 vector line", line);
 			break;
 		}
 		ok = ed_key_from_seed(s, &priv, seed, pub) == 0;
-		check(t, ok, "RFC 8032 key from seed (public key derived from seed)", f[0]);
+		vec_check(t, ok, "RFC 8032 key from seed (public key derived from seed)", f[0]);
 		if (ok) {
 			ok = _libssh2_ed25519_sign(priv, s, &out, &outlen, msg, mlen) == 0;
-			check(t, ok && outlen == 64 && memcmp(out, sig, 64) == 0,
+			vec_check(t, ok && outlen == 64 && memcmp(out, sig, 64) == 0,
 			      "RFC 8032 sign gives the RFC signature", f[0]);
 			libssh2_free(s, out);
 			out = NULL;
@@ -232,11 +205,11 @@ test_rfc8032(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 			priv = NULL;
 		}
 		ok = _libssh2_ed25519_new_public(&pubctx, s, pub, 32) == 0;
-		check(t, ok && _libssh2_ed25519_verify(pubctx, sig, 64, msg, mlen) == 0,
+		vec_check(t, ok && _libssh2_ed25519_verify(pubctx, sig, 64, msg, mlen) == 0,
 		      "RFC 8032 verify", f[0]);
 		if (ok && mlen > 0) {
 			msg[0] ^= 1;
-			check(t, _libssh2_ed25519_verify(pubctx, sig, 64, msg, mlen) != 0,
+			vec_check(t, _libssh2_ed25519_verify(pubctx, sig, 64, msg, mlen) != 0,
 			      "RFC 8032 verify rejects a changed message", f[0]);
 		}
 		if (ok)
@@ -254,7 +227,7 @@ test_wycheproof_ed25519(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 	unsigned char pub[32], msg[MSG_MAX], sig[128];
 	size_t mlen, slen;
 	ed_ctx *ctx = NULL;
-	FILE *fp = open_vectors(dir, "wycheproof-ed25519.txt", t);
+	FILE *fp = vec_open_counted(dir, "wycheproof-ed25519.txt", t);
 	int r, valid, accepted;
 
 	while (fp && (r = vec_read_line(fp, line, sizeof(line))) != 0) {
@@ -262,7 +235,7 @@ test_wycheproof_ed25519(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 		    (mlen = vec_unhex(msg, sizeof(msg), f[3])) == VEC_BAD ||
 		    (slen = vec_unhex(sig, sizeof(sig), f[4])) == VEC_BAD ||
 		    (strcmp(f[1], "valid") != 0 && strcmp(f[1], "invalid") != 0)) {
-			check(t, 0, "Wycheproof Ed25519 vector line", line);
+			vec_check(t, 0, "Wycheproof Ed25519 vector line", line);
 			break;
 		}
 		valid = strcmp(f[1], "valid") == 0;
@@ -271,7 +244,7 @@ test_wycheproof_ed25519(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 		_libssh2_mbedtls_ed25519_free(ctx);
 		ctx = NULL;
 		snprintf(name, sizeof(name), "tcId %s (%s)", f[0], f[1]);
-		check(t, accepted == valid, "Wycheproof Ed25519 verify", name);
+		vec_check(t, accepted == valid, "Wycheproof Ed25519 verify", name);
 	}
 	if (fp)
 		fclose(fp);
@@ -290,7 +263,7 @@ test_ed25519_misc(LIBSSH2_SESSION *s, struct tally *t)
 	vec_unhex(seed, 32, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
 	vec_unhex(pub, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 	if (ed_key_from_seed(s, &priv, seed, pub) || _libssh2_ed25519_new_public(&pubctx, s, pub, 32)) {
-		check(t, 0, "Ed25519 round trip", "key setup");
+		vec_check(t, 0, "Ed25519 round trip", "key setup");
 		return;
 	}
 	for (len = 0; len < sizeof(msg); len += 37) {
@@ -305,21 +278,21 @@ test_ed25519_misc(LIBSSH2_SESSION *s, struct tally *t)
 			sig = NULL;
 		}
 	}
-	check(t, ok, "Ed25519 sign/verify round trip", "messages 0..296 bytes");
+	vec_check(t, ok, "Ed25519 sign/verify round trip", "messages 0..296 bytes");
 	_libssh2_mbedtls_ed25519_free(priv);
 	priv = NULL;
 	seed[0] ^= 1;
 	ok = ed_key_from_seed(s, &priv, seed, pub) != 0;
-	check(t, ok, "Ed25519 key whose public key does not match its seed is refused",
+	vec_check(t, ok, "Ed25519 key whose public key does not match its seed is refused",
 	      "TEST 1 seed^1");
 	if (!ok)
 		_libssh2_mbedtls_ed25519_free(priv);
-	check(t, _libssh2_ed25519_verify(pubctx, msg, 63, msg, 0) != 0 &&
+	vec_check(t, _libssh2_ed25519_verify(pubctx, msg, 63, msg, 0) != 0 &&
 		 _libssh2_ed25519_verify(pubctx, msg, 65, msg, 0) != 0,
 	      "Ed25519 verify refuses a signature that is not 64 bytes", "63, 65");
 	_libssh2_mbedtls_ed25519_free(pubctx);
 	pubctx = NULL;
-	check(t, _libssh2_ed25519_new_public(&pubctx, s, pub, 31) != 0,
+	vec_check(t, _libssh2_ed25519_new_public(&pubctx, s, pub, 31) != 0,
 	      "Ed25519 public key that is not 32 bytes is refused", "31");
 }
 
@@ -377,7 +350,7 @@ test_rfc7748(struct tally *t)
 		vec_unhex(k, 32, v[i].scalar);
 		vec_unhex(u, 32, v[i].u);
 		vec_unhex(want, 32, v[i].out);
-		check(t, x25519(out, k, u) == 0 && memcmp(out, want, 32) == 0, "RFC 7748",
+		vec_check(t, x25519(out, k, u) == 0 && memcmp(out, want, 32) == 0, "RFC 7748",
 		      v[i].name);
 	}
 	/* 5.2 iterations: k, u = X25519(k, u), k, from k = u = 9. */
@@ -390,11 +363,11 @@ test_rfc7748(struct tally *t)
 		memcpy(k, out, 32);
 		if (n == 1) {
 			vec_unhex(want, 32, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
-			check(t, ok && memcmp(k, want, 32) == 0, "RFC 7748", "5.2 after 1 iteration");
+			vec_check(t, ok && memcmp(k, want, 32) == 0, "RFC 7748", "5.2 after 1 iteration");
 		}
 	}
 	vec_unhex(want, 32, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
-	check(t, ok && memcmp(k, want, 32) == 0, "RFC 7748", "5.2 after 1000 iterations");
+	vec_check(t, ok && memcmp(k, want, 32) == 0, "RFC 7748", "5.2 after 1000 iterations");
 }
 
 static void
@@ -403,21 +376,21 @@ test_wycheproof_x25519(const char *dir, struct tally *t)
 	static const unsigned char zero[32];
 	char line[LINE_MAX_LEN], *f[5], name[64];
 	unsigned char pub[32], priv[32], want[32], out[32];
-	FILE *fp = open_vectors(dir, "wycheproof-x25519.txt", t);
+	FILE *fp = vec_open_counted(dir, "wycheproof-x25519.txt", t);
 	int r, ok;
 
 	while (fp && (r = vec_read_line(fp, line, sizeof(line))) != 0) {
 		if (r < 0 || !vec_split(line, f, 5) || vec_unhex(pub, 32, f[2]) != 32 ||
 		    vec_unhex(priv, 32, f[3]) != 32 || vec_unhex(want, 32, f[4]) != 32) {
-			check(t, 0, "Wycheproof X25519 vector line", line);
+			vec_check(t, 0, "Wycheproof X25519 vector line", line);
 			break;
 		}
 		ok = x25519(out, priv, pub) == 0;
 		snprintf(name, sizeof(name), "tcId %s (%s)", f[0], f[1]);
 		if (memcmp(want, zero, 32) == 0)
-			check(t, !ok, "Wycheproof X25519 all-zero secret must fail", name);
+			vec_check(t, !ok, "Wycheproof X25519 all-zero secret must fail", name);
 		else
-			check(t, ok && memcmp(out, want, 32) == 0, "Wycheproof X25519 shared secret",
+			vec_check(t, ok && memcmp(out, want, 32) == 0, "Wycheproof X25519 shared secret",
 			      name);
 	}
 	if (fp)
@@ -434,12 +407,12 @@ test_curve25519_new(LIBSSH2_SESSION *s, struct tally *t)
 
 	ok = _libssh2_curve25519_new(s, &apub, &apriv) == 0 &&
 	     _libssh2_curve25519_new(s, &bpub, &bpriv) == 0;
-	check(t, ok, "curve25519 key pair", "_libssh2_curve25519_new");
+	vec_check(t, ok, "curve25519 key pair", "_libssh2_curve25519_new");
 	if (!ok)
 		return;
-	check(t, x25519(out, apriv, nine) == 0 && memcmp(out, apub, 32) == 0,
+	vec_check(t, x25519(out, apriv, nine) == 0 && memcmp(out, apub, 32) == 0,
 	      "curve25519 public key is X25519(private, 9)", "_libssh2_curve25519_new");
-	check(t, x25519(ab, apriv, bpub) == 0 && x25519(ba, bpriv, apub) == 0 &&
+	vec_check(t, x25519(ab, apriv, bpub) == 0 && x25519(ba, bpriv, apub) == 0 &&
 		 memcmp(ab, ba, 32) == 0, "curve25519 both sides agree", "_libssh2_curve25519_new");
 	libssh2_free(s, apub);
 	libssh2_free(s, apriv);
@@ -465,7 +438,7 @@ test_key(LIBSSH2_SESSION *s, const char *dir, const char *name, struct tally *t)
 	keylen = read_file(path, keytext, sizeof(keytext));
 	if (!read_file(pubpath, pubtext, sizeof(pubtext) - 1) || !keylen ||
 	    !(sp1 = strchr(pubtext, ' '))) {
-		check(t, 0, "key files readable", name);
+		vec_check(t, 0, "key files readable", name);
 		return;
 	}
 	*sp1++ = '\0';
@@ -474,14 +447,14 @@ test_key(LIBSSH2_SESSION *s, const char *dir, const char *name, struct tally *t)
 	*sp2 = '\0';
 	if (mbedtls_base64_decode(blob, sizeof(blob), &bloblen, (unsigned char *)sp1,
 				  strlen(sp1))) {
-		check(t, 0, ".pub base64", name);
+		vec_check(t, 0, ".pub base64", name);
 		return;
 	}
 
 	/* What libssh2_userauth_publickey_fromfile() does with no .pub file. */
 	ok = _libssh2_mbedtls_pub_priv_keyfile(s, &method, &method_len, &pub, &pub_len, path,
 					       pw) == 0;
-	check(t, ok && method_len == typelen && memcmp(method, pubtext, typelen) == 0 &&
+	vec_check(t, ok && method_len == typelen && memcmp(method, pubtext, typelen) == 0 &&
 		 pub_len == bloblen && memcmp(pub, blob, bloblen) == 0,
 	      "public key from private key file equals .pub", name);
 	libssh2_free(s, method);
@@ -489,14 +462,14 @@ test_key(LIBSSH2_SESSION *s, const char *dir, const char *name, struct tally *t)
 	method = pub = NULL;
 	ok = _libssh2_mbedtls_pub_priv_keyfilememory(s, &method, &method_len, &pub, &pub_len,
 						     keytext, keylen, pw) == 0;
-	check(t, ok && method_len == typelen && memcmp(method, pubtext, typelen) == 0 &&
+	vec_check(t, ok && method_len == typelen && memcmp(method, pubtext, typelen) == 0 &&
 		 pub_len == bloblen && memcmp(pub, blob, bloblen) == 0,
 	      "public key from private key in memory equals .pub", name);
 	libssh2_free(s, method);
 	libssh2_free(s, pub);
 	method = pub = NULL;
 	if (pw)
-		check(t, _libssh2_mbedtls_pub_priv_keyfile(s, &method, &method_len, &pub,
+		vec_check(t, _libssh2_mbedtls_pub_priv_keyfile(s, &method, &method_len, &pub,
 							   &pub_len, path, "wrong") != 0,
 		      "wrong passphrase is refused", name);
 
@@ -513,7 +486,7 @@ test_key(LIBSSH2_SESSION *s, const char *dir, const char *name, struct tally *t)
 					   strlen(name)) == 0 &&
 		     _libssh2_ed25519_verify(pk, sig, siglen, (const unsigned char *)name,
 					     strlen(name)) == 0;
-		check(t, ok, "Ed25519 private key loads, signs, .pub verifies", name);
+		vec_check(t, ok, "Ed25519 private key loads, signs, .pub verifies", name);
 		libssh2_free(s, sig);
 		_libssh2_mbedtls_ed25519_free(fk);
 		_libssh2_mbedtls_ed25519_free(mk);
@@ -523,7 +496,7 @@ test_key(LIBSSH2_SESSION *s, const char *dir, const char *name, struct tally *t)
 
 		ok = _libssh2_mbedtls_rsa_new_private(&fk, s, path, upw) == 0 &&
 		     _libssh2_mbedtls_rsa_new_private_frommemory(&mk, s, keytext, keylen, upw) == 0;
-		check(t, ok, "RSA private key loads from file and memory", name);
+		vec_check(t, ok, "RSA private key loads from file and memory", name);
 		if (fk)
 			_libssh2_mbedtls_rsa_free(fk);
 		if (mk)
@@ -534,7 +507,7 @@ test_key(LIBSSH2_SESSION *s, const char *dir, const char *name, struct tally *t)
 		ok = _libssh2_mbedtls_ecdsa_new_private(&fk, s, path, upw) == 0 &&
 		     _libssh2_mbedtls_ecdsa_new_private_frommemory(&mk, s, keytext, keylen,
 								   upw) == 0;
-		check(t, ok, "ECDSA private key loads from file and memory", name);
+		vec_check(t, ok, "ECDSA private key loads from file and memory", name);
 		if (fk)
 			_libssh2_mbedtls_ecdsa_free(fk);
 		if (mk)
@@ -552,7 +525,7 @@ test_keys(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 	int count = 0;
 
 	if (!d)
-		check(t, 0, "cannot open key directory", dir);
+		vec_check(t, 0, "cannot open key directory", dir);
 	while (d && (e = readdir(d)) != NULL) {
 		n = strlen(e->d_name);
 		if (n < 5 || n >= sizeof(name) || strcmp(e->d_name + n - 4, ".pub") != 0)
@@ -565,7 +538,7 @@ test_keys(LIBSSH2_SESSION *s, const char *dir, struct tally *t)
 	if (d)
 		closedir(d);
 	if (count == 0)
-		check(t, 0, "no NAME.pub in key directory", dir);
+		vec_check(t, 0, "no NAME.pub in key directory", dir);
 }
 
 /* ============================================================== speed === */

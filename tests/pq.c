@@ -61,10 +61,6 @@ int _libssh2_sntrup761_decaps(unsigned char *key, const unsigned char *c,
 
 /* ============================================================ harness === */
 
-struct tally {
-	int passed, failed;
-};
-
 /* One vector line: its fields as bytes. */
 struct row {
 	char line[LINE_MAX_LEN];
@@ -76,8 +72,6 @@ struct drbg {                      /* NIST's randombytes() for the KAT generator
 	unsigned char key[32], v[16];
 };
 
-static void check(struct tally *t, int ok, const char *what, const char *name);
-static FILE *open_vectors(const char *dir, const char *file, struct tally *t);
 static int read_row(FILE *f, struct row *r, int nfield);
 static int field(struct row *r, int i, unsigned char *out, size_t cap, size_t *len);
 static void test_mlkem_keygen(const char *dir, struct tally *t);
@@ -96,27 +90,6 @@ static void test_sntrup_kat(const char *dir, struct tally *t);
 static void test_random_ciphertexts(struct tally *t);
 static double now(void);
 static void bench(void);
-
-static void
-check(struct tally *t, int ok, const char *what, const char *name)
-{
-	if (ok) {
-		t->passed++;
-		return;
-	}
-	t->failed++;
-	printf("FAIL %s: %s\n", what, name);
-}
-
-static FILE *
-open_vectors(const char *dir, const char *file, struct tally *t)
-{
-	FILE *f = vec_open(dir, file);
-
-	if (!f)
-		check(t, 0, "cannot open vectors", file);
-	return f;
-}
 
 /* The next non-comment line split at single spaces into exactly nfield fields:
  * 1, 0 at the end, -1 for a line too long or with another field count. */
@@ -162,7 +135,7 @@ test_mlkem_keygen(const char *dir, struct tally *t)
 	unsigned char gek[MLKEM_EK_LEN], gdk[MLKEM_DK_LEN];
 	size_t sl, el, dl;
 	char name[64];
-	FILE *fp = open_vectors(dir, "wycheproof-mlkem768-keygen.txt", t);
+	FILE *fp = vec_open_counted(dir, "wycheproof-mlkem768-keygen.txt", t);
 	int rc;
 
 	while (fp && (rc = read_row(fp, &r, 5)) != 0) {
@@ -170,14 +143,14 @@ test_mlkem_keygen(const char *dir, struct tally *t)
 		    !field(&r, 3, ek, sizeof(ek), &el) || !field(&r, 4, dk, sizeof(dk), &dl) ||
 		    sl != MLKEM_SEED_LEN || el != MLKEM_EK_LEN || dl != MLKEM_DK_LEN ||
 		    strcmp(r.f[1], "valid") != 0) {
-			check(t, 0, "Wycheproof ML-KEM keygen vector line", r.f[0]);
+			vec_check(t, 0, "Wycheproof ML-KEM keygen vector line", r.f[0]);
 			break;
 		}
 		snprintf(name, sizeof(name), "tcId %s", r.f[0]);
 		_libssh2_mlkem768_keypair(gek, gdk, seed);
-		check(t, memcmp(gek, ek, el) == 0 && memcmp(gdk, dk, dl) == 0,
+		vec_check(t, memcmp(gek, ek, el) == 0 && memcmp(gdk, dk, dl) == 0,
 		      "Wycheproof ML-KEM-768 KeyGen(d, z) gives ek and dk", name);
-		check(t, _libssh2_mlkem768_check_dk(gdk) == 0, "ML-KEM dk passes its hash check", name);
+		vec_check(t, _libssh2_mlkem768_check_dk(gdk) == 0, "ML-KEM dk passes its hash check", name);
 	}
 	if (fp)
 		fclose(fp);
@@ -192,14 +165,14 @@ test_mlkem_encaps(const char *dir, struct tally *t)
 	unsigned char gc[MLKEM_CT_LEN], gk[SS_LEN];
 	size_t el, ml, cl, kl;
 	char name[64];
-	FILE *fp = open_vectors(dir, "wycheproof-mlkem768-encaps.txt", t);
+	FILE *fp = vec_open_counted(dir, "wycheproof-mlkem768-encaps.txt", t);
 	int rc, valid, accepted;
 
 	while (fp && (rc = read_row(fp, &r, 6)) != 0) {
 		if (rc < 0 || !field(&r, 2, ek, sizeof(ek), &el) || !field(&r, 3, m, sizeof(m), &ml) ||
 		    !field(&r, 4, c, sizeof(c), &cl) || !field(&r, 5, k, sizeof(k), &kl) ||
 		    ml != MLKEM_M_LEN) {
-			check(t, 0, "Wycheproof ML-KEM encaps vector line", r.f[0]);
+			vec_check(t, 0, "Wycheproof ML-KEM encaps vector line", r.f[0]);
 			break;
 		}
 		valid = strcmp(r.f[1], "valid") == 0;
@@ -207,9 +180,9 @@ test_mlkem_encaps(const char *dir, struct tally *t)
 		/* The length check is the caller's: kex_pq.c takes fixed-size fields. */
 		accepted = el == MLKEM_EK_LEN && _libssh2_mlkem768_encaps(gc, gk, ek, m) == 0;
 		if (!valid)
-			check(t, !accepted, "Wycheproof ML-KEM-768 Encaps refuses the key", name);
+			vec_check(t, !accepted, "Wycheproof ML-KEM-768 Encaps refuses the key", name);
 		else
-			check(t, accepted && cl == MLKEM_CT_LEN && kl == SS_LEN &&
+			vec_check(t, accepted && cl == MLKEM_CT_LEN && kl == SS_LEN &&
 				 memcmp(gc, c, cl) == 0 && memcmp(gk, k, kl) == 0,
 			      "Wycheproof ML-KEM-768 Encaps(ek, m) gives c and K", name);
 	}
@@ -227,31 +200,31 @@ test_mlkem_decaps(const char *dir, struct tally *t)
 	unsigned char gek[MLKEM_EK_LEN], gdk[MLKEM_DK_LEN], gk[SS_LEN];
 	size_t sl, el, cl, kl;
 	char name[64];
-	FILE *fp = open_vectors(dir, "wycheproof-mlkem768-decaps.txt", t);
+	FILE *fp = vec_open_counted(dir, "wycheproof-mlkem768-decaps.txt", t);
 	int rc, valid, usable;
 
 	while (fp && (rc = read_row(fp, &r, 6)) != 0) {
 		if (rc < 0 || !field(&r, 2, seed, sizeof(seed), &sl) ||
 		    !field(&r, 3, ek, sizeof(ek), &el) || !field(&r, 4, c, sizeof(c), &cl) ||
 		    !field(&r, 5, k, sizeof(k), &kl)) {
-			check(t, 0, "Wycheproof ML-KEM decaps vector line", r.f[0]);
+			vec_check(t, 0, "Wycheproof ML-KEM decaps vector line", r.f[0]);
 			break;
 		}
 		valid = strcmp(r.f[1], "valid") == 0;
 		snprintf(name, sizeof(name), "tcId %s (%s)", r.f[0], r.f[1]);
 		usable = sl == MLKEM_SEED_LEN && cl == MLKEM_CT_LEN;
 		if (!valid) {
-			check(t, !usable, "Wycheproof ML-KEM-768 refuses the seed or ciphertext length",
+			vec_check(t, !usable, "Wycheproof ML-KEM-768 refuses the seed or ciphertext length",
 			      name);
 			continue;
 		}
 		if (!usable || el != MLKEM_EK_LEN || kl != SS_LEN) {
-			check(t, 0, "Wycheproof ML-KEM decaps vector sizes", name);
+			vec_check(t, 0, "Wycheproof ML-KEM decaps vector sizes", name);
 			continue;
 		}
 		_libssh2_mlkem768_keypair(gek, gdk, seed);
 		_libssh2_mlkem768_decaps(gk, c, gdk);
-		check(t, memcmp(gek, ek, el) == 0 && memcmp(gk, k, kl) == 0,
+		vec_check(t, memcmp(gek, ek, el) == 0 && memcmp(gk, k, kl) == 0,
 		      "Wycheproof ML-KEM-768 Decaps(dk, c) gives K", name);
 	}
 	if (fp)
@@ -267,13 +240,13 @@ test_mlkem_semi_expanded(const char *dir, struct tally *t)
 	unsigned char gk[SS_LEN];
 	size_t dl, cl, kl;
 	char name[64];
-	FILE *fp = open_vectors(dir, "wycheproof-mlkem768-semi-expanded.txt", t);
+	FILE *fp = vec_open_counted(dir, "wycheproof-mlkem768-semi-expanded.txt", t);
 	int rc, valid, accepted;
 
 	while (fp && (rc = read_row(fp, &r, 5)) != 0) {
 		if (rc < 0 || !field(&r, 2, dk, sizeof(dk), &dl) || !field(&r, 3, c, sizeof(c), &cl) ||
 		    !field(&r, 4, k, sizeof(k), &kl)) {
-			check(t, 0, "Wycheproof ML-KEM semi-expanded vector line", r.f[0]);
+			vec_check(t, 0, "Wycheproof ML-KEM semi-expanded vector line", r.f[0]);
 			break;
 		}
 		valid = strcmp(r.f[1], "valid") == 0;
@@ -281,13 +254,13 @@ test_mlkem_semi_expanded(const char *dir, struct tally *t)
 		accepted = dl == MLKEM_DK_LEN && cl == MLKEM_CT_LEN &&
 			   _libssh2_mlkem768_check_dk(dk) == 0;
 		if (!valid) {
-			check(t, !accepted, "Wycheproof ML-KEM-768 decapsulation input check refuses",
+			vec_check(t, !accepted, "Wycheproof ML-KEM-768 decapsulation input check refuses",
 			      name);
 			continue;
 		}
 		if (accepted)
 			_libssh2_mlkem768_decaps(gk, c, dk);
-		check(t, accepted && kl == SS_LEN && memcmp(gk, k, kl) == 0,
+		vec_check(t, accepted && kl == SS_LEN && memcmp(gk, k, kl) == 0,
 		      "Wycheproof ML-KEM-768 Decaps of an expanded dk gives K", name);
 	}
 	if (fp)
@@ -315,8 +288,8 @@ test_mlkem_misc(struct tally *t)
 		_libssh2_mlkem768_decaps(k3, c, dk);
 		reject &= memcmp(k1, k3, SS_LEN) != 0;
 	}
-	check(t, agree, "ML-KEM-768 Encaps and Decaps agree", "20 key pairs");
-	check(t, reject, "ML-KEM-768 Decaps of a changed ciphertext gives another key",
+	vec_check(t, agree, "ML-KEM-768 Encaps and Decaps agree", "20 key pairs");
+	vec_check(t, reject, "ML-KEM-768 Decaps of a changed ciphertext gives another key",
 	      "20 key pairs");
 }
 
@@ -443,7 +416,7 @@ test_sntrup_kat(const char *dir, struct tally *t)
 	struct drbg d;
 	char name[64];
 	const char *count;
-	FILE *fp = open_vectors(dir, "sntrup761-kat.rsp", t);
+	FILE *fp = vec_open_counted(dir, "sntrup761-kat.rsp", t);
 	int n = 0, ok;
 
 	while (fp && n < KAT_COUNT_MAX && (count = rsp_value(fp, "count")) != NULL) {
@@ -451,26 +424,26 @@ test_sntrup_kat(const char *dir, struct tally *t)
 		if (!rsp_hex(fp, "seed", seed, sizeof(seed)) || !rsp_hex(fp, "pk", pk, sizeof(pk)) ||
 		    !rsp_hex(fp, "sk", sk, sizeof(sk)) || !rsp_hex(fp, "ct", ct, sizeof(ct)) ||
 		    !rsp_hex(fp, "ss", ss, sizeof(ss))) {
-			check(t, 0, "sntrup761 KAT entry", name);
+			vec_check(t, 0, "sntrup761 KAT entry", name);
 			break;
 		}
 		n++;
 		drbg_init(&d, seed);
 		ok = _libssh2_sntrup761_keypair(gpk, gsk, kat_random, &d) == 0;
-		check(t, ok && memcmp(gpk, pk, sizeof(pk)) == 0 && memcmp(gsk, sk, sizeof(sk)) == 0,
+		vec_check(t, ok && memcmp(gpk, pk, sizeof(pk)) == 0 && memcmp(gsk, sk, sizeof(sk)) == 0,
 		      "sntrup761 KAT crypto_kem_keypair gives pk and sk", name);
 		ok = _libssh2_sntrup761_encaps(gct, gss, pk, kat_random, &d) == 0;
-		check(t, ok && memcmp(gct, ct, sizeof(ct)) == 0 && memcmp(gss, ss, sizeof(ss)) == 0,
+		vec_check(t, ok && memcmp(gct, ct, sizeof(ct)) == 0 && memcmp(gss, ss, sizeof(ss)) == 0,
 		      "sntrup761 KAT crypto_kem_enc gives ct and ss", name);
 		ok = _libssh2_sntrup761_decaps(dss, ct, sk) == 0;
-		check(t, ok && memcmp(dss, ss, sizeof(ss)) == 0,
+		vec_check(t, ok && memcmp(dss, ss, sizeof(ss)) == 0,
 		      "sntrup761 KAT crypto_kem_dec gives ss", name);
 		ct[(size_t)n * 101 % sizeof(ct)] ^= 0x04;
 		ok = _libssh2_sntrup761_decaps(dss, ct, sk) == 0;
-		check(t, ok && memcmp(dss, ss, sizeof(ss)) != 0,
+		vec_check(t, ok && memcmp(dss, ss, sizeof(ss)) != 0,
 		      "sntrup761 crypto_kem_dec of a changed ciphertext gives another key", name);
 	}
-	check(t, n > 0, "sntrup761 KAT entries read", "sntrup761-kat.rsp");
+	vec_check(t, n > 0, "sntrup761 KAT entries read", "sntrup761-kat.rsp");
 	if (fp)
 		fclose(fp);
 }
@@ -500,8 +473,8 @@ test_random_ciphertexts(struct tally *t)
 		ok_s &= _libssh2_sntrup761_decaps(k, c, sk) == 0;
 		_libssh2_mlkem768_decaps(k, c, dk);
 	}
-	check(t, ok_s, "sntrup761 decapsulates arbitrary ciphertexts", "100 ciphertexts");
-	check(t, ok_m, "ML-KEM-768 decapsulates arbitrary ciphertexts", "100 ciphertexts");
+	vec_check(t, ok_s, "sntrup761 decapsulates arbitrary ciphertexts", "100 ciphertexts");
+	vec_check(t, ok_m, "ML-KEM-768 decapsulates arbitrary ciphertexts", "100 ciphertexts");
 }
 
 /* ============================================================== speed === */

@@ -82,4 +82,29 @@ static inline int vec_read_line(FILE *f, char *buf, size_t cap)
 	return 0;
 }
 
+/* crypto.c and pq.c count checks and print one line per failure. */
+struct tally {
+	int passed, failed;
+};
+
+static inline void vec_check(struct tally *t, int ok, const char *what, const char *name)
+{
+	if (ok) {
+		t->passed++;
+		return;
+	}
+	t->failed++;
+	printf("FAIL %s: %s\n", what, name);
+}
+
+/* vec_open, a failure counted when the file is missing. */
+static inline FILE *vec_open_counted(const char *dir, const char *file, struct tally *t)
+{
+	FILE *f = vec_open(dir, file);
+
+	if (!f)
+		vec_check(t, 0, "cannot open vectors", file);
+	return f;
+}
+
 #endif
