@@ -4544,15 +4544,21 @@ static void scr_linefeed(struct scr *s, int wrapped)
 		s->cy++;
 }
 
+/* ICH and DCH: the cursor's line, with n cut to the cells right of the cursor; NULL if none. */
+static struct scr_line *scr_cells_at(struct scr *s, int *n)
+{
+	if (*n > s->cols - s->cx)
+		*n = s->cols - s->cx;
+	return *n > 0 ? scr_ln(s, s->cy) : NULL;
+}
+
 /* n blank cells at the cursor push the rest of the row right. */
 static void scr_insert_cells(struct scr *s, int n)
 {
-	struct scr_line *l = scr_ln(s, s->cy);
+	struct scr_line *l = scr_cells_at(s, &n);
 	int x = s->cx, cols = s->cols;
 
-	if (n > cols - x)
-		n = cols - x;
-	if (n <= 0)
+	if (l == NULL)
 		return;
 	scr_wide_edges(l, x, x, cols);
 	memmove(l->cell + x + n, l->cell + x, (size_t)(cols - x - n) * sizeof(*l->cell));
@@ -4566,12 +4572,10 @@ static void scr_insert_cells(struct scr *s, int n)
 
 static void scr_delete_cells(struct scr *s, int n)
 {
-	struct scr_line *l = scr_ln(s, s->cy);
+	struct scr_line *l = scr_cells_at(s, &n);
 	int x = s->cx, cols = s->cols;
 
-	if (n > cols - x)
-		n = cols - x;
-	if (n <= 0)
+	if (l == NULL)
 		return;
 	if (x == 0 && n == cols) {
 		scr_clear_lines(s, s->cy, 1);
