@@ -10012,9 +10012,11 @@ static int pol_wrapper_find(const char *base)
 	return -1;
 }
 
-/* xargs's replacement string (-I R, -IR, --replace[=R]); NULL without one. */
+/* xargs's replacement string (-I R, -IR, --replace[=R]); NULL without one. Its options
+ * with a value are the wrapper row's. */
 static const char *pol_xargs_replace(const struct pol_cmd *c, int kx, int k)
 {
+	const char *argopts = pol_wrappers[pol_wrapper_find("xargs")].argopts;
 	const char *rs = NULL;
 	int i;
 
@@ -10027,7 +10029,7 @@ static const char *pol_xargs_replace(const struct pol_cmd *c, int kx, int k)
 		if (a[0] != '-' || a[1] == '-')
 			continue;
 		for (j = 1; a[j] != '\0'; j++)
-			if (strchr("adEILnPs", a[j]) != NULL) {
+			if (strchr(argopts, a[j]) != NULL) {
 				if (a[j] == 'I')
 					rs = a[j + 1] != '\0' ? a + j + 1 : i + 1 < k ? c->wd[i + 1].w : "";
 				i += a[j + 1] == '\0';
