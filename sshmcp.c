@@ -1281,7 +1281,12 @@ static int cfg_alg_list(const char *dflt, const char *spec, char *out, size_t ca
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
 	"diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
 	"diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
-#define CFG_DEFAULT_HOSTKEY "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
+/* Host keys: certificates first, as OpenSSH's default (a certificate whose CA is not trusted
+ * falls back to its plain key, conn_hostcert; a known plain key reorders, kh_pref_algs). */
+#define CFG_DEFAULT_HOSTKEY "ssh-ed25519-cert-v01@openssh.com," \
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com," \
+	"ecdsa-sha2-nistp521-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com," \
+	"rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
 	"ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
 /* chacha20-poly1305 first: one pass instead of AES-CTR plus a separate HMAC-SHA2, which
  * measured three times slower on bulk output (mbedTLS has no SHA extensions on x86). */
@@ -1810,6 +1815,203 @@ out:
 		fclose(f);
 }
 
+/*
+ * OpenSSH certificates (PROTOCOL.certkeys). libssh2 offers the *-cert-v01@openssh.com host
+ * key algorithms (patches/libssh2-0005): the certified key signs the exchange and the CA's
+ * signature is verified there; what ssh then decides from the certificate is decided here.
+ */
+enum { KH_CERT_USER = 1, KH_CERT_HOST = 2 };
+
+struct kh_cert {
+	char type[64];                           /* the certified key's plain type */
+	unsigned char key[SSHMCP_KEYBLOB_MAX];   /* that key as a plain blob */
+	size_t keylen;
+	uint32_t kind;                           /* KH_CERT_USER or KH_CERT_HOST */
+	uint64_t after, before;                  /* valid from, and until (exclusive) */
+	const unsigned char *principals, *critical, *ca;
+	size_t principals_len, critical_len, ca_len;
+};
+
+/* A bounded reader of SSH wire data: every read checks what is left first. */
+struct kh_rd {
+	const unsigned char *p;
+	size_t n, off;
+};
+
+static int kh_rd_u32(struct kh_rd *r, uint32_t *v)
+{
+	if (r->n - r->off < 4)
+		return -1;
+	*v = (uint32_t)r->p[r->off] << 24 | (uint32_t)r->p[r->off + 1] << 16 |
+	    (uint32_t)r->p[r->off + 2] << 8 | r->p[r->off + 3];
+	r->off += 4;
+	return 0;
+}
+
+static int kh_rd_u64(struct kh_rd *r, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (kh_rd_u32(r, &hi) < 0 || kh_rd_u32(r, &lo) < 0)
+		return -1;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+static int kh_rd_str(struct kh_rd *r, const unsigned char **s, size_t *len)
+{
+	uint32_t n;
+
+	if (kh_rd_u32(r, &n) < 0 || n > r->n - r->off)
+		return -1;
+	*s = r->p + r->off;
+	*len = n;
+	r->off += n;
+	return 0;
+}
+
+/*
+ * Parse a certificate blob. 1: not a certificate; 0: parsed into c; -1: malformed or a
+ * key type we do not know. The plain key blob is rebuilt from the certified fields: its
+ * type name and the strings that follow the nonce (Ed25519: 1, ECDSA and RSA: 2).
+ */
+static int kh_cert_parse(const unsigned char *blob, size_t len, struct kh_cert *c)
+{
+	static const char suffix[] = "-cert-v01@openssh.com";
+	struct kh_rd r = { blob, len, 0 };
+	const unsigned char *f, *kstart;
+	size_t flen, tlen, klen;
+	uint64_t serial;
+	int i, nf;
+
+	if (kh_blob_type(blob, len, c->type, sizeof(c->type)) < 0)
+		return -1;
+	tlen = strlen(c->type);
+	if (tlen <= sizeof(suffix) - 1 || strcmp(c->type + tlen - (sizeof(suffix) - 1), suffix))
+		return 1;
+	c->type[tlen - (sizeof(suffix) - 1)] = '\0';
+	nf = strcmp(c->type, "ssh-ed25519") == 0 ? 1 : (strcmp(c->type, "ssh-rsa") == 0 ||
+	    strncmp(c->type, "ecdsa-sha2-", 11) == 0) ? 2 : 0;
+	if (nf == 0 || kh_rd_str(&r, &f, &flen) < 0 || kh_rd_str(&r, &f, &flen) < 0)
+		return -1;                               /* type, nonce */
+	kstart = r.p + r.off;
+	for (i = 0; i < nf; i++)
+		if (kh_rd_str(&r, &f, &flen) < 0)
+			return -1;
+	klen = (size_t)(r.p + r.off - kstart);
+	tlen = strlen(c->type);
+	if (klen > sizeof(c->key) - 4 - tlen)
+		return -1;
+	c->key[0] = (unsigned char)(tlen >> 24), c->key[1] = (unsigned char)(tlen >> 16);
+	c->key[2] = (unsigned char)(tlen >> 8), c->key[3] = (unsigned char)tlen;
+	memcpy(c->key + 4, c->type, tlen);
+	memcpy(c->key + 4 + tlen, kstart, klen);
+	c->keylen = 4 + tlen + klen;
+	if (kh_rd_u64(&r, &serial) < 0 || kh_rd_u32(&r, &c->kind) < 0 ||
+	    kh_rd_str(&r, &f, &flen) < 0 ||                          /* key id */
+	    kh_rd_str(&r, &c->principals, &c->principals_len) < 0 ||
+	    kh_rd_u64(&r, &c->after) < 0 || kh_rd_u64(&r, &c->before) < 0 ||
+	    kh_rd_str(&r, &c->critical, &c->critical_len) < 0 ||
+	    kh_rd_str(&r, &f, &flen) < 0 || kh_rd_str(&r, &f, &flen) < 0 || /* extensions, reserved */
+	    kh_rd_str(&r, &c->ca, &c->ca_len) < 0 || kh_rd_str(&r, &f, &flen) < 0 ||
+	    r.off != r.n)
+		return -1;
+	return 0;
+}
+
+/*
+ * A principal pattern matches `name` (ssh's match_pattern: * and ?, no lists). An empty
+ * principal list matches nothing: OpenSSH 10.3 refuses such certificates (CVE-2026-35414);
+ * 9.x took them for any host.
+ */
+static int kh_cert_principal(const struct kh_cert *c, const char *name)
+{
+	struct kh_rd r = { c->principals, c->principals_len, 0 };
+	char pat[SSHMCP_HOST_MAX];
+	const unsigned char *s;
+	size_t n;
+
+	while (r.off < r.n) {
+		if (kh_rd_str(&r, &s, &n) < 0)
+			return 0;
+		if (n >= sizeof(pat) || memchr(s, '\0', n) != NULL)
+			continue;
+		memcpy(pat, s, n);
+		pat[n] = '\0';
+		if (str_glob_case(pat, name, 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * What ssh's check_host_cert asks of a certificate whose CA is trusted: a host
+ * certificate, valid now, naming the host among its principals, without critical
+ * options (host certificates define none). 0, or -1 with ssh's reason in `why`.
+ */
+static int kh_cert_valid(const struct kh_cert *c, const char *name, char *why, size_t cap)
+{
+	time_t now = time(NULL);
+	const char *bad = NULL;
+
+	if (c->kind != KH_CERT_HOST)
+		bad = "Certificate invalid: not a host certificate";
+	else if (now < 0 || (uint64_t)now < c->after)
+		bad = "Certificate invalid: not yet valid";
+	else if ((uint64_t)now >= c->before)
+		bad = "Certificate invalid: expired";
+	else if (c->principals_len == 0)
+		bad = "Certificate lacks principal list";
+	else if (!kh_cert_principal(c, name))
+		bad = "Certificate invalid: name is not a listed principal";
+	else if (c->critical_len != 0)
+		bad = "Certificate contains unsupported critical options";
+	if (bad == NULL)
+		return 0;
+	(void)str_fmt(why, cap, "%s", bad);
+	return -1;
+}
+
+/*
+ * The @cert-authority and @revoked lines of one file for this host: KH_REVOKED when the
+ * CA key or the certified key is revoked, KH_MATCH when a CA line names the certificate's
+ * CA (a line for another CA is no finding: ssh keeps looking), raising `r` as
+ * kh_scan_file does.
+ */
+static void kh_scan_ca(const char *path, const char *name, const struct kh_cert *c,
+    struct kh_check *r)
+{
+	char line[SSHMCP_LINE_MAX * 4];
+	unsigned char known[SSHMCP_KEYBLOB_MAX];
+	struct kh_line l;
+	FILE *f = fopen(path, "r");
+	int lineno = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		size_t n;
+		enum kh_result found;
+
+		lineno++;
+		if (kh_split(line, &l) < 0 || l.marker == NULL || !kh_host_matches(l.hosts, name) ||
+		    b64_decode(l.b64, strlen(l.b64), known, sizeof(known), &n) < 0)
+			continue;
+		if (strcmp(l.marker, "@revoked") == 0 && ((n == c->ca_len &&
+		    memcmp(known, c->ca, n) == 0) || (n == c->keylen && memcmp(known, c->key, n) == 0)))
+			found = KH_REVOKED;
+		else if (strcmp(l.marker, "@cert-authority") == 0 && n == c->ca_len &&
+		    memcmp(known, c->ca, n) == 0)
+			found = KH_MATCH;
+		else
+			continue;
+		if (found > r->result) {
+			r->result = found;
+			(void)str_fmt(r->where, sizeof(r->where), "%s:%d", path, lineno);
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+}
+
 /* Add to `known` the configured algorithms that verify a key of `type`: ssh-rsa keys sign
  * with rsa-sha2-512/256. Only what the configuration allows is ever added. */
 static void kh_pref_add(char *known, size_t cap, const char *configured, const char *type)
@@ -1828,32 +2030,13 @@ static void kh_pref_add(char *known, size_t cap, const char *configured, const c
 	}
 }
 
-/*
- * Host key algorithms to offer, the types already recorded for this host first: a host
- * known only by its ECDSA key must not be refused because the server prefers Ed25519.
- */
-static void kh_pref_algs(const struct target *t, char *out, size_t cap)
+/* Add to `out` the algorithms of `list` that match `pattern`, each once. */
+static void kh_pref_list(char *out, size_t cap, const char *list, const char *pattern)
 {
-	char line[SSHMCP_LINE_MAX * 4], known[SSHMCP_ALGS_MAX] = "";
-	struct kh_line l;
 	const char *p;
 	size_t n;
-	int i;
 
-	for (i = 0; i < t->nkh; i++) {
-		FILE *f = fopen(t->kh_file[i], "r");
-
-		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-			if (kh_split(line, &l) < 0 || l.marker != NULL ||
-			    !kh_host_matches(l.hosts, t->kh_name))
-				continue;
-			kh_pref_add(known, sizeof(known), t->hostkey, l.type);
-		}
-		if (f != NULL)
-			fclose(f);
-	}
-	/* Then the rest of the configured list, in its order. */
-	for (p = t->hostkey; *p != '\0'; p += n + (p[n] == ',')) {
+	for (p = list; *p != '\0'; p += n + (p[n] == ',')) {
 		char alg[128];
 
 		n = strcspn(p, ",");
@@ -1861,9 +2044,43 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 			continue;
 		memcpy(alg, p, n);
 		alg[n] = '\0';
-		kh_pref_add(known, sizeof(known), t->hostkey, alg);
+		if (str_glob_case(pattern, alg, 0))
+			kh_pref_add(out, cap, list, alg);
 	}
-	(void)str_copy(out, cap, known);
+}
+
+/*
+ * Host key algorithms to offer, the types already recorded for this host first: a host
+ * known only by its ECDSA key must not be refused because the server prefers Ed25519.
+ */
+static void kh_pref_algs(const struct target *t, char *out, size_t cap)
+{
+	char line[SSHMCP_LINE_MAX * 4], known[SSHMCP_ALGS_MAX] = "";
+	char first[SSHMCP_ALGS_MAX] = "";
+	struct kh_line l;
+	int i, ca = 0;
+
+	for (i = 0; i < t->nkh; i++) {
+		FILE *f = fopen(t->kh_file[i], "r");
+
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			if (kh_split(line, &l) < 0 || !kh_host_matches(l.hosts, t->kh_name))
+				continue;
+			if (l.marker != NULL)
+				ca |= strcmp(l.marker, "@cert-authority") == 0;
+			else
+				kh_pref_add(known, sizeof(known), t->hostkey, l.type);
+		}
+		if (f != NULL)
+			fclose(f);
+	}
+	/* A CA trusted for this host: its certificates before everything (ssh's
+	 * order_hostkeyalgs), then the known types, then the rest, in the configured order. */
+	if (ca)
+		kh_pref_list(first, sizeof(first), t->hostkey, "*-cert-v01@openssh.com");
+	kh_pref_list(first, sizeof(first), known, "*");
+	kh_pref_list(first, sizeof(first), t->hostkey, "*");
+	(void)str_copy(out, cap, first);
 }
 
 /* HashKnownHosts: "|1|base64(salt)|base64(HMAC-SHA1(salt, name))", as ssh-keygen -H. */
@@ -2434,8 +2651,61 @@ static int conn_prefs(struct sess *s)
 	return 0;
 }
 
-static enum step_rc conn_hostkey(struct sess *s)
+/* The principal a host certificate must name: HostKeyAlias, else the HostName. */
+static const char *conn_cert_name(const struct target *t)
 {
+	return t->kh_name[0] == '[' ? t->host : t->kh_name;
+}
+
+/*
+ * A host certificate, judged as ssh's check_host_key does: revoked (its CA or its key)
+ * fails; signed by a CA an @cert-authority line trusts for this host and valid (type,
+ * time, principal, options) is accepted. Anything else falls back to the certified key
+ * as a plain key (ssh: "No matching CA found. Retry with plain key"), after saying why
+ * the certificate was not enough. 0 accepted, -1 failed, 1 not a certificate, 2 fall back.
+ */
+static int conn_hostcert(struct sess *s, const unsigned char *blob, size_t len,
+    struct kh_cert *c, char *why, size_t cap)
+{
+	struct kh_check r = { .result = KH_NOTFOUND };
+	char cafp[64];
+	int i, rc = kh_cert_parse(blob, len, c);
+
+	if (rc != 0) {
+		if (rc < 0)
+			err_set(&s->err, SSHMCP_ERR_HANDSHAKE, "malformed host certificate");
+		return rc;
+	}
+	kh_fingerprint(c->ca, c->ca_len, cafp, sizeof(cafp));
+	for (i = 0; i < s->t.nkh; i++)
+		kh_scan_ca(s->t.kh_file[i], s->t.kh_name, c, &r);
+	/* Not found as [host]:port: ssh looks again under the bare host name ("checking
+	 * without port identifier"), where CA lines usually name whole domains. */
+	if (r.result == KH_NOTFOUND && s->t.kh_name[0] == '[')
+		for (i = 0; i < s->t.nkh; i++)
+			kh_scan_ca(s->t.kh_file[i], s->t.host, c, &r);
+	if (r.result == KH_REVOKED) {
+		err_set(&s->err, SSHMCP_ERR_HOSTKEY, "host certificate for %s (CA %s) is marked as "
+		    "revoked in %s: refusing to connect", s->t.kh_name, cafp, r.where);
+		return -1;
+	}
+	if (r.result != KH_MATCH) {
+		log_msg(s->log, LOG_DEBUG1, "No matching CA found for %s (CA %s). Retry with plain "
+		    "key", s->t.kh_name, cafp);
+		return 2;
+	}
+	if (kh_cert_valid(c, conn_cert_name(&s->t), why, cap) < 0) {
+		log_msg(s->log, LOG_ERROR, "%s", why);
+		return 2;
+	}
+	log_msg(s->log, LOG_DEBUG1, "Host '%s' is known and matches the %s host certificate "
+	    "(CA %s, %s).", s->t.kh_name, c->type, cafp, r.where);
+	return 0;
+}
+
+static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t notecap)
+{
+	struct kh_cert cert[1];
 	size_t len = 0;
 	int type;
 	const char *key = libssh2_session_hostkey(s->ssh, &len, &type);
@@ -2448,6 +2718,17 @@ static enum step_rc conn_hostkey(struct sess *s)
 		return sess_fail(s, SSHMCP_ERR_HANDSHAKE, "no host key");
 	kh_fingerprint(blob, len, fp, sizeof(fp));
 	log_msg(s->log, LOG_DEBUG1, "Server host key: %s %s", ktype, fp);
+	switch (conn_hostcert(s, blob, len, cert, note, notecap)) {
+	case 0:
+		return STEP_AGAIN;
+	case -1:
+		return STEP_FAIL;
+	case 2:                     /* not trusted: its plain key is judged as ssh does */
+		blob = cert->key, len = cert->keylen;
+		(void)str_copy(ktype, sizeof(ktype), cert->type);
+		kh_fingerprint(blob, len, fp, sizeof(fp));
+		break;
+	}
 	for (i = 0; i < s->t.nkh; i++)
 		kh_scan_file(s->t.kh_file[i], s->t.kh_name, blob, len, &r);
 	switch (r.result) {
@@ -2529,9 +2810,24 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 	return n;
 }
 
+/* The host key check, with the reason a host certificate was not enough (ssh prints it
+ * before "Host key verification failed") added to a failure. */
+static enum step_rc conn_hostkey(struct sess *s)
+{
+	char note[128] = "";
+	enum step_rc rc = conn_hostkey_judge(s, note, sizeof(note));
+	size_t n = strlen(s->err.msg);
+
+	if (rc == STEP_FAIL && note[0] != '\0')
+		(void)str_fmt(s->err.msg + n, sizeof(s->err.msg) - n, " (host certificate not "
+		    "accepted: %s)", note);
+	return rc;
+}
+
 /* The client's answer about an unknown host key arrived (or did not, by the deadline). */
 static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 {
+	struct kh_cert cert[1];
 	size_t len = 0;
 	int type;
 	const unsigned char *blob;
@@ -2546,6 +2842,8 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 		return STEP_FAIL;
 	}
 	blob = (const unsigned char *)libssh2_session_hostkey(s->ssh, &len, &type);
+	if (blob != NULL && kh_cert_parse(blob, len, cert) == 0)
+		blob = cert->key, len = cert->keylen;    /* ssh records the certified key */
 	if (blob == NULL || kh_blob_type(blob, len, ktype, sizeof(ktype)) < 0 ||
 	    kh_append(&s->t, ktype, blob, len, &s->err) < 0)
 		return STEP_FAIL;

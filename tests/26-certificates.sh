@@ -1,0 +1,177 @@
+#!/bin/bash
+# 26-certificates: OpenSSH certificates, each case run with sshmcp and with OpenSSH's ssh on
+# the same config and compared. Host certificates (sshd HostCertificate, ssh-keygen -s -h):
+# a CA trusted by an @cert-authority line (plain, hashed, negated, HostKeyAlias patterns),
+# CAs of each key type signing host keys of each type, a wrong principal, expired and
+# not-yet-valid certificates, a revoked CA or key, an untrusted certificate falling back to
+# the plain key (known, unknown, accept-new), and one command through serve. User
+# certificates: several IdentityFile and CertificateFile, a certificate whose key is only in
+# the agent, principals and validity that the server judges.
+. "$(dirname "$0")/lib.sh"
+
+CA=$FIX/ca
+mkdir -p "$CA" "$FIX/hk"
+for t in ed25519 ecdsa rsa; do
+	ssh-keygen -q -t "$t" -N '' -C "$T_TAG-ca-$t" -f "$CA/$t" </dev/null || die "CA key $t"
+	ssh-keygen -q -t "$t" -N '' -C "$T_TAG-host-$t" -f "$FIX/hk/$t" </dev/null || die "host key $t"
+done
+ssh-keygen -q -t ed25519 -N '' -C "$T_TAG-ca-other" -f "$CA/other" </dev/null || die "CA key other"
+
+# host_cert NAME KEYTYPE CATYPE [ssh-keygen -s args...]: FIX/hc/NAME, a copy of host key
+# KEYTYPE with a host certificate by CA CATYPE (default: principal 127.0.0.1, valid now).
+host_cert() {
+	local name=$1 kt=$2 ct=$3 d=$FIX/hc/$1
+	shift 3
+	mkdir -p "$d"
+	cp "$FIX/hk/$kt" "$d/key"; cp "$FIX/hk/$kt.pub" "$d/key.pub"
+	[ $# -gt 0 ] || set -- -n 127.0.0.1 -V -5m:+1h
+	ssh-keygen -q -s "$CA/$ct" -h -I "host-$name" "$@" "$d/key.pub" </dev/null >/dev/null 2>&1 ||
+		die "sign host key $name"
+}
+# cert_server NAME: sshd offering FIX/hc/NAME's key and certificate, nothing else
+cert_server() {
+	sshd_start "$1" "HostKey $FIX/hc/$1/key" "HostCertificate $FIX/hc/$1/key-cert.pub"
+}
+# kh NAME LINES...: FIX/kh_NAME holds exactly these known_hosts lines
+kh() { local f=$FIX/kh_$1; shift; printf '%s\n' "$@" >"$f"; }
+ca_pub() { cat "$CA/$1.pub"; }
+# both DESC WANT ALIAS [ssh args...]: ssh and sshmcp run `echo RAN`; both must give WANT
+# (ok: exit 0 and RAN; fail: exit 255, nothing run)
+both() {
+	local desc=$1 want=$2 sr so
+	shift 2
+	ossh "$@" echo RAN; sr=$RC so=$OUT
+	mcp "$@" echo RAN
+	if [ "$want" = ok ]; then
+		check_eq "$sr:$so" "0:RAN" "ssh: $desc"
+		check_eq "$RC:$OUT" "0:RAN" "sshmcp: $desc"
+	else
+		check_eq "$sr:$so" "255:" "ssh: $desc"
+		check_eq "$RC:$OUT" "255:" "sshmcp: $desc"
+	fi
+}
+
+# =================================================== host certificates ===
+# One server per key type, each certificate by a CA of another type.
+host_cert H_ED ed25519 ed25519
+host_cert H_EC ecdsa rsa
+host_cert H_RSA rsa ecdsa
+for s in H_ED H_EC H_RSA; do cert_server "$s"; done
+
+kh ca_all "@cert-authority * $(ca_pub ed25519)" "@cert-authority * $(ca_pub ecdsa)" \
+	"@cert-authority * $(ca_pub rsa)"
+for s in H_ED H_EC H_RSA; do
+	ssh_alias "c-$s" "$s" "UserKnownHostsFile $FIX/kh_ca_all" "StrictHostKeyChecking yes"
+done
+both "host certificate (ed25519 key, ed25519 CA) trusted by @cert-authority" ok c-H_ED
+both "host certificate (ecdsa key, rsa CA) trusted" ok c-H_EC
+both "host certificate (rsa key, ecdsa CA) trusted" ok c-H_RSA
+mcp -v c-H_ED true
+check_contains "$ERR" "matches the ssh-ed25519 host certificate" "-v: the certificate was what was checked"
+check_eq "$(grep -c . "$FIX/kh_ca_all")" 3 "a trusted certificate records nothing in known_hosts"
+log_mark H_RSA
+mcp c-H_RSA true
+if log_since H_RSA | grep -q "kex: host key algorithm: rsa-sha2-512-cert-v01@openssh.com"; then
+	ok "rsa host certificate: rsa-sha2-512-cert-v01 negotiated"
+else fail "rsa host certificate: rsa-sha2-512-cert-v01 negotiated" "$(log_since H_RSA | grep 'host key algorithm')"; fi
+
+# The CA line names the host as ssh looks it up: [addr]:port, a hashed form of it, a negation.
+name="[127.0.0.1]:$H_ED_PORT"
+kh exact "@cert-authority $name $(ca_pub ed25519)"
+ssh_alias c-exact H_ED "UserKnownHostsFile $FIX/kh_exact" "StrictHostKeyChecking yes"
+both "@cert-authority with the exact host pattern" ok c-exact
+hashed=$("$PY" -c 'import base64,hashlib,hmac,os,sys
+s=os.urandom(20); h=hmac.new(s, sys.argv[1].encode(), hashlib.sha1).digest()
+print("|1|%s|%s" % (base64.b64encode(s).decode(), base64.b64encode(h).decode()))' "$name")
+kh hashed "@cert-authority $hashed $(ca_pub ed25519)"
+ssh_alias c-hashed H_ED "UserKnownHostsFile $FIX/kh_hashed" "StrictHostKeyChecking yes"
+both "@cert-authority with a hashed host name" ok c-hashed
+kh other "@cert-authority other.example,[127.0.0.1]:1 $(ca_pub ed25519)"
+ssh_alias c-other H_ED "UserKnownHostsFile $FIX/kh_other" "StrictHostKeyChecking yes"
+both "@cert-authority for other hosts only: refused" fail c-other
+check_contains "$ERR" "Host key verification failed" "…sshmcp: ssh's words"
+# Not found under [addr]:port, ssh looks again under the bare address: a CA line for
+# 127.0.0.1 covers every port, and a negation must name both forms to keep a host out.
+kh bare "@cert-authority 127.0.0.1 $(ca_pub ed25519)"
+ssh_alias c-bare H_ED "UserKnownHostsFile $FIX/kh_bare" "StrictHostKeyChecking yes"
+both "@cert-authority for the address without the port covers this port" ok c-bare
+kh neg "@cert-authority *,!$name,!127.0.0.1 $(ca_pub ed25519)"
+ssh_alias c-neg H_ED "UserKnownHostsFile $FIX/kh_neg" "StrictHostKeyChecking yes"
+both "@cert-authority whose pattern negates this host: refused" fail c-neg
+kh wrongca "@cert-authority * $(ca_pub other)"
+ssh_alias c-wrongca H_ED "UserKnownHostsFile $FIX/kh_wrongca" "StrictHostKeyChecking yes"
+both "a CA line for another CA: refused" fail c-wrongca
+
+# @revoked: the CA, or the certified key itself
+kh revca "@cert-authority * $(ca_pub ed25519)" "@revoked * $(ca_pub ed25519)"
+ssh_alias c-revca H_ED "UserKnownHostsFile $FIX/kh_revca" "StrictHostKeyChecking yes"
+both "@revoked CA: refused" fail c-revca
+check_contains "$ERR" "revoked" "…sshmcp says it is revoked"
+# ssh goes on with a revoked key under StrictHostKeyChecking no (passwords disabled);
+# sshmcp refuses a revoked key whatever the setting, as it does for plain keys.
+mcp -o StrictHostKeyChecking=no c-revca echo RAN
+check_eq "$RC:$OUT" "255:" "@revoked CA: sshmcp refuses even with StrictHostKeyChecking no"
+kh revkey "@cert-authority * $(ca_pub ed25519)" "@revoked * $(cat "$FIX/hk/ed25519.pub")"
+ssh_alias c-revkey H_ED "UserKnownHostsFile $FIX/kh_revkey" "StrictHostKeyChecking yes"
+both "@revoked host key inside a trusted certificate: refused" fail c-revkey
+check_contains "$ERR" "revoked" "…sshmcp says it is revoked"
+
+# The certificate itself: principal, validity, type. A refused certificate leaves its
+# plain key, which is unknown here: StrictHostKeyChecking yes refuses.
+host_cert H_WP ed25519 ed25519 -n wrong.example -V -5m:+1h
+host_cert H_EXP ed25519 ed25519 -n 127.0.0.1 -V 20200101:20200102
+host_cert H_FUT ed25519 ed25519 -n 127.0.0.1 -V +1d:+2d
+host_cert H_ALIAS ed25519 ed25519 -n certalias.example -V -5m:+1h
+host_cert H_NOP ed25519 ed25519 -V -5m:+1h
+for s in H_WP H_EXP H_FUT H_ALIAS H_NOP; do cert_server "$s"; done
+for s in H_WP H_EXP H_FUT H_NOP; do
+	ssh_alias "c-$s" "$s" "UserKnownHostsFile $FIX/kh_ca_all" "StrictHostKeyChecking yes"
+done
+both "a host certificate for another principal: refused" fail c-H_WP
+check_contains "$ERR" "name is not a listed principal" "…sshmcp gives ssh's reason"
+check_contains "$ERR" "Host key verification failed" "…and ssh's verdict"
+both "an expired host certificate: refused" fail c-H_EXP
+check_contains "$ERR" "Certificate invalid: expired" "…sshmcp: expired"
+both "a host certificate not yet valid: refused" fail c-H_FUT
+check_contains "$ERR" "not yet valid" "…sshmcp: not yet valid"
+# OpenSSH 10.3 refuses a certificate without principals (CVE-2026-35414); 9.x took it for any
+# host. sshmcp follows 10.3, whatever ssh this machine has.
+mcp c-H_NOP echo RAN
+check_eq "$RC:$OUT" "255:" "a host certificate without principals is refused (as OpenSSH 10.3)"
+check_contains "$ERR" "Certificate lacks principal list" "…saying why"
+
+# HostKeyAlias: the principal and the CA pattern are the alias
+kh alias "@cert-authority certalias.example $(ca_pub ed25519)"
+ssh_alias c-alias H_ALIAS "UserKnownHostsFile $FIX/kh_alias" "HostKeyAlias certalias.example" \
+	"StrictHostKeyChecking yes"
+both "HostKeyAlias names the certificate's principal and the CA line's host" ok c-alias
+ssh_alias c-noalias H_ALIAS "UserKnownHostsFile $FIX/kh_alias" "StrictHostKeyChecking yes"
+both "the same certificate without HostKeyAlias: refused" fail c-noalias
+
+# An untrusted certificate falls back to its plain key, as ssh does.
+kh plainknown "$name $(cut -d' ' -f1,2 "$FIX/hk/ed25519.pub")"
+ssh_alias c-plain H_ED "UserKnownHostsFile $FIX/kh_plainknown" "StrictHostKeyChecking yes"
+both "no CA line, the certified key known as a plain key: connects" ok c-plain
+kh wpplain "@cert-authority * $(ca_pub ed25519)" \
+	"[127.0.0.1]:$H_WP_PORT $(cut -d' ' -f1,2 "$FIX/hk/ed25519.pub")"
+ssh_alias c-wpplain H_WP "UserKnownHostsFile $FIX/kh_wpplain" "StrictHostKeyChecking yes"
+both "a certificate for another principal, its key known plainly: connects" ok c-wpplain
+for who in ssh mcp; do
+	: >"$FIX/kh_new_$who"
+	ssh_alias "c-new-$who" H_ED "UserKnownHostsFile $FIX/kh_new_$who" \
+		"StrictHostKeyChecking accept-new"
+done
+ossh c-new-ssh echo RAN; sr="$RC:$OUT"
+mcp c-new-mcp echo RAN
+check_eq "$RC:$OUT" "$sr" "accept-new, no CA: connects as ssh does ($sr)"
+check_eq "$(awk '{print $2, $3}' "$FIX/kh_new_mcp")" "$(awk '{print $2, $3}' "$FIX/kh_new_ssh")" \
+	"accept-new: sshmcp records the plain key ssh records"
+
+# ================================================================ serve ===
+T=60 serve_raw <<'EOF'
+call hc execute_command {"host":"c-H_ED","command":"echo through-a-host-certificate"}
+call bad execute_command {"host":"c-H_WP","command":"echo never"}
+EOF
+check_eq "$(jget hc 'sc["output"]')" "through-a-host-certificate" "serve: a command through a certified host"
+check_contains "$(jget bad 'json.dumps(r)')" "name is not a listed principal" \
+	"serve: a refused host certificate says why"
