@@ -2168,7 +2168,8 @@ enum sess_state {
 };
 
 enum hs_step { HS_KEX, HS_ASK };
-enum auth_step { AUTH_LIST, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT, AUTH_FAILED };
+enum auth_step { AUTH_LIST, AUTH_CERTS, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT,
+	AUTH_FAILED };
 enum open_step { OPEN_CHANNEL, OPEN_PTY, OPEN_ENV, OPEN_START };
 enum close_step { CLOSE_WAIT, CLOSE_CHANNEL, CLOSE_DISCONNECT };
 
@@ -2226,6 +2227,10 @@ struct sess {
 	int key_prompted;           /* asked for this key's passphrase already */
 	char *key_priv, *key_cert;  /* identity ident_i's files, in memory (auth_key_load) */
 	size_t key_privlen, key_certlen;
+	int cert_i;                 /* AUTH_CERTS: the CertificateFile being tried */
+	int cert_agent;             /* its key is the agent's: cert_id signs through it */
+	struct libssh2_agent_publickey cert_id;  /* the agent key, the certificate as blob */
+	unsigned char *cert_blob;   /* that blob (owned) */
 
 	char authlist[256];
 	char tried[256];            /* methods tried, for the failure message */
@@ -3129,7 +3134,44 @@ static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(auth_kbdint_cb)
 	}
 }
 
-/* The public blob of an identity file's .pub, for IdentitiesOnly filtering of agent keys. */
+/*
+ * An OpenSSH-format private key file keeps its public key in clear ("openssh-key-v1",
+ * cipher, KDF, its options, the number of keys, then the first public key): ssh reads it
+ * there when no .pub lies beside the key (sshkey_load_public). -1 for other formats.
+ */
+static long auth_priv_pub(const char *text, unsigned char *blob, size_t cap)
+{
+	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	static const char magic[] = "openssh-key-v1";
+	const char *p = strstr(text, begin), *end;
+	unsigned char raw[SSHMCP_KEYBLOB_MAX];
+	char b64[SSHMCP_KEYBLOB_MAX];       /* the public key is near the start: no more needed */
+	struct kh_rd r;
+	const unsigned char *f;
+	size_t n = 0, got, flen;
+	uint32_t nkeys;
+
+	if (p == NULL || (end = strstr(p, "-----END")) == NULL)
+		return -1;
+	for (p += sizeof(begin) - 1; p < end && n < sizeof(b64); p++)
+		if (!isspace((unsigned char)*p))
+			b64[n++] = *p;
+	if (p < end)
+		n -= n % 4;                     /* cut whole groups: the part read decodes alone */
+	if (b64_decode(b64, n, raw, sizeof(raw), &got) < 0 || got < sizeof(magic) ||
+	    memcmp(raw, magic, sizeof(magic)) != 0)
+		return -1;
+	r = (struct kh_rd){ raw + sizeof(magic), got - sizeof(magic), 0 };
+	if (kh_rd_str(&r, &f, &flen) < 0 || kh_rd_str(&r, &f, &flen) < 0 ||
+	    kh_rd_str(&r, &f, &flen) < 0 || kh_rd_u32(&r, &nkeys) < 0 || nkeys < 1 ||
+	    kh_rd_str(&r, &f, &flen) < 0 || flen > cap)
+		return -1;
+	memcpy(blob, f, flen);
+	return (long)flen;
+}
+
+/* The public blob of an identity: its .pub, else the one its private key file carries in
+ * clear (for IdentitiesOnly filtering of agent keys, and to find a certificate's key). */
 static long auth_pub_blob(const struct sess *s, const char *priv, unsigned char *blob,
     size_t cap)
 {
@@ -3138,8 +3180,13 @@ static long auth_pub_blob(const struct sess *s, const char *priv, unsigned char 
 	long n = -1;
 
 	if (str_fmt(path, sizeof(path), "%s.pub", priv) < 0 ||
-	    kh_file_read(path, s->t.strict_files, &text, &len, why, sizeof(why)) < 0)
-		return -1;
+	    kh_file_read(path, s->t.strict_files, &text, &len, why, sizeof(why)) < 0) {
+		if (kh_file_read(priv, s->t.strict_files, &text, &len, why, sizeof(why)) < 0)
+			return -1;
+		n = auth_priv_pub(text, blob, cap);
+		kh_file_free(&text, len);
+		return n;
+	}
 	if ((p = strchr(text, ' ')) != NULL) {
 		b64 = p + 1;
 		b64[strcspn(b64, " \r\n")] = '\0';
@@ -3221,6 +3268,8 @@ static void auth_key_drop(struct sess *s)
 {
 	kh_file_free(&s->key_priv, s->key_privlen);
 	kh_file_free(&s->key_cert, s->key_certlen);
+	free(s->cert_blob);
+	s->cert_blob = NULL;
 }
 
 static void auth_key_next(struct sess *s)
@@ -3248,7 +3297,8 @@ static int auth_key_prompt(struct sess *s, const char *priv)
 }
 
 /* The files of identity ident_i, read into memory once for all its tries: the key, and its
- * certificate (KEY-cert.pub beside it, else the CertificateFile given with it) or none. */
+ * certificate KEY-cert.pub beside it, unless CertificateFile is given (ssh then reads none:
+ * those certificates were tried first, auth_certs). */
 static int auth_key_load(struct sess *s, const char *priv)
 {
 	char cert[SSHMCP_PATH_MAX + 16], why[64];
@@ -3265,13 +3315,112 @@ static int auth_key_load(struct sess *s, const char *priv)
 			    why);
 		return -1;
 	}
-	if ((str_fmt(cert, sizeof(cert), "%s-cert.pub", priv) < 0 ||
+	if (s->t.ncert > 0 || str_fmt(cert, sizeof(cert), "%s-cert.pub", priv) < 0 ||
 	    kh_file_read(cert, s->t.strict_files, &s->key_cert, &s->key_certlen, why,
-	    sizeof(why)) < 0) && (s->ident_i >= s->t.ncert ||
-	    kh_file_read(s->t.cert[s->ident_i], s->t.strict_files, &s->key_cert, &s->key_certlen,
-	    why, sizeof(why)) < 0))
+	    sizeof(why)) < 0)
 		s->key_phase = 1;
 	return 0;
+}
+
+/*
+ * The key of CertificateFile cert_i, found as ssh's sign_and_send_pubkey finds it: an
+ * identity file whose public key is the certified one (the file is read now, cert text
+ * and key, for every try of it), else an agent key (IdentitiesOnly: one of the identity
+ * files'). 0 ready, -1 skip this certificate (not a user certificate, or its key nowhere).
+ */
+static int auth_cert_prepare(struct sess *s)
+{
+	unsigned char blob[SSHMCP_KEYBLOB_MAX], pub[SSHMCP_KEYBLOB_MAX];
+	struct kh_cert c[1];
+	struct libssh2_agent_publickey *id = NULL;
+	const char *path = s->t.cert[s->cert_i];
+	char why[64], *b64;
+	size_t n = 0;
+	int i;
+
+	if (kh_file_read(path, s->t.strict_files, &s->key_cert, &s->key_certlen, why,
+	    sizeof(why)) < 0 || (b64 = strchr(s->key_cert, ' ')) == NULL ||
+	    b64_decode(b64 + 1, strcspn(b64 + 1, " \r\n"), blob, sizeof(blob), &n) < 0 ||
+	    kh_cert_parse(blob, n, c) != 0 || c->kind != KH_CERT_USER) {
+		log_msg(s->log, LOG_DEBUG1, "certificate %s: not a user certificate", path);
+		return -1;
+	}
+	for (i = 0; i < s->t.nident; i++) {
+		long k = auth_pub_blob(s, s->t.ident[i], pub, sizeof(pub));
+
+		if (k > 0 && (size_t)k == c->keylen && memcmp(pub, c->key, c->keylen) == 0 &&
+		    kh_file_read(s->t.ident[i], s->t.strict_files, &s->key_priv, &s->key_privlen,
+		    why, sizeof(why)) == 0) {
+			log_msg(s->log, LOG_DEBUG1, "certificate %s: signed with %s", path,
+			    s->t.ident[i]);
+			return 0;
+		}
+	}
+	if (s->t.agent[0] != '\0' && (s->agent = libssh2_agent_init(s->ssh)) != NULL) {
+		libssh2_agent_set_identity_path(s->agent, s->t.agent);
+		if (libssh2_agent_connect(s->agent) == 0 &&
+		    libssh2_agent_list_identities(s->agent) == 0)
+			while (libssh2_agent_get_identity(s->agent, &id, id) == 0)
+				if (id->blob_len == c->keylen && memcmp(id->blob, c->key, c->keylen) == 0 &&
+				    auth_agent_allowed(s, id))
+					break;
+	}
+	if (id == NULL || (s->cert_blob = malloc(n)) == NULL) {
+		auth_agent_close(s);
+		log_msg(s->log, LOG_DEBUG1, "certificate %s: no private key for it", path);
+		return -1;
+	}
+	memcpy(s->cert_blob, blob, n);
+	s->cert_id = *id;
+	s->cert_id.blob = s->cert_blob, s->cert_id.blob_len = n;
+	s->cert_agent = 1;
+	log_msg(s->log, LOG_DEBUG1, "certificate %s: signed by the agent's key", path);
+	return 0;
+}
+
+static void auth_cert_next(struct sess *s)
+{
+	auth_key_drop(s);
+	auth_agent_close(s);
+	s->cert_agent = 0;
+	s->cert_i++;
+}
+
+/*
+ * CertificateFile certificates come first, in their order (ssh's pubkey_prepare puts them
+ * before the agent's keys and the identity files); the server sees the certificate, its
+ * key signs. An encrypted key is tried with a passphrase already given, never prompted
+ * for here (auth_keys asks, for the key alone).
+ */
+static enum step_rc auth_certs(struct sess *s, int *done)
+{
+	*done = 0;
+	if (!s->t.try_pubkey || !strstr(s->authlist, "publickey"))
+		return STEP_AGAIN;
+	while (s->cert_i < s->t.ncert) {
+		const char *pass = s->passphrase[0] != '\0' ? s->passphrase :
+			getenv("SSHMCP_PASSPHRASE");
+		int rc;
+
+		if (s->key_cert == NULL && auth_cert_prepare(s) < 0) {
+			auth_cert_next(s);
+			continue;
+		}
+		tried_add(s, "publickey");
+		rc = s->cert_agent ? libssh2_agent_userauth(s->agent, s->t.user, &s->cert_id) :
+			libssh2_userauth_publickey_frommemory(s->ssh, s->t.user, strlen(s->t.user),
+			s->key_cert, s->key_certlen, s->key_priv, s->key_privlen, pass);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return STEP_WAIT;
+		log_msg(s->log, LOG_DEBUG1, "certificate %s: %s (%d)", s->t.cert[s->cert_i],
+		    rc == 0 ? "accepted" : "refused", rc);
+		auth_cert_next(s);
+		if (rc == 0) {
+			*done = 1;
+			return STEP_AGAIN;
+		}
+	}
+	return STEP_AGAIN;
 }
 
 /*
@@ -3393,6 +3542,7 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 		log_msg(s->log, LOG_DEBUG1, "Authentications that can continue: %s", s->authlist);
 		break;
 	}
+	case AUTH_CERTS: rc = auth_certs(s, &done); break;
 	case AUTH_AGENT: rc = auth_agent(s, &done); break;
 	case AUTH_KEYS: rc = auth_keys(s, &done); break;
 	case AUTH_PASSWORD: rc = auth_password(s, 0, &done); break;

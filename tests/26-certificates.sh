@@ -175,3 +175,82 @@ EOF
 check_eq "$(jget hc 'sc["output"]')" "through-a-host-certificate" "serve: a command through a certified host"
 check_contains "$(jget bad 'json.dumps(r)')" "name is not a listed principal" \
 	"serve: a refused host certificate says why"
+
+# =================================================== user certificates ===
+# The server decides (TrustedUserCAKeys); the keys are in no authorized_keys.
+sshd_start UC "TrustedUserCAKeys $CA/ed25519.pub"
+trust UC
+UK=$FIX/ukeys; mkdir -p "$UK" "$FIX/ucerts"
+for k in a b c; do
+	ssh-keygen -q -t ed25519 -N '' -C "$T_TAG-user-$k" -f "$UK/$k" </dev/null || die "user key $k"
+done
+ssh-keygen -q -t rsa -b 3072 -N '' -C "$T_TAG-user-rsa" -f "$UK/rsa" </dev/null || die "user key rsa"
+# user_cert NAME KEY [ssh-keygen -s args...]: FIX/ucerts/NAME-cert.pub for KEY, ID NAME
+user_cert() {
+	local name=$1 key=$2
+	shift 2
+	[ $# -gt 0 ] || set -- -n "$T_USER" -V -5m:+1h
+	cp "$UK/$key.pub" "$FIX/ucerts/$name.pub"
+	ssh-keygen -q -s "$CA/ed25519" -I "$name" "$@" "$FIX/ucerts/$name.pub" </dev/null >/dev/null 2>&1 ||
+		die "sign user key $name"
+	rm -f "$FIX/ucerts/$name.pub"
+}
+uc() { echo "CertificateFile $FIX/ucerts/$1-cert.pub"; }
+# accepted_id DESC ID: the server's last login used the certificate with key ID ID
+accepted_id() {
+	local got
+	got=$(log_since UC | grep -o 'Accepted publickey .* ID [^ ]*' | tail -n 1 | sed 's/.* ID //')
+	check_eq "$got" "$ID_WANT" "$1"
+}
+# both_id DESC ALIAS ID: ssh and sshmcp both log in, with the certificate whose ID is ID
+both_id() {
+	local desc=$1 alias=$2
+	ID_WANT=$3
+	log_mark UC; ossh "$alias" echo RAN
+	check_eq "$RC:$OUT" "0:RAN" "ssh: $desc"
+	accepted_id "ssh: $desc: certificate $ID_WANT"
+	log_mark UC; mcp "$alias" echo RAN
+	check_eq "$RC:$OUT" "0:RAN" "sshmcp: $desc"
+	accepted_id "sshmcp: $desc: certificate $ID_WANT"
+}
+user_cert first b
+user_cert second b
+user_cert other-principal b -n someone-else -V -5m:+1h
+user_cert expired b -n "$T_USER" -V 20200101:20200102
+user_cert future b -n "$T_USER" -V +1d:+2d
+user_cert two-principals b -n "someone-else,$T_USER" -V -5m:+1h
+user_cert for-c c
+user_cert rsa rsa
+
+# Several identities and certificates: certificates first, in their order, each signed by
+# the identity whose public key it certifies (not the one at the same place in the list).
+ssh_alias u-order UC "IdentityFile $UK/a" "IdentityFile $UK/b" "$(uc first)" "$(uc second)"
+both_id "two CertificateFile, two IdentityFile: the first certificate" u-order first
+ssh_alias u-order2 UC "IdentityFile $UK/a" "IdentityFile $UK/b" "$(uc second)" "$(uc first)"
+both_id "the same, certificates the other way round" u-order2 second
+ssh_alias u-skip UC "IdentityFile $UK/b" "IdentityFile $UK/a" "$(uc other-principal)" \
+	"$(uc for-c)" "$(uc first)"
+both_id "a refused certificate, one whose key is not given, then a good one" u-skip first
+ssh_alias u-princ UC "IdentityFile $UK/b" "$(uc two-principals)"
+both_id "a certificate naming the user among other principals" u-princ two-principals
+for c in other-principal expired future; do
+	ssh_alias "u-$c" UC "IdentityFile $UK/b" "$(uc "$c")"
+	both "a certificate the server refuses ($c)" fail "u-$c"
+done
+
+# No .pub beside the key: its public key is read from the key file (OpenSSH format).
+mkdir -p "$FIX/nopub"; cp "$UK/b" "$FIX/nopub/b"
+ssh_alias u-nopub UC "IdentityFile $FIX/nopub/b" "$(uc first)"
+both_id "CertificateFile with a key that has no .pub beside it" u-nopub first
+
+# The key only in the agent: the certificate is sent, the agent signs.
+agent_start
+agent_add "$UK/c"; agent_add "$UK/rsa"
+mkdir -p "$FIX/agentonly"; cp "$UK/c.pub" "$FIX/agentonly/c.pub"; cp "$UK/rsa.pub" "$FIX/agentonly/rsa.pub"
+ssh_alias u-agent UC "IdentityFile $FIX/agentonly/c" "$(uc for-c)"
+SSH_AUTH_SOCK=$AGENT_SOCK both_id "a certificate whose key only the agent holds" u-agent for-c
+ssh_alias u-agent-rsa UC "IdentityFile $FIX/agentonly/rsa" "$(uc rsa)"
+SSH_AUTH_SOCK=$AGENT_SOCK both_id "an RSA certificate whose key only the agent holds (rsa-sha2)" \
+	u-agent-rsa rsa
+ssh_alias u-agent-none UC "IdentityFile $FIX/agentonly/c" "$(uc for-c)" "IdentityAgent none"
+both "the same without the agent: no key signs the certificate" fail u-agent-none
