@@ -2058,6 +2058,8 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 	char line[SSHMCP_LINE_MAX * 4], known[SSHMCP_ALGS_MAX] = "";
 	char first[SSHMCP_ALGS_MAX] = "";
 	struct kh_line l;
+	const char *p;
+	size_t n;
 	int i, ca = 0;
 
 	for (i = 0; i < t->nkh; i++) {
@@ -2074,10 +2076,18 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 		if (f != NULL)
 			fclose(f);
 	}
-	/* A CA trusted for this host: its certificates before everything (ssh's
-	 * order_hostkeyalgs), then the known types, then the rest, in the configured order. */
+	/* As ssh's order_hostkeyalgs: a CA line for this host puts every certificate
+	 * algorithm first; then the known types, each with its certificates (ssh compares
+	 * plain types), then the rest, in the configured order. */
 	if (ca)
 		kh_pref_list(first, sizeof(first), t->hostkey, "*-cert-v01@openssh.com");
+	for (p = known; *p != '\0'; p += n + (p[n] == ',')) {
+		char pat[160];              /* a known type's certificates too, as ssh */
+
+		n = strcspn(p, ",");
+		if (str_fmt(pat, sizeof(pat), "%.*s-cert-v01@openssh.com", (int)n, p) == 0)
+			kh_pref_list(first, sizeof(first), t->hostkey, pat);
+	}
 	kh_pref_list(first, sizeof(first), known, "*");
 	kh_pref_list(first, sizeof(first), t->hostkey, "*");
 	(void)str_copy(out, cap, first);

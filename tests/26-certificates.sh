@@ -16,6 +16,10 @@ for t in ed25519 ecdsa rsa; do
 	ssh-keygen -q -t "$t" -N '' -C "$T_TAG-host-$t" -f "$FIX/hk/$t" </dev/null || die "host key $t"
 done
 ssh-keygen -q -t ed25519 -N '' -C "$T_TAG-ca-other" -f "$CA/other" </dev/null || die "CA key other"
+for b in 384 521; do
+	ssh-keygen -q -t ecdsa -b "$b" -N '' -C "$T_TAG-host-ecdsa$b" -f "$FIX/hk/ecdsa$b" </dev/null ||
+		die "host key ecdsa$b"
+done
 
 # host_cert NAME KEYTYPE CATYPE [ssh-keygen -s args...]: FIX/hc/NAME, a copy of host key
 # KEYTYPE with a host certificate by CA CATYPE (default: principal 127.0.0.1, valid now).
@@ -56,16 +60,20 @@ both() {
 host_cert H_ED ed25519 ed25519
 host_cert H_EC ecdsa rsa
 host_cert H_RSA rsa ecdsa
-for s in H_ED H_EC H_RSA; do cert_server "$s"; done
+host_cert H_EC384 ecdsa384 ed25519
+host_cert H_EC521 ecdsa521 rsa
+for s in H_ED H_EC H_RSA H_EC384 H_EC521; do cert_server "$s"; done
 
 kh ca_all "@cert-authority * $(ca_pub ed25519)" "@cert-authority * $(ca_pub ecdsa)" \
 	"@cert-authority * $(ca_pub rsa)"
-for s in H_ED H_EC H_RSA; do
+for s in H_ED H_EC H_RSA H_EC384 H_EC521; do
 	ssh_alias "c-$s" "$s" "UserKnownHostsFile $FIX/kh_ca_all" "StrictHostKeyChecking yes"
 done
 both "host certificate (ed25519 key, ed25519 CA) trusted by @cert-authority" ok c-H_ED
 both "host certificate (ecdsa key, rsa CA) trusted" ok c-H_EC
 both "host certificate (rsa key, ecdsa CA) trusted" ok c-H_RSA
+both "host certificate (ecdsa P-384 key, ed25519 CA) trusted" ok c-H_EC384
+both "host certificate (ecdsa P-521 key, rsa CA) trusted" ok c-H_EC521
 mcp -v c-H_ED true
 check_contains "$ERR" "matches the ssh-ed25519 host certificate" "-v: the certificate was what was checked"
 check_eq "$(grep -c . "$FIX/kh_ca_all")" 3 "a trusted certificate records nothing in known_hosts"
@@ -123,8 +131,9 @@ host_cert H_EXP ed25519 ed25519 -n 127.0.0.1 -V 20200101:20200102
 host_cert H_FUT ed25519 ed25519 -n 127.0.0.1 -V +1d:+2d
 host_cert H_ALIAS ed25519 ed25519 -n certalias.example -V -5m:+1h
 host_cert H_NOP ed25519 ed25519 -V -5m:+1h
-for s in H_WP H_EXP H_FUT H_ALIAS H_NOP; do cert_server "$s"; done
-for s in H_WP H_EXP H_FUT H_NOP; do
+host_cert H_CRIT ed25519 ed25519 -n 127.0.0.1 -V -5m:+1h -O critical:foo@example.com=bar
+for s in H_WP H_EXP H_FUT H_ALIAS H_NOP H_CRIT; do cert_server "$s"; done
+for s in H_WP H_EXP H_FUT H_NOP H_CRIT; do
 	ssh_alias "c-$s" "$s" "UserKnownHostsFile $FIX/kh_ca_all" "StrictHostKeyChecking yes"
 done
 both "a host certificate for another principal: refused" fail c-H_WP
@@ -134,6 +143,8 @@ both "an expired host certificate: refused" fail c-H_EXP
 check_contains "$ERR" "Certificate invalid: expired" "…sshmcp: expired"
 both "a host certificate not yet valid: refused" fail c-H_FUT
 check_contains "$ERR" "not yet valid" "…sshmcp: not yet valid"
+both "a host certificate with a critical option: refused" fail c-H_CRIT
+check_contains "$ERR" "unsupported critical options" "…sshmcp: the critical option"
 # OpenSSH 10.3 refuses a certificate without principals (CVE-2026-35414); 9.x took it for any
 # host. sshmcp follows 10.3, whatever ssh this machine has.
 mcp c-H_NOP echo RAN
@@ -152,6 +163,39 @@ both "the same certificate without HostKeyAlias: refused" fail c-noalias
 kh plainknown "$name $(cut -d' ' -f1,2 "$FIX/hk/ed25519.pub")"
 ssh_alias c-plain H_ED "UserKnownHostsFile $FIX/kh_plainknown" "StrictHostKeyChecking yes"
 both "no CA line, the certified key known as a plain key: connects" ok c-plain
+# hostalg SERVER DESC ALG: both clients' last connections to SERVER used host key ALG
+hostalg() {   # SERVER DESC ALG ALIAS
+	local got=
+	log_mark "$1"; ossh "$4" true
+	got="ssh:$(log_since "$1" | grep -o 'kex: host key algorithm: [^ ]*' | sed 's/.*: //')"
+	log_mark "$1"; mcp "$4" true
+	got="$got sshmcp:$(log_since "$1" | grep -o 'kex: host key algorithm: [^ ]*' | sed 's/.*: //')"
+	check_eq "$got" "ssh:$3 sshmcp:$3" "$2"
+}
+# Which host key is asked for: ssh prefers the algorithms of the key types known for the
+# host, certificates of those types included (first, as in its default list), and every
+# certificate algorithm when a CA line names the host.
+hostalg H_ED "a plain key known, no CA: both ask for its certificate first" \
+	ssh-ed25519-cert-v01@openssh.com c-plain
+hostalg H_ED "a CA line for the host: both ask for the certificate" \
+	ssh-ed25519-cert-v01@openssh.com c-exact
+kh plainecdsa "$name $(cut -d' ' -f1,2 "$FIX/hk/ecdsa.pub")"
+ssh_alias c-plainecdsa H_ED "UserKnownHostsFile $FIX/kh_plainecdsa" "StrictHostKeyChecking no"
+hostalg H_ED "another type known (ecdsa), the server has only ed25519: both try the rest in order" \
+	ssh-ed25519-cert-v01@openssh.com c-plainecdsa
+ssh_alias c-plainonly H_ED "UserKnownHostsFile $FIX/kh_plainknown" "StrictHostKeyChecking yes" \
+	"HostKeyAlgorithms ssh-ed25519,ecdsa-sha2-nistp256"
+hostalg H_ED "HostKeyAlgorithms without certificates: the plain key" ssh-ed25519 c-plainonly
+# A server that offers only its certificate: untrusted, the plain key inside decides.
+host_cert H_ONLY ed25519 ed25519
+sshd_start H_ONLY "HostKey $FIX/hc/H_ONLY/key" "HostCertificate $FIX/hc/H_ONLY/key-cert.pub" \
+	"HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com"
+kh onlyplain "[127.0.0.1]:$H_ONLY_PORT $(cut -d' ' -f1,2 "$FIX/hk/ed25519.pub")"
+ssh_alias c-only-plain H_ONLY "UserKnownHostsFile $FIX/kh_onlyplain" "StrictHostKeyChecking yes"
+both "only a certificate offered, no CA, its key known plainly: connects" ok c-only-plain
+kh onlynone "@cert-authority * $(ca_pub other)"
+ssh_alias c-only-none H_ONLY "UserKnownHostsFile $FIX/kh_onlynone" "StrictHostKeyChecking yes"
+both "only a certificate offered, nothing trusts it: refused" fail c-only-none
 kh wpplain "@cert-authority * $(ca_pub ed25519)" \
 	"[127.0.0.1]:$H_WP_PORT $(cut -d' ' -f1,2 "$FIX/hk/ed25519.pub")"
 ssh_alias c-wpplain H_WP "UserKnownHostsFile $FIX/kh_wpplain" "StrictHostKeyChecking yes"
