@@ -2239,6 +2239,7 @@ struct sess {
 	size_t key_privlen, key_certlen;
 	int cert_i;                 /* AUTH_CERTS: the CertificateFile being tried */
 	int cert_agent;             /* its key is the agent's: cert_id signs through it */
+	int cert_key;               /* else the identity file whose key signs it */
 	struct libssh2_agent_publickey cert_id;  /* the agent key, the certificate as blob */
 	unsigned char *cert_blob;   /* that blob (owned) */
 
@@ -3363,6 +3364,7 @@ static int auth_cert_prepare(struct sess *s)
 		    why, sizeof(why)) == 0) {
 			log_msg(s->log, LOG_DEBUG1, "certificate %s: signed with %s", path,
 			    s->t.ident[i]);
+			s->cert_key = i;
 			return 0;
 		}
 	}
@@ -3392,6 +3394,9 @@ static void auth_cert_next(struct sess *s)
 {
 	auth_key_drop(s);
 	auth_agent_close(s);
+	if (s->key_prompted)            /* typed for that key; a tool's passphrase stays */
+		mem_wipe(s->passphrase, sizeof(s->passphrase));
+	s->key_prompted = 0;
 	s->cert_agent = 0;
 	s->cert_i++;
 }
@@ -3399,8 +3404,7 @@ static void auth_cert_next(struct sess *s)
 /*
  * CertificateFile certificates come first, in their order (ssh's pubkey_prepare puts them
  * before the agent's keys and the identity files); the server sees the certificate, its
- * key signs. An encrypted key is tried with a passphrase already given, never prompted
- * for here (auth_keys asks, for the key alone).
+ * key signs. An encrypted key's passphrase is asked for as auth_keys asks it.
  */
 static enum step_rc auth_certs(struct sess *s, int *done)
 {
@@ -3422,6 +3426,10 @@ static enum step_rc auth_certs(struct sess *s, int *done)
 			s->key_cert, s->key_certlen, s->key_priv, s->key_privlen, pass);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return STEP_WAIT;
+		if (!s->cert_agent && (rc == LIBSSH2_ERROR_FILE ||
+		    rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED) &&
+		    auth_key_prompt(s, s->t.ident[s->cert_key]))
+			continue;                   /* the same certificate, with the passphrase */
 		log_msg(s->log, LOG_DEBUG1, "certificate %s: %s (%d)", s->t.cert[s->cert_i],
 		    rc == 0 ? "accepted" : "refused", rc);
 		auth_cert_next(s);

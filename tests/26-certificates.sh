@@ -287,6 +287,22 @@ mkdir -p "$FIX/nopub"; cp "$UK/b" "$FIX/nopub/b"
 ssh_alias u-nopub UC "IdentityFile $FIX/nopub/b" "$(uc first)"
 both_id "CertificateFile with a key that has no .pub beside it" u-nopub first
 
+# An encrypted key: its passphrase from SSHMCP_PASSPHRASE (ssh: SSH_ASKPASS).
+ssh-keygen -q -t ecdsa -N "$T_PASSPHRASE" -C "$T_TAG-user-enc" -f "$UK/enc" </dev/null || die "user key enc"
+user_cert enc enc
+ssh_alias u-enc UC "IdentityFile $UK/enc" "$(uc enc)"
+ID_WANT=enc
+log_mark UC
+SSH_ASKPASS=$(askpass_for "$T_PASSPHRASE") SSH_ASKPASS_REQUIRE=force OSSH_BATCH=no ossh u-enc echo RAN
+check_eq "$RC:$OUT" "0:RAN" "ssh: a certificate whose key is encrypted (SSH_ASKPASS)"
+accepted_id "ssh: the encrypted key's certificate"
+log_mark UC
+SSHMCP_PASSPHRASE=$T_PASSPHRASE mcp u-enc echo RAN
+check_eq "$RC:$OUT" "0:RAN" "sshmcp: a certificate whose key is encrypted (SSHMCP_PASSPHRASE)"
+accepted_id "sshmcp: the encrypted key's certificate"
+SSHMCP_PASSPHRASE=wrong mcp u-enc echo RAN
+check_eq "$RC:$OUT" "255:" "sshmcp: the wrong passphrase → 255"
+
 # The key only in the agent: the certificate is sent, the agent signs.
 agent_start
 agent_add "$UK/c"; agent_add "$UK/rsa"
