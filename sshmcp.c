@@ -1281,7 +1281,12 @@ static int cfg_alg_list(const char *dflt, const char *spec, char *out, size_t ca
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
 	"diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
 	"diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
-#define CFG_DEFAULT_HOSTKEY "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
+/* Host keys: certificates first, as OpenSSH's default (a certificate whose CA is not trusted
+ * falls back to its plain key, conn_hostcert; a known plain key reorders, kh_pref_algs). */
+#define CFG_DEFAULT_HOSTKEY "ssh-ed25519-cert-v01@openssh.com," \
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com," \
+	"ecdsa-sha2-nistp521-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com," \
+	"rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
 	"ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
 /* chacha20-poly1305 first: one pass instead of AES-CTR plus a separate HMAC-SHA2, which
  * measured three times slower on bulk output (mbedTLS has no SHA extensions on x86). */
@@ -1810,6 +1815,203 @@ out:
 		fclose(f);
 }
 
+/*
+ * OpenSSH certificates (PROTOCOL.certkeys). libssh2 offers the *-cert-v01@openssh.com host
+ * key algorithms (patches/libssh2-0005): the certified key signs the exchange and the CA's
+ * signature is verified there; what ssh then decides from the certificate is decided here.
+ */
+enum { KH_CERT_USER = 1, KH_CERT_HOST = 2 };
+
+struct kh_cert {
+	char type[64];                           /* the certified key's plain type */
+	unsigned char key[SSHMCP_KEYBLOB_MAX];   /* that key as a plain blob */
+	size_t keylen;
+	uint32_t kind;                           /* KH_CERT_USER or KH_CERT_HOST */
+	uint64_t after, before;                  /* valid from, and until (exclusive) */
+	const unsigned char *principals, *critical, *ca;
+	size_t principals_len, critical_len, ca_len;
+};
+
+/* A bounded reader of SSH wire data: every read checks what is left first. */
+struct kh_rd {
+	const unsigned char *p;
+	size_t n, off;
+};
+
+static int kh_rd_u32(struct kh_rd *r, uint32_t *v)
+{
+	if (r->n - r->off < 4)
+		return -1;
+	*v = (uint32_t)r->p[r->off] << 24 | (uint32_t)r->p[r->off + 1] << 16 |
+	    (uint32_t)r->p[r->off + 2] << 8 | r->p[r->off + 3];
+	r->off += 4;
+	return 0;
+}
+
+static int kh_rd_u64(struct kh_rd *r, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (kh_rd_u32(r, &hi) < 0 || kh_rd_u32(r, &lo) < 0)
+		return -1;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+static int kh_rd_str(struct kh_rd *r, const unsigned char **s, size_t *len)
+{
+	uint32_t n;
+
+	if (kh_rd_u32(r, &n) < 0 || n > r->n - r->off)
+		return -1;
+	*s = r->p + r->off;
+	*len = n;
+	r->off += n;
+	return 0;
+}
+
+/*
+ * Parse a certificate blob. 1: not a certificate; 0: parsed into c; -1: malformed or a
+ * key type we do not know. The plain key blob is rebuilt from the certified fields: its
+ * type name and the strings that follow the nonce (Ed25519: 1, ECDSA and RSA: 2).
+ */
+static int kh_cert_parse(const unsigned char *blob, size_t len, struct kh_cert *c)
+{
+	static const char suffix[] = "-cert-v01@openssh.com";
+	struct kh_rd r = { blob, len, 0 };
+	const unsigned char *f, *kstart;
+	size_t flen, tlen, klen;
+	uint64_t serial;
+	int i, nf;
+
+	if (kh_blob_type(blob, len, c->type, sizeof(c->type)) < 0)
+		return -1;
+	tlen = strlen(c->type);
+	if (tlen <= sizeof(suffix) - 1 || strcmp(c->type + tlen - (sizeof(suffix) - 1), suffix))
+		return 1;
+	c->type[tlen - (sizeof(suffix) - 1)] = '\0';
+	nf = strcmp(c->type, "ssh-ed25519") == 0 ? 1 : (strcmp(c->type, "ssh-rsa") == 0 ||
+	    strncmp(c->type, "ecdsa-sha2-", 11) == 0) ? 2 : 0;
+	if (nf == 0 || kh_rd_str(&r, &f, &flen) < 0 || kh_rd_str(&r, &f, &flen) < 0)
+		return -1;                               /* type, nonce */
+	kstart = r.p + r.off;
+	for (i = 0; i < nf; i++)
+		if (kh_rd_str(&r, &f, &flen) < 0)
+			return -1;
+	klen = (size_t)(r.p + r.off - kstart);
+	tlen = strlen(c->type);
+	if (klen > sizeof(c->key) - 4 - tlen)
+		return -1;
+	c->key[0] = (unsigned char)(tlen >> 24), c->key[1] = (unsigned char)(tlen >> 16);
+	c->key[2] = (unsigned char)(tlen >> 8), c->key[3] = (unsigned char)tlen;
+	memcpy(c->key + 4, c->type, tlen);
+	memcpy(c->key + 4 + tlen, kstart, klen);
+	c->keylen = 4 + tlen + klen;
+	if (kh_rd_u64(&r, &serial) < 0 || kh_rd_u32(&r, &c->kind) < 0 ||
+	    kh_rd_str(&r, &f, &flen) < 0 ||                          /* key id */
+	    kh_rd_str(&r, &c->principals, &c->principals_len) < 0 ||
+	    kh_rd_u64(&r, &c->after) < 0 || kh_rd_u64(&r, &c->before) < 0 ||
+	    kh_rd_str(&r, &c->critical, &c->critical_len) < 0 ||
+	    kh_rd_str(&r, &f, &flen) < 0 || kh_rd_str(&r, &f, &flen) < 0 || /* extensions, reserved */
+	    kh_rd_str(&r, &c->ca, &c->ca_len) < 0 || kh_rd_str(&r, &f, &flen) < 0 ||
+	    r.off != r.n)
+		return -1;
+	return 0;
+}
+
+/*
+ * A principal pattern matches `name` (ssh's match_pattern: * and ?, no lists). An empty
+ * principal list matches nothing: OpenSSH 10.3 refuses such certificates (CVE-2026-35414);
+ * 9.x took them for any host.
+ */
+static int kh_cert_principal(const struct kh_cert *c, const char *name)
+{
+	struct kh_rd r = { c->principals, c->principals_len, 0 };
+	char pat[SSHMCP_HOST_MAX];
+	const unsigned char *s;
+	size_t n;
+
+	while (r.off < r.n) {
+		if (kh_rd_str(&r, &s, &n) < 0)
+			return 0;
+		if (n >= sizeof(pat) || memchr(s, '\0', n) != NULL)
+			continue;
+		memcpy(pat, s, n);
+		pat[n] = '\0';
+		if (str_glob_case(pat, name, 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * What ssh's check_host_cert asks of a certificate whose CA is trusted: a host
+ * certificate, valid now, naming the host among its principals, without critical
+ * options (host certificates define none). 0, or -1 with ssh's reason in `why`.
+ */
+static int kh_cert_valid(const struct kh_cert *c, const char *name, char *why, size_t cap)
+{
+	time_t now = time(NULL);
+	const char *bad = NULL;
+
+	if (c->kind != KH_CERT_HOST)
+		bad = "Certificate invalid: not a host certificate";
+	else if (now < 0 || (uint64_t)now < c->after)
+		bad = "Certificate invalid: not yet valid";
+	else if ((uint64_t)now >= c->before)
+		bad = "Certificate invalid: expired";
+	else if (c->principals_len == 0)
+		bad = "Certificate lacks principal list";
+	else if (!kh_cert_principal(c, name))
+		bad = "Certificate invalid: name is not a listed principal";
+	else if (c->critical_len != 0)
+		bad = "Certificate contains unsupported critical options";
+	if (bad == NULL)
+		return 0;
+	(void)str_fmt(why, cap, "%s", bad);
+	return -1;
+}
+
+/*
+ * The @cert-authority and @revoked lines of one file for this host: KH_REVOKED when the
+ * CA key or the certified key is revoked, KH_MATCH when a CA line names the certificate's
+ * CA (a line for another CA is no finding: ssh keeps looking), raising `r` as
+ * kh_scan_file does.
+ */
+static void kh_scan_ca(const char *path, const char *name, const struct kh_cert *c,
+    struct kh_check *r)
+{
+	char line[SSHMCP_LINE_MAX * 4];
+	unsigned char known[SSHMCP_KEYBLOB_MAX];
+	struct kh_line l;
+	FILE *f = fopen(path, "r");
+	int lineno = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		size_t n;
+		enum kh_result found;
+
+		lineno++;
+		if (kh_split(line, &l) < 0 || l.marker == NULL || !kh_host_matches(l.hosts, name) ||
+		    b64_decode(l.b64, strlen(l.b64), known, sizeof(known), &n) < 0)
+			continue;
+		if (strcmp(l.marker, "@revoked") == 0 && ((n == c->ca_len &&
+		    memcmp(known, c->ca, n) == 0) || (n == c->keylen && memcmp(known, c->key, n) == 0)))
+			found = KH_REVOKED;
+		else if (strcmp(l.marker, "@cert-authority") == 0 && n == c->ca_len &&
+		    memcmp(known, c->ca, n) == 0)
+			found = KH_MATCH;
+		else
+			continue;
+		if (found > r->result) {
+			r->result = found;
+			(void)str_fmt(r->where, sizeof(r->where), "%s:%d", path, lineno);
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+}
+
 /* Add to `known` the configured algorithms that verify a key of `type`: ssh-rsa keys sign
  * with rsa-sha2-512/256. Only what the configuration allows is ever added. */
 static void kh_pref_add(char *known, size_t cap, const char *configured, const char *type)
@@ -1828,32 +2030,13 @@ static void kh_pref_add(char *known, size_t cap, const char *configured, const c
 	}
 }
 
-/*
- * Host key algorithms to offer, the types already recorded for this host first: a host
- * known only by its ECDSA key must not be refused because the server prefers Ed25519.
- */
-static void kh_pref_algs(const struct target *t, char *out, size_t cap)
+/* Add to `out` the algorithms of `list` that match `pattern`, each once. */
+static void kh_pref_list(char *out, size_t cap, const char *list, const char *pattern)
 {
-	char line[SSHMCP_LINE_MAX * 4], known[SSHMCP_ALGS_MAX] = "";
-	struct kh_line l;
 	const char *p;
 	size_t n;
-	int i;
 
-	for (i = 0; i < t->nkh; i++) {
-		FILE *f = fopen(t->kh_file[i], "r");
-
-		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-			if (kh_split(line, &l) < 0 || l.marker != NULL ||
-			    !kh_host_matches(l.hosts, t->kh_name))
-				continue;
-			kh_pref_add(known, sizeof(known), t->hostkey, l.type);
-		}
-		if (f != NULL)
-			fclose(f);
-	}
-	/* Then the rest of the configured list, in its order. */
-	for (p = t->hostkey; *p != '\0'; p += n + (p[n] == ',')) {
+	for (p = list; *p != '\0'; p += n + (p[n] == ',')) {
 		char alg[128];
 
 		n = strcspn(p, ",");
@@ -1861,9 +2044,53 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 			continue;
 		memcpy(alg, p, n);
 		alg[n] = '\0';
-		kh_pref_add(known, sizeof(known), t->hostkey, alg);
+		if (str_glob_case(pattern, alg, 0))
+			kh_pref_add(out, cap, list, alg);
 	}
-	(void)str_copy(out, cap, known);
+}
+
+/*
+ * Host key algorithms to offer, the types already recorded for this host first: a host
+ * known only by its ECDSA key must not be refused because the server prefers Ed25519.
+ */
+static void kh_pref_algs(const struct target *t, char *out, size_t cap)
+{
+	char line[SSHMCP_LINE_MAX * 4], known[SSHMCP_ALGS_MAX] = "";
+	char first[SSHMCP_ALGS_MAX] = "";
+	struct kh_line l;
+	const char *p;
+	size_t n;
+	int i, ca = 0;
+
+	for (i = 0; i < t->nkh; i++) {
+		FILE *f = fopen(t->kh_file[i], "r");
+
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			if (kh_split(line, &l) < 0 || !kh_host_matches(l.hosts, t->kh_name))
+				continue;
+			if (l.marker != NULL)
+				ca |= strcmp(l.marker, "@cert-authority") == 0;
+			else
+				kh_pref_add(known, sizeof(known), t->hostkey, l.type);
+		}
+		if (f != NULL)
+			fclose(f);
+	}
+	/* As ssh's order_hostkeyalgs: a CA line for this host puts every certificate
+	 * algorithm first; then the known types, each with its certificates (ssh compares
+	 * plain types), then the rest, in the configured order. */
+	if (ca)
+		kh_pref_list(first, sizeof(first), t->hostkey, "*-cert-v01@openssh.com");
+	for (p = known; *p != '\0'; p += n + (p[n] == ',')) {
+		char pat[160];              /* a known type's certificates too, as ssh */
+
+		n = strcspn(p, ",");
+		if (str_fmt(pat, sizeof(pat), "%.*s-cert-v01@openssh.com", (int)n, p) == 0)
+			kh_pref_list(first, sizeof(first), t->hostkey, pat);
+	}
+	kh_pref_list(first, sizeof(first), known, "*");
+	kh_pref_list(first, sizeof(first), t->hostkey, "*");
+	(void)str_copy(out, cap, first);
 }
 
 /* HashKnownHosts: "|1|base64(salt)|base64(HMAC-SHA1(salt, name))", as ssh-keygen -H. */
@@ -1951,7 +2178,8 @@ enum sess_state {
 };
 
 enum hs_step { HS_KEX, HS_ASK };
-enum auth_step { AUTH_LIST, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT, AUTH_FAILED };
+enum auth_step { AUTH_LIST, AUTH_CERTS, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT,
+	AUTH_FAILED };
 enum open_step { OPEN_CHANNEL, OPEN_PTY, OPEN_ENV, OPEN_START };
 enum close_step { CLOSE_WAIT, CLOSE_CHANNEL, CLOSE_DISCONNECT };
 
@@ -2009,6 +2237,11 @@ struct sess {
 	int key_prompted;           /* asked for this key's passphrase already */
 	char *key_priv, *key_cert;  /* identity ident_i's files, in memory (auth_key_load) */
 	size_t key_privlen, key_certlen;
+	int cert_i;                 /* AUTH_CERTS: the CertificateFile being tried */
+	int cert_agent;             /* its key is the agent's: cert_id signs through it */
+	int cert_key;               /* else the identity file whose key signs it */
+	struct libssh2_agent_publickey cert_id;  /* the agent key, the certificate as blob */
+	unsigned char *cert_blob;   /* that blob (owned) */
 
 	char authlist[256];
 	char tried[256];            /* methods tried, for the failure message */
@@ -2434,8 +2667,61 @@ static int conn_prefs(struct sess *s)
 	return 0;
 }
 
-static enum step_rc conn_hostkey(struct sess *s)
+/* The principal a host certificate must name: HostKeyAlias, else the HostName. */
+static const char *conn_cert_name(const struct target *t)
 {
+	return t->kh_name[0] == '[' ? t->host : t->kh_name;
+}
+
+/*
+ * A host certificate, judged as ssh's check_host_key does: revoked (its CA or its key)
+ * fails; signed by a CA an @cert-authority line trusts for this host and valid (type,
+ * time, principal, options) is accepted. Anything else falls back to the certified key
+ * as a plain key (ssh: "No matching CA found. Retry with plain key"), after saying why
+ * the certificate was not enough. 0 accepted, -1 failed, 1 not a certificate, 2 fall back.
+ */
+static int conn_hostcert(struct sess *s, const unsigned char *blob, size_t len,
+    struct kh_cert *c, char *why, size_t cap)
+{
+	struct kh_check r = { .result = KH_NOTFOUND };
+	char cafp[64];
+	int i, rc = kh_cert_parse(blob, len, c);
+
+	if (rc != 0) {
+		if (rc < 0)
+			err_set(&s->err, SSHMCP_ERR_HANDSHAKE, "malformed host certificate");
+		return rc;
+	}
+	kh_fingerprint(c->ca, c->ca_len, cafp, sizeof(cafp));
+	for (i = 0; i < s->t.nkh; i++)
+		kh_scan_ca(s->t.kh_file[i], s->t.kh_name, c, &r);
+	/* Not found as [host]:port: ssh looks again under the bare host name ("checking
+	 * without port identifier"), where CA lines usually name whole domains. */
+	if (r.result == KH_NOTFOUND && s->t.kh_name[0] == '[')
+		for (i = 0; i < s->t.nkh; i++)
+			kh_scan_ca(s->t.kh_file[i], s->t.host, c, &r);
+	if (r.result == KH_REVOKED) {
+		err_set(&s->err, SSHMCP_ERR_HOSTKEY, "host certificate for %s (CA %s) is marked as "
+		    "revoked in %s: refusing to connect", s->t.kh_name, cafp, r.where);
+		return -1;
+	}
+	if (r.result != KH_MATCH) {
+		log_msg(s->log, LOG_DEBUG1, "No matching CA found for %s (CA %s). Retry with plain "
+		    "key", s->t.kh_name, cafp);
+		return 2;
+	}
+	if (kh_cert_valid(c, conn_cert_name(&s->t), why, cap) < 0) {
+		log_msg(s->log, LOG_ERROR, "%s", why);
+		return 2;
+	}
+	log_msg(s->log, LOG_DEBUG1, "Host '%s' is known and matches the %s host certificate "
+	    "(CA %s, %s).", s->t.kh_name, c->type, cafp, r.where);
+	return 0;
+}
+
+static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t notecap)
+{
+	struct kh_cert cert[1];
 	size_t len = 0;
 	int type;
 	const char *key = libssh2_session_hostkey(s->ssh, &len, &type);
@@ -2448,6 +2734,17 @@ static enum step_rc conn_hostkey(struct sess *s)
 		return sess_fail(s, SSHMCP_ERR_HANDSHAKE, "no host key");
 	kh_fingerprint(blob, len, fp, sizeof(fp));
 	log_msg(s->log, LOG_DEBUG1, "Server host key: %s %s", ktype, fp);
+	switch (conn_hostcert(s, blob, len, cert, note, notecap)) {
+	case 0:
+		return STEP_AGAIN;
+	case -1:
+		return STEP_FAIL;
+	case 2:                     /* not trusted: its plain key is judged as ssh does */
+		blob = cert->key, len = cert->keylen;
+		(void)str_copy(ktype, sizeof(ktype), cert->type);
+		kh_fingerprint(blob, len, fp, sizeof(fp));
+		break;
+	}
 	for (i = 0; i < s->t.nkh; i++)
 		kh_scan_file(s->t.kh_file[i], s->t.kh_name, blob, len, &r);
 	switch (r.result) {
@@ -2529,9 +2826,24 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 	return n;
 }
 
+/* The host key check, with the reason a host certificate was not enough (ssh prints it
+ * before "Host key verification failed") added to a failure. */
+static enum step_rc conn_hostkey(struct sess *s)
+{
+	char note[128] = "";
+	enum step_rc rc = conn_hostkey_judge(s, note, sizeof(note));
+	size_t n = strlen(s->err.msg);
+
+	if (rc == STEP_FAIL && note[0] != '\0')
+		(void)str_fmt(s->err.msg + n, sizeof(s->err.msg) - n, " (host certificate not "
+		    "accepted: %s)", note);
+	return rc;
+}
+
 /* The client's answer about an unknown host key arrived (or did not, by the deadline). */
 static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 {
+	struct kh_cert cert[1];
 	size_t len = 0;
 	int type;
 	const unsigned char *blob;
@@ -2546,6 +2858,8 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 		return STEP_FAIL;
 	}
 	blob = (const unsigned char *)libssh2_session_hostkey(s->ssh, &len, &type);
+	if (blob != NULL && kh_cert_parse(blob, len, cert) == 0)
+		blob = cert->key, len = cert->keylen;    /* ssh records the certified key */
 	if (blob == NULL || kh_blob_type(blob, len, ktype, sizeof(ktype)) < 0 ||
 	    kh_append(&s->t, ktype, blob, len, &s->err) < 0)
 		return STEP_FAIL;
@@ -2831,7 +3145,44 @@ static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(auth_kbdint_cb)
 	}
 }
 
-/* The public blob of an identity file's .pub, for IdentitiesOnly filtering of agent keys. */
+/*
+ * An OpenSSH-format private key file keeps its public key in clear ("openssh-key-v1",
+ * cipher, KDF, its options, the number of keys, then the first public key): ssh reads it
+ * there when no .pub lies beside the key (sshkey_load_public). -1 for other formats.
+ */
+static long auth_priv_pub(const char *text, unsigned char *blob, size_t cap)
+{
+	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	static const char magic[] = "openssh-key-v1";
+	const char *p = strstr(text, begin), *end;
+	unsigned char raw[SSHMCP_KEYBLOB_MAX];
+	char b64[SSHMCP_KEYBLOB_MAX];       /* the public key is near the start: no more needed */
+	struct kh_rd r;
+	const unsigned char *f;
+	size_t n = 0, got, flen;
+	uint32_t nkeys;
+
+	if (p == NULL || (end = strstr(p, "-----END")) == NULL)
+		return -1;
+	for (p += sizeof(begin) - 1; p < end && n < sizeof(b64); p++)
+		if (!isspace((unsigned char)*p))
+			b64[n++] = *p;
+	if (p < end)
+		n -= n % 4;                     /* cut whole groups: the part read decodes alone */
+	if (b64_decode(b64, n, raw, sizeof(raw), &got) < 0 || got < sizeof(magic) ||
+	    memcmp(raw, magic, sizeof(magic)) != 0)
+		return -1;
+	r = (struct kh_rd){ raw + sizeof(magic), got - sizeof(magic), 0 };
+	if (kh_rd_str(&r, &f, &flen) < 0 || kh_rd_str(&r, &f, &flen) < 0 ||
+	    kh_rd_str(&r, &f, &flen) < 0 || kh_rd_u32(&r, &nkeys) < 0 || nkeys < 1 ||
+	    kh_rd_str(&r, &f, &flen) < 0 || flen > cap)
+		return -1;
+	memcpy(blob, f, flen);
+	return (long)flen;
+}
+
+/* The public blob of an identity: its .pub, else the one its private key file carries in
+ * clear (for IdentitiesOnly filtering of agent keys, and to find a certificate's key). */
 static long auth_pub_blob(const struct sess *s, const char *priv, unsigned char *blob,
     size_t cap)
 {
@@ -2840,8 +3191,13 @@ static long auth_pub_blob(const struct sess *s, const char *priv, unsigned char 
 	long n = -1;
 
 	if (str_fmt(path, sizeof(path), "%s.pub", priv) < 0 ||
-	    kh_file_read(path, s->t.strict_files, &text, &len, why, sizeof(why)) < 0)
-		return -1;
+	    kh_file_read(path, s->t.strict_files, &text, &len, why, sizeof(why)) < 0) {
+		if (kh_file_read(priv, s->t.strict_files, &text, &len, why, sizeof(why)) < 0)
+			return -1;
+		n = auth_priv_pub(text, blob, cap);
+		kh_file_free(&text, len);
+		return n;
+	}
 	if ((p = strchr(text, ' ')) != NULL) {
 		b64 = p + 1;
 		b64[strcspn(b64, " \r\n")] = '\0';
@@ -2923,6 +3279,8 @@ static void auth_key_drop(struct sess *s)
 {
 	kh_file_free(&s->key_priv, s->key_privlen);
 	kh_file_free(&s->key_cert, s->key_certlen);
+	free(s->cert_blob);
+	s->cert_blob = NULL;
 }
 
 static void auth_key_next(struct sess *s)
@@ -2950,7 +3308,8 @@ static int auth_key_prompt(struct sess *s, const char *priv)
 }
 
 /* The files of identity ident_i, read into memory once for all its tries: the key, and its
- * certificate (KEY-cert.pub beside it, else the CertificateFile given with it) or none. */
+ * certificate KEY-cert.pub beside it, unless CertificateFile is given (ssh then reads none:
+ * those certificates were tried first, auth_certs). */
 static int auth_key_load(struct sess *s, const char *priv)
 {
 	char cert[SSHMCP_PATH_MAX + 16], why[64];
@@ -2967,13 +3326,119 @@ static int auth_key_load(struct sess *s, const char *priv)
 			    why);
 		return -1;
 	}
-	if ((str_fmt(cert, sizeof(cert), "%s-cert.pub", priv) < 0 ||
+	if (s->t.ncert > 0 || str_fmt(cert, sizeof(cert), "%s-cert.pub", priv) < 0 ||
 	    kh_file_read(cert, s->t.strict_files, &s->key_cert, &s->key_certlen, why,
-	    sizeof(why)) < 0) && (s->ident_i >= s->t.ncert ||
-	    kh_file_read(s->t.cert[s->ident_i], s->t.strict_files, &s->key_cert, &s->key_certlen,
-	    why, sizeof(why)) < 0))
+	    sizeof(why)) < 0)
 		s->key_phase = 1;
 	return 0;
+}
+
+/*
+ * The key of CertificateFile cert_i, found as ssh's sign_and_send_pubkey finds it: an
+ * identity file whose public key is the certified one (the file is read now, cert text
+ * and key, for every try of it), else an agent key (IdentitiesOnly: one of the identity
+ * files'). 0 ready, -1 skip this certificate (not a user certificate, or its key nowhere).
+ */
+static int auth_cert_prepare(struct sess *s)
+{
+	unsigned char blob[SSHMCP_KEYBLOB_MAX], pub[SSHMCP_KEYBLOB_MAX];
+	struct kh_cert c[1];
+	struct libssh2_agent_publickey *id = NULL;
+	const char *path = s->t.cert[s->cert_i];
+	char why[64], *b64;
+	size_t n = 0;
+	int i;
+
+	if (kh_file_read(path, s->t.strict_files, &s->key_cert, &s->key_certlen, why,
+	    sizeof(why)) < 0 || (b64 = strchr(s->key_cert, ' ')) == NULL ||
+	    b64_decode(b64 + 1, strcspn(b64 + 1, " \r\n"), blob, sizeof(blob), &n) < 0 ||
+	    kh_cert_parse(blob, n, c) != 0 || c->kind != KH_CERT_USER) {
+		log_msg(s->log, LOG_DEBUG1, "certificate %s: not a user certificate", path);
+		return -1;
+	}
+	for (i = 0; i < s->t.nident; i++) {
+		long k = auth_pub_blob(s, s->t.ident[i], pub, sizeof(pub));
+
+		if (k > 0 && (size_t)k == c->keylen && memcmp(pub, c->key, c->keylen) == 0 &&
+		    kh_file_read(s->t.ident[i], s->t.strict_files, &s->key_priv, &s->key_privlen,
+		    why, sizeof(why)) == 0) {
+			log_msg(s->log, LOG_DEBUG1, "certificate %s: signed with %s", path,
+			    s->t.ident[i]);
+			s->cert_key = i;
+			return 0;
+		}
+	}
+	if (s->t.agent[0] != '\0' && (s->agent = libssh2_agent_init(s->ssh)) != NULL) {
+		libssh2_agent_set_identity_path(s->agent, s->t.agent);
+		if (libssh2_agent_connect(s->agent) == 0 &&
+		    libssh2_agent_list_identities(s->agent) == 0)
+			while (libssh2_agent_get_identity(s->agent, &id, id) == 0)
+				if (id->blob_len == c->keylen && memcmp(id->blob, c->key, c->keylen) == 0 &&
+				    auth_agent_allowed(s, id))
+					break;
+	}
+	if (id == NULL || (s->cert_blob = malloc(n)) == NULL) {
+		auth_agent_close(s);
+		log_msg(s->log, LOG_DEBUG1, "certificate %s: no private key for it", path);
+		return -1;
+	}
+	memcpy(s->cert_blob, blob, n);
+	s->cert_id = *id;
+	s->cert_id.blob = s->cert_blob, s->cert_id.blob_len = n;
+	s->cert_agent = 1;
+	log_msg(s->log, LOG_DEBUG1, "certificate %s: signed by the agent's key", path);
+	return 0;
+}
+
+static void auth_cert_next(struct sess *s)
+{
+	auth_key_drop(s);
+	auth_agent_close(s);
+	if (s->key_prompted)            /* typed for that key; a tool's passphrase stays */
+		mem_wipe(s->passphrase, sizeof(s->passphrase));
+	s->key_prompted = 0;
+	s->cert_agent = 0;
+	s->cert_i++;
+}
+
+/*
+ * CertificateFile certificates come first, in their order (ssh's pubkey_prepare puts them
+ * before the agent's keys and the identity files); the server sees the certificate, its
+ * key signs. An encrypted key's passphrase is asked for as auth_keys asks it.
+ */
+static enum step_rc auth_certs(struct sess *s, int *done)
+{
+	*done = 0;
+	if (!s->t.try_pubkey || !strstr(s->authlist, "publickey"))
+		return STEP_AGAIN;
+	while (s->cert_i < s->t.ncert) {
+		const char *pass = s->passphrase[0] != '\0' ? s->passphrase :
+			getenv("SSHMCP_PASSPHRASE");
+		int rc;
+
+		if (s->key_cert == NULL && auth_cert_prepare(s) < 0) {
+			auth_cert_next(s);
+			continue;
+		}
+		tried_add(s, "publickey");
+		rc = s->cert_agent ? libssh2_agent_userauth(s->agent, s->t.user, &s->cert_id) :
+			libssh2_userauth_publickey_frommemory(s->ssh, s->t.user, strlen(s->t.user),
+			s->key_cert, s->key_certlen, s->key_priv, s->key_privlen, pass);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return STEP_WAIT;
+		if (!s->cert_agent && (rc == LIBSSH2_ERROR_FILE ||
+		    rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED) &&
+		    auth_key_prompt(s, s->t.ident[s->cert_key]))
+			continue;                   /* the same certificate, with the passphrase */
+		log_msg(s->log, LOG_DEBUG1, "certificate %s: %s (%d)", s->t.cert[s->cert_i],
+		    rc == 0 ? "accepted" : "refused", rc);
+		auth_cert_next(s);
+		if (rc == 0) {
+			*done = 1;
+			return STEP_AGAIN;
+		}
+	}
+	return STEP_AGAIN;
 }
 
 /*
@@ -3095,6 +3560,7 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 		log_msg(s->log, LOG_DEBUG1, "Authentications that can continue: %s", s->authlist);
 		break;
 	}
+	case AUTH_CERTS: rc = auth_certs(s, &done); break;
 	case AUTH_AGENT: rc = auth_agent(s, &done); break;
 	case AUTH_KEYS: rc = auth_keys(s, &done); break;
 	case AUTH_PASSWORD: rc = auth_password(s, 0, &done); break;

@@ -193,6 +193,50 @@ static void test_known_hosts(struct tally *t)
 	check(t, kh_split(line, &l) < 0, "short line skipped", NULL);
 }
 
+/* A host certificate from ssh-keygen -s CA -h -I unit -n "web1.example,*.corp"
+ * -V 20200101:20400101: its fields, the plain key inside it, the principal patterns. */
+static void test_host_cert(struct tally *t)
+{
+	static const char cert_b64[] =
+		"AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAIPrwCbH9bfWJkYxsrTJBHEUw6/9iZdd46DEy"
+		"FTFJMd/yAAAAIPwzpOM1wHDhG9H8vtSuYWeER4bnC8d5a/5S+bKyXBXBAAAAAAAAAAAAAAACAAAABHVuaXQAAAAa"
+		"AAAADHdlYjEuZXhhbXBsZQAAAAYqLmNvcnAAAAAAXgvhAAAAAACDqn6AAAAAAAAAAAAAAAAAAAAAMwAAAAtzc2gt"
+		"ZWQyNTUxOQAAACDmB+bSZbAjpmH77grqGv/eHRNJRqj+PR+N6jTmRHOn2AAAAFMAAAALc3NoLWVkMjU1MTkAAABA"
+		"ntP6J7IOrgEKGEGnEfrj4QiE2sGAS6yYMVNhPwAlMtbL2y64rii1mC0hVhmcvgeLwQJxPgbrJZ5bTSCuZb6CAA==";
+	static const char key_b64[] =
+		"AAAAC3NzaC1lZDI1NTE5AAAAIPwzpOM1wHDhG9H8vtSuYWeER4bnC8d5a/5S+bKyXBXB";
+	static const char ca_b64[] =
+		"AAAAC3NzaC1lZDI1NTE5AAAAIOYH5tJlsCOmYfvuCuoa/94dE0lGqP49H43qNOZEc6fY";
+	unsigned char blob[1024], key[128], ca[128];
+	size_t n = 0, nk = 0, nca = 0;
+	static struct kh_cert c;
+	char why[128];
+
+	check(t, b64_decode(cert_b64, strlen(cert_b64), blob, sizeof(blob), &n) == 0 &&
+	    b64_decode(key_b64, strlen(key_b64), key, sizeof(key), &nk) == 0 &&
+	    b64_decode(ca_b64, strlen(ca_b64), ca, sizeof(ca), &nca) == 0, "decode certificate", NULL);
+	check(t, kh_cert_parse(blob, n, &c) == 0, "certificate parses", NULL);
+	check_str(t, c.type, "ssh-ed25519", "the certified key's type");
+	check(t, c.keylen == nk && memcmp(c.key, key, nk) == 0, "the plain key rebuilt", NULL);
+	check(t, c.ca_len == nca && memcmp(c.ca, ca, nca) == 0, "the CA key", NULL);
+	check(t, c.kind == KH_CERT_HOST && c.after == 1577836800 && c.before == 2208988800ULL,
+	    "type and validity", NULL);
+	check(t, kh_cert_principal(&c, "web1.example") && kh_cert_principal(&c, "db.corp") &&
+	    !kh_cert_principal(&c, "web2.example") && !kh_cert_principal(&c, "WEB1.example"),
+	    "principals: exact and pattern, case kept", NULL);
+	check(t, kh_cert_valid(&c, "web1.example", why, sizeof(why)) == 0, "valid now", why);
+	check(t, kh_cert_valid(&c, "other", why, sizeof(why)) < 0 &&
+	    strcmp(why, "Certificate invalid: name is not a listed principal") == 0,
+	    "another name: ssh's reason", why);
+	c.principals_len = 0;
+	check(t, kh_cert_valid(&c, "web1.example", why, sizeof(why)) < 0,
+	    "no principals: refused (OpenSSH 10.3)", NULL);
+	check(t, kh_cert_parse(key, nk, &c) == 1, "a plain key is not a certificate", NULL);
+	check(t, kh_cert_parse(blob, n - 1, &c) < 0, "a truncated certificate is refused", NULL);
+	blob[n] = 0;
+	check(t, kh_cert_parse(blob, n + 1, &c) < 0, "trailing bytes are refused", NULL);
+}
+
 static void test_destinations(struct tally *t)
 {
 	static const struct { const char *dest, *user, *host; int port, ok; } vec[] = {
@@ -1473,6 +1517,7 @@ int main(void)
 	test_config(&t);
 	test_resolve(&t);
 	test_known_hosts(&t);
+	test_host_cert(&t);
 	test_destinations(&t);
 	test_cli(&t);
 	test_fwd_specs(&t);
