@@ -14,23 +14,6 @@ TAG=$$
 
 sshd_start MAIN "LogLevel INFO"
 trust MAIN
-ms() { date +%s%3N; }
-chain_pids() {
-	local p c=()
-	p=$(ps -o ppid= -p "$1" | tr -d ' ')
-	while [ -n "$p" ] && [ "$p" != "$2" ] && [ "$p" -gt 1 ]; do
-		c+=("$p")
-		p=$(ps -o ppid= -p "$p" | tr -d ' ')
-	done
-	[ "$p" = "$2" ] && echo "${c[@]}"
-}
-bg() {
-	local n=$1; shift
-	rm -f "$FIX/$n.end"
-	( timeout -k 5 60 "$@" >"$FIX/$n.out" 2>"$FIX/$n.err" </dev/null; ms >"$FIX/$n.end" ) &
-	_track $!
-}
-first_line_pid() { head -n 1 "$FIX/$1.out" 2>/dev/null | grep -Eq '^[0-9]+$'; }
 
 # one N M K: one stall; appends sshmcp's and ssh's times to $FIX/mc.N.M and $FIX/os.N.M
 one() {

@@ -12,17 +12,6 @@
 
 TAG=$$
 
-# chain_pids SHELL_PID LISTENER_PID: the sshd processes between a remote shell and the listener
-chain_pids() {
-	local p c=() ppid
-	p=$(ps -o ppid= -p "$1" | tr -d ' ')
-	while [ -n "$p" ] && [ "$p" != "$2" ] && [ "$p" -gt 1 ]; do
-		c+=("$p")
-		ppid=$(ps -o ppid= -p "$p" | tr -d ' ')
-		p=$ppid
-	done
-	[ "$p" = "$2" ] && echo "${c[@]}"
-}
 # bg_exec NAME args...: `sshmcp exec args` in the background; $FIX/NAME.{out,err,rc}; BG_PID
 bg_exec() {
 	local n=$1; shift
@@ -31,9 +20,6 @@ bg_exec() {
 	BG_PID=$!
 	_track "$BG_PID"
 }
-first_line_pid() { head -n 1 "$FIX/$1.out" 2>/dev/null | grep -Eq '^[0-9]+$'; }
-ms() { date +%s%3N; }
-kill_marked() { local p; for p in $(remote_pids "$1"); do kill -9 "$p" 2>/dev/null; done; }
 
 sshd_start J1
 sshd_start MAIN

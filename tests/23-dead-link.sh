@@ -9,30 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 
 TAG=$$
-ms() { date +%s%3N; }
 # An ASan build forks and exits slowly (shadow memory, the leak check at exit): the times
 # below are taken at the client's exit, so it gets this much more.
 SLACK=0
 if grep -q -a -m 1 __asan_init "$SSHMCP"; then SLACK=1500; note "ASan build: +${SLACK} ms on every limit"; fi
-# chain_pids SHELL_PID LISTENER_PID: the sshd processes between a remote shell and the listener
-chain_pids() {
-	local p c=()
-	p=$(ps -o ppid= -p "$1" | tr -d ' ')
-	while [ -n "$p" ] && [ "$p" != "$2" ] && [ "$p" -gt 1 ]; do
-		c+=("$p")
-		p=$(ps -o ppid= -p "$p" | tr -d ' ')
-	done
-	[ "$p" = "$2" ] && echo "${c[@]}"
-}
-# bg NAME CMD...: CMD in the background; $FIX/NAME.{out,err,rc,end} (end: epoch ms at exit)
-bg() {
-	local n=$1; shift
-	rm -f "$FIX/$n.rc" "$FIX/$n.end"
-	( timeout -k 5 90 "$@" >"$FIX/$n.out" 2>"$FIX/$n.err" </dev/null; echo $? >"$FIX/$n.rc"; ms >"$FIX/$n.end" ) &
-	_track $!
-}
-first_line_pid() { head -n 1 "$FIX/$1.out" 2>/dev/null | grep -Eq '^[0-9]+$'; }
-kill_marked() { local p; for p in $(remote_pids "$1"); do kill -9 "$p" 2>/dev/null; done; }
 # within NAME T0 LIMIT_MS DESC: NAME ended with 255 no later than LIMIT_MS (+ SLACK) after T0;
 # sets TOOK
 within() {

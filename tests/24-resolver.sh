@@ -9,7 +9,6 @@
 # (no zombies). Literal addresses need no resolver at all. The binary stays static.
 . "$(dirname "$0")/lib.sh"
 
-ms() { date +%s%3N; }
 # An ASan build's fork copies shadow mappings (tens of ms each, one per name): its -H times
 # get this much more.
 SLACK=0

@@ -135,6 +135,27 @@ fingerprint() { ssh-keygen -E sha256 -lf "$1" | awk '{print $2}'; }   # PUBFILE 
 
 # remote_pids PATTERN: PIDs of the test user's processes whose command line matches
 remote_pids() { pgrep -u "$T_USER" -f "$1" || true; }
+kill_marked() { local p; for p in $(remote_pids "$1"); do kill -9 "$p" 2>/dev/null; done; }
+# chain_pids SHELL_PID LISTENER_PID: the sshd processes between a remote shell and the listener
+chain_pids() {
+	local p c=()
+	p=$(ps -o ppid= -p "$1" | tr -d ' ')
+	while [ -n "$p" ] && [ "$p" != "$2" ] && [ "$p" -gt 1 ]; do
+		c+=("$p")
+		p=$(ps -o ppid= -p "$p" | tr -d ' ')
+	done
+	[ "$p" = "$2" ] && echo "${c[@]}"
+}
+ms() { date +%s%3N; }   # epoch milliseconds
+# bg NAME CMD...: CMD in the background; $FIX/NAME.{out,err,rc,end} (end: epoch ms at exit)
+bg() {
+	local n=$1; shift
+	rm -f "$FIX/$n.rc" "$FIX/$n.end"
+	( timeout -k 5 90 "$@" >"$FIX/$n.out" 2>"$FIX/$n.err" </dev/null; echo $? >"$FIX/$n.rc"; ms >"$FIX/$n.end" ) &
+	_track $!
+}
+# first_line_pid NAME: bg NAME's output begins with a PID (the remote shell's `echo $$`)
+first_line_pid() { head -n 1 "$FIX/$1.out" 2>/dev/null | grep -Eq '^[0-9]+$'; }
 
 # =============================================================== cleanup ===
 _track() { _PIDS+=("$1"); }
