@@ -854,36 +854,66 @@ static void cfg_free(struct cfg *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Next whitespace-separated argument, double quotes removed; -1 on an unterminated quote. */
+/*
+ * Next argument as ssh's argv_split reads one: whitespace separates, "..." and '...' quote,
+ * a backslash escapes a quote, a backslash or (unquoted) a space, and a `#` that starts an
+ * argument comments out the rest of the line. -1 on an unterminated quote.
+ */
 static int cfg_next_arg(char **pp, char **arg)
 {
-	char *p = *pp, *o;
+	char *p = *pp, *o, quote = 0;
 
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (*p == '\0') {
+	if (*p == '\0' || *p == '#') {
 		*arg = NULL;
-		*pp = p;
+		*pp = p + strlen(p);
 		return 0;
 	}
 	*arg = o = p;
-	while (*p != '\0' && *p != ' ' && *p != '\t') {
-		if (*p == '"') {
-			char *q = strchr(p + 1, '"');
-
-			if (q == NULL)
-				return -1;
-			memmove(o, p + 1, (size_t)(q - p - 1));
-			o += q - p - 1;
-			p = q + 1;
-			continue;
-		}
-		*o++ = *p++;
+	for (; *p != '\0' && (quote != 0 || (*p != ' ' && *p != '\t')); p++) {
+		if (*p == '\\' && (p[1] == '\'' || p[1] == '"' || p[1] == '\\' ||
+		    (quote == 0 && p[1] == ' ')))
+			*o++ = *++p;
+		else if (quote == 0 && (*p == '"' || *p == '\''))
+			quote = *p;
+		else if (quote != 0 && *p == quote)
+			quote = 0;
+		else
+			*o++ = *p;
 	}
+	if (quote != 0)
+		return -1;
 	if (*p != '\0')
 		p++;
 	*o = '\0';
 	*pp = p;
+	return 0;
+}
+
+/* Append arg to out so that cfg_next_arg reads it back as one argument: what ssh_config
+ * quoted stays together when a value is kept as a list and split again later. */
+static int cfg_arg_append(char *out, size_t cap, const char *arg)
+{
+	size_t o = strlen(out);
+	int plain = *arg != '\0' && strpbrk(arg, " \t\"'\\#") == NULL;
+
+	if (o > 0 && o < cap)
+		out[o++] = ' ';
+	if (!plain && o < cap)
+		out[o++] = '"';
+	for (; *arg != '\0' && o < cap; arg++) {
+		if ((*arg == '"' || *arg == '\\') && o + 1 < cap)
+			out[o++] = '\\';
+		out[o++] = *arg;
+	}
+	if (!plain && o < cap)
+		out[o++] = '"';
+	if (o >= cap) {
+		out[cap - 1] = '\0';
+		return -1;
+	}
+	out[o] = '\0';
 	return 0;
 }
 
@@ -935,28 +965,59 @@ static int cfg_check_value(enum cfg_kind kind, const char *v)
 	return -1;
 }
 
-/* ProxyCommand keeps its whole line; SetEnv and SendEnv accumulate over lines. */
+/* SetEnv: the first line that sets any wins, and in it the first NAME= of each name, as in
+ * ssh; SendEnv accumulates over lines. Both are kept as a list cfg_next_arg splits again. */
+static int cfg_env_list(struct cfg *c, enum cfg_key k, char *p, const struct cfg_src *src,
+    const char *kw, struct err *e)
+{
+	char list[SSHMCP_LINE_MAX] = "", seen[SSHMCP_LINE_MAX], *arg, *sp, *prev;
+
+	if (c->val[k] != NULL && k == CFG_SENDENV)
+		(void)str_copy(list, sizeof(list), c->val[k]);
+	while (cfg_next_arg(&p, &arg) == 0 && arg != NULL) {
+		size_t n = strcspn(arg, "=");
+		int dup = 0;
+
+		if (k == CFG_SETENV && arg[n] != '=') {
+			err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad %s value", src->file, src->line,
+			    kw);
+			return -1;
+		}
+		(void)str_copy(seen, sizeof(seen), list);
+		for (sp = seen; k == CFG_SETENV && !dup && cfg_next_arg(&sp, &prev) == 0 &&
+		    prev != NULL;)
+			dup = strncmp(prev, arg, n + 1) == 0;
+		if (!dup && cfg_arg_append(list, sizeof(list), arg) < 0)
+			break;                  /* as many as fit */
+	}
+	if (*p != '\0') {
+		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: unterminated quote", src->file, src->line);
+		return -1;
+	}
+	if (list[0] == '\0' || (c->val[k] != NULL && k == CFG_SETENV))
+		return 0;
+	free(c->val[k]);
+	if ((c->val[k] = strdup(list)) == NULL) {
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* ProxyCommand keeps its whole line, comments and quotes, for /bin/sh. */
 static int cfg_raw_value(struct cfg *c, enum cfg_key k, const char *v,
     const struct cfg_src *src, const char *kw, struct err *e)
 {
-	char both[SSHMCP_LINE_MAX];
-
 	if (*v == '\0') {
 		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: missing %s value", src->file, src->line, kw);
 		return -1;
 	}
 	/* ProxyCommand and ProxyJump exclude each other: whichever comes first wins, as in
-	 * ssh; SetEnv keeps its first line; only SendEnv accumulates. */
-	if (c->val[k] != NULL && k != CFG_SENDENV)
+	 * ssh. */
+	if (c->val[k] != NULL)
 		return 0;
 	if (k == CFG_PROXYCOMMAND && c->val[CFG_PROXYJUMP] != NULL)
 		return 0;
-	if (c->val[k] != NULL) {
-		if (str_fmt(both, sizeof(both), "%s %s", c->val[k], v) < 0)
-			return 0;
-		v = both;
-	}
-	free(c->val[k]);
 	if ((c->val[k] = strdup(v)) == NULL) {
 		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
 		return -1;
@@ -1155,9 +1216,10 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 	k = cfg_keyword(kw);
 	if (k < 0 || !src->active)
 		return 0;
-	if (cfg_keywords[k].key == CFG_PROXYCOMMAND || cfg_keywords[k].key == CFG_SETENV ||
-	    cfg_keywords[k].key == CFG_SENDENV)
+	if (cfg_keywords[k].key == CFG_PROXYCOMMAND)
 		return cfg_raw_value(c, cfg_keywords[k].key, p, src, kw, e);
+	if (cfg_keywords[k].key == CFG_SETENV || cfg_keywords[k].key == CFG_SENDENV)
+		return cfg_env_list(c, cfg_keywords[k].key, p, src, kw, e);
 	if (cfg_keywords[k].key == CFG_LOCALFORWARD || cfg_keywords[k].key == CFG_REMOTEFORWARD ||
 	    cfg_keywords[k].key == CFG_DYNAMICFORWARD)
 		return cfg_forward(c, cfg_keywords[k].key, p, src, kw, e);
@@ -1183,10 +1245,13 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 		const char *keep = val;
 
 		/* The known-hosts keywords take several files: keep the rest of the line too. */
-		if ((cfg_keywords[k].key == CFG_USERKNOWNHOSTSFILE ||
-		    cfg_keywords[k].key == CFG_GLOBALKNOWNHOSTSFILE) && *p != '\0') {
-			if (str_fmt(both, sizeof(both), "%s %s", val, p) < 0)
-				return 0;
+		if (cfg_keywords[k].key == CFG_USERKNOWNHOSTSFILE ||
+		    cfg_keywords[k].key == CFG_GLOBALKNOWNHOSTSFILE) {
+			both[0] = '\0';
+			do {
+				if (cfg_arg_append(both, sizeof(both), val) < 0)
+					return 0;
+			} while (cfg_next_arg(&p, &val) == 0 && val != NULL);
 			keep = both;
 		}
 		if ((c->val[cfg_keywords[k].key] = strdup(keep)) == NULL) {
@@ -17458,6 +17523,16 @@ static void cli_print(const char *key, const char *val)
 		(void)fd_write_all(STDOUT_FILENO, line, strlen(line));
 }
 
+/* A list kept for cfg_next_arg: one line an item, as ssh -G prints SetEnv and SendEnv. */
+static void cli_print_list(const char *key, const char *list)
+{
+	char buf[SSHMCP_LINE_MAX], *p = buf, *arg;
+
+	(void)str_copy(buf, sizeof(buf), list);
+	while (cfg_next_arg(&p, &arg) == 0 && arg != NULL)
+		cli_print(key, arg);
+}
+
 /* -G's forwarding lines: the command line's, then ssh_config's, as ssh lists them. */
 static void cli_print_forwards(const struct cli *c, const struct target *t)
 {
@@ -17517,8 +17592,8 @@ static int cli_print_config(struct cli *c, struct err *e)
 	cli_print("serveraliveinterval", num);
 	(void)str_fmt(num, sizeof(num), "%d", t.alive_count);
 	cli_print("serveralivecountmax", num);
-	cli_print("setenv", t.setenv);
-	cli_print("sendenv", t.sendenv);
+	cli_print_list("setenv", t.setenv);
+	cli_print_list("sendenv", t.sendenv);
 	cli_print_forwards(c, &t);
 	cli_print("kexalgorithms", t.kex);
 	cli_print("hostkeyalgorithms", t.hostkey);
