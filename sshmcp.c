@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <ifaddrs.h>
 #include <limits.h>
 #include <malloc.h>                 /* malloc_usable_size (glibc and musl): conn_alloc */
 #include <netdb.h>
@@ -558,7 +559,8 @@ enum cfg_key {
 	CFG_KBDINTERACTIVEAUTHENTICATION, CFG_PUBKEYAUTHENTICATION, CFG_REQUESTTTY,
 	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
 	CFG_CERTIFICATEFILE, CFG_EXITONFORWARDFAILURE, CFG_CLEARALLFORWARDINGS, CFG_GATEWAYPORTS,
-	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD, CFG_NKEYS
+	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD,
+	CFG_ADDRESSFAMILY, CFG_BINDADDRESS, CFG_BINDINTERFACE, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
@@ -607,6 +609,9 @@ static const struct {
 	{ "localforward", CFG_LOCALFORWARD, CFG_STR },
 	{ "remoteforward", CFG_REMOTEFORWARD, CFG_STR },
 	{ "dynamicforward", CFG_DYNAMICFORWARD, CFG_STR },
+	{ "addressfamily", CFG_ADDRESSFAMILY, CFG_STR },
+	{ "bindaddress", CFG_BINDADDRESS, CFG_STR },
+	{ "bindinterface", CFG_BINDINTERFACE, CFG_STR },
 };
 
 struct cfg {
@@ -759,6 +764,9 @@ struct target {
 	char control_path[SSHMCP_PATH_MAX];      /* ControlPath as configured ("" or none: unset) */
 	char *fwd[SSHMCP_FWD_SPECS_MAX];         /* forwardings from ssh_config: 'L'/'R'/'D' + spec */
 	int nfwd;
+	int family;                              /* AddressFamily: AF_UNSPEC, AF_INET, AF_INET6 */
+	char bind_address[SSHMCP_HOST_MAX];      /* BindAddress, "" for none */
+	char bind_interface[SSHMCP_IFNAME_MAX];  /* BindInterface, "" for none */
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -1497,6 +1505,32 @@ nomem:
 	return -1;
 }
 
+/* AddressFamily, BindAddress, BindInterface: how the direct connection leaves this host. */
+static int cfg_resolve_bind(const struct cfg *c, struct target *t, struct err *e)
+{
+	const char *af = c->val[CFG_ADDRESSFAMILY];
+
+	if (af == NULL || strcasecmp(af, "any") == 0)
+		t->family = AF_UNSPEC;
+	else if (strcasecmp(af, "inet") == 0)
+		t->family = AF_INET;
+	else if (strcasecmp(af, "inet6") == 0)
+		t->family = AF_INET6;
+	else {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad AddressFamily \"%s\"", af);
+		return -1;
+	}
+	if (c->val[CFG_BINDADDRESS] != NULL && strcasecmp(c->val[CFG_BINDADDRESS], "none") != 0 &&
+	    str_copy(t->bind_address, sizeof(t->bind_address), c->val[CFG_BINDADDRESS]) < 0)
+		return -1;
+	if (c->val[CFG_BINDINTERFACE] != NULL &&
+	    str_copy(t->bind_interface, sizeof(t->bind_interface), c->val[CFG_BINDINTERFACE]) < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad BindInterface \"%s\"", c->val[CFG_BINDINTERFACE]);
+		return -1;
+	}
+	return 0;
+}
+
 static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, struct target *t,
     struct err *e)
 {
@@ -1541,6 +1575,8 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 		if ((t->fwd[t->nfwd] = strdup(c->fwds[t->nfwd])) == NULL)
 			return -1;
 	t->fwd_clear = cfg_yes(c, CFG_CLEARALLFORWARDINGS, 0);
+	if (cfg_resolve_bind(c, t, e) < 0)
+		return -1;
 	t->gateway_ports = cfg_yes(c, CFG_GATEWAYPORTS, 0);
 	/* No multiplexing: the path only names the socket `-O` reports as absent, as ssh
 	 * does without a master; ControlMaster and ControlPersist are ignored (Ansible). */
@@ -2286,7 +2322,7 @@ static void conn_res_fill(struct conn_res *r, const struct addrinfo *ai)
  */
 static void conn_resolve_child(const struct sess *s, int wfd)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct addrinfo hints = { .ai_family = s->t.family, .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	struct conn_res r = { .rc = 0 };
 	sigset_t none;
 	char port[8];
@@ -2313,7 +2349,8 @@ static void conn_resolve_child(const struct sess *s, int wfd)
 	_exit(0);
 }
 
-/* A literal address needs no DNS: getaddrinfo answers it at once, here. 0 when it did. */
+/* A literal address needs no DNS: getaddrinfo answers it at once, here. 0 when it did, -1
+ * for a name, -2 for an address of the family AddressFamily (-4, -6) excludes. */
 static int conn_resolve_literal(struct sess *s)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -2323,6 +2360,10 @@ static int conn_resolve_literal(struct sess *s)
 	(void)str_fmt(port, sizeof(port), "%d", s->t.port);
 	if (getaddrinfo(s->t.host, port, &hints, &ai) != 0)
 		return -1;
+	if (s->t.family != AF_UNSPEC && ai->ai_family != s->t.family) {
+		freeaddrinfo(ai);
+		return -2;
+	}
 	conn_res_fill(&s->res, ai);
 	freeaddrinfo(ai);
 	s->res_len = sizeof(s->res);
@@ -2395,8 +2436,13 @@ static enum step_rc conn_resolve(struct sess *s, int64_t now)
 {
 	int rc;
 
-	if (s->res_pid == 0 && conn_resolve_literal(s) < 0)
-		return conn_resolve_fork(s);
+	if (s->res_pid == 0 && (rc = conn_resolve_literal(s)) < 0) {
+		if (rc == -1)
+			return conn_resolve_fork(s);
+		err_set(&s->err, SSHMCP_ERR_RESOLVE, "Could not resolve hostname %s: Address family "
+		    "for hostname not supported", s->t.host);
+		return STEP_FAIL;
+	}
 	if (s->res_pid != 0 && (rc = conn_resolve_read(s)) <= 0) {
 		if (rc == 0 && now < s->deadline)
 			return STEP_WAIT;
@@ -2421,6 +2467,67 @@ static enum step_rc conn_resolve(struct sess *s, int64_t now)
 	return STEP_AGAIN;
 }
 
+/* BindInterface: its first address of the family (IPv6: not a link-local one), as ssh's
+ * check_ifaddrs picks. */
+static int conn_bind_ifaddr(const char *ifname, int family, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct ifaddrs *ifa, *i;
+	int rc = -1;
+
+	if (getifaddrs(&ifa) < 0)
+		return -1;
+	for (i = ifa; rc < 0 && i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family ||
+		    strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		*len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		if (family == AF_INET6 &&
+		    IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr))
+			continue;
+		memcpy(ss, i->ifa_addr, *len);
+		rc = 0;
+	}
+	freeifaddrs(ifa);
+	return rc;
+}
+
+/* BindAddress (before BindInterface, as in ssh): the local address the socket leaves from.
+ * Said as ssh says it; -1 fails this address. */
+static int conn_bind(struct sess *s, int fd, int family)
+{
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICHOST }, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	int rc;
+
+	if (s->t.bind_address[0] != '\0') {
+		if ((rc = getaddrinfo(s->t.bind_address, NULL, &hints, &ai)) != 0) {
+			log_msg(s->log, LOG_ERROR, "getaddrinfo: %s: %s", s->t.bind_address,
+			    gai_strerror(rc));
+			return -1;
+		}
+		len = ai->ai_addrlen <= sizeof(ss) ? ai->ai_addrlen : 0;
+		memcpy(&ss, ai->ai_addr, len);
+		freeaddrinfo(ai);
+	} else if (s->t.bind_interface[0] != '\0' &&
+	    conn_bind_ifaddr(s->t.bind_interface, family, &ss, &len) < 0) {
+		log_msg(s->log, LOG_ERROR, "getifaddrs: %s: no suitable addresses",
+		    s->t.bind_interface);
+		return -1;
+	}
+	if (len > 0 && bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		char host[SSHMCP_HOST_MAX] = "?";
+
+		(void)getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL, 0,
+		    NI_NUMERICHOST);
+		log_msg(s->log, LOG_ERROR, "bind %s: %s", host, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The next address, with a non-blocking connect. */
 static enum step_rc conn_start(struct sess *s)
 {
@@ -2430,6 +2537,11 @@ static enum step_rc conn_start(struct sess *s)
 		s->fd = socket(a->family, a->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->protocol);
 		if (s->fd < 0)
 			continue;
+		if (conn_bind(s, s->fd, a->family) < 0) {
+			close(s->fd);
+			s->fd = -1;
+			continue;
+		}
 		if (connect(s->fd, (const struct sockaddr *)&a->sa, a->len) == 0 ||
 		    errno == EINPROGRESS)
 			return STEP_WAIT;
@@ -2438,7 +2550,7 @@ static enum step_rc conn_start(struct sess *s)
 		close(s->fd);
 		s->fd = -1;
 	}
-	err_set(&s->err, SSHMCP_ERR_CONNECT, "connect to host %s port %d: failed", s->t.host,
+	err_set(&s->err, SSHMCP_ERR_CONNECT, "connect to host %s port %d: failure", s->t.host,
 	    s->t.port);
 	return STEP_FAIL;
 }
@@ -17595,6 +17707,10 @@ static int cli_print_config(struct cli *c, struct err *e)
 	cli_print_list("setenv", t.setenv);
 	cli_print_list("sendenv", t.sendenv);
 	cli_print_forwards(c, &t);
+	cli_print("addressfamily", t.family == AF_INET ? "inet" : t.family == AF_INET6 ? "inet6" :
+	    "any");
+	cli_print("bindaddress", t.bind_address);
+	cli_print("bindinterface", t.bind_interface);
 	cli_print("kexalgorithms", t.kex);
 	cli_print("hostkeyalgorithms", t.hostkey);
 	cli_print("ciphers", t.cipher);

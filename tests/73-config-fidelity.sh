@@ -1,0 +1,115 @@
+#!/bin/bash
+# shellcheck disable=SC2016  # single-quoted $ is meant for the remote shell
+# 73-config-fidelity: a user's own ssh_config and ssh options work in sshmcp exec as in
+# OpenSSH's ssh, side by side on the same sshd: comments where ssh allows them, SetEnv's
+# first-wins rules as the server sees them, ssh://…/, the address family and the local
+# address the connection leaves from (-4 -6 -b -B, AddressFamily, BindAddress, BindInterface).
+. "$(dirname "$0")/lib.sh"
+
+sshd_start MAIN "AcceptEnv A B C Z CLI LATER" "ListenAddress ::1"
+trust MAIN
+
+# --- a whole config with comments, blank lines, '=' forms and tabs: ssh and sshmcp both run
+ssh_config_raw "# a user's config, as people write them
+
+Host cm cm-other # two names, then a comment
+	HostName	127.0.0.1 # tab separated
+  Port=$MAIN_PORT   # '=' form
+  User = $T_USER #trailing comment
+  IdentityFile \"$KEY_DEFAULT\" # quoted
+
+Match host cm-match # a comment after Match
+  HostName 127.0.0.1
+  Port $MAIN_PORT
+  User $T_USER
+  IdentityFile $KEY_DEFAULT
+  SetEnv A=1 'B=two words' # C=3
+"
+for h in cm cm-other cm-match; do
+	ossh "$h" 'echo "$USER [${A-}] [${B-}] [${C-unset}]"'; want="$RC:$OUT"
+	mcp "$h" 'echo "$USER [${A-}] [${B-}] [${C-unset}]"'
+	check_eq "$RC:$OUT" "$want" "a config commented as ssh allows: $h runs as with ssh ($want)"
+done
+check_eq "$OUT" "$T_USER [1] [two words] [unset]" "Match host … # comment: its block applies, quoted SetEnv whole, commented item not sent"
+
+# --- SetEnv: the first line wins, and in it the first of each name (command line first)
+ssh_alias se MAIN "SetEnv Z=config A=config"
+envcmd='env | grep -E "^(A|B|Z|CLI|LATER)=" | sort | tr "\n" " "'
+for args in '-oSetEnv=A=1 A=11 B=2' '-oSetEnv=CLI=1 A=1|-oSetEnv=LATER=2' '-oSetEnv=B=x'; do
+	IFS='|' read -r -a opts <<<"$args"
+	ossh "${opts[@]}" se "$envcmd"; want="$RC:$OUT"
+	mcp "${opts[@]}" se "$envcmd"
+	check_eq "$RC:$OUT" "$want" "SetEnv ${args//|/ }: the server sees what ssh's sees ($want)"
+done
+mcp -oSetEnv="A=1 A=11 B=2" se "$envcmd"
+check_eq "$OUT" "A=1 B=2 " "-oSetEnv=\"A=1 A=11 B=2\": A=1 once, and the config's SetEnv line gives way"
+ossh se "$envcmd"; want=$OUT
+mcp se "$envcmd"
+check_eq "$OUT" "$want" "SetEnv from the config alone: as ssh ($want)"
+ossh -oSetEnv=NOEQUALS se echo RAN; want=$RC
+mcp -oSetEnv=NOEQUALS se echo RAN
+check_eq "$OUT" "" "SetEnv without '=': refused, nothing runs (ssh: exit $want)"
+check_contains "$ERR" "bad SetEnv value" "SetEnv without '=': says which keyword"
+
+# --- ssh://user@host:port/ with its trailing slash
+ossh "ssh://$T_USER@127.0.0.1:$MAIN_PORT/" -i "$KEY_DEFAULT" whoami; want="$RC:$OUT"
+mcp "ssh://$T_USER@127.0.0.1:$MAIN_PORT/" -i "$KEY_DEFAULT" whoami
+check_eq "$RC:$OUT" "$want" "ssh://user@host:port/ as ssh takes it ($want)"
+
+# --- address family: -4, -6, AddressFamily (sshd listens on 127.0.0.1 and ::1)
+known_hosts_for MAIN | awk '{ $1 = "main-key"; print }' >>"$KNOWN_HOSTS"
+ssh_alias lh MAIN "HostName localhost" "HostKeyAlias main-key"
+ssh_alias l6 MAIN "HostName ::1" "HostKeyAlias main-key"
+conn='echo ${SSH_CONNECTION%% *}'
+for h in lh l6; do
+	for opt in -4 -6 '-oAddressFamily=inet' '-oAddressFamily=inet6' '-oAddressFamily=any'; do
+		ossh "$opt" "$h" "$conn"; want="$RC:$OUT"
+		mcp "$opt" "$h" "$conn"
+		check_eq "$RC:$OUT" "$want" "$opt $h: connects, or not, as ssh ($want)"
+	done
+done
+mcp -6 l6 "$conn"
+check_eq "$OUT" "::1" "-6 ::1: over IPv6"
+mcp -4 l6 "$conn"
+check_contains "$ERR" "Address family for hostname not supported" "-4 ::1: refused in ssh's words"
+ossh -6 -p "$MAIN_PORT" 127.0.0.1 true; want=$RC
+mcp -6 -p "$MAIN_PORT" 127.0.0.1 true
+check_exit "$RC" "$want" "-6 with an IPv4 address: refused as ssh refuses it"
+check_contains "$ERR" "Address family for hostname not supported" "…in ssh's words"
+
+# --- the local address: -b, BindAddress, -B, BindInterface
+ssh_alias h MAIN
+for opt in '-b 127.0.0.2' '-oBindAddress=127.0.0.3' '-B lo' '-oBindInterface=lo'; do
+	# shellcheck disable=SC2086  # the option and its argument are two words
+	ossh $opt h "$conn"; want="$RC:$OUT"
+	# shellcheck disable=SC2086
+	mcp $opt h "$conn"
+	check_eq "$RC:$OUT" "$want" "$opt: the server sees the connection from where ssh's comes ($want)"
+done
+mcp -b 127.0.0.2 h "$conn"
+check_eq "$OUT" 127.0.0.2 "-b 127.0.0.2: the server sees 127.0.0.2"
+# an interface with an address of its own: the host side of a namespace's link
+netns_start NS
+hv=$(ip -o route get "$NS_ADDR" | sed -n 's/.* dev \([^ ]*\) .*/\1/p')
+hv_ip=$(ip -o route get "$NS_ADDR" | sed -n 's/.* src \([^ ]*\) .*/\1/p')
+ossh -B "$hv" h "$conn"; want="$RC:$OUT"
+mcp -B "$hv" h "$conn"
+check_eq "$RC:$OUT" "$want" "-B $hv: as ssh ($want)"
+check_eq "$OUT" "$hv_ip" "-B $hv: the connection leaves from the interface's address"
+for opt in '-b 192.0.2.250' '-B no-such-if' '-b not-an-address'; do
+	# shellcheck disable=SC2086
+	ossh $opt h true; want=$RC
+	# shellcheck disable=SC2086
+	mcp $opt h true
+	check_exit "$RC" "$want" "$opt: fails as ssh fails"
+done
+check_contains "$ERR" "connect to host 127.0.0.1 port $MAIN_PORT: failure" "a bind that fails: ssh's words"
+
+# --- -G prints them as ssh -G does
+for args in "-4 -b 127.0.0.2 -B lo h" "-6 h" "-oAddressFamily=any h"; do
+	# shellcheck disable=SC2086
+	ossh -G $args; want=$(grep -E '^(addressfamily|bindaddress|bindinterface) ' "$FIX/out")
+	# shellcheck disable=SC2086
+	mcp -G $args; got=$(grep -E '^(addressfamily|bindaddress|bindinterface) ' "$FIX/out")
+	check_eq "$got" "$want" "-G $args: addressfamily/bindaddress/bindinterface as ssh -G"
+done
