@@ -2139,6 +2139,7 @@ struct sess {
 	struct job via_job;
 	LIBSSH2_CHANNEL *tun;       /* direct-tcpip on via, carrying our SSH stream */
 	int tun_fd;                 /* our end of the socketpair libssh2 reads as its socket */
+	int wfd;                    /* ProxyCommand: the pipe libssh2 writes; -1 when fd is both */
 	struct ring tun_up, tun_down;   /* socketpair -> channel, channel -> socketpair */
 	int env_i;                  /* OPEN_ENV: the next SetEnv/SendEnv variable */
 	int in_eof, eof_sent, remote_eof, timed_out;
@@ -2172,32 +2173,36 @@ static void tried_add(struct sess *s, const char *what)
 		    "%s%s", s->tried[0] != '\0' ? "," : "", what);
 }
 
-/* ProxyCommand: /bin/sh runs it with one end of a socketpair as stdin and stdout; the
- * other end is our socket. */
+/* ProxyCommand: /bin/sh runs it with a pipe as its stdin and another as its stdout, as ssh
+ * gives them (a program that asks what its stdin is, sshd -i among them, sees what it sees
+ * under ssh); we read its stdout as fd and write its stdin as wfd. */
 static enum step_rc conn_proxy_command(struct sess *s)
 {
-	int sv[2];
-	pid_t pid;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, i;
+	pid_t pid = -1;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		err_set(&s->err, SSHMCP_ERR_CONNECT, "ProxyCommand: socketpair: %s", strerror(errno));
-		return STEP_FAIL;
-	}
-	if ((pid = fork()) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		err_set(&s->err, SSHMCP_ERR_CONNECT, "ProxyCommand: fork: %s", strerror(errno));
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		err_set(&s->err, SSHMCP_ERR_CONNECT, "ProxyCommand: %s", strerror(errno));
+		for (i = 0; i < 2; i++) {
+			if (in[i] >= 0)
+				close(in[i]);
+			if (out[i] >= 0)
+				close(out[i]);
+		}
 		return STEP_FAIL;
 	}
 	if (pid == 0) {
-		(void)dup2(sv[1], STDIN_FILENO);
-		(void)dup2(sv[1], STDOUT_FILENO);
+		(void)dup2(out[0], STDIN_FILENO);
+		(void)dup2(in[1], STDOUT_FILENO);
 		execl("/bin/sh", "sh", "-c", s->t.proxy_command, (char *)NULL);
 		_exit(127);
 	}
-	close(sv[1]);
-	(void)fd_set_flag(sv[0], O_NONBLOCK, 1);
-	s->fd = sv[0];
+	close(in[1]);
+	close(out[0]);
+	(void)fd_set_flag(in[0], O_NONBLOCK, 1);
+	(void)fd_set_flag(out[1], O_NONBLOCK, 1);
+	s->fd = in[0];
+	s->wfd = out[1];
 	s->proxy_pid = pid;
 	log_msg(s->log, LOG_DEBUG1, "Executing proxy command: %s", s->t.proxy_command);
 	s->state = SESS_HANDSHAKE;
@@ -2695,7 +2700,7 @@ static void conn_alive_arm(struct sess *s, int64_t now)
 static LIBSSH2_RECV_FUNC(conn_recv)
 {
 	struct sess *s = *abstract;
-	ssize_t n = recv(socket, buffer, length, flags);
+	ssize_t n = s->wfd >= 0 ? read(socket, buffer, length) : recv(socket, buffer, length, flags);
 
 	if (n < 0 && errno != EAGAIN)
 		log_msg(s->log, LOG_DEBUG1, "recv: %s", strerror(errno));
@@ -2703,6 +2708,19 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
 	if (n > 0)
 		conn_alive_arm(s, time_ms());
+	return n;
+}
+
+/* ProxyCommand's writes go to its stdin pipe, not to the fd libssh2 reads. */
+static LIBSSH2_SEND_FUNC(conn_send_pipe)
+{
+	struct sess *s = *abstract;
+	ssize_t n = write(s->wfd, buffer, length);
+
+	(void)socket;
+	(void)flags;
+	if (n < 0)
+		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
 	return n;
 }
 
@@ -2895,6 +2913,9 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 		libssh2_session_set_blocking(s->ssh, 0);
 		(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV,
 		    (libssh2_cb_generic *)conn_recv);
+		if (s->wfd >= 0)
+			(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_SEND,
+			    (libssh2_cb_generic *)conn_send_pipe);
 		conn_alive_arm(s, now);
 		if (conn_prefs(s) < 0)
 			return STEP_FAIL;
@@ -3621,6 +3642,7 @@ static int sess_init(struct sess *s, const struct job *j, const struct log *lg, 
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->wfd = -1;
 	s->tun_fd = -1;
 	s->res_fd = -1;
 	s->job = j;
@@ -3697,6 +3719,9 @@ static void sess_free(struct sess *s)
 		libssh2_session_free(s->ssh);
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->wfd >= 0)
+		close(s->wfd);
+	s->wfd = -1;
 	conn_resolve_stop(s);
 	mem_wipe(s->secret, sizeof(s->secret));
 	mem_wipe(s->passphrase, sizeof(s->passphrase));
@@ -16622,7 +16647,12 @@ static void loop_add(struct loop *l, int fd, short events, enum loop_kind kind, 
 static void sess_poll_add(struct loop *l, struct sess *s)
 {
 	for (; s != NULL; s = s->via) {
-		loop_add(l, s->fd, sess_events(s), LOOP_SESS, s);
+		short ev = sess_events(s);
+
+		/* ProxyCommand: reads on its stdout pipe, writes on its stdin pipe */
+		loop_add(l, s->fd, s->wfd >= 0 ? (short)(ev & ~POLLOUT) : ev, LOOP_SESS, s);
+		if (s->wfd >= 0 && (ev & POLLOUT))
+			loop_add(l, s->wfd, POLLOUT, LOOP_SESS, s);
 		loop_add(l, s->res_fd, POLLIN, LOOP_SESS, s);       /* the resolver's answer */
 		/* Our end of a tunnel: bytes our libssh2 wrote wait there to be pumped on. */
 		if (s->tun_fd >= 0)

@@ -113,3 +113,17 @@ for args in "-4 -b 127.0.0.2 -B lo h" "-6 h" "-oAddressFamily=any h"; do
 	mcp -G $args; got=$(grep -E '^(addressfamily|bindaddress|bindinterface) ' "$FIX/out")
 	check_eq "$got" "$want" "-G $args: addressfamily/bindaddress/bindinterface as ssh -G"
 done
+
+# --- ProxyCommand gets pipes, as from ssh: sshd -i on them sees no socket
+# (SSH_CONNECTION "UNKNOWN 65535 UNKNOWN 65535"), and bulk data crosses them both ways
+ssh_alias pci MAIN "ProxyCommand $SSHD -i -f $FIX/MAIN.sshd_config -E $FIX/pci.log" "HostKeyAlias main-key"
+ossh pci 'echo $SSH_CONNECTION'; want="$RC:$OUT"
+mcp pci 'echo $SSH_CONNECTION'
+check_eq "$RC:$OUT" "$want" "ProxyCommand sshd -i: the server's SSH_CONNECTION as under ssh ($want)"
+check_eq "$OUT" "UNKNOWN 65535 UNKNOWN 65535" "ProxyCommand sshd -i: stdin and stdout are pipes"
+ssh_alias pcn MAIN "ProxyCommand nc %h %p"
+head -c 3M /dev/urandom >"$FIX/rand3"
+want=$(sha256sum <"$FIX/rand3" | cut -d' ' -f1)
+T=120 mcp pcn 'sha256sum; head -c 3000000 /dev/zero | tr "\\0" x' <"$FIX/rand3"
+check_eq "$(head -n 1 <<<"$OUT" | cut -d' ' -f1)" "$want" "ProxyCommand pipes: 3 MB up arrive whole"
+check_eq "$(wc -c <"$FIX/out")" "$((3000000 + 68))" "ProxyCommand pipes: 3 MB down arrive whole"
