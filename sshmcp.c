@@ -560,7 +560,8 @@ enum cfg_key {
 	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
 	CFG_CERTIFICATEFILE, CFG_EXITONFORWARDFAILURE, CFG_CLEARALLFORWARDINGS, CFG_GATEWAYPORTS,
 	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD,
-	CFG_ADDRESSFAMILY, CFG_BINDADDRESS, CFG_BINDINTERFACE, CFG_NKEYS
+	CFG_ADDRESSFAMILY, CFG_BINDADDRESS, CFG_BINDINTERFACE, CFG_KNOWNHOSTSCOMMAND,
+	CFG_LOCALCOMMAND, CFG_PERMITLOCALCOMMAND, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
@@ -612,6 +613,9 @@ static const struct {
 	{ "addressfamily", CFG_ADDRESSFAMILY, CFG_STR },
 	{ "bindaddress", CFG_BINDADDRESS, CFG_STR },
 	{ "bindinterface", CFG_BINDINTERFACE, CFG_STR },
+	{ "knownhostscommand", CFG_KNOWNHOSTSCOMMAND, CFG_STR },
+	{ "localcommand", CFG_LOCALCOMMAND, CFG_STR },
+	{ "permitlocalcommand", CFG_PERMITLOCALCOMMAND, CFG_YESNO },
 };
 
 struct cfg {
@@ -735,6 +739,7 @@ struct target {
 	char user[SSHMCP_USER_MAX];
 	int port;
 	char kh_name[SSHMCP_HOST_MAX + 8];       /* known_hosts key: host or [host]:port */
+	int hk_alias;                            /* kh_name is HostKeyAlias */
 	char *ident[SSHMCP_MAX_IDENTITIES];      /* expanded IdentityFile paths */
 	int nident;
 	int ident_explicit;                      /* configured, not ssh's defaults */
@@ -767,6 +772,9 @@ struct target {
 	int family;                              /* AddressFamily: AF_UNSPEC, AF_INET, AF_INET6 */
 	char bind_address[SSHMCP_HOST_MAX];      /* BindAddress, "" for none */
 	char bind_interface[SSHMCP_IFNAME_MAX];  /* BindInterface, "" for none */
+	char kh_command[SSHMCP_LINE_MAX];        /* KnownHostsCommand, tokens unexpanded */
+	char local_command[SSHMCP_LINE_MAX];     /* LocalCommand, tokens unexpanded */
+	int permit_local;                        /* PermitLocalCommand: run it */
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -787,9 +795,16 @@ static void cfg_env_init(struct cfg_env *env)
 	(void)str_copy(env->luser, sizeof(env->luser), pw != NULL ? pw->pw_name : "");
 }
 
-/* Expand ~ and ssh's % tokens (%d %u %h %r %p %n %%) into out; -1 on overflow or bad token. */
-static int cfg_expand(const struct cfg_env *env, const struct target *t, const char *in,
-    char *out, size_t cap)
+/* The tokens a keyword adds to the common ones (KnownHostsCommand's %f %K %t ...): indexed
+ * by the letter, NULL where the keyword has none. */
+struct cfg_tokens {
+	const char *v[128];
+};
+
+/* Expand ~ and ssh's % tokens (%d %u %h %r %p %n %%, and x's) into out; -1 on overflow or
+ * a token the keyword does not take. */
+static int cfg_expand_x(const struct cfg_env *env, const struct target *t, const char *in,
+    const struct cfg_tokens *x, char *out, size_t cap)
 {
 	size_t o = 0;
 	char port[8];
@@ -815,7 +830,10 @@ static int cfg_expand(const struct cfg_env *env, const struct target *t, const c
 			case 'r': rep = t->user; break;
 			case 'p': rep = port; break;
 			case 'n': rep = t->alias; break;
-			default: return -1;
+			default:
+				if (x == NULL || (unsigned char)*in >= 128 ||
+				    (rep = x->v[(unsigned char)*in]) == NULL)
+					return -1;
 			}
 		}
 		rep = rep != NULL ? rep : one;
@@ -827,6 +845,46 @@ static int cfg_expand(const struct cfg_env *env, const struct target *t, const c
 	}
 	out[o] = '\0';
 	return 0;
+}
+
+static int cfg_expand(const struct cfg_env *env, const struct target *t, const char *in,
+    char *out, size_t cap)
+{
+	return cfg_expand_x(env, t, in, NULL, out, cap);
+}
+
+/* The connection's tokens LocalCommand and KnownHostsCommand share with ssh: %C (SHA-1 of
+ * %l%h%p%r), %i, %j, %k, %L, %l, %T; bufs holds their text. */
+struct cfg_conn_tokens {
+	char uid[16], host[SSHMCP_HOST_MAX], shost[SSHMCP_HOST_MAX], hash[41];
+};
+
+static void cfg_tokens_conn(const struct target *t, struct cfg_conn_tokens *b,
+    struct cfg_tokens *x)
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
+	unsigned char h[20];
+	char in[SSHMCP_HOST_MAX * 3 + SSHMCP_USER_MAX];
+	int i;
+
+	(void)str_fmt(b->uid, sizeof(b->uid), "%u", (unsigned)getuid());
+	if (gethostname(b->host, sizeof(b->host)) < 0)
+		b->host[0] = '\0';
+	b->host[sizeof(b->host) - 1] = '\0';
+	(void)str_copy(b->shost, sizeof(b->shost), b->host);
+	b->shost[strcspn(b->shost, ".")] = '\0';
+	b->hash[0] = '\0';
+	if (md != NULL && str_fmt(in, sizeof(in), "%s%s%d%s", b->host, t->host, t->port,
+	    t->user) == 0 && mbedtls_md(md, (const unsigned char *)in, strlen(in), h) == 0)
+		for (i = 0; i < 20; i++)
+			(void)str_fmt(b->hash + 2 * i, 3, "%02x", h[i]);
+	x->v['C'] = b->hash;
+	x->v['i'] = b->uid;
+	x->v['j'] = t->proxy_jump;
+	x->v['k'] = t->hk_alias ? t->kh_name : t->alias;
+	x->v['L'] = b->shost;
+	x->v['l'] = b->host;
+	x->v['T'] = "NONE";
 }
 
 /* A command line for /bin/sh (ProxyCommand, Match exec): the names its %h %n %r stand for
@@ -1012,7 +1070,8 @@ static int cfg_env_list(struct cfg *c, enum cfg_key k, char *p, const struct cfg
 	return 0;
 }
 
-/* ProxyCommand keeps its whole line, comments and quotes, for /bin/sh. */
+/* ProxyCommand, LocalCommand and KnownHostsCommand keep their whole line, comments and
+ * quotes, as ssh does. */
 static int cfg_raw_value(struct cfg *c, enum cfg_key k, const char *v,
     const struct cfg_src *src, const char *kw, struct err *e)
 {
@@ -1224,7 +1283,8 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 	k = cfg_keyword(kw);
 	if (k < 0 || !src->active)
 		return 0;
-	if (cfg_keywords[k].key == CFG_PROXYCOMMAND)
+	if (cfg_keywords[k].key == CFG_PROXYCOMMAND || cfg_keywords[k].key == CFG_LOCALCOMMAND ||
+	    cfg_keywords[k].key == CFG_KNOWNHOSTSCOMMAND)
 		return cfg_raw_value(c, cfg_keywords[k].key, p, src, kw, e);
 	if (cfg_keywords[k].key == CFG_SETENV || cfg_keywords[k].key == CFG_SENDENV)
 		return cfg_env_list(c, cfg_keywords[k].key, p, src, kw, e);
@@ -1465,6 +1525,7 @@ static int cfg_resolve_names(const struct cfg *c, const struct cfg_env *env, str
 		t->port = (int)cfg_num(c, CFG_PORT, 22);
 	(void)str_copy(tmp, sizeof(tmp),
 	    c->val[CFG_HOSTKEYALIAS] != NULL ? c->val[CFG_HOSTKEYALIAS] : t->host);
+	t->hk_alias = c->val[CFG_HOSTKEYALIAS] != NULL;
 	if (t->port == 22 || c->val[CFG_HOSTKEYALIAS] != NULL)
 		return str_copy(t->kh_name, sizeof(t->kh_name), tmp);
 	return str_fmt(t->kh_name, sizeof(t->kh_name), "[%s]:%d", tmp, t->port);
@@ -1577,6 +1638,13 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 	t->fwd_clear = cfg_yes(c, CFG_CLEARALLFORWARDINGS, 0);
 	if (cfg_resolve_bind(c, t, e) < 0)
 		return -1;
+	/* Expanded when run: their tokens name the host key and the connection. */
+	if (c->val[CFG_KNOWNHOSTSCOMMAND] != NULL &&
+	    strcasecmp(c->val[CFG_KNOWNHOSTSCOMMAND], "none") != 0)
+		(void)str_copy(t->kh_command, sizeof(t->kh_command), c->val[CFG_KNOWNHOSTSCOMMAND]);
+	t->permit_local = cfg_yes(c, CFG_PERMITLOCALCOMMAND, 0);
+	if (c->val[CFG_LOCALCOMMAND] != NULL && strcasecmp(c->val[CFG_LOCALCOMMAND], "none") != 0)
+		(void)str_copy(t->local_command, sizeof(t->local_command), c->val[CFG_LOCALCOMMAND]);
 	t->gateway_ports = cfg_yes(c, CFG_GATEWAYPORTS, 0);
 	/* No multiplexing: the path only names the socket `-O` reports as absent, as ssh
 	 * does without a master; ControlMaster and ControlPersist are ignored (Ansible). */
@@ -1870,18 +1938,18 @@ static int kh_split(char *line, struct kh_line *l)
 	return 0;
 }
 
-/* Check the server's key against one file, raising `r` to the strongest finding. */
-static void kh_scan_file(const char *path, const char *name, const unsigned char *blob,
-    size_t bloblen, struct kh_check *r)
+/* Check the server's key against the lines of f (a file, or what KnownHostsCommand
+ * printed), raising `r` to the strongest finding. */
+static void kh_scan_stream(FILE *f, const char *path, const char *name,
+    const unsigned char *blob, size_t bloblen, struct kh_check *r)
 {
 	char line[SSHMCP_LINE_MAX * 4], type[64];
 	unsigned char known[SSHMCP_KEYBLOB_MAX];
 	struct kh_line l;
-	FILE *f = fopen(path, "r");
 	int lineno = 0;
 
-	if (f == NULL || kh_blob_type(blob, bloblen, type, sizeof(type)) < 0)
-		goto out;
+	if (kh_blob_type(blob, bloblen, type, sizeof(type)) < 0)
+		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		size_t n;
 		enum kh_result found;
@@ -1906,9 +1974,117 @@ static void kh_scan_file(const char *path, const char *name, const unsigned char
 				kh_fingerprint(known, n, r->known_fp, sizeof(r->known_fp));
 		}
 	}
-out:
+}
+
+static void kh_scan_file(const char *path, const char *name, const unsigned char *blob,
+    size_t bloblen, struct kh_check *r)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	kh_scan_stream(f, path, name, blob, bloblen, r);
+	fclose(f);
+}
+
+static int kh_command_close(FILE *f, pid_t pid, const char *cmd, struct err *e);
+
+/* KnownHostsCommand as ssh runs it: split into arguments, each one's tokens expanded (%f
+ * %H %I %K %t besides the connection's; NONE for the key's before there is one), run without
+ * a shell, stdin /dev/null; its stdout comes back to be read as known_hosts lines. NULL (e
+ * set) when it cannot run. */
+static FILE *kh_command_open(const struct target *t, const char *reason,
+    const unsigned char *blob, size_t bloblen, pid_t *pid, struct err *e)
+{
+	char buf[SSHMCP_LINE_MAX], words[SSHMCP_LINE_MAX], *p = buf, *arg;
+	char *argv[SSHMCP_KH_COMMAND_ARGS + 1], type[64] = "NONE", fp[64] = "NONE";
+	char b64[SSHMCP_KEYBLOB_MAX * 2] = "NONE";
+	struct cfg_conn_tokens b;
+	struct cfg_tokens x = { .v = { NULL } };
+	struct cfg_env env;
+	size_t o = 0, n;
+	int argc = 0, pfd[2], null;
+	FILE *f;
+
+	if (blob != NULL && (kh_blob_type(blob, bloblen, type, sizeof(type)) < 0 ||
+	    b64_encode(blob, bloblen, b64, sizeof(b64) - 1, &n) < 0)) {
+		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand: bad host key");
+		return NULL;
+	}
+	if (blob != NULL) {
+		b64[n] = '\0';
+		kh_fingerprint(blob, bloblen, fp, sizeof(fp));
+	}
+	cfg_env_init(&env);
+	cfg_tokens_conn(t, &b, &x);
+	/* %H: the known_hosts name; before the key exchange (ORDER) ssh gives the bare host */
+	x.v['f'] = fp, x.v['I'] = reason, x.v['K'] = b64, x.v['t'] = type;
+	x.v['H'] = blob != NULL || t->hk_alias ? t->kh_name : t->host;
+	(void)str_copy(buf, sizeof(buf), t->kh_command);
+	while (argc < SSHMCP_KH_COMMAND_ARGS && cfg_next_arg(&p, &arg) == 0 && arg != NULL) {
+		if (cfg_expand_x(&env, t, arg, &x, words + o, sizeof(words) - o) < 0) {
+			err_set(e, SSHMCP_ERR_CONFIG, "KnownHostsCommand: bad %% token or too long");
+			return NULL;
+		}
+		argv[argc++] = words + o;
+		o += strlen(words + o) + 1;
+	}
+	argv[argc] = NULL;
+	if (argc == 0 || argv[0][0] != '/') {
+		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand path is not absolute");
+		return NULL;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (*pid = fork()) < 0) {
+		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand: %s", strerror(errno));
+		return NULL;
+	}
+	if (*pid == 0) {
+		if ((null = open("/dev/null", O_RDWR)) >= 0)
+			(void)dup2(null, STDIN_FILENO);
+		(void)dup2(pfd[1], STDOUT_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if ((f = fdopen(pfd[0], "r")) == NULL) {
+		close(pfd[0]);
+		(void)kh_command_close(NULL, *pid, t->kh_command, e);
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+	}
+	return f;
+}
+
+/* Read to the end, then its status: -1 (e set) unless it exited 0. */
+static int kh_command_close(FILE *f, pid_t pid, const char *cmd, struct err *e)
+{
+	char line[SSHMCP_LINE_MAX];
+	int st = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		;
 	if (f != NULL)
 		fclose(f);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand %.200s exited with status %d", cmd,
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	return -1;
+}
+
+/* KnownHostsCommand after the files: the server's key checked against its lines too. */
+static int kh_scan_command(const struct target *t, const unsigned char *blob, size_t bloblen,
+    struct kh_check *r, struct err *e)
+{
+	pid_t pid;
+	FILE *f = kh_command_open(t, "HOSTNAME", blob, bloblen, &pid, e);
+
+	if (f == NULL)
+		return -1;
+	kh_scan_stream(f, "KnownHostsCommand", t->kh_name, blob, bloblen, r);
+	return kh_command_close(f, pid, t->kh_command, e);
 }
 
 /* Add to `known` the configured algorithms that verify a key of `type`: ssh-rsa keys sign
@@ -1933,7 +2109,7 @@ static void kh_pref_add(char *known, size_t cap, const char *configured, const c
  * Host key algorithms to offer, the types already recorded for this host first: a host
  * known only by its ECDSA key must not be refused because the server prefers Ed25519.
  */
-static void kh_pref_algs(const struct target *t, char *out, size_t cap)
+static int kh_pref_algs(const struct target *t, char *out, size_t cap, struct err *e)
 {
 	char line[SSHMCP_LINE_MAX * 4], known[SSHMCP_ALGS_MAX] = "";
 	struct kh_line l;
@@ -1941,16 +2117,24 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 	size_t n;
 	int i;
 
-	for (i = 0; i < t->nkh; i++) {
-		FILE *f = fopen(t->kh_file[i], "r");
+	/* The files, then KnownHostsCommand asked for the ORDER: failing, it fails the
+	 * connection, as in ssh. */
+	for (i = 0; i <= t->nkh; i++) {
+		pid_t pid = 0;
+		FILE *f = i < t->nkh ? fopen(t->kh_file[i], "r") : NULL;
 
+		if (i == t->nkh && t->kh_command[0] != '\0' &&
+		    (f = kh_command_open(t, "ORDER", NULL, 0, &pid, e)) == NULL)
+			return -1;
 		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 			if (kh_split(line, &l) < 0 || l.marker != NULL ||
 			    !kh_host_matches(l.hosts, t->kh_name))
 				continue;
 			kh_pref_add(known, sizeof(known), t->hostkey, l.type);
 		}
-		if (f != NULL)
+		if (pid > 0 && kh_command_close(f, pid, t->kh_command, e) < 0)
+			return -1;
+		if (pid == 0 && f != NULL)
 			fclose(f);
 	}
 	/* Then the rest of the configured list, in its order. */
@@ -1965,6 +2149,7 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 		kh_pref_add(known, sizeof(known), t->hostkey, alg);
 	}
 	(void)str_copy(out, cap, known);
+	return 0;
 }
 
 /* HashKnownHosts: "|1|base64(salt)|base64(HMAC-SHA1(salt, name))", as ssh-keygen -H. */
@@ -2207,6 +2392,41 @@ static enum step_rc conn_proxy_command(struct sess *s)
 	log_msg(s->log, LOG_DEBUG1, "Executing proxy command: %s", s->t.proxy_command);
 	s->state = SESS_HANDSHAKE;
 	return STEP_AGAIN;
+}
+
+/* LocalCommand (PermitLocalCommand yes): once authenticated, the user's shell runs it here
+ * with our stdin, stdout and stderr, and we wait for it, as ssh does; its status is not
+ * ours. The names its tokens stand for are checked first, as for ProxyCommand. */
+static void conn_local_command(const struct sess *s, const struct cfg_env *env)
+{
+	char cmd[SSHMCP_LINE_MAX];
+	struct cfg_conn_tokens b;
+	struct cfg_tokens x = { .v = { NULL } };
+	const char *shell = getenv("SHELL");
+	struct err e = { .code = SSHMCP_OK };
+	pid_t pid;
+
+	cfg_tokens_conn(&s->t, &b, &x);
+	if (name_check(s->t.host, s->t.user, &e) < 0 || name_check(s->t.alias, NULL, &e) < 0 ||
+	    cfg_expand_x(env, &s->t, s->t.local_command, &x, cmd, sizeof(cmd)) < 0) {
+		log_msg(s->log, LOG_ERROR, "LocalCommand: bad %% token or name: %.80s",
+		    s->t.local_command);
+		return;
+	}
+	if (shell == NULL || *shell == '\0')
+		shell = "/bin/sh";
+	log_msg(s->log, LOG_DEBUG1, "Executing %s -c \"%s\"", shell, cmd);
+	if ((pid = fork()) < 0) {
+		log_msg(s->log, LOG_ERROR, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		execl(shell, shell, "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 static void sess_free(struct sess *s);
@@ -2603,7 +2823,8 @@ static int conn_prefs(struct sess *s)
 {
 	char hostkey[SSHMCP_ALGS_MAX];
 
-	kh_pref_algs(&s->t, hostkey, sizeof(hostkey));
+	if (kh_pref_algs(&s->t, hostkey, sizeof(hostkey), &s->err) < 0)
+		return -1;
 	log_msg(s->log, LOG_DEBUG2, "host key algorithms: %s", hostkey);
 	if (libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_KEX, s->t.kex) != 0 ||
 	    libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_HOSTKEY, hostkey) != 0 ||
@@ -2632,6 +2853,8 @@ static enum step_rc conn_hostkey(struct sess *s)
 	log_msg(s->log, LOG_DEBUG1, "Server host key: %s %s", ktype, fp);
 	for (i = 0; i < s->t.nkh; i++)
 		kh_scan_file(s->t.kh_file[i], s->t.kh_name, blob, len, &r);
+	if (s->t.kh_command[0] != '\0' && kh_scan_command(&s->t, blob, len, &r, &s->err) < 0)
+		return STEP_FAIL;
 	switch (r.result) {
 	case KH_MATCH:
 		log_msg(s->log, LOG_DEBUG1, "Host '%s' is known and matches the %s host key (%s).",
@@ -16766,6 +16989,12 @@ static void loop_dispatch(struct loop *l, struct cli *c)
 	/* Every session steps each turn: libssh2 may hold whole packets that the socket no
 	 * longer signals, and a drained ring must resume reading without waiting for POLLIN. */
 	sess_step(&c->sess, time_ms());
+	if (c->sess.t.permit_local && c->sess.t.local_command[0] != '\0' &&
+	    c->sess.state >= SESS_OPENING &&
+	    c->sess.state < SESS_DONE) {
+		conn_local_command(&c->sess, &c->env);      /* once, before any output of ours */
+		c->sess.t.local_command[0] = '\0';
+	}
 	fwd_step(c, time_ms());
 	/* -f: the parent leaves once authenticated and the forwardings are up. */
 	if (c->fork_bg && (c->sess.state == SESS_RUNNING || c->sess.state == SESS_READY) &&
@@ -17741,6 +17970,9 @@ static int cli_print_config(struct cli *c, struct err *e)
 	    "any");
 	cli_print("bindaddress", t.bind_address);
 	cli_print("bindinterface", t.bind_interface);
+	cli_print("permitlocalcommand", t.permit_local ? "yes" : "no");
+	cli_print("localcommand", t.local_command);
+	cli_print("knownhostscommand", t.kh_command);
 	cli_print("kexalgorithms", t.kex);
 	cli_print("hostkeyalgorithms", t.hostkey);
 	cli_print("ciphers", t.cipher);

@@ -127,3 +127,54 @@ want=$(sha256sum <"$FIX/rand3" | cut -d' ' -f1)
 T=120 mcp pcn 'sha256sum; head -c 3000000 /dev/zero | tr "\\0" x' <"$FIX/rand3"
 check_eq "$(head -n 1 <<<"$OUT" | cut -d' ' -f1)" "$want" "ProxyCommand pipes: 3 MB up arrive whole"
 check_eq "$(wc -c <"$FIX/out")" "$((3000000 + 68))" "ProxyCommand pipes: 3 MB down arrive whole"
+
+# --- LocalCommand: with PermitLocalCommand yes, run here once connected, tokens expanded
+lc='echo "LOCAL h=%h p=%p r=%r n=%n u=%u k=%k T=%T i=%i L=%L l=%l C=%C %%"'
+for opts in "-oPermitLocalCommand=yes" "-oPermitLocalCommand=no" ""; do
+	ossh $opts -oLocalCommand="$lc" h echo REMOTE; want="$RC:$OUT"
+	mcp $opts -oLocalCommand="$lc" h echo REMOTE
+	check_eq "$RC:$OUT" "$want" "LocalCommand ${opts:-(PermitLocalCommand unset)}: as ssh"
+done
+mcp -oPermitLocalCommand=yes -oLocalCommand="$lc" h echo REMOTE
+check_contains "$OUT" "LOCAL h=127.0.0.1 p=$MAIN_PORT r=$T_USER n=h u=$(id -un)" "LocalCommand: its tokens name the connection"
+mcp -oPermitLocalCommand=yes -oLocalCommand="echo %d" h true
+check_eq "$OUT" "$HOME" "LocalCommand %d: the home sshmcp takes (\$HOME; ssh takes the passwd entry's)"
+ssh_alias hlc MAIN "PermitLocalCommand yes" "LocalCommand echo from-config %n >$FIX/lc.out"
+rm -f "$FIX/lc.out"
+mcp hlc true
+check_eq "$(cat "$FIX/lc.out" 2>/dev/null)" "from-config hlc" "LocalCommand from ssh_config ran once"
+mcp -oPermitLocalCommand=no hlc true
+check_eq "$(cat "$FIX/lc.out" 2>/dev/null)" "from-config hlc" "…and -oPermitLocalCommand=no wins over the config (not run again)"
+
+# --- KnownHostsCommand: its output read as known_hosts lines, after the files
+known_hosts_for MAIN >"$FIX/kh.cmd"
+cat >"$FIX/khc.sh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$*" >>"$FIX/khc.args"
+[ "\$1" = fail ] && exit 3
+[ "\$1" = "HOSTNAME" ] || [ "\$1" = "ORDER" ] || exit 0
+cat "$FIX/kh.cmd"
+EOF
+chmod 755 "$FIX/khc.sh"
+ssh_alias khc MAIN "UserKnownHostsFile $FIX/empty_kh" "StrictHostKeyChecking yes"
+: >"$FIX/empty_kh"
+for cmdline in "$FIX/khc.sh %I %H %h %p %r %n %t %k" "$FIX/khc.sh none" "$FIX/khc.sh fail" "khc.sh HOSTNAME"; do
+	rm -f "$FIX/khc.args"
+	ossh -o "KnownHostsCommand=$cmdline" khc echo RAN; want="$RC:$OUT"
+	ssh_args=$(cat "$FIX/khc.args" 2>/dev/null); rm -f "$FIX/khc.args"
+	mcp -o "KnownHostsCommand=$cmdline" khc echo RAN
+	check_eq "$RC:$OUT" "$want" "KnownHostsCommand $cmdline: as ssh ($want)"
+	check_eq "$(cat "$FIX/khc.args" 2>/dev/null)" "$ssh_args" "KnownHostsCommand $cmdline: called with ssh's arguments"
+done
+rm -f "$FIX/khc.args"
+mcp -o "KnownHostsCommand=$FIX/khc.sh %f %K" khc echo RAN
+fp=$(ssh-keygen -lf <(cut -d' ' -f2- "$FIX/kh.cmd" | head -n 1) | awk '{print $2}')
+check_contains "$(cat "$FIX/khc.args")" "$fp" "KnownHostsCommand %f: the offered key's fingerprint"
+
+# --- -G prints LocalCommand, PermitLocalCommand and KnownHostsCommand as ssh -G
+for args in "-oPermitLocalCommand=yes|-oLocalCommand=echo %h done|h" "-oKnownHostsCommand=$FIX/khc.sh %H|h" "h"; do
+	IFS='|' read -r -a opts <<<"$args"
+	ossh -G "${opts[@]}"; want=$(grep -E '^(permitlocalcommand|localcommand|knownhostscommand) ' "$FIX/out")
+	mcp -G "${opts[@]}"; got=$(grep -E '^(permitlocalcommand|localcommand|knownhostscommand) ' "$FIX/out")
+	check_eq "$got" "$want" "-G ${args//|/ }: as ssh -G ($(tr '\n' ';' <<<"$want"))"
+done
