@@ -564,7 +564,7 @@ enum cfg_key {
 	CFG_LOCALCOMMAND, CFG_PERMITLOCALCOMMAND, CFG_NKEYS
 };
 
-enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
+enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM, CFG_TIME };
 
 static const struct {
 	const char *name;
@@ -579,8 +579,8 @@ static const struct {
 	{ "userknownhostsfile", CFG_USERKNOWNHOSTSFILE, CFG_STR },
 	{ "globalknownhostsfile", CFG_GLOBALKNOWNHOSTSFILE, CFG_STR },
 	{ "stricthostkeychecking", CFG_STRICTHOSTKEYCHECKING, CFG_STR },
-	{ "connecttimeout", CFG_CONNECTTIMEOUT, CFG_NUM },
-	{ "serveraliveinterval", CFG_SERVERALIVEINTERVAL, CFG_NUM },
+	{ "connecttimeout", CFG_CONNECTTIMEOUT, CFG_TIME },
+	{ "serveraliveinterval", CFG_SERVERALIVEINTERVAL, CFG_TIME },
 	{ "serveralivecountmax", CFG_SERVERALIVECOUNTMAX, CFG_NUM },
 	{ "hostkeyalias", CFG_HOSTKEYALIAS, CFG_STR },
 	{ "identityagent", CFG_IDENTITYAGENT, CFG_STR },
@@ -715,9 +715,11 @@ static void cfg_stamps_free(struct cfg_stamps *st)
 	st->nocache = 0;
 }
 
+/* ssh's flags: yes or true, no or false. */
 static int cfg_yes(const struct cfg *c, enum cfg_key k, int dflt)
 {
-	return c->val[k] == NULL ? dflt : strcasecmp(c->val[k], "yes") == 0;
+	return c->val[k] == NULL ? dflt : strcasecmp(c->val[k], "yes") == 0 ||
+	    strcasecmp(c->val[k], "true") == 0;
 }
 
 static long cfg_num(const struct cfg *c, enum cfg_key k, long dflt)
@@ -1014,13 +1016,50 @@ static int cfg_keyword(const char *name)
 	return -1;
 }
 
+/* ssh's time format (convtime): seconds, or numbers each with s m h d w after it ("1m30s").
+ * -1 when it is not one or too large. */
+static int cfg_time(const char *v, long *out)
+{
+	long total = 0;
+
+	if (*v == '\0')
+		return -1;
+	while (*v != '\0') {
+		char *end;
+		long n, mul;
+
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (end == v || n < 0 || errno != 0)
+			return -1;
+		switch (*end) {
+		case '\0': mul = 1; break;
+		case 's': case 'S': mul = 1; end++; break;
+		case 'm': case 'M': mul = 60; end++; break;
+		case 'h': case 'H': mul = 3600; end++; break;
+		case 'd': case 'D': mul = 86400; end++; break;
+		case 'w': case 'W': mul = 604800; end++; break;
+		default: return -1;
+		}
+		if (n > (INT_MAX - total) / mul)
+			return -1;
+		total += n * mul;
+		v = end;
+	}
+	*out = total;
+	return 0;
+}
+
 static int cfg_check_value(enum cfg_kind kind, const char *v)
 {
 	long n;
 
 	switch (kind) {
 	case CFG_YESNO:
-		return (strcasecmp(v, "yes") == 0 || strcasecmp(v, "no") == 0) ? 0 : -1;
+		return (strcasecmp(v, "yes") == 0 || strcasecmp(v, "no") == 0 ||
+		    strcasecmp(v, "true") == 0 || strcasecmp(v, "false") == 0) ? 0 : -1;
+	case CFG_TIME:
+		return (strcasecmp(v, "none") == 0 || cfg_time(v, &n) == 0) ? 0 : -1;
 	case CFG_NUM:
 		return (strcasecmp(v, "none") == 0 || str_to_int(v, 0, INT_MAX, &n) == 0) ? 0 : -1;
 	case CFG_PORTNUM:
@@ -1311,6 +1350,12 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 	if (c->val[cfg_keywords[k].key] == NULL) {
 		char both[SSHMCP_LINE_MAX];
 		const char *keep = val;
+		long secs;
+
+		/* A time ("1m30s") is kept in seconds, the number the rest reads. */
+		if (cfg_keywords[k].kind == CFG_TIME && cfg_time(val, &secs) == 0 &&
+		    str_fmt(both, sizeof(both), "%ld", secs) == 0)
+			keep = both;
 
 		/* The known-hosts keywords take several files: keep the rest of the line too. */
 		if (cfg_keywords[k].key == CFG_USERKNOWNHOSTSFILE ||
@@ -1603,7 +1648,8 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 		t->strict = KH_STRICT_YES;
 	else if (strcasecmp(s, "accept-new") == 0)
 		t->strict = KH_STRICT_ACCEPT_NEW;
-	else if (strcasecmp(s, "no") == 0 || strcasecmp(s, "off") == 0)
+	else if (strcasecmp(s, "no") == 0 || strcasecmp(s, "off") == 0 ||
+	    strcasecmp(s, "false") == 0)
 		t->strict = KH_STRICT_NO;
 	else {
 		err_set(e, SSHMCP_ERR_CONFIG, "bad StrictHostKeyChecking \"%s\"", s);
