@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <ifaddrs.h>
 #include <limits.h>
 #include <malloc.h>                 /* malloc_usable_size (glibc and musl): conn_alloc */
 #include <netdb.h>
@@ -558,10 +559,12 @@ enum cfg_key {
 	CFG_KBDINTERACTIVEAUTHENTICATION, CFG_PUBKEYAUTHENTICATION, CFG_REQUESTTTY,
 	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
 	CFG_CERTIFICATEFILE, CFG_EXITONFORWARDFAILURE, CFG_CLEARALLFORWARDINGS, CFG_GATEWAYPORTS,
-	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD, CFG_NKEYS
+	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD,
+	CFG_ADDRESSFAMILY, CFG_BINDADDRESS, CFG_BINDINTERFACE, CFG_KNOWNHOSTSCOMMAND,
+	CFG_LOCALCOMMAND, CFG_PERMITLOCALCOMMAND, CFG_NKEYS
 };
 
-enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
+enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM, CFG_TIME };
 
 static const struct {
 	const char *name;
@@ -576,8 +579,8 @@ static const struct {
 	{ "userknownhostsfile", CFG_USERKNOWNHOSTSFILE, CFG_STR },
 	{ "globalknownhostsfile", CFG_GLOBALKNOWNHOSTSFILE, CFG_STR },
 	{ "stricthostkeychecking", CFG_STRICTHOSTKEYCHECKING, CFG_STR },
-	{ "connecttimeout", CFG_CONNECTTIMEOUT, CFG_NUM },
-	{ "serveraliveinterval", CFG_SERVERALIVEINTERVAL, CFG_NUM },
+	{ "connecttimeout", CFG_CONNECTTIMEOUT, CFG_TIME },
+	{ "serveraliveinterval", CFG_SERVERALIVEINTERVAL, CFG_TIME },
 	{ "serveralivecountmax", CFG_SERVERALIVECOUNTMAX, CFG_NUM },
 	{ "hostkeyalias", CFG_HOSTKEYALIAS, CFG_STR },
 	{ "identityagent", CFG_IDENTITYAGENT, CFG_STR },
@@ -607,6 +610,12 @@ static const struct {
 	{ "localforward", CFG_LOCALFORWARD, CFG_STR },
 	{ "remoteforward", CFG_REMOTEFORWARD, CFG_STR },
 	{ "dynamicforward", CFG_DYNAMICFORWARD, CFG_STR },
+	{ "addressfamily", CFG_ADDRESSFAMILY, CFG_STR },
+	{ "bindaddress", CFG_BINDADDRESS, CFG_STR },
+	{ "bindinterface", CFG_BINDINTERFACE, CFG_STR },
+	{ "knownhostscommand", CFG_KNOWNHOSTSCOMMAND, CFG_STR },
+	{ "localcommand", CFG_LOCALCOMMAND, CFG_STR },
+	{ "permitlocalcommand", CFG_PERMITLOCALCOMMAND, CFG_YESNO },
 };
 
 struct cfg {
@@ -706,9 +715,11 @@ static void cfg_stamps_free(struct cfg_stamps *st)
 	st->nocache = 0;
 }
 
+/* ssh's flags: yes or true, no or false. */
 static int cfg_yes(const struct cfg *c, enum cfg_key k, int dflt)
 {
-	return c->val[k] == NULL ? dflt : strcasecmp(c->val[k], "yes") == 0;
+	return c->val[k] == NULL ? dflt : strcasecmp(c->val[k], "yes") == 0 ||
+	    strcasecmp(c->val[k], "true") == 0;
 }
 
 static long cfg_num(const struct cfg *c, enum cfg_key k, long dflt)
@@ -730,6 +741,7 @@ struct target {
 	char user[SSHMCP_USER_MAX];
 	int port;
 	char kh_name[SSHMCP_HOST_MAX + 8];       /* known_hosts key: host or [host]:port */
+	int hk_alias;                            /* kh_name is HostKeyAlias */
 	char *ident[SSHMCP_MAX_IDENTITIES];      /* expanded IdentityFile paths */
 	int nident;
 	int ident_explicit;                      /* configured, not ssh's defaults */
@@ -759,6 +771,12 @@ struct target {
 	char control_path[SSHMCP_PATH_MAX];      /* ControlPath as configured ("" or none: unset) */
 	char *fwd[SSHMCP_FWD_SPECS_MAX];         /* forwardings from ssh_config: 'L'/'R'/'D' + spec */
 	int nfwd;
+	int family;                              /* AddressFamily: AF_UNSPEC, AF_INET, AF_INET6 */
+	char bind_address[SSHMCP_HOST_MAX];      /* BindAddress, "" for none */
+	char bind_interface[SSHMCP_IFNAME_MAX];  /* BindInterface, "" for none */
+	char kh_command[SSHMCP_LINE_MAX];        /* KnownHostsCommand, tokens unexpanded */
+	char local_command[SSHMCP_LINE_MAX];     /* LocalCommand, tokens unexpanded */
+	int permit_local;                        /* PermitLocalCommand: run it */
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -779,9 +797,16 @@ static void cfg_env_init(struct cfg_env *env)
 	(void)str_copy(env->luser, sizeof(env->luser), pw != NULL ? pw->pw_name : "");
 }
 
-/* Expand ~ and ssh's % tokens (%d %u %h %r %p %n %%) into out; -1 on overflow or bad token. */
-static int cfg_expand(const struct cfg_env *env, const struct target *t, const char *in,
-    char *out, size_t cap)
+/* The tokens a keyword adds to the common ones (KnownHostsCommand's %f %K %t ...): indexed
+ * by the letter, NULL where the keyword has none. */
+struct cfg_tokens {
+	const char *v[128];
+};
+
+/* Expand ~ and ssh's % tokens (%d %u %h %r %p %n %%, and x's) into out; -1 on overflow or
+ * a token the keyword does not take. */
+static int cfg_expand_x(const struct cfg_env *env, const struct target *t, const char *in,
+    const struct cfg_tokens *x, char *out, size_t cap)
 {
 	size_t o = 0;
 	char port[8];
@@ -807,7 +832,10 @@ static int cfg_expand(const struct cfg_env *env, const struct target *t, const c
 			case 'r': rep = t->user; break;
 			case 'p': rep = port; break;
 			case 'n': rep = t->alias; break;
-			default: return -1;
+			default:
+				if (x == NULL || (unsigned char)*in >= 128 ||
+				    (rep = x->v[(unsigned char)*in]) == NULL)
+					return -1;
 			}
 		}
 		rep = rep != NULL ? rep : one;
@@ -819,6 +847,46 @@ static int cfg_expand(const struct cfg_env *env, const struct target *t, const c
 	}
 	out[o] = '\0';
 	return 0;
+}
+
+static int cfg_expand(const struct cfg_env *env, const struct target *t, const char *in,
+    char *out, size_t cap)
+{
+	return cfg_expand_x(env, t, in, NULL, out, cap);
+}
+
+/* The connection's tokens LocalCommand and KnownHostsCommand share with ssh: %C (SHA-1 of
+ * %l%h%p%r), %i, %j, %k, %L, %l, %T; bufs holds their text. */
+struct cfg_conn_tokens {
+	char uid[16], host[SSHMCP_HOST_MAX], shost[SSHMCP_HOST_MAX], hash[41];
+};
+
+static void cfg_tokens_conn(const struct target *t, struct cfg_conn_tokens *b,
+    struct cfg_tokens *x)
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
+	unsigned char h[20];
+	char in[SSHMCP_HOST_MAX * 3 + SSHMCP_USER_MAX];
+	int i;
+
+	(void)str_fmt(b->uid, sizeof(b->uid), "%u", (unsigned)getuid());
+	if (gethostname(b->host, sizeof(b->host)) < 0)
+		b->host[0] = '\0';
+	b->host[sizeof(b->host) - 1] = '\0';
+	(void)str_copy(b->shost, sizeof(b->shost), b->host);
+	b->shost[strcspn(b->shost, ".")] = '\0';
+	b->hash[0] = '\0';
+	if (md != NULL && str_fmt(in, sizeof(in), "%s%s%d%s", b->host, t->host, t->port,
+	    t->user) == 0 && mbedtls_md(md, (const unsigned char *)in, strlen(in), h) == 0)
+		for (i = 0; i < 20; i++)
+			(void)str_fmt(b->hash + 2 * i, 3, "%02x", h[i]);
+	x->v['C'] = b->hash;
+	x->v['i'] = b->uid;
+	x->v['j'] = t->proxy_jump;
+	x->v['k'] = t->hk_alias ? t->kh_name : t->alias;
+	x->v['L'] = b->shost;
+	x->v['l'] = b->host;
+	x->v['T'] = "NONE";
 }
 
 /* A command line for /bin/sh (ProxyCommand, Match exec): the names its %h %n %r stand for
@@ -854,36 +922,66 @@ static void cfg_free(struct cfg *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Next whitespace-separated argument, double quotes removed; -1 on an unterminated quote. */
+/*
+ * Next argument as ssh's argv_split reads one: whitespace separates, "..." and '...' quote,
+ * a backslash escapes a quote, a backslash or (unquoted) a space, and a `#` that starts an
+ * argument comments out the rest of the line. -1 on an unterminated quote.
+ */
 static int cfg_next_arg(char **pp, char **arg)
 {
-	char *p = *pp, *o;
+	char *p = *pp, *o, quote = 0;
 
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (*p == '\0') {
+	if (*p == '\0' || *p == '#') {
 		*arg = NULL;
-		*pp = p;
+		*pp = p + strlen(p);
 		return 0;
 	}
 	*arg = o = p;
-	while (*p != '\0' && *p != ' ' && *p != '\t') {
-		if (*p == '"') {
-			char *q = strchr(p + 1, '"');
-
-			if (q == NULL)
-				return -1;
-			memmove(o, p + 1, (size_t)(q - p - 1));
-			o += q - p - 1;
-			p = q + 1;
-			continue;
-		}
-		*o++ = *p++;
+	for (; *p != '\0' && (quote != 0 || (*p != ' ' && *p != '\t')); p++) {
+		if (*p == '\\' && (p[1] == '\'' || p[1] == '"' || p[1] == '\\' ||
+		    (quote == 0 && p[1] == ' ')))
+			*o++ = *++p;
+		else if (quote == 0 && (*p == '"' || *p == '\''))
+			quote = *p;
+		else if (quote != 0 && *p == quote)
+			quote = 0;
+		else
+			*o++ = *p;
 	}
+	if (quote != 0)
+		return -1;
 	if (*p != '\0')
 		p++;
 	*o = '\0';
 	*pp = p;
+	return 0;
+}
+
+/* Append arg to out so that cfg_next_arg reads it back as one argument: what ssh_config
+ * quoted stays together when a value is kept as a list and split again later. */
+static int cfg_arg_append(char *out, size_t cap, const char *arg)
+{
+	size_t o = strlen(out);
+	int plain = *arg != '\0' && strpbrk(arg, " \t\"'\\#") == NULL;
+
+	if (o > 0 && o < cap)
+		out[o++] = ' ';
+	if (!plain && o < cap)
+		out[o++] = '"';
+	for (; *arg != '\0' && o < cap; arg++) {
+		if ((*arg == '"' || *arg == '\\') && o + 1 < cap)
+			out[o++] = '\\';
+		out[o++] = *arg;
+	}
+	if (!plain && o < cap)
+		out[o++] = '"';
+	if (o >= cap) {
+		out[cap - 1] = '\0';
+		return -1;
+	}
+	out[o] = '\0';
 	return 0;
 }
 
@@ -918,13 +1016,50 @@ static int cfg_keyword(const char *name)
 	return -1;
 }
 
+/* ssh's time format (convtime): seconds, or numbers each with s m h d w after it ("1m30s").
+ * -1 when it is not one or too large. */
+static int cfg_time(const char *v, long *out)
+{
+	long total = 0;
+
+	if (*v == '\0')
+		return -1;
+	while (*v != '\0') {
+		char *end;
+		long n, mul;
+
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (end == v || n < 0 || errno != 0)
+			return -1;
+		switch (*end) {
+		case '\0': mul = 1; break;
+		case 's': case 'S': mul = 1; end++; break;
+		case 'm': case 'M': mul = 60; end++; break;
+		case 'h': case 'H': mul = 3600; end++; break;
+		case 'd': case 'D': mul = 86400; end++; break;
+		case 'w': case 'W': mul = 604800; end++; break;
+		default: return -1;
+		}
+		if (n > (INT_MAX - total) / mul)
+			return -1;
+		total += n * mul;
+		v = end;
+	}
+	*out = total;
+	return 0;
+}
+
 static int cfg_check_value(enum cfg_kind kind, const char *v)
 {
 	long n;
 
 	switch (kind) {
 	case CFG_YESNO:
-		return (strcasecmp(v, "yes") == 0 || strcasecmp(v, "no") == 0) ? 0 : -1;
+		return (strcasecmp(v, "yes") == 0 || strcasecmp(v, "no") == 0 ||
+		    strcasecmp(v, "true") == 0 || strcasecmp(v, "false") == 0) ? 0 : -1;
+	case CFG_TIME:
+		return (strcasecmp(v, "none") == 0 || cfg_time(v, &n) == 0) ? 0 : -1;
 	case CFG_NUM:
 		return (strcasecmp(v, "none") == 0 || str_to_int(v, 0, INT_MAX, &n) == 0) ? 0 : -1;
 	case CFG_PORTNUM:
@@ -935,28 +1070,60 @@ static int cfg_check_value(enum cfg_kind kind, const char *v)
 	return -1;
 }
 
-/* ProxyCommand keeps its whole line; SetEnv and SendEnv accumulate over lines. */
+/* SetEnv: the first line that sets any wins, and in it the first NAME= of each name, as in
+ * ssh; SendEnv accumulates over lines. Both are kept as a list cfg_next_arg splits again. */
+static int cfg_env_list(struct cfg *c, enum cfg_key k, char *p, const struct cfg_src *src,
+    const char *kw, struct err *e)
+{
+	char list[SSHMCP_LINE_MAX] = "", seen[SSHMCP_LINE_MAX], *arg, *sp, *prev;
+
+	if (c->val[k] != NULL && k == CFG_SENDENV)
+		(void)str_copy(list, sizeof(list), c->val[k]);
+	while (cfg_next_arg(&p, &arg) == 0 && arg != NULL) {
+		size_t n = strcspn(arg, "=");
+		int dup = 0;
+
+		if (k == CFG_SETENV && arg[n] != '=') {
+			err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: bad %s value", src->file, src->line,
+			    kw);
+			return -1;
+		}
+		(void)str_copy(seen, sizeof(seen), list);
+		for (sp = seen; k == CFG_SETENV && !dup && cfg_next_arg(&sp, &prev) == 0 &&
+		    prev != NULL;)
+			dup = strncmp(prev, arg, n + 1) == 0;
+		if (!dup && cfg_arg_append(list, sizeof(list), arg) < 0)
+			break;                  /* as many as fit */
+	}
+	if (*p != '\0') {
+		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: unterminated quote", src->file, src->line);
+		return -1;
+	}
+	if (list[0] == '\0' || (c->val[k] != NULL && k == CFG_SETENV))
+		return 0;
+	free(c->val[k]);
+	if ((c->val[k] = strdup(list)) == NULL) {
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* ProxyCommand, LocalCommand and KnownHostsCommand keep their whole line, comments and
+ * quotes, as ssh does. */
 static int cfg_raw_value(struct cfg *c, enum cfg_key k, const char *v,
     const struct cfg_src *src, const char *kw, struct err *e)
 {
-	char both[SSHMCP_LINE_MAX];
-
 	if (*v == '\0') {
 		err_set(e, SSHMCP_ERR_CONFIG, "%s line %d: missing %s value", src->file, src->line, kw);
 		return -1;
 	}
 	/* ProxyCommand and ProxyJump exclude each other: whichever comes first wins, as in
-	 * ssh; SetEnv keeps its first line; only SendEnv accumulates. */
-	if (c->val[k] != NULL && k != CFG_SENDENV)
+	 * ssh. */
+	if (c->val[k] != NULL)
 		return 0;
 	if (k == CFG_PROXYCOMMAND && c->val[CFG_PROXYJUMP] != NULL)
 		return 0;
-	if (c->val[k] != NULL) {
-		if (str_fmt(both, sizeof(both), "%s %s", c->val[k], v) < 0)
-			return 0;
-		v = both;
-	}
-	free(c->val[k]);
 	if ((c->val[k] = strdup(v)) == NULL) {
 		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
 		return -1;
@@ -1155,9 +1322,11 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 	k = cfg_keyword(kw);
 	if (k < 0 || !src->active)
 		return 0;
-	if (cfg_keywords[k].key == CFG_PROXYCOMMAND || cfg_keywords[k].key == CFG_SETENV ||
-	    cfg_keywords[k].key == CFG_SENDENV)
+	if (cfg_keywords[k].key == CFG_PROXYCOMMAND || cfg_keywords[k].key == CFG_LOCALCOMMAND ||
+	    cfg_keywords[k].key == CFG_KNOWNHOSTSCOMMAND)
 		return cfg_raw_value(c, cfg_keywords[k].key, p, src, kw, e);
+	if (cfg_keywords[k].key == CFG_SETENV || cfg_keywords[k].key == CFG_SENDENV)
+		return cfg_env_list(c, cfg_keywords[k].key, p, src, kw, e);
 	if (cfg_keywords[k].key == CFG_LOCALFORWARD || cfg_keywords[k].key == CFG_REMOTEFORWARD ||
 	    cfg_keywords[k].key == CFG_DYNAMICFORWARD)
 		return cfg_forward(c, cfg_keywords[k].key, p, src, kw, e);
@@ -1181,12 +1350,21 @@ static int cfg_line(struct cfg *c, struct cfg_src *src, char *line, struct err *
 	if (c->val[cfg_keywords[k].key] == NULL) {
 		char both[SSHMCP_LINE_MAX];
 		const char *keep = val;
+		long secs;
+
+		/* A time ("1m30s") is kept in seconds, the number the rest reads. */
+		if (cfg_keywords[k].kind == CFG_TIME && cfg_time(val, &secs) == 0 &&
+		    str_fmt(both, sizeof(both), "%ld", secs) == 0)
+			keep = both;
 
 		/* The known-hosts keywords take several files: keep the rest of the line too. */
-		if ((cfg_keywords[k].key == CFG_USERKNOWNHOSTSFILE ||
-		    cfg_keywords[k].key == CFG_GLOBALKNOWNHOSTSFILE) && *p != '\0') {
-			if (str_fmt(both, sizeof(both), "%s %s", val, p) < 0)
-				return 0;
+		if (cfg_keywords[k].key == CFG_USERKNOWNHOSTSFILE ||
+		    cfg_keywords[k].key == CFG_GLOBALKNOWNHOSTSFILE) {
+			both[0] = '\0';
+			do {
+				if (cfg_arg_append(both, sizeof(both), val) < 0)
+					return 0;
+			} while (cfg_next_arg(&p, &val) == 0 && val != NULL);
 			keep = both;
 		}
 		if ((c->val[cfg_keywords[k].key] = strdup(keep)) == NULL) {
@@ -1397,6 +1575,7 @@ static int cfg_resolve_names(const struct cfg *c, const struct cfg_env *env, str
 		t->port = (int)cfg_num(c, CFG_PORT, 22);
 	(void)str_copy(tmp, sizeof(tmp),
 	    c->val[CFG_HOSTKEYALIAS] != NULL ? c->val[CFG_HOSTKEYALIAS] : t->host);
+	t->hk_alias = c->val[CFG_HOSTKEYALIAS] != NULL;
 	if (t->port == 22 || c->val[CFG_HOSTKEYALIAS] != NULL)
 		return str_copy(t->kh_name, sizeof(t->kh_name), tmp);
 	return str_fmt(t->kh_name, sizeof(t->kh_name), "[%s]:%d", tmp, t->port);
@@ -1437,6 +1616,32 @@ nomem:
 	return -1;
 }
 
+/* AddressFamily, BindAddress, BindInterface: how the direct connection leaves this host. */
+static int cfg_resolve_bind(const struct cfg *c, struct target *t, struct err *e)
+{
+	const char *af = c->val[CFG_ADDRESSFAMILY];
+
+	if (af == NULL || strcasecmp(af, "any") == 0)
+		t->family = AF_UNSPEC;
+	else if (strcasecmp(af, "inet") == 0)
+		t->family = AF_INET;
+	else if (strcasecmp(af, "inet6") == 0)
+		t->family = AF_INET6;
+	else {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad AddressFamily \"%s\"", af);
+		return -1;
+	}
+	if (c->val[CFG_BINDADDRESS] != NULL && strcasecmp(c->val[CFG_BINDADDRESS], "none") != 0 &&
+	    str_copy(t->bind_address, sizeof(t->bind_address), c->val[CFG_BINDADDRESS]) < 0)
+		return -1;
+	if (c->val[CFG_BINDINTERFACE] != NULL &&
+	    str_copy(t->bind_interface, sizeof(t->bind_interface), c->val[CFG_BINDINTERFACE]) < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad BindInterface \"%s\"", c->val[CFG_BINDINTERFACE]);
+		return -1;
+	}
+	return 0;
+}
+
 static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, struct target *t,
     struct err *e)
 {
@@ -1448,7 +1653,8 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 		t->strict = KH_STRICT_YES;
 	else if (strcasecmp(s, "accept-new") == 0)
 		t->strict = KH_STRICT_ACCEPT_NEW;
-	else if (strcasecmp(s, "no") == 0 || strcasecmp(s, "off") == 0)
+	else if (strcasecmp(s, "no") == 0 || strcasecmp(s, "off") == 0 ||
+	    strcasecmp(s, "false") == 0)
 		t->strict = KH_STRICT_NO;
 	else {
 		err_set(e, SSHMCP_ERR_CONFIG, "bad StrictHostKeyChecking \"%s\"", s);
@@ -1481,6 +1687,15 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 		if ((t->fwd[t->nfwd] = strdup(c->fwds[t->nfwd])) == NULL)
 			return -1;
 	t->fwd_clear = cfg_yes(c, CFG_CLEARALLFORWARDINGS, 0);
+	if (cfg_resolve_bind(c, t, e) < 0)
+		return -1;
+	/* Expanded when run: their tokens name the host key and the connection. */
+	if (c->val[CFG_KNOWNHOSTSCOMMAND] != NULL &&
+	    strcasecmp(c->val[CFG_KNOWNHOSTSCOMMAND], "none") != 0)
+		(void)str_copy(t->kh_command, sizeof(t->kh_command), c->val[CFG_KNOWNHOSTSCOMMAND]);
+	t->permit_local = cfg_yes(c, CFG_PERMITLOCALCOMMAND, 0);
+	if (c->val[CFG_LOCALCOMMAND] != NULL && strcasecmp(c->val[CFG_LOCALCOMMAND], "none") != 0)
+		(void)str_copy(t->local_command, sizeof(t->local_command), c->val[CFG_LOCALCOMMAND]);
 	t->gateway_ports = cfg_yes(c, CFG_GATEWAYPORTS, 0);
 	/* No multiplexing: the path only names the socket `-O` reports as absent, as ssh
 	 * does without a master; ControlMaster and ControlPersist are ignored (Ansible). */
@@ -1774,18 +1989,18 @@ static int kh_split(char *line, struct kh_line *l)
 	return 0;
 }
 
-/* Check the server's key against one file, raising `r` to the strongest finding. */
-static void kh_scan_file(const char *path, const char *name, const unsigned char *blob,
-    size_t bloblen, struct kh_check *r)
+/* Check the server's key against the lines of f (a file, or what KnownHostsCommand
+ * printed), raising `r` to the strongest finding. */
+static void kh_scan_stream(FILE *f, const char *path, const char *name,
+    const unsigned char *blob, size_t bloblen, struct kh_check *r)
 {
 	char line[SSHMCP_LINE_MAX * 4], type[64];
 	unsigned char known[SSHMCP_KEYBLOB_MAX];
 	struct kh_line l;
-	FILE *f = fopen(path, "r");
 	int lineno = 0;
 
-	if (f == NULL || kh_blob_type(blob, bloblen, type, sizeof(type)) < 0)
-		goto out;
+	if (kh_blob_type(blob, bloblen, type, sizeof(type)) < 0)
+		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		size_t n;
 		enum kh_result found;
@@ -1810,9 +2025,117 @@ static void kh_scan_file(const char *path, const char *name, const unsigned char
 				kh_fingerprint(known, n, r->known_fp, sizeof(r->known_fp));
 		}
 	}
-out:
+}
+
+static void kh_scan_file(const char *path, const char *name, const unsigned char *blob,
+    size_t bloblen, struct kh_check *r)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	kh_scan_stream(f, path, name, blob, bloblen, r);
+	fclose(f);
+}
+
+static int kh_command_close(FILE *f, pid_t pid, const char *cmd, struct err *e);
+
+/* KnownHostsCommand as ssh runs it: split into arguments, each one's tokens expanded (%f
+ * %H %I %K %t besides the connection's; NONE for the key's before there is one), run without
+ * a shell, stdin /dev/null; its stdout comes back to be read as known_hosts lines. NULL (e
+ * set) when it cannot run. */
+static FILE *kh_command_open(const struct target *t, const char *reason,
+    const unsigned char *blob, size_t bloblen, pid_t *pid, struct err *e)
+{
+	char buf[SSHMCP_LINE_MAX], words[SSHMCP_LINE_MAX], *p = buf, *arg;
+	char *argv[SSHMCP_KH_COMMAND_ARGS + 1], type[64] = "NONE", fp[64] = "NONE";
+	char b64[SSHMCP_KEYBLOB_MAX * 2] = "NONE";
+	struct cfg_conn_tokens b;
+	struct cfg_tokens x = { .v = { NULL } };
+	struct cfg_env env;
+	size_t o = 0, n;
+	int argc = 0, pfd[2], null;
+	FILE *f;
+
+	if (blob != NULL && (kh_blob_type(blob, bloblen, type, sizeof(type)) < 0 ||
+	    b64_encode(blob, bloblen, b64, sizeof(b64) - 1, &n) < 0)) {
+		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand: bad host key");
+		return NULL;
+	}
+	if (blob != NULL) {
+		b64[n] = '\0';
+		kh_fingerprint(blob, bloblen, fp, sizeof(fp));
+	}
+	cfg_env_init(&env);
+	cfg_tokens_conn(t, &b, &x);
+	/* %H: the known_hosts name; before the key exchange (ORDER) ssh gives the bare host */
+	x.v['f'] = fp, x.v['I'] = reason, x.v['K'] = b64, x.v['t'] = type;
+	x.v['H'] = blob != NULL || t->hk_alias ? t->kh_name : t->host;
+	(void)str_copy(buf, sizeof(buf), t->kh_command);
+	while (argc < SSHMCP_KH_COMMAND_ARGS && cfg_next_arg(&p, &arg) == 0 && arg != NULL) {
+		if (cfg_expand_x(&env, t, arg, &x, words + o, sizeof(words) - o) < 0) {
+			err_set(e, SSHMCP_ERR_CONFIG, "KnownHostsCommand: bad %% token or too long");
+			return NULL;
+		}
+		argv[argc++] = words + o;
+		o += strlen(words + o) + 1;
+	}
+	argv[argc] = NULL;
+	if (argc == 0 || argv[0][0] != '/') {
+		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand path is not absolute");
+		return NULL;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (*pid = fork()) < 0) {
+		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand: %s", strerror(errno));
+		return NULL;
+	}
+	if (*pid == 0) {
+		if ((null = open("/dev/null", O_RDWR)) >= 0)
+			(void)dup2(null, STDIN_FILENO);
+		(void)dup2(pfd[1], STDOUT_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if ((f = fdopen(pfd[0], "r")) == NULL) {
+		close(pfd[0]);
+		(void)kh_command_close(NULL, *pid, t->kh_command, e);
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+	}
+	return f;
+}
+
+/* Read to the end, then its status: -1 (e set) unless it exited 0. */
+static int kh_command_close(FILE *f, pid_t pid, const char *cmd, struct err *e)
+{
+	char line[SSHMCP_LINE_MAX];
+	int st = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		;
 	if (f != NULL)
 		fclose(f);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand %.200s exited with status %d", cmd,
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	return -1;
+}
+
+/* KnownHostsCommand after the files: the server's key checked against its lines too. */
+static int kh_scan_command(const struct target *t, const unsigned char *blob, size_t bloblen,
+    struct kh_check *r, struct err *e)
+{
+	pid_t pid;
+	FILE *f = kh_command_open(t, "HOSTNAME", blob, bloblen, &pid, e);
+
+	if (f == NULL)
+		return -1;
+	kh_scan_stream(f, "KnownHostsCommand", t->kh_name, blob, bloblen, r);
+	return kh_command_close(f, pid, t->kh_command, e);
 }
 
 /*
@@ -2053,7 +2376,7 @@ static void kh_pref_list(char *out, size_t cap, const char *list, const char *pa
  * Host key algorithms to offer, the types already recorded for this host first: a host
  * known only by its ECDSA key must not be refused because the server prefers Ed25519.
  */
-static void kh_pref_algs(const struct target *t, char *out, size_t cap)
+static int kh_pref_algs(const struct target *t, char *out, size_t cap, struct err *e)
 {
 	char line[SSHMCP_LINE_MAX * 4], known[SSHMCP_ALGS_MAX] = "";
 	char first[SSHMCP_ALGS_MAX] = "";
@@ -2062,9 +2385,15 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 	size_t n;
 	int i, ca = 0;
 
-	for (i = 0; i < t->nkh; i++) {
-		FILE *f = fopen(t->kh_file[i], "r");
+	/* The files, then KnownHostsCommand asked for the ORDER: failing, it fails the
+	 * connection, as in ssh. */
+	for (i = 0; i <= t->nkh; i++) {
+		pid_t pid = 0;
+		FILE *f = i < t->nkh ? fopen(t->kh_file[i], "r") : NULL;
 
+		if (i == t->nkh && t->kh_command[0] != '\0' &&
+		    (f = kh_command_open(t, "ORDER", NULL, 0, &pid, e)) == NULL)
+			return -1;
 		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 			if (kh_split(line, &l) < 0 || !kh_host_matches(l.hosts, t->kh_name))
 				continue;
@@ -2073,7 +2402,9 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 			else
 				kh_pref_add(known, sizeof(known), t->hostkey, l.type);
 		}
-		if (f != NULL)
+		if (pid > 0 && kh_command_close(f, pid, t->kh_command, e) < 0)
+			return -1;
+		if (pid == 0 && f != NULL)
 			fclose(f);
 	}
 	/* As ssh's order_hostkeyalgs: a CA line for this host puts every certificate
@@ -2091,6 +2422,7 @@ static void kh_pref_algs(const struct target *t, char *out, size_t cap)
 	kh_pref_list(first, sizeof(first), known, "*");
 	kh_pref_list(first, sizeof(first), t->hostkey, "*");
 	(void)str_copy(out, cap, first);
+	return 0;
 }
 
 /* HashKnownHosts: "|1|base64(salt)|base64(HMAC-SHA1(salt, name))", as ssh-keygen -H. */
@@ -2271,6 +2603,7 @@ struct sess {
 	struct job via_job;
 	LIBSSH2_CHANNEL *tun;       /* direct-tcpip on via, carrying our SSH stream */
 	int tun_fd;                 /* our end of the socketpair libssh2 reads as its socket */
+	int wfd;                    /* ProxyCommand: the pipe libssh2 writes; -1 when fd is both */
 	struct ring tun_up, tun_down;   /* socketpair -> channel, channel -> socketpair */
 	int env_i;                  /* OPEN_ENV: the next SetEnv/SendEnv variable */
 	int in_eof, eof_sent, remote_eof, timed_out;
@@ -2304,36 +2637,75 @@ static void tried_add(struct sess *s, const char *what)
 		    "%s%s", s->tried[0] != '\0' ? "," : "", what);
 }
 
-/* ProxyCommand: /bin/sh runs it with one end of a socketpair as stdin and stdout; the
- * other end is our socket. */
+/* ProxyCommand: /bin/sh runs it with a pipe as its stdin and another as its stdout, as ssh
+ * gives them (a program that asks what its stdin is, sshd -i among them, sees what it sees
+ * under ssh); we read its stdout as fd and write its stdin as wfd. */
 static enum step_rc conn_proxy_command(struct sess *s)
 {
-	int sv[2];
-	pid_t pid;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, i;
+	pid_t pid = -1;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		err_set(&s->err, SSHMCP_ERR_CONNECT, "ProxyCommand: socketpair: %s", strerror(errno));
-		return STEP_FAIL;
-	}
-	if ((pid = fork()) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		err_set(&s->err, SSHMCP_ERR_CONNECT, "ProxyCommand: fork: %s", strerror(errno));
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		err_set(&s->err, SSHMCP_ERR_CONNECT, "ProxyCommand: %s", strerror(errno));
+		for (i = 0; i < 2; i++) {
+			if (in[i] >= 0)
+				close(in[i]);
+			if (out[i] >= 0)
+				close(out[i]);
+		}
 		return STEP_FAIL;
 	}
 	if (pid == 0) {
-		(void)dup2(sv[1], STDIN_FILENO);
-		(void)dup2(sv[1], STDOUT_FILENO);
+		(void)dup2(out[0], STDIN_FILENO);
+		(void)dup2(in[1], STDOUT_FILENO);
 		execl("/bin/sh", "sh", "-c", s->t.proxy_command, (char *)NULL);
 		_exit(127);
 	}
-	close(sv[1]);
-	(void)fd_set_flag(sv[0], O_NONBLOCK, 1);
-	s->fd = sv[0];
+	close(in[1]);
+	close(out[0]);
+	(void)fd_set_flag(in[0], O_NONBLOCK, 1);
+	(void)fd_set_flag(out[1], O_NONBLOCK, 1);
+	s->fd = in[0];
+	s->wfd = out[1];
 	s->proxy_pid = pid;
 	log_msg(s->log, LOG_DEBUG1, "Executing proxy command: %s", s->t.proxy_command);
 	s->state = SESS_HANDSHAKE;
 	return STEP_AGAIN;
+}
+
+/* LocalCommand (PermitLocalCommand yes): once authenticated, the user's shell runs it here
+ * with our stdin, stdout and stderr, and we wait for it, as ssh does; its status is not
+ * ours. The names its tokens stand for are checked first, as for ProxyCommand. */
+static void conn_local_command(const struct sess *s, const struct cfg_env *env)
+{
+	char cmd[SSHMCP_LINE_MAX];
+	struct cfg_conn_tokens b;
+	struct cfg_tokens x = { .v = { NULL } };
+	const char *shell = getenv("SHELL");
+	struct err e = { .code = SSHMCP_OK };
+	pid_t pid;
+
+	cfg_tokens_conn(&s->t, &b, &x);
+	if (name_check(s->t.host, s->t.user, &e) < 0 || name_check(s->t.alias, NULL, &e) < 0 ||
+	    cfg_expand_x(env, &s->t, s->t.local_command, &x, cmd, sizeof(cmd)) < 0) {
+		log_msg(s->log, LOG_ERROR, "LocalCommand: bad %% token or name: %.80s",
+		    s->t.local_command);
+		return;
+	}
+	if (shell == NULL || *shell == '\0')
+		shell = "/bin/sh";
+	log_msg(s->log, LOG_DEBUG1, "Executing %s -c \"%s\"", shell, cmd);
+	if ((pid = fork()) < 0) {
+		log_msg(s->log, LOG_ERROR, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		execl(shell, shell, "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 static void sess_free(struct sess *s);
@@ -2454,7 +2826,7 @@ static void conn_res_fill(struct conn_res *r, const struct addrinfo *ai)
  */
 static void conn_resolve_child(const struct sess *s, int wfd)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct addrinfo hints = { .ai_family = s->t.family, .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	struct conn_res r = { .rc = 0 };
 	sigset_t none;
 	char port[8];
@@ -2481,7 +2853,8 @@ static void conn_resolve_child(const struct sess *s, int wfd)
 	_exit(0);
 }
 
-/* A literal address needs no DNS: getaddrinfo answers it at once, here. 0 when it did. */
+/* A literal address needs no DNS: getaddrinfo answers it at once, here. 0 when it did, -1
+ * for a name, -2 for an address of the family AddressFamily (-4, -6) excludes. */
 static int conn_resolve_literal(struct sess *s)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -2491,6 +2864,10 @@ static int conn_resolve_literal(struct sess *s)
 	(void)str_fmt(port, sizeof(port), "%d", s->t.port);
 	if (getaddrinfo(s->t.host, port, &hints, &ai) != 0)
 		return -1;
+	if (s->t.family != AF_UNSPEC && ai->ai_family != s->t.family) {
+		freeaddrinfo(ai);
+		return -2;
+	}
 	conn_res_fill(&s->res, ai);
 	freeaddrinfo(ai);
 	s->res_len = sizeof(s->res);
@@ -2563,8 +2940,13 @@ static enum step_rc conn_resolve(struct sess *s, int64_t now)
 {
 	int rc;
 
-	if (s->res_pid == 0 && conn_resolve_literal(s) < 0)
-		return conn_resolve_fork(s);
+	if (s->res_pid == 0 && (rc = conn_resolve_literal(s)) < 0) {
+		if (rc == -1)
+			return conn_resolve_fork(s);
+		err_set(&s->err, SSHMCP_ERR_RESOLVE, "Could not resolve hostname %s: Address family "
+		    "for hostname not supported", s->t.host);
+		return STEP_FAIL;
+	}
 	if (s->res_pid != 0 && (rc = conn_resolve_read(s)) <= 0) {
 		if (rc == 0 && now < s->deadline)
 			return STEP_WAIT;
@@ -2589,6 +2971,67 @@ static enum step_rc conn_resolve(struct sess *s, int64_t now)
 	return STEP_AGAIN;
 }
 
+/* BindInterface: its first address of the family (IPv6: not a link-local one), as ssh's
+ * check_ifaddrs picks. */
+static int conn_bind_ifaddr(const char *ifname, int family, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct ifaddrs *ifa, *i;
+	int rc = -1;
+
+	if (getifaddrs(&ifa) < 0)
+		return -1;
+	for (i = ifa; rc < 0 && i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family ||
+		    strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		*len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		if (family == AF_INET6 &&
+		    IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr))
+			continue;
+		memcpy(ss, i->ifa_addr, *len);
+		rc = 0;
+	}
+	freeifaddrs(ifa);
+	return rc;
+}
+
+/* BindAddress (before BindInterface, as in ssh): the local address the socket leaves from.
+ * Said as ssh says it; -1 fails this address. */
+static int conn_bind(struct sess *s, int fd, int family)
+{
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICHOST }, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	int rc;
+
+	if (s->t.bind_address[0] != '\0') {
+		if ((rc = getaddrinfo(s->t.bind_address, NULL, &hints, &ai)) != 0) {
+			log_msg(s->log, LOG_ERROR, "getaddrinfo: %s: %s", s->t.bind_address,
+			    gai_strerror(rc));
+			return -1;
+		}
+		len = ai->ai_addrlen <= sizeof(ss) ? ai->ai_addrlen : 0;
+		memcpy(&ss, ai->ai_addr, len);
+		freeaddrinfo(ai);
+	} else if (s->t.bind_interface[0] != '\0' &&
+	    conn_bind_ifaddr(s->t.bind_interface, family, &ss, &len) < 0) {
+		log_msg(s->log, LOG_ERROR, "getifaddrs: %s: no suitable addresses",
+		    s->t.bind_interface);
+		return -1;
+	}
+	if (len > 0 && bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		char host[SSHMCP_HOST_MAX] = "?";
+
+		(void)getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL, 0,
+		    NI_NUMERICHOST);
+		log_msg(s->log, LOG_ERROR, "bind %s: %s", host, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The next address, with a non-blocking connect. */
 static enum step_rc conn_start(struct sess *s)
 {
@@ -2598,6 +3041,11 @@ static enum step_rc conn_start(struct sess *s)
 		s->fd = socket(a->family, a->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->protocol);
 		if (s->fd < 0)
 			continue;
+		if (conn_bind(s, s->fd, a->family) < 0) {
+			close(s->fd);
+			s->fd = -1;
+			continue;
+		}
 		if (connect(s->fd, (const struct sockaddr *)&a->sa, a->len) == 0 ||
 		    errno == EINPROGRESS)
 			return STEP_WAIT;
@@ -2606,7 +3054,7 @@ static enum step_rc conn_start(struct sess *s)
 		close(s->fd);
 		s->fd = -1;
 	}
-	err_set(&s->err, SSHMCP_ERR_CONNECT, "connect to host %s port %d: failed", s->t.host,
+	err_set(&s->err, SSHMCP_ERR_CONNECT, "connect to host %s port %d: failure", s->t.host,
 	    s->t.port);
 	return STEP_FAIL;
 }
@@ -2654,7 +3102,8 @@ static int conn_prefs(struct sess *s)
 {
 	char hostkey[SSHMCP_ALGS_MAX];
 
-	kh_pref_algs(&s->t, hostkey, sizeof(hostkey));
+	if (kh_pref_algs(&s->t, hostkey, sizeof(hostkey), &s->err) < 0)
+		return -1;
 	log_msg(s->log, LOG_DEBUG2, "host key algorithms: %s", hostkey);
 	if (libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_KEX, s->t.kex) != 0 ||
 	    libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_HOSTKEY, hostkey) != 0 ||
@@ -2747,6 +3196,8 @@ static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t noteca
 	}
 	for (i = 0; i < s->t.nkh; i++)
 		kh_scan_file(s->t.kh_file[i], s->t.kh_name, blob, len, &r);
+	if (s->t.kh_command[0] != '\0' && kh_scan_command(&s->t, blob, len, &r, &s->err) < 0)
+		return STEP_FAIL;
 	switch (r.result) {
 	case KH_MATCH:
 		log_msg(s->log, LOG_DEBUG1, "Host '%s' is known and matches the %s host key (%s).",
@@ -2815,7 +3266,7 @@ static void conn_alive_arm(struct sess *s, int64_t now)
 static LIBSSH2_RECV_FUNC(conn_recv)
 {
 	struct sess *s = *abstract;
-	ssize_t n = recv(socket, buffer, length, flags);
+	ssize_t n = s->wfd >= 0 ? read(socket, buffer, length) : recv(socket, buffer, length, flags);
 
 	if (n < 0 && errno != EAGAIN)
 		log_msg(s->log, LOG_DEBUG1, "recv: %s", strerror(errno));
@@ -2838,6 +3289,19 @@ static enum step_rc conn_hostkey(struct sess *s)
 		(void)str_fmt(s->err.msg + n, sizeof(s->err.msg) - n, " (host certificate not "
 		    "accepted: %s)", note);
 	return rc;
+}
+
+/* ProxyCommand's writes go to its stdin pipe, not to the fd libssh2 reads. */
+static LIBSSH2_SEND_FUNC(conn_send_pipe)
+{
+	struct sess *s = *abstract;
+	ssize_t n = write(s->wfd, buffer, length);
+
+	(void)socket;
+	(void)flags;
+	if (n < 0)
+		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
+	return n;
 }
 
 /* The client's answer about an unknown host key arrived (or did not, by the deadline). */
@@ -3032,6 +3496,9 @@ static enum step_rc conn_handshake(struct sess *s, int64_t now)
 		libssh2_session_set_blocking(s->ssh, 0);
 		(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV,
 		    (libssh2_cb_generic *)conn_recv);
+		if (s->wfd >= 0)
+			(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_SEND,
+			    (libssh2_cb_generic *)conn_send_pipe);
 		conn_alive_arm(s, now);
 		if (conn_prefs(s) < 0)
 			return STEP_FAIL;
@@ -3910,6 +4377,7 @@ static int sess_init(struct sess *s, const struct job *j, const struct log *lg, 
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->wfd = -1;
 	s->tun_fd = -1;
 	s->res_fd = -1;
 	s->job = j;
@@ -3986,6 +4454,9 @@ static void sess_free(struct sess *s)
 		libssh2_session_free(s->ssh);
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->wfd >= 0)
+		close(s->wfd);
+	s->wfd = -1;
 	conn_resolve_stop(s);
 	mem_wipe(s->secret, sizeof(s->secret));
 	mem_wipe(s->passphrase, sizeof(s->passphrase));
@@ -16904,7 +17375,12 @@ static void loop_add(struct loop *l, int fd, short events, enum loop_kind kind, 
 static void sess_poll_add(struct loop *l, struct sess *s)
 {
 	for (; s != NULL; s = s->via) {
-		loop_add(l, s->fd, sess_events(s), LOOP_SESS, s);
+		short ev = sess_events(s);
+
+		/* ProxyCommand: reads on its stdout pipe, writes on its stdin pipe */
+		loop_add(l, s->fd, s->wfd >= 0 ? (short)(ev & ~POLLOUT) : ev, LOOP_SESS, s);
+		if (s->wfd >= 0 && (ev & POLLOUT))
+			loop_add(l, s->wfd, POLLOUT, LOOP_SESS, s);
 		loop_add(l, s->res_fd, POLLIN, LOOP_SESS, s);       /* the resolver's answer */
 		/* Our end of a tunnel: bytes our libssh2 wrote wait there to be pumped on. */
 		if (s->tun_fd >= 0)
@@ -17018,6 +17494,12 @@ static void loop_dispatch(struct loop *l, struct cli *c)
 	/* Every session steps each turn: libssh2 may hold whole packets that the socket no
 	 * longer signals, and a drained ring must resume reading without waiting for POLLIN. */
 	sess_step(&c->sess, time_ms());
+	if (c->sess.t.permit_local && c->sess.t.local_command[0] != '\0' &&
+	    c->sess.state >= SESS_OPENING &&
+	    c->sess.state < SESS_DONE) {
+		conn_local_command(&c->sess, &c->env);      /* once, before any output of ours */
+		c->sess.t.local_command[0] = '\0';
+	}
 	fwd_step(c, time_ms());
 	/* -f: the parent leaves once authenticated and the forwardings are up. */
 	if (c->fork_bg && (c->sess.state == SESS_RUNNING || c->sess.state == SESS_READY) &&
@@ -17917,6 +18399,16 @@ static void cli_print(const char *key, const char *val)
 		(void)fd_write_all(STDOUT_FILENO, line, strlen(line));
 }
 
+/* A list kept for cfg_next_arg: one line an item, as ssh -G prints SetEnv and SendEnv. */
+static void cli_print_list(const char *key, const char *list)
+{
+	char buf[SSHMCP_LINE_MAX], *p = buf, *arg;
+
+	(void)str_copy(buf, sizeof(buf), list);
+	while (cfg_next_arg(&p, &arg) == 0 && arg != NULL)
+		cli_print(key, arg);
+}
+
 /* -G's forwarding lines: the command line's, then ssh_config's, as ssh lists them. */
 static void cli_print_forwards(const struct cli *c, const struct target *t)
 {
@@ -17976,9 +18468,16 @@ static int cli_print_config(struct cli *c, struct err *e)
 	cli_print("serveraliveinterval", num);
 	(void)str_fmt(num, sizeof(num), "%d", t.alive_count);
 	cli_print("serveralivecountmax", num);
-	cli_print("setenv", t.setenv);
-	cli_print("sendenv", t.sendenv);
+	cli_print_list("setenv", t.setenv);
+	cli_print_list("sendenv", t.sendenv);
 	cli_print_forwards(c, &t);
+	cli_print("addressfamily", t.family == AF_INET ? "inet" : t.family == AF_INET6 ? "inet6" :
+	    "any");
+	cli_print("bindaddress", t.bind_address);
+	cli_print("bindinterface", t.bind_interface);
+	cli_print("permitlocalcommand", t.permit_local ? "yes" : "no");
+	cli_print("localcommand", t.local_command);
+	cli_print("knownhostscommand", t.kh_command);
 	cli_print("kexalgorithms", t.kex);
 	cli_print("hostkeyalgorithms", t.hostkey);
 	cli_print("ciphers", t.cipher);

@@ -43,6 +43,8 @@
 #define SSHMCP_MAX_KH_FILES      8                  /* UserKnownHostsFile + Global entries */
 #define SSHMCP_PATH_MAX          4096
 #define SSHMCP_HOST_MAX          1025               /* NI_MAXHOST */
+#define SSHMCP_KH_COMMAND_ARGS   64                 /* KnownHostsCommand's arguments */
+#define SSHMCP_IFNAME_MAX        16                 /* IFNAMSIZ: BindInterface */
 #define SSHMCP_USER_MAX          256
 #define SSHMCP_SECRET_MAX        1024               /* password / passphrase */
 #define SSHMCP_MASK_MAX          8                  /* secrets a session blanks in its output */

@@ -84,10 +84,14 @@ mhka = one(mcp, 'hostkeyalias')
 if not (hka == hostname and mhka is None):
     cmp('hostkeyalias', hka, mhka)
 
-def words(d, k):
-    return [w for v in d.get(k, []) for w in v.split()]
-cmp('setenv', words(ssh, 'setenv'), words(mcp, 'setenv'))
-cmp('sendenv', words(ssh, 'sendenv'), words(mcp, 'sendenv'))
+# ssh expands ~ with the passwd entry's home, bound over by the fixture's ($HOME) in 17
+pwhome = pwd.getpwuid(os.getuid()).pw_dir
+ukh = ' '.join(home + w[len(pwhome):] if w.startswith(pwhome + '/') else w
+               for w in one(ssh, 'userknownhostsfile', '').split(' '))
+cmp('userknownhostsfile', ukh, one(mcp, 'userknownhostsfile', ''))
+
+cmp('setenv', ssh.get('setenv', []), mcp.get('setenv', []))
+cmp('sendenv', ssh.get('sendenv', []), mcp.get('sendenv', []))
 
 for x in diffs:
     print(x)
