@@ -28,5 +28,5 @@ grep '^sessions ' "$FIX/sessions.out" >"$FIX/steps.out"
 awk '{ printf "%-10s %8s %8s %8s %10.1f\n", $2, $4, $6, $8, $10 / 1024 }' "$FIX/steps.out"
 awk 'NR == 1 { b = $4 } END { if (b > 0) printf "p50 at %s sessions / p50 at %s: %.2f (goal: p50 <= 5 ms)\n", $2, first, $4 / b }
 	NR == 1 { first = $2; r1 = $10 } END { if (NR > 1) printf "RSS: %.3f MB a session past the first (%s -> %s), %.1f MB at %s (goal <= 0.2 MB a session + 8 MB: %.1f MB)\n", ($10 - r1) / 1024 / ($2 - first), first, $2, $10 / 1024, $2, 8 + 0.2 * $2 }' "$FIX/steps.out"
-awk '$1 == "idle" { printf "idle %s s with all open: %s ms of server CPU (utime + stime; goal: none)\n", $2, $4 }
+awk '$1 == "idle" { printf "idle %s s with all open: %s ms of server CPU (utime + stime, clock ticks), %s ms on a CPU (schedstat)\n", $2, $4, $6 }
 	$1 == "answered" { print }' "$FIX/sessions.out"
