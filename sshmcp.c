@@ -7392,6 +7392,10 @@ struct dev_state {
 	int echo;                           /* its echo has been seen */
 	int lines;                          /* output lines since that echo */
 	int64_t sent;
+	char prompt[SSHMCP_PROMPT_MAX];     /* the line that ended the last step, exactly */
+	int64_t rx_prev, gap;               /* reads since the line was typed: the last one,
+	                                     * the longest pause between two (-1: one read) */
+	int fast;                           /* the last line is that prompt: a short settle */
 	char line[SSHMCP_DEV_LINE_MAX];     /* the last line as a terminal shows it */
 	size_t n, col;
 	size_t fresh;                       /* cells written since the cursor last went back:
@@ -8213,6 +8217,8 @@ static void dev_type_line(struct shell *sh, const char *line, size_t n, int64_t 
 	sh->dv->echo = 0;
 	sh->dv->lines = 0;
 	sh->dv->sent = now;
+	sh->dv->rx_prev = 0;
+	sh->dv->gap = -1;
 	if (sh->dv->phase == DEV_ENABLE)
 		shell_arm(sh, SHT_ENABLE, now + SSHMCP_DEV_ENABLE_MS);
 }
@@ -8483,6 +8489,7 @@ static void dev_probe(struct shell *sh, const char *line, int stage, int64_t now
 			    sh->dv->prof->name);
 			return;
 		}
+		(void)str_copy(sh->dv->prompt, sizeof(sh->dv->prompt), line);
 		sh->dv->phase = DEV_PAGER;
 		sh->dv->next = sh->dv->prof->pager_off;
 		dev_line_clear(sh);
@@ -8642,6 +8649,7 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 		if (!sh->dv->echo && now - sh->dv->sent < SSHMCP_DEV_RELEARN_MS)
 			return;             /* the echo first: the prompt may be an old one */
 		sh->fresh = 0;
+		(void)str_copy(sh->dv->prompt, sizeof(sh->dv->prompt), line);
 		dev_on_prompt(sh, mode, now);
 		return;
 	}
@@ -8654,8 +8662,10 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 	/* A prompt of the platform, but not the learned one: the host name changed. */
 	if (stage >= DEV_AT_RELEARN && sh->dv->echo &&
 	    dev_host_of(sh->dv->prof, line, host, sizeof(host)) == 0 && dev_learn(sh, host) == 0 &&
-	    dev_mode_of(sh, line, mode, sizeof(mode)) >= 0)
+	    dev_mode_of(sh, line, mode, sizeof(mode)) >= 0) {
+		(void)str_copy(sh->dv->prompt, sizeof(sh->dv->prompt), line);
 		dev_on_prompt(sh, mode, now);
+	}
 }
 
 /* When the next look at the last line is due. */
@@ -8664,6 +8674,8 @@ static int64_t dev_check_at(const struct shell *sh)
 	static const int wait_ms[] = { SSHMCP_DEV_SETTLE_MS, SSHMCP_QUIET_MS,
 		SSHMCP_DEV_RELEARN_MS };
 
+	if (sh->dv->stage == DEV_AT_SETTLE && sh->dv->fast)
+		return sh->last_rx + SSHMCP_DEV_FAST_MS;
 	return sh->last_rx + wait_ms[sh->dv->stage < DEV_AT_RELEARN ? sh->dv->stage : DEV_AT_RELEARN];
 }
 
@@ -8747,11 +8759,38 @@ static void dev_step(struct shell *sh, const struct prompt *pr, int64_t now)
 	}
 }
 
+/*
+ * After a read: is the last line the exact text of the prompt that ended the last step,
+ * after the echo and a line of output, on a stream that came without a pause? Then the
+ * command is most likely over and a short settle is enough (Netmiko and scrapli trust a
+ * learned prompt at once). The output could still hold a line equal to the prompt, split
+ * from its newline by the link; but a link shows where it pauses: after one pause between
+ * reads longer than the short settle since the line was typed (a slow or chunked link) the
+ * full SSHMCP_DEV_SETTLE_MS applies. So it does right after the echo (a first output line
+ * equal to the prompt looks like no output at all), at login (the banner) and in enable.
+ */
+static void dev_fast(struct shell *sh)
+{
+	struct dev_state *d = sh->dv;
+	char line[SSHMCP_PROMPT_MAX];
+
+	if (d->rx_prev != 0 && sh->last_rx - d->rx_prev > d->gap)
+		d->gap = sh->last_rx - d->rx_prev;
+	d->rx_prev = sh->last_rx;
+	d->fast = 0;
+	if (d->phase != DEV_RUN || !d->echo || d->lines == 0 || d->prompt[0] == '\0' ||
+	    d->gap >= SSHMCP_DEV_FAST_MS || d->n == 0 || d->n >= sizeof(line))
+		return;
+	dev_line_text(sh, line, sizeof(line));
+	d->fast = strcmp(line, d->prompt) == 0;
+}
+
 static void dev_arrived(struct shell *sh)
 {
 	sh->fresh = 1;
 	sh->dv->stage = DEV_AT_SETTLE;
 	dev_after_feed(sh);
+	dev_fast(sh);
 }
 
 static int dev_eng_type(struct shell *sh, struct cmd *c)

@@ -85,6 +85,8 @@
 #define SSHMCP_PROMPT_MAX        256                /* the last line kept for prompt matching */
 #define SSHMCP_DEV_LINE_MAX      4096               /* a device's line, kept whole for erasures */
 #define SSHMCP_DEV_SETTLE_MS     20                 /* quiet after a device prompt before it counts */
+#define SSHMCP_DEV_FAST_MS       2                  /* ... the last prompt's text after output
+                                                     * that came without a pause (dev_fast) */
 #define SSHMCP_DEV_RELEARN_MS    1000               /* quiet before an unlearned prompt counts */
 #define SSHMCP_DEV_DETECT_MS     800                /* no sentinel by then: try the device profiles */
 #define SSHMCP_DEV_PROBES        8                  /* newlines sent at login to find the prompt */

@@ -9,15 +9,16 @@
 //   on    after `enable` and `terminal length 24`: RUNS timed calls, the engine answers --More--
 // Each output is compared with WANT (the --dump text). Prints "key value..." lines for
 // devices.sh: cold_ms, off_ms, off_srv, on_ms, on_srv, clock_ms, clock_srv (client round trip and
-// server duration_ms, ms; clock: RUNS×4 `show clock`), off_bad, on_bad, cold_bad (outputs not
-// equal to WANT). Environment: SSHMCP, MCP_SDK,
-// MCP_HOST (default ios), RUNS (5), WANT (file), PIDFILE (the server's PID is appended).
+// server duration_ms, ms; clock: CLOCK_N (default RUNS×20) `show clock`), off_bad, on_bad,
+// cold_bad (outputs not equal to WANT). Environment: SSHMCP, MCP_SDK,
+// MCP_HOST (default ios), RUNS (5), CLOCK_N, WANT (file), PIDFILE (the server's PID is appended).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { startServer } from './mcp.mjs';
 
 const HOST = process.env.MCP_HOST || 'ios';
 const RUNS = Number(process.env.RUNS || 5);
+const CLOCK_N = Number(process.env.CLOCK_N || RUNS * 20);
 const WANT = readFileSync(process.env.WANT, 'utf8');
 
 const { client, err } = await startServer();
@@ -62,7 +63,7 @@ try {
 		console.log(`${mode}_bad ${bad}`);
 	}
 	const clk = [], clks = [];   // a one-line command: the engine's own overhead per command
-	for (let i = 0; i < RUNS * 4; i++) {
+	for (let i = 0; i < CLOCK_N; i++) {
 		const r = await call('off', 'show clock');
 		clk.push(r.ms); clks.push(r.srv);
 		if (r.out !== '*12:00:00.000 UTC Mon Mar 1 1993\n') console.error(`show clock: ${JSON.stringify(r.out)}`);

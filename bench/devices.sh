@@ -10,7 +10,9 @@
 #     (an exec channel: the device prints it unpaged, no prompt, no login dialogue);
 #   * warm, on one open session: execute_command through `sshmcp serve` and the MCP SDK
 #     (bench/devices.mjs), against the Python driver on one `ssh -tt` session.
-# RUNS (default 5) timed runs of each, medians in ms, ratios sshmcp/OpenSSH. Not a test: no
+# RUNS (default 5) timed runs of each, medians in ms, ratios sshmcp/OpenSSH; the warm
+# one-line `show clock` RUNS×20 times, p50 and p90 (issue 20's goal: p50 <= 5 ms), and with
+# BEFORE=path-to-another-sshmcp the same warm calls on that binary too. Not a test: no
 # thresholds. Everything runs under timeout; what is started is stopped by PID.
 . "$(dirname "$0")/lib.sh"
 . "$TESTS_DIR/fakedev/lib.sh"
@@ -156,6 +158,13 @@ RUNS=$RUNS PIDFILE=$PIDFILE MCP_HOST=ios SSHMCP=$SSHMCP \
 NODE_PID=$!
 _track "$NODE_PID"
 wait "$NODE_PID" || note "bench/devices.mjs failed (exit $?): $(tail -n 5 "$FIX/node.err" | tr '\n' ' ')"
+if [ -n "${BEFORE-}" ]; then
+	RUNS=$RUNS PIDFILE=$PIDFILE MCP_HOST=ios SSHMCP=$BEFORE \
+		timeout -k 5 600 node "$REPO/bench/devices.mjs" >"$FIX/node0.out" 2>"$FIX/node0.err" &
+	NODE_PID=$!
+	_track "$NODE_PID"
+	wait "$NODE_PID" || note "bench/devices.mjs on BEFORE failed (exit $?): $(tail -n 5 "$FIX/node0.err" | tr '\n' ' ')"
+fi
 timeout 600 "$PY" "$FIX/drive.py" warm "$RUNS" >"$FIX/ttwarm.out" 2>"$FIX/ttwarm.err" ||
 	note "the ssh -tt warm driver failed: $(tail -n 3 "$FIX/ttwarm.err" | tr '\n' ' ')"
 
@@ -198,6 +207,12 @@ words clock_ms "$FIX/ttwarm.out" >"$FIX/ttw_clk.ms"
 printf '  %-58s %9s  %s\n' "sshmcp execute_command show clock (one line)" "$(med "$FIX/mcp_clk.ms")" ""
 printf '  %-58s %9s  %s\n' "  (server duration_ms)" "$(med "$FIX/mcp_clk.srv")" ""
 printf '  %-58s %9s  %s\n' "ssh -tt + Python driver, show clock" "$(med "$FIX/ttw_clk.ms")" ""
+pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(p / 100 * NR + 0.999999); if (i < 1) i = 1; if (NR) printf "%.2f", v[i]; else printf "n/a" }'; }
+echo "  warm show clock, $(grep -c . "$FIX/mcp_clk.ms") calls: sshmcp p50 $(pct "$FIX/mcp_clk.ms" 50) ms, p90 $(pct "$FIX/mcp_clk.ms" 90) ms (server p50 $(pct "$FIX/mcp_clk.srv" 50) ms; goal p50 <= 5 ms)"
+if [ -n "${BEFORE-}" ]; then
+	words clock_ms "$FIX/node0.out" >"$FIX/mcp0_clk.ms"; words clock_srv "$FIX/node0.out" >"$FIX/mcp0_clk.srv"
+	echo "  warm show clock, BEFORE ($BEFORE): p50 $(pct "$FIX/mcp0_clk.ms" 50) ms, p90 $(pct "$FIX/mcp0_clk.ms" 90) ms (server p50 $(pct "$FIX/mcp0_clk.srv" 50) ms); pager off show running-config $(words off_ms "$FIX/node0.out" | median %.1f) ms"
+fi
 printf '  %-58s %9s  %s\n' "first call on a fresh MCP session (login+enable+show)" "$(kv cold_ms "$FIX/node.out" | awk '{ printf "%.1f", $1 }')" "$(mbad cold_bad "$FIX/node.out")"
 echo "  ratios sshmcp/OpenSSH (median): cold pager off $(ratio "$(med "$FIX/cli_off.ms")" "$(med "$FIX/tt_off.ms")")," \
 	"cold pager on $(ratio "$(med "$FIX/cli_on.ms")" "$(med "$FIX/tt_on.ms")")," \

@@ -5,10 +5,12 @@
 # medians and minimums of the wall time, the median client CPU time (user + system), and the
 # ratio sshmcp/ssh. The post-quantum hybrids run against OpenSSH 10's sshd when the machine's
 # is older (tools/deps.sh openssh10, as tests/09-pq-kex.sh), where this machine's ssh may not
-# follow (mlkem768x25519 needs OpenSSH 9.9): its columns then read "-". Not a test: no
-# thresholds.
+# follow (mlkem768x25519 needs OpenSSH 9.9): its columns then read "-". PAIRS (default all:
+# "P1 P2 P3 P4 P5 P6 P7") picks rows by name; P5-P7 build OpenSSH 10's sshd first if missing.
+# Not a test: no thresholds.
 . "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-20}
+PAIRS=${PAIRS:-P1 P2 P3 P4 P5 P6 P7}
 
 hostkeys_gen "$FIX/hk"
 ssh-keygen -q -t rsa -b 3072 -N '' -C host-rsa3072 -f "$FIX/hk/ssh_host_rsa3072_key" </dev/null >/dev/null ||
@@ -32,6 +34,7 @@ pairs=(
 rows=()
 for p in "${pairs[@]}"; do
 	IFS='|' read -r name kex hk key server <<<"$p"
+	case " $PAIRS " in *" $name "*) ;; *) continue ;; esac
 	# the fixture's DEBUG logging would weigh on both sides
 	conf=("LogLevel INFO" "HostKey $key" "KexAlgorithms $kex" "HostKeyAlgorithms $hk")
 	if [ "$server" != 10 ] && printf '%s\n' "$SSHD_KEX" | tr ',' '\n' | grep -qx -- "$kex"; then

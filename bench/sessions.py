@@ -9,8 +9,13 @@ time N calls of execute_command `true` on session s0, one at a time, round trip 
 client sees it (request written -> response read). Prints per K:
     sessions K p50 P50 p90 P90 p99 P99 rss_kb RSS
 Percentiles are nearest-rank, in ms. One server for all counts: sessions stay open.
+After the last count:
+    idle SECONDS cpu_ms CPU run_ms RUN     the server's user + system time over IDLE seconds
+                                           (default 10) with every session open and idle (clock
+                                           ticks), and its time on a CPU (schedstat, ns exact)
+    answered OK of K in MS ms              `true` on every open session once more
 """
-import json, math, subprocess, sys, time
+import json, math, os, subprocess, sys, time
 
 def pct(v, p):
     v = sorted(v)
@@ -73,7 +78,30 @@ def main():
                     rss = int(l.split()[1])
         print("sessions %d p50 %.3f p90 %.3f p99 %.3f rss_kb %d" % (k, pct(ms, 50), pct(ms, 90),
               pct(ms, 99), rss), flush=True)
+    # idle: nothing asked, every session open; the kernel's count of the server's CPU time
+    idle = float(os.environ.get("IDLE", "10"))
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_ms():
+        with open("/proc/%d/stat" % p.pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) * 1000.0 / tick   # utime, stime
+
+    def run_ms():
+        with open("/proc/%d/schedstat" % p.pid) as f:
+            return int(f.read().split()[0]) / 1e6
+    time.sleep(2)
+    c0, r0 = cpu_ms(), run_ms()
+    time.sleep(idle)
+    print("idle %.0f cpu_ms %.1f run_ms %.3f" % (idle, cpu_ms() - c0, run_ms() - r0), flush=True)
+    ok, t0 = 0, time.perf_counter()
+    for b in range(0, opened, 16):
+        ids = [call("s%d" % j) for j in range(b, min(opened, b + 16))]
+        p.stdin.flush()
+        read_until(ids)
+        ok += len(ids)
+    print("answered %d of %d in %.0f ms" % (ok, opened, (time.perf_counter() - t0) * 1000), flush=True)
     p.stdin.close()
-    p.wait(timeout=30)
+    p.wait(timeout=60)
 
 main()

@@ -43,11 +43,17 @@ _fakedev_install
 import json, sys
 t = json.load(open(sys.argv[1]))
 t["commands"].append({"cmd": "show slow", "modes": ["user", "enable"], "do": [{"sleep_ms": 60000}, {"print": "done"}]})
+t["commands"].append({"cmd": "show prompts", "modes": ["user", "enable"], "do": [{"print": ["R1>",
+    "interface Gi0/1", "R1>", "R1#", "Router>", " description R1>", "R1>"]}]})
 json.dump(t, open(sys.argv[2], "w"))
 PYEOF
 chmod 644 "$FAKEDEV_DIR/slow_ios.json"
 fakedev_start SLOW cisco_ios --table "$FAKEDEV_DIR/slow_ios.json"
-for n in IOS IOSQ ASA JUNOS JUNOSQ EOS VRP ROS ROS1 HP PAN SLOWLINK SLOW; do
+# output lines equal to the prompt (R1>), at once and on a link of 1-4 bytes up to 15 ms apart
+fakedev_start PROMPTS cisco_ios --hostname R1 --quirks crlf --table "$FAKEDEV_DIR/slow_ios.json"
+fakedev_start PROMPTSLOW cisco_ios --hostname R1 --quirks crlf --chunk-delay-ms 15 --chunk-bytes 1-4 \
+	--table "$FAKEDEV_DIR/slow_ios.json"
+for n in IOS IOSQ ASA JUNOS JUNOSQ EOS VRP ROS ROS1 HP PAN SLOWLINK SLOW PROMPTS PROMPTSLOW; do
 	trust "$n"
 	ssh_alias "${n,,}" "$n"
 done
@@ -160,6 +166,21 @@ check_contains "$ERR" "Destination filename [startup-config]?" "stderr names the
 T=40 mcp --timeout 30 --device-type cisco_ios slowlink 'show version'
 check_exit "$RC" 0 "a slow link (1-4 bytes, up to 300 ms apart): exit 0"
 check_eq "$OUT" "$(cat "$FIX/ios.version")" "and the whole output, = --dump version"
+
+# A line of output equal to the learned prompt does not end the command, neither at once
+# (the whole output in one read) nor on a link that pauses after any byte (a pause cannot
+# be told from the end there: the engine waits SSHMCP_DEV_SETTLE_MS, longer than 15 ms)
+PROMPTS_OUT=$'R1>\ninterface Gi0/1\nR1>\nR1#\nRouter>\n description R1>\nR1>\n*12:00:00.000 UTC Mon Mar 1 1993'
+for i in 1 2 3; do
+	T=40 mcp --timeout 30 --device-type cisco_ios prompts $'show prompts\nshow clock\nshow prompts\nshow clock'
+	check_exit "$RC" 0 "output lines equal to the prompt, run $i: exit 0"
+	check_eq "$OUT" "$PROMPTS_OUT"$'\n'"$PROMPTS_OUT" "run $i: the whole output of both commands, twice"
+done
+for i in 1 2 3; do
+	T=60 mcp --timeout 50 --device-type cisco_ios promptslow $'show prompts\nshow clock'
+	check_exit "$RC" 0 "the same on a link of 1-4 bytes up to 15 ms apart, run $i: exit 0"
+	check_eq "$OUT" "$PROMPTS_OUT" "run $i: the whole output, and the next command's"
+done
 
 t0=$SECONDS
 T=30 mcp --timeout 3 --device-type cisco_ios slow 'show slow'
