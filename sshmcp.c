@@ -558,7 +558,8 @@ enum cfg_key {
 	CFG_KBDINTERACTIVEAUTHENTICATION, CFG_PUBKEYAUTHENTICATION, CFG_REQUESTTTY,
 	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
 	CFG_CERTIFICATEFILE, CFG_EXITONFORWARDFAILURE, CFG_CLEARALLFORWARDINGS, CFG_GATEWAYPORTS,
-	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD, CFG_NKEYS
+	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD,
+	CFG_FORWARDAGENT, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
@@ -607,6 +608,7 @@ static const struct {
 	{ "localforward", CFG_LOCALFORWARD, CFG_STR },
 	{ "remoteforward", CFG_REMOTEFORWARD, CFG_STR },
 	{ "dynamicforward", CFG_DYNAMICFORWARD, CFG_STR },
+	{ "forwardagent", CFG_FORWARDAGENT, CFG_STR },
 };
 
 struct cfg {
@@ -759,6 +761,7 @@ struct target {
 	char control_path[SSHMCP_PATH_MAX];      /* ControlPath as configured ("" or none: unset) */
 	char *fwd[SSHMCP_FWD_SPECS_MAX];         /* forwardings from ssh_config: 'L'/'R'/'D' + spec */
 	int nfwd;
+	char fwd_agent[SSHMCP_PATH_MAX];         /* ForwardAgent: the local agent socket, "" off */
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -794,11 +797,19 @@ static int cfg_expand(const struct cfg_env *env, const struct target *t, const c
 		in++;
 	}
 	for (; *in != '\0'; in++) {
-		const char *rep = NULL;
-		char one[2] = { *in, '\0' };
+		const char *rep = NULL, *end;
+		char one[2] = { *in, '\0' }, name[128];
 		size_t n;
 
-		if (*in == '%') {
+		if (in[0] == '$' && in[1] == '{') {     /* ${NAME}: ssh's environment variables */
+			if ((end = strchr(in, '}')) == NULL || (size_t)(end - in - 2) >= sizeof(name))
+				return -1;
+			memcpy(name, in + 2, (size_t)(end - in - 2));
+			name[end - in - 2] = '\0';
+			if ((rep = getenv(name)) == NULL)
+				return -1;
+			in = end;
+		} else if (*in == '%') {
 			switch (*++in) {
 			case '%': rep = "%"; break;
 			case 'd': rep = env->home; break;
@@ -1432,6 +1443,28 @@ nomem:
 	return -1;
 }
 
+/* ForwardAgent yes|no|PATH: the socket the server's agent channels are relayed to (a path
+ * takes ~, % tokens and ${VAR}). "yes" is SSH_AUTH_SOCK; without one there is nothing to
+ * forward (ssh drops it too). */
+static int cfg_forward_agent(const struct cfg *c, const struct cfg_env *env, struct target *t,
+    struct err *e)
+{
+	const char *v = c->val[CFG_FORWARDAGENT];
+
+	t->fwd_agent[0] = '\0';
+	if (v == NULL || strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
+		return 0;
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
+		v = getenv("SSH_AUTH_SOCK");
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (cfg_expand(env, t, v, t->fwd_agent, sizeof(t->fwd_agent)) < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad ForwardAgent \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, struct target *t,
     struct err *e)
 {
@@ -1470,6 +1503,8 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 		err_set(e, SSHMCP_ERR_CONFIG, "bad IdentityAgent \"%s\"", agent);
 		return -1;
 	}
+	if (cfg_forward_agent(c, env, t, e) < 0)
+		return -1;
 	t->hash_kh = cfg_yes(c, CFG_HASHKNOWNHOSTS, 0);
 	t->fwd_exit_on_failure = cfg_yes(c, CFG_EXITONFORWARDFAILURE, 0);
 	for (t->nfwd = 0; t->nfwd < c->nfwds; t->nfwd++)
@@ -1952,7 +1987,7 @@ enum sess_state {
 
 enum hs_step { HS_KEX, HS_ASK };
 enum auth_step { AUTH_LIST, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT, AUTH_FAILED };
-enum open_step { OPEN_CHANNEL, OPEN_PTY, OPEN_ENV, OPEN_START };
+enum open_step { OPEN_CHANNEL, OPEN_AGENT, OPEN_PTY, OPEN_ENV, OPEN_START };
 enum close_step { CLOSE_WAIT, CLOSE_CHANNEL, CLOSE_DISCONNECT };
 
 /* One address a name resolved to, as the resolver child sends it (conn_resolve). */
@@ -1981,6 +2016,7 @@ struct job {
 	int timeout_s;              /* 0: none */
 	int tunnel;                 /* a jump host, or exec -N/-W: stop at READY */
 	int subsystem;              /* exec -s: `command` names a subsystem (sftp) */
+	int agent;                  /* exec -A: ask for agent forwarding (t.fwd_agent) */
 };
 
 struct sess {
@@ -2040,6 +2076,8 @@ struct sess {
 	int tun_fd;                 /* our end of the socketpair libssh2 reads as its socket */
 	struct ring tun_up, tun_down;   /* socketpair -> channel, channel -> socketpair */
 	int env_i;                  /* OPEN_ENV: the next SetEnv/SendEnv variable */
+	LIBSSH2_CHANNEL *agent_new[SSHMCP_AGENT_PENDING];  /* -A: opened by the server, not yet */
+	int nagent_new;                                    /* taken by the forwarding section */
 	int in_eof, eof_sent, remote_eof, timed_out;
 	int exit_status;
 	char exit_signal[32];
@@ -3170,6 +3208,38 @@ static enum step_rc sess_env(struct sess *s)
 	return STEP_AGAIN;
 }
 
+/* The server opened an auth-agent@openssh.com channel and libssh2 confirmed it: it waits
+ * here for the forwarding section (fwd_agent) to connect it to the local agent. */
+static LIBSSH2_AUTHAGENT_FUNC(sess_agent_open)
+{
+	struct sess *s = *abstract;
+
+	(void)session;
+	if (s->nagent_new < SSHMCP_AGENT_PENDING) {
+		s->agent_new[s->nagent_new++] = channel;
+		return;
+	}
+	log_msg(s->log, LOG_INFO, "agent forwarding: too many agent channels at once");
+	(void)libssh2_channel_free(channel);
+}
+
+/* ssh sends auth-agent-req@openssh.com before the PTY and wants no reply; libssh2 wants one,
+ * and a refusal (sshd's AllowAgentForwarding no) is no error, as with ssh. */
+static enum step_rc sess_agent_req(struct sess *s)
+{
+	int rc;
+
+	(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_AUTHAGENT,
+	    (libssh2_cb_generic *)sess_agent_open);
+	rc = libssh2_channel_request_auth_agent(s->ch);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return STEP_WAIT;
+	log_msg(s->log, LOG_DEBUG1, "Requesting authentication agent forwarding: %s",
+	    rc == 0 ? "accepted" : "refused");
+	s->step = s->job->want_pty ? OPEN_PTY : OPEN_ENV;
+	return STEP_AGAIN;
+}
+
 static enum step_rc sess_opening(struct sess *s)
 {
 	const struct job *j = s->job;
@@ -3181,8 +3251,10 @@ static enum step_rc sess_opening(struct sess *s)
 		if (s->ch == NULL)
 			return sess_eagain(s) ? STEP_WAIT :
 				sess_fail(s, SSHMCP_ERR_CHANNEL, "channel open failed");
-		s->step = j->want_pty ? OPEN_PTY : OPEN_ENV;
+		s->step = j->agent ? OPEN_AGENT : j->want_pty ? OPEN_PTY : OPEN_ENV;
 		return STEP_AGAIN;
+	case OPEN_AGENT:
+		return sess_agent_req(s);
 	case OPEN_PTY:
 		rc = libssh2_channel_request_pty_ex(s->ch, j->term, (unsigned)strlen(j->term), NULL, 0,
 		    j->cols, j->rows, 0, 0);
@@ -14167,6 +14239,7 @@ struct cli {
 	int json;                   /* --json */
 	/* ssh's other options: -N -s -f -g -V, multiplexing (-O -S), forwardings */
 	int Nflag, sflag, fork_bg, gflag, Vflag;
+	char Aflag;                 /* the last of -A and -a: over ForwardAgent, as in ssh */
 	const char *ctl_cmd, *ctl_path;
 	struct cli_fwd fwds[SSHMCP_FWD_SPECS_MAX];
 	int nfwds;
@@ -14529,7 +14602,7 @@ static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err
 #define CLI_ARG_OPTS "BbcDEeFHIiJLlmOoPpQRSWw"
 
 /* One flag. Those for features exec lacks are taken as ssh takes them where that is
- * harmless (-a -k -K -x -y), said under -v (-A -C -M), or refused (-X -Y). */
+ * harmless (-k -K -x -y), said under -v (-C -M), or refused (-X -Y). */
 static int cli_flag(struct cli *c, char f, struct err *e)
 {
 	switch (f) {
@@ -14546,7 +14619,8 @@ static int cli_flag(struct cli *c, char f, struct err *e)
 	case 'V': c->Vflag = 1; return 0;
 	case '4': return cli_add_opt(c, "AddressFamily inet", e);
 	case '6': return cli_add_opt(c, "AddressFamily inet6", e);
-	case 'A': return cli_add_opt(c, "ForwardAgent yes", e);
+	case 'A':
+	case 'a': c->Aflag = f; return 0;
 	case 'C': return cli_add_opt(c, "Compression yes", e);
 	case 'M': return cli_add_opt(c, "ControlMaster yes", e);
 	case 'X':
@@ -14554,7 +14628,7 @@ static int cli_flag(struct cli *c, char f, struct err *e)
 		err_set(e, SSHMCP_ERR_USAGE, "X11 forwarding (-%c) is not supported", f);
 		return -1;
 	}
-	return 0;                       /* a k K x y */
+	return 0;                       /* k K x y */
 }
 
 /* Options, as ssh's getopt: flags may be bundled (-nT, -vvv), arguments attached (-p22). */
@@ -14888,7 +14962,6 @@ static void cli_notes(const struct cli *c)
 {
 	static const struct { const char *kw, *note; } notes[] = {
 		{ "compression", "Compression: sshmcp has none; the connection is not compressed" },
-		{ "forwardagent", "ForwardAgent: agent forwarding is not supported; not forwarded" },
 		{ "controlmaster", "ControlMaster: no multiplexing; this connection is its own" },
 		{ "bindaddress", "BindAddress: not supported; the system picks the source address" },
 		{ "bindinterface", "BindInterface: not supported; the system picks the interface" },
@@ -15723,12 +15796,24 @@ static const char *fwd_kind_name(char kind)
 
 /* Read the command line's forwardings; ClearAllForwardings drops -L/-R/-D (scp and sftp
  * pass it), never -W. */
-static int fwd_init(struct cli *c, const struct target *t, struct err *e)
+static int fwd_init(struct cli *c, struct target *t, struct err *e)
 {
 	struct fwd *f;
 	int i;
+	const char *sock = getenv("SSH_AUTH_SOCK");
 
-	if (c->nfwds == 0 && !c->Nflag && (t->nfwd == 0 || t->fwd_clear))
+	struct stat st;
+
+	if (c->Aflag == 'a')
+		t->fwd_agent[0] = '\0';
+	else if (c->Aflag == 'A' && t->fwd_agent[0] == '\0' && sock != NULL)
+		(void)str_copy(t->fwd_agent, sizeof(t->fwd_agent), sock);
+	/* ssh says so and asks for forwarding all the same: the channels then fail. */
+	if (t->fwd_agent[0] != '\0' && stat(t->fwd_agent, &st) < 0)
+		log_msg(&c->log, LOG_ERROR, "Cannot forward agent socket path \"%s\": %s",
+		    t->fwd_agent, strerror(errno));
+	c->job.agent = t->fwd_agent[0] != '\0' && !c->job.tunnel;
+	if (c->nfwds == 0 && !c->Nflag && (t->nfwd == 0 || t->fwd_clear) && !c->job.agent)
 		return 0;
 	if ((f = c->fwd = calloc(1, sizeof(*f))) == NULL) {
 		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
@@ -16301,6 +16386,38 @@ static void fwd_conn_step(struct fwd *f, struct fwd_conn *fc, struct sess *s, in
 	}
 }
 
+/* -A: the agent channels the server opened (sess_agent_open queued them), each connected
+ * to the local agent's socket as a connection of its own (ssh's client_request_agent). One
+ * the agent refuses closes through the channel at once. */
+static void fwd_agent(struct fwd *f, struct sess *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	while (s->nagent_new > 0) {
+		LIBSSH2_CHANNEL *ch = s->agent_new[--s->nagent_new];
+		struct fwd_conn *fc = fwd_conn_new(f, NULL, -1, -1);
+		int fd = -1;
+
+		if (fc == NULL) {
+			(void)libssh2_channel_free(ch);
+			continue;
+		}
+		fc->ch = ch;
+		fc->st = FC_OPEN;
+		log_msg(f->log, LOG_DEBUG1, "client_input_channel_open: ctype auth-agent@openssh.com");
+		if (str_copy(sa.sun_path, sizeof(sa.sun_path), s->t.fwd_agent) == 0 &&
+		    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
+		    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			fc->rfd = fc->wfd = fd;
+			continue;
+		}
+		log_msg(f->log, LOG_DEBUG1, "agent %s: %s", s->t.fwd_agent, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fc->l_eof = fc->r_eof = 1;
+	}
+}
+
 /* The bind address ssh sends for -R (channel_rfwd_bind_host). */
 static const char *fwd_rbind_host(const struct fwd_spec *sp)
 {
@@ -16381,6 +16498,7 @@ static void fwd_step(struct cli *c, int64_t now)
 	if (!f->started)
 		fwd_start(f);
 	fwd_remote(f, s);
+	fwd_agent(f, s);
 	for (i = 0; i < f->nconn; i++)
 		opening |= f->conn[i]->st == FC_OPENING;
 	for (i = 0; i < f->nconn && s->state < SESS_DONE; i++)
