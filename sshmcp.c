@@ -1450,13 +1450,14 @@ static int cfg_forward_agent(const struct cfg *c, const struct cfg_env *env, str
     struct err *e)
 {
 	const char *v = c->val[CFG_FORWARDAGENT];
+	struct stat st;
 
 	t->fwd_agent[0] = '\0';
 	if (v == NULL || strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
 		return 0;
 	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
 		v = getenv("SSH_AUTH_SOCK");
-	if (v == NULL || *v == '\0')
+	if (v == NULL || *v == '\0' || (v != c->val[CFG_FORWARDAGENT] && stat(v, &st) < 0))
 		return 0;
 	if (cfg_expand(env, t, v, t->fwd_agent, sizeof(t->fwd_agent)) < 0) {
 		err_set(e, SSHMCP_ERR_CONFIG, "bad ForwardAgent \"%s\"", v);
@@ -2017,6 +2018,7 @@ struct job {
 	int tunnel;                 /* a jump host, or exec -N/-W: stop at READY */
 	int subsystem;              /* exec -s: `command` names a subsystem (sftp) */
 	int agent;                  /* exec -A: ask for agent forwarding (t.fwd_agent) */
+	int hold;                   /* exec -R: stay READY until the forwardings call sess_open */
 };
 
 struct sess {
@@ -3148,7 +3150,7 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 		return rc;
 	if (done) {
 		auth_banner(s);
-		s->state = s->job->tunnel ? SESS_READY : SESS_OPENING;
+		s->state = s->job->tunnel || s->job->hold ? SESS_READY : SESS_OPENING;
 		s->step = OPEN_CHANNEL;
 	} else
 		s->step++;
@@ -3509,6 +3511,15 @@ static enum step_rc sess_ready(struct sess *s, int64_t now)
 	if (s->revents & (POLLERR | POLLHUP))
 		return sess_fail(s, SSHMCP_ERR_SESSION_LOST, "connection to the jump host lost");
 	return STEP_WAIT;
+}
+
+/* A session held at READY (job->hold) goes on to open its channel and run its command. */
+static void sess_open(struct sess *s)
+{
+	if (s->state != SESS_READY)
+		return;
+	s->state = SESS_OPENING;
+	s->step = OPEN_CHANNEL;
 }
 
 static int sess_init(struct sess *s, const struct job *j, const struct log *lg, size_t in_cap,
@@ -15794,24 +15805,31 @@ static const char *fwd_kind_name(char kind)
 	return kind == 'L' ? "local" : kind == 'R' ? "remote" : kind == 'D' ? "dynamic" : "stdio";
 }
 
+/* The agent socket -A/-a and ForwardAgent leave (t->fwd_agent, "" for none). */
+static void fwd_agent_sock(const struct cli *c, struct target *t)
+{
+	const char *sock = getenv("SSH_AUTH_SOCK");
+	struct stat st;
+
+	if (c->Aflag == 'a')
+		t->fwd_agent[0] = '\0';
+	else if (c->Aflag == 'A' && t->fwd_agent[0] == '\0') {
+		if (sock != NULL && stat(sock, &st) == 0)   /* no agent: nothing asked, as ssh */
+			(void)str_copy(t->fwd_agent, sizeof(t->fwd_agent), sock);
+	} else if (t->fwd_agent[0] != '\0' && stat(t->fwd_agent, &st) < 0)
+		/* A configured path: ssh says so and asks all the same; the channels then fail. */
+		log_msg(&c->log, LOG_ERROR, "Cannot forward agent socket path \"%s\": %s",
+		    t->fwd_agent, strerror(errno));
+}
+
 /* Read the command line's forwardings; ClearAllForwardings drops -L/-R/-D (scp and sftp
  * pass it), never -W. */
 static int fwd_init(struct cli *c, struct target *t, struct err *e)
 {
 	struct fwd *f;
 	int i;
-	const char *sock = getenv("SSH_AUTH_SOCK");
 
-	struct stat st;
-
-	if (c->Aflag == 'a')
-		t->fwd_agent[0] = '\0';
-	else if (c->Aflag == 'A' && t->fwd_agent[0] == '\0' && sock != NULL)
-		(void)str_copy(t->fwd_agent, sizeof(t->fwd_agent), sock);
-	/* ssh says so and asks for forwarding all the same: the channels then fail. */
-	if (t->fwd_agent[0] != '\0' && stat(t->fwd_agent, &st) < 0)
-		log_msg(&c->log, LOG_ERROR, "Cannot forward agent socket path \"%s\": %s",
-		    t->fwd_agent, strerror(errno));
+	fwd_agent_sock(c, t);
 	c->job.agent = t->fwd_agent[0] != '\0' && !c->job.tunnel;
 	if (c->nfwds == 0 && !c->Nflag && (t->nfwd == 0 || t->fwd_clear) && !c->job.agent)
 		return 0;
@@ -15844,6 +15862,11 @@ static int fwd_init(struct cli *c, struct target *t, struct err *e)
 			    fwd_kind_name(t->fwd[i][0]), t->fwd[i] + 1);
 			return -1;
 		}
+	/* -R beside a command: the server answers each request before the command runs, as
+	 * it does for ssh (whose requests go before the session's); ExitOnForwardFailure then
+	 * ends it with the command never started. */
+	for (i = 0; i < f->nspec && !c->job.tunnel; i++)
+		c->job.hold |= f->spec[i].kind == 'R';
 	return 0;
 }
 
@@ -16480,6 +16503,13 @@ static void fwd_reap(struct fwd *f, struct sess *s)
 	f->nconn = k;
 }
 
+/* Set up, and every -R answered: what -f waits for before going to the
+ * background, and a held command (job.hold) before it starts. */
+static int fwd_ready(const struct fwd *f)
+{
+	return f == NULL || (f->started && f->next_remote >= f->nspec);
+}
+
 /* The forwardings' turn, after the session's. Channels open only once the session is READY
  * or RUNNING: libssh2 opens one channel at a time, and the session's own comes first. */
 static void fwd_step(struct cli *c, int64_t now)
@@ -16495,9 +16525,23 @@ static void fwd_step(struct cli *c, int64_t now)
 		    s->t.host);
 		return;
 	}
+	/* With no channel open nothing else reads the transport (-N before any connection):
+	 * keepalive replies are taken here, or the link would look silent to sess_alive. */
+	if (s->state == SESS_READY && libssh2_keepalive_read(s->ssh) < 0) {
+		sess_abort(s, SSHMCP_ERR_SESSION_LOST, "Connection to %s closed by remote host.",
+		    s->t.host);
+		return;
+	}
 	if (!f->started)
 		fwd_start(f);
 	fwd_remote(f, s);
+	if (c->job.hold) {              /* no channel of ours opens before the session's */
+		if (s->state == SESS_READY && fwd_ready(f)) {
+			c->job.hold = 0;
+			sess_open(s);
+		}
+		return;
+	}
 	fwd_agent(f, s);
 	for (i = 0; i < f->nconn; i++)
 		opening |= f->conn[i]->st == FC_OPENING;
@@ -16513,12 +16557,6 @@ static void fwd_step(struct cli *c, int64_t now)
 		f->lis[i].rev = 0;
 	}
 	fwd_reap(f, s);
-}
-
-/* Set up, and every -R answered: what -f waits for before going to the background. */
-static int fwd_ready(const struct fwd *f)
-{
-	return f == NULL || (f->started && f->next_remote >= f->nspec);
 }
 
 static void fwd_free(struct fwd *f)
@@ -16572,9 +16610,10 @@ static void sess_poll_add(struct loop *l, struct sess *s)
 	}
 }
 
-/* The forwardings' fds; and, with no channel or -R listener to make libssh2 read, the
- * session socket watched for hang-up only: the server's unsolicited messages (its host
- * keys, keepalives) would otherwise wake every poll with nobody to read them. */
+/* The forwardings' fds; and, with no channel or -R listener to make libssh2 read and no
+ * keepalives to answer (fwd_step reads for those), the session socket watched for hang-up
+ * only: the server's unsolicited messages (its host keys) would otherwise wake every poll
+ * with nobody to read them. */
 static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 {
 	int i, readers;
@@ -16609,7 +16648,7 @@ static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 		if (fc->st == FC_CLOSING && fc->close_deadline < l->deadline)
 			l->deadline = fc->close_deadline;
 	}
-	if (!readers && s->state == SESS_READY)
+	if (!readers && s->state == SESS_READY && s->t.alive_interval_s <= 0)
 		for (i = 0; i < l->n; i++)
 			if (l->pfd[i].fd == s->fd && l->kind[i] == LOOP_SESS)
 				l->pfd[i].events = POLLRDHUP;

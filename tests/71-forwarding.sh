@@ -174,10 +174,51 @@ mkdir -p "$FIX/w" && chmod 777 "$FIX/w"
 mcp -o ExitOnForwardFailure=yes -L "127.0.0.1:$HP:127.0.0.1:$HP" h "touch $FIX/w/ran"
 if [ -e "$FIX/w/ran" ]; then fail "ExitOnForwardFailure: the command never starts when -L fails"
 else ok "ExitOnForwardFailure: the command never starts when -L fails"; fi
+for who in ossh mcp; do
+	$who -o ExitOnForwardFailure=yes -R "127.0.0.1:$HP:127.0.0.1:$HP" hg "touch $FIX/w/ran-$who"
+	if [ -e "$FIX/w/ran-$who" ]; then fail "$who ExitOnForwardFailure: the command never starts when -R fails"
+	else ok "$who ExitOnForwardFailure: the command never starts when -R fails"; fi
+	# The answer comes first: the warning precedes the command's output
+	run sh -c '"$@" 2>&1' sh "${OSSH[@]}" -R "127.0.0.1:$HP:127.0.0.1:$HP" hg 'echo RAN'
+	want=$(tr -d '\r' <<<"$OUT" | sed 's/^[a-z]*: //')
+	[ "$who" = mcp ] && run sh -c '"$@" 2>&1' sh "${MCP[@]}" -R "127.0.0.1:$HP:127.0.0.1:$HP" hg 'echo RAN'
+	check_eq "$(tr -d '\r' <<<"$OUT" | sed 's/^[a-z]*: //')" "$want" "$who -R on a busy port with a command: the warning, then the output"
+done
 mcp -L "127.0.0.1:$HP:127.0.0.1:$HP" h true
 check_contains "$ERR" "Warning: Could not request local forwarding." "a failed -L warns in ssh's words"
 mcp -R "127.0.0.1:$HP:127.0.0.1:$HP" hg true
 check_contains "$ERR" "Warning: remote port forwarding failed for listen port $HP" "a failed -R warns in ssh's words"
+
+# --- an idle -N -L answers ServerAliveInterval's keepalives and stays up; a server that
+#     stops answering (its session processes stopped) is noticed: exit 255, as ssh. A server
+#     of its own, so only this connection's processes are stopped.
+sshd_start KA
+trust KA
+ssh_alias hk KA
+# tree PID: PID's descendants
+tree() { local k; for k in $(pgrep -P "$1"); do echo "$k"; tree "$k"; done; }
+for who in ossh mcp; do
+	if [ "$who" = ossh ]; then cli=("${OSSH[@]}"); else cli=("${MCP[@]}"); fi
+	LP=$(free_port)
+	bg K "${cli[@]}" -N -o ServerAliveInterval=1 -o ServerAliveCountMax=2 -L "$LP:127.0.0.1:$HP" hk
+	wait_for 15 nc -z 127.0.0.1 "$LP" || fail "$who -N -L with keepalives: listening" "$(cat "$FIX/K.err")"
+	sleep 5                         # five keepalive intervals, ServerAliveCountMax is 2
+	if kill -0 "$K_PID" 2>/dev/null; then ok "$who -N -L, idle 5 s, keepalives every 1 s: still up"
+	else fail "$who -N -L, idle 5 s, keepalives every 1 s: still up" "$(cat "$FIX/K.err")"; fi
+	T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
+	check_eq "${OUT%% *}" "$WANT" "$who -N -L after the idle time: carries 50 MB"
+	frozen=$(tree "$KA_PID")
+	# shellcheck disable=SC2086
+	kill -STOP $frozen
+	if wait_for 20 _gone "$K_PID"; then
+		wait "$K_PID"; rc=$?
+		check_exit "$rc" 255 "$who -N -L: a server that stops answering is noticed (exit 255)"
+	else
+		fail "$who -N -L: a server that stops answering is noticed (exit 255)"; kill "$K_PID"
+	fi
+	# shellcheck disable=SC2086
+	kill -CONT $frozen
+done
 
 # --- ClearAllForwardings drops -L; -g listens on every address
 LP=$(free_port)
