@@ -16410,8 +16410,10 @@ static void fwd_conn_step(struct fwd *f, struct fwd_conn *fc, struct sess *s, in
 }
 
 /* -A: the agent channels the server opened (sess_agent_open queued them), each connected
- * to the local agent's socket as a connection of its own (ssh's client_request_agent). One
- * the agent refuses closes through the channel at once. */
+ * to the local agent's socket as a connection of its own (ssh's client_request_agent).
+ * libssh2 confirmed the channel already, so one the agent refuses cannot fail its open as
+ * ssh's does: it gets /dev/null, EOF at once and its request swallowed; closing it outright
+ * raced the far client's write (ssh-add killed by SIGPIPE instead of its error). */
 static void fwd_agent(struct fwd *f, struct sess *s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -16437,7 +16439,8 @@ static void fwd_agent(struct fwd *f, struct sess *s)
 		log_msg(f->log, LOG_DEBUG1, "agent %s: %s", s->t.fwd_agent, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		fc->l_eof = fc->r_eof = 1;
+		fc->rfd = fc->wfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		fc->l_eof = 1;
 	}
 }
 

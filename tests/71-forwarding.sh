@@ -153,6 +153,43 @@ T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
 check_eq "${OUT%% *}" "$WANT" "-R 0: the allocated port carries 50 MB"
 stop R
 
+# --- -A: the far side's ssh-add lists the local agent's key, as through ssh; not without
+#     -A, nor with -a after it; ForwardAgent names the socket as a path or with ${VARIABLE}
+agent_start
+agent_add "$KEY_ED25519"
+KEYS=$(SSH_AUTH_SOCK=$AGENT_SOCK ssh-add -l)
+# A second agent, empty, as SSH_AUTH_SOCK when ForwardAgent names the first by its path (ssh
+# 9.2 forwards nothing unless SSH_AUTH_SOCK reaches an agent, whatever the path says).
+ssh-agent -D -a "$FIX/agent2.sock" >/dev/null 2>&1 &
+_track $!
+wait_for 5 test -S "$FIX/agent2.sock" || die "second ssh-agent did not start"
+for who in ossh mcp; do
+	r=$who
+	SSH_AUTH_SOCK=$AGENT_SOCK $r -A h 'ssh-add -l'
+	check_eq "$RC:$OUT" "0:$KEYS" "$who -A: ssh-add -l on the far side lists the local agent's key"
+	SSH_AUTH_SOCK=$AGENT_SOCK $r h 'ssh-add -l'
+	check_eq "$RC:$OUT" "2:" "$who without -A: the far side has no agent"
+	SSH_AUTH_SOCK=$AGENT_SOCK $r -A -a h 'ssh-add -l'
+	check_eq "$RC:$OUT" "2:" "$who -A -a: the last flag wins, no agent"
+	SSH_AUTH_SOCK=$FIX/agent2.sock $r -o "ForwardAgent $AGENT_SOCK" h 'ssh-add -l'
+	check_eq "$RC:$OUT" "0:$KEYS" "$who ForwardAgent PATH: that socket's agent"
+	SSH_AUTH_SOCK=$FIX/agent2.sock MY_AGENT=$AGENT_SOCK $r -o 'ForwardAgent ${MY_AGENT}' h 'ssh-add -l'
+	check_eq "$RC:$OUT" "0:$KEYS" "$who ForwardAgent \${VAR}: the socket the variable names"
+	SSH_AUTH_SOCK=$FIX/agent2.sock $r -o "ForwardAgent $FIX/no-agent" h 'ssh-add -l'
+	check_eq "$RC:$OUT" "1:" "$who ForwardAgent to a missing socket: the far side's agent fails"
+	check_contains "$ERR" "Cannot forward agent socket path \"$FIX/no-agent\"" "$who: says which socket is missing"
+done
+# The agent signs through the tunnel: a second hop from the far side logs in with the
+# forwarded key alone (no key file there).
+HOP2="ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-p $MAIN_PORT 127.0.0.1 echo HOP2"
+SSH_AUTH_SOCK=$AGENT_SOCK mcp -A h "$HOP2"
+check_eq "$RC:$OUT" "0:HOP2" "-A: the far side logs in onward with the forwarded agent"
+SSH_AUTH_SOCK=$AGENT_SOCK mcp h "$HOP2"
+check_exit "$RC" 255 "without -A: the onward login fails"
+T=60 run sh -c 'for i in 1 2 3 4 5 6 7 8; do SSH_AUTH_SOCK=$1 "$2" exec -A h "ssh-add -l & ssh-add -l & ssh-add -L & wait" & done; wait' sh "$AGENT_SOCK" "$SSHMCP"
+check_eq "$(grep -c '^256 SHA256' <<<"$OUT")" 16 "-A: 8 sessions x 3 agent clients at once, every answer whole"
+
 # --- ExitOnForwardFailure: a busy port ends it (255), as ssh; without, a warning. The bind
 #     address is explicit: "localhost" would also bind ::1, which may be free, and that is
 #     success; for -R the server honours it only with GatewayPorts clientspecified.
@@ -280,43 +317,6 @@ for spec in "-L 12" "-L a:b" "-R x" "-D 1:2:3" "-L 70000:h:1"; do
 	check_exit "$RC" 2 "bad forwarding '$spec': usage error"
 	check_contains "$ERR" "forwarding specification" "bad forwarding '$spec': says which"
 done
-
-# --- -A: the far side's ssh-add lists the local agent's key, as through ssh; not without
-#     -A, nor with -a after it; ForwardAgent names the socket as a path or with ${VARIABLE}
-agent_start
-agent_add "$KEY_ED25519"
-KEYS=$(SSH_AUTH_SOCK=$AGENT_SOCK ssh-add -l)
-# A second agent, empty, as SSH_AUTH_SOCK when ForwardAgent names the first by its path (ssh
-# 9.2 forwards nothing unless SSH_AUTH_SOCK reaches an agent, whatever the path says).
-ssh-agent -D -a "$FIX/agent2.sock" >/dev/null 2>&1 &
-_track $!
-wait_for 5 test -S "$FIX/agent2.sock" || die "second ssh-agent did not start"
-for who in ossh mcp; do
-	r=$who
-	SSH_AUTH_SOCK=$AGENT_SOCK $r -A h 'ssh-add -l'
-	check_eq "$RC:$OUT" "0:$KEYS" "$who -A: ssh-add -l on the far side lists the local agent's key"
-	SSH_AUTH_SOCK=$AGENT_SOCK $r h 'ssh-add -l'
-	check_eq "$RC:$OUT" "2:" "$who without -A: the far side has no agent"
-	SSH_AUTH_SOCK=$AGENT_SOCK $r -A -a h 'ssh-add -l'
-	check_eq "$RC:$OUT" "2:" "$who -A -a: the last flag wins, no agent"
-	SSH_AUTH_SOCK=$FIX/agent2.sock $r -o "ForwardAgent $AGENT_SOCK" h 'ssh-add -l'
-	check_eq "$RC:$OUT" "0:$KEYS" "$who ForwardAgent PATH: that socket's agent"
-	SSH_AUTH_SOCK=$FIX/agent2.sock MY_AGENT=$AGENT_SOCK $r -o 'ForwardAgent ${MY_AGENT}' h 'ssh-add -l'
-	check_eq "$RC:$OUT" "0:$KEYS" "$who ForwardAgent \${VAR}: the socket the variable names"
-	SSH_AUTH_SOCK=$FIX/agent2.sock $r -o "ForwardAgent $FIX/no-agent" h 'ssh-add -l'
-	check_eq "$RC:$OUT" "1:" "$who ForwardAgent to a missing socket: the far side's agent fails"
-	check_contains "$ERR" "Cannot forward agent socket path \"$FIX/no-agent\"" "$who: says which socket is missing"
-done
-# The agent signs through the tunnel: a second hop from the far side logs in with the
-# forwarded key alone (no key file there).
-HOP2="ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-	-p $MAIN_PORT 127.0.0.1 echo HOP2"
-SSH_AUTH_SOCK=$AGENT_SOCK mcp -A h "$HOP2"
-check_eq "$RC:$OUT" "0:HOP2" "-A: the far side logs in onward with the forwarded agent"
-SSH_AUTH_SOCK=$AGENT_SOCK mcp h "$HOP2"
-check_exit "$RC" 255 "without -A: the onward login fails"
-T=60 run sh -c 'for i in 1 2 3 4 5 6 7 8; do SSH_AUTH_SOCK=$1 "$2" exec -A h "ssh-add -l & ssh-add -l & ssh-add -L & wait" & done; wait' sh "$AGENT_SOCK" "$SSHMCP"
-check_eq "$(grep -c '^256 SHA256' <<<"$OUT")" 16 "-A: 8 sessions x 3 agent clients at once, every answer whole"
 
 # --- -f -N -L: in the background once the listener is up; stopped by its PID
 LP=$(free_port)
