@@ -559,7 +559,7 @@ enum cfg_key {
 	CFG_PROXYJUMP, CFG_PROXYCOMMAND, CFG_HASHKNOWNHOSTS, CFG_SETENV, CFG_SENDENV,
 	CFG_CERTIFICATEFILE, CFG_EXITONFORWARDFAILURE, CFG_CLEARALLFORWARDINGS, CFG_GATEWAYPORTS,
 	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD,
-	CFG_FORWARDAGENT, CFG_NKEYS
+	CFG_FORWARDAGENT, CFG_STREAMLOCALBINDUNLINK, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM };
@@ -609,6 +609,7 @@ static const struct {
 	{ "remoteforward", CFG_REMOTEFORWARD, CFG_STR },
 	{ "dynamicforward", CFG_DYNAMICFORWARD, CFG_STR },
 	{ "forwardagent", CFG_FORWARDAGENT, CFG_STR },
+	{ "streamlocalbindunlink", CFG_STREAMLOCALBINDUNLINK, CFG_YESNO },
 };
 
 struct cfg {
@@ -758,6 +759,7 @@ struct target {
 	int fwd_exit_on_failure;                 /* ExitOnForwardFailure */
 	int fwd_clear;                           /* ClearAllForwardings */
 	int gateway_ports;                       /* GatewayPorts: -L/-D listen on all addresses */
+	int stream_unlink;                       /* StreamLocalBindUnlink: -L /path replaces a file */
 	char control_path[SSHMCP_PATH_MAX];      /* ControlPath as configured ("" or none: unset) */
 	char *fwd[SSHMCP_FWD_SPECS_MAX];         /* forwardings from ssh_config: 'L'/'R'/'D' + spec */
 	int nfwd;
@@ -1513,6 +1515,7 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 			return -1;
 	t->fwd_clear = cfg_yes(c, CFG_CLEARALLFORWARDINGS, 0);
 	t->gateway_ports = cfg_yes(c, CFG_GATEWAYPORTS, 0);
+	t->stream_unlink = cfg_yes(c, CFG_STREAMLOCALBINDUNLINK, 0);
 	/* No multiplexing: the path only names the socket `-O` reports as absent, as ssh
 	 * does without a master; ControlMaster and ControlPersist are ignored (Ansible). */
 	if (c->val[CFG_CONTROLPATH] != NULL && strcasecmp(c->val[CFG_CONTROLPATH], "none") != 0 &&
@@ -15675,6 +15678,7 @@ struct fwd_spec {
 	int bport;
 	char host[SSHMCP_HOST_MAX];     /* where connections go (L, R, W) */
 	int hport;
+	int bunix, hunix;               /* bind, host: a Unix socket's path (port 0) */
 };
 
 struct fwd_listen {                 /* -L/-D: a local socket; -R: the server's listener */
@@ -15713,7 +15717,7 @@ struct fwd {
 	int nconn;
 	int started;                    /* listeners set up (after authentication) */
 	int stdio;                      /* -W: the session ends with its connection */
-	int exit_on_failure, gateway;
+	int exit_on_failure, gateway, stream_unlink;
 	int link_hup;                   /* the server hung up while nobody read the session */
 	const struct log *log;
 };
@@ -15759,14 +15763,44 @@ static int fwd_port(const char *s, int *port, int zero_ok)
 	return 0;
 }
 
+/* -L/-R with Unix sockets, as ssh's parse_forward: a field with a '/' is a path, for the
+ * listener (first) or the target (last): path:host:port, [bind:]port:path, path:path.
+ * 1 when the spec is one of those, 0 when it has no path, -1 when it is bad. */
+static int fwd_parse_unix(char f[][SSHMCP_HOST_MAX], int n, struct fwd_spec *sp)
+{
+	int lp = strchr(f[0], '/') != NULL, cp = strchr(f[n - 1], '/') != NULL;
+
+	if (!lp && !cp)
+		return 0;
+	if (n < 2 || n > 3 || (n == 3 && lp == cp) || (n == 2 && !cp) ||
+	    strlen(f[0]) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
+	    strlen(f[n - 1]) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -1;
+	if (lp) {
+		sp->bunix = sp->bind_set = 1;
+		(void)str_copy(sp->bind, sizeof(sp->bind), f[0]);
+	} else if ((n == 3 && str_copy(sp->bind, sizeof(sp->bind), f[0]) < 0) ||
+	    fwd_port(f[n - 2], &sp->bport, sp->kind == 'R') < 0)
+		return -1;
+	sp->bind_set |= n == 3 && !lp;
+	if (cp) {
+		sp->hunix = 1;
+		return str_copy(sp->host, sizeof(sp->host), f[n - 1]) < 0 ? -1 : 1;
+	}
+	return str_copy(sp->host, sizeof(sp->host), f[1]) < 0 || sp->host[0] == '\0' ||
+	    fwd_port(f[2], &sp->hport, 0) < 0 ? -1 : 1;
+}
+
 /* -L/-R [bind:]port:host:hostport, -D [bind:]port, -W host:port, as ssh's parse_forward. */
 static int fwd_parse(char kind, const char *arg, struct fwd_spec *sp)
 {
 	char f[4][SSHMCP_HOST_MAX];
-	int n = fwd_split(arg, f, 4), b;
+	int n = fwd_split(arg, f, 4), b, u;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->kind = kind;
+	if (n > 0 && (kind == 'L' || kind == 'R') && (u = fwd_parse_unix(f, n, sp)) != 0)
+		return u < 0 ? -1 : 0;
 	if (kind == 'W')
 		return n == 2 && f[0][0] != '\0' && fwd_port(f[1], &sp->hport, 0) == 0 ?
 			str_copy(sp->host, sizeof(sp->host), f[0]) : -1;
@@ -15793,6 +15827,11 @@ static int fwd_format(const struct fwd_spec *sp, char *out, size_t cap)
 {
 	char bind[SSHMCP_HOST_MAX + 4] = "";
 
+	if (sp->bunix || sp->hunix)     /* ssh -G writes paths bare */
+		return sp->bunix && sp->hunix ? str_fmt(out, cap, "%s %s", sp->bind, sp->host) :
+			sp->bunix ? str_fmt(out, cap, "%s [%s]:%d", sp->bind, sp->host, sp->hport) :
+			str_fmt(out, cap, "%s%s%s%d %s", sp->bind_set ? "[" : "",
+			sp->bind_set ? sp->bind : "", sp->bind_set ? "]:" : "", sp->bport, sp->host);
 	if (sp->bind_set && str_fmt(bind, sizeof(bind), "[%s]:", sp->bind) < 0)
 		return -1;
 	if (sp->kind == 'D')
@@ -15840,12 +15879,18 @@ static int fwd_init(struct cli *c, struct target *t, struct err *e)
 	f->log = &c->log;
 	f->exit_on_failure = t->fwd_exit_on_failure;
 	f->gateway = c->gflag || t->gateway_ports;
+	f->stream_unlink = t->stream_unlink;
 	for (i = 0; i < c->nfwds; i++) {
 		struct fwd_spec *sp = &f->spec[f->nspec];
 
 		if (fwd_parse(c->fwds[i].kind, c->fwds[i].arg, sp) < 0) {
 			err_set(e, SSHMCP_ERR_USAGE, "Bad %s forwarding specification '%s'",
 			    fwd_kind_name(c->fwds[i].kind), c->fwds[i].arg);
+			return -1;
+		}
+		if (sp->kind == 'R' && sp->bunix) {     /* streamlocal-forward: not in libssh2 */
+			err_set(e, SSHMCP_ERR_USAGE, "remote forwarding to a Unix socket on the "
+			    "server ('%s') is not supported", c->fwds[i].arg);
 			return -1;
 		}
 		if (sp->kind == 'W' && f->stdio) {
@@ -15880,6 +15925,31 @@ static const char *fwd_bind_host(const struct fwd *f, const struct fwd_spec *sp)
 	return sp->bind;
 }
 
+/* -L /path:...: a Unix socket listens there; StreamLocalBindUnlink removes what was left
+ * at the path first (ssh's rule: without it, an existing file is an error). */
+static int fwd_listen_unix(struct fwd *f, const struct fwd_spec *sp)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (f->nlis >= SSHMCP_FWD_LISTEN_MAX || str_copy(sa.sun_path, sizeof(sa.sun_path),
+	    sp->bind) < 0 || (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		return -1;
+	if (f->stream_unlink)
+		(void)unlink(sp->bind);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, SSHMCP_FWD_BACKLOG) < 0) {
+		log_msg(f->log, LOG_ERROR, "unix_listener: cannot bind to path %s: %s", sp->bind,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	f->lis[f->nlis++] = (struct fwd_listen){ .spec = sp, .fd = fd };
+	log_msg(f->log, LOG_DEBUG1, "Local forwarding listening on path %s.", sp->bind);
+	return 0;
+}
+
 /* One listening socket per address of the bind host; 0 when at least one is up. */
 static int fwd_listen_local(struct fwd *f, const struct fwd_spec *sp)
 {
@@ -15887,6 +15957,8 @@ static int fwd_listen_local(struct fwd *f, const struct fwd_spec *sp)
 	char port[8];
 	int ok = 0, one = 1, rc;
 
+	if (sp->bunix)
+		return fwd_listen_unix(f, sp);
 	(void)str_fmt(port, sizeof(port), "%d", sp->bport);
 	if ((rc = getaddrinfo(fwd_bind_host(f, sp), port, &hints, &ai)) != 0) {
 		log_msg(f->log, LOG_ERROR, "bind %s: %s", sp->bind, gai_strerror(rc));
@@ -16192,13 +16264,45 @@ static void fwd_connected(struct fwd *f, struct fwd_conn *fc)
 }
 
 /* -R: the server opened a forwarded-tcpip channel; connect it to the spec's target. */
-static void fwd_accept_remote(struct fwd *f, struct fwd_listen *l)
+/* -R's connect to its local target, a host and port or (-R port:/path) a Unix socket: the
+ * socket, connected or on its way (EINPROGRESS), or -1. */
+static int fwd_connect_local(const struct fwd_conn *fc)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	LIBSSH2_CHANNEL *ch;
-	struct fwd_conn *fc;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char port[8];
 	int fd = -1;
+
+	if (fc->spec->hunix) {
+		if (str_copy(sa.sun_path, sizeof(sa.sun_path), fc->host) == 0 &&
+		    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
+		    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+	} else {
+		(void)str_fmt(port, sizeof(port), "%d", fc->port);
+		if (getaddrinfo(fc->host, port, &hints, &ai) == 0 &&
+		    (fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
+		    (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)) {
+			freeaddrinfo(ai);
+			return fd;
+		}
+		if (ai != NULL)
+			freeaddrinfo(ai);
+	}
+	if (fd >= 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return -1;
+}
+
+static void fwd_accept_remote(struct fwd *f, struct fwd_listen *l)
+{
+	LIBSSH2_CHANNEL *ch;
+	struct fwd_conn *fc;
+	int fd;
 
 	while ((ch = libssh2_channel_forward_accept(l->rl)) != NULL) {
 		if ((fc = fwd_conn_new(f, l->spec, -1, -1)) == NULL) {
@@ -16208,24 +16312,15 @@ static void fwd_accept_remote(struct fwd *f, struct fwd_listen *l)
 		fc->ch = ch;
 		(void)str_copy(fc->host, sizeof(fc->host), l->spec->host);
 		fc->port = l->spec->hport;
-		(void)str_fmt(port, sizeof(port), "%d", fc->port);
-		if (getaddrinfo(fc->host, port, &hints, &ai) == 0 &&
-		    (fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
-		    (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)) {
+		if ((fd = fwd_connect_local(fc)) >= 0) {
 			fc->rfd = fc->wfd = fd;
 			fc->st = FC_CONNECT;
 		} else {
 			log_msg(f->log, LOG_INFO, "connect_to %s port %d: failed.", fc->host, fc->port);
 			log_msg(f->log, LOG_DEBUG1, "connect_to: %s", strerror(errno));
-			if (fd >= 0)
-				close(fd);
 			fc->st = FC_OPEN;
 			fc->l_eof = fc->r_eof = 1;
 		}
-		if (ai != NULL)
-			freeaddrinfo(ai);
-		ai = NULL;
-		fd = -1;
 	}
 }
 
@@ -16234,7 +16329,9 @@ static int fwd_open(struct fwd *f, struct fwd_conn *fc, struct sess *s)
 {
 	char msg[SSHMCP_HOST_MAX + 96];
 
-	fc->ch = libssh2_channel_direct_tcpip_ex(s->ssh, fc->host, fc->port, fc->orig, fc->oport);
+	fc->ch = fc->spec != NULL && fc->spec->hunix ?
+		libssh2_channel_direct_streamlocal_ex(s->ssh, fc->host, fc->orig, fc->oport) :
+		libssh2_channel_direct_tcpip_ex(s->ssh, fc->host, fc->port, fc->orig, fc->oport);
 	if (fc->ch != NULL) {
 		log_msg(f->log, LOG_DEBUG1, "channel open: direct-tcpip to %s port %d", fc->host,
 		    fc->port);

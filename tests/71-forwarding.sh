@@ -153,6 +153,70 @@ T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
 check_eq "${OUT%% *}" "$WANT" "-R 0: the allocated port carries 50 MB"
 stop R
 
+# --- Unix sockets: -L /path:host:port, -L port:/path, -L /path:/path, -R port:/path, 50 MB
+#     each checked by sha256, as ssh. The far side's socket belongs to the sink below; sshd
+#     reaches it as the test user. StreamLocalBindUnlink replaces a socket left behind.
+cat >"$FIX/usink.py" <<'EOF'
+import hashlib, os, socket, sys, threading
+p = sys.argv[1]
+s = socket.socket(socket.AF_UNIX); s.bind(p); os.chmod(p, 0o666); s.listen(16)
+def serve(c):
+    h = hashlib.sha256()
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        h.update(b)
+    c.sendall(h.hexdigest().encode() + b"\n"); c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+cat >"$FIX/usend.py" <<'EOF'
+import socket, sys
+c = socket.socket(socket.AF_UNIX); c.settimeout(60); c.connect(sys.argv[1])
+with open(sys.argv[2], "rb") as f:
+    while True:
+        b = f.read(65536)
+        if not b: break
+        c.sendall(b)
+c.shutdown(socket.SHUT_WR)
+print(c.makefile().readline().strip())
+EOF
+mkdir -p "$FIX/u" && chmod 777 "$FIX/u"
+"$PY" "$FIX/usink.py" "$FIX/u/sink.sock" &
+_track $!
+wait_for 10 test -S "$FIX/u/sink.sock" || die "unix sink did not start"
+for who in ossh mcp; do
+	if [ "$who" = ossh ]; then cli=("${OSSH[@]}"); else cli=("${MCP[@]}"); fi
+	LP=$(free_port) RP=$(free_port)
+	rm -f "$FIX/u/web-$who.sock" "$FIX/u/l-$who.sock"
+	bg U "${cli[@]}" -N -L "$FIX/u/web-$who.sock:127.0.0.1:$HP" -L "$LP:$FIX/u/sink.sock" \
+		-L "$FIX/u/l-$who.sock:$FIX/u/sink.sock" -R "$RP:$FIX/u/sink.sock" h
+	wait_for 15 nc -z 127.0.0.1 "$RP" || fail "$who unix forwards: up" "$(cat "$FIX/U.err")"
+	wait_for 15 nc -z 127.0.0.1 "$LP"
+	T=60 run sh -c 'curl -sf --unix-socket "$1" "http://x/rand50" | sha256sum' sh "$FIX/u/web-$who.sock"
+	check_eq "${OUT%% *}" "$WANT" "$who -L /path:host:port: curl through the local socket, 50 MB"
+	T=60 run "$PY" "$FIX/send.py" "$LP" "$FIX/www/rand50"
+	check_eq "$OUT" "$WANT" "$who -L port:/path: 50 MB to the far side's socket, half-closed"
+	T=60 run "$PY" "$FIX/usend.py" "$FIX/u/l-$who.sock" "$FIX/www/rand50"
+	check_eq "$OUT" "$WANT" "$who -L /path:/path: 50 MB socket to socket"
+	T=60 run "$PY" "$FIX/send.py" "$RP" "$FIX/www/rand50"
+	check_eq "$OUT" "$WANT" "$who -R port:/path: 50 MB from the far port to our socket"
+	stop U
+	# The socket file stays (as ssh leaves it): binding again fails without the option
+	LP=$(free_port)
+	bg U "${cli[@]}" -N -o ExitOnForwardFailure=yes -L "$FIX/u/web-$who.sock:127.0.0.1:$HP" \
+		-L "$LP:127.0.0.1:$HP" h
+	if wait_for 15 _gone "$U_PID"; then wait "$U_PID"; check_exit "$?" 255 "$who -L on a path left behind: fails (255)"
+	else fail "$who -L on a path left behind: fails (255)"; stop U; fi
+	bg U "${cli[@]}" -N -o StreamLocalBindUnlink=yes -L "$FIX/u/web-$who.sock:127.0.0.1:$HP" h
+	T=60 run sh -c 'for i in $(seq 100); do curl -sf --unix-socket "$1" "http://x/rand50" && exit; sleep 0.1; done' sh "$FIX/u/web-$who.sock"
+	check_eq "$(sha256sum <"$FIX/out" | cut -d' ' -f1)" "$WANT" "$who StreamLocalBindUnlink=yes: the old path is replaced and serves"
+	stop U
+done
+mcp -R "$FIX/u/r.sock:127.0.0.1:$HP" h true
+check_exit "$RC" 2 "-R /path:host:port (streamlocal-forward): refused as unsupported"
+check_contains "$ERR" "not supported" "-R /path: says it is not supported"
+
 # --- -A: the far side's ssh-add lists the local agent's key, as through ssh; not without
 #     -A, nor with -a after it; ForwardAgent names the socket as a path or with ${VARIABLE}
 agent_start
