@@ -15888,11 +15888,6 @@ static int fwd_init(struct cli *c, struct target *t, struct err *e)
 			    fwd_kind_name(c->fwds[i].kind), c->fwds[i].arg);
 			return -1;
 		}
-		if (sp->kind == 'R' && sp->bunix) {     /* streamlocal-forward: not in libssh2 */
-			err_set(e, SSHMCP_ERR_USAGE, "remote forwarding to a Unix socket on the "
-			    "server ('%s') is not supported", c->fwds[i].arg);
-			return -1;
-		}
 		if (sp->kind == 'W' && f->stdio) {
 			err_set(e, SSHMCP_ERR_USAGE, "stdio forward already specified");
 			return -1;
@@ -16552,7 +16547,7 @@ static const char *fwd_rbind_host(const struct fwd_spec *sp)
 /* -R: one tcpip-forward request at a time, each until the server answers. */
 static void fwd_remote(struct fwd *f, struct sess *s)
 {
-	char msg[96];
+	char msg[160];                  /* a Unix socket's path: at most 107 bytes */
 
 	for (; f->next_remote < f->nspec; f->next_remote++) {
 		struct fwd_spec *sp = &f->spec[f->next_remote];
@@ -16563,19 +16558,25 @@ static void fwd_remote(struct fwd *f, struct sess *s)
 			continue;
 		if (f->nlis >= SSHMCP_FWD_LISTEN_MAX)
 			return;
-		rl = libssh2_channel_forward_listen_ex(s->ssh, fwd_rbind_host(sp), sp->bport, &bound,
-		    SSHMCP_FWD_BACKLOG);
+		rl = sp->bunix ?        /* -R /path: streamlocal-forward@openssh.com (patch 206) */
+			libssh2_channel_forward_listen_streamlocal(s->ssh, sp->bind, SSHMCP_FWD_BACKLOG) :
+			libssh2_channel_forward_listen_ex(s->ssh, fwd_rbind_host(sp), sp->bport, &bound,
+			SSHMCP_FWD_BACKLOG);
 		if (rl == NULL && libssh2_session_last_errno(s->ssh) == LIBSSH2_ERROR_EAGAIN)
 			return;
 		if (rl == NULL) {
-			(void)str_fmt(msg, sizeof(msg), "remote port forwarding failed for listen port %d",
-			    sp->bport);
+			if (sp->bunix)
+				(void)str_fmt(msg, sizeof(msg), "remote port forwarding failed for listen "
+				    "path %s", sp->bind);
+			else
+				(void)str_fmt(msg, sizeof(msg), "remote port forwarding failed for "
+				    "listen port %d", sp->bport);
 			if (fwd_failed(f, s, msg) < 0)
 				return;
 			continue;
 		}
 		f->lis[f->nlis++] = (struct fwd_listen){ .spec = sp, .fd = -1, .rl = rl, .rport = bound };
-		if (sp->bport == 0)
+		if (sp->bport == 0 && !sp->bunix)
 			log_msg(f->log, LOG_INFO, "Allocated port %d for remote forward to %s:%d", bound,
 			    sp->host, sp->hport);
 		log_msg(f->log, LOG_DEBUG1, "remote forward success for: listen %d, connect %s:%d",

@@ -3,7 +3,8 @@
 # server sends a file to whoever connects, read through `-N -L`) and up (sent through the
 # tunnel to a sink that counts it), through `sshmcp exec` and through ssh on the same local
 # sshd with the same cipher, interleaved, RUNS (default 5) runs each per cipher and
-# direction. The tunnel is up before the clock starts: what is timed is the transfer alone.
+# direction. The tunnel is up (authenticated, listening) before the clock starts: what is
+# timed is the transfer alone.
 # Prints the median MiB/s, the tunnel process's median CPU seconds (user + system, from
 # /proc) and the ratios sshmcp/ssh. CIPHERS (default: chacha20-poly1305 and aes128-gcm) is
 # a space separated list. Not a test: no thresholds; byte counts are checked, so a failing
@@ -52,6 +53,7 @@ cat >"$FIX/xfer.py" <<'PYEOF'
 import os, socket, sys, time
 mode, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 c = socket.create_connection(("127.0.0.1", port), timeout=300)
+c.settimeout(None)              # blocking: sendfile must not see EAGAIN
 t0 = time.perf_counter()
 if mode == "down":
     n = 0
@@ -70,8 +72,8 @@ else:
 print(n, time.perf_counter() - t0)
 PYEOF
 SRC=$(free_port) SINK=$(free_port)
-"$PY" "$FIX/svc.py" src "$SRC" "$FILE" & _track $!
-"$PY" "$FIX/svc.py" sink "$SINK" "$FILE" & _track $!
+"$PY" "$FIX/svc.py" src "$SRC" "$FILE" 2>"$FIX/src.log" & _track $!
+"$PY" "$FIX/svc.py" sink "$SINK" "$FILE" 2>"$FIX/sink.log" & _track $!
 wait_for 10 nc -z 127.0.0.1 "$SRC" || die "source did not start"
 wait_for 10 nc -z 127.0.0.1 "$SINK" || die "sink did not start"
 
@@ -84,10 +86,14 @@ rate() {
 	shift 2
 	lp=$(free_port)
 	target=$SRC; [ "$dir" = up ] && target=$SINK
-	"$@" -N -L "$lp:127.0.0.1:$target" h </dev/null >/dev/null 2>"$FIX/tun.err" &
+	"$@" -v -N -L "$lp:127.0.0.1:$target" h </dev/null >/dev/null 2>"$FIX/tun.err" &
 	pid=$!
 	_track "$pid"
-	wait_for 15 nc -z 127.0.0.1 "$lp" || die "$* -L: no listener" "$(cat "$FIX/tun.err")"
+	# Authenticated (sshmcp listens before it connects, ssh after) and listening, seen
+	# without connecting (a probe would cost the source a transfer)
+	wait_for 15 grep -q Authenticated "$FIX/tun.err" &&
+		wait_for 15 sh -c 'ss -ltnH "sport = :$1" | grep -q .' sh "$lp" ||
+		die "$* -L: not up" "$(cat "$FIX/tun.err")"
 	c0=$(cpu "$pid")
 	res=$(timeout 600 "$PY" "$FIX/xfer.py" "$dir" "$lp" "$FILE") || die "$* ($dir) failed" "$res"
 	c1=$(cpu "$pid")
