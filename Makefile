@@ -35,13 +35,15 @@ $(BUILD)/.tools:
 
 # What the tests start and drive (servers, clients, the programs that take an `ssh`
 # command, the full-screen programs 52-screen compares with tmux, Node for the MCP SDK), as
-# command:package (ca-certificates: npm fetches the SDK over TLS). Run as root, `make test` installs what is missing and says so; otherwise
+# command:package (ca-certificates: npm fetches the SDK over TLS; ansible-core: 72 runs a
+# playbook). Run as root, `make test` installs what is missing and says so; otherwise
 # it prints the one apt-get line and stops.
 TEST_TOOLS = /usr/sbin/sshd:openssh-server ssh:openssh-client scp:openssh-client \
   sftp:openssh-client dropbear:dropbear-bin busybox:busybox zsh:zsh ip:iproute2 \
   nc:netcat-openbsd sudo:sudo pgrep:procps /usr/bin/python3:python3 tmux:tmux vim:vim \
   htop:htop less:less nano:nano whiptail:whiptail node:nodejs npm:npm git:git rsync:rsync \
-  curl:curl ss:iproute2 flock:util-linux update-ca-certificates:ca-certificates
+  curl:curl ss:iproute2 flock:util-linux update-ca-certificates:ca-certificates \
+  ansible-playbook:ansible-core
 test-deps:
 	@missing=""; \
 	for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \

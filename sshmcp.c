@@ -561,7 +561,8 @@ enum cfg_key {
 	CFG_CERTIFICATEFILE, CFG_EXITONFORWARDFAILURE, CFG_CLEARALLFORWARDINGS, CFG_GATEWAYPORTS,
 	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD,
 	CFG_ADDRESSFAMILY, CFG_BINDADDRESS, CFG_BINDINTERFACE, CFG_KNOWNHOSTSCOMMAND,
-	CFG_LOCALCOMMAND, CFG_PERMITLOCALCOMMAND, CFG_NKEYS
+	CFG_LOCALCOMMAND, CFG_PERMITLOCALCOMMAND,
+	CFG_FORWARDAGENT, CFG_STREAMLOCALBINDUNLINK, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM, CFG_TIME };
@@ -616,6 +617,8 @@ static const struct {
 	{ "knownhostscommand", CFG_KNOWNHOSTSCOMMAND, CFG_STR },
 	{ "localcommand", CFG_LOCALCOMMAND, CFG_STR },
 	{ "permitlocalcommand", CFG_PERMITLOCALCOMMAND, CFG_YESNO },
+	{ "forwardagent", CFG_FORWARDAGENT, CFG_STR },
+	{ "streamlocalbindunlink", CFG_STREAMLOCALBINDUNLINK, CFG_YESNO },
 };
 
 struct cfg {
@@ -768,6 +771,7 @@ struct target {
 	int fwd_exit_on_failure;                 /* ExitOnForwardFailure */
 	int fwd_clear;                           /* ClearAllForwardings */
 	int gateway_ports;                       /* GatewayPorts: -L/-D listen on all addresses */
+	int stream_unlink;                       /* StreamLocalBindUnlink: -L /path replaces a file */
 	char control_path[SSHMCP_PATH_MAX];      /* ControlPath as configured ("" or none: unset) */
 	char *fwd[SSHMCP_FWD_SPECS_MAX];         /* forwardings from ssh_config: 'L'/'R'/'D' + spec */
 	int nfwd;
@@ -777,6 +781,7 @@ struct target {
 	char kh_command[SSHMCP_LINE_MAX];        /* KnownHostsCommand, tokens unexpanded */
 	char local_command[SSHMCP_LINE_MAX];     /* LocalCommand, tokens unexpanded */
 	int permit_local;                        /* PermitLocalCommand: run it */
+	char fwd_agent[SSHMCP_PATH_MAX];         /* ForwardAgent: the local agent socket, "" off */
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -819,11 +824,19 @@ static int cfg_expand_x(const struct cfg_env *env, const struct target *t, const
 		in++;
 	}
 	for (; *in != '\0'; in++) {
-		const char *rep = NULL;
-		char one[2] = { *in, '\0' };
+		const char *rep = NULL, *end;
+		char one[2] = { *in, '\0' }, name[128];
 		size_t n;
 
-		if (*in == '%') {
+		if (in[0] == '$' && in[1] == '{') {     /* ${NAME}: ssh's environment variables */
+			if ((end = strchr(in, '}')) == NULL || (size_t)(end - in - 2) >= sizeof(name))
+				return -1;
+			memcpy(name, in + 2, (size_t)(end - in - 2));
+			name[end - in - 2] = '\0';
+			if ((rep = getenv(name)) == NULL)
+				return -1;
+			in = end;
+		} else if (*in == '%') {
 			switch (*++in) {
 			case '%': rep = "%"; break;
 			case 'd': rep = env->home; break;
@@ -1642,6 +1655,29 @@ static int cfg_resolve_bind(const struct cfg *c, struct target *t, struct err *e
 	return 0;
 }
 
+/* ForwardAgent yes|no|PATH: the socket the server's agent channels are relayed to (a path
+ * takes ~, % tokens and ${VAR}). "yes" is SSH_AUTH_SOCK; without one there is nothing to
+ * forward (ssh drops it too). */
+static int cfg_forward_agent(const struct cfg *c, const struct cfg_env *env, struct target *t,
+    struct err *e)
+{
+	const char *v = c->val[CFG_FORWARDAGENT];
+	struct stat st;
+
+	t->fwd_agent[0] = '\0';
+	if (v == NULL || strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
+		return 0;
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
+		v = getenv("SSH_AUTH_SOCK");
+	if (v == NULL || *v == '\0' || (v != c->val[CFG_FORWARDAGENT] && stat(v, &st) < 0))
+		return 0;
+	if (cfg_expand(env, t, v, t->fwd_agent, sizeof(t->fwd_agent)) < 0) {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad ForwardAgent \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, struct target *t,
     struct err *e)
 {
@@ -1681,6 +1717,8 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 		err_set(e, SSHMCP_ERR_CONFIG, "bad IdentityAgent \"%s\"", agent);
 		return -1;
 	}
+	if (cfg_forward_agent(c, env, t, e) < 0)
+		return -1;
 	t->hash_kh = cfg_yes(c, CFG_HASHKNOWNHOSTS, 0);
 	t->fwd_exit_on_failure = cfg_yes(c, CFG_EXITONFORWARDFAILURE, 0);
 	for (t->nfwd = 0; t->nfwd < c->nfwds; t->nfwd++)
@@ -1697,6 +1735,7 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 	if (c->val[CFG_LOCALCOMMAND] != NULL && strcasecmp(c->val[CFG_LOCALCOMMAND], "none") != 0)
 		(void)str_copy(t->local_command, sizeof(t->local_command), c->val[CFG_LOCALCOMMAND]);
 	t->gateway_ports = cfg_yes(c, CFG_GATEWAYPORTS, 0);
+	t->stream_unlink = cfg_yes(c, CFG_STREAMLOCALBINDUNLINK, 0);
 	/* No multiplexing: the path only names the socket `-O` reports as absent, as ssh
 	 * does without a master; ControlMaster and ControlPersist are ignored (Ansible). */
 	if (c->val[CFG_CONTROLPATH] != NULL && strcasecmp(c->val[CFG_CONTROLPATH], "none") != 0 &&
@@ -2512,7 +2551,7 @@ enum sess_state {
 enum hs_step { HS_KEX, HS_ASK };
 enum auth_step { AUTH_LIST, AUTH_CERTS, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT,
 	AUTH_FAILED };
-enum open_step { OPEN_CHANNEL, OPEN_PTY, OPEN_ENV, OPEN_START };
+enum open_step { OPEN_CHANNEL, OPEN_AGENT, OPEN_PTY, OPEN_ENV, OPEN_START };
 enum close_step { CLOSE_WAIT, CLOSE_CHANNEL, CLOSE_DISCONNECT };
 
 /* One address a name resolved to, as the resolver child sends it (conn_resolve). */
@@ -2541,6 +2580,8 @@ struct job {
 	int timeout_s;              /* 0: none */
 	int tunnel;                 /* a jump host, or exec -N/-W: stop at READY */
 	int subsystem;              /* exec -s: `command` names a subsystem (sftp) */
+	int agent;                  /* exec -A: ask for agent forwarding (t.fwd_agent) */
+	int hold;                   /* exec -R: stay READY until the forwardings call sess_open */
 };
 
 struct sess {
@@ -2606,6 +2647,8 @@ struct sess {
 	int wfd;                    /* ProxyCommand: the pipe libssh2 writes; -1 when fd is both */
 	struct ring tun_up, tun_down;   /* socketpair -> channel, channel -> socketpair */
 	int env_i;                  /* OPEN_ENV: the next SetEnv/SendEnv variable */
+	LIBSSH2_CHANNEL *agent_new[SSHMCP_AGENT_PENDING];  /* -A: opened by the server, not yet */
+	int nagent_new;                                    /* taken by the forwarding section */
 	int in_eof, eof_sent, remote_eof, timed_out;
 	int exit_status;
 	char exit_signal[32];
@@ -4043,7 +4086,7 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 		return rc;
 	if (done) {
 		auth_banner(s);
-		s->state = s->job->tunnel ? SESS_READY : SESS_OPENING;
+		s->state = s->job->tunnel || s->job->hold ? SESS_READY : SESS_OPENING;
 		s->step = OPEN_CHANNEL;
 	} else
 		s->step++;
@@ -4103,6 +4146,38 @@ static enum step_rc sess_env(struct sess *s)
 	return STEP_AGAIN;
 }
 
+/* The server opened an auth-agent@openssh.com channel and libssh2 confirmed it: it waits
+ * here for the forwarding section (fwd_agent) to connect it to the local agent. */
+static LIBSSH2_AUTHAGENT_FUNC(sess_agent_open)
+{
+	struct sess *s = *abstract;
+
+	(void)session;
+	if (s->nagent_new < SSHMCP_AGENT_PENDING) {
+		s->agent_new[s->nagent_new++] = channel;
+		return;
+	}
+	log_msg(s->log, LOG_INFO, "agent forwarding: too many agent channels at once");
+	(void)libssh2_channel_free(channel);
+}
+
+/* ssh sends auth-agent-req@openssh.com before the PTY and wants no reply; libssh2 wants one,
+ * and a refusal (sshd's AllowAgentForwarding no) is no error, as with ssh. */
+static enum step_rc sess_agent_req(struct sess *s)
+{
+	int rc;
+
+	(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_AUTHAGENT,
+	    (libssh2_cb_generic *)sess_agent_open);
+	rc = libssh2_channel_request_auth_agent(s->ch);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return STEP_WAIT;
+	log_msg(s->log, LOG_DEBUG1, "Requesting authentication agent forwarding: %s",
+	    rc == 0 ? "accepted" : "refused");
+	s->step = s->job->want_pty ? OPEN_PTY : OPEN_ENV;
+	return STEP_AGAIN;
+}
+
 static enum step_rc sess_opening(struct sess *s)
 {
 	const struct job *j = s->job;
@@ -4114,8 +4189,10 @@ static enum step_rc sess_opening(struct sess *s)
 		if (s->ch == NULL)
 			return sess_eagain(s) ? STEP_WAIT :
 				sess_fail(s, SSHMCP_ERR_CHANNEL, "channel open failed");
-		s->step = j->want_pty ? OPEN_PTY : OPEN_ENV;
+		s->step = j->agent ? OPEN_AGENT : j->want_pty ? OPEN_PTY : OPEN_ENV;
 		return STEP_AGAIN;
+	case OPEN_AGENT:
+		return sess_agent_req(s);
 	case OPEN_PTY:
 		rc = libssh2_channel_request_pty_ex(s->ch, j->term, (unsigned)strlen(j->term), NULL, 0,
 		    j->cols, j->rows, 0, 0);
@@ -4370,6 +4447,15 @@ static enum step_rc sess_ready(struct sess *s, int64_t now)
 	if (s->revents & (POLLERR | POLLHUP))
 		return sess_fail(s, SSHMCP_ERR_SESSION_LOST, "connection to the jump host lost");
 	return STEP_WAIT;
+}
+
+/* A session held at READY (job->hold) goes on to open its channel and run its command. */
+static void sess_open(struct sess *s)
+{
+	if (s->state != SESS_READY)
+		return;
+	s->state = SESS_OPENING;
+	s->step = OPEN_CHANNEL;
 }
 
 static int sess_init(struct sess *s, const struct job *j, const struct log *lg, size_t in_cap,
@@ -15152,6 +15238,7 @@ struct cli {
 	int json;                   /* --json */
 	/* ssh's other options: -N -s -f -g -V, multiplexing (-O -S), forwardings */
 	int Nflag, sflag, fork_bg, gflag, Vflag;
+	char Aflag;                 /* the last of -A and -a: over ForwardAgent, as in ssh */
 	const char *ctl_cmd, *ctl_path;
 	struct cli_fwd fwds[SSHMCP_FWD_SPECS_MAX];
 	int nfwds;
@@ -15514,7 +15601,7 @@ static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err
 #define CLI_ARG_OPTS "BbcDEeFHIiJLlmOoPpQRSWw"
 
 /* One flag. Those for features exec lacks are taken as ssh takes them where that is
- * harmless (-a -k -K -x -y), said under -v (-A -C -M), or refused (-X -Y). */
+ * harmless (-k -K -x -y), said under -v (-C -M), or refused (-X -Y). */
 static int cli_flag(struct cli *c, char f, struct err *e)
 {
 	switch (f) {
@@ -15531,7 +15618,8 @@ static int cli_flag(struct cli *c, char f, struct err *e)
 	case 'V': c->Vflag = 1; return 0;
 	case '4': return cli_add_opt(c, "AddressFamily inet", e);
 	case '6': return cli_add_opt(c, "AddressFamily inet6", e);
-	case 'A': return cli_add_opt(c, "ForwardAgent yes", e);
+	case 'A':
+	case 'a': c->Aflag = f; return 0;
 	case 'C': return cli_add_opt(c, "Compression yes", e);
 	case 'M': return cli_add_opt(c, "ControlMaster yes", e);
 	case 'X':
@@ -15539,7 +15627,7 @@ static int cli_flag(struct cli *c, char f, struct err *e)
 		err_set(e, SSHMCP_ERR_USAGE, "X11 forwarding (-%c) is not supported", f);
 		return -1;
 	}
-	return 0;                       /* a k K x y */
+	return 0;                       /* k K x y */
 }
 
 /* Options, as ssh's getopt: flags may be bundled (-nT, -vvv), arguments attached (-p22). */
@@ -15873,7 +15961,6 @@ static void cli_notes(const struct cli *c)
 {
 	static const struct { const char *kw, *note; } notes[] = {
 		{ "compression", "Compression: sshmcp has none; the connection is not compressed" },
-		{ "forwardagent", "ForwardAgent: agent forwarding is not supported; not forwarded" },
 		{ "controlmaster", "ControlMaster: no multiplexing; this connection is its own" },
 		{ "bindaddress", "BindAddress: not supported; the system picks the source address" },
 		{ "bindinterface", "BindInterface: not supported; the system picks the interface" },
@@ -16560,6 +16647,7 @@ struct fwd_spec {
 	int bport;
 	char host[SSHMCP_HOST_MAX];     /* where connections go (L, R, W) */
 	int hport;
+	int bunix, hunix;               /* bind, host: a Unix socket's path (port 0) */
 };
 
 struct fwd_listen {                 /* -L/-D: a local socket; -R: the server's listener */
@@ -16598,7 +16686,7 @@ struct fwd {
 	int nconn;
 	int started;                    /* listeners set up (after authentication) */
 	int stdio;                      /* -W: the session ends with its connection */
-	int exit_on_failure, gateway;
+	int exit_on_failure, gateway, stream_unlink;
 	int link_hup;                   /* the server hung up while nobody read the session */
 	const struct log *log;
 };
@@ -16644,14 +16732,44 @@ static int fwd_port(const char *s, int *port, int zero_ok)
 	return 0;
 }
 
+/* -L/-R with Unix sockets, as ssh's parse_forward: a field with a '/' is a path, for the
+ * listener (first) or the target (last): path:host:port, [bind:]port:path, path:path.
+ * 1 when the spec is one of those, 0 when it has no path, -1 when it is bad. */
+static int fwd_parse_unix(char f[][SSHMCP_HOST_MAX], int n, struct fwd_spec *sp)
+{
+	int lp = strchr(f[0], '/') != NULL, cp = strchr(f[n - 1], '/') != NULL;
+
+	if (!lp && !cp)
+		return 0;
+	if (n < 2 || n > 3 || (n == 3 && lp == cp) || (n == 2 && !cp) ||
+	    strlen(f[0]) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
+	    strlen(f[n - 1]) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -1;
+	if (lp) {
+		sp->bunix = sp->bind_set = 1;
+		(void)str_copy(sp->bind, sizeof(sp->bind), f[0]);
+	} else if ((n == 3 && str_copy(sp->bind, sizeof(sp->bind), f[0]) < 0) ||
+	    fwd_port(f[n - 2], &sp->bport, sp->kind == 'R') < 0)
+		return -1;
+	sp->bind_set |= n == 3 && !lp;
+	if (cp) {
+		sp->hunix = 1;
+		return str_copy(sp->host, sizeof(sp->host), f[n - 1]) < 0 ? -1 : 1;
+	}
+	return str_copy(sp->host, sizeof(sp->host), f[1]) < 0 || sp->host[0] == '\0' ||
+	    fwd_port(f[2], &sp->hport, 0) < 0 ? -1 : 1;
+}
+
 /* -L/-R [bind:]port:host:hostport, -D [bind:]port, -W host:port, as ssh's parse_forward. */
 static int fwd_parse(char kind, const char *arg, struct fwd_spec *sp)
 {
 	char f[4][SSHMCP_HOST_MAX];
-	int n = fwd_split(arg, f, 4), b;
+	int n = fwd_split(arg, f, 4), b, u;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->kind = kind;
+	if (n > 0 && (kind == 'L' || kind == 'R') && (u = fwd_parse_unix(f, n, sp)) != 0)
+		return u < 0 ? -1 : 0;
 	if (kind == 'W')
 		return n == 2 && f[0][0] != '\0' && fwd_port(f[1], &sp->hport, 0) == 0 ?
 			str_copy(sp->host, sizeof(sp->host), f[0]) : -1;
@@ -16678,6 +16796,11 @@ static int fwd_format(const struct fwd_spec *sp, char *out, size_t cap)
 {
 	char bind[SSHMCP_HOST_MAX + 4] = "";
 
+	if (sp->bunix || sp->hunix)     /* ssh -G writes paths bare */
+		return sp->bunix && sp->hunix ? str_fmt(out, cap, "%s %s", sp->bind, sp->host) :
+			sp->bunix ? str_fmt(out, cap, "%s [%s]:%d", sp->bind, sp->host, sp->hport) :
+			str_fmt(out, cap, "%s%s%s%d %s", sp->bind_set ? "[" : "",
+			sp->bind_set ? sp->bind : "", sp->bind_set ? "]:" : "", sp->bport, sp->host);
 	if (sp->bind_set && str_fmt(bind, sizeof(bind), "[%s]:", sp->bind) < 0)
 		return -1;
 	if (sp->kind == 'D')
@@ -16690,14 +16813,33 @@ static const char *fwd_kind_name(char kind)
 	return kind == 'L' ? "local" : kind == 'R' ? "remote" : kind == 'D' ? "dynamic" : "stdio";
 }
 
+/* The agent socket -A/-a and ForwardAgent leave (t->fwd_agent, "" for none). */
+static void fwd_agent_sock(const struct cli *c, struct target *t)
+{
+	const char *sock = getenv("SSH_AUTH_SOCK");
+	struct stat st;
+
+	if (c->Aflag == 'a')
+		t->fwd_agent[0] = '\0';
+	else if (c->Aflag == 'A' && t->fwd_agent[0] == '\0') {
+		if (sock != NULL && stat(sock, &st) == 0)   /* no agent: nothing asked, as ssh */
+			(void)str_copy(t->fwd_agent, sizeof(t->fwd_agent), sock);
+	} else if (t->fwd_agent[0] != '\0' && stat(t->fwd_agent, &st) < 0)
+		/* A configured path: ssh says so and asks all the same; the channels then fail. */
+		log_msg(&c->log, LOG_ERROR, "Cannot forward agent socket path \"%s\": %s",
+		    t->fwd_agent, strerror(errno));
+}
+
 /* Read the command line's forwardings; ClearAllForwardings drops -L/-R/-D (scp and sftp
  * pass it), never -W. */
-static int fwd_init(struct cli *c, const struct target *t, struct err *e)
+static int fwd_init(struct cli *c, struct target *t, struct err *e)
 {
 	struct fwd *f;
 	int i;
 
-	if (c->nfwds == 0 && !c->Nflag && (t->nfwd == 0 || t->fwd_clear))
+	fwd_agent_sock(c, t);
+	c->job.agent = t->fwd_agent[0] != '\0' && !c->job.tunnel;
+	if (c->nfwds == 0 && !c->Nflag && (t->nfwd == 0 || t->fwd_clear) && !c->job.agent)
 		return 0;
 	if ((f = c->fwd = calloc(1, sizeof(*f))) == NULL) {
 		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
@@ -16706,6 +16848,7 @@ static int fwd_init(struct cli *c, const struct target *t, struct err *e)
 	f->log = &c->log;
 	f->exit_on_failure = t->fwd_exit_on_failure;
 	f->gateway = c->gflag || t->gateway_ports;
+	f->stream_unlink = t->stream_unlink;
 	for (i = 0; i < c->nfwds; i++) {
 		struct fwd_spec *sp = &f->spec[f->nspec];
 
@@ -16728,6 +16871,11 @@ static int fwd_init(struct cli *c, const struct target *t, struct err *e)
 			    fwd_kind_name(t->fwd[i][0]), t->fwd[i] + 1);
 			return -1;
 		}
+	/* -R beside a command: the server answers each request before the command runs, as
+	 * it does for ssh (whose requests go before the session's); ExitOnForwardFailure then
+	 * ends it with the command never started. */
+	for (i = 0; i < f->nspec && !c->job.tunnel; i++)
+		c->job.hold |= f->spec[i].kind == 'R';
 	return 0;
 }
 
@@ -16741,6 +16889,31 @@ static const char *fwd_bind_host(const struct fwd *f, const struct fwd_spec *sp)
 	return sp->bind;
 }
 
+/* -L /path:...: a Unix socket listens there; StreamLocalBindUnlink removes what was left
+ * at the path first (ssh's rule: without it, an existing file is an error). */
+static int fwd_listen_unix(struct fwd *f, const struct fwd_spec *sp)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (f->nlis >= SSHMCP_FWD_LISTEN_MAX || str_copy(sa.sun_path, sizeof(sa.sun_path),
+	    sp->bind) < 0 || (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		return -1;
+	if (f->stream_unlink)
+		(void)unlink(sp->bind);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, SSHMCP_FWD_BACKLOG) < 0) {
+		log_msg(f->log, LOG_ERROR, "unix_listener: cannot bind to path %s: %s", sp->bind,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	f->lis[f->nlis++] = (struct fwd_listen){ .spec = sp, .fd = fd };
+	log_msg(f->log, LOG_DEBUG1, "Local forwarding listening on path %s.", sp->bind);
+	return 0;
+}
+
 /* One listening socket per address of the bind host; 0 when at least one is up. */
 static int fwd_listen_local(struct fwd *f, const struct fwd_spec *sp)
 {
@@ -16748,6 +16921,8 @@ static int fwd_listen_local(struct fwd *f, const struct fwd_spec *sp)
 	char port[8];
 	int ok = 0, one = 1, rc;
 
+	if (sp->bunix)
+		return fwd_listen_unix(f, sp);
 	(void)str_fmt(port, sizeof(port), "%d", sp->bport);
 	if ((rc = getaddrinfo(fwd_bind_host(f, sp), port, &hints, &ai)) != 0) {
 		log_msg(f->log, LOG_ERROR, "bind %s: %s", sp->bind, gai_strerror(rc));
@@ -17053,13 +17228,45 @@ static void fwd_connected(struct fwd *f, struct fwd_conn *fc)
 }
 
 /* -R: the server opened a forwarded-tcpip channel; connect it to the spec's target. */
-static void fwd_accept_remote(struct fwd *f, struct fwd_listen *l)
+/* -R's connect to its local target, a host and port or (-R port:/path) a Unix socket: the
+ * socket, connected or on its way (EINPROGRESS), or -1. */
+static int fwd_connect_local(const struct fwd_conn *fc)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	LIBSSH2_CHANNEL *ch;
-	struct fwd_conn *fc;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char port[8];
 	int fd = -1;
+
+	if (fc->spec->hunix) {
+		if (str_copy(sa.sun_path, sizeof(sa.sun_path), fc->host) == 0 &&
+		    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
+		    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+	} else {
+		(void)str_fmt(port, sizeof(port), "%d", fc->port);
+		if (getaddrinfo(fc->host, port, &hints, &ai) == 0 &&
+		    (fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
+		    (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)) {
+			freeaddrinfo(ai);
+			return fd;
+		}
+		if (ai != NULL)
+			freeaddrinfo(ai);
+	}
+	if (fd >= 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return -1;
+}
+
+static void fwd_accept_remote(struct fwd *f, struct fwd_listen *l)
+{
+	LIBSSH2_CHANNEL *ch;
+	struct fwd_conn *fc;
+	int fd;
 
 	while ((ch = libssh2_channel_forward_accept(l->rl)) != NULL) {
 		if ((fc = fwd_conn_new(f, l->spec, -1, -1)) == NULL) {
@@ -17069,24 +17276,15 @@ static void fwd_accept_remote(struct fwd *f, struct fwd_listen *l)
 		fc->ch = ch;
 		(void)str_copy(fc->host, sizeof(fc->host), l->spec->host);
 		fc->port = l->spec->hport;
-		(void)str_fmt(port, sizeof(port), "%d", fc->port);
-		if (getaddrinfo(fc->host, port, &hints, &ai) == 0 &&
-		    (fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
-		    (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)) {
+		if ((fd = fwd_connect_local(fc)) >= 0) {
 			fc->rfd = fc->wfd = fd;
 			fc->st = FC_CONNECT;
 		} else {
 			log_msg(f->log, LOG_INFO, "connect_to %s port %d: failed.", fc->host, fc->port);
 			log_msg(f->log, LOG_DEBUG1, "connect_to: %s", strerror(errno));
-			if (fd >= 0)
-				close(fd);
 			fc->st = FC_OPEN;
 			fc->l_eof = fc->r_eof = 1;
 		}
-		if (ai != NULL)
-			freeaddrinfo(ai);
-		ai = NULL;
-		fd = -1;
 	}
 }
 
@@ -17095,7 +17293,9 @@ static int fwd_open(struct fwd *f, struct fwd_conn *fc, struct sess *s)
 {
 	char msg[SSHMCP_HOST_MAX + 96];
 
-	fc->ch = libssh2_channel_direct_tcpip_ex(s->ssh, fc->host, fc->port, fc->orig, fc->oport);
+	fc->ch = fc->spec != NULL && fc->spec->hunix ?
+		libssh2_channel_direct_streamlocal_ex(s->ssh, fc->host, fc->orig, fc->oport) :
+		libssh2_channel_direct_tcpip_ex(s->ssh, fc->host, fc->port, fc->orig, fc->oport);
 	if (fc->ch != NULL) {
 		log_msg(f->log, LOG_DEBUG1, "channel open: direct-tcpip to %s port %d", fc->host,
 		    fc->port);
@@ -17270,6 +17470,41 @@ static void fwd_conn_step(struct fwd *f, struct fwd_conn *fc, struct sess *s, in
 	}
 }
 
+/* -A: the agent channels the server opened (sess_agent_open queued them), each connected
+ * to the local agent's socket as a connection of its own (ssh's client_request_agent).
+ * libssh2 confirmed the channel already, so one the agent refuses cannot fail its open as
+ * ssh's does: it gets /dev/null, EOF at once and its request swallowed; closing it outright
+ * raced the far client's write (ssh-add killed by SIGPIPE instead of its error). */
+static void fwd_agent(struct fwd *f, struct sess *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	while (s->nagent_new > 0) {
+		LIBSSH2_CHANNEL *ch = s->agent_new[--s->nagent_new];
+		struct fwd_conn *fc = fwd_conn_new(f, NULL, -1, -1);
+		int fd = -1;
+
+		if (fc == NULL) {
+			(void)libssh2_channel_free(ch);
+			continue;
+		}
+		fc->ch = ch;
+		fc->st = FC_OPEN;
+		log_msg(f->log, LOG_DEBUG1, "client_input_channel_open: ctype auth-agent@openssh.com");
+		if (str_copy(sa.sun_path, sizeof(sa.sun_path), s->t.fwd_agent) == 0 &&
+		    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
+		    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			fc->rfd = fc->wfd = fd;
+			continue;
+		}
+		log_msg(f->log, LOG_DEBUG1, "agent %s: %s", s->t.fwd_agent, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fc->rfd = fc->wfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		fc->l_eof = 1;
+	}
+}
+
 /* The bind address ssh sends for -R (channel_rfwd_bind_host). */
 static const char *fwd_rbind_host(const struct fwd_spec *sp)
 {
@@ -17281,7 +17516,7 @@ static const char *fwd_rbind_host(const struct fwd_spec *sp)
 /* -R: one tcpip-forward request at a time, each until the server answers. */
 static void fwd_remote(struct fwd *f, struct sess *s)
 {
-	char msg[96];
+	char msg[160];                  /* a Unix socket's path: at most 107 bytes */
 
 	for (; f->next_remote < f->nspec; f->next_remote++) {
 		struct fwd_spec *sp = &f->spec[f->next_remote];
@@ -17292,19 +17527,25 @@ static void fwd_remote(struct fwd *f, struct sess *s)
 			continue;
 		if (f->nlis >= SSHMCP_FWD_LISTEN_MAX)
 			return;
-		rl = libssh2_channel_forward_listen_ex(s->ssh, fwd_rbind_host(sp), sp->bport, &bound,
-		    SSHMCP_FWD_BACKLOG);
+		rl = sp->bunix ?        /* -R /path: streamlocal-forward@openssh.com (patch 207) */
+			libssh2_channel_forward_listen_streamlocal(s->ssh, sp->bind, SSHMCP_FWD_BACKLOG) :
+			libssh2_channel_forward_listen_ex(s->ssh, fwd_rbind_host(sp), sp->bport, &bound,
+			SSHMCP_FWD_BACKLOG);
 		if (rl == NULL && libssh2_session_last_errno(s->ssh) == LIBSSH2_ERROR_EAGAIN)
 			return;
 		if (rl == NULL) {
-			(void)str_fmt(msg, sizeof(msg), "remote port forwarding failed for listen port %d",
-			    sp->bport);
+			if (sp->bunix)
+				(void)str_fmt(msg, sizeof(msg), "remote port forwarding failed for listen "
+				    "path %s", sp->bind);
+			else
+				(void)str_fmt(msg, sizeof(msg), "remote port forwarding failed for "
+				    "listen port %d", sp->bport);
 			if (fwd_failed(f, s, msg) < 0)
 				return;
 			continue;
 		}
 		f->lis[f->nlis++] = (struct fwd_listen){ .spec = sp, .fd = -1, .rl = rl, .rport = bound };
-		if (sp->bport == 0)
+		if (sp->bport == 0 && !sp->bunix)
 			log_msg(f->log, LOG_INFO, "Allocated port %d for remote forward to %s:%d", bound,
 			    sp->host, sp->hport);
 		log_msg(f->log, LOG_DEBUG1, "remote forward success for: listen %d, connect %s:%d",
@@ -17332,6 +17573,13 @@ static void fwd_reap(struct fwd *f, struct sess *s)
 	f->nconn = k;
 }
 
+/* Set up, and every -R answered: what -f waits for before going to the
+ * background, and a held command (job.hold) before it starts. */
+static int fwd_ready(const struct fwd *f)
+{
+	return f == NULL || (f->started && f->next_remote >= f->nspec);
+}
+
 /* The forwardings' turn, after the session's. Channels open only once the session is READY
  * or RUNNING: libssh2 opens one channel at a time, and the session's own comes first. */
 static void fwd_step(struct cli *c, int64_t now)
@@ -17347,9 +17595,24 @@ static void fwd_step(struct cli *c, int64_t now)
 		    s->t.host);
 		return;
 	}
+	/* With no channel open nothing else reads the transport (-N before any connection):
+	 * keepalive replies are taken here, or the link would look silent to sess_alive. */
+	if (s->state == SESS_READY && libssh2_keepalive_read(s->ssh) < 0) {
+		sess_abort(s, SSHMCP_ERR_SESSION_LOST, "Connection to %s closed by remote host.",
+		    s->t.host);
+		return;
+	}
 	if (!f->started)
 		fwd_start(f);
 	fwd_remote(f, s);
+	if (c->job.hold) {              /* no channel of ours opens before the session's */
+		if (s->state == SESS_READY && fwd_ready(f)) {
+			c->job.hold = 0;
+			sess_open(s);
+		}
+		return;
+	}
+	fwd_agent(f, s);
 	for (i = 0; i < f->nconn; i++)
 		opening |= f->conn[i]->st == FC_OPENING;
 	for (i = 0; i < f->nconn && s->state < SESS_DONE; i++)
@@ -17364,12 +17627,6 @@ static void fwd_step(struct cli *c, int64_t now)
 		f->lis[i].rev = 0;
 	}
 	fwd_reap(f, s);
-}
-
-/* Set up, and every -R answered: what -f waits for before going to the background. */
-static int fwd_ready(const struct fwd *f)
-{
-	return f == NULL || (f->started && f->next_remote >= f->nspec);
 }
 
 static void fwd_free(struct fwd *f)
@@ -17428,9 +17685,10 @@ static void sess_poll_add(struct loop *l, struct sess *s)
 	}
 }
 
-/* The forwardings' fds; and, with no channel or -R listener to make libssh2 read, the
- * session socket watched for hang-up only: the server's unsolicited messages (its host
- * keys, keepalives) would otherwise wake every poll with nobody to read them. */
+/* The forwardings' fds; and, with no channel or -R listener to make libssh2 read and no
+ * keepalives to answer (fwd_step reads for those), the session socket watched for hang-up
+ * only: the server's unsolicited messages (its host keys) would otherwise wake every poll
+ * with nobody to read them. */
 static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 {
 	int i, readers;
@@ -17465,7 +17723,7 @@ static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 		if (fc->st == FC_CLOSING && fc->close_deadline < l->deadline)
 			l->deadline = fc->close_deadline;
 	}
-	if (!readers && s->state == SESS_READY)
+	if (!readers && s->state == SESS_READY && s->t.alive_interval_s <= 0)
 		for (i = 0; i < l->n; i++)
 			if (l->pfd[i].fd == s->fd && l->kind[i] == LOOP_SESS)
 				l->pfd[i].events = POLLRDHUP;

@@ -111,6 +111,7 @@
 #define SSHMCP_FWD_CONNS_MAX     128                /* forwarded connections open at once */
 #define SSHMCP_FWD_RING          (64 * 1024)        /* per forwarded connection, each way */
 #define SSHMCP_FWD_BACKLOG       16                 /* listen() queue, as ssh's SSH_LISTEN_BACKLOG */
+#define SSHMCP_AGENT_PENDING     16                 /* -A: agent channels opened in one turn */
 #define SSHMCP_SOCKS_MAX         1024               /* a SOCKS4a/5 request: 2 names of 255 and more */
 
 _Static_assert(SSHMCP_IO_CHUNK <= SSHMCP_STREAM_RING, "a read must fit an empty ring");

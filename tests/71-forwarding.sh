@@ -153,6 +153,114 @@ T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
 check_eq "${OUT%% *}" "$WANT" "-R 0: the allocated port carries 50 MB"
 stop R
 
+# --- Unix sockets: -L /path:host:port, -L port:/path, -L /path:/path, -R port:/path,
+#     -R /path:host:port, -R /path:/path, 50 MB each checked by sha256, as ssh. The far side's socket belongs to the sink below; sshd
+#     reaches it as the test user. StreamLocalBindUnlink replaces a socket left behind.
+cat >"$FIX/usink.py" <<'EOF'
+import hashlib, os, socket, sys, threading
+p = sys.argv[1]
+s = socket.socket(socket.AF_UNIX); s.bind(p); os.chmod(p, 0o666); s.listen(16)
+def serve(c):
+    h = hashlib.sha256()
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        h.update(b)
+    c.sendall(h.hexdigest().encode() + b"\n"); c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+cat >"$FIX/usend.py" <<'EOF'
+import socket, sys
+c = socket.socket(socket.AF_UNIX); c.settimeout(60); c.connect(sys.argv[1])
+with open(sys.argv[2], "rb") as f:
+    while True:
+        b = f.read(65536)
+        if not b: break
+        c.sendall(b)
+c.shutdown(socket.SHUT_WR)
+print(c.makefile().readline().strip())
+EOF
+mkdir -p "$FIX/u" && chmod 777 "$FIX/u"
+"$PY" "$FIX/usink.py" "$FIX/u/sink.sock" &
+_track $!
+wait_for 10 test -S "$FIX/u/sink.sock" || die "unix sink did not start"
+for who in ossh mcp; do
+	if [ "$who" = ossh ]; then cli=("${OSSH[@]}"); else cli=("${MCP[@]}"); fi
+	LP=$(free_port) RP=$(free_port)
+	rm -f "$FIX/u/web-$who.sock" "$FIX/u/l-$who.sock" "$FIX/u/r-$who.sock" "$FIX/u/r2-$who.sock"
+	bg U "${cli[@]}" -N -L "$FIX/u/web-$who.sock:127.0.0.1:$HP" -L "$LP:$FIX/u/sink.sock" \
+		-L "$FIX/u/l-$who.sock:$FIX/u/sink.sock" -R "$RP:$FIX/u/sink.sock" \
+		-R "$FIX/u/r-$who.sock:127.0.0.1:$HP" -R "$FIX/u/r2-$who.sock:$FIX/u/sink.sock" h
+	wait_for 15 nc -z 127.0.0.1 "$RP" || fail "$who unix forwards: up" "$(cat "$FIX/U.err")"
+	wait_for 15 nc -z 127.0.0.1 "$LP"
+	wait_for 15 test -S "$FIX/u/r2-$who.sock"
+	T=60 run sh -c 'curl -sf --unix-socket "$1" "http://x/rand50" | sha256sum' sh "$FIX/u/web-$who.sock"
+	check_eq "${OUT%% *}" "$WANT" "$who -L /path:host:port: curl through the local socket, 50 MB"
+	T=60 run "$PY" "$FIX/send.py" "$LP" "$FIX/www/rand50"
+	check_eq "$OUT" "$WANT" "$who -L port:/path: 50 MB to the far side's socket, half-closed"
+	T=60 run "$PY" "$FIX/usend.py" "$FIX/u/l-$who.sock" "$FIX/www/rand50"
+	check_eq "$OUT" "$WANT" "$who -L /path:/path: 50 MB socket to socket"
+	T=60 run "$PY" "$FIX/send.py" "$RP" "$FIX/www/rand50"
+	check_eq "$OUT" "$WANT" "$who -R port:/path: 50 MB from the far port to our socket"
+	T=60 run sh -c 'curl -sf --unix-socket "$1" "http://x/rand50" | sha256sum' sh "$FIX/u/r-$who.sock"
+	check_eq "${OUT%% *}" "$WANT" "$who -R /path:host:port: curl through the server's socket, 50 MB"
+	T=60 run "$PY" "$FIX/usend.py" "$FIX/u/r2-$who.sock" "$FIX/www/rand50"
+	check_eq "$OUT" "$WANT" "$who -R /path:/path: 50 MB from the server's socket to ours"
+	stop U
+	# The socket file stays (as ssh leaves it): binding again fails without the option
+	LP=$(free_port)
+	bg U "${cli[@]}" -N -o ExitOnForwardFailure=yes -L "$FIX/u/web-$who.sock:127.0.0.1:$HP" \
+		-L "$LP:127.0.0.1:$HP" h
+	if wait_for 15 _gone "$U_PID"; then wait "$U_PID"; check_exit "$?" 255 "$who -L on a path left behind: fails (255)"
+	else fail "$who -L on a path left behind: fails (255)"; stop U; fi
+	bg U "${cli[@]}" -N -o StreamLocalBindUnlink=yes -L "$FIX/u/web-$who.sock:127.0.0.1:$HP" h
+	T=60 run sh -c 'for i in $(seq 100); do curl -sf --unix-socket "$1" "http://x/rand50" && exit; sleep 0.1; done' sh "$FIX/u/web-$who.sock"
+	check_eq "$(sha256sum <"$FIX/out" | cut -d' ' -f1)" "$WANT" "$who StreamLocalBindUnlink=yes: the old path is replaced and serves"
+	stop U
+done
+mcp -R "$FIX/no-such-dir/r.sock:127.0.0.1:$HP" h true
+check_contains "$ERR" "Warning: remote port forwarding failed for listen path $FIX/no-such-dir/r.sock" \
+	"-R /path the server cannot bind: ssh's warning, with the path"
+
+# --- -A: the far side's ssh-add lists the local agent's key, as through ssh; not without
+#     -A, nor with -a after it; ForwardAgent names the socket as a path or with ${VARIABLE}
+agent_start
+agent_add "$KEY_ED25519"
+KEYS=$(SSH_AUTH_SOCK=$AGENT_SOCK ssh-add -l)
+# A second agent, empty, as SSH_AUTH_SOCK when ForwardAgent names the first by its path (ssh
+# 9.2 forwards nothing unless SSH_AUTH_SOCK reaches an agent, whatever the path says).
+ssh-agent -D -a "$FIX/agent2.sock" >/dev/null 2>&1 &
+_track $!
+wait_for 5 test -S "$FIX/agent2.sock" || die "second ssh-agent did not start"
+for who in ossh mcp; do
+	r=$who
+	SSH_AUTH_SOCK=$AGENT_SOCK $r -A h 'ssh-add -l'
+	check_eq "$RC:$OUT" "0:$KEYS" "$who -A: ssh-add -l on the far side lists the local agent's key"
+	SSH_AUTH_SOCK=$AGENT_SOCK $r h 'ssh-add -l'
+	check_eq "$RC:$OUT" "2:" "$who without -A: the far side has no agent"
+	SSH_AUTH_SOCK=$AGENT_SOCK $r -A -a h 'ssh-add -l'
+	check_eq "$RC:$OUT" "2:" "$who -A -a: the last flag wins, no agent"
+	SSH_AUTH_SOCK=$FIX/agent2.sock $r -o "ForwardAgent $AGENT_SOCK" h 'ssh-add -l'
+	check_eq "$RC:$OUT" "0:$KEYS" "$who ForwardAgent PATH: that socket's agent"
+	SSH_AUTH_SOCK=$FIX/agent2.sock MY_AGENT=$AGENT_SOCK $r -o 'ForwardAgent ${MY_AGENT}' h 'ssh-add -l'
+	check_eq "$RC:$OUT" "0:$KEYS" "$who ForwardAgent \${VAR}: the socket the variable names"
+	SSH_AUTH_SOCK=$FIX/agent2.sock $r -o "ForwardAgent $FIX/no-agent" h 'ssh-add -l'
+	# ssh-add's error (1), or SIGPIPE (255) when the close wins the race, with ssh as well
+	check_eq "$([ "$RC" -ne 0 ] && echo failed):$OUT" "failed:" "$who ForwardAgent to a missing socket: the far side's agent fails"
+	check_contains "$ERR" "Cannot forward agent socket path \"$FIX/no-agent\"" "$who: says which socket is missing"
+done
+# The agent signs through the tunnel: a second hop from the far side logs in with the
+# forwarded key alone (no key file there).
+HOP2="ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-p $MAIN_PORT 127.0.0.1 echo HOP2"
+SSH_AUTH_SOCK=$AGENT_SOCK mcp -A h "$HOP2"
+check_eq "$RC:$OUT" "0:HOP2" "-A: the far side logs in onward with the forwarded agent"
+SSH_AUTH_SOCK=$AGENT_SOCK mcp h "$HOP2"
+check_exit "$RC" 255 "without -A: the onward login fails"
+T=60 run sh -c 'for i in 1 2 3 4 5 6 7 8; do SSH_AUTH_SOCK=$1 "$2" exec -A h "ssh-add -l & ssh-add -l & ssh-add -L & wait" & done; wait' sh "$AGENT_SOCK" "$SSHMCP"
+check_eq "$(grep -c '^256 SHA256' <<<"$OUT")" 16 "-A: 8 sessions x 3 agent clients at once, every answer whole"
+
 # --- ExitOnForwardFailure: a busy port ends it (255), as ssh; without, a warning. The bind
 #     address is explicit: "localhost" would also bind ::1, which may be free, and that is
 #     success; for -R the server honours it only with GatewayPorts clientspecified.
@@ -174,10 +282,51 @@ mkdir -p "$FIX/w" && chmod 777 "$FIX/w"
 mcp -o ExitOnForwardFailure=yes -L "127.0.0.1:$HP:127.0.0.1:$HP" h "touch $FIX/w/ran"
 if [ -e "$FIX/w/ran" ]; then fail "ExitOnForwardFailure: the command never starts when -L fails"
 else ok "ExitOnForwardFailure: the command never starts when -L fails"; fi
+for who in ossh mcp; do
+	$who -o ExitOnForwardFailure=yes -R "127.0.0.1:$HP:127.0.0.1:$HP" hg "touch $FIX/w/ran-$who"
+	if [ -e "$FIX/w/ran-$who" ]; then fail "$who ExitOnForwardFailure: the command never starts when -R fails"
+	else ok "$who ExitOnForwardFailure: the command never starts when -R fails"; fi
+	# The answer comes first: the warning precedes the command's output
+	run sh -c '"$@" 2>&1' sh "${OSSH[@]}" -R "127.0.0.1:$HP:127.0.0.1:$HP" hg 'echo RAN'
+	want=$(tr -d '\r' <<<"$OUT" | sed 's/^[a-z]*: //')
+	[ "$who" = mcp ] && run sh -c '"$@" 2>&1' sh "${MCP[@]}" -R "127.0.0.1:$HP:127.0.0.1:$HP" hg 'echo RAN'
+	check_eq "$(tr -d '\r' <<<"$OUT" | sed 's/^[a-z]*: //')" "$want" "$who -R on a busy port with a command: the warning, then the output"
+done
 mcp -L "127.0.0.1:$HP:127.0.0.1:$HP" h true
 check_contains "$ERR" "Warning: Could not request local forwarding." "a failed -L warns in ssh's words"
 mcp -R "127.0.0.1:$HP:127.0.0.1:$HP" hg true
 check_contains "$ERR" "Warning: remote port forwarding failed for listen port $HP" "a failed -R warns in ssh's words"
+
+# --- an idle -N -L answers ServerAliveInterval's keepalives and stays up; a server that
+#     stops answering (its session processes stopped) is noticed: exit 255, as ssh. A server
+#     of its own, so only this connection's processes are stopped.
+sshd_start KA
+trust KA
+ssh_alias hk KA
+# tree PID: PID's descendants
+tree() { local k; for k in $(pgrep -P "$1"); do echo "$k"; tree "$k"; done; }
+for who in ossh mcp; do
+	if [ "$who" = ossh ]; then cli=("${OSSH[@]}"); else cli=("${MCP[@]}"); fi
+	LP=$(free_port)
+	bg K "${cli[@]}" -N -o ServerAliveInterval=1 -o ServerAliveCountMax=2 -L "$LP:127.0.0.1:$HP" hk
+	wait_for 15 nc -z 127.0.0.1 "$LP" || fail "$who -N -L with keepalives: listening" "$(cat "$FIX/K.err")"
+	sleep 5                         # five keepalive intervals, ServerAliveCountMax is 2
+	if kill -0 "$K_PID" 2>/dev/null; then ok "$who -N -L, idle 5 s, keepalives every 1 s: still up"
+	else fail "$who -N -L, idle 5 s, keepalives every 1 s: still up" "$(cat "$FIX/K.err")"; fi
+	T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
+	check_eq "${OUT%% *}" "$WANT" "$who -N -L after the idle time: carries 50 MB"
+	frozen=$(tree "$KA_PID")
+	# shellcheck disable=SC2086
+	kill -STOP $frozen
+	if wait_for 20 _gone "$K_PID"; then
+		wait "$K_PID"; rc=$?
+		check_exit "$rc" 255 "$who -N -L: a server that stops answering is noticed (exit 255)"
+	else
+		fail "$who -N -L: a server that stops answering is noticed (exit 255)"; kill "$K_PID"
+	fi
+	# shellcheck disable=SC2086
+	kill -CONT $frozen
+done
 
 # --- ClearAllForwardings drops -L; -g listens on every address
 LP=$(free_port)

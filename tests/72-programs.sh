@@ -1,7 +1,7 @@
 #!/bin/bash
 # 72-programs: programs that take an `ssh` command run with `sshmcp exec` in its place, and
 # do what they do with ssh on the same server: git clone and push (GIT_SSH_COMMAND), rsync -e,
-# scp -S (SFTP mode and legacy -O), sftp -S -b.
+# scp -S (SFTP mode and legacy -O), sftp -S -b, an Ansible playbook (ansible_ssh_executable).
 . "$(dirname "$0")/lib.sh"
 
 sshd_start MAIN
@@ -98,3 +98,50 @@ printf 'get %s/nothing-here %s/x\n' "$REMOTE" "$FIX" >"$FIX/batch2"
 run sftp -S "$FIX/ssh-wrap" -b "$FIX/batch2" h; want=$RC
 run sftp -S "$FIX/sshmcp-wrap" -b "$FIX/batch2" h
 check_exit "$RC" "$want" "sftp -b: a failing batch exits $want, as ssh"
+
+# --- Ansible: a playbook that makes a directory, copies, templates, runs and fetches, once
+#     with ansible_ssh_executable=sshmcp and once with ssh; the same recap, the same files.
+#     Ansible's own multiplexing options (ControlMaster, ControlPersist, ControlPath) come
+#     along. Files go through the ssh executable itself (transfer method "piped"): Ansible
+#     starts sftp and scp without -S, so they would use the system's ssh.
+if command -v ansible-playbook >/dev/null; then
+	printf '#!/bin/sh\necho "$*" >>"%s"\nexec "%s" exec "$@"\n' "$FIX/ansible-calls" "$SSHMCP" >"$FIX/sshmcp-ansible"
+	chmod 755 "$FIX/sshmcp-ansible"
+	printf 'host {{ inventory_hostname }} via {{ tag }}\n{%% for i in range(3) %%}line {{ i }}\n{%% endfor %%}\n' >"$FIX/t.j2"
+	cat >"$FIX/play.yml" <<EOF
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path=$REMOTE/an-{{ tag }} state=directory
+    - copy: src=$FIX/data.bin dest=$REMOTE/an-{{ tag }}/data.bin
+    - template: src=$FIX/t.j2 dest=$REMOTE/an-{{ tag }}/t.txt
+    - command: sha256sum $REMOTE/an-{{ tag }}/data.bin
+      register: sum
+    - debug: msg="sum {{ sum.stdout.split()[0] }}"
+    - fetch: src=$REMOTE/an-{{ tag }}/t.txt dest=$FIX/fetched-{{ tag }}/ flat=yes
+EOF
+	# TAG EXE [ARGS]: the playbook through EXE; the recap line in RECAP
+	play() {
+		T=300 run env ANSIBLE_LOCAL_TEMP="$FIX/ansible-tmp" ANSIBLE_NOCOLOR=1 \
+			ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_SSH_TRANSFER_METHOD=piped \
+			ansible-playbook -i "h," -e "tag=$1 ansible_ssh_executable=$2" "${@:3}" \
+			-e ansible_python_interpreter=/usr/bin/python3 "$FIX/play.yml"
+		RECAP=$(grep -E '^h +:' <<<"$OUT" | tr -s ' ')
+	}
+	for round in first second; do
+		# ssh's master would outlive the test (ControlPersist): no multiplexing for it
+		play ssh "$FIX/ssh-wrap" -e '{"ansible_ssh_args": "-o ControlMaster=no"}'; want_rc=$RC want=$RECAP
+		play mcp "$FIX/sshmcp-ansible"
+		check_exit "$RC" "$want_rc" "ansible-playbook over sshmcp, $round run: exit $want_rc, as over ssh"
+		check_eq "$RECAP" "$want" "ansible, $round run: the same recap as over ssh ($want)"
+	done
+	check_contains "$OUT" "sum $(sha256sum <"$FIX/data.bin" | cut -d' ' -f1)" "ansible: the copied file's sha256 on the far side"
+	if cmp -s "$REMOTE/an-mcp/data.bin" "$REMOTE/an-ssh/data.bin"; then ok "ansible copy: the same bytes as over ssh"
+	else fail "ansible copy: the same bytes as over ssh"; fi
+	check_eq "$(sed 's/via mcp/via X/' "$REMOTE/an-mcp/t.txt")" "$(sed 's/via ssh/via X/' "$REMOTE/an-ssh/t.txt")" \
+		"ansible template: the same text as over ssh"
+	check_eq "$(cat "$FIX/fetched-mcp/t.txt" 2>&1)" "$(cat "$REMOTE/an-mcp/t.txt")" "ansible fetch: the template's text comes back"
+	check_contains "$(cat "$FIX/ansible-calls")" "ControlPersist" "ansible: its calls went through sshmcp, ControlPersist and all"
+else
+	skip "ansible" "ansible-playbook is not installed"
+fi

@@ -327,6 +327,15 @@ static void test_fwd_specs(struct tally *t)
 		{ 'W', "host", "", "", 0, 0, 0, 0 },
 		{ 'W', ":22", "", "", 0, 0, 0, 0 },
 		{ 'R', "1:2:3:4:5", "", "", 0, 0, 0, 0 },
+		/* Unix sockets: a field with a '/' is a path (port 0) */
+		{ 'L', "/tmp/a.sock:web:80", "/tmp/a.sock", "web", 1, 0, 80, 1 },
+		{ 'L', "9000:/run/x.sock", "", "/run/x.sock", 0, 9000, 0, 1 },
+		{ 'L', "127.0.0.1:9000:/run/x.sock", "127.0.0.1", "/run/x.sock", 1, 9000, 0, 1 },
+		{ 'L', "/tmp/b:/tmp/c", "/tmp/b", "/tmp/c", 1, 0, 0, 1 },
+		{ 'R', "0:/tmp/y.sock", "", "/tmp/y.sock", 0, 0, 0, 1 },
+		{ 'L', "/tmp/b", "", "", 0, 0, 0, 0 },
+		{ 'L', "/tmp/b:web", "", "", 0, 0, 0, 0 },
+		{ 'L', "/tmp/a:web:80:/tmp/c", "", "", 0, 0, 0, 0 },
 	};
 	size_t i;
 
