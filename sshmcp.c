@@ -6518,6 +6518,8 @@ struct shell {
 	int policy;                         /* a command policy holds: read-only prompt hooks */
 	int typed;                          /* input typed to the running command (not read?) */
 	int stage2;                         /* the setup's second line answered: SHELL_SENT_* */
+	int stage1_answered;                /* its second line went: further S1 prompts are
+	                                     * busybox's, reading the long line in pieces */
 	int reset;                          /* replaces a lost session: its first result says so */
 	char endmark[24];                   /* "_<nonce>__": ends the cwd in a sentinel */
 	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
@@ -6660,6 +6662,7 @@ static void shell_type_setup(struct shell *sh, int stage)
 {
 	char setup[SHELL_SETUP_MAX];
 
+	sh->stage1_answered = stage == 2;
 	if ((stage == 1 ? shell_setup_stage1(sh, setup, sizeof(setup)) :
 	    shell_setup_line(sh, setup, sizeof(setup))) == 0)
 		(void)shell_type(sh, setup, strlen(setup));
@@ -6924,7 +6927,12 @@ static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len,
 		}
 		i = j + mlen + (size_t)n;
 		if (code == SHELL_SENT_STAGE1) {
-			shell_type_setup(sh, 2);
+			/* Once per stage 1: busybox ash reads a line 1023 bytes at a time and prompts
+			 * (still S1) before each piece; a second copy of the line would be read as
+			 * commands whenever the prompt's drain misses it, its prompts then taken for
+			 * the next commands' ends. */
+			if (!sh->stage1_answered)
+				shell_type_setup(sh, 2);
 		} else if (code == SHELL_SENT_STAGE2 || code == SHELL_SENT_UNSAFE) {
 			sh->stage2 = code;
 		} else if (code == SHELL_SENT_PS2) {

@@ -1459,6 +1459,40 @@ static void test_scr_engine(struct tally *t)
 	}
 }
 
+/* The setup's second line goes once per first line: busybox ash prompts again (S1) for each
+ * 1023-byte piece of the long second line, and a second copy, run as commands, ended the
+ * next commands early (tests/21's busybox case, under load). */
+static void test_shell_setup_once(struct tally *t)
+{
+	struct shell *sh = calloc(1, sizeof(*sh));
+	char one[SHELL_SETUP_MAX], s1[64];
+	size_t n;
+
+	if (sh == NULL || ring_init(&sh->s.in, SHELL_IN_RING) < 0) {
+		check(t, 0, "shell_setup_once: no memory", NULL);
+		free(sh);
+		return;
+	}
+	(void)str_copy(sh->nonce, sizeof(sh->nonce), "0123456789abcdef");
+	(void)str_fmt(sh->marker, sizeof(sh->marker), "__SSHMCP_%s_", sh->nonce);
+	(void)str_fmt(sh->endmark, sizeof(sh->endmark), "_%s__", sh->nonce);
+	(void)shell_setup_line(sh, one, sizeof(one));
+	(void)str_fmt(s1, sizeof(s1), "\030%sS1__", sh->marker);
+	shell_type_setup(sh, 1);
+	ring_consume(&sh->s.in, ring_used(&sh->s.in));
+	n = strlen(s1);
+	(void)shell_scan(sh, (const unsigned char *)s1, n, 0);
+	(void)shell_scan(sh, (const unsigned char *)s1, n, 0);
+	check(t, ring_used(&sh->s.in) == strlen(one), "two S1 prompts: the second line typed once",
+	    NULL);
+	shell_type_setup(sh, 1);
+	ring_consume(&sh->s.in, ring_used(&sh->s.in));
+	(void)shell_scan(sh, (const unsigned char *)s1, n, 0);
+	check(t, ring_used(&sh->s.in) == strlen(one), "a new setup's S1 is answered again", NULL);
+	ring_free(&sh->s.in);
+	free(sh);
+}
+
 int main(void)
 {
 	struct tally t = { 0, 0 };
@@ -1500,6 +1534,7 @@ int main(void)
 	test_scr_keys(&t);
 	test_scr_text(&t);
 	test_scr_engine(&t);
+	test_shell_setup_once(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
 	return t.fail == 0 ? 0 : 1;
 }
