@@ -7139,6 +7139,7 @@ static void shell_screen_feed(struct shell *sh, const unsigned char *p, size_t n
 static void shell_feed(struct shell *sh, int64_t now)
 {
 	struct ring *r = &sh->s.out[0];
+
 	int got = 0;
 
 	while (ring_used(r) > 0) {
