@@ -213,10 +213,17 @@ export const scenarios = [
 		const rd = await s.call('read_screen', { host: HOST, session: 'winop' });
 		t.check(rd.sc.cols === 80 && rd.sc.lines === 24, 'read_screen: still 80x24', show(rd));
 		// a program that reacts to SIGWINCH (a trap): it sees the new size; its exit code comes back
-		// (its own process: the foreground process group gets SIGWINCH, not the shell)
-		const w = await ex(s, "bash -c 'trap \"echo winch \\$(stty size); exit 5\" WINCH; while :; do sleep 0.1; done'",
-			{ session: 'winch', cols: 80, rows: 24, wait: 1 });
-		t.eq(w.sc.status, 'running', 'a SIGWINCH trap waits (running)', w.sc);
+		// (its own process: the foreground process group gets SIGWINCH, not the shell; it says
+		// "ready" once its trap is set, and the window changes only then)
+		await ex(s, 'true', { session: 'winch', cols: 80, rows: 24 });
+		const w = await ex(s, "bash -c 'trap \"echo winch \\$(stty size); exit 5\" WINCH; echo ready; while :; do sleep 0.1; done'",
+			{ session: 'winch', wait: 1 });
+		let ready = w;
+		for (let i = 0; i < 100 && !/ready/.test(ready.sc.output || '') && ready.sc.status === 'running'; i++) {
+			await sleep(100);
+			ready = await s.call('get_command_status', { command_id: w.sc.command_id, offset: 0, wait: 0 });
+		}
+		t.check(ready.sc.status === 'running' && /ready/.test(ready.sc.output || ''), 'a SIGWINCH trap waits (running, ready)', show(ready));
 		k = await keys(s, w.sc.command_id, { cols: 70, rows: 22, wait: 2 });
 		t.check(!k.res.isError && k.sc.cols === 70 && k.sc.lines === 22, 'send_keys cols 70 rows 22 on a running command', show(k));
 		const st = await settled(s, w.sc.command_id);
