@@ -34,12 +34,15 @@ async function quit(s, id, extra) {
 const rowsOf = (r) => (r.sc && (r.sc.screen ? r.sc.screen.rows : r.sc.rows)) || [];
 const has = (r, re) => rowsOf(r).some((l) => re.test(l));
 
-// tmux, the reference terminal: COMMAND at COLSxROWS, its screen once drawn (rows, trimmed)
-async function tmuxScreen(name, cols, rows, command) {
+// tmux, the reference terminal: COMMAND at COLSxROWS, its screen once drawn (rows, trimmed);
+// READY (a regex over the whole pane), when given, is waited for (15 s at most) first
+async function tmuxScreen(name, cols, rows, command, ready) {
 	const sock = `sshmcp-53-${TAG}-${name}`;
 	sh('tmux', ['-L', sock, '-f', '/dev/null', 'new-session', '-d', '-x', `${cols}`, '-y', `${rows}`,
 		`env TERM=xterm-256color LANG=C.UTF-8 ${command}`]);
 	await sleep(1500);
+	for (let i = 0; ready && i < 50 && !ready.test(sh('tmux', ['-L', sock, 'capture-pane', '-p'])); i++)
+		await sleep(300);
 	const out = sh('tmux', ['-L', sock, 'capture-pane', '-p']);
 	sh('tmux', ['-L', sock, 'kill-server']);
 	const lines = out.replace(/\n$/, '').split('\n').map((l) => l.trimEnd());
@@ -238,8 +241,12 @@ export const scenarios = [
 		const cmd = 'env LANG=C.UTF-8 htop -d 300';     // tmux's side runs in C.UTF-8 too
 		const r = await ex(s, cmd, { session: 'htop', cols: 100, rows: 30, wait: 10 });
 		t.eq(r.sc.status, 'screen', 'htop → status screen', r.sc);
-		const rd = await s.call('read_screen', { command_id: r.sc.command_id });
-		const ours = rowsOf(rd), ref = await tmuxScreen('htop', 100, 30, cmd);
+		let rd = await s.call('read_screen', { command_id: r.sc.command_id });
+		for (let i = 0; i < 50 && !(has(rd, /PID USER/) && has(rd, /F10Quit/)); i++) {    // drawn
+			await sleep(300);
+			rd = await s.call('read_screen', { command_id: r.sc.command_id });
+		}
+		const ours = rowsOf(rd), ref = await tmuxScreen('htop', 100, 30, cmd, /PID USER[^]*F10Quit/);
 		const hdr = (rows) => rows.findIndex((l) => /^\s*PID USER/.test(l));
 		t.check(hdr(ours) > 0 && ours.length === 30, 'its process table shows (the PID USER header)', show(rd));
 		// meters and processes move; the table's header and the function key bar do not
