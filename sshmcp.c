@@ -4678,7 +4678,7 @@ enum filt_state { FILT_TEXT, FILT_ESC, FILT_CSI, FILT_STR, FILT_STR_ESC, FILT_ES
 
 struct filt {
 	enum filt_state st;
-	int cr;                     /* a CR waits: CRLF -> LF, lone CR -> LF (dev: '\r') */
+	int cr;                     /* a CR waits: CRLF -> LF, a lone CR stays '\r' */
 	int c2;                     /* a 0xC2 waits: U+0080..U+009F (C1 controls) are dropped */
 	int dev;                    /* keep cursor motion as tokens */
 	unsigned csi_n;             /* the first CSI parameter */
@@ -4686,6 +4686,11 @@ struct filt {
 	size_t strlen;              /* bytes of the string so far */
 	int cpr, da;                /* ESC[6n, ESC[c seen: the device waits for an answer */
 	int takes;                  /* a sequence that takes the screen went by (filt_takes) */
+	int sc;                     /* the cursor is saved (ESC 7, CSI s), not yet restored */
+	int sc_away;                /* ... and then addressed: a status line is being drawn (its
+	                             * text is no output: filt_bar) */
+	size_t sc_n;                /* text bytes dropped since */
+	size_t sc_drop;             /* ... and since the engine last looked (shell_feed) */
 };
 
 /* The sequences by which a program takes the screen, as the screen model counts them
@@ -4698,6 +4703,30 @@ static void filt_takes(struct filt *f, unsigned char fin)
 	if (f->csi_priv ? fin == 'h' && (n == 1049 || n == 1047 || n == 47) :
 	    strchr("Hfdr", fin) != NULL)
 		f->takes = 1;
+	if (!f->csi_priv && f->csi_n == 0 && (fin == 's' || fin == 'u'))
+		f->sc = fin == 's', f->sc_away = 0;
+	else if (!f->csi_priv && f->sc && strchr("Hfd", fin) != NULL)
+		f->sc_away = 1, f->sc_n = 0;
+}
+
+/*
+ * Text drawn between a save of the cursor and its restore, after the cursor was addressed
+ * in between, is a status line (apt's "Progress: [ 20%] [####...]" on the last row,
+ * apt-pkg/install-progress.cc DrawStatusLine: ESC 7, CSI rows;0 f, the bar, ESC 8): each
+ * repaint would land in the middle of the output's next line. It is dropped; a newline or
+ * FILT_STR_MAX bytes end the drop, so a program that never restores loses one line at most.
+ * Returns 1 when c is dropped.
+ */
+static int filt_bar(struct filt *f, unsigned char c)
+{
+	if (!f->sc_away || f->dev)
+		return 0;
+	if (c == '\n' || ++f->sc_n > FILT_STR_MAX) {
+		f->sc_away = 0;
+		return 0;
+	}
+	f->sc_drop++;
+	return 1;
 }
 
 /* A CSI sequence ended with `fin`: in device mode some of them matter. */
@@ -4712,8 +4741,17 @@ static size_t filt_csi(struct filt *f, unsigned char fin, unsigned char *out)
 		f->cpr++;                   /* any terminal answers these, shell or device */
 	else if (fin == 'c' && n == 0)
 		f->da++;
-	if (!f->dev)
-		return 0;
+	if (!f->dev) {
+		/* A shell's last line is edited too (shell_emit_out): CR and ESC[K, as rich (pip)
+		 * repaints a bar and slang (whiptail) cleans up at exit, leave no stale text. */
+		if (fin != 'K' || (n != 0 && n != 2) || f->sc_away)
+			return 0;
+		if (f->cr || n == 2)
+			out[o++] = '\r';
+		f->cr = 0;
+		out[o++] = FILT_TOK_EL;
+		return o;
+	}
 	if (f->cr && (fin == 'K' || fin == 'D' || fin == 'G')) {
 		out[o++] = '\r';          /* the CR came first */
 		f->cr = 0;
@@ -4736,6 +4774,10 @@ static enum filt_state filt_esc_next(struct filt *f, unsigned char c)
 	f->csi_n = 0;
 	f->csi_priv = 0;
 	f->strlen = 0;
+	if (c == '7' || c == '8') {
+		f->sc = c == '7';           /* DECSC, DECRC */
+		f->sc_away = 0;
+	}
 	if (c == '[')
 		return FILT_CSI;
 	if (c == ']' || c == 'P' || c == '_' || c == '^' || c == 'X')
@@ -4808,12 +4850,14 @@ static void filt_text(struct filt *f, unsigned char c, unsigned char *out, size_
 		/* A lone lead byte is dropped: kept, it could meet a 0x80..0x9F that follows
 		 * whatever is dropped next and make the C1 control this removes. */
 	}
+	if (filt_bar(f, c))
+		return;
 	if (c == '\r') {
 		f->cr = 1;
 		return;
 	}
 	if (f->cr && c != '\n')
-		out[(*o)++] = f->dev ? '\r' : '\n';
+		out[(*o)++] = '\r';        /* the line models overwrite (dev_put, shell_emit_out) */
 	f->cr = 0;
 	if (c == 0xc2) {
 		f->c2 = 1;
@@ -5870,6 +5914,28 @@ static void scr_restore(struct scr *s)
 	scr_goto(s, s->saved.cx, s->saved.cy, 0);
 }
 
+/* Cursor addressing or a scroll region took the screen, unless it happens between a save
+ * and a restore of the cursor: a status line drawn on the last row or a scroll region set
+ * that way (apt's progress, apt-pkg/install-progress.cc) leaves the cursor where the output
+ * goes on. Held takes are dropped at the restore; the engine counts a bracket left open
+ * with more of them than a status line needs (SHELL_BAR_TAKES) as a screen. */
+static void scr_take(struct scr *s)
+{
+	if (s->sc_open)
+		s->sc_takes++;
+	else
+		s->takes++;
+}
+
+/* ESC 7 / CSI s (saved 1) and ESC 8 / CSI u (0). A save on top of an open one leaves its
+ * takes held; a restore drops them. */
+static void scr_cursor_saved(struct scr *s, int saved)
+{
+	s->sc_open = saved;
+	if (!saved)
+		s->sc_takes = 0;
+}
+
 /* ?47/?1047/?1049: the alternate screen starts blank; the cursor stays where it is. */
 static void scr_alt_on(struct scr *s, int cursor)
 {
@@ -5981,12 +6047,14 @@ static void scr_esc_decrc(struct scr *s, unsigned char c)
 {
 	(void)c;
 	scr_restore(s);
+	scr_cursor_saved(s, 0);
 }
 
 static void scr_esc_decsc(struct scr *s, unsigned char c)
 {
 	(void)c;
 	scr_save(s);
+	scr_cursor_saved(s, 1);
 }
 
 static void scr_esc_decaln(struct scr *s, unsigned char c)
@@ -6123,7 +6191,7 @@ static void scr_csi_vpa(struct scr *s)
 	if (n == -1)
 		return;
 	scr_goto(s, -1, n - 1, 1);
-	s->takes++;
+	scr_take(s);
 }
 
 static void scr_csi_cup(struct scr *s)
@@ -6133,7 +6201,7 @@ static void scr_csi_cup(struct scr *s)
 	if (n == -1 || m == -1)
 		return;
 	scr_goto(s, m - 1, n - 1, 1);
-	s->takes++;
+	scr_take(s);
 }
 
 static void scr_csi_cbt(struct scr *s)
@@ -6289,7 +6357,7 @@ static void scr_csi_decstbm(struct scr *s)
 	s->top = n;
 	s->bot = m;
 	scr_goto(s, 0, 0, 1);
-	s->takes++;
+	scr_take(s);
 }
 
 static void scr_csi_tbc(struct scr *s)
@@ -6325,11 +6393,13 @@ static void scr_csi_rep(struct scr *s)
 static void scr_csi_scp(struct scr *s)
 {
 	scr_save(s);
+	scr_cursor_saved(s, 1);
 }
 
 static void scr_csi_rcp(struct scr *s)
 {
 	scr_restore(s);
+	scr_cursor_saved(s, 0);
 }
 
 static void scr_csi_none(struct scr *s)
@@ -7524,6 +7594,7 @@ struct shell {
 	size_t nhold;
 	char line[SSHMCP_PROMPT_MAX];       /* the unterminated last line, not yet in the ring */
 	size_t nline;
+	size_t lcol;                        /* where its next byte goes: a CR went back (< nline) */
 	size_t echo_pos;                    /* bytes of the typed command matched as echo */
 	int echo_done;
 	int discard;                        /* drop output until the next sentinel */
@@ -7545,6 +7616,8 @@ struct shell {
 	int policy;                         /* a command policy holds: read-only prompt hooks */
 	int typed;                          /* input typed to the running command (not read?) */
 	int stage2;                         /* the setup's second line answered: SHELL_SENT_* */
+	int stage1_answered;                /* its second line went: further S1 prompts are
+	                                     * busybox's, reading the long line in pieces */
 	int reset;                          /* replaces a lost session: its first result says so */
 	char endmark[24];                   /* "_<nonce>__": ends the cwd in a sentinel */
 	char cwd[SSHMCP_PATH_MAX];          /* the shell's $PWD after the last command */
@@ -7687,6 +7760,7 @@ static void shell_type_setup(struct shell *sh, int stage)
 {
 	char setup[SHELL_SETUP_MAX];
 
+	sh->stage1_answered = stage == 2;
 	if ((stage == 1 ? shell_setup_stage1(sh, setup, sizeof(setup)) :
 	    shell_setup_line(sh, setup, sizeof(setup))) == 0)
 		(void)shell_type(sh, setup, strlen(setup));
@@ -7720,32 +7794,85 @@ static void shell_commit_line(struct shell *sh)
 	sh->nline = 0;
 }
 
-static void shell_emit_out(struct shell *sh, const unsigned char *p, size_t n)
+/* The line is full: its older half goes to the ring (only the tail matters for prompt
+ * matching). */
+static void shell_line_spill(struct shell *sh)
 {
-	struct cmd *c = sh->cur;
+	size_t half = sizeof(sh->line) / 2;
 
+	if (sh->cur != NULL)
+		shell_out_append(sh->cur, sh->line, half);
+	memmove(sh->line, sh->line + half, sh->nline - half);
+	sh->nline -= half;
+	sh->lcol = sh->nline;
+}
+
+/* Text without CR or LF at the column: over what a CR went back over, then appended. */
+static void shell_line_put(struct shell *sh, const unsigned char *p, size_t n)
+{
 	while (n > 0) {
-		const unsigned char *nl = memchr(p, '\n', n);
-		size_t k = nl != NULL ? (size_t)(nl - p) + 1 : n;
+		size_t k;
 
-		if (k > sizeof(sh->line) - sh->nline) {
-			/* A long line: only its tail matters for prompt matching. */
-			size_t keep = sizeof(sh->line) / 2;
-
-			shell_commit_line(sh);
-			if (k > keep) {
-				shell_out_append(c, (const char *)p, k - keep);
-				p += k - keep;
-				n -= k - keep;
-				k = keep;
-			}
+		if (sh->lcol < sh->nline) {
+			k = sh->nline - sh->lcol < n ? sh->nline - sh->lcol : n;
+		} else {
+			if (sh->nline == sizeof(sh->line))
+				shell_line_spill(sh);
+			k = sizeof(sh->line) - sh->nline < n ? sizeof(sh->line) - sh->nline : n;
+			sh->nline += k;
 		}
-		memcpy(sh->line + sh->nline, p, k);
-		sh->nline += k;
+		memcpy(sh->line + sh->lcol, p, k);
+		sh->lcol += k;
 		p += k;
 		n -= k;
-		if (sh->line[sh->nline - 1] == '\n')
-			shell_commit_line(sh);
+	}
+}
+
+/* An overwrite stops at the column: the rest of a character it cut goes (bytes are not
+ * cells: a repaint shorter in bytes must not leave half a UTF-8 sequence). */
+static void shell_line_cut(struct shell *sh)
+{
+	size_t k = 0;
+
+	while (sh->lcol + k < sh->nline && ((unsigned char)sh->line[sh->lcol + k] & 0xc0) == 0x80)
+		k++;
+	memmove(sh->line + sh->lcol, sh->line + sh->lcol + k, sh->nline - sh->lcol - k);
+	sh->nline -= k;
+}
+
+/*
+ * Output into the last line, as a terminal shows it: a lone CR (the filter keeps it) goes
+ * back to the line's start and what follows overwrites it, so a progress bar that repaints
+ * its line (pip, wget, curl, apt's download meter: "\r" and the new state) leaves its last
+ * state, not one line per repaint; "abc\rX" is "Xbc"; ESC[K (FILT_TOK_EL) erases the rest.
+ * At LF the line goes to the ring.
+ */
+static void shell_emit_out(struct shell *sh, const unsigned char *p, size_t n)
+{
+	if (sh->lcol > sh->nline)
+		sh->lcol = sh->nline;       /* the line was taken (committed, or a prompt) */
+	while (n > 0) {
+		size_t k = 0;
+
+		while (k < n && p[k] != '\n' && p[k] != '\r' && p[k] != FILT_TOK_EL)
+			k++;
+		shell_line_put(sh, p, k);
+		if (k < n && p[k] == FILT_TOK_EL) {
+			sh->nline = sh->lcol;   /* erased to the end of the line */
+			k++;
+		} else if (k < n) {
+			shell_line_cut(sh);
+			if (p[k] == '\n') {
+				if (sh->nline == sizeof(sh->line))
+					shell_line_spill(sh);
+				sh->line[sh->nline++] = '\n';
+				shell_commit_line(sh);
+			}
+			sh->lcol = 0;
+			k++;
+		}
+		p += k;
+		n -= k;
 	}
 }
 
@@ -7951,7 +8078,12 @@ static size_t shell_scan(struct shell *sh, const unsigned char *buf, size_t len,
 		}
 		i = j + mlen + (size_t)n;
 		if (code == SHELL_SENT_STAGE1) {
-			shell_type_setup(sh, 2);
+			/* Once per stage 1: busybox ash reads a line 1023 bytes at a time and prompts
+			 * (still S1) before each piece; a second copy of the line would be read as
+			 * commands whenever the prompt's drain misses it, its prompts then taken for
+			 * the next commands' ends. */
+			if (!sh->stage1_answered)
+				shell_type_setup(sh, 2);
 		} else if (code == SHELL_SENT_STAGE2 || code == SHELL_SENT_UNSAFE) {
 			sh->stage2 = code;
 		} else if (code == SHELL_SENT_PS2) {
@@ -8051,6 +8183,9 @@ static void shell_feed(struct shell *sh, int64_t now)
 		sh->eng->text(sh, sh->scratch, o, now);
 	}
 	shell_answer_queries(sh);
+	if (sh->f.sc_drop > 0)
+		sh->fresh = 1;      /* a status line's text, dropped, is news all the same */
+	sh->f.sc_drop = 0;
 	if (got) {
 		sh->eng->arrived(sh);
 		shell_arm(sh, SHT_QUIET, sh->eng->quiet_at(sh));   /* then look at the last line */
@@ -8199,10 +8334,15 @@ static int shell_is_sudo_prompt(const char *line)
 
 /* Did the running command take the screen (alternate screen, cursor addressing) since it
  * started? Then it is a full-screen program: its result is the screen, not a byte stream.
- * A line editor, a progress bar or `clear` never counts: they end or never address rows. */
+ * A line editor, a progress bar or `clear` never counts: they end or never address rows,
+ * and a status line drawn between a save and a restore of the cursor (apt's) addresses
+ * rows only inside that bracket (scr_take): a bracket still open with more addressing than
+ * a status line needs (a scroll region, then the bar's row) is a screen after all. */
+#define SHELL_BAR_TAKES 2
 static int shell_took_screen(const struct shell *sh, const struct cmd *c)
 {
-	return sh->dv == NULL && sh->scr.takes != c->scr_takes;
+	return sh->dv == NULL && (sh->scr.takes != c->scr_takes ||
+	    sh->scr.sc_takes > SHELL_BAR_TAKES);
 }
 
 /* A quiet spell after output: is the last line a question, a REPL or a nested shell? */
@@ -8800,13 +8940,14 @@ static void dev_detect_shell(struct shell *sh, int64_t now)
 /* Login output before a sentinel: its last line and first bytes, for dev_detect_shell. */
 static void dev_track(struct shell *sh, const unsigned char *p, size_t n)
 {
-	size_t i, room = sizeof(sh->banner) - 1 - sh->nbanner;
+	size_t i, room = sizeof(sh->banner) - 1 - sh->nbanner, at = sh->nbanner;
 
 	memcpy(sh->banner + sh->nbanner, p, n < room ? n : room);
 	sh->nbanner += n < room ? n : room;
 	sh->banner[sh->nbanner] = '\0';
+	str_subst(sh->banner + at, '\r', '\n');    /* lines, as detection reads them */
 	for (i = 0; i < n; i++) {
-		if (p[i] == '\n')
+		if (p[i] == '\n' || p[i] == '\r')     /* a lone CR starts a line here too */
 			sh->nline = 0;
 		else if (sh->nline < sizeof(sh->line) - 1)
 			sh->line[sh->nline++] = (char)p[i];
@@ -12525,7 +12666,7 @@ static const struct arg_list args_async = { 2, { A_HOST, A_COMMAND, ARG_CONN, A_
 static const struct arg_list args_read_screen = { 0, { A_COMMAND_ID, A_SCR_HOST, A_SESSION,
 	A_COUNT } };
 static const struct arg_list args_send_keys = { 1, { A_COMMAND_ID, A_SCR_TEXT, A_SCR_KEYS,
-	A_WAIT_FOR, A_SCR_WAIT, A_COUNT } };
+	A_WAIT_FOR, A_SCR_WAIT, A_COLS, A_ROWS, A_COUNT } };
 static const struct arg_list args_status = { 1, { A_COMMAND_ID, A_OFFSET, A_STATUS_WAIT,
 	A_MAX_BYTES, A_COUNT } };
 static const struct arg_list args_input = { 1, { A_COMMAND_ID, A_TEXT, A_KEYS, A_SECRET,
@@ -13964,8 +14105,9 @@ static void tool_interrupt(struct server *srv, const char *id, const struct args
 }
 
 /* read_screen and send_keys answer: the command (when there is one) and the screen. */
+/* `matched`: send_keys' wait_for matched (1) or not within its wait (0); -1: none given. */
 static void mcp_reply_screen(struct server *srv, const char *id, struct shell *sh,
-    const struct cmd *c)
+    const struct cmd *c, int matched)
 {
 	size_t cap = (sh != NULL ? tool_screen_cap(sh) : 0) + 512, n = 0;
 	char *text = malloc(cap);
@@ -13979,7 +14121,8 @@ static void mcp_reply_screen(struct server *srv, const char *id, struct shell *s
 	if (sh != NULL)
 		n = tool_screen_text(sh, text, cap - 256);
 	if (c != NULL)
-		n += (size_t)snprintf(text + n, cap - n, "[%s %s]", c->id, cmd_status_names[c->status]);
+		n += (size_t)snprintf(text + n, cap - n, "[%s %s%s]", c->id, cmd_status_names[c->status],
+		    matched == 0 ? ", wait_for did not match" : "");
 	mcp_tool_open(&w, id, text, n);
 	jw_kobj_begin(&w, "structuredContent");
 	if (c != NULL) {
@@ -13995,6 +14138,8 @@ static void mcp_reply_screen(struct server *srv, const char *id, struct shell *s
 		jw_kcstr(&w, "session", sh->name);
 		tool_screen_fields(&w, sh);
 	}
+	if (matched >= 0)
+		jw_kbool(&w, "wait_for_matched", matched);
 	jw_obj_end(&w);
 	mcp_tool_send(srv, &w, 0);
 	free(text);
@@ -14033,7 +14178,7 @@ static void tool_read_screen(struct server *srv, const char *id, const struct ar
 		    c != NULL ? c->session : a->v->session, c != NULL ? c->host : a->v->host);
 		goto fail;
 	}
-	mcp_reply_screen(srv, id, sh, c);
+	mcp_reply_screen(srv, id, sh, c, -1);
 	return;
 fail:
 	mcp_reply_err(srv, id, a->e);
@@ -14079,13 +14224,25 @@ static void tool_send_keys(struct server *srv, const char *id, const struct args
 	long wait = a->v->wait >= 0 ? a->v->wait : SSHMCP_SCR_WAIT_DEFAULT_S;
 	struct waiter *wt;
 	regex_t re;
-	int has_re = a->v->wait_for[0] != '\0';
+	int has_re = a->v->wait_for[0] != '\0', rc;
 
 	if (c == NULL || tool_keys_allowed(srv, id, c, a) < 0)
 		goto fail;
-	if (has_re && regcomp(&re, a->v->wait_for, REG_EXTENDED | REG_NOSUB) != 0) {
+	if (has_re && (rc = regcomp(&re, a->v->wait_for, REG_EXTENDED | REG_NOSUB)) != 0) {
+		char why[128];
+
+		(void)regerror(rc, NULL, why, sizeof(why));
 		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'wait_for' is not an extended regular "
-		    "expression");
+		    "expression (%s); nothing was typed", why);
+		goto fail;
+	}
+	if ((a->v->cols > 0 || a->v->rows > 0) && shell_resize(c->sh, a->v->cols > 0 ?
+	    (int)a->v->cols : c->sh->job.cols, a->v->rows > 0 ? (int)a->v->rows :
+	    c->sh->job.rows) < 0) {
+		err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory for a %ldx%ld screen", a->v->cols,
+		    a->v->rows);
+		if (has_re)
+			regfree(&re);
 		goto fail;
 	}
 	tool_input_audit(srv, id, c, a, "input");
@@ -14101,9 +14258,9 @@ static void tool_send_keys(struct server *srv, const char *id, const struct args
 	}
 	wt = srv_wait_slot(srv, id, c, now + wait * 1000, 0, 0, 1, progress);
 	if (wt == NULL) {
+		mcp_reply_screen(srv, id, c->sh, c, has_re ? tool_screen_match(c->sh, &re) : -1);
 		if (has_re)
 			regfree(&re);
-		mcp_reply_screen(srv, id, c->sh, c);
 		return;
 	}
 	wt->screen = 1;
@@ -14741,7 +14898,7 @@ static const struct out_row out_screen[] = {
 	{ "host", OUT_STR }, { "session", OUT_STR }, { "rows", OUT_LINES },
 	{ "cursor", OUT_OBJ }, { "cols", OUT_INT }, { "lines", OUT_INT },
 	{ "alternate", OUT_BOOL }, { "title", OUT_STR }, { "changed", OUT_BOOL },
-	{ "error", OUT_OBJ }, { NULL, OUT_STR } };
+	{ "wait_for_matched", OUT_BOOL }, { "error", OUT_OBJ }, { NULL, OUT_STR } };
 static const struct out_row out_file_read[] = {
 	{ "path", OUT_STR }, { "content", OUT_STR }, { "encoding", OUT_ENCODING },
 	{ "offset", OUT_INT }, { "length", OUT_INT }, { "size", OUT_INT }, { "mode", OUT_STR },
@@ -14848,7 +15005,8 @@ static const struct tool {
 	{ "send_keys", tool_send_keys,
 	  "Type text and named keys (enter, esc, tab, backspace, arrows, home, end, pgup, pgdn, "
 	  "f1-f12, ctrl-a..ctrl-z, alt-x) into a running full-screen program; returns the screen "
-	  "once the program went quiet, or once a screen line matches wait_for (an ERE).",
+	  "once the program went quiet, or once a screen line matches wait_for (an ERE; "
+	  "wait_for_matched false: it did not within wait). cols/rows resize its terminal first.",
 	  &args_send_keys, out_screen, ANN_DESTRUCTIVE },
 	{ "interrupt_command", tool_interrupt,
 	  "Ctrl-C the command; if the shell does not come back within 2 s the session is closed "
@@ -18236,6 +18394,7 @@ static void srv_wake(struct server *srv, int64_t now)
 	for (i = 0; i < SSHMCP_WAITERS_MAX; i++) {
 		struct waiter *wt = &srv->wait[i];
 		enum cmd_status st;
+		int m;
 
 		if (!wt->active)
 			continue;
@@ -18247,9 +18406,10 @@ static void srv_wake(struct server *srv, int64_t now)
 				srv_progress(srv, wt, now);
 			continue;
 		}
+		m = !wt->has_re ? -1 : wt->sh != NULL && tool_screen_match(wt->sh, &wt->re);
 		srv_wait_end(wt);
 		if (wt->screen)
-			mcp_reply_screen(srv, wt->id, wt->sh, wt->cmd);
+			mcp_reply_screen(srv, wt->id, wt->sh, wt->cmd, m);
 		else
 			mcp_reply_cmd(srv, wt->id, wt->cmd, wt->offset, wt->max_bytes, now);
 	}

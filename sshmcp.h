@@ -232,6 +232,9 @@ struct scr {
 	uint64_t gen;              /* bumped by each feed or resize that changed the screen or title */
 	uint64_t takes;            /* times the program took the screen: alternate screen, CUP/HVP,
 	                            * VPA, DECSTBM (a line editor or progress bar never does) */
+	int sc_open;               /* ESC 7 / CSI s without its ESC 8 / CSI u yet: addressing */
+	int sc_takes;              /* in it counts only if the cursor is never restored (apt's
+	                            * status line: scroll region and bar drawn between the two) */
 	char title[SSHMCP_SCR_TITLE_MAX];     /* OSC 0/2: UTF-8 without control bytes */
 	unsigned char reply[SSHMCP_SCR_REPLY_MAX];   /* answers to queries: scr_replies drains */
 	size_t nreply;

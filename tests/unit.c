@@ -1512,6 +1512,101 @@ static void test_scr_engine(struct tally *t)
 	}
 }
 
+/* The setup's second line goes once per first line: busybox ash prompts again (S1) for each
+ * 1023-byte piece of the long second line, and a second copy, run as commands, ended the
+ * next commands early (tests/21's busybox case, under load). */
+static void test_shell_setup_once(struct tally *t)
+{
+	struct shell *sh = calloc(1, sizeof(*sh));
+	char one[SHELL_SETUP_MAX], s1[64];
+	size_t n;
+
+	if (sh == NULL || ring_init(&sh->s.in, SHELL_IN_RING) < 0) {
+		check(t, 0, "shell_setup_once: no memory", NULL);
+		free(sh);
+		return;
+	}
+	(void)str_copy(sh->nonce, sizeof(sh->nonce), "0123456789abcdef");
+	(void)str_fmt(sh->marker, sizeof(sh->marker), "__SSHMCP_%s_", sh->nonce);
+	(void)str_fmt(sh->endmark, sizeof(sh->endmark), "_%s__", sh->nonce);
+	(void)shell_setup_line(sh, one, sizeof(one));
+	(void)str_fmt(s1, sizeof(s1), "\030%sS1__", sh->marker);
+	shell_type_setup(sh, 1);
+	ring_consume(&sh->s.in, ring_used(&sh->s.in));
+	n = strlen(s1);
+	(void)shell_scan(sh, (const unsigned char *)s1, n, 0);
+	(void)shell_scan(sh, (const unsigned char *)s1, n, 0);
+	check(t, ring_used(&sh->s.in) == strlen(one), "two S1 prompts: the second line typed once",
+	    NULL);
+	shell_type_setup(sh, 1);
+	ring_consume(&sh->s.in, ring_used(&sh->s.in));
+	(void)shell_scan(sh, (const unsigned char *)s1, n, 0);
+	check(t, ring_used(&sh->s.in) == strlen(one), "a new setup's S1 is answered again", NULL);
+	ring_free(&sh->s.in);
+	free(sh);
+}
+
+/* Progress bars are output, not screens: CR and ESC[K edit the last line, a status line in
+ * a save/restore bracket (apt's) is dropped and takes nothing; addressing after a save that
+ * is never restored still counts once it is more than a status line. */
+static void test_shell_progress(struct tally *t)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "abcdef\rXY\n", "XYcdef\n" },
+		{ "h\303\251h\303\251\rab\n", "ab\150\303\251\n" },
+		{ "\r\033[2K  10%\r\033[2K 100%\n", " 100%\n" },
+		{ "a wide bar\r\033[K\rdone\r\n", "done\n" },
+		{ "one\n\0337\033[24;0f\033[42mProgress: [ 20%]\033[49m [##..] \0338two\n", "one\ntwo\n" },
+		{ "x\0337\033[24;0fbar\n", "x\n" },
+		{ "line\r\r\nnext\n", "line\nnext\n" },
+	};
+	static const struct { const char *in; int takes, held; } tk[] = {
+		{ "\n\0337\033[0;23r\0338\033[1A", 0, 0 },
+		{ "\0337\033[24;0fProgress: [ 20%]\0338", 0, 0 },
+		{ "\033[s\033[24;1Hbar\033[u", 0, 0 },
+		{ "\0337\033[1;1Ha\033[5;1Hb\033[6;1Hc", 0, 3 },
+		{ "\033[5;1Hx", 1, 0 },
+	};
+	struct shell *sh = calloc(1, sizeof(*sh));
+	struct cmd *c = calloc(1, sizeof(*c));
+	unsigned char buf[256];
+	char got[256];
+	size_t i, n;
+
+	if (sh == NULL || c == NULL || ring_init(&c->out, 4096) < 0) {
+		check(t, 0, "shell_progress: no memory", NULL);
+		free(sh);
+		free(c);
+		return;
+	}
+	sh->cur = c;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sh->f = (struct filt){ .st = FILT_TEXT };
+		sh->nline = sh->lcol = 0;
+		c->out.head = c->out.tail = 0;
+		n = filt_run(&sh->f, (const unsigned char *)cases[i].in, strlen(cases[i].in), buf);
+		shell_emit_out(sh, buf, n);
+		shell_commit_line(sh);
+		n = ring_used(&c->out);
+		ring_read_at(&c->out, c->out.tail, (unsigned char *)got, n);
+		got[n] = '\0';
+		check_str(t, got, cases[i].want, cases[i].in);
+	}
+	for (i = 0; i < sizeof(tk) / sizeof(tk[0]); i++) {
+		struct scr s;
+
+		if (scr_init(&s, 80, 24) < 0)
+			break;
+		scr_feed(&s, (const unsigned char *)tk[i].in, strlen(tk[i].in));
+		check(t, s.takes == (uint64_t)tk[i].takes && s.sc_takes == tk[i].held,
+		    "a status line takes nothing; addressing does", tk[i].in);
+		scr_free(&s);
+	}
+	ring_free(&c->out);
+	free(c);
+	free(sh);
+}
+
 int main(void)
 {
 	struct tally t = { 0, 0 };
@@ -1554,6 +1649,8 @@ int main(void)
 	test_scr_keys(&t);
 	test_scr_text(&t);
 	test_scr_engine(&t);
+	test_shell_setup_once(&t);
+	test_shell_progress(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
 	return t.fail == 0 ? 0 : 1;
 }
