@@ -6,31 +6,37 @@
  * deadline, and is stepped when poll returns; serve steps only the sessions with an event,
  * a due timer or work asked of them.
  *
- * exec:   argv ─> ssh_config (cfg_) ─> struct target ─> struct sess (conn_, auth_, sess_)
- *         CONNECTING → HANDSHAKE → AUTH → OPENING → RUNNING → CLOSING → DONE/DEAD
+ * exec:   argv (cli_) ─> ssh_config (cfg_) ─> struct target ─> struct sess (conn_, auth_,
+ *         sess_) CONNECTING → HANDSHAKE → AUTH → OPENING → RUNNING → CLOSING → DONE/DEAD
  *         socket <─ libssh2 (non-blocking) ─> channel ─> rings (ring_) ─> stdout/stderr
- *         -H: one sess per host (fan_); --device-type: the serve engine on one PTY (dev_)
- * serve:  stdin ─> JSON-RPC (json.h, mcp_) ─> method table ─> tool row: arguments checked
- *         (arg_) ─> policy (pol_, audit_, redact_) ─> destination (srv_, a cache of what
- *         ssh_config resolved) ─> session (struct shell: the sess plus a command engine,
- *         shell_ for POSIX shells, dev_ for network devices) ─> command (cmd_; output
+ *         (exec_); -H: one sess per host (fan_, fanout_); --device-type: the command
+ *         engine on one PTY (devexec_); -L/-R/-D/-W: forwardings in the same loop (fwd_)
+ * serve:  stdin (serve_) ─> JSON-RPC (json.h, rpc_: the method table) ─> tool row:
+ *         arguments checked (arg_) ─> policy (pol_, audit_, redact_) ─> destination and
+ *         session (srv_: a cache of what ssh_config resolved, the sessions, commands,
+ *         approvals, waiters) ─> command engine (struct shell: the sess plus shell_ for
+ *         POSIX shells or dev_ for network devices; the command's end is cmd_finish; output
  *         cleaned (filt_, mask_), prompts found (prompt_), the screen model fed (scr_)) ─>
- *         result (tool_) ─> stdout; file tools through SFTP (fop_).
+ *         tool (tool_) ─> result (mcp_) ─> stdout; file tools through SFTP (fop_).
  *
- * Sections, in order (a name's prefix tells its section):
+ * Sections, in order; a name's prefix tells its section (or subsection):
  *   includes and the one global · utilities (time_, str_, mem_, fd_, log_, err_, name_)
  *   ring buffer (ring_) · ssh_config (cfg_, target_) · known_hosts (kh_)
- *   connection and auth (conn_, auth_) · libssh2's memory (conn_alloc: a size-class
- *   cache for packet buffers) · channel and session (sess_)
+ *   connection (conn_, tried_; libssh2's memory: conn_alloc, a size-class cache for packet
+ *   buffers; authentication: auth_; channel and session: sess_)
  *   prompts and output (filt_, mask_, prompt_) · terminal screen (scr_)
- *   network devices (dev_ profiles) · command engine (shell_, cmd_; device sessions dev_)
- *   SFTP (fop_) · policy, audit, log (pol_, redact_, audit_)
- *   MCP protocol (mcp_, srv_ output queue) · tools (arg_, tool_, srv_ sessions, approvals,
- *   file tools, the tool table, the method table) · exec CLI (cli_) · fan-out (fan_, hl_)
- *   event loop (loop_, and the loop clients: fan-out, device exec, serve) · main
+ *   command engine (device profiles and device sessions: dev_; shell sessions: shell_,
+ *   cmd_; SFTP: fop_) · policy, audit, log (pol_, redact_, audit_)
+ *   exec CLI (cli_: the command line, the interactive terminal) · fan-out (fan_, hl_)
+ *   MCP protocol (mcp_: the output queue, log, results) · tool arguments (arg_)
+ *   server (srv_: destinations, sessions, commands, execute_on_hosts, approvals,
+ *   waiters) · tools (tool_, out_: the tool table) · MCP methods (rpc_)
+ *   forwarding (fwd_) · event loop (loop_; its clients: fan-out loop fanout_, device
+ *   exec devexec_, serve loop serve_, exec exec_) · main (main_)
  */
 
 /* ============================================================ includes === */
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -308,6 +314,7 @@ static size_t str_vis(const char *in, size_t n, char *out, size_t cap, int keep_
 }
 
 /* ----------------------------------------------------------------- log --- */
+
 /* Levels follow ssh's LogLevel: errors always, -v adds DEBUG1, -vv DEBUG2, -vvv DEBUG3. */
 enum log_level { LOG_ERROR, LOG_INFO, LOG_DEBUG1, LOG_DEBUG2, LOG_DEBUG3 };
 
@@ -342,7 +349,8 @@ static void log_msg(const struct log *lg, int level, const char *fmt, ...)
 	(void)fd_write_all(lg->fd, line, n);
 }
 
-/* ---------------------------------------------------------------- errors --- */
+/* -------------------------------------------------------------- errors --- */
+
 static const struct {
 	const char *name;       /* structuredContent.error.code in MCP */
 	int exit_status;        /* sshmcp exec */
@@ -396,7 +404,8 @@ static void err_set(struct err *e, enum sshmcp_err code, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---------------------------------------------------------------- names --- */
+/* --------------------------------------------------------------- names --- */
+
 /*
  * Host and user names reach /bin/sh through ssh_config's %h, %n and %r (ProxyCommand,
  * Match exec) and known_hosts through kh_append. OpenSSH refuses names with shell
@@ -545,6 +554,7 @@ static void ring_read_at(const struct ring *r, uint64_t off, unsigned char *out,
 }
 
 /* ========================================================== ssh_config === */
+
 /*
  * ssh_config as ssh reads it: command-line options first, then ~/.ssh/config, then
  * /etc/ssh/ssh_config (or -F alone); for each keyword the first value obtained wins, except
@@ -1433,7 +1443,6 @@ static int cfg_option(struct cfg *c, const char *opt, struct err *e)
 	return cfg_line(c, &src, line, e);
 }
 
-
 /* ssh's algorithm list forms: "+x" appends to the default, "-x" removes, "^x" prepends. */
 static int cfg_alg_list(const char *dflt, const char *spec, char *out, size_t cap)
 {
@@ -1871,7 +1880,8 @@ static int cfg_load(struct cfg *c, const struct cfg_env *env, const char *fflag,
 	return cfg_read_file(c, "/etc/ssh/ssh_config", 1, 1, e);
 }
 
-/* ====================================================== known_hosts === */
+/* ========================================================= known_hosts === */
+
 /*
  * Our own known_hosts reader: libssh2's refuses a whole file over one line it does not know
  * (@revoked, @cert-authority), and we need the fingerprints of both keys when one changed.
@@ -2534,7 +2544,7 @@ static int kh_append(const struct target *t, const char *type, const unsigned ch
 	return rc;
 }
 
-/* ============================================== connection and auth === */
+/* ========================================================== connection === */
 
 enum sess_state {
 	SESS_CONNECTING,   /* TCP connect in progress */
@@ -2567,6 +2577,7 @@ struct conn_res {
 	int n;
 	struct conn_addr a[SSHMCP_RESOLVE_ADDRS];
 };
+
 /* One write the pipe delivers whole: the reader never sees half an answer. */
 _Static_assert(sizeof(struct conn_res) <= PIPE_BUF, "a resolver answer fits one pipe write");
 
@@ -2714,6 +2725,23 @@ static enum step_rc conn_proxy_command(struct sess *s)
 	log_msg(s->log, LOG_DEBUG1, "Executing proxy command: %s", s->t.proxy_command);
 	s->state = SESS_HANDSHAKE;
 	return STEP_AGAIN;
+}
+
+/* The ProxyCommand child goes with its session: TERM, a short wait, then KILL. */
+static void conn_proxy_reap(pid_t pid)
+{
+	int i;
+
+	(void)kill(pid, SIGTERM);
+	for (i = 0; i < 20; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	(void)kill(pid, SIGKILL);
+	(void)waitpid(pid, NULL, 0);
 }
 
 /* LocalCommand (PermitLocalCommand yes): once authenticated, the user's shell runs it here
@@ -3375,7 +3403,8 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 	return STEP_AGAIN;
 }
 
-/* ================================================== libssh2's memory === */
+/* ---------------------------------------------------- libssh2's memory --- */
+
 /* libssh2 allocates one buffer per packet it reads (32 KiB and more in a bulk transfer) and
  * frees it once the channel has read it out. musl's malloc gives a freed block of that size
  * straight back to the kernel: a 200 MB download cost 6,200 mmap and munmap calls and the
@@ -3588,6 +3617,8 @@ authenticate:
 	s->deadline = now + (int64_t)s->t.connect_timeout_s * 1000;
 	return STEP_AGAIN;
 }
+
+/* ------------------------------------------------------ authentication --- */
 
 /* Read a secret from /dev/tty with echo off; -1 when there is no terminal. */
 static int auth_tty_prompt(const char *prompt, char *out, size_t cap)
@@ -4093,7 +4124,7 @@ static enum step_rc auth_step(struct sess *s, int64_t now)
 	return STEP_AGAIN;
 }
 
-/* ============================================== channel and session === */
+/* ------------------------------------------------- channel and session --- */
 
 extern char **environ;
 
@@ -4395,6 +4426,19 @@ static void sess_collect_status(struct sess *s)
 	}
 }
 
+/* The exit status `sshmcp exec` gives for a finished session, as ssh would. */
+static int sess_exit_code(const struct sess *s)
+{
+	if (s->err.code != SSHMCP_OK)
+		return err_table[s->err.code].exit_status;
+	if (s->timed_out)
+		return err_table[SSHMCP_ERR_TIMEOUT].exit_status;
+	/* Killed by a signal, or no (valid) exit-status message at all: ssh says 255. Our
+	 * libssh2 patch starts the status at -1 so "none arrived" is not read as 0. */
+	if (s->exit_signal[0] != '\0' || s->exit_status < 0)
+		return 255;
+	return s->exit_status;
+}
 
 /* CLOSING: the exit status comes before the remote CLOSE, so wait for that first. */
 static enum step_rc sess_closing(struct sess *s, int64_t now)
@@ -4484,23 +4528,6 @@ static void sess_start(struct sess *s, int64_t now)
 	if (s->job->timeout_s > 0)
 		s->cmd_deadline = now + (int64_t)s->job->timeout_s * 1000;
 	s->kill_deadline = now;
-}
-
-/* The ProxyCommand child goes with its session: TERM, a short wait, then KILL. */
-static void conn_proxy_reap(pid_t pid)
-{
-	int i;
-
-	(void)kill(pid, SIGTERM);
-	for (i = 0; i < 20; i++) {
-		struct timespec ts = { 0, 10 * 1000000 };
-
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			return;
-		nanosleep(&ts, NULL);
-	}
-	(void)kill(pid, SIGKILL);
-	(void)waitpid(pid, NULL, 0);
 }
 
 /* Cut the link for teardown: one best-effort disconnect, then shutdown(), so freeing the
@@ -4651,7 +4678,8 @@ static int64_t sess_deadline(const struct sess *s)
 	return d;
 }
 
-/* ================================================ prompts and output === */
+/* ================================================== prompts and output === */
+
 /*
  * A PTY shell's output is a terminal stream: CRLF line ends, colour and cursor escapes,
  * prompts. `filt_` turns it into plain text; `prompt_` recognises questions that wait for the
@@ -5112,6 +5140,7 @@ static const char *const prompt_ctx_shells[] = {
 	"bash", "sh", "dash", "zsh", "ash", "ksh", "mksh", "busybox", "su", "sudo", "chroot",
 	"ssh", "newgrp", "runuser", "nsenter", "unshare",
 };
+
 static const char *const prompt_ctx_repls[] = {
 	"python", "python3", "python2", "ipython", "node", "irb", "psql", "mysql", "mariadb",
 	"sqlite3", "lua", "bc", "redis-cli", "mongo", "mongosh", "ghci", "erl", "R",
@@ -5227,6 +5256,7 @@ static const char *prompt_stream_hint(const char *cmd, int device, int policy)
 }
 
 /* ===================================================== terminal screen === */
+
 /*
  * A screen model per session, fed the PTY stream all the time so that it is current whenever
  * it is read: the grid of cells a terminal of the session's size would show (main and
@@ -5374,6 +5404,7 @@ static const uint32_t scr_zero[][2] = {
 	{ 0x1DA9B, 0x1DAAF }, { 0x1E000, 0x1E02A }, { 0x1E130, 0x1E136 }, { 0x1E2AE, 0x1E2AE },
 	{ 0x1E2EC, 0x1E2EF }, { 0x1E8D0, 0x1E8D6 }, { 0x1E944, 0x1E94A }, { 0xE0001, 0xE01EF },
 };
+
 static const uint32_t scr_wide[][2] = {
 	{ 0x1100, 0x115F }, { 0x231A, 0x231B }, { 0x2329, 0x232A }, { 0x23E9, 0x23EC },
 	{ 0x23F0, 0x23F0 }, { 0x23F3, 0x23F3 }, { 0x25FD, 0x25FE }, { 0x2614, 0x2615 },
@@ -5435,7 +5466,7 @@ static const uint16_t scr_acs_glyph[] = {
 	0x252C, 0x2502, 0x2264, 0x2265, 0x03C0, 0x2260, 0x00A3, 0x00B7,   /* w x y z { | } ~ */
 };
 
-/* ------------------------------------------------------------- the grid --- */
+/* ------------------------------------------------------------ the grid --- */
 
 static struct scr_line *scr_ln(struct scr *s, int y)
 {
@@ -6692,6 +6723,7 @@ static const struct scr_trans scr_t_ground[] = {
 	SCR_ANYWHERE, SCR_C0,
 	{ 0x20, 0x7e, SCR_A_PRINT, SCR_SAME }, { 0x80, 0xff, SCR_A_UTF8, SCR_SAME },
 };
+
 static const struct scr_trans scr_t_esc[] = {
 	SCR_ANYWHERE, SCR_C0,
 	{ 0x20, 0x2f, SCR_A_INTER, SCR_ESC_INTER }, { 0x30, 0x4f, SCR_A_ESC, SCR_GROUND },
@@ -6704,35 +6736,42 @@ static const struct scr_trans scr_t_esc[] = {
 	{ 0x6b, 0x6b, SCR_A_NONE, SCR_STR },        /* screen's ESC k title: tmux swallows it */
 	{ 0x6c, 0x7e, SCR_A_ESC, SCR_GROUND },
 };
+
 static const struct scr_trans scr_t_esc_inter[] = {
 	SCR_ANYWHERE, SCR_C0,
 	{ 0x20, 0x2f, SCR_A_INTER, SCR_SAME },      { 0x30, 0x7e, SCR_A_ESC, SCR_GROUND },
 };
+
 static const struct scr_trans scr_t_csi[] = {
 	SCR_ANYWHERE, SCR_C0,
 	{ 0x20, 0x2f, SCR_A_INTER, SCR_CSI_INTER }, { 0x30, 0x3b, SCR_A_PARAM, SCR_CSI_PARAM },
 	{ 0x3c, 0x3f, SCR_A_INTER, SCR_CSI_PARAM }, { 0x40, 0x7e, SCR_A_CSI, SCR_GROUND },
 };
+
 static const struct scr_trans scr_t_csi_param[] = {
 	SCR_ANYWHERE, SCR_C0,
 	{ 0x20, 0x2f, SCR_A_INTER, SCR_CSI_INTER }, { 0x30, 0x3b, SCR_A_PARAM, SCR_SAME },
 	{ 0x3c, 0x3f, SCR_A_NONE, SCR_CSI_IGNORE }, { 0x40, 0x7e, SCR_A_CSI, SCR_GROUND },
 };
+
 static const struct scr_trans scr_t_csi_inter[] = {
 	SCR_ANYWHERE, SCR_C0,
 	{ 0x20, 0x2f, SCR_A_INTER, SCR_SAME },      { 0x30, 0x3f, SCR_A_NONE, SCR_CSI_IGNORE },
 	{ 0x40, 0x7e, SCR_A_CSI, SCR_GROUND },
 };
+
 static const struct scr_trans scr_t_csi_ignore[] = {
 	SCR_ANYWHERE, SCR_C0,
 	{ 0x40, 0x7e, SCR_A_NONE, SCR_GROUND },
 };
+
 /* OSC: BEL or ST (ESC \) ends it; CAN/SUB abort it; other controls are not part of it. */
 static const struct scr_trans scr_t_osc[] = {
 	{ 0x07, 0x07, SCR_A_OSC_END, SCR_GROUND },
 	{ 0x18, 0x18, SCR_A_EXEC, SCR_GROUND },     { 0x1a, 0x1a, SCR_A_EXEC, SCR_GROUND },
 	{ 0x1b, 0x1b, SCR_A_OSC_END, SCR_ESC },     { 0x20, 0xff, SCR_A_OSC_PUT, SCR_SAME },
 };
+
 /* DCS, SOS, PM, APC, ESC k: skipped to ST; CAN/SUB/ESC end them (xterm). */
 static const struct scr_trans scr_t_str[] = {
 	{ 0x18, 0x18, SCR_A_EXEC, SCR_GROUND },     { 0x1a, 0x1a, SCR_A_EXEC, SCR_GROUND },
@@ -7231,7 +7270,10 @@ SCR_API static int scr_key(const struct scr *s, const char *name, char *out, siz
 	return (int)(alt + n);
 }
 
-/* ===================================================== network devices === */
+/* ====================================================== command engine === */
+
+/* ----------------------------------------------------- device profiles --- */
+
 /*
  * A device CLI has no POSIX shell to print our sentinel: a command is over when the
  * device's own prompt, learned at login, is the whole last line after the command's echo.
@@ -7446,7 +7488,8 @@ static void dev_submode(const char *line, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-/* ====================================================== command engine === */
+/* ------------------------------------------------------ shell sessions --- */
+
 /*
  * A shell session is a sess (connection + PTY shell channel) plus what it takes to run
  * commands in it one at a time and know exactly when each ends and with which status:
@@ -8423,7 +8466,8 @@ static int shell_check_deadlines(struct shell *sh, int64_t now)
 	return 0;
 }
 
-/* ------------------------------------------------------- device sessions --- */
+/* ----------------------------------------------------- device sessions --- */
+
 /*
  * Bytes from a device go through the filter in device mode into a one-line terminal model
  * (dev_put): CR and BS move back and text overwrites, so a pager erased in place vanishes
@@ -9280,7 +9324,8 @@ static struct shell *shell_new(const struct target *t, const char *name, const s
 	return sh;
 }
 
-/* ================================================================ SFTP === */
+/* ---------------------------------------------------------------- SFTP --- */
+
 /*
  * read_file and write_file over SFTP on the session's own connection (a channel of its
  * own: the shell keeps working). One file operation at a time per session, each a small
@@ -9662,7 +9707,8 @@ static void shell_files_end(struct shell *sh)
 	}
 }
 
-/* ================================================= policy, audit, log === */
+/* ================================================== policy, audit, log === */
+
 /*
  * What an operator allows: hosts (as the caller names them, before any resolution),
  * commands (EREs on every simple command the line contains, after unwrapping sudo, sh -c,
@@ -9845,6 +9891,7 @@ static const char *const pol_protected[] = {
 	"aliases", "galiases", "saliases", "builtins", "commands", "options", "parameters",
 	"psvar", "keymaps", "widgets", NULL,
 };
+
 static const char *const pol_protected_prefixes[] = {
 	"_sshmcp", "LD_", "BASH_", "GIT_", "LESS", "DYLD_", "SSHMCP", "LC_", "ZSH_", "TRAP",
 	"dis_", NULL,
@@ -10239,7 +10286,8 @@ static void pol_lex_line(struct pol_split *sp, const char *s, size_t n, int dept
 		pol_lex_op(&lx, n, POL_END);
 }
 
-/* ------------------------------------------------------- what runs --- */
+/* ----------------------------------------------------------- what runs --- */
+
 /* A command that runs another: its options as its getopt reads them, so the command it
  * runs is found exactly. `argopts`: short options with a value; `flags`: without; `longarg`
  * and `longflag` the same for --long ones; `refuse`: options that start a shell or read
@@ -10648,7 +10696,8 @@ static void pol_cmd_word(struct pol_split *sp, const struct pol_cmd *c, int k)
 		pol_builtin_args(sp, c, k);
 }
 
-/* ------------------------------------------------------- read-only mode --- */
+/* ------------------------------------------------------ read-only mode --- */
+
 /*
  * Read-only mode runs only programs that have a rule here, and judges their arguments:
  * `opts` when set lists every option accepted (anything else is refused); `forbid` lists
@@ -11106,7 +11155,8 @@ static void pol_readonly_check(struct pol_split *sp, const struct pol_cmd *c, in
 	pol_bad(sp, "'%s' is not a known read-only command", w);
 }
 
-/* ------------------------------------------------------- the rules --- */
+/* ----------------------------------------------------------- the rules --- */
+
 /* The text a rule's ERE sees for c's words from k: joined by single spaces; `typed` keeps
  * each word as typed (AllowCommand: quoting and "$X" show), else dequoted with the command
  * word as its basename when `base` (DenyCommand: /bin/rm is rm). -1 when too long. */
@@ -11475,7 +11525,8 @@ static int pol_host_check(const struct policy *p, const struct target *t, pol_re
 	return rc;
 }
 
-/* ---------------------------------------------------------- config file --- */
+/* --------------------------------------------------------- config file --- */
+
 /* ~/.config/sshmcp/config (or --config): "Keyword value" lines as in ssh_config, checked at
  * start-up; an unknown keyword or a bad value stops sshmcp naming the file and line. */
 enum pol_key { PK_ALLOWHOST, PK_READONLY, PK_ALLOWCMD, PK_DENYCMD, PK_CONFIRMCMD, PK_TIMEOUT,
@@ -11687,7 +11738,8 @@ static int pol_load_default(struct policy *p, const struct cfg_env *env, const c
 	return pol_load(p, def, 0, e);
 }
 
-/* ---------------------------------------------------------- redaction --- */
+/* ----------------------------------------------------------- redaction --- */
+
 /* Secret shapes in command lines, blanked in the audit and the log: each pattern's group
  * `grp` is replaced by "***". Only literal values are secrets: a value that expands or runs
  * something ($, backquote, parentheses) stays, so `password=$(cmd)` keeps the command that
@@ -11753,6 +11805,7 @@ static void redact_line(const struct redact *r, const char *in, char *out, size_
 }
 
 /* --------------------------------------------------------------- audit --- */
+
 /*
  * One JSON line per event, written ahead: "started" before a command is sent, its result
  * after; also refusals, approvals, send_input and file operations. Each line carries its
@@ -11961,7 +12014,6 @@ static int audit_line_check(const struct audit *a, const char *line, size_t n, u
 	(void)str_fmt(want, sizeof(want), "{\"seq\":%llu,", (unsigned long long)seq);
 	return memcmp(got, mac, 32) == 0 && strncmp(line, want, strlen(want)) == 0 ? 0 : -1;
 }
-
 
 /* The last line ending before `end` in buf: [*ls, *le) without its newline; -1 if none. */
 static int audit_last_line(const char *buf, size_t end, size_t *ls, size_t *le)
@@ -12214,7 +12266,1192 @@ out:
 	return rc;
 }
 
+/* ============================================================ exec CLI === */
+
+struct fwd;                         /* the forwarding section's state (-L -R -D -W) */
+
+/* A forwarding option as typed: parsed by the forwarding section once the target is known. */
+struct cli_fwd {
+	char kind;                      /* 'L', 'R', 'D' or 'W' */
+	const char *arg;
+};
+
+struct cli {
+	struct log log;
+	struct cfg_env env;
+	struct cfg cfg;
+	struct job job;
+	struct sess sess;
+	const char *fflag;          /* -F */
+	const char *dest;
+	int port;                   /* -p or ssh:// port, 0 when unset */
+	char user[SSHMCP_USER_MAX]; /* -l or user@ */
+	int tflag, Tflag, nflag, Gflag;
+	char *command;              /* words joined by spaces, as ssh does */
+	char *opts[SSHMCP_CFG_OPTS_MAX]; /* -o and -i, as config lines */
+	int nopts;
+	const char *hostlist;       /* -H */
+	int fanout;                 /* --fanout */
+	const struct dev_profile *device; /* --device-type: the device engine, not ssh's exec */
+	int json;                   /* --json */
+	/* ssh's other options: -N -s -f -g -V, multiplexing (-O -S), forwardings */
+	int Nflag, sflag, fork_bg, gflag, Vflag;
+	char Aflag;                 /* the last of -A and -a: over ForwardAgent, as in ssh */
+	const char *ctl_cmd, *ctl_path;
+	struct cli_fwd fwds[SSHMCP_FWD_SPECS_MAX];
+	int nfwds;
+	struct fwd *fwd;                /* NULL unless -L/-R/-D/-W or -N */
+	struct policy pol;          /* the operator's config (SSHMCP_CONFIG or the default) */
+	struct audit audit;
+	struct redact rd;
+	int out_fd[2];              /* where remote stdout/stderr go */
+	int out_flags[2];           /* original fcntl flags, restored at exit */
+	int out_nonblock[2];        /* set O_NONBLOCK (pipes, sockets) */
+	int out_broken[2];          /* EPIPE: keep draining, stop writing */
+	int out_tty[2];             /* terminals: blocking, so small writes */
+	int tty_raw;
+	struct termios tio;
+	int esc_st;                 /* enum cli_esc: where typed input is for escapes */
+	int esc_quit;               /* ~. was typed */
+	int esc_char;               /* -e: 0 for ~, -1 for none, else the byte */
+};
+
+static void cli_usage(int fd)
+{
+	static const char text[] =
+		"usage: sshmcp [serve] ...                       (MCP server on stdio)\n"
+		"       sshmcp exec [-46AaCfGgKkMNnqsTtVvXxYy] [-p port] [-l user] [-i identity]\n"
+		"                   [-F ssh_config] [-E log_file] [-o Keyword=Value]... [-J jump]\n"
+		"                   [-L [bind:]port:host:hostport] [-R [bind:]port:host:hostport]\n"
+		"                   [-D [bind:]port] [-W host:port] [-c ciphers] [-m macs]\n"
+		"                   [-b addr] [-B iface] [-e char] [-O ctl_cmd] [-S ctl_path]\n"
+		"                   [-H hostlist [--fanout n] [--json]] [--timeout sec]\n"
+		"                   [--device-type type]  (enable password: SSHMCP_ENABLE_PASSWORD)\n"
+		"                   destination [command [argument ...]]\n"
+		"       sshmcp --version | --help\n"
+		"destination: [user@]host or ssh://[user@]host[:port]\n"
+		"exit status: the remote command's; 255 connection, host key or auth failure;\n"
+		"             124 --timeout expired; 2 usage error\n";
+
+	(void)fd_write_all(fd, text, sizeof(text) - 1);
+}
+
+/* ssh://[user@]host[:port][/] — a path makes it an error, as in ssh; a lone trailing
+ * slash is taken, as ssh takes it. */
+static int cli_parse_uri(struct cli *c, const char *uri, char *host, size_t cap)
+{
+	char buf[SSHMCP_HOST_MAX + SSHMCP_USER_MAX + 16];
+	const char *p = buf, *at, *end;
+	char portbuf[8];
+	long port;
+	size_t n;
+
+	if (str_copy(buf, sizeof(buf), uri + 6) < 0)
+		return -1;
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '/')
+		buf[n - 1] = '\0';
+	if (strchr(p, '/') != NULL)
+		return -1;
+	at = strrchr(p, '@');
+	if (at != NULL) {
+		if (at == p || (size_t)(at - p) >= sizeof(c->user))
+			return -1;
+		if (c->user[0] == '\0') {
+			memcpy(c->user, p, (size_t)(at - p));
+			c->user[at - p] = '\0';
+		}
+		p = at + 1;
+	}
+	if (*p == '[') {                          /* [v6addr]:port */
+		end = strchr(p, ']');
+		if (end == NULL || (size_t)(end - p - 1) >= cap)
+			return -1;
+		memcpy(host, p + 1, (size_t)(end - p - 1));
+		host[end - p - 1] = '\0';
+		p = end + 1;
+	} else {
+		end = p + strcspn(p, ":");
+		if ((size_t)(end - p) >= cap)
+			return -1;
+		memcpy(host, p, (size_t)(end - p));
+		host[end - p] = '\0';
+		p = end;
+	}
+	if (*p == ':') {
+		if (str_copy(portbuf, sizeof(portbuf), p + 1) < 0 ||
+		    str_to_int(portbuf, 1, 65535, &port) < 0)
+			return -1;
+		if (c->port == 0)
+			c->port = (int)port;
+	} else if (*p != '\0')
+		return -1;
+	return host[0] == '\0' ? -1 : 0;
+}
+
+static int cli_parse_dest(struct cli *c, const char *dest, struct target *t)
+{
+	const char *at;
+
+	if (strncmp(dest, "ssh://", 6) == 0) {
+		if (cli_parse_uri(c, dest, t->alias, sizeof(t->alias)) < 0)
+			return -1;
+	} else {
+		at = strrchr(dest, '@');
+		if (at == dest)
+			return -1;
+		if (at != NULL && c->user[0] == '\0') {
+			if ((size_t)(at - dest) >= sizeof(c->user))
+				return -1;
+			memcpy(c->user, dest, (size_t)(at - dest));
+			c->user[at - dest] = '\0';
+		}
+		if (str_copy(t->alias, sizeof(t->alias), at != NULL ? at + 1 : dest) < 0)
+			return -1;
+	}
+	(void)str_copy(t->user, sizeof(t->user), c->user);
+	t->port = c->port;
+	return t->alias[0] == '\0' ? -1 : 0;
+}
+
+static int cli_join(struct cli *c, int argc, char **argv)
+{
+	size_t n = 0, i;
+	int k;
+
+	for (k = 0; k < argc; k++)
+		n += strlen(argv[k]) + 1;
+	if (argc == 0)
+		return 0;
+	if (n > SSHMCP_CMD_MAX || (c->command = malloc(n)) == NULL)
+		return -1;
+	for (i = 0, k = 0; k < argc; k++) {
+		size_t len = strlen(argv[k]);
+
+		memcpy(c->command + i, argv[k], len);
+		i += len;
+		c->command[i++] = (k + 1 < argc) ? ' ' : '\0';
+	}
+	return 0;
+}
+
+/* -o and -i options: checked now, kept to apply again for each host of a fan-out. */
+static int cli_add_opt(struct cli *c, const char *line, struct err *e)
+{
+	if (c->nopts >= SSHMCP_CFG_OPTS_MAX) {
+		err_set(e, SSHMCP_ERR_USAGE, "too many -o/-i options (%d)", SSHMCP_CFG_OPTS_MAX);
+		return -1;
+	}
+	if (cfg_option(&c->cfg, line, e) < 0 || (c->opts[c->nopts] = strdup(line)) == NULL)
+		return -1;
+	c->nopts++;
+	return 0;
+}
+
+/* A name through ssh_config alone: no -o, -l, -p, -i or -J on top (AllowHost's base). */
+static int cli_resolve_plain(void *ctx, const char *name, struct target *t, struct err *e)
+{
+	struct cli *c = ctx;
+	struct cfg cfg;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(t, 0, sizeof(*t));
+	(void)str_copy(t->alias, sizeof(t->alias), name);
+	cfg.host = t->alias;
+	rc = cfg_load(&cfg, &c->env, c->fflag, e) < 0 || cfg_resolve(&cfg, &c->env, t, e) < 0 ?
+		-1 : 0;
+	cfg_free(&cfg);
+	if (rc < 0)
+		target_free(t);
+	return rc;
+}
+
+/* Resolve one destination with the command line's options on top of ssh_config. */
+static int cli_target(struct cli *c, const char *dest, struct target *t, struct err *e)
+{
+	struct cfg cfg;
+	int i, rc = -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(t, 0, sizeof(*t));
+	if (cli_parse_dest(c, dest, t) < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "bad destination '%.80s'", dest);
+		return -1;
+	}
+	if (name_check(t->alias, t->user, e) < 0)
+		return -1;
+	cfg.host = t->alias;
+	cfg.user = t->user;                     /* -l or user@: Match user sees it */
+	for (i = 0; i < c->nopts; i++)
+		if (cfg_option(&cfg, c->opts[i], e) < 0)
+			goto out;
+	if (cfg_load(&cfg, &c->env, c->fflag, e) < 0 || cfg_resolve(&cfg, &c->env, t, e) < 0)
+		goto out;
+	t->env_password = 1;                    /* exec: the user's own SSHMCP_PASSWORD */
+	rc = 0;
+out:
+	cfg_free(&cfg);
+	if (rc < 0)
+		target_free(t);
+	return rc;
+}
+
+static int cli_resolve(void *ctx, const char *name, struct target *t, struct err *e)
+{
+	return cli_target(ctx, name, t, e);
+}
+
+/* -e: "none", one character, or ^ and a character, as ssh takes it; only checked, since
+ * exec reads no escapes (a PTY session passes ~. through to the remote side). */
+static int cli_escape_ok(const char *arg)
+{
+	return strcmp(arg, "none") == 0 || (arg[0] != '\0' && arg[1] == '\0') ||
+	    (arg[0] == '^' && arg[1] != '\0' && arg[2] == '\0');
+}
+
+/* The multiplexing commands ssh knows for -O. */
+static int cli_ctl_ok(const char *cmd)
+{
+	static const char *const cmds[] = { "check", "forward", "cancel", "exit", "stop", "proxy" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* ssh's options that exec takes but does not pass to ssh_config. */
+static int cli_opt_more(struct cli *c, char opt, const char *arg, struct err *e)
+{
+	switch (opt) {
+	case 'L':
+	case 'R':
+	case 'D':
+	case 'W':
+		if (c->nfwds >= SSHMCP_FWD_SPECS_MAX) {
+			err_set(e, SSHMCP_ERR_USAGE, "too many forwardings (%d)", SSHMCP_FWD_SPECS_MAX);
+			return -1;
+		}
+		c->fwds[c->nfwds++] = (struct cli_fwd){ .kind = opt, .arg = arg };
+		return 0;
+	case 'e':
+		if (cli_escape_ok(arg)) {
+			c->esc_char = strcmp(arg, "none") == 0 ? -1 : arg[0] == '^' && arg[1] != '\0' ?
+			    (arg[1] & 0x1f) : (unsigned char)arg[0];
+			return 0;
+		}
+		err_set(e, SSHMCP_ERR_USAGE, "Bad escape character '%s'.", arg);
+		return -1;
+	case 'O':
+		c->ctl_cmd = arg;
+		if (cli_ctl_ok(arg))
+			return 0;
+		err_set(e, SSHMCP_ERR_USAGE, "Invalid multiplex command.");
+		return -1;
+	case 'S':
+		c->ctl_path = arg;
+		return 0;
+	case 'P':                       /* Tag: for Match tagged, which we do not read */
+		return 0;
+	case 'I':
+		err_set(e, SSHMCP_ERR_USAGE, "PKCS#11 (-I) is not supported");
+		return -1;
+	case 'w':
+		err_set(e, SSHMCP_ERR_USAGE, "tunnel device forwarding (-w) is not supported");
+		return -1;
+	case 'Q':
+		err_set(e, SSHMCP_ERR_USAGE, "Unsupported query \"%s\"", arg);
+		return -1;
+	}
+	return -1;
+}
+
+/* One option with an argument; `arg` is the rest of the word or the next word. */
+static int cli_opt_arg(struct cli *c, char opt, const char *arg, struct err *e)
+{
+	char line[SSHMCP_LINE_MAX];
+	long v;
+
+	switch (opt) {
+	case 'p':
+		if (str_to_int(arg, 1, 65535, &v) < 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "Bad port '%s'", arg);
+			return -1;
+		}
+		c->port = (int)v;
+		return 0;
+	case 'l':
+		return str_copy(c->user, sizeof(c->user), arg);
+	case 'i':
+		if (str_fmt(line, sizeof(line), "IdentityFile \"%s\"", arg) < 0)
+			return -1;
+		return cli_add_opt(c, line, e);
+	case 'F':
+		c->fflag = arg;
+		return 0;
+	case 'H':
+		c->hostlist = arg;
+		return 0;
+	case 'J':
+		if (str_fmt(line, sizeof(line), "ProxyJump %s", arg) < 0)
+			return -1;
+		return cli_add_opt(c, line, e);
+	case 'o':
+		return cli_add_opt(c, arg, e);
+	case 'c':
+	case 'm':
+	case 'b':
+	case 'B':
+		if (str_fmt(line, sizeof(line), "%s %s", opt == 'c' ? "Ciphers" : opt == 'm' ?
+		    "MACs" : opt == 'b' ? "BindAddress" : "BindInterface", arg) < 0)
+			return -1;
+		return cli_add_opt(c, line, e);
+	case 'E':
+		if (c->log.own_fd)
+			close(c->log.fd);
+		c->log.fd = open(arg, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		c->log.own_fd = c->log.fd >= 0;
+		if (c->log.fd < 0) {
+			c->log.fd = STDERR_FILENO;
+			err_set(e, SSHMCP_ERR_USAGE, "Couldn't open logfile %s: %s", arg, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	return cli_opt_more(c, opt, arg, e);
+}
+
+static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err *e)
+{
+	long v;
+
+	if (strcmp(argv[*i], "--json") == 0) {
+		c->json = 1;
+		return 0;
+	}
+	if (strcmp(argv[*i], "--fanout") == 0 && *i + 1 < argc) {
+		if (str_to_int(argv[++*i], 1, SSHMCP_MAX_SESSIONS, &v) < 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "bad --fanout '%s' (1 to %d)", argv[*i],
+			    SSHMCP_MAX_SESSIONS);
+			return -1;
+		}
+		c->fanout = (int)v;
+		return 0;
+	}
+	if (strcmp(argv[*i], "--device-type") == 0 && *i + 1 < argc) {
+		if (dev_type_parse(argv[++*i], &c->device) < 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "unknown --device-type '%s'", argv[*i]);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(argv[*i], "--timeout") == 0 && *i + 1 < argc) {
+		if (str_to_int(argv[++*i], 1, SSHMCP_MAX_TIMEOUT_S, &v) < 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "bad --timeout '%s'", argv[*i]);
+			return -1;
+		}
+		c->job.timeout_s = (int)v;
+		return 0;
+	}
+	err_set(e, SSHMCP_ERR_USAGE, "unknown option %s", argv[*i]);
+	return -1;
+}
+
+/* ssh's getopt string, split: flags, and options that take an argument (H is ours). */
+#define CLI_FLAGS    "46AaCfGgKkMNnqsTtVvXxYy"
+#define CLI_ARG_OPTS "BbcDEeFHIiJLlmOoPpQRSWw"
+
+/* One flag. Those for features exec lacks are taken as ssh takes them where that is
+ * harmless (-k -K -x -y), said under -v (-C -M), or refused (-X -Y). */
+static int cli_flag(struct cli *c, char f, struct err *e)
+{
+	switch (f) {
+	case 'G': c->Gflag = 1; return 0;
+	case 'n': c->nflag = 1; return 0;
+	case 'q': c->log.quiet = 1; return 0;
+	case 't': c->tflag++; return 0;
+	case 'T': c->Tflag = 1; return 0;
+	case 'v': c->log.level += c->log.level < LOG_DEBUG3; return 0;
+	case 'N': c->Nflag = 1; return 0;
+	case 's': c->sflag = 1; return 0;
+	case 'f': c->fork_bg = 1; return 0;
+	case 'g': c->gflag = 1; return 0;
+	case 'V': c->Vflag = 1; return 0;
+	case '4': return cli_add_opt(c, "AddressFamily inet", e);
+	case '6': return cli_add_opt(c, "AddressFamily inet6", e);
+	case 'A':
+	case 'a': c->Aflag = f; return 0;
+	case 'C': return cli_add_opt(c, "Compression yes", e);
+	case 'M': return cli_add_opt(c, "ControlMaster yes", e);
+	case 'X':
+	case 'Y':
+		err_set(e, SSHMCP_ERR_USAGE, "X11 forwarding (-%c) is not supported", f);
+		return -1;
+	}
+	return 0;                       /* k K x y */
+}
+
+/* Options, as ssh's getopt: flags may be bundled (-nT, -vvv), arguments attached (-p22). */
+static int cli_parse_opts(struct cli *c, int argc, char **argv, int *i, struct err *e)
+{
+	for (; *i < argc && argv[*i][0] == '-' && argv[*i][1] != '\0'; (*i)++) {
+		const char *a = argv[*i] + 1;
+
+		if (strcmp(argv[*i], "--") == 0) {
+			(*i)++;
+			break;
+		}
+		if (a[0] == '-') {
+			if (cli_long_opt(c, argc, argv, i, e) < 0)
+				return -1;
+			continue;
+		}
+		for (; *a != '\0'; a++) {
+			if (strchr(CLI_FLAGS, *a) != NULL) {
+				if (cli_flag(c, *a, e) < 0)
+					return -1;
+				continue;
+			}
+			if (strchr(CLI_ARG_OPTS, *a) == NULL) {
+				err_set(e, SSHMCP_ERR_USAGE, "unknown option -- %c", *a);
+				return -1;
+			}
+			if (a[1] == '\0' && *i + 1 >= argc) {
+				err_set(e, SSHMCP_ERR_USAGE, "option requires an argument -- %c", *a);
+				return -1;
+			}
+			if (cli_opt_arg(c, *a, a[1] != '\0' ? a + 1 : argv[++*i], e) < 0) {
+				err_set(e, SSHMCP_ERR_USAGE, "bad argument to -%c", *a);
+				return -1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+/* exec [opts] destination [opts] [command...]: options may follow the destination, as in ssh. */
+static int cli_parse(struct cli *c, int argc, char **argv, struct err *e)
+{
+	int i = 0;
+
+	if (cli_parse_opts(c, argc, argv, &i, e) < 0)
+		return -1;
+	if (c->Vflag)                   /* ssh -V needs nothing else */
+		return 0;
+	if (c->hostlist == NULL) {      /* with -H, every word left is the command */
+		if (i >= argc) {
+			err_set(e, SSHMCP_ERR_USAGE, "no destination");
+			return -1;
+		}
+		c->dest = argv[i++];
+		if (cli_parse_opts(c, argc, argv, &i, e) < 0)
+			return -1;
+	} else if (i >= argc) {
+		err_set(e, SSHMCP_ERR_USAGE, "-H needs a command");
+		return -1;
+	}
+	if (cli_join(c, argc - i, argv + i) < 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "command too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* Set up where output goes. Pipes and sockets become non-blocking (restored at exit). Ttys
+ * stay blocking, since the parent shell shares them, and get writes of at most PIPE_BUF after
+ * POLLOUT, so a write never stalls the loop; files and /dev/null never block. */
+static void cli_local_init(struct cli *c)
+{
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct stat st;
+
+		c->out_fd[k] = k == 0 ? STDOUT_FILENO : STDERR_FILENO;
+		c->out_flags[k] = fcntl(c->out_fd[k], F_GETFL);
+		c->out_nonblock[k] = c->out_flags[k] >= 0 && fstat(c->out_fd[k], &st) == 0 &&
+			(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+		if (c->out_nonblock[k])
+			(void)fd_set_flag(c->out_fd[k], O_NONBLOCK, 1);
+		c->out_tty[k] = isatty(c->out_fd[k]);
+	}
+	if (c->job.want_pty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &c->tio) == 0) {
+		struct termios raw = c->tio;
+
+		cfmakeraw(&raw);
+		c->tty_raw = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
+	}
+}
+
+static void cli_local_restore(struct cli *c)
+{
+	int k;
+
+	for (k = 0; k < 2; k++)
+		if (c->out_nonblock[k])
+			(void)fcntl(c->out_fd[k], F_SETFL, c->out_flags[k]);
+	if (c->tty_raw)
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &c->tio);
+	c->tty_raw = 0;
+}
+
+/* ------------------------------------------------ interactive terminal --- */
+
+/*
+ * `exec -t` (or no command) on a terminal, as ssh's clientloop.c has it: after a newline
+ * (and at the start) `~` begins an escape: `~.` disconnects, `~?` lists the escapes, `~~`
+ * sends one `~`, `~` before anything else is sent with it (`-e C` makes C the escape
+ * character, `-e ^X` a control one, `-e none` turns escapes off). The window follows the local
+ * terminal: SIGWINCH becomes a window-change request (cli_tty_winch). The terminal is put
+ * back by cli_local_restore on every way out of the loop (end, signal, lost link, ~.).
+ */
+enum cli_esc { CLI_ESC_LINE, CLI_ESC_MID, CLI_ESC_SEEN };
+
+static void cli_tty_help(void)
+{
+	static const char help[] = "Supported escape sequences:\r\n ~.   - terminate connection\r\n"
+		" ~?   - this message\r\n ~~   - send the escape character by typing it twice\r\n"
+		"(Note that escapes are only recognized immediately after newline.)\r\n";
+
+	if (write(STDERR_FILENO, help, sizeof(help) - 1) < 0)
+		return;                     /* nowhere to say it */
+}
+
+/* Typed bytes through the escape reader: out gets what goes to the remote side (at most
+ * 2 n: a held ~ and the byte after it). Returns its length; ~. sets esc_quit. */
+static size_t cli_tty_escapes(struct cli *c, const unsigned char *in, size_t n,
+    unsigned char *out)
+{
+	unsigned char ec = c->esc_char > 0 ? (unsigned char)c->esc_char : '~';
+	size_t i, o = 0;
+
+	if (c->esc_char < 0) {                  /* -e none: everything goes as typed */
+		memcpy(out, in, n);
+		return n;
+	}
+	for (i = 0; i < n && !c->esc_quit; i++) {
+		unsigned char b = in[i];
+		int nl = b == '\r' || b == '\n';
+
+		if (c->esc_st == CLI_ESC_SEEN) {
+			c->esc_st = nl ? CLI_ESC_LINE : CLI_ESC_MID;
+			if (b == '.') {
+				c->esc_quit = 1;
+			} else if (b == '?') {
+				cli_tty_help();
+				c->esc_st = CLI_ESC_LINE;
+			} else {
+				if (b != ec)
+					out[o++] = ec;
+				out[o++] = b;
+			}
+			continue;
+		}
+		if (c->esc_st == CLI_ESC_LINE && b == ec) {
+			c->esc_st = CLI_ESC_SEEN;
+			continue;
+		}
+		out[o++] = b;
+		c->esc_st = nl ? CLI_ESC_LINE : CLI_ESC_MID;
+	}
+	return o;
+}
+
+/* read() for a raw terminal: what was typed, escapes taken out, into p (room n). */
+static ssize_t cli_tty_read(struct cli *c, unsigned char *p, size_t n)
+{
+	unsigned char in[SSHMCP_TTY_WRITE_MAX];
+	ssize_t got;
+
+	if (n < 2)
+		return 0;                   /* the ring drains first: a held ~ may need two bytes */
+	got = read(STDIN_FILENO, in, n / 2 < sizeof(in) ? n / 2 : sizeof(in));
+	if (got <= 0)
+		return got;
+	got = (ssize_t)cli_tty_escapes(c, in, (size_t)got, p);
+	if (c->esc_quit)
+		sess_abort(&c->sess, SSHMCP_ERR_SESSION_LOST, "Connection to %s closed.",
+		    c->sess.t.alias);
+	return got;
+}
+
+/* The local terminal changed size (SIGWINCH): tell the remote PTY, as ssh does. A request
+ * that would block is dropped: the next resize sends the size again. */
+static void cli_tty_winch(struct cli *c)
+{
+	struct winsize ws;
+
+	if (!c->job.want_pty || c->sess.ch == NULL || c->sess.state != SESS_RUNNING ||
+	    ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+		return;
+	c->job.cols = ws.ws_col;
+	c->job.rows = ws.ws_row;
+	(void)libssh2_channel_request_pty_size_ex(c->sess.ch, ws.ws_col, ws.ws_row, 0, 0);
+}
+
+/* SIGWINCH only marks the loop's one global (the loop calls cli_tty_winch); a stopping
+ * signal already there wins. */
+static void cli_on_winch(int sig)
+{
+	if (sig_caught == 0)
+		sig_caught = sig;
+}
+
+static void cli_tty_signals(const struct cli *c)
+{
+	struct sigaction sa = { .sa_handler = cli_on_winch };
+
+	if (!c->tty_raw)
+		return;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGWINCH, &sa, NULL);
+}
+
+static void cli_read_stdin(struct cli *c)
+{
+	struct sess *s = &c->sess;
+	size_t n;
+	unsigned char *p = ring_wptr(&s->in, &n);
+	ssize_t got;
+
+	if (n == 0)
+		return;
+	got = c->tty_raw ? cli_tty_read(c, p, n) : read(STDIN_FILENO, p, n);
+	if (got > 0)
+		ring_commit(&s->in, (size_t)got);
+	else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+		s->in_eof = 1;
+}
+
+static void cli_write_out(struct cli *c, int k)
+{
+	struct ring *r = &c->sess.out[k];
+	size_t n;
+	const unsigned char *p = ring_rptr(r, &n);
+	ssize_t w;
+
+	if (c->out_broken[k]) {
+		ring_consume(r, ring_used(r));
+		return;
+	}
+	if (c->out_tty[k] && n > SSHMCP_TTY_WRITE_MAX)
+		n = SSHMCP_TTY_WRITE_MAX;
+	w = write(c->out_fd[k], p, n);
+	if (w > 0)
+		ring_consume(r, (size_t)w);
+	else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		c->out_broken[k] = 1;      /* EPIPE: the reader left; the command still finishes */
+		ring_consume(r, ring_used(r));
+	}
+}
+
+/* -f: once authenticated (and forwardings set up), the parent exits 0 and the child goes
+ * on in its own session with stdin on /dev/null, as ssh's fork_postauth. */
+static void cli_background(struct cli *c)
+{
+	pid_t pid;
+	int fd;
+
+	c->fork_bg = 0;
+	if ((pid = fork()) < 0) {
+		log_msg(&c->log, LOG_ERROR, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid > 0)
+		_exit(0);       /* nothing of the session is the parent's to close */
+	(void)setsid();
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		(void)dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+}
+
+/* The combinations ssh refuses, with its words. */
+static int cli_check_modes(struct cli *c, struct err *e)
+{
+	int i, stdio = 0;
+
+	for (i = 0; i < c->nfwds; i++)
+		stdio |= c->fwds[i].kind == 'W';
+	if (c->sflag && c->command == NULL)
+		err_set(e, SSHMCP_ERR_USAGE, "You must specify a subsystem to invoke.");
+	else if ((c->Nflag || stdio) && c->command != NULL)
+		err_set(e, SSHMCP_ERR_USAGE, "Cannot execute command with %s", stdio ?
+		    "-W (stdio forwarding)" : "-N option");
+	else if (c->fork_bg && c->command == NULL && !c->Nflag && !stdio)
+		err_set(e, SSHMCP_ERR_USAGE, "Cannot fork into background without a command to "
+		    "execute.");
+	else if ((c->hostlist != NULL || c->device != NULL) && (c->nfwds > 0 || c->Nflag ||
+	    c->sflag || c->fork_bg))
+		err_set(e, SSHMCP_ERR_USAGE, "-H and --device-type take no -L/-R/-D/-W/-N/-s/-f");
+	if (e->code != SSHMCP_OK)
+		return -1;
+	c->Nflag |= stdio;
+	return 0;
+}
+
+/* -O: there is no multiplexing, so no master ever listens; answer as ssh does when none
+ * does (no path, or a socket nobody serves), exit 255. */
+static int cli_control(struct cli *c, const struct target *t)
+{
+	const char *path = c->ctl_path != NULL ? c->ctl_path : t->control_path;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc = -1, err = ENOENT;
+
+	if (path[0] == '\0' || strcmp(path, "none") == 0) {
+		log_msg(&c->log, LOG_ERROR, "No ControlPath specified for \"-O\" command");
+		return 255;
+	}
+	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) == 0 &&
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		err = errno;
+		close(fd);
+	}
+	if (rc == 0)
+		log_msg(&c->log, LOG_ERROR, "Control socket %s: sshmcp has no multiplexing and "
+		    "cannot speak to a master", path);
+	else
+		log_msg(&c->log, LOG_ERROR, "Control socket connect(%s): %s", path, strerror(err));
+	return 255;
+}
+
+/* Options taken for ssh's sake whose feature exec lacks: said under -v. */
+static void cli_notes(const struct cli *c)
+{
+	static const struct { const char *kw, *note; } notes[] = {
+		{ "compression", "Compression: sshmcp has none; the connection is not compressed" },
+		{ "controlmaster", "ControlMaster: no multiplexing; this connection is its own" },
+		{ "bindaddress", "BindAddress: not supported; the system picks the source address" },
+		{ "bindinterface", "BindInterface: not supported; the system picks the interface" },
+	};
+	size_t k;
+	int i;
+
+	for (i = 0; i < c->nopts; i++)
+		for (k = 0; k < sizeof(notes) / sizeof(notes[0]); k++) {
+			size_t n = strlen(notes[k].kw);
+
+			if (strncasecmp(c->opts[i], notes[k].kw, n) == 0 &&
+			    (c->opts[i][n] == ' ' || c->opts[i][n] == '=') &&
+			    strncasecmp(c->opts[i] + n + 1, "no", 2) != 0)
+				log_msg(&c->log, LOG_DEBUG1, "%s", notes[k].note);
+		}
+}
+
+/*
+ * One command on many hosts, all connections in the one poll loop: at most --fanout
+ * sessions at once, each host's output cut into whole lines and prefixed "host: " (or kept
+ * for --json), so lines from different hosts never mix mid-line.
+ */
+
+/* The MCP face of the fan-out: exec channels over the server's loop, one result per host,
+ * a progress notification as each host finishes. */
+
+/* ============================================================= fan-out === */
+
+/* Expand one item's first [..] group: "web[01-03]x" -> web01x web02x web03x. */
+static int hl_item(const char *item, char **out, int *n, int max, struct err *e)
+{
+	const char *lb = strchr(item, '['), *rb, *p;
+	char buf[SSHMCP_HOST_MAX];
+
+	if (lb == NULL) {
+		if (*n >= max) {
+			err_set(e, SSHMCP_ERR_USAGE, "host list longer than %d hosts", max);
+			return -1;
+		}
+		return (out[(*n)++] = strdup(item)) == NULL ? -1 : 0;
+	}
+	if ((rb = strchr(lb, ']')) == NULL || rb == lb + 1) {
+		err_set(e, SSHMCP_ERR_USAGE, "bad range in host list item '%s'", item);
+		return -1;
+	}
+	for (p = lb + 1; p < rb; p += strcspn(p, ",]") + (p[strcspn(p, ",]")] == ',')) {
+		char a[16], b[16];
+		size_t len = strcspn(p, ",]"), dash = strcspn(p, "-,]");
+		long lo, hi, v;
+		int width;
+
+		if (dash >= sizeof(a) || len - dash >= sizeof(b) || len == 0) {
+			err_set(e, SSHMCP_ERR_USAGE, "bad range in host list item '%s'", item);
+			return -1;
+		}
+		memcpy(a, p, dash);
+		a[dash] = '\0';
+		if (dash < len)
+			memcpy(b, p + dash + 1, len - dash - 1), b[len - dash - 1] = '\0';
+		else
+			(void)str_copy(b, sizeof(b), a);
+		if (str_to_int(a, 0, 999999, &lo) < 0 || str_to_int(b, 0, 999999, &hi) < 0 || hi < lo) {
+			err_set(e, SSHMCP_ERR_USAGE, "bad range '%s-%s' in '%s'", a, b, item);
+			return -1;
+		}
+		width = a[0] == '0' && dash > 1 ? (int)dash : 0;    /* [01-20] keeps its zeros */
+		for (v = lo; v <= hi; v++) {
+			if (str_fmt(buf, sizeof(buf), "%.*s%0*ld%s", (int)(lb - item), item, width, v,
+			    rb + 1) < 0 || hl_item(buf, out, n, max, e) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Expand "web[01-20],db[1-3,7],a b" (commas or white space between items). */
+static int hl_expand(const char *spec, char **out, int max, struct err *e)
+{
+	char item[SSHMCP_HOST_MAX];
+	int n = 0, depth = 0;
+	size_t k = 0;
+	const char *p;
+
+	for (p = spec;; p++) {
+		int sep = *p == '\0' || (depth == 0 && (*p == ',' || isspace((unsigned char)*p)));
+
+		if (!sep) {
+			depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
+			if (k >= sizeof(item) - 1 || depth < 0 || depth > 1) {
+				err_set(e, SSHMCP_ERR_USAGE, "bad host list near '%.40s'", p);
+				goto fail;
+			}
+			item[k++] = *p;
+			continue;
+		}
+		item[k] = '\0';
+		if (k > 0 && hl_item(item, out, &n, max, e) < 0)
+			goto fail;
+		k = 0;
+		if (*p == '\0')
+			break;
+	}
+	if (depth != 0 || n == 0) {
+		err_set(e, SSHMCP_ERR_USAGE, "empty or unbalanced host list '%.40s'", spec);
+		goto fail;
+	}
+	return n;
+fail:
+	while (n > 0)
+		free(out[--n]);
+	return -1;
+}
+
+/* Output waiting for stdout or stderr; bounded: hosts wait when it is full. */
+struct outq {
+	char *buf;
+	size_t len;
+	int broken;
+};
+
+struct fan_host {
+	char name[SSHMCP_HOST_MAX];
+	struct sess *s;
+	int done;
+	int status;
+	enum sshmcp_err code;            /* why it failed, when it did */
+	char error[SSHMCP_ERRMSG_MAX];
+	char part[2][SSHMCP_FAN_LINE];   /* the unfinished line of stdout, stderr */
+	size_t npart[2];
+	struct ring keep[2];             /* --json: the newest output */
+	int64_t t_start, t_end;
+};
+
+/* How a fan-out names its targets: exec uses its command line, serve its own settings. */
+typedef int (*fan_resolve_fn)(void *ctx, const char *name, struct target *t, struct err *e);
+
+struct fan {
+	const struct job *job;
+	const struct log *log;
+	fan_resolve_fn resolve;
+	fan_resolve_fn resolve_plain;    /* the same name with no options on top (AllowHost) */
+	int (*room)(void *ctx, const char *host);   /* serve: a session slot is free for it */
+	int64_t t0;                      /* started: hosts that wait past the timeout fail */
+	void *ctx;
+	const struct policy *pol;        /* hosts must be allowed */
+	struct audit *audit;             /* each host: a started line, then its result */
+	const struct redact *rd;
+	const char *req;                 /* serve: the request, for the audit */
+	int approved;                    /* a person confirmed it (ConfirmCommand) */
+	int collect;                     /* keep output for a summary (--json, MCP) */
+	struct cli *c;                   /* exec only: where prefixed lines go */
+	struct fan_host *h;
+	int n, next, running, max, finished;
+	struct outq q[2];
+};
+
+static int fan_fits(const struct fan *f, int k, const char *host, size_t n)
+{
+	return f->q[k].broken || strlen(host) + 2 + n <= SSHMCP_FAN_QUEUE - f->q[k].len;
+}
+
+/* Append "host: line" to a queue (the caller checked fan_fits). */
+static void fan_emit(struct fan *f, int k, const char *host, const char *line, size_t n,
+    int add_nl)
+{
+	struct outq *q = &f->q[k];
+	size_t hl = strlen(host);
+
+	if (q->broken)
+		return;
+	memcpy(q->buf + q->len, host, hl);
+	memcpy(q->buf + q->len + hl, ": ", 2);
+	memcpy(q->buf + q->len + hl + 2, line, n);
+	q->len += hl + 2 + n;
+	if (add_nl)
+		q->buf[q->len++] = '\n';
+}
+
+/* Move a host's new output into whole prefixed lines (or --json keep rings). A line that
+ * does not fit the queue stays in the ring: the host waits, memory does not grow. */
+static void fan_drain(struct fan *f, struct fan_host *h, int final)
+{
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct ring *r = &h->s->out[k];
+		char *part = h->part[k];
+
+		while (ring_used(r) > 0) {
+			size_t n, room = sizeof(h->part[k]) - h->npart[k];
+			const unsigned char *p = ring_rptr(r, &n), *nl;
+			int whole;
+
+			if (f->collect) {
+				ring_append(&h->keep[k], p, n);
+				ring_consume(r, n);
+				continue;
+			}
+			nl = memchr(p, '\n', n);
+			n = nl != NULL ? (size_t)(nl - p) + 1 : n;
+			n = n < room ? n : room;
+			whole = (nl != NULL && p + n == nl + 1) || n == room;
+			if (whole && !fan_fits(f, k, h->name, h->npart[k] + n + 1))
+				break;
+			memcpy(part + h->npart[k], p, n);
+			h->npart[k] += n;
+			ring_consume(r, n);
+			if (whole) {
+				fan_emit(f, k, h->name, part, h->npart[k], part[h->npart[k] - 1] != '\n');
+				h->npart[k] = 0;
+			}
+		}
+		if (final && h->npart[k] > 0 && !f->collect &&
+		    fan_fits(f, k, h->name, h->npart[k] + 1)) {
+			fan_emit(f, k, h->name, part, h->npart[k], 1);
+			h->npart[k] = 0;
+		}
+	}
+}
+
+static void fan_flush(struct fan *f, int k)
+{
+	struct outq *q = &f->q[k];
+	size_t n = q->len;
+	ssize_t w;
+
+	if (f->c->out_tty[k] && n > SSHMCP_TTY_WRITE_MAX)
+		n = SSHMCP_TTY_WRITE_MAX;
+	w = write(f->c->out_fd[k], q->buf, n);
+	if (w > 0) {
+		memmove(q->buf, q->buf + w, q->len - (size_t)w);
+		q->len -= (size_t)w;
+	} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		q->broken = 1;           /* EPIPE: the reader left; the commands still finish */
+		q->len = 0;
+	}
+}
+
+/* --json: {host, exit_code, stdout, stderr, duration_ms, error}, one line per host. */
+static void fan_json(struct fan *f, struct fan_host *h)
+{
+	size_t n0 = ring_used(&h->keep[0]), n1 = ring_used(&h->keep[1]);
+	size_t cap = (n0 + n1) * 6 + sizeof(h->error) * 6 + 1024;
+	char *buf = malloc(cap), *tmp = malloc(n0 + n1 + 1);
+	struct jw w;
+
+	if (buf == NULL || tmp == NULL)
+		goto out;
+	ring_read_at(&h->keep[0], h->keep[0].tail, (unsigned char *)tmp, n0);
+	ring_read_at(&h->keep[1], h->keep[1].tail, (unsigned char *)tmp + n0, n1);
+	jw_init(&w, buf, cap);
+	jw_obj_begin(&w);
+	jw_kcstr(&w, "host", h->name);
+	jw_kint(&w, "exit_code", h->status);
+	jw_kstr(&w, "stdout", tmp, n0);
+	jw_kstr(&w, "stderr", tmp + n0, n1);
+	jw_kbool(&w, "truncated", h->keep[0].head > n0 || h->keep[1].head > n1);
+	jw_kint(&w, "duration_ms", h->t_end - h->t_start);
+	if (h->error[0] != '\0')
+		jw_kcstr(&w, "error", h->error);
+	else
+		jw_knull(&w, "error");
+	jw_obj_end(&w);
+	if (jw_finish(&w) == 0 && !f->q[0].broken) {
+		buf[w.len] = '\n';
+		if (fd_write_all(f->c->out_fd[0], buf, w.len + 1) < 0)
+			f->q[0].broken = 1;
+	}
+out:
+	free(buf);
+	free(tmp);
+}
+
+/* A host's audit line: "started" before its command is sent, then how it ended. */
+static int fan_audit(struct fan *f, const struct fan_host *h, const char *status)
+{
+	int started = strcmp(status, "started") == 0;
+	struct audit_rec r = { .req = f->req, .host = h->name, .session = "fan-out",
+		.user = h->s != NULL ? h->s->t.user : NULL, .command = f->job->command,
+		.status = status, .has_exit = !started, .exit_code = h->status, .approved = f->approved,
+		.duration_ms = started ? 0 : h->t_end - h->t_start };
+
+	return audit_write(f->audit, f->rd, &r);
+}
+
+static void fan_finish(struct fan *f, struct fan_host *h, int64_t now)
+{
+	char line[SSHMCP_ERRMSG_MAX + 32];
+
+	h->t_end = now;
+	if (h->s != NULL) {
+		h->status = sess_exit_code(h->s);
+		h->code = h->s->err.code != SSHMCP_OK ? h->s->err.code :
+			h->s->timed_out ? SSHMCP_ERR_TIMEOUT : SSHMCP_OK;
+		if (h->s->err.code != SSHMCP_OK)
+			(void)str_copy(h->error, sizeof(h->error), h->s->err.msg);
+		else if (h->s->timed_out)
+			(void)str_fmt(h->error, sizeof(h->error), "timed out after %d s",
+			    f->job->timeout_s);
+		sess_free(h->s);
+		free(h->s);
+		h->s = NULL;
+		f->running--;
+	}
+	h->done = 1;
+	f->finished++;
+	(void)fan_audit(f, h, h->error[0] != '\0' ? "failed" : "completed");
+	if (f->c == NULL)
+		return;                     /* serve answers from the keep rings, then frees */
+	if (f->collect)
+		fan_json(f, h);
+	else if (h->error[0] != '\0') {
+		(void)str_fmt(line, sizeof(line), "sshmcp: %s", h->error);
+		if (fan_fits(f, 1, h->name, strlen(line) + 1))
+			fan_emit(f, 1, h->name, line, strlen(line), 1);
+	}
+	ring_free(&h->keep[0]);
+	ring_free(&h->keep[1]);
+}
+
+static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
+{
+	struct err e = { .code = SSHMCP_OK };
+
+	h->t_start = now;
+	if ((f->collect && (ring_init(&h->keep[0], SSHMCP_FAN_KEEP) < 0 ||
+	    ring_init(&h->keep[1], SSHMCP_FAN_KEEP) < 0)) ||
+	    (h->s = calloc(1, sizeof(*h->s))) == NULL ||
+	    sess_init(h->s, f->job, f->log, SSHMCP_STDIN_RING, now) < 0 ||
+	    f->resolve(f->ctx, h->name, &h->s->t, &e) < 0 ||
+	    (f->pol != NULL && pol_host_check(f->pol, &h->s->t, f->resolve_plain, f->ctx, &e) < 0) ||
+	    (fan_audit(f, h, "started") < 0 && (err_set(&e, SSHMCP_ERR_IO, "the audit file cannot "
+	    "be written: the command was not sent"), 1))) {
+		if (h->s != NULL) {
+			sess_free(h->s);
+			free(h->s);
+			h->s = NULL;
+		}
+		(void)str_copy(h->error, sizeof(h->error), e.code != SSHMCP_OK ? e.msg : "out of memory");
+		h->code = e.code != SSHMCP_OK ? e.code : SSHMCP_ERR_NOMEM;
+		h->status = err_table[h->code].exit_status;
+		fan_finish(f, h, now);
+		return;
+	}
+	f->running++;
+	sess_start(h->s, now);
+	sess_step(h->s, now);
+}
+
+/* Step every running host, move its output on, finish it, start the next ones; again
+ * while hosts finish at once (a name that does not resolve), so nothing waits on a poll
+ * that has no socket left to watch. */
+static void fan_step_hosts(struct fan *f, int64_t now);
+
+/* Hosts still waiting for a slot when their time is up fail: busy, not silent. */
+static void fan_expire(struct fan *f, int64_t now)
+{
+	if (f->job->timeout_s <= 0 || now - f->t0 < (int64_t)f->job->timeout_s * 1000)
+		return;
+	while (f->next < f->n) {
+		struct fan_host *h = &f->h[f->next++];
+
+		h->t_start = now;
+		h->code = SSHMCP_ERR_BUSY;
+		h->status = err_table[h->code].exit_status;
+		(void)str_fmt(h->error, sizeof(h->error), "no free session or command slot within "
+		    "%d s (MaxSessions, MaxCommands)", f->job->timeout_s);
+		fan_finish(f, h, now);
+	}
+}
+
+static void fan_step(struct fan *f, int64_t now)
+{
+	int before;
+
+	do {
+		before = f->finished;
+		while (f->running < f->max && f->next < f->n &&
+		    (f->room == NULL || f->room(f->ctx, f->h[f->next].name)))
+			fan_start(f, &f->h[f->next++], now);
+		if (f->next < f->n && f->running == 0 && f->room != NULL)
+			fan_expire(f, now);
+		fan_step_hosts(f, now);
+	} while (f->finished != before && f->next < f->n);
+}
+
+static void fan_step_hosts(struct fan *f, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < f->n; i++) {
+		struct fan_host *h = &f->h[i];
+		int end;
+
+		if (h->s == NULL)
+			continue;
+		sess_step(h->s, now);
+		end = h->s->state >= SESS_DONE;
+		fan_drain(f, h, end);
+		if (end && ring_used(&h->s->out[0]) == 0 && ring_used(&h->s->out[1]) == 0 &&
+		    h->npart[0] == 0 && h->npart[1] == 0)
+			fan_finish(f, h, now);
+	}
+}
+
+static void fan_free(struct fan *f)
+{
+	int i;
+
+	for (i = 0; f->h != NULL && i < f->n; i++) {
+		if (f->h[i].s != NULL) {
+			sess_free(f->h[i].s);
+			free(f->h[i].s);
+		}
+		ring_free(&f->h[i].keep[0]);
+		ring_free(&f->h[i].keep[1]);
+	}
+	free(f->h);
+	free(f->q[0].buf);
+	free(f->q[1].buf);
+	f->h = NULL;
+	f->q[0].buf = f->q[1].buf = NULL;
+}
+
 /* ======================================================== MCP protocol === */
+
 /*
  * JSON-RPC 2.0 over stdio, one message per line (MCP stdio transport). Requests that wait on
  * a command become waiters, answered from the loop when the command ends, asks for input,
@@ -12361,11 +13598,23 @@ static void mcp_flush(struct server *srv)
 		srv->outoff = 0;
 }
 
+static int mcp_level(const struct json_doc *d, int t)
+{
+	static const char *const names[] = { "emergency", "alert", "critical", "error",
+		"warning", "notice", "info", "debug" };
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (json_streq(d, t, names[i]))
+			return i < 4 ? LOG_ERROR : i < 7 ? LOG_INFO : LOG_DEBUG1;
+	return -1;
+}
+
 /* A log line: to the log (--log or stderr), secrets redacted, the request id on it; and to
  * the client as notifications/message once it chose a level (logging/setLevel). */
-static void srv_log(struct server *srv, int level, const char *req, const char *fmt, ...)
+static void mcp_log(struct server *srv, int level, const char *req, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void srv_log(struct server *srv, int level, const char *req, const char *fmt, ...)
+static void mcp_log(struct server *srv, int level, const char *req, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "info", "debug", "debug", "debug" };
 	char msg[SSHMCP_LOG_LINE_MAX], red[SSHMCP_LOG_LINE_MAX], note[SSHMCP_LOG_LINE_MAX * 2];
@@ -12489,9 +13738,363 @@ static int mcp_raw(const struct json_doc *d, int t, char *out, size_t cap)
 	return 0;
 }
 
-/* =============================================================== tools === */
+/* ------------------------------------------------------------- results --- */
 
-/* --------------------------------------------------------- tool arguments --- */
+/* The slice of output a response carries: from offset, at most max_bytes, the newest. */
+struct slice {
+	uint64_t start, end, dropped;
+	int truncated;
+};
+
+/*
+ * A session's screen for agents (read_screen, send_keys, an execute_command whose program
+ * took the screen). Rows are the model's text; what the stream hides from output stays
+ * hidden here: the sentinel and sudo nonces (our prompt is drawn on the screen like any
+ * text) and the session's secrets show as stars.
+ */
+static void mcp_screen_blank(char *row, size_t n, const char *sec, size_t len)
+{
+	char *p = row, *hit;
+
+	if (len == 0)
+		return;
+	while ((hit = memmem(p, n - (size_t)(p - row), sec, len)) != NULL) {
+		memset(hit, '*', len);
+		p = hit + len;
+	}
+}
+
+static void mcp_screen_mask(const struct shell *sh, char *row, size_t n)
+{
+	int i;
+
+	mcp_screen_blank(row, n, sh->nonce, strlen(sh->nonce));
+	mcp_screen_blank(row, n, sh->sudo_nonce, strlen(sh->sudo_nonce));
+	for (i = 0; i < sh->mask.n; i++)
+		mcp_screen_blank(row, n, sh->mask.sec[i], sh->mask.len[i]);
+}
+
+/* Row y as shown: text, masked. */
+static size_t mcp_screen_row(const struct shell *sh, int y, char *row, size_t cap)
+{
+	size_t n = scr_row_text(&sh->scr, y, row, cap);
+
+	mcp_screen_mask(sh, row, n);
+	return n;
+}
+
+/* What a screen response may need: each row escaped, the names around it. */
+static size_t mcp_screen_cap(const struct shell *sh)
+{
+	return (size_t)sh->job.rows * SSHMCP_SCR_ROW_TEXT_MAX + 4096;
+}
+
+/* The rows as one text, trailing blank rows left out; returns its length. */
+static size_t mcp_screen_text(const struct shell *sh, char *out, size_t cap)
+{
+	size_t o = 0, keep = 0;
+	int y;
+
+	for (y = 0; y < sh->scr.rows && SSHMCP_SCR_ROW_TEXT_MAX + 1 <= cap - o; y++) {
+		o += mcp_screen_row(sh, y, out + o, cap - o);
+		out[o++] = '\n';
+		if (o > 1 && out[o - 2] != '\n')
+			keep = o;
+	}
+	return keep;
+}
+
+/* Does a line of the screen match? */
+static int mcp_screen_match(const struct shell *sh, const regex_t *re)
+{
+	char row[SSHMCP_SCR_ROW_TEXT_MAX];
+	int y;
+
+	for (y = 0; y < sh->scr.rows; y++) {
+		(void)mcp_screen_row(sh, y, row, sizeof(row));
+		if (regexec(re, row, 0, NULL, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The screen's fields (SPEC §4): rows, cursor, cols, lines, alternate, title, changed (the
+ * screen moved since a reader last saw it: this one has now). */
+static void mcp_screen_fields(struct jw *w, struct shell *sh)
+{
+	char row[SSHMCP_SCR_ROW_TEXT_MAX], title[SSHMCP_SCR_TITLE_MAX];
+	int y, cr, cc;
+
+	jw_karr_begin(w, "rows");
+	for (y = 0; y < sh->job.rows; y++)       /* no grid yet (nothing took it): blank */
+		jw_str(w, row, mcp_screen_row(sh, y, row, sizeof(row)));
+	jw_arr_end(w);
+	cr = cc = 0;
+	if (sh->scr.mem != NULL)
+		scr_cursor(&sh->scr, &cr, &cc);
+	jw_kobj_begin(w, "cursor");
+	jw_kint(w, "row", cr);
+	jw_kint(w, "col", cc);
+	jw_obj_end(w);
+	jw_kint(w, "cols", sh->job.cols);
+	jw_kint(w, "lines", sh->job.rows);
+	jw_kbool(w, "alternate", sh->scr.alt);
+	(void)str_copy(title, sizeof(title), sh->scr.title);
+	mcp_screen_mask(sh, title, strlen(title));
+	jw_kcstr(w, "title", title);
+	jw_kbool(w, "changed", sh->scr.gen != sh->scr_seen);
+	sh->scr_seen = sh->scr.gen;
+}
+
+static struct slice mcp_slice(const struct cmd *c, uint64_t offset, size_t max_bytes)
+{
+	struct slice s;
+	uint64_t head = c->out.head, tail = c->out.tail;
+
+	s.end = head;
+	s.start = offset > head ? head : offset;
+	if (s.start < tail)
+		s.start = tail;
+	if (s.end - s.start > max_bytes)
+		s.start = s.end - max_bytes;
+	s.dropped = s.start > offset ? s.start - offset : 0;
+	s.truncated = s.dropped > 0;
+	return s;
+}
+
+/* Copy the slice out; a character split at the live end waits for its last bytes. */
+static size_t mcp_read_slice(const struct cmd *c, struct slice *s, char *tmp)
+{
+	size_t n = (size_t)(s->end - s->start);
+
+	ring_read_at(&c->out, s->start, (unsigned char *)tmp, n);
+	if (c->status < CMD_COMPLETED) {
+		n = json_utf8_valid_prefix(tmp, n);
+		s->end = s->start + n;
+	}
+	return n;
+}
+
+/* structuredContent of a command result (SPEC §2). Output schemas list no required keys:
+ * a failed call's structuredContent is {error} alone, and must validate too. */
+static void mcp_write_cmd(struct jw *w, const struct cmd *c, const struct slice *s,
+    const char *out, size_t n, int64_t now)
+{
+	int64_t end = c->t_end ? c->t_end : now, start = c->t_start ? c->t_start : c->t_queued;
+
+	jw_obj_begin(w);
+	jw_kcstr(w, "command_id", c->id);
+	jw_kcstr(w, "host", c->host);
+	jw_kcstr(w, "session", c->session);
+	jw_kcstr(w, "status", cmd_status_names[c->status]);
+	if (c->has_exit)
+		jw_kint(w, "exit_code", c->exit_code);
+	else
+		jw_knull(w, "exit_code");
+	jw_kstr(w, "output", out, n);
+	jw_kuint(w, "offset", s->start);
+	jw_kuint(w, "next_offset", s->end);
+	jw_kuint(w, "total_bytes", c->out.head);
+	jw_kuint(w, "dropped_bytes", s->dropped);
+	jw_kbool(w, "truncated", s->truncated);
+	if (c->status == CMD_AWAITING)
+		jw_kcstr(w, "prompt", c->prompt);
+	else
+		jw_knull(w, "prompt");
+	jw_kcstr(w, "mode", c->mode);
+	jw_kint(w, "duration_ms", end - start);
+	if (c->ended_session)
+		jw_kbool(w, "session_closed", 1);
+	if (c->session_reset)
+		jw_kbool(w, "session_reset", 1);
+	if (c->status == CMD_SCREEN && c->sh != NULL) {
+		jw_kobj_begin(w, "screen");
+		mcp_screen_fields(w, c->sh);
+		jw_obj_end(w);
+	}
+	if (c->err.code != SSHMCP_OK) {
+		jw_kobj_begin(w, "error");
+		jw_kcstr(w, "code", err_table[c->err.code].name);
+		jw_kcstr(w, "message", c->err.msg);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+static int mcp_cmd_is_error(const struct cmd *c)
+{
+	return c->status == CMD_TIMEOUT || c->status == CMD_FAILED || c->err.code != SSHMCP_OK;
+}
+
+/* A tools/call result for a command: text for people, structuredContent for programs. */
+static void mcp_reply_cmd(struct server *srv, const char *id, const struct cmd *c,
+    uint64_t offset, size_t max_bytes, int64_t now)
+{
+	struct slice s = mcp_slice(c, offset, max_bytes);
+	struct shell *scr = c->status == CMD_SCREEN ? c->sh : NULL;
+	size_t n, cap = (size_t)(s.end - s.start) + SSHMCP_ERRMSG_MAX + SSHMCP_PROMPT_MAX + 128;
+	char *tmp;
+	struct jw w;
+	int k;
+
+	if (scr != NULL) {
+		s.start = s.end;            /* a screen instead of the bytes that drew it */
+		cap += mcp_screen_cap(scr);
+	}
+	if ((tmp = malloc(cap)) == NULL || mcp_resp_begin(srv, &w, cap) < 0) {
+		free(tmp);
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	n = scr != NULL ? mcp_screen_text(scr, tmp, cap - SSHMCP_ERRMSG_MAX - SSHMCP_PROMPT_MAX) :
+	    mcp_read_slice(c, &s, tmp);
+	/* The text rendering: the output, then one bracketed summary line. */
+	k = snprintf(tmp + n, cap - n, "%s[%s %s%s", n > 0 && tmp[n - 1] != '\n' ? "\n" : "",
+	    c->id, cmd_status_names[c->status], c->status == CMD_AWAITING ? ": " : "");
+	if (k > 0 && c->status == CMD_AWAITING)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, "%s", c->prompt);
+	if (k > 0 && c->has_exit)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", exit %d", c->exit_code);
+	if (k > 0 && c->ended_session)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", the shell exited: session "
+		    "closed");
+	if (k > 0 && c->session_reset)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", on a new session: the lost "
+		    "one's working directory and environment are gone");
+	if (k > 0 && c->err.code != SSHMCP_OK)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ": %s", c->err.msg);
+	if (k > 0)
+		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, "]");
+	mcp_tool_open(&w, id, tmp, n + (k > 0 ? (size_t)k : 0));
+	jw_key(&w, "structuredContent");
+	mcp_write_cmd(&w, c, &s, tmp, scr != NULL ? 0 : n, now);
+	mcp_tool_send(srv, &w, mcp_cmd_is_error(c));
+	free(tmp);
+}
+
+/* A failed tool call: isError, a one-line message, structuredContent.error. */
+static void mcp_reply_err(struct server *srv, const char *id, const struct err *e)
+{
+	struct jw w;
+	enum sshmcp_err code = e->code != SSHMCP_OK ? e->code : SSHMCP_ERR_INTERNAL;
+
+	if (mcp_resp_begin(srv, &w, sizeof(e->msg)) < 0)
+		return;
+	mcp_tool_open(&w, id, e->msg, strlen(e->msg));
+	jw_kobj_begin(&w, "structuredContent");
+	jw_kobj_begin(&w, "error");
+	jw_kcstr(&w, "code", err_table[code].name);
+	jw_kcstr(&w, "message", e->msg);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	mcp_tool_send(srv, &w, 1);
+}
+
+/* read_screen and send_keys answer: the command (when there is one) and the screen. */
+/* `matched`: send_keys' wait_for matched (1) or not within its wait (0); -1: none given. */
+static void mcp_reply_screen(struct server *srv, const char *id, struct shell *sh,
+    const struct cmd *c, int matched)
+{
+	size_t cap = (sh != NULL ? mcp_screen_cap(sh) : 0) + 512, n = 0;
+	char *text = malloc(cap);
+	struct jw w;
+
+	if (text == NULL || mcp_resp_begin(srv, &w, cap) < 0) {
+		free(text);
+		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	if (sh != NULL)
+		n = mcp_screen_text(sh, text, cap - 256);
+	if (c != NULL)
+		n += (size_t)snprintf(text + n, cap - n, "[%s %s%s]", c->id, cmd_status_names[c->status],
+		    matched == 0 ? ", wait_for did not match" : "");
+	mcp_tool_open(&w, id, text, n);
+	jw_kobj_begin(&w, "structuredContent");
+	if (c != NULL) {
+		jw_kcstr(&w, "command_id", c->id);
+		jw_kcstr(&w, "status", cmd_status_names[c->status]);
+		if (c->has_exit)
+			jw_kint(&w, "exit_code", c->exit_code);
+		else
+			jw_knull(&w, "exit_code");
+	}
+	if (sh != NULL) {
+		jw_kcstr(&w, "host", sh->alias);
+		jw_kcstr(&w, "session", sh->name);
+		mcp_screen_fields(&w, sh);
+	}
+	if (matched >= 0)
+		jw_kbool(&w, "wait_for_matched", matched);
+	jw_obj_end(&w);
+	mcp_tool_send(srv, &w, 0);
+	free(text);
+}
+
+/* Reply with a small structured object, its JSON also serving as the text rendering. */
+static void mcp_reply_obj(struct server *srv, const char *id, const char *json, size_t n)
+{
+	struct jw w;
+
+	if (mcp_resp_begin(srv, &w, n) < 0)
+		return;
+	mcp_tool_open(&w, id, json, n);
+	jw_kraw(&w, "structuredContent", json, n);
+	mcp_tool_send(srv, &w, 0);
+}
+
+static void mcp_reply_file(struct server *srv, const struct fop *op)
+{
+	size_t n = op->kind == FOP_READ ? op->done : 0, b64n = b64_encoded_len(n);
+	int utf8 = op->kind == FOP_READ && json_utf8_valid((const char *)op->data, n);
+	char *b64 = NULL, mode[8], text[160];
+	struct jw w;
+
+	if (op->err.code != SSHMCP_OK) {
+		mcp_reply_err(srv, op->id, &op->err);
+		return;
+	}
+	if (op->kind == FOP_READ && !utf8 && (b64 = malloc(b64n + 1)) != NULL)
+		(void)b64_encode(op->data, n, b64, b64n + 1, NULL);
+	if (mcp_resp_begin(srv, &w, b64n + n) < 0 || (op->kind == FOP_READ && !utf8 && !b64)) {
+		free(b64);
+		mcp_error(srv, op->id, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	(void)str_fmt(mode, sizeof(mode), "%04lo", op->mode & 07777);
+	if (op->kind == FOP_READ && utf8)
+		mcp_tool_open(&w, op->id, (const char *)op->data, n);
+	else {
+		if (op->kind == FOP_READ)
+			(void)str_fmt(text, sizeof(text), "%zu bytes of binary data from %.80s (base64 "
+			    "in structuredContent.content)", n, op->path);
+		else
+			(void)str_fmt(text, sizeof(text), "wrote %zu bytes to %.80s (mode %s)", op->done,
+			    op->path, mode);
+		mcp_tool_open(&w, op->id, text, strlen(text));
+	}
+	jw_kobj_begin(&w, "structuredContent");
+	jw_kcstr(&w, "path", op->path);
+	if (op->kind == FOP_READ) {
+		if (utf8)
+			jw_kstr(&w, "content", (const char *)op->data, n);
+		else
+			jw_kcstr(&w, "content", b64);
+		jw_kcstr(&w, "encoding", utf8 ? "utf8" : "base64");
+		jw_kuint(&w, "offset", op->offset);
+		jw_kuint(&w, "length", n);
+		jw_kuint(&w, "size", op->size);
+		jw_kbool(&w, "truncated", op->offset + n < op->size);
+	} else
+		jw_kuint(&w, "bytes_written", op->done);
+	jw_kcstr(&w, "mode", mode);
+	jw_obj_end(&w);
+	mcp_tool_send(srv, &w, 0);
+	free(b64);
+}
+
+/* ====================================================== tool arguments === */
+
 /*
  * Every tool argument is a row: its JSON type, what it must look like, its bounds, the
  * schema text. One pass (arg_parse) checks a call's arguments against its tool's rows into
@@ -13013,6 +14616,8 @@ struct args {
 	struct err *e;
 };
 
+/* ============================================================== server === */
+
 /* A destination as ssh_config resolved it, kept while the files it read are unchanged:
  * a call to a live session does not read ssh_config and its Includes again. */
 struct tcache {
@@ -13021,6 +14626,9 @@ struct tcache {
 	struct cfg_stamps st;
 	uint64_t used;
 };
+
+/* An approved request runs again through the methods (the protocol's last section). */
+static void rpc_line(struct server *srv, const char *line, size_t n, int64_t now);
 
 static void srv_tcache_drop(struct server *srv, int i)
 {
@@ -13144,13 +14752,6 @@ static int srv_resolve(void *ctx, const char *name, struct target *t, struct err
 	return srv_target(ctx, name, "", 0, "", t, e);
 }
 
-/* Resolve the tool's host through ssh_config, with the tool's overrides on top. */
-static int tool_target(struct server *srv, const struct args *a, struct target *t)
-{
-	return srv_target(srv, a->v->host, a->v->username, (long long)a->v->port,
-	    a->v->key_filename, t, a->e);
-}
-
 static struct shell *srv_shell_find(struct server *srv, const char *key)
 {
 	int i;
@@ -13176,35 +14777,6 @@ static void srv_shell_remove(struct server *srv, struct shell *sh)
 	shell_free(sh);
 }
 
-/* device_type picks the engine of a new session (a reused one must agree); a new
- * enable_password makes the next command climb to privileged mode first. */
-static int tool_shell_device(struct shell *sh, const struct args *a)
-{
-	const struct dev_profile *p = NULL;
-	int given = a->v->device_type[0] != '\0';
-
-	if (given)
-		(void)dev_type_parse(a->v->device_type, &p);    /* the row's enum checked it */
-	if (given && sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0 && sh->dv == NULL) {
-		if (p != NULL && dev_attach(sh, p) < 0) {
-			err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
-			return -1;
-		}
-		sh->dev_auto = 0;
-	} else if (given && shell_dev(sh) != p) {
-		err_set(a->e, SSHMCP_ERR_USAGE, "session '%s' to %s is already open as %s: close it "
-		    "first, or use another session name", sh->name, sh->alias,
-		    sh->dv != NULL ? sh->dv->prof->name : "linux");
-		return -1;
-	}
-	if (a->v->enable_password[0] != '\0' && strcmp(a->v->enable_password, sh->enable_pw) != 0) {
-		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), a->v->enable_password);
-		mask_add(&sh->mask, sh->enable_pw);
-		sh->enable_want = 1;
-	}
-	return 0;
-}
-
 /* Sessions that were lost, by key: the first result on the one that replaces it says
  * session_reset (its cwd and environment are gone: a relative rm must not surprise). */
 static void srv_reset_mark(struct server *srv, const char *key)
@@ -13225,85 +14797,7 @@ static int srv_reset_take(struct server *srv, const char *key)
 	return 0;
 }
 
-static int srv_fan_running(const struct server *srv, const char *host, int *here);
-
-/* The session for this call: reused, or new. A session that died while idle is reported
- * once (SSHMCP_ERR_SESSION_LOST) and replaced on the next call: no silent reconnects. */
-static struct shell *tool_shell(struct server *srv, const struct args *a, int64_t now)
-{
-	char key[sizeof(((struct shell *)0)->key)];
-	const char *name = a->v->session;
-	struct target t;
-	struct shell *sh;
-	int rc;
-
-	if (tool_target(srv, a, &t) < 0)
-		return NULL;
-	if (pol_host_check(&srv->pol, &t, srv_resolve, srv, a->e) < 0) {
-		target_free(&t);
-		return NULL;
-	}
-	shell_key(key, sizeof(key), &t, name);
-	if ((sh = srv_shell_find(srv, key)) != NULL && sh->st == SH_CLOSED) {
-		int lost = sh->report_lost;
-
-		if (lost && sh->dv != NULL)
-			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s (%s) was lost (%s): "
-			    "its mode (%s) is gone; the next call logs in again", sh->name, sh->alias,
-			    sh->dv->prof->name, sh->s.err.code != SSHMCP_OK ? sh->s.err.msg : "closed",
-			    shell_mode_name(sh));
-		if (lost)
-			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s was lost (%s): its "
-			    "working directory (cwd %s), exported variables and mode (%s) are gone; "
-			    "the next call reconnects", sh->name, sh->alias, sh->s.err.code != SSHMCP_OK ?
-			    sh->s.err.msg : "closed", sh->cwd[0] != '\0' ? sh->cwd : "unknown",
-			    shell_mode_name(sh));
-		if (sh->was_ready && sh->s.state != SESS_DONE)
-			srv_reset_mark(srv, key);   /* its successor says it starts afresh */
-		srv_shell_remove(srv, sh);
-		sh = NULL;
-		if (lost) {
-			target_free(&t);
-			return NULL;
-		}
-	}
-	if (sh != NULL) {
-		target_free(&t);
-		return tool_shell_device(sh, a) < 0 ? NULL : sh;
-	}
-	if (srv->nshells + srv_fan_running(srv, "", &rc) >= srv->pol.max_sessions) {
-		err_set(a->e, SSHMCP_ERR_BUSY, "too many sessions (%d): close one first",
-		    srv->pol.max_sessions);
-		target_free(&t);
-		return NULL;
-	}
-	if ((sh = shell_new(&t, name, &srv->log, now)) == NULL || (sh->policy =
-	    pol_commands(&srv->pol), 0)) {
-		err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
-		target_free(&t);
-		return NULL;
-	}
-	if (a->v->password[0] != '\0') {
-		(void)str_copy(sh->s.secret, sizeof(sh->s.secret), a->v->password);
-		sh->s.have_secret = 1;
-	}
-	sh->s.hk_ask = srv->elicit && !srv->accept_new;
-	(void)str_copy(sh->s.passphrase, sizeof(sh->s.passphrase), a->v->passphrase);
-	sh->reset = srv_reset_take(srv, key);
-	mask_add(&sh->mask, sh->s.secret);
-	mask_add(&sh->mask, sh->s.passphrase);
-	mask_add(&sh->mask, getenv("SSHMCP_PASSWORD") != NULL ? getenv("SSHMCP_PASSWORD") : "");
-	mask_add(&sh->mask, getenv("SSHMCP_PASSPHRASE") != NULL ? getenv("SSHMCP_PASSPHRASE") : "");
-	sh->dev_auto = 1;
-	srv->shells[srv->nshells++] = sh;
-	if (tool_shell_device(sh, a) < 0) {
-		srv_shell_remove(srv, sh);
-		return NULL;
-	}
-	return sh;
-}
-
-static void cmd_free(struct cmd *c)
+static void srv_cmd_free(struct cmd *c)
 {
 	if (c == NULL)
 		return;
@@ -13324,7 +14818,7 @@ static int srv_hist_add(struct server *srv, struct cmd *c)
 				break;
 		if (i == srv->nhist)
 			return -1;
-		cmd_free(srv->hist[i]);
+		srv_cmd_free(srv->hist[i]);
 		memmove(srv->hist + i, srv->hist + i + 1,
 		    (size_t)(srv->nhist - i - 1) * sizeof(srv->hist[0]));
 		srv->nhist--;
@@ -13352,13 +14846,13 @@ static void srv_audit_refusal(struct server *srv, const char *id, const struct a
 		.command = text, .status = "refused" };
 
 	(void)audit_write(&srv->audit, &srv->rd, &r);
-	srv_log(srv, LOG_INFO, id, "refused on %s: %s (%s)", a->v->host, text, a->e->msg);
+	mcp_log(srv, LOG_INFO, id, "refused on %s: %s (%s)", a->v->host, text, a->e->msg);
 	redact_line(&srv->rd, a->e->msg, msg, sizeof(msg));     /* it quotes the command */
 	(void)str_copy(a->e->msg, sizeof(a->e->msg), msg);
 }
 
 /* A command's audit record; "started" before it is sent, its status when it ended. */
-static struct audit_rec cmd_audit_rec(const struct cmd *c, const char *status, int64_t now)
+static struct audit_rec srv_cmd_audit_rec(const struct cmd *c, const char *status, int64_t now)
 {
 	int started = strcmp(status, "started") == 0;
 
@@ -13370,9 +14864,152 @@ static struct audit_rec cmd_audit_rec(const struct cmd *c, const char *status, i
 		(c->t_start ? c->t_start : c->t_queued) };
 }
 
-/* ------------------------------------------------------------ approvals --- */
-static void mcp_line(struct server *srv, const char *line, size_t n, int64_t now);
-static void mcp_reply_err(struct server *srv, const char *id, const struct err *e);
+/* ---------------------------------------------------- execute_on_hosts --- */
+
+struct srv_fan {
+	char id[128];
+	char progress[128];
+	int reported;                       /* hosts announced by progress notifications */
+	size_t max_bytes;
+	struct job job;
+	char *command;
+	char *names[SSHMCP_FAN_HOSTS_MAX];
+	struct fan f;
+};
+
+static void srv_fan_free(struct srv_fan *sf)
+{
+	int i;
+
+	if (sf == NULL)
+		return;
+	fan_free(&sf->f);
+	for (i = 0; i < sf->f.n; i++)
+		free(sf->names[i]);
+	free(sf->command);
+	free(sf);
+}
+
+/* execute_on_hosts' hosts in flight, in all and on `host`: they are sessions and commands
+ * like any other (MaxSessions, MaxCommands, MaxCommandsPerHost). */
+static int srv_fan_running(const struct server *srv, const char *host, int *here)
+{
+	int i, k, all = 0;
+
+	*here = 0;
+	for (i = 0; i < SSHMCP_FANS_MAX; i++)
+		for (k = 0; srv->fans[i] != NULL && k < srv->fans[i]->f.n; k++)
+			if (srv->fans[i]->f.h[k].s != NULL) {
+				all++;
+				*here += strcmp(srv->fans[i]->f.h[k].name, host) == 0;
+			}
+	return all;
+}
+
+/* May one more host of a fan-out start now? Sessions and commands in flight, all kinds. */
+static int srv_fan_room(void *ctx, const char *host)
+{
+	struct server *srv = ctx;
+	int i, here, all = 0, mine = 0, fans = srv_fan_running(srv, host, &here);
+
+	for (i = 0; i < srv->nhist; i++)
+		if (srv->hist[i]->status <= CMD_AWAITING) {
+			all++;
+			mine += strcmp(srv->hist[i]->host, host) == 0;
+		}
+	return srv->nshells + fans < srv->pol.max_sessions && all + fans < srv->pol.max_cmds &&
+	    mine + here < srv->pol.max_cmds_host;
+}
+
+/* The newest max_bytes of a kept stream, as a JSON string. */
+static void srv_fan_stream(struct jw *w, const char *key, const struct ring *r, size_t max,
+    char *tmp)
+{
+	size_t n = ring_used(r) < max ? ring_used(r) : max;
+
+	ring_read_at(r, r->head - n, (unsigned char *)tmp, n);
+	jw_kstr(w, key, tmp, n);
+}
+
+static void srv_fan_reply(struct server *srv, struct srv_fan *sf)
+{
+	struct fan *f = &sf->f;
+	size_t per = 2 * sf->max_bytes + SSHMCP_ERRMSG_MAX + SSHMCP_HOST_MAX + 256;
+	char *tmp = malloc(sf->max_bytes), *text = malloc(64 + (size_t)f->n * 48);
+	struct jw w;
+	int i, failed = 0;
+
+	if (tmp == NULL || text == NULL || mcp_resp_begin(srv, &w, per * (size_t)f->n) < 0) {
+		mcp_error(srv, sf->id, RPC_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < f->n; i++)
+		failed += f->h[i].status != 0;
+	(void)str_fmt(text, 64, "%d hosts, %d failed", f->n, failed);
+	for (i = 0; i < f->n; i++)
+		(void)str_fmt(text + strlen(text), 48, "\n%.30s: exit %d", f->h[i].name,
+		    f->h[i].status);
+	mcp_tool_open(&w, sf->id, text, strlen(text));
+	jw_kobj_begin(&w, "structuredContent");
+	jw_karr_begin(&w, "results");
+	for (i = 0; i < f->n; i++) {
+		const struct fan_host *h = &f->h[i];
+
+		jw_obj_begin(&w);
+		jw_kcstr(&w, "host", h->name);
+		jw_kint(&w, "exit_code", h->status);
+		srv_fan_stream(&w, "stdout", &h->keep[0], sf->max_bytes, tmp);
+		srv_fan_stream(&w, "stderr", &h->keep[1], sf->max_bytes, tmp);
+		jw_kbool(&w, "truncated", h->keep[0].head > sf->max_bytes ||
+		    h->keep[1].head > sf->max_bytes);
+		jw_kint(&w, "duration_ms", h->t_end - h->t_start);
+		if (h->error[0] != '\0') {
+			jw_kcstr(&w, "error", h->error);
+			jw_kcstr(&w, "error_code", err_table[h->code != SSHMCP_OK ? h->code :
+			    SSHMCP_ERR_INTERNAL].name);
+		} else
+			jw_knull(&w, "error");
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_kint(&w, "hosts", f->n);
+	jw_kint(&w, "failed", failed);
+	jw_obj_end(&w);
+	mcp_tool_send(srv, &w, 0);
+out:
+	free(tmp);
+	free(text);
+}
+
+/* Step the fan-outs; answer finished ones; announce hosts as they finish. */
+static void srv_fans_step(struct server *srv, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < SSHMCP_FANS_MAX; i++) {
+		struct srv_fan *sf = srv->fans[i];
+		char msg[512];
+
+		if (sf == NULL)
+			continue;
+		fan_step(&sf->f, now);
+		if (sf->progress[0] != '\0' && sf->f.finished > sf->reported) {
+			sf->reported = sf->f.finished;
+			if (str_fmt(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"method\":"
+			    "\"notifications/progress\",\"params\":{\"progressToken\":%s,\"progress\":%d,"
+			    "\"total\":%d,\"message\":\"%d of %d hosts done\"}}", sf->progress,
+			    sf->reported, sf->f.n, sf->reported, sf->f.n) == 0)
+				(void)mcp_queue(srv, msg, strlen(msg));
+		}
+		if (sf->f.finished == sf->f.n) {
+			srv_fan_reply(srv, sf);
+			srv_fan_free(sf);
+			srv->fans[i] = NULL;
+		}
+	}
+}
+
+/* ----------------------------------------------------------- approvals --- */
 
 static void srv_approval_audit(struct server *srv, const struct approval *ap, const char *status)
 {
@@ -13495,7 +15132,7 @@ static void srv_approval_answer(struct server *srv, const struct json_doc *d, co
 		}
 		srv_approval_audit(srv, ap, "approved");
 		srv->approving = 1;
-		mcp_line(srv, ap->msg, ap->len, now);
+		rpc_line(srv, ap->msg, ap->len, now);
 		srv->approving = 0;
 		srv_approval_drop(ap);
 		return;
@@ -13524,9 +15161,9 @@ static void srv_audit_cmds(struct server *srv, int64_t now)
 		if (c->audited || c->status < CMD_COMPLETED)
 			continue;
 		c->audited = 1;
-		r = cmd_audit_rec(c, cmd_status_names[c->status], now);
+		r = srv_cmd_audit_rec(c, cmd_status_names[c->status], now);
 		(void)audit_write(&srv->audit, &srv->rd, &r);
-		srv_log(srv, LOG_INFO, c->req[0] ? c->req : NULL, "%s %s, exit %d%s, %llu bytes, %lld ms",
+		mcp_log(srv, LOG_INFO, c->req[0] ? c->req : NULL, "%s %s, exit %d%s, %llu bytes, %lld ms",
 		    c->id, cmd_status_names[c->status], c->exit_code, c->has_exit ? "" : " (unknown)",
 		    (unsigned long long)r.bytes, (long long)r.duration_ms);
 	}
@@ -13567,7 +15204,7 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->text = strdup(text)) == NULL ||
 	    ring_init(&c->out, srv->pol.ring_size) < 0 || srv_hist_add(srv, c) < 0) {
-		cmd_free(c);
+		srv_cmd_free(c);
 		err_set(e, SSHMCP_ERR_BUSY, "too many commands in flight");
 		return NULL;
 	}
@@ -13585,7 +15222,7 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 	c->approved = approved;
 	c->session_reset = sh->reset;
 	sh->reset = 0;
-	r = cmd_audit_rec(c, "started", now);
+	r = srv_cmd_audit_rec(c, "started", now);
 	if (audit_write(&srv->audit, &srv->rd, &r) < 0) {
 		/* Written ahead or not at all: nothing runs that the audit would not show. */
 		err_set(e, SSHMCP_ERR_IO, "the audit file cannot be written: the command was not sent");
@@ -13600,261 +15237,12 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 	return c;
 }
 
-/* ------------------------------------------------------------- screens --- */
-/*
- * A session's screen for agents (read_screen, send_keys, an execute_command whose program
- * took the screen). Rows are the model's text; what the stream hides from output stays
- * hidden here: the sentinel and sudo nonces (our prompt is drawn on the screen like any
- * text) and the session's secrets show as stars.
- */
-static void tool_screen_blank(char *row, size_t n, const char *sec, size_t len)
-{
-	char *p = row, *hit;
-
-	if (len == 0)
-		return;
-	while ((hit = memmem(p, n - (size_t)(p - row), sec, len)) != NULL) {
-		memset(hit, '*', len);
-		p = hit + len;
-	}
-}
-
-static void tool_screen_mask(const struct shell *sh, char *row, size_t n)
-{
-	int i;
-
-	tool_screen_blank(row, n, sh->nonce, strlen(sh->nonce));
-	tool_screen_blank(row, n, sh->sudo_nonce, strlen(sh->sudo_nonce));
-	for (i = 0; i < sh->mask.n; i++)
-		tool_screen_blank(row, n, sh->mask.sec[i], sh->mask.len[i]);
-}
-
-/* Row y as shown: text, masked. */
-static size_t tool_screen_row(const struct shell *sh, int y, char *row, size_t cap)
-{
-	size_t n = scr_row_text(&sh->scr, y, row, cap);
-
-	tool_screen_mask(sh, row, n);
-	return n;
-}
-
-/* What a screen response may need: each row escaped, the names around it. */
-static size_t tool_screen_cap(const struct shell *sh)
-{
-	return (size_t)sh->job.rows * SSHMCP_SCR_ROW_TEXT_MAX + 4096;
-}
-
-/* The rows as one text, trailing blank rows left out; returns its length. */
-static size_t tool_screen_text(const struct shell *sh, char *out, size_t cap)
-{
-	size_t o = 0, keep = 0;
-	int y;
-
-	for (y = 0; y < sh->scr.rows && SSHMCP_SCR_ROW_TEXT_MAX + 1 <= cap - o; y++) {
-		o += tool_screen_row(sh, y, out + o, cap - o);
-		out[o++] = '\n';
-		if (o > 1 && out[o - 2] != '\n')
-			keep = o;
-	}
-	return keep;
-}
-
-/* Does a line of the screen match? */
-static int tool_screen_match(const struct shell *sh, const regex_t *re)
-{
-	char row[SSHMCP_SCR_ROW_TEXT_MAX];
-	int y;
-
-	for (y = 0; y < sh->scr.rows; y++) {
-		(void)tool_screen_row(sh, y, row, sizeof(row));
-		if (regexec(re, row, 0, NULL, 0) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* The screen's fields (SPEC §4): rows, cursor, cols, lines, alternate, title, changed (the
- * screen moved since a reader last saw it: this one has now). */
-static void tool_screen_fields(struct jw *w, struct shell *sh)
-{
-	char row[SSHMCP_SCR_ROW_TEXT_MAX], title[SSHMCP_SCR_TITLE_MAX];
-	int y, cr, cc;
-
-	jw_karr_begin(w, "rows");
-	for (y = 0; y < sh->job.rows; y++)       /* no grid yet (nothing took it): blank */
-		jw_str(w, row, tool_screen_row(sh, y, row, sizeof(row)));
-	jw_arr_end(w);
-	cr = cc = 0;
-	if (sh->scr.mem != NULL)
-		scr_cursor(&sh->scr, &cr, &cc);
-	jw_kobj_begin(w, "cursor");
-	jw_kint(w, "row", cr);
-	jw_kint(w, "col", cc);
-	jw_obj_end(w);
-	jw_kint(w, "cols", sh->job.cols);
-	jw_kint(w, "lines", sh->job.rows);
-	jw_kbool(w, "alternate", sh->scr.alt);
-	(void)str_copy(title, sizeof(title), sh->scr.title);
-	tool_screen_mask(sh, title, strlen(title));
-	jw_kcstr(w, "title", title);
-	jw_kbool(w, "changed", sh->scr.gen != sh->scr_seen);
-	sh->scr_seen = sh->scr.gen;
-}
-
-/* The slice of output a response carries: from offset, at most max_bytes, the newest. */
-struct slice {
-	uint64_t start, end, dropped;
-	int truncated;
-};
-
-static struct slice cmd_slice(const struct cmd *c, uint64_t offset, size_t max_bytes)
-{
-	struct slice s;
-	uint64_t head = c->out.head, tail = c->out.tail;
-
-	s.end = head;
-	s.start = offset > head ? head : offset;
-	if (s.start < tail)
-		s.start = tail;
-	if (s.end - s.start > max_bytes)
-		s.start = s.end - max_bytes;
-	s.dropped = s.start > offset ? s.start - offset : 0;
-	s.truncated = s.dropped > 0;
-	return s;
-}
-
-/* Copy the slice out; a character split at the live end waits for its last bytes. */
-static size_t cmd_read_slice(const struct cmd *c, struct slice *s, char *tmp)
-{
-	size_t n = (size_t)(s->end - s->start);
-
-	ring_read_at(&c->out, s->start, (unsigned char *)tmp, n);
-	if (c->status < CMD_COMPLETED) {
-		n = json_utf8_valid_prefix(tmp, n);
-		s->end = s->start + n;
-	}
-	return n;
-}
-
-/* structuredContent of a command result (SPEC §2). Output schemas list no required keys:
- * a failed call's structuredContent is {error} alone, and must validate too. */
-static void cmd_write_result(struct jw *w, const struct cmd *c, const struct slice *s,
-    const char *out, size_t n, int64_t now)
-{
-	int64_t end = c->t_end ? c->t_end : now, start = c->t_start ? c->t_start : c->t_queued;
-
-	jw_obj_begin(w);
-	jw_kcstr(w, "command_id", c->id);
-	jw_kcstr(w, "host", c->host);
-	jw_kcstr(w, "session", c->session);
-	jw_kcstr(w, "status", cmd_status_names[c->status]);
-	if (c->has_exit)
-		jw_kint(w, "exit_code", c->exit_code);
-	else
-		jw_knull(w, "exit_code");
-	jw_kstr(w, "output", out, n);
-	jw_kuint(w, "offset", s->start);
-	jw_kuint(w, "next_offset", s->end);
-	jw_kuint(w, "total_bytes", c->out.head);
-	jw_kuint(w, "dropped_bytes", s->dropped);
-	jw_kbool(w, "truncated", s->truncated);
-	if (c->status == CMD_AWAITING)
-		jw_kcstr(w, "prompt", c->prompt);
-	else
-		jw_knull(w, "prompt");
-	jw_kcstr(w, "mode", c->mode);
-	jw_kint(w, "duration_ms", end - start);
-	if (c->ended_session)
-		jw_kbool(w, "session_closed", 1);
-	if (c->session_reset)
-		jw_kbool(w, "session_reset", 1);
-	if (c->status == CMD_SCREEN && c->sh != NULL) {
-		jw_kobj_begin(w, "screen");
-		tool_screen_fields(w, c->sh);
-		jw_obj_end(w);
-	}
-	if (c->err.code != SSHMCP_OK) {
-		jw_kobj_begin(w, "error");
-		jw_kcstr(w, "code", err_table[c->err.code].name);
-		jw_kcstr(w, "message", c->err.msg);
-		jw_obj_end(w);
-	}
-	jw_obj_end(w);
-}
-
-static int cmd_is_error(const struct cmd *c)
-{
-	return c->status == CMD_TIMEOUT || c->status == CMD_FAILED || c->err.code != SSHMCP_OK;
-}
-
-/* A tools/call result for a command: text for people, structuredContent for programs. */
-static void mcp_reply_cmd(struct server *srv, const char *id, const struct cmd *c,
-    uint64_t offset, size_t max_bytes, int64_t now)
-{
-	struct slice s = cmd_slice(c, offset, max_bytes);
-	struct shell *scr = c->status == CMD_SCREEN ? c->sh : NULL;
-	size_t n, cap = (size_t)(s.end - s.start) + SSHMCP_ERRMSG_MAX + SSHMCP_PROMPT_MAX + 128;
-	char *tmp;
-	struct jw w;
-	int k;
-
-	if (scr != NULL) {
-		s.start = s.end;            /* a screen instead of the bytes that drew it */
-		cap += tool_screen_cap(scr);
-	}
-	if ((tmp = malloc(cap)) == NULL || mcp_resp_begin(srv, &w, cap) < 0) {
-		free(tmp);
-		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
-		return;
-	}
-	n = scr != NULL ? tool_screen_text(scr, tmp, cap - SSHMCP_ERRMSG_MAX - SSHMCP_PROMPT_MAX) :
-	    cmd_read_slice(c, &s, tmp);
-	/* The text rendering: the output, then one bracketed summary line. */
-	k = snprintf(tmp + n, cap - n, "%s[%s %s%s", n > 0 && tmp[n - 1] != '\n' ? "\n" : "",
-	    c->id, cmd_status_names[c->status], c->status == CMD_AWAITING ? ": " : "");
-	if (k > 0 && c->status == CMD_AWAITING)
-		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, "%s", c->prompt);
-	if (k > 0 && c->has_exit)
-		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", exit %d", c->exit_code);
-	if (k > 0 && c->ended_session)
-		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", the shell exited: session "
-		    "closed");
-	if (k > 0 && c->session_reset)
-		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ", on a new session: the lost "
-		    "one's working directory and environment are gone");
-	if (k > 0 && c->err.code != SSHMCP_OK)
-		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, ": %s", c->err.msg);
-	if (k > 0)
-		k += snprintf(tmp + n + (size_t)k, cap - n - (size_t)k, "]");
-	mcp_tool_open(&w, id, tmp, n + (k > 0 ? (size_t)k : 0));
-	jw_key(&w, "structuredContent");
-	cmd_write_result(&w, c, &s, tmp, scr != NULL ? 0 : n, now);
-	mcp_tool_send(srv, &w, cmd_is_error(c));
-	free(tmp);
-}
-
-/* A failed tool call: isError, a one-line message, structuredContent.error. */
-static void mcp_reply_err(struct server *srv, const char *id, const struct err *e)
-{
-	struct jw w;
-	enum sshmcp_err code = e->code != SSHMCP_OK ? e->code : SSHMCP_ERR_INTERNAL;
-
-	if (mcp_resp_begin(srv, &w, sizeof(e->msg)) < 0)
-		return;
-	mcp_tool_open(&w, id, e->msg, strlen(e->msg));
-	jw_kobj_begin(&w, "structuredContent");
-	jw_kobj_begin(&w, "error");
-	jw_kcstr(&w, "code", err_table[code].name);
-	jw_kcstr(&w, "message", e->msg);
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	mcp_tool_send(srv, &w, 1);
-}
+/* ------------------------------------------------------------- waiters --- */
 
 static struct waiter *srv_wait_slot(struct server *srv, const char *id, struct cmd *c,
     int64_t deadline, uint64_t offset, size_t max_bytes, int on_change, const char *progress);
 
-/* Park a request until its command changes; the loop answers it (srv_wake). */
+/* Park a request until its command changes; the loop answers it (serve_wake). */
 static int srv_wait(struct server *srv, const char *id, struct cmd *c, int64_t deadline,
     uint64_t offset, size_t max_bytes, int on_change, const char *progress)
 {
@@ -13898,7 +15286,167 @@ static struct waiter *srv_wait_slot(struct server *srv, const char *id, struct c
 	return NULL;
 }
 
-/* A JSON command-line argument: allocated, decoded, bounded by SSHMCP_CMD_MAX. */
+/* The open session named host + session, as called (no ssh_config lookup, no connect). */
+static struct shell *srv_shell_named(struct server *srv, const char *host, const char *name)
+{
+	int i;
+
+	for (i = 0; i < srv->nshells; i++)
+		if (strcmp(srv->shells[i]->alias, host) == 0 && strcmp(srv->shells[i]->name, name) == 0)
+			return srv->shells[i];
+	return NULL;
+}
+
+/* Unknown host keys waiting for the user: one elicitation/create request each. */
+static void srv_ask_hostkeys(struct server *srv)
+{
+	static const char schema[] = "{\"type\":\"object\",\"properties\":{\"trust\":"
+		"{\"type\":\"boolean\",\"title\":\"Trust this host key\",\"description\":"
+		"\"Record it in known_hosts and connect\"}},\"required\":[\"trust\"]}";
+	int i;
+
+	for (i = 0; i < srv->nshells; i++) {
+		struct sess *s = &srv->shells[i]->s;
+		char buf[2048];
+		struct jw w;
+
+		if (s->state != SESS_HANDSHAKE || s->step != HS_ASK || s->hk_asked)
+			continue;
+		s->hk_asked = 1;
+		(void)str_fmt(srv->shells[i]->hk_req, sizeof(srv->shells[i]->hk_req), "\"hk-%u\"",
+		    ++srv->ask_seq);
+		jw_init(&w, buf, sizeof(buf));
+		jw_obj_begin(&w);
+		jw_kcstr(&w, "jsonrpc", "2.0");
+		jw_kraw(&w, "id", srv->shells[i]->hk_req, strlen(srv->shells[i]->hk_req));
+		jw_kcstr(&w, "method", "elicitation/create");
+		jw_kobj_begin(&w, "params");
+		jw_kcstr(&w, "message", s->hk_question);
+		jw_kraw(&w, "requestedSchema", schema, sizeof(schema) - 1);
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+		if (jw_finish(&w) == 0)
+			(void)mcp_queue(srv, buf, w.len);
+	}
+}
+
+/* =============================================================== tools === */
+
+/* Resolve the tool's host through ssh_config, with the tool's overrides on top. */
+static int tool_target(struct server *srv, const struct args *a, struct target *t)
+{
+	return srv_target(srv, a->v->host, a->v->username, (long long)a->v->port,
+	    a->v->key_filename, t, a->e);
+}
+
+/* device_type picks the engine of a new session (a reused one must agree); a new
+ * enable_password makes the next command climb to privileged mode first. */
+static int tool_shell_device(struct shell *sh, const struct args *a)
+{
+	const struct dev_profile *p = NULL;
+	int given = a->v->device_type[0] != '\0';
+
+	if (given)
+		(void)dev_type_parse(a->v->device_type, &p);    /* the row's enum checked it */
+	if (given && sh->st == SH_CONNECTING && sh->ncmds == 0 && sh->nq == 0 && sh->dv == NULL) {
+		if (p != NULL && dev_attach(sh, p) < 0) {
+			err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+		sh->dev_auto = 0;
+	} else if (given && shell_dev(sh) != p) {
+		err_set(a->e, SSHMCP_ERR_USAGE, "session '%s' to %s is already open as %s: close it "
+		    "first, or use another session name", sh->name, sh->alias,
+		    sh->dv != NULL ? sh->dv->prof->name : "linux");
+		return -1;
+	}
+	if (a->v->enable_password[0] != '\0' && strcmp(a->v->enable_password, sh->enable_pw) != 0) {
+		(void)str_copy(sh->enable_pw, sizeof(sh->enable_pw), a->v->enable_password);
+		mask_add(&sh->mask, sh->enable_pw);
+		sh->enable_want = 1;
+	}
+	return 0;
+}
+
+static int srv_fan_running(const struct server *srv, const char *host, int *here);
+
+/* The session for this call: reused, or new. A session that died while idle is reported
+ * once (SSHMCP_ERR_SESSION_LOST) and replaced on the next call: no silent reconnects. */
+static struct shell *tool_shell(struct server *srv, const struct args *a, int64_t now)
+{
+	char key[sizeof(((struct shell *)0)->key)];
+	const char *name = a->v->session;
+	struct target t;
+	struct shell *sh;
+	int rc;
+
+	if (tool_target(srv, a, &t) < 0)
+		return NULL;
+	if (pol_host_check(&srv->pol, &t, srv_resolve, srv, a->e) < 0) {
+		target_free(&t);
+		return NULL;
+	}
+	shell_key(key, sizeof(key), &t, name);
+	if ((sh = srv_shell_find(srv, key)) != NULL && sh->st == SH_CLOSED) {
+		int lost = sh->report_lost;
+
+		if (lost && sh->dv != NULL)
+			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s (%s) was lost (%s): "
+			    "its mode (%s) is gone; the next call logs in again", sh->name, sh->alias,
+			    sh->dv->prof->name, sh->s.err.code != SSHMCP_OK ? sh->s.err.msg : "closed",
+			    shell_mode_name(sh));
+		if (lost)
+			err_set(a->e, SSHMCP_ERR_SESSION_LOST, "session '%s' to %s was lost (%s): its "
+			    "working directory (cwd %s), exported variables and mode (%s) are gone; "
+			    "the next call reconnects", sh->name, sh->alias, sh->s.err.code != SSHMCP_OK ?
+			    sh->s.err.msg : "closed", sh->cwd[0] != '\0' ? sh->cwd : "unknown",
+			    shell_mode_name(sh));
+		if (sh->was_ready && sh->s.state != SESS_DONE)
+			srv_reset_mark(srv, key);   /* its successor says it starts afresh */
+		srv_shell_remove(srv, sh);
+		sh = NULL;
+		if (lost) {
+			target_free(&t);
+			return NULL;
+		}
+	}
+	if (sh != NULL) {
+		target_free(&t);
+		return tool_shell_device(sh, a) < 0 ? NULL : sh;
+	}
+	if (srv->nshells + srv_fan_running(srv, "", &rc) >= srv->pol.max_sessions) {
+		err_set(a->e, SSHMCP_ERR_BUSY, "too many sessions (%d): close one first",
+		    srv->pol.max_sessions);
+		target_free(&t);
+		return NULL;
+	}
+	if ((sh = shell_new(&t, name, &srv->log, now)) == NULL || (sh->policy =
+	    pol_commands(&srv->pol), 0)) {
+		err_set(a->e, SSHMCP_ERR_NOMEM, "out of memory");
+		target_free(&t);
+		return NULL;
+	}
+	if (a->v->password[0] != '\0') {
+		(void)str_copy(sh->s.secret, sizeof(sh->s.secret), a->v->password);
+		sh->s.have_secret = 1;
+	}
+	sh->s.hk_ask = srv->elicit && !srv->accept_new;
+	(void)str_copy(sh->s.passphrase, sizeof(sh->s.passphrase), a->v->passphrase);
+	sh->reset = srv_reset_take(srv, key);
+	mask_add(&sh->mask, sh->s.secret);
+	mask_add(&sh->mask, sh->s.passphrase);
+	mask_add(&sh->mask, getenv("SSHMCP_PASSWORD") != NULL ? getenv("SSHMCP_PASSWORD") : "");
+	mask_add(&sh->mask, getenv("SSHMCP_PASSPHRASE") != NULL ? getenv("SSHMCP_PASSPHRASE") : "");
+	sh->dev_auto = 1;
+	srv->shells[srv->nshells++] = sh;
+	if (tool_shell_device(sh, a) < 0) {
+		srv_shell_remove(srv, sh);
+		return NULL;
+	}
+	return sh;
+}
+
+/* ------------------------------------------------------------ commands --- */
 
 static void tool_run(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now, int async)
@@ -13940,7 +15488,7 @@ static void tool_run(struct server *srv, const char *id, const struct args *a,
 		goto fail;
 	(void)str_copy(c->sudo_pw, sizeof(c->sudo_pw), v->sudo_password);
 	mask_add(&sh->mask, v->sudo_password);
-	srv_log(srv, LOG_INFO, id, "%s on %s/%s: %s", c->id, c->host, c->session, c->text);
+	mcp_log(srv, LOG_INFO, id, "%s on %s/%s: %s", c->id, c->host, c->session, c->text);
 	if (async || wait == 0 || srv_wait(srv, id, c, now + wait * 1000, 0, maxb, 0, progress) < 0)
 		mcp_reply_cmd(srv, id, c, 0, maxb, now);
 	return;
@@ -13985,8 +15533,6 @@ static void tool_get_status(struct server *srv, const char *id, const struct arg
 	    srv_wait(srv, id, c, now + wait * 1000, a->v->offset, maxb, 1, progress) < 0)
 		mcp_reply_cmd(srv, id, c, a->v->offset, maxb, now);
 }
-
-
 
 /* The keys, checked by arg_parse (a bad name types nothing), as a terminal sends them. */
 static int tool_type_keys(struct shell *sh, const struct args *a)
@@ -14104,57 +15650,7 @@ static void tool_interrupt(struct server *srv, const char *id, const struct args
 		mcp_reply_cmd(srv, id, c, 0, SSHMCP_MAX_BYTES_DEFAULT, now);
 }
 
-/* read_screen and send_keys answer: the command (when there is one) and the screen. */
-/* `matched`: send_keys' wait_for matched (1) or not within its wait (0); -1: none given. */
-static void mcp_reply_screen(struct server *srv, const char *id, struct shell *sh,
-    const struct cmd *c, int matched)
-{
-	size_t cap = (sh != NULL ? tool_screen_cap(sh) : 0) + 512, n = 0;
-	char *text = malloc(cap);
-	struct jw w;
-
-	if (text == NULL || mcp_resp_begin(srv, &w, cap) < 0) {
-		free(text);
-		mcp_error(srv, id, RPC_INTERNAL, "out of memory");
-		return;
-	}
-	if (sh != NULL)
-		n = tool_screen_text(sh, text, cap - 256);
-	if (c != NULL)
-		n += (size_t)snprintf(text + n, cap - n, "[%s %s%s]", c->id, cmd_status_names[c->status],
-		    matched == 0 ? ", wait_for did not match" : "");
-	mcp_tool_open(&w, id, text, n);
-	jw_kobj_begin(&w, "structuredContent");
-	if (c != NULL) {
-		jw_kcstr(&w, "command_id", c->id);
-		jw_kcstr(&w, "status", cmd_status_names[c->status]);
-		if (c->has_exit)
-			jw_kint(&w, "exit_code", c->exit_code);
-		else
-			jw_knull(&w, "exit_code");
-	}
-	if (sh != NULL) {
-		jw_kcstr(&w, "host", sh->alias);
-		jw_kcstr(&w, "session", sh->name);
-		tool_screen_fields(&w, sh);
-	}
-	if (matched >= 0)
-		jw_kbool(&w, "wait_for_matched", matched);
-	jw_obj_end(&w);
-	mcp_tool_send(srv, &w, 0);
-	free(text);
-}
-
-/* The open session named host + session, as called (no ssh_config lookup, no connect). */
-static struct shell *srv_shell_named(struct server *srv, const char *host, const char *name)
-{
-	int i;
-
-	for (i = 0; i < srv->nshells; i++)
-		if (strcmp(srv->shells[i]->alias, host) == 0 && strcmp(srv->shells[i]->name, name) == 0)
-			return srv->shells[i];
-	return NULL;
-}
+/* ------------------------------------------------------------- screens --- */
 
 static void tool_read_screen(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
@@ -14258,7 +15754,7 @@ static void tool_send_keys(struct server *srv, const char *id, const struct args
 	}
 	wt = srv_wait_slot(srv, id, c, now + wait * 1000, 0, 0, 1, progress);
 	if (wt == NULL) {
-		mcp_reply_screen(srv, id, c->sh, c, has_re ? tool_screen_match(c->sh, &re) : -1);
+		mcp_reply_screen(srv, id, c->sh, c, has_re ? mcp_screen_match(c->sh, &re) : -1);
 		if (has_re)
 			regfree(&re);
 		return;
@@ -14276,22 +15772,12 @@ fail:
 	mcp_reply_err(srv, id, a->e);
 }
 
-/* Reply with a small structured object, its JSON also serving as the text rendering. */
-static void mcp_reply_obj(struct server *srv, const char *id, const char *json, size_t n)
-{
-	struct jw w;
-
-	if (mcp_resp_begin(srv, &w, n) < 0)
-		return;
-	mcp_tool_open(&w, id, json, n);
-	jw_kraw(&w, "structuredContent", json, n);
-	mcp_tool_send(srv, &w, 0);
-}
-
 /* Listings are bounded (commands by the history, sessions by MaxSessions): each entry
  * takes at most this much JSON (a 200-byte command escaped, names, numbers). */
 #define TOOL_LIST_ENTRY 2048
 #define TOOL_LIST_BUF(n) ((size_t)(n) * TOOL_LIST_ENTRY + 4096)
+
+/* --------------------------------------------------- lists and closing --- */
 
 static void tool_list_commands(struct server *srv, const char *id, const struct args *a,
     const char *progress, int64_t now)
@@ -14379,12 +15865,12 @@ static void tool_list_sessions(struct server *srv, const char *id, const struct 
 	free(buf);
 }
 
-static void srv_files_reply(struct server *srv, struct shell *sh);
-static int fop_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, struct err *e,
+static void tool_files_reply(struct server *srv, struct shell *sh);
+static int tool_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, struct err *e,
     int64_t now);
 
 /* Close a session now: its running command ends as interrupted. */
-static void srv_shell_close(struct server *srv, struct shell *sh, int64_t now)
+static void tool_shell_close(struct server *srv, struct shell *sh, int64_t now)
 {
 	if (sh->cur != NULL && sh->cur->stop == 0)
 		sh->cur->stop = CMD_INTERRUPTED;
@@ -14392,7 +15878,7 @@ static void srv_shell_close(struct server *srv, struct shell *sh, int64_t now)
 		sess_abort(&sh->s, SSHMCP_ERR_SESSION_LOST, "closed by request");
 		shell_end(sh, now);
 	}
-	srv_files_reply(srv, sh);
+	tool_files_reply(srv, sh);
 	srv_shell_remove(srv, sh);
 }
 
@@ -14407,7 +15893,7 @@ static void tool_close(struct server *srv, const char *id, const struct args *a,
 		struct shell *sh = srv->shells[i];
 
 		if (all || (strcmp(sh->alias, host) == 0 && strcmp(sh->name, name) == 0)) {
-			srv_shell_close(srv, sh, now);
+			tool_shell_close(srv, sh, now);
 			n++;
 		}
 	}
@@ -14431,58 +15917,8 @@ static void tool_close_all(struct server *srv, const char *id, const struct args
 
 /* ---------------------------------------------------------- file tools --- */
 
-static void mcp_reply_file(struct server *srv, const struct fop *op)
-{
-	size_t n = op->kind == FOP_READ ? op->done : 0, b64n = b64_encoded_len(n);
-	int utf8 = op->kind == FOP_READ && json_utf8_valid((const char *)op->data, n);
-	char *b64 = NULL, mode[8], text[160];
-	struct jw w;
-
-	if (op->err.code != SSHMCP_OK) {
-		mcp_reply_err(srv, op->id, &op->err);
-		return;
-	}
-	if (op->kind == FOP_READ && !utf8 && (b64 = malloc(b64n + 1)) != NULL)
-		(void)b64_encode(op->data, n, b64, b64n + 1, NULL);
-	if (mcp_resp_begin(srv, &w, b64n + n) < 0 || (op->kind == FOP_READ && !utf8 && !b64)) {
-		free(b64);
-		mcp_error(srv, op->id, RPC_INTERNAL, "out of memory");
-		return;
-	}
-	(void)str_fmt(mode, sizeof(mode), "%04lo", op->mode & 07777);
-	if (op->kind == FOP_READ && utf8)
-		mcp_tool_open(&w, op->id, (const char *)op->data, n);
-	else {
-		if (op->kind == FOP_READ)
-			(void)str_fmt(text, sizeof(text), "%zu bytes of binary data from %.80s (base64 "
-			    "in structuredContent.content)", n, op->path);
-		else
-			(void)str_fmt(text, sizeof(text), "wrote %zu bytes to %.80s (mode %s)", op->done,
-			    op->path, mode);
-		mcp_tool_open(&w, op->id, text, strlen(text));
-	}
-	jw_kobj_begin(&w, "structuredContent");
-	jw_kcstr(&w, "path", op->path);
-	if (op->kind == FOP_READ) {
-		if (utf8)
-			jw_kstr(&w, "content", (const char *)op->data, n);
-		else
-			jw_kcstr(&w, "content", b64);
-		jw_kcstr(&w, "encoding", utf8 ? "utf8" : "base64");
-		jw_kuint(&w, "offset", op->offset);
-		jw_kuint(&w, "length", n);
-		jw_kuint(&w, "size", op->size);
-		jw_kbool(&w, "truncated", op->offset + n < op->size);
-	} else
-		jw_kuint(&w, "bytes_written", op->done);
-	jw_kcstr(&w, "mode", mode);
-	jw_obj_end(&w);
-	mcp_tool_send(srv, &w, 0);
-	free(b64);
-}
-
 /* Why a sudo file command failed, from what it printed: one typed line. */
-static void fop_sudo_error(struct fop *op, const char *out)
+static void tool_sudo_error(struct fop *op, const char *out)
 {
 	static const struct { const char *needle; enum sshmcp_err code; } map[] = {
 		{ "__SSHMCP_ISDIR__", SSHMCP_ERR_IS_DIRECTORY }, { "No such file", SSHMCP_ERR_NOT_FOUND },
@@ -14506,7 +15942,7 @@ static void fop_sudo_error(struct fop *op, const char *out)
 }
 
 /* The sudo command ended: parse "__SSHMCP_FILE__ size mode" and, for reads, the base64. */
-static void fop_sudo_finish(struct fop *op)
+static void tool_sudo_finish(struct fop *op)
 {
 	struct cmd *c = op->cmd;
 	size_t n = ring_used(&c->out), k = 0, i;
@@ -14524,7 +15960,7 @@ static void fop_sudo_finish(struct fop *op)
 	    sscanf(m + 16, "%llu %lo", &size, &op->mode) != 2) {
 		if (c->err.code != SSHMCP_OK && c->err.code != SSHMCP_ERR_PERMISSION)
 			err_set(&op->err, c->err.code, "%s", c->err.msg);
-		fop_sudo_error(op, out);
+		tool_sudo_error(op, out);
 		goto done;
 	}
 	op->size = size;
@@ -14550,7 +15986,7 @@ done:
 }
 
 /* A sudo operation whose command asks for a password it was not given cannot go on. */
-static void fop_sudo_check(struct fop *op, int64_t now)
+static void tool_sudo_check(struct fop *op, int64_t now)
 {
 	struct cmd *c = op->cmd;
 
@@ -14560,11 +15996,11 @@ static void fop_sudo_check(struct fop *op, int64_t now)
 		shell_interrupt(c->sh, c, CMD_FAILED, now);
 	}
 	if (c->status >= CMD_COMPLETED)
-		fop_sudo_finish(op);
+		tool_sudo_finish(op);
 }
 
 /* A file operation's audit record ("read_file PATH"); `what` holds its text. */
-static struct audit_rec fop_audit_rec(const struct fop *op, const struct shell *sh,
+static struct audit_rec tool_file_audit_rec(const struct fop *op, const struct shell *sh,
     char *what, size_t cap, const char *status)
 {
 	(void)str_fmt(what, cap, "%s %s", op->kind == FOP_READ ? "read_file" : "write_file",
@@ -14574,20 +16010,20 @@ static struct audit_rec fop_audit_rec(const struct fop *op, const struct shell *
 }
 
 /* Answer and drop the finished file operations of a session, in order. */
-static void srv_files_reply(struct server *srv, struct shell *sh)
+static void tool_files_reply(struct server *srv, struct shell *sh)
 {
 	struct fop *op;
 	int64_t now = time_ms();
 
 	for (op = sh->fops; op != NULL; op = op->next) {
 		if (op->step == FOP_STAGED) {
-			if (fop_sudo_cmd(srv, sh, op, &op->err, now) < 0)
+			if (tool_sudo_cmd(srv, sh, op, &op->err, now) < 0)
 				op->step = FOP_DONE;
 			else    /* typed after this round's step: send it now, not on the next input */
 				sess_step(&sh->s, now);
 		}
 		if (op->step == FOP_SHELL) {
-			fop_sudo_check(op, now);
+			tool_sudo_check(op, now);
 			if (op->step == FOP_UNLINK)     /* send the removal now, not at the deadline */
 				shell_files(sh, now);
 		}
@@ -14598,7 +16034,7 @@ static void srv_files_reply(struct server *srv, struct shell *sh)
 
 		op = sh->fops;
 		sh->fops = op->next;
-		r = fop_audit_rec(op, sh, what, sizeof(what), op->err.code != SSHMCP_OK ? "failed" :
+		r = tool_file_audit_rec(op, sh, what, sizeof(what), op->err.code != SSHMCP_OK ? "failed" :
 		    "completed");
 		(void)audit_write(&srv->audit, &srv->rd, &r);
 		mcp_reply_file(srv, op);
@@ -14606,9 +16042,8 @@ static void srv_files_reply(struct server *srv, struct shell *sh)
 	}
 }
 
-
 /* Shell single quotes: 'it'\''s' — nothing inside is interpreted. */
-static int sudo_quote(const char *in, char *out, size_t cap)
+static int tool_sudo_quote(const char *in, char *out, size_t cap)
 {
 	size_t o = 0;
 
@@ -14638,11 +16073,11 @@ static int sudo_quote(const char *in, char *out, size_t cap)
  * The path travels as a positional parameter inside single quotes: no quoting can break,
  * nothing is interpreted. The command engine answers sudo's prompt with sudo_password.
  */
-static int sudo_read_cmd(const struct fop *op, char *out, size_t cap)
+static int tool_sudo_read_cmd(const struct fop *op, char *out, size_t cap)
 {
 	char q[2 * SSHMCP_PATH_MAX + 8];
 
-	if (sudo_quote(op->path, q, sizeof(q)) < 0)
+	if (tool_sudo_quote(op->path, q, sizeof(q)) < 0)
 		return -1;
 	return str_fmt(out, cap, "sudo -- sh -c 'if [ -d \"$1\" ]; "
 	    "then echo __SSHMCP_ISDIR__; exit 3; fi; s=$(stat -L -c \"%%s %%a\" -- \"$1\") || "
@@ -14653,11 +16088,11 @@ static int sudo_read_cmd(const struct fop *op, char *out, size_t cap)
 /* sudo write: the content went up by SFTP into a private temp file (0600, ours); sudo
  * installs it beside the target and renames it over (or appends it); the temp file goes
  * whatever happens. Paths travel as quoted positional parameters. */
-static int sudo_write_cmd(const struct fop *op, char *out, size_t cap)
+static int tool_sudo_write_cmd(const struct fop *op, char *out, size_t cap)
 {
 	char q[2 * SSHMCP_PATH_MAX + 8], t[2 * SSHMCP_PATH_MAX + 8], mode[8] = "";
 
-	if (sudo_quote(op->path, q, sizeof(q)) < 0 || sudo_quote(op->tmp, t, sizeof(t)) < 0)
+	if (tool_sudo_quote(op->path, q, sizeof(q)) < 0 || tool_sudo_quote(op->tmp, t, sizeof(t)) < 0)
 		return -1;
 	if (op->mode_given)
 		(void)str_fmt(mode, sizeof(mode), "%lo", op->mode);
@@ -14673,13 +16108,13 @@ static int sudo_write_cmd(const struct fop *op, char *out, size_t cap)
 }
 
 /* Run a sudo file operation as a command of the session; it ends with the command. */
-static int fop_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, struct err *e,
+static int tool_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, struct err *e,
     int64_t now)
 {
 	char text[6 * SSHMCP_PATH_MAX];
 
-	if ((op->kind == FOP_READ ? sudo_read_cmd(op, text, sizeof(text)) :
-	    sudo_write_cmd(op, text, sizeof(text))) < 0) {
+	if ((op->kind == FOP_READ ? tool_sudo_read_cmd(op, text, sizeof(text)) :
+	    tool_sudo_write_cmd(op, text, sizeof(text))) < 0) {
 		err_set(e, SSHMCP_ERR_USAGE, "path too long");
 		return -1;
 	}
@@ -14694,7 +16129,7 @@ static int fop_sudo_cmd(struct server *srv, struct shell *sh, struct fop *op, st
 }
 
 /* sudo: reads run as one shell command; writes first upload to a private temp file. */
-static int fop_sudo_start(struct server *srv, struct shell *sh, const struct args *a,
+static int tool_sudo_start(struct server *srv, struct shell *sh, const struct args *a,
     struct fop *op, int64_t now)
 {
 	unsigned char rnd[8];
@@ -14703,7 +16138,7 @@ static int fop_sudo_start(struct server *srv, struct shell *sh, const struct arg
 	if (op->kind == FOP_READ) {
 		if (op->len > SSHMCP_SUDO_READ_MAX)
 			op->len = SSHMCP_SUDO_READ_MAX;     /* its base64 must fit a command's ring */
-		return fop_sudo_cmd(srv, sh, op, a->e, now);
+		return tool_sudo_cmd(srv, sh, op, a->e, now);
 	}
 	if (getentropy(rnd, sizeof(rnd)) < 0) {
 		err_set(a->e, SSHMCP_ERR_INTERNAL, "no entropy for a temporary name");
@@ -14731,14 +16166,14 @@ static void tool_file_queue(struct server *srv, const char *id, const struct arg
 		return;
 	}
 	(void)str_copy(op->id, sizeof(op->id), id);
-	r = fop_audit_rec(op, sh, what, sizeof(what), "started");
+	r = tool_file_audit_rec(op, sh, what, sizeof(what), "started");
 	if (audit_write(&srv->audit, &srv->rd, &r) < 0) {
 		err_set(a->e, SSHMCP_ERR_IO, "the audit file cannot be written: nothing was done");
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
 		return;
 	}
-	if (a->v->sudo && fop_sudo_start(srv, sh, a, op, now) < 0) {
+	if (a->v->sudo && tool_sudo_start(srv, sh, a, op, now) < 0) {
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
 		return;
@@ -14771,7 +16206,7 @@ static void tool_read_file(struct server *srv, const char *id, const struct args
 /* `mode` as "0644"/"644" or a number (420). */
 
 /* The content to write: utf8 as it is, base64 decoded (in place, it only shrinks). */
-static int fop_content(const struct args *a, struct fop *op)
+static int tool_file_content(const struct args *a, struct fop *op)
 {
 	size_t n = a->v->content_len;
 
@@ -14802,6 +16237,7 @@ static const char *const tool_startup_names[] = {
 	".tcshrc", ".login", ".logout", ".inputrc", ".exrc", ".vimrc", ".pam_environment",
 	".xprofile", ".xsession", ".xsessionrc", ".gitconfig", ".curlrc", ".wgetrc", NULL,
 };
+
 static const char *const tool_startup_dirs[] = {
 	"/.ssh/", "/.config/fish/", "/.config/git/", "/etc/profile", "/etc/bash", "/etc/zsh",
 	"/etc/environment", "/etc/ssh/", "/etc/sudoers", "/etc/ld.so.", "/etc/pam", NULL,
@@ -14858,7 +16294,7 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 		return;
 	}
 	(void)str_copy(op->path, sizeof(op->path), a->v->path);
-	if (fop_content(a, op) < 0 || getentropy(rnd, 4) < 0) {
+	if (tool_file_content(a, op) < 0 || getentropy(rnd, 4) < 0) {
 		mcp_reply_err(srv, id, a->e);
 		fop_free(op);
 		return;
@@ -14876,7 +16312,85 @@ static void tool_write_file(struct server *srv, const char *id, const struct arg
 	tool_file_queue(srv, id, a, op, now);
 }
 
-/* ------------------------------------------------------------ tool table --- */
+/* --------------------------------------------------------------- hosts --- */
+
+/* hosts: ["a", "web[1-3]"] or "a,web[1-3]". */
+static int tool_hosts(const struct args *a, char **names)
+{
+	int t = a->v->hosts, k, n = 0, got, i;
+	char spec[SSHMCP_LINE_MAX];
+	const char *why;
+
+	for (k = json_type(a->d, t) == JSON_STRING ? t : json_child(a->d, t); k >= 0;
+	    k = k == t ? -1 : json_next(a->d, t, k)) {
+		if (json_type(a->d, k) != JSON_STRING || json_str(a->d, k, spec, sizeof(spec), NULL) < 0 ||
+		    (got = hl_expand(spec, names + n, SSHMCP_FAN_HOSTS_MAX - n, a->e)) < 0) {
+			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' has a bad entry");
+			goto fail;
+		}
+		n += got;
+	}
+	for (i = 0; i < n; i++)                 /* names as execute_command takes them */
+		if ((why = name_host_bad(names[i])) != NULL) {
+			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts': '%.64s': %s", names[i], why);
+			goto fail;
+		}
+	if (n == 0)
+		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' is empty");
+	return n > 0 ? n : -1;
+fail:
+	while (n > 0)
+		free(names[--n]);
+	return -1;
+}
+
+static void tool_execute_on_hosts(struct server *srv, const char *id, const struct args *a,
+    const char *progress, int64_t now)
+{
+	struct srv_fan *sf = calloc(1, sizeof(*sf));
+	int i, slot, n, held;
+
+	for (slot = 0; slot < SSHMCP_FANS_MAX && srv->fans[slot] != NULL; slot++)
+		;
+	if (sf == NULL || slot == SSHMCP_FANS_MAX) {
+		err_set(a->e, SSHMCP_ERR_BUSY, "%d execute_on_hosts calls are already running",
+		    SSHMCP_FANS_MAX);
+		goto fail;
+	}
+	if ((sf->command = strdup(a->v->command)) == NULL || (n = tool_hosts(a, sf->names)) < 0)
+		goto fail;
+	sf->f.n = n;
+	if ((held = srv_authorize(srv, id, a, sf->command, now)) != 0) {
+		if (held < 0)
+			goto fail;
+		for (i = 0; i < n; i++)          /* answered when the person decides */
+			free(sf->names[i]);
+		sf->f.n = 0;
+		srv_fan_free(sf);
+		return;
+	}
+	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)a->v->timeout };
+	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
+		.audit = &srv->audit, .rd = &srv->rd, .req = sf->id, .approved = srv->approving,
+		.room = srv_fan_room, .t0 = now, .pol = &srv->pol, .collect = 1, .n = n,
+		.max = (int)a->v->max_parallel, .h = calloc((size_t)n, sizeof(struct fan_host)) };
+	if (sf->f.h == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		(void)str_copy(sf->f.h[i].name, sizeof(sf->f.h[i].name), sf->names[i]);
+	(void)str_copy(sf->id, sizeof(sf->id), id);
+	(void)str_copy(sf->progress, sizeof(sf->progress), progress);
+	sf->max_bytes = a->v->max_bytes > 0 ? (size_t)a->v->max_bytes : 16384;
+	srv->fans[slot] = sf;
+	fan_step(&sf->f, now);
+	return;
+fail:
+	mcp_reply_err(srv, id, a->e);
+	srv_fan_free(sf);
+}
+
+/* ---------------------------------------------------------- tool table --- */
+
 /* outputSchema is written from rows too: a result's fields and their JSON types. */
 enum out_kind { OUT_STR, OUT_INT, OUT_BOOL, OUT_OBJ, OUT_ARR, OUT_LINES, OUT_INT_NULL,
 	OUT_STR_NULL, OUT_STATUS, OUT_ENCODING };
@@ -15033,9 +16547,9 @@ static const struct tool {
 	  ANN_DESTRUCTIVE | ANN_IDEMPOTENT },
 };
 
-/* ----------------------------------------------------------- MCP methods --- */
+/* ========================================================= MCP methods === */
 
-static void mcp_initialize(struct server *srv, const struct json_doc *d, int params,
+static void rpc_initialize(struct server *srv, const struct json_doc *d, int params,
     const char *id, int64_t now)
 {
 	const char *ver = mcp_versions[0];
@@ -15073,7 +16587,7 @@ static void mcp_initialize(struct server *srv, const struct json_doc *d, int par
 	srv->initialized = 1;
 }
 
-static void mcp_ping(struct server *srv, const struct json_doc *d, int params,
+static void rpc_ping(struct server *srv, const struct json_doc *d, int params,
     const char *id, int64_t now)
 {
 	struct jw w;
@@ -15088,7 +16602,7 @@ static void mcp_ping(struct server *srv, const struct json_doc *d, int params,
 	mcp_resp_send(srv, &w);
 }
 
-static void mcp_tools_list(struct server *srv, const struct json_doc *d, int params,
+static void rpc_tools_list(struct server *srv, const struct json_doc *d, int params,
     const char *id, int64_t now)
 {
 	struct jw w;
@@ -15118,7 +16632,7 @@ static void mcp_tools_list(struct server *srv, const struct json_doc *d, int par
 	mcp_resp_send(srv, &w);
 }
 
-static void mcp_tools_call(struct server *srv, const struct json_doc *d, int params,
+static void rpc_tools_call(struct server *srv, const struct json_doc *d, int params,
     const char *id, int64_t now)
 {
 	struct err e = { .code = SSHMCP_OK };
@@ -15157,7 +16671,7 @@ static void mcp_tools_call(struct server *srv, const struct json_doc *d, int par
 }
 
 /* notifications/cancelled: drop the waiting request and interrupt its command. */
-static void mcp_cancelled(struct server *srv, const struct json_doc *d, int params,
+static void rpc_cancelled(struct server *srv, const struct json_doc *d, int params,
     const char *id, int64_t now)
 {
 	char rid[128];
@@ -15177,19 +16691,7 @@ static void mcp_cancelled(struct server *srv, const struct json_doc *d, int para
 	}
 }
 
-static int mcp_level(const struct json_doc *d, int t)
-{
-	static const char *const names[] = { "emergency", "alert", "critical", "error",
-		"warning", "notice", "info", "debug" };
-	int i;
-
-	for (i = 0; i < 8; i++)
-		if (json_streq(d, t, names[i]))
-			return i < 4 ? LOG_ERROR : i < 7 ? LOG_INFO : LOG_DEBUG1;
-	return -1;
-}
-
-static void mcp_set_level(struct server *srv, const struct json_doc *d, int params,
+static void rpc_set_level(struct server *srv, const struct json_doc *d, int params,
     const char *id, int64_t now)
 {
 	int t = params >= 0 ? json_get(d, params, "level") : -1, lv = t >= 0 ? mcp_level(d, t) : -1;
@@ -15200,7 +16702,7 @@ static void mcp_set_level(struct server *srv, const struct json_doc *d, int para
 		return;
 	}
 	srv->mcp_level = lv;
-	mcp_ping(srv, d, params, id, now);      /* the same empty result */
+	rpc_ping(srv, d, params, id, now);      /* the same empty result */
 }
 
 /* The methods: a notification (no id) gets no answer; before initialize only the
@@ -15209,53 +16711,16 @@ static void mcp_set_level(struct server *srv, const struct json_doc *d, int para
 #define MM_ANYTIME 2u
 typedef void (*mcp_fn)(struct server *srv, const struct json_doc *d, int params,
     const char *id, int64_t now);
-static const struct { const char *name; unsigned flags; mcp_fn fn; } mcp_methods[] = {
-	{ "initialize", MM_ANYTIME, mcp_initialize },
-	{ "ping", MM_ANYTIME, mcp_ping },
-	{ "tools/list", 0, mcp_tools_list },
-	{ "tools/call", 0, mcp_tools_call },
-	{ "logging/setLevel", 0, mcp_set_level },
-	{ "notifications/cancelled", MM_NOTIFY, mcp_cancelled },
+static const struct { const char *name; unsigned flags; mcp_fn fn; } rpc_methods[] = {
+	{ "initialize", MM_ANYTIME, rpc_initialize },
+	{ "ping", MM_ANYTIME, rpc_ping },
+	{ "tools/list", 0, rpc_tools_list },
+	{ "tools/call", 0, rpc_tools_call },
+	{ "logging/setLevel", 0, rpc_set_level },
+	{ "notifications/cancelled", MM_NOTIFY, rpc_cancelled },
 };
 
-/* Unknown host keys waiting for the user: one elicitation/create request each. */
-static void srv_ask_hostkeys(struct server *srv)
-{
-	static const char schema[] = "{\"type\":\"object\",\"properties\":{\"trust\":"
-		"{\"type\":\"boolean\",\"title\":\"Trust this host key\",\"description\":"
-		"\"Record it in known_hosts and connect\"}},\"required\":[\"trust\"]}";
-	int i;
-
-	for (i = 0; i < srv->nshells; i++) {
-		struct sess *s = &srv->shells[i]->s;
-		char buf[2048];
-		struct jw w;
-
-		if (s->state != SESS_HANDSHAKE || s->step != HS_ASK || s->hk_asked)
-			continue;
-		s->hk_asked = 1;
-		(void)str_fmt(srv->shells[i]->hk_req, sizeof(srv->shells[i]->hk_req), "\"hk-%u\"",
-		    ++srv->ask_seq);
-		jw_init(&w, buf, sizeof(buf));
-		jw_obj_begin(&w);
-		jw_kcstr(&w, "jsonrpc", "2.0");
-		jw_kraw(&w, "id", srv->shells[i]->hk_req, strlen(srv->shells[i]->hk_req));
-		jw_kcstr(&w, "method", "elicitation/create");
-		jw_kobj_begin(&w, "params");
-		jw_kcstr(&w, "message", s->hk_question);
-		jw_kraw(&w, "requestedSchema", schema, sizeof(schema) - 1);
-		jw_obj_end(&w);
-		jw_obj_end(&w);
-		if (jw_finish(&w) == 0)
-			(void)mcp_queue(srv, buf, w.len);
-	}
-}
-
-/* A response to one of our requests (an elicitation): accept with trust true, or not. */
-static void srv_approval_answer(struct server *srv, const struct json_doc *d, const char *id,
-    int64_t now);
-
-static void mcp_response(struct server *srv, const struct json_doc *d, const char *id)
+static void rpc_response(struct server *srv, const struct json_doc *d, const char *id)
 {
 	int res = json_get(d, 0, "result"), act = res >= 0 ? json_get(d, res, "action") : -1;
 	int content = res >= 0 ? json_get(d, res, "content") : -1, trust = 0, i;
@@ -15274,7 +16739,7 @@ static void mcp_response(struct server *srv, const struct json_doc *d, const cha
 }
 
 /* One request or notification, already parsed. */
-static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t now)
+static void rpc_dispatch(struct server *srv, const struct json_doc *d, int64_t now)
 {
 	char id[128] = "null";
 	size_t i;
@@ -15303,7 +16768,7 @@ static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t n
 	}
 	if (m < 0 && idt >= 0 && jv >= 0 && (json_get(d, 0, "result") >= 0 ||
 	    json_get(d, 0, "error") >= 0)) {
-		mcp_response(srv, d, id);       /* the client answering us */
+		rpc_response(srv, d, id);       /* the client answering us */
 		return;
 	}
 	if (jv < 0 || !json_streq(d, jv, "2.0") || m < 0 || json_type(d, m) != JSON_STRING ||
@@ -15313,24 +16778,24 @@ static void mcp_dispatch(struct server *srv, const struct json_doc *d, int64_t n
 			mcp_error(srv, idt >= 0 ? id : NULL, RPC_INVALID, "invalid JSON-RPC request");
 		return;
 	}
-	for (i = 0; i < sizeof(mcp_methods) / sizeof(mcp_methods[0]); i++)
-		if (json_streq(d, m, mcp_methods[i].name))
+	for (i = 0; i < sizeof(rpc_methods) / sizeof(rpc_methods[0]); i++)
+		if (json_streq(d, m, rpc_methods[i].name))
 			break;
 	if (idt < 0) {                                  /* notifications get no answer */
-		if (i < sizeof(mcp_methods) / sizeof(mcp_methods[0]) &&
-		    (mcp_methods[i].flags & MM_NOTIFY))
-			mcp_methods[i].fn(srv, d, params, NULL, now);
-	} else if (i == sizeof(mcp_methods) / sizeof(mcp_methods[0]) ||
-	    (mcp_methods[i].flags & MM_NOTIFY))
+		if (i < sizeof(rpc_methods) / sizeof(rpc_methods[0]) &&
+		    (rpc_methods[i].flags & MM_NOTIFY))
+			rpc_methods[i].fn(srv, d, params, NULL, now);
+	} else if (i == sizeof(rpc_methods) / sizeof(rpc_methods[0]) ||
+	    (rpc_methods[i].flags & MM_NOTIFY))
 		mcp_error(srv, id, RPC_METHOD, "method not found");
-	else if (!srv->initialized && !(mcp_methods[i].flags & MM_ANYTIME))
+	else if (!srv->initialized && !(rpc_methods[i].flags & MM_ANYTIME))
 		mcp_error(srv, id, RPC_NOT_INITIALIZED, "not initialized: send initialize first");
 	else
-		mcp_methods[i].fn(srv, d, params, id, now);
+		rpc_methods[i].fn(srv, d, params, id, now);
 }
 
 /* One line from stdin: parse strictly, then dispatch. */
-static void mcp_line(struct server *srv, const char *line, size_t n, int64_t now)
+static void rpc_line(struct server *srv, const char *line, size_t n, int64_t now)
 {
 	struct json_doc d;
 	int rc;
@@ -15362,1424 +16827,11 @@ static void mcp_line(struct server *srv, const char *line, size_t n, int64_t now
 		    "batches are not supported" : "a request must be a JSON object");
 		return;
 	}
-	mcp_dispatch(srv, &d, now);
+	rpc_dispatch(srv, &d, now);
 }
-
-
-/* ============================================================ exec CLI === */
-
-struct fwd;                         /* the forwarding section's state (-L -R -D -W) */
-
-/* A forwarding option as typed: parsed by the forwarding section once the target is known. */
-struct cli_fwd {
-	char kind;                      /* 'L', 'R', 'D' or 'W' */
-	const char *arg;
-};
-
-struct cli {
-	struct log log;
-	struct cfg_env env;
-	struct cfg cfg;
-	struct job job;
-	struct sess sess;
-	const char *fflag;          /* -F */
-	const char *dest;
-	int port;                   /* -p or ssh:// port, 0 when unset */
-	char user[SSHMCP_USER_MAX]; /* -l or user@ */
-	int tflag, Tflag, nflag, Gflag;
-	char *command;              /* words joined by spaces, as ssh does */
-	char *opts[SSHMCP_CFG_OPTS_MAX]; /* -o and -i, as config lines */
-	int nopts;
-	const char *hostlist;       /* -H */
-	int fanout;                 /* --fanout */
-	const struct dev_profile *device; /* --device-type: the device engine, not ssh's exec */
-	int json;                   /* --json */
-	/* ssh's other options: -N -s -f -g -V, multiplexing (-O -S), forwardings */
-	int Nflag, sflag, fork_bg, gflag, Vflag;
-	char Aflag;                 /* the last of -A and -a: over ForwardAgent, as in ssh */
-	const char *ctl_cmd, *ctl_path;
-	struct cli_fwd fwds[SSHMCP_FWD_SPECS_MAX];
-	int nfwds;
-	struct fwd *fwd;                /* NULL unless -L/-R/-D/-W or -N */
-	struct policy pol;          /* the operator's config (SSHMCP_CONFIG or the default) */
-	struct audit audit;
-	struct redact rd;
-	int out_fd[2];              /* where remote stdout/stderr go */
-	int out_flags[2];           /* original fcntl flags, restored at exit */
-	int out_nonblock[2];        /* set O_NONBLOCK (pipes, sockets) */
-	int out_broken[2];          /* EPIPE: keep draining, stop writing */
-	int out_tty[2];             /* terminals: blocking, so small writes */
-	int tty_raw;
-	struct termios tio;
-	int esc_st;                 /* enum cli_esc: where typed input is for escapes */
-	int esc_quit;               /* ~. was typed */
-	int esc_char;               /* -e: 0 for ~, -1 for none, else the byte */
-};
-
-static void cli_usage(int fd)
-{
-	static const char text[] =
-		"usage: sshmcp [serve] ...                       (MCP server on stdio)\n"
-		"       sshmcp exec [-46AaCfGgKkMNnqsTtVvXxYy] [-p port] [-l user] [-i identity]\n"
-		"                   [-F ssh_config] [-E log_file] [-o Keyword=Value]... [-J jump]\n"
-		"                   [-L [bind:]port:host:hostport] [-R [bind:]port:host:hostport]\n"
-		"                   [-D [bind:]port] [-W host:port] [-c ciphers] [-m macs]\n"
-		"                   [-b addr] [-B iface] [-e char] [-O ctl_cmd] [-S ctl_path]\n"
-		"                   [-H hostlist [--fanout n] [--json]] [--timeout sec]\n"
-		"                   [--device-type type]  (enable password: SSHMCP_ENABLE_PASSWORD)\n"
-		"                   destination [command [argument ...]]\n"
-		"       sshmcp --version | --help\n"
-		"destination: [user@]host or ssh://[user@]host[:port]\n"
-		"exit status: the remote command's; 255 connection, host key or auth failure;\n"
-		"             124 --timeout expired; 2 usage error\n";
-
-	(void)fd_write_all(fd, text, sizeof(text) - 1);
-}
-
-/* ssh://[user@]host[:port][/] — a path makes it an error, as in ssh; a lone trailing
- * slash is taken, as ssh takes it. */
-static int cli_parse_uri(struct cli *c, const char *uri, char *host, size_t cap)
-{
-	char buf[SSHMCP_HOST_MAX + SSHMCP_USER_MAX + 16];
-	const char *p = buf, *at, *end;
-	char portbuf[8];
-	long port;
-	size_t n;
-
-	if (str_copy(buf, sizeof(buf), uri + 6) < 0)
-		return -1;
-	n = strlen(buf);
-	if (n > 0 && buf[n - 1] == '/')
-		buf[n - 1] = '\0';
-	if (strchr(p, '/') != NULL)
-		return -1;
-	at = strrchr(p, '@');
-	if (at != NULL) {
-		if (at == p || (size_t)(at - p) >= sizeof(c->user))
-			return -1;
-		if (c->user[0] == '\0') {
-			memcpy(c->user, p, (size_t)(at - p));
-			c->user[at - p] = '\0';
-		}
-		p = at + 1;
-	}
-	if (*p == '[') {                          /* [v6addr]:port */
-		end = strchr(p, ']');
-		if (end == NULL || (size_t)(end - p - 1) >= cap)
-			return -1;
-		memcpy(host, p + 1, (size_t)(end - p - 1));
-		host[end - p - 1] = '\0';
-		p = end + 1;
-	} else {
-		end = p + strcspn(p, ":");
-		if ((size_t)(end - p) >= cap)
-			return -1;
-		memcpy(host, p, (size_t)(end - p));
-		host[end - p] = '\0';
-		p = end;
-	}
-	if (*p == ':') {
-		if (str_copy(portbuf, sizeof(portbuf), p + 1) < 0 ||
-		    str_to_int(portbuf, 1, 65535, &port) < 0)
-			return -1;
-		if (c->port == 0)
-			c->port = (int)port;
-	} else if (*p != '\0')
-		return -1;
-	return host[0] == '\0' ? -1 : 0;
-}
-
-static int cli_parse_dest(struct cli *c, const char *dest, struct target *t)
-{
-	const char *at;
-
-	if (strncmp(dest, "ssh://", 6) == 0) {
-		if (cli_parse_uri(c, dest, t->alias, sizeof(t->alias)) < 0)
-			return -1;
-	} else {
-		at = strrchr(dest, '@');
-		if (at == dest)
-			return -1;
-		if (at != NULL && c->user[0] == '\0') {
-			if ((size_t)(at - dest) >= sizeof(c->user))
-				return -1;
-			memcpy(c->user, dest, (size_t)(at - dest));
-			c->user[at - dest] = '\0';
-		}
-		if (str_copy(t->alias, sizeof(t->alias), at != NULL ? at + 1 : dest) < 0)
-			return -1;
-	}
-	(void)str_copy(t->user, sizeof(t->user), c->user);
-	t->port = c->port;
-	return t->alias[0] == '\0' ? -1 : 0;
-}
-
-static int cli_join(struct cli *c, int argc, char **argv)
-{
-	size_t n = 0, i;
-	int k;
-
-	for (k = 0; k < argc; k++)
-		n += strlen(argv[k]) + 1;
-	if (argc == 0)
-		return 0;
-	if (n > SSHMCP_CMD_MAX || (c->command = malloc(n)) == NULL)
-		return -1;
-	for (i = 0, k = 0; k < argc; k++) {
-		size_t len = strlen(argv[k]);
-
-		memcpy(c->command + i, argv[k], len);
-		i += len;
-		c->command[i++] = (k + 1 < argc) ? ' ' : '\0';
-	}
-	return 0;
-}
-
-/* -o and -i options: checked now, kept to apply again for each host of a fan-out. */
-static int cli_add_opt(struct cli *c, const char *line, struct err *e)
-{
-	if (c->nopts >= SSHMCP_CFG_OPTS_MAX) {
-		err_set(e, SSHMCP_ERR_USAGE, "too many -o/-i options (%d)", SSHMCP_CFG_OPTS_MAX);
-		return -1;
-	}
-	if (cfg_option(&c->cfg, line, e) < 0 || (c->opts[c->nopts] = strdup(line)) == NULL)
-		return -1;
-	c->nopts++;
-	return 0;
-}
-
-/* A name through ssh_config alone: no -o, -l, -p, -i or -J on top (AllowHost's base). */
-static int cli_resolve_plain(void *ctx, const char *name, struct target *t, struct err *e)
-{
-	struct cli *c = ctx;
-	struct cfg cfg;
-	int rc;
-
-	memset(&cfg, 0, sizeof(cfg));
-	memset(t, 0, sizeof(*t));
-	(void)str_copy(t->alias, sizeof(t->alias), name);
-	cfg.host = t->alias;
-	rc = cfg_load(&cfg, &c->env, c->fflag, e) < 0 || cfg_resolve(&cfg, &c->env, t, e) < 0 ?
-		-1 : 0;
-	cfg_free(&cfg);
-	if (rc < 0)
-		target_free(t);
-	return rc;
-}
-
-/* Resolve one destination with the command line's options on top of ssh_config. */
-static int cli_target(struct cli *c, const char *dest, struct target *t, struct err *e)
-{
-	struct cfg cfg;
-	int i, rc = -1;
-
-	memset(&cfg, 0, sizeof(cfg));
-	memset(t, 0, sizeof(*t));
-	if (cli_parse_dest(c, dest, t) < 0) {
-		err_set(e, SSHMCP_ERR_USAGE, "bad destination '%.80s'", dest);
-		return -1;
-	}
-	if (name_check(t->alias, t->user, e) < 0)
-		return -1;
-	cfg.host = t->alias;
-	cfg.user = t->user;                     /* -l or user@: Match user sees it */
-	for (i = 0; i < c->nopts; i++)
-		if (cfg_option(&cfg, c->opts[i], e) < 0)
-			goto out;
-	if (cfg_load(&cfg, &c->env, c->fflag, e) < 0 || cfg_resolve(&cfg, &c->env, t, e) < 0)
-		goto out;
-	t->env_password = 1;                    /* exec: the user's own SSHMCP_PASSWORD */
-	rc = 0;
-out:
-	cfg_free(&cfg);
-	if (rc < 0)
-		target_free(t);
-	return rc;
-}
-
-/* -e: "none", one character, or ^ and a character, as ssh takes it; only checked, since
- * exec reads no escapes (a PTY session passes ~. through to the remote side). */
-static int cli_escape_ok(const char *arg)
-{
-	return strcmp(arg, "none") == 0 || (arg[0] != '\0' && arg[1] == '\0') ||
-	    (arg[0] == '^' && arg[1] != '\0' && arg[2] == '\0');
-}
-
-/* The multiplexing commands ssh knows for -O. */
-static int cli_ctl_ok(const char *cmd)
-{
-	static const char *const cmds[] = { "check", "forward", "cancel", "exit", "stop", "proxy" };
-	size_t i;
-
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(cmd, cmds[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* ssh's options that exec takes but does not pass to ssh_config. */
-static int cli_opt_more(struct cli *c, char opt, const char *arg, struct err *e)
-{
-	switch (opt) {
-	case 'L':
-	case 'R':
-	case 'D':
-	case 'W':
-		if (c->nfwds >= SSHMCP_FWD_SPECS_MAX) {
-			err_set(e, SSHMCP_ERR_USAGE, "too many forwardings (%d)", SSHMCP_FWD_SPECS_MAX);
-			return -1;
-		}
-		c->fwds[c->nfwds++] = (struct cli_fwd){ .kind = opt, .arg = arg };
-		return 0;
-	case 'e':
-		if (cli_escape_ok(arg)) {
-			c->esc_char = strcmp(arg, "none") == 0 ? -1 : arg[0] == '^' && arg[1] != '\0' ?
-			    (arg[1] & 0x1f) : (unsigned char)arg[0];
-			return 0;
-		}
-		err_set(e, SSHMCP_ERR_USAGE, "Bad escape character '%s'.", arg);
-		return -1;
-	case 'O':
-		c->ctl_cmd = arg;
-		if (cli_ctl_ok(arg))
-			return 0;
-		err_set(e, SSHMCP_ERR_USAGE, "Invalid multiplex command.");
-		return -1;
-	case 'S':
-		c->ctl_path = arg;
-		return 0;
-	case 'P':                       /* Tag: for Match tagged, which we do not read */
-		return 0;
-	case 'I':
-		err_set(e, SSHMCP_ERR_USAGE, "PKCS#11 (-I) is not supported");
-		return -1;
-	case 'w':
-		err_set(e, SSHMCP_ERR_USAGE, "tunnel device forwarding (-w) is not supported");
-		return -1;
-	case 'Q':
-		err_set(e, SSHMCP_ERR_USAGE, "Unsupported query \"%s\"", arg);
-		return -1;
-	}
-	return -1;
-}
-
-/* One option with an argument; `arg` is the rest of the word or the next word. */
-static int cli_opt_arg(struct cli *c, char opt, const char *arg, struct err *e)
-{
-	char line[SSHMCP_LINE_MAX];
-	long v;
-
-	switch (opt) {
-	case 'p':
-		if (str_to_int(arg, 1, 65535, &v) < 0) {
-			err_set(e, SSHMCP_ERR_USAGE, "Bad port '%s'", arg);
-			return -1;
-		}
-		c->port = (int)v;
-		return 0;
-	case 'l':
-		return str_copy(c->user, sizeof(c->user), arg);
-	case 'i':
-		if (str_fmt(line, sizeof(line), "IdentityFile \"%s\"", arg) < 0)
-			return -1;
-		return cli_add_opt(c, line, e);
-	case 'F':
-		c->fflag = arg;
-		return 0;
-	case 'H':
-		c->hostlist = arg;
-		return 0;
-	case 'J':
-		if (str_fmt(line, sizeof(line), "ProxyJump %s", arg) < 0)
-			return -1;
-		return cli_add_opt(c, line, e);
-	case 'o':
-		return cli_add_opt(c, arg, e);
-	case 'c':
-	case 'm':
-	case 'b':
-	case 'B':
-		if (str_fmt(line, sizeof(line), "%s %s", opt == 'c' ? "Ciphers" : opt == 'm' ?
-		    "MACs" : opt == 'b' ? "BindAddress" : "BindInterface", arg) < 0)
-			return -1;
-		return cli_add_opt(c, line, e);
-	case 'E':
-		if (c->log.own_fd)
-			close(c->log.fd);
-		c->log.fd = open(arg, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		c->log.own_fd = c->log.fd >= 0;
-		if (c->log.fd < 0) {
-			c->log.fd = STDERR_FILENO;
-			err_set(e, SSHMCP_ERR_USAGE, "Couldn't open logfile %s: %s", arg, strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	return cli_opt_more(c, opt, arg, e);
-}
-
-static int cli_long_opt(struct cli *c, int argc, char **argv, int *i, struct err *e)
-{
-	long v;
-
-	if (strcmp(argv[*i], "--json") == 0) {
-		c->json = 1;
-		return 0;
-	}
-	if (strcmp(argv[*i], "--fanout") == 0 && *i + 1 < argc) {
-		if (str_to_int(argv[++*i], 1, SSHMCP_MAX_SESSIONS, &v) < 0) {
-			err_set(e, SSHMCP_ERR_USAGE, "bad --fanout '%s' (1 to %d)", argv[*i],
-			    SSHMCP_MAX_SESSIONS);
-			return -1;
-		}
-		c->fanout = (int)v;
-		return 0;
-	}
-	if (strcmp(argv[*i], "--device-type") == 0 && *i + 1 < argc) {
-		if (dev_type_parse(argv[++*i], &c->device) < 0) {
-			err_set(e, SSHMCP_ERR_USAGE, "unknown --device-type '%s'", argv[*i]);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(argv[*i], "--timeout") == 0 && *i + 1 < argc) {
-		if (str_to_int(argv[++*i], 1, SSHMCP_MAX_TIMEOUT_S, &v) < 0) {
-			err_set(e, SSHMCP_ERR_USAGE, "bad --timeout '%s'", argv[*i]);
-			return -1;
-		}
-		c->job.timeout_s = (int)v;
-		return 0;
-	}
-	err_set(e, SSHMCP_ERR_USAGE, "unknown option %s", argv[*i]);
-	return -1;
-}
-
-/* ssh's getopt string, split: flags, and options that take an argument (H is ours). */
-#define CLI_FLAGS    "46AaCfGgKkMNnqsTtVvXxYy"
-#define CLI_ARG_OPTS "BbcDEeFHIiJLlmOoPpQRSWw"
-
-/* One flag. Those for features exec lacks are taken as ssh takes them where that is
- * harmless (-k -K -x -y), said under -v (-C -M), or refused (-X -Y). */
-static int cli_flag(struct cli *c, char f, struct err *e)
-{
-	switch (f) {
-	case 'G': c->Gflag = 1; return 0;
-	case 'n': c->nflag = 1; return 0;
-	case 'q': c->log.quiet = 1; return 0;
-	case 't': c->tflag++; return 0;
-	case 'T': c->Tflag = 1; return 0;
-	case 'v': c->log.level += c->log.level < LOG_DEBUG3; return 0;
-	case 'N': c->Nflag = 1; return 0;
-	case 's': c->sflag = 1; return 0;
-	case 'f': c->fork_bg = 1; return 0;
-	case 'g': c->gflag = 1; return 0;
-	case 'V': c->Vflag = 1; return 0;
-	case '4': return cli_add_opt(c, "AddressFamily inet", e);
-	case '6': return cli_add_opt(c, "AddressFamily inet6", e);
-	case 'A':
-	case 'a': c->Aflag = f; return 0;
-	case 'C': return cli_add_opt(c, "Compression yes", e);
-	case 'M': return cli_add_opt(c, "ControlMaster yes", e);
-	case 'X':
-	case 'Y':
-		err_set(e, SSHMCP_ERR_USAGE, "X11 forwarding (-%c) is not supported", f);
-		return -1;
-	}
-	return 0;                       /* k K x y */
-}
-
-/* Options, as ssh's getopt: flags may be bundled (-nT, -vvv), arguments attached (-p22). */
-static int cli_parse_opts(struct cli *c, int argc, char **argv, int *i, struct err *e)
-{
-	for (; *i < argc && argv[*i][0] == '-' && argv[*i][1] != '\0'; (*i)++) {
-		const char *a = argv[*i] + 1;
-
-		if (strcmp(argv[*i], "--") == 0) {
-			(*i)++;
-			break;
-		}
-		if (a[0] == '-') {
-			if (cli_long_opt(c, argc, argv, i, e) < 0)
-				return -1;
-			continue;
-		}
-		for (; *a != '\0'; a++) {
-			if (strchr(CLI_FLAGS, *a) != NULL) {
-				if (cli_flag(c, *a, e) < 0)
-					return -1;
-				continue;
-			}
-			if (strchr(CLI_ARG_OPTS, *a) == NULL) {
-				err_set(e, SSHMCP_ERR_USAGE, "unknown option -- %c", *a);
-				return -1;
-			}
-			if (a[1] == '\0' && *i + 1 >= argc) {
-				err_set(e, SSHMCP_ERR_USAGE, "option requires an argument -- %c", *a);
-				return -1;
-			}
-			if (cli_opt_arg(c, *a, a[1] != '\0' ? a + 1 : argv[++*i], e) < 0) {
-				err_set(e, SSHMCP_ERR_USAGE, "bad argument to -%c", *a);
-				return -1;
-			}
-			break;
-		}
-	}
-	return 0;
-}
-
-/* exec [opts] destination [opts] [command...]: options may follow the destination, as in ssh. */
-static int cli_parse(struct cli *c, int argc, char **argv, struct err *e)
-{
-	int i = 0;
-
-	if (cli_parse_opts(c, argc, argv, &i, e) < 0)
-		return -1;
-	if (c->Vflag)                   /* ssh -V needs nothing else */
-		return 0;
-	if (c->hostlist == NULL) {      /* with -H, every word left is the command */
-		if (i >= argc) {
-			err_set(e, SSHMCP_ERR_USAGE, "no destination");
-			return -1;
-		}
-		c->dest = argv[i++];
-		if (cli_parse_opts(c, argc, argv, &i, e) < 0)
-			return -1;
-	} else if (i >= argc) {
-		err_set(e, SSHMCP_ERR_USAGE, "-H needs a command");
-		return -1;
-	}
-	if (cli_join(c, argc - i, argv + i) < 0) {
-		err_set(e, SSHMCP_ERR_USAGE, "command too long");
-		return -1;
-	}
-	return 0;
-}
-
-/* Set up where output goes. Pipes and sockets become non-blocking (restored at exit). Ttys
- * stay blocking, since the parent shell shares them, and get writes of at most PIPE_BUF after
- * POLLOUT, so a write never stalls the loop; files and /dev/null never block. */
-static void cli_local_init(struct cli *c)
-{
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		struct stat st;
-
-		c->out_fd[k] = k == 0 ? STDOUT_FILENO : STDERR_FILENO;
-		c->out_flags[k] = fcntl(c->out_fd[k], F_GETFL);
-		c->out_nonblock[k] = c->out_flags[k] >= 0 && fstat(c->out_fd[k], &st) == 0 &&
-			(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-		if (c->out_nonblock[k])
-			(void)fd_set_flag(c->out_fd[k], O_NONBLOCK, 1);
-		c->out_tty[k] = isatty(c->out_fd[k]);
-	}
-	if (c->job.want_pty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &c->tio) == 0) {
-		struct termios raw = c->tio;
-
-		cfmakeraw(&raw);
-		c->tty_raw = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
-	}
-}
-
-static void cli_local_restore(struct cli *c)
-{
-	int k;
-
-	for (k = 0; k < 2; k++)
-		if (c->out_nonblock[k])
-			(void)fcntl(c->out_fd[k], F_SETFL, c->out_flags[k]);
-	if (c->tty_raw)
-		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &c->tio);
-	c->tty_raw = 0;
-}
-
-/* ------------------------------------------------- interactive terminal --- */
-/*
- * `exec -t` (or no command) on a terminal, as ssh's clientloop.c has it: after a newline
- * (and at the start) `~` begins an escape: `~.` disconnects, `~?` lists the escapes, `~~`
- * sends one `~`, `~` before anything else is sent with it (`-e C` makes C the escape
- * character, `-e ^X` a control one, `-e none` turns escapes off). The window follows the local
- * terminal: SIGWINCH becomes a window-change request (cli_tty_winch). The terminal is put
- * back by cli_local_restore on every way out of the loop (end, signal, lost link, ~.).
- */
-enum cli_esc { CLI_ESC_LINE, CLI_ESC_MID, CLI_ESC_SEEN };
-
-static void cli_tty_help(void)
-{
-	static const char help[] = "Supported escape sequences:\r\n ~.   - terminate connection\r\n"
-		" ~?   - this message\r\n ~~   - send the escape character by typing it twice\r\n"
-		"(Note that escapes are only recognized immediately after newline.)\r\n";
-
-	if (write(STDERR_FILENO, help, sizeof(help) - 1) < 0)
-		return;                     /* nowhere to say it */
-}
-
-/* Typed bytes through the escape reader: out gets what goes to the remote side (at most
- * 2 n: a held ~ and the byte after it). Returns its length; ~. sets esc_quit. */
-static size_t cli_tty_escapes(struct cli *c, const unsigned char *in, size_t n,
-    unsigned char *out)
-{
-	unsigned char ec = c->esc_char > 0 ? (unsigned char)c->esc_char : '~';
-	size_t i, o = 0;
-
-	if (c->esc_char < 0) {                  /* -e none: everything goes as typed */
-		memcpy(out, in, n);
-		return n;
-	}
-	for (i = 0; i < n && !c->esc_quit; i++) {
-		unsigned char b = in[i];
-		int nl = b == '\r' || b == '\n';
-
-		if (c->esc_st == CLI_ESC_SEEN) {
-			c->esc_st = nl ? CLI_ESC_LINE : CLI_ESC_MID;
-			if (b == '.') {
-				c->esc_quit = 1;
-			} else if (b == '?') {
-				cli_tty_help();
-				c->esc_st = CLI_ESC_LINE;
-			} else {
-				if (b != ec)
-					out[o++] = ec;
-				out[o++] = b;
-			}
-			continue;
-		}
-		if (c->esc_st == CLI_ESC_LINE && b == ec) {
-			c->esc_st = CLI_ESC_SEEN;
-			continue;
-		}
-		out[o++] = b;
-		c->esc_st = nl ? CLI_ESC_LINE : CLI_ESC_MID;
-	}
-	return o;
-}
-
-/* read() for a raw terminal: what was typed, escapes taken out, into p (room n). */
-static ssize_t cli_tty_read(struct cli *c, unsigned char *p, size_t n)
-{
-	unsigned char in[SSHMCP_TTY_WRITE_MAX];
-	ssize_t got;
-
-	if (n < 2)
-		return 0;                   /* the ring drains first: a held ~ may need two bytes */
-	got = read(STDIN_FILENO, in, n / 2 < sizeof(in) ? n / 2 : sizeof(in));
-	if (got <= 0)
-		return got;
-	got = (ssize_t)cli_tty_escapes(c, in, (size_t)got, p);
-	if (c->esc_quit)
-		sess_abort(&c->sess, SSHMCP_ERR_SESSION_LOST, "Connection to %s closed.",
-		    c->sess.t.alias);
-	return got;
-}
-
-/* The local terminal changed size (SIGWINCH): tell the remote PTY, as ssh does. A request
- * that would block is dropped: the next resize sends the size again. */
-static void cli_tty_winch(struct cli *c)
-{
-	struct winsize ws;
-
-	if (!c->job.want_pty || c->sess.ch == NULL || c->sess.state != SESS_RUNNING ||
-	    ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
-		return;
-	c->job.cols = ws.ws_col;
-	c->job.rows = ws.ws_row;
-	(void)libssh2_channel_request_pty_size_ex(c->sess.ch, ws.ws_col, ws.ws_row, 0, 0);
-}
-
-/* SIGWINCH only marks the loop's one global (the loop calls cli_tty_winch); a stopping
- * signal already there wins. */
-static void cli_on_winch(int sig)
-{
-	if (sig_caught == 0)
-		sig_caught = sig;
-}
-
-static void cli_tty_signals(const struct cli *c)
-{
-	struct sigaction sa = { .sa_handler = cli_on_winch };
-
-	if (!c->tty_raw)
-		return;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGWINCH, &sa, NULL);
-}
-
-static void cli_read_stdin(struct cli *c)
-{
-	struct sess *s = &c->sess;
-	size_t n;
-	unsigned char *p = ring_wptr(&s->in, &n);
-	ssize_t got;
-
-	if (n == 0)
-		return;
-	got = c->tty_raw ? cli_tty_read(c, p, n) : read(STDIN_FILENO, p, n);
-	if (got > 0)
-		ring_commit(&s->in, (size_t)got);
-	else if (got == 0 || (errno != EINTR && errno != EAGAIN))
-		s->in_eof = 1;
-}
-
-static void cli_write_out(struct cli *c, int k)
-{
-	struct ring *r = &c->sess.out[k];
-	size_t n;
-	const unsigned char *p = ring_rptr(r, &n);
-	ssize_t w;
-
-	if (c->out_broken[k]) {
-		ring_consume(r, ring_used(r));
-		return;
-	}
-	if (c->out_tty[k] && n > SSHMCP_TTY_WRITE_MAX)
-		n = SSHMCP_TTY_WRITE_MAX;
-	w = write(c->out_fd[k], p, n);
-	if (w > 0)
-		ring_consume(r, (size_t)w);
-	else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-		c->out_broken[k] = 1;      /* EPIPE: the reader left; the command still finishes */
-		ring_consume(r, ring_used(r));
-	}
-}
-
-/* -f: once authenticated (and forwardings set up), the parent exits 0 and the child goes
- * on in its own session with stdin on /dev/null, as ssh's fork_postauth. */
-static void cli_background(struct cli *c)
-{
-	pid_t pid;
-	int fd;
-
-	c->fork_bg = 0;
-	if ((pid = fork()) < 0) {
-		log_msg(&c->log, LOG_ERROR, "fork: %s", strerror(errno));
-		return;
-	}
-	if (pid > 0)
-		_exit(0);       /* nothing of the session is the parent's to close */
-	(void)setsid();
-	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		(void)dup2(fd, STDIN_FILENO);
-		close(fd);
-	}
-}
-
-/* The combinations ssh refuses, with its words. */
-static int cli_check_modes(struct cli *c, struct err *e)
-{
-	int i, stdio = 0;
-
-	for (i = 0; i < c->nfwds; i++)
-		stdio |= c->fwds[i].kind == 'W';
-	if (c->sflag && c->command == NULL)
-		err_set(e, SSHMCP_ERR_USAGE, "You must specify a subsystem to invoke.");
-	else if ((c->Nflag || stdio) && c->command != NULL)
-		err_set(e, SSHMCP_ERR_USAGE, "Cannot execute command with %s", stdio ?
-		    "-W (stdio forwarding)" : "-N option");
-	else if (c->fork_bg && c->command == NULL && !c->Nflag && !stdio)
-		err_set(e, SSHMCP_ERR_USAGE, "Cannot fork into background without a command to "
-		    "execute.");
-	else if ((c->hostlist != NULL || c->device != NULL) && (c->nfwds > 0 || c->Nflag ||
-	    c->sflag || c->fork_bg))
-		err_set(e, SSHMCP_ERR_USAGE, "-H and --device-type take no -L/-R/-D/-W/-N/-s/-f");
-	if (e->code != SSHMCP_OK)
-		return -1;
-	c->Nflag |= stdio;
-	return 0;
-}
-
-/* -O: there is no multiplexing, so no master ever listens; answer as ssh does when none
- * does (no path, or a socket nobody serves), exit 255. */
-static int cli_control(struct cli *c, const struct target *t)
-{
-	const char *path = c->ctl_path != NULL ? c->ctl_path : t->control_path;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc = -1, err = ENOENT;
-
-	if (path[0] == '\0' || strcmp(path, "none") == 0) {
-		log_msg(&c->log, LOG_ERROR, "No ControlPath specified for \"-O\" command");
-		return 255;
-	}
-	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) == 0 &&
-	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
-		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-		err = errno;
-		close(fd);
-	}
-	if (rc == 0)
-		log_msg(&c->log, LOG_ERROR, "Control socket %s: sshmcp has no multiplexing and "
-		    "cannot speak to a master", path);
-	else
-		log_msg(&c->log, LOG_ERROR, "Control socket connect(%s): %s", path, strerror(err));
-	return 255;
-}
-
-/* Options taken for ssh's sake whose feature exec lacks: said under -v. */
-static void cli_notes(const struct cli *c)
-{
-	static const struct { const char *kw, *note; } notes[] = {
-		{ "compression", "Compression: sshmcp has none; the connection is not compressed" },
-		{ "controlmaster", "ControlMaster: no multiplexing; this connection is its own" },
-		{ "bindaddress", "BindAddress: not supported; the system picks the source address" },
-		{ "bindinterface", "BindInterface: not supported; the system picks the interface" },
-	};
-	size_t k;
-	int i;
-
-	for (i = 0; i < c->nopts; i++)
-		for (k = 0; k < sizeof(notes) / sizeof(notes[0]); k++) {
-			size_t n = strlen(notes[k].kw);
-
-			if (strncasecmp(c->opts[i], notes[k].kw, n) == 0 &&
-			    (c->opts[i][n] == ' ' || c->opts[i][n] == '=') &&
-			    strncasecmp(c->opts[i] + n + 1, "no", 2) != 0)
-				log_msg(&c->log, LOG_DEBUG1, "%s", notes[k].note);
-		}
-}
-
-/* ------------------------------------------------------------- fan-out --- */
-/*
- * One command on many hosts, all connections in the one poll loop: at most --fanout
- * sessions at once, each host's output cut into whole lines and prefixed "host: " (or kept
- * for --json), so lines from different hosts never mix mid-line.
- */
-
-/* Expand one item's first [..] group: "web[01-03]x" -> web01x web02x web03x. */
-static int hl_item(const char *item, char **out, int *n, int max, struct err *e)
-{
-	const char *lb = strchr(item, '['), *rb, *p;
-	char buf[SSHMCP_HOST_MAX];
-
-	if (lb == NULL) {
-		if (*n >= max) {
-			err_set(e, SSHMCP_ERR_USAGE, "host list longer than %d hosts", max);
-			return -1;
-		}
-		return (out[(*n)++] = strdup(item)) == NULL ? -1 : 0;
-	}
-	if ((rb = strchr(lb, ']')) == NULL || rb == lb + 1) {
-		err_set(e, SSHMCP_ERR_USAGE, "bad range in host list item '%s'", item);
-		return -1;
-	}
-	for (p = lb + 1; p < rb; p += strcspn(p, ",]") + (p[strcspn(p, ",]")] == ',')) {
-		char a[16], b[16];
-		size_t len = strcspn(p, ",]"), dash = strcspn(p, "-,]");
-		long lo, hi, v;
-		int width;
-
-		if (dash >= sizeof(a) || len - dash >= sizeof(b) || len == 0) {
-			err_set(e, SSHMCP_ERR_USAGE, "bad range in host list item '%s'", item);
-			return -1;
-		}
-		memcpy(a, p, dash);
-		a[dash] = '\0';
-		if (dash < len)
-			memcpy(b, p + dash + 1, len - dash - 1), b[len - dash - 1] = '\0';
-		else
-			(void)str_copy(b, sizeof(b), a);
-		if (str_to_int(a, 0, 999999, &lo) < 0 || str_to_int(b, 0, 999999, &hi) < 0 || hi < lo) {
-			err_set(e, SSHMCP_ERR_USAGE, "bad range '%s-%s' in '%s'", a, b, item);
-			return -1;
-		}
-		width = a[0] == '0' && dash > 1 ? (int)dash : 0;    /* [01-20] keeps its zeros */
-		for (v = lo; v <= hi; v++) {
-			if (str_fmt(buf, sizeof(buf), "%.*s%0*ld%s", (int)(lb - item), item, width, v,
-			    rb + 1) < 0 || hl_item(buf, out, n, max, e) < 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* Expand "web[01-20],db[1-3,7],a b" (commas or white space between items). */
-static int hl_expand(const char *spec, char **out, int max, struct err *e)
-{
-	char item[SSHMCP_HOST_MAX];
-	int n = 0, depth = 0;
-	size_t k = 0;
-	const char *p;
-
-	for (p = spec;; p++) {
-		int sep = *p == '\0' || (depth == 0 && (*p == ',' || isspace((unsigned char)*p)));
-
-		if (!sep) {
-			depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
-			if (k >= sizeof(item) - 1 || depth < 0 || depth > 1) {
-				err_set(e, SSHMCP_ERR_USAGE, "bad host list near '%.40s'", p);
-				goto fail;
-			}
-			item[k++] = *p;
-			continue;
-		}
-		item[k] = '\0';
-		if (k > 0 && hl_item(item, out, &n, max, e) < 0)
-			goto fail;
-		k = 0;
-		if (*p == '\0')
-			break;
-	}
-	if (depth != 0 || n == 0) {
-		err_set(e, SSHMCP_ERR_USAGE, "empty or unbalanced host list '%.40s'", spec);
-		goto fail;
-	}
-	return n;
-fail:
-	while (n > 0)
-		free(out[--n]);
-	return -1;
-}
-
-/* Output waiting for stdout or stderr; bounded: hosts wait when it is full. */
-struct outq {
-	char *buf;
-	size_t len;
-	int broken;
-};
-
-struct fan_host {
-	char name[SSHMCP_HOST_MAX];
-	struct sess *s;
-	int done;
-	int status;
-	enum sshmcp_err code;            /* why it failed, when it did */
-	char error[SSHMCP_ERRMSG_MAX];
-	char part[2][SSHMCP_FAN_LINE];   /* the unfinished line of stdout, stderr */
-	size_t npart[2];
-	struct ring keep[2];             /* --json: the newest output */
-	int64_t t_start, t_end;
-};
-
-/* How a fan-out names its targets: exec uses its command line, serve its own settings. */
-typedef int (*fan_resolve_fn)(void *ctx, const char *name, struct target *t, struct err *e);
-
-struct fan {
-	const struct job *job;
-	const struct log *log;
-	fan_resolve_fn resolve;
-	fan_resolve_fn resolve_plain;    /* the same name with no options on top (AllowHost) */
-	int (*room)(void *ctx, const char *host);   /* serve: a session slot is free for it */
-	int64_t t0;                      /* started: hosts that wait past the timeout fail */
-	void *ctx;
-	const struct policy *pol;        /* hosts must be allowed */
-	struct audit *audit;             /* each host: a started line, then its result */
-	const struct redact *rd;
-	const char *req;                 /* serve: the request, for the audit */
-	int approved;                    /* a person confirmed it (ConfirmCommand) */
-	int collect;                     /* keep output for a summary (--json, MCP) */
-	struct cli *c;                   /* exec only: where prefixed lines go */
-	struct fan_host *h;
-	int n, next, running, max, finished;
-	struct outq q[2];
-};
-
-static int fan_fits(const struct fan *f, int k, const char *host, size_t n)
-{
-	return f->q[k].broken || strlen(host) + 2 + n <= SSHMCP_FAN_QUEUE - f->q[k].len;
-}
-
-/* Append "host: line" to a queue (the caller checked fan_fits). */
-static void fan_emit(struct fan *f, int k, const char *host, const char *line, size_t n,
-    int add_nl)
-{
-	struct outq *q = &f->q[k];
-	size_t hl = strlen(host);
-
-	if (q->broken)
-		return;
-	memcpy(q->buf + q->len, host, hl);
-	memcpy(q->buf + q->len + hl, ": ", 2);
-	memcpy(q->buf + q->len + hl + 2, line, n);
-	q->len += hl + 2 + n;
-	if (add_nl)
-		q->buf[q->len++] = '\n';
-}
-
-/* Move a host's new output into whole prefixed lines (or --json keep rings). A line that
- * does not fit the queue stays in the ring: the host waits, memory does not grow. */
-static void fan_drain(struct fan *f, struct fan_host *h, int final)
-{
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		struct ring *r = &h->s->out[k];
-		char *part = h->part[k];
-
-		while (ring_used(r) > 0) {
-			size_t n, room = sizeof(h->part[k]) - h->npart[k];
-			const unsigned char *p = ring_rptr(r, &n), *nl;
-			int whole;
-
-			if (f->collect) {
-				ring_append(&h->keep[k], p, n);
-				ring_consume(r, n);
-				continue;
-			}
-			nl = memchr(p, '\n', n);
-			n = nl != NULL ? (size_t)(nl - p) + 1 : n;
-			n = n < room ? n : room;
-			whole = (nl != NULL && p + n == nl + 1) || n == room;
-			if (whole && !fan_fits(f, k, h->name, h->npart[k] + n + 1))
-				break;
-			memcpy(part + h->npart[k], p, n);
-			h->npart[k] += n;
-			ring_consume(r, n);
-			if (whole) {
-				fan_emit(f, k, h->name, part, h->npart[k], part[h->npart[k] - 1] != '\n');
-				h->npart[k] = 0;
-			}
-		}
-		if (final && h->npart[k] > 0 && !f->collect &&
-		    fan_fits(f, k, h->name, h->npart[k] + 1)) {
-			fan_emit(f, k, h->name, part, h->npart[k], 1);
-			h->npart[k] = 0;
-		}
-	}
-}
-
-static void fan_flush(struct fan *f, int k)
-{
-	struct outq *q = &f->q[k];
-	size_t n = q->len;
-	ssize_t w;
-
-	if (f->c->out_tty[k] && n > SSHMCP_TTY_WRITE_MAX)
-		n = SSHMCP_TTY_WRITE_MAX;
-	w = write(f->c->out_fd[k], q->buf, n);
-	if (w > 0) {
-		memmove(q->buf, q->buf + w, q->len - (size_t)w);
-		q->len -= (size_t)w;
-	} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-		q->broken = 1;           /* EPIPE: the reader left; the commands still finish */
-		q->len = 0;
-	}
-}
-
-/* --json: {host, exit_code, stdout, stderr, duration_ms, error}, one line per host. */
-static void fan_json(struct fan *f, struct fan_host *h)
-{
-	size_t n0 = ring_used(&h->keep[0]), n1 = ring_used(&h->keep[1]);
-	size_t cap = (n0 + n1) * 6 + sizeof(h->error) * 6 + 1024;
-	char *buf = malloc(cap), *tmp = malloc(n0 + n1 + 1);
-	struct jw w;
-
-	if (buf == NULL || tmp == NULL)
-		goto out;
-	ring_read_at(&h->keep[0], h->keep[0].tail, (unsigned char *)tmp, n0);
-	ring_read_at(&h->keep[1], h->keep[1].tail, (unsigned char *)tmp + n0, n1);
-	jw_init(&w, buf, cap);
-	jw_obj_begin(&w);
-	jw_kcstr(&w, "host", h->name);
-	jw_kint(&w, "exit_code", h->status);
-	jw_kstr(&w, "stdout", tmp, n0);
-	jw_kstr(&w, "stderr", tmp + n0, n1);
-	jw_kbool(&w, "truncated", h->keep[0].head > n0 || h->keep[1].head > n1);
-	jw_kint(&w, "duration_ms", h->t_end - h->t_start);
-	if (h->error[0] != '\0')
-		jw_kcstr(&w, "error", h->error);
-	else
-		jw_knull(&w, "error");
-	jw_obj_end(&w);
-	if (jw_finish(&w) == 0 && !f->q[0].broken) {
-		buf[w.len] = '\n';
-		if (fd_write_all(f->c->out_fd[0], buf, w.len + 1) < 0)
-			f->q[0].broken = 1;
-	}
-out:
-	free(buf);
-	free(tmp);
-}
-
-/* The exit status `sshmcp exec` gives for a finished session, as ssh would. */
-static int sess_exit_code(const struct sess *s)
-{
-	if (s->err.code != SSHMCP_OK)
-		return err_table[s->err.code].exit_status;
-	if (s->timed_out)
-		return err_table[SSHMCP_ERR_TIMEOUT].exit_status;
-	/* Killed by a signal, or no (valid) exit-status message at all: ssh says 255. Our
-	 * libssh2 patch starts the status at -1 so "none arrived" is not read as 0. */
-	if (s->exit_signal[0] != '\0' || s->exit_status < 0)
-		return 255;
-	return s->exit_status;
-}
-
-/* A host's audit line: "started" before its command is sent, then how it ended. */
-static int fan_audit(struct fan *f, const struct fan_host *h, const char *status)
-{
-	int started = strcmp(status, "started") == 0;
-	struct audit_rec r = { .req = f->req, .host = h->name, .session = "fan-out",
-		.user = h->s != NULL ? h->s->t.user : NULL, .command = f->job->command,
-		.status = status, .has_exit = !started, .exit_code = h->status, .approved = f->approved,
-		.duration_ms = started ? 0 : h->t_end - h->t_start };
-
-	return audit_write(f->audit, f->rd, &r);
-}
-
-static void fan_finish(struct fan *f, struct fan_host *h, int64_t now)
-{
-	char line[SSHMCP_ERRMSG_MAX + 32];
-
-	h->t_end = now;
-	if (h->s != NULL) {
-		h->status = sess_exit_code(h->s);
-		h->code = h->s->err.code != SSHMCP_OK ? h->s->err.code :
-			h->s->timed_out ? SSHMCP_ERR_TIMEOUT : SSHMCP_OK;
-		if (h->s->err.code != SSHMCP_OK)
-			(void)str_copy(h->error, sizeof(h->error), h->s->err.msg);
-		else if (h->s->timed_out)
-			(void)str_fmt(h->error, sizeof(h->error), "timed out after %d s",
-			    f->job->timeout_s);
-		sess_free(h->s);
-		free(h->s);
-		h->s = NULL;
-		f->running--;
-	}
-	h->done = 1;
-	f->finished++;
-	(void)fan_audit(f, h, h->error[0] != '\0' ? "failed" : "completed");
-	if (f->c == NULL)
-		return;                     /* serve answers from the keep rings, then frees */
-	if (f->collect)
-		fan_json(f, h);
-	else if (h->error[0] != '\0') {
-		(void)str_fmt(line, sizeof(line), "sshmcp: %s", h->error);
-		if (fan_fits(f, 1, h->name, strlen(line) + 1))
-			fan_emit(f, 1, h->name, line, strlen(line), 1);
-	}
-	ring_free(&h->keep[0]);
-	ring_free(&h->keep[1]);
-}
-
-static void fan_start(struct fan *f, struct fan_host *h, int64_t now)
-{
-	struct err e = { .code = SSHMCP_OK };
-
-	h->t_start = now;
-	if ((f->collect && (ring_init(&h->keep[0], SSHMCP_FAN_KEEP) < 0 ||
-	    ring_init(&h->keep[1], SSHMCP_FAN_KEEP) < 0)) ||
-	    (h->s = calloc(1, sizeof(*h->s))) == NULL ||
-	    sess_init(h->s, f->job, f->log, SSHMCP_STDIN_RING, now) < 0 ||
-	    f->resolve(f->ctx, h->name, &h->s->t, &e) < 0 ||
-	    (f->pol != NULL && pol_host_check(f->pol, &h->s->t, f->resolve_plain, f->ctx, &e) < 0) ||
-	    (fan_audit(f, h, "started") < 0 && (err_set(&e, SSHMCP_ERR_IO, "the audit file cannot "
-	    "be written: the command was not sent"), 1))) {
-		if (h->s != NULL) {
-			sess_free(h->s);
-			free(h->s);
-			h->s = NULL;
-		}
-		(void)str_copy(h->error, sizeof(h->error), e.code != SSHMCP_OK ? e.msg : "out of memory");
-		h->code = e.code != SSHMCP_OK ? e.code : SSHMCP_ERR_NOMEM;
-		h->status = err_table[h->code].exit_status;
-		fan_finish(f, h, now);
-		return;
-	}
-	f->running++;
-	sess_start(h->s, now);
-	sess_step(h->s, now);
-}
-
-/* Step every running host, move its output on, finish it, start the next ones; again
- * while hosts finish at once (a name that does not resolve), so nothing waits on a poll
- * that has no socket left to watch. */
-static void fan_step_hosts(struct fan *f, int64_t now);
-
-/* Hosts still waiting for a slot when their time is up fail: busy, not silent. */
-static void fan_expire(struct fan *f, int64_t now)
-{
-	if (f->job->timeout_s <= 0 || now - f->t0 < (int64_t)f->job->timeout_s * 1000)
-		return;
-	while (f->next < f->n) {
-		struct fan_host *h = &f->h[f->next++];
-
-		h->t_start = now;
-		h->code = SSHMCP_ERR_BUSY;
-		h->status = err_table[h->code].exit_status;
-		(void)str_fmt(h->error, sizeof(h->error), "no free session or command slot within "
-		    "%d s (MaxSessions, MaxCommands)", f->job->timeout_s);
-		fan_finish(f, h, now);
-	}
-}
-
-static void fan_step(struct fan *f, int64_t now)
-{
-	int before;
-
-	do {
-		before = f->finished;
-		while (f->running < f->max && f->next < f->n &&
-		    (f->room == NULL || f->room(f->ctx, f->h[f->next].name)))
-			fan_start(f, &f->h[f->next++], now);
-		if (f->next < f->n && f->running == 0 && f->room != NULL)
-			fan_expire(f, now);
-		fan_step_hosts(f, now);
-	} while (f->finished != before && f->next < f->n);
-}
-
-static void fan_step_hosts(struct fan *f, int64_t now)
-{
-	int i;
-
-	for (i = 0; i < f->n; i++) {
-		struct fan_host *h = &f->h[i];
-		int end;
-
-		if (h->s == NULL)
-			continue;
-		sess_step(h->s, now);
-		end = h->s->state >= SESS_DONE;
-		fan_drain(f, h, end);
-		if (end && ring_used(&h->s->out[0]) == 0 && ring_used(&h->s->out[1]) == 0 &&
-		    h->npart[0] == 0 && h->npart[1] == 0)
-			fan_finish(f, h, now);
-	}
-}
-
-
-static void fan_free(struct fan *f)
-{
-	int i;
-
-	for (i = 0; f->h != NULL && i < f->n; i++) {
-		if (f->h[i].s != NULL) {
-			sess_free(f->h[i].s);
-			free(f->h[i].s);
-		}
-		ring_free(&f->h[i].keep[0]);
-		ring_free(&f->h[i].keep[1]);
-	}
-	free(f->h);
-	free(f->q[0].buf);
-	free(f->q[1].buf);
-	f->h = NULL;
-	f->q[0].buf = f->q[1].buf = NULL;
-}
-
-/* ------------------------------------------------------- execute_on_hosts --- */
-/* The MCP face of the fan-out: exec channels over the server's loop, one result per host,
- * a progress notification as each host finishes. */
-
-struct srv_fan {
-	char id[128];
-	char progress[128];
-	int reported;                       /* hosts announced by progress notifications */
-	size_t max_bytes;
-	struct job job;
-	char *command;
-	char *names[SSHMCP_FAN_HOSTS_MAX];
-	struct fan f;
-};
-
-static void srv_fan_free(struct srv_fan *sf)
-{
-	int i;
-
-	if (sf == NULL)
-		return;
-	fan_free(&sf->f);
-	for (i = 0; i < sf->f.n; i++)
-		free(sf->names[i]);
-	free(sf->command);
-	free(sf);
-}
-
-/* execute_on_hosts' hosts in flight, in all and on `host`: they are sessions and commands
- * like any other (MaxSessions, MaxCommands, MaxCommandsPerHost). */
-static int srv_fan_running(const struct server *srv, const char *host, int *here)
-{
-	int i, k, all = 0;
-
-	*here = 0;
-	for (i = 0; i < SSHMCP_FANS_MAX; i++)
-		for (k = 0; srv->fans[i] != NULL && k < srv->fans[i]->f.n; k++)
-			if (srv->fans[i]->f.h[k].s != NULL) {
-				all++;
-				*here += strcmp(srv->fans[i]->f.h[k].name, host) == 0;
-			}
-	return all;
-}
-
-/* May one more host of a fan-out start now? Sessions and commands in flight, all kinds. */
-static int srv_fan_room(void *ctx, const char *host)
-{
-	struct server *srv = ctx;
-	int i, here, all = 0, mine = 0, fans = srv_fan_running(srv, host, &here);
-
-	for (i = 0; i < srv->nhist; i++)
-		if (srv->hist[i]->status <= CMD_AWAITING) {
-			all++;
-			mine += strcmp(srv->hist[i]->host, host) == 0;
-		}
-	return srv->nshells + fans < srv->pol.max_sessions && all + fans < srv->pol.max_cmds &&
-	    mine + here < srv->pol.max_cmds_host;
-}
-
-
-/* hosts: ["a", "web[1-3]"] or "a,web[1-3]". */
-static int tool_hosts(const struct args *a, char **names)
-{
-	int t = a->v->hosts, k, n = 0, got, i;
-	char spec[SSHMCP_LINE_MAX];
-	const char *why;
-
-	for (k = json_type(a->d, t) == JSON_STRING ? t : json_child(a->d, t); k >= 0;
-	    k = k == t ? -1 : json_next(a->d, t, k)) {
-		if (json_type(a->d, k) != JSON_STRING || json_str(a->d, k, spec, sizeof(spec), NULL) < 0 ||
-		    (got = hl_expand(spec, names + n, SSHMCP_FAN_HOSTS_MAX - n, a->e)) < 0) {
-			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' has a bad entry");
-			goto fail;
-		}
-		n += got;
-	}
-	for (i = 0; i < n; i++)                 /* names as execute_command takes them */
-		if ((why = name_host_bad(names[i])) != NULL) {
-			err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts': '%.64s': %s", names[i], why);
-			goto fail;
-		}
-	if (n == 0)
-		err_set(a->e, SSHMCP_ERR_USAGE, "argument 'hosts' is empty");
-	return n > 0 ? n : -1;
-fail:
-	while (n > 0)
-		free(names[--n]);
-	return -1;
-}
-
-static void tool_execute_on_hosts(struct server *srv, const char *id, const struct args *a,
-    const char *progress, int64_t now)
-{
-	struct srv_fan *sf = calloc(1, sizeof(*sf));
-	int i, slot, n, held;
-
-	for (slot = 0; slot < SSHMCP_FANS_MAX && srv->fans[slot] != NULL; slot++)
-		;
-	if (sf == NULL || slot == SSHMCP_FANS_MAX) {
-		err_set(a->e, SSHMCP_ERR_BUSY, "%d execute_on_hosts calls are already running",
-		    SSHMCP_FANS_MAX);
-		goto fail;
-	}
-	if ((sf->command = strdup(a->v->command)) == NULL || (n = tool_hosts(a, sf->names)) < 0)
-		goto fail;
-	sf->f.n = n;
-	if ((held = srv_authorize(srv, id, a, sf->command, now)) != 0) {
-		if (held < 0)
-			goto fail;
-		for (i = 0; i < n; i++)          /* answered when the person decides */
-			free(sf->names[i]);
-		sf->f.n = 0;
-		srv_fan_free(sf);
-		return;
-	}
-	sf->job = (struct job){ .command = sf->command, .timeout_s = (int)a->v->timeout };
-	sf->f = (struct fan){ .job = &sf->job, .log = &srv->log, .resolve = srv_resolve, .ctx = srv,
-		.audit = &srv->audit, .rd = &srv->rd, .req = sf->id, .approved = srv->approving,
-		.room = srv_fan_room, .t0 = now, .pol = &srv->pol, .collect = 1, .n = n,
-		.max = (int)a->v->max_parallel, .h = calloc((size_t)n, sizeof(struct fan_host)) };
-	if (sf->f.h == NULL)
-		goto fail;
-	for (i = 0; i < n; i++)
-		(void)str_copy(sf->f.h[i].name, sizeof(sf->f.h[i].name), sf->names[i]);
-	(void)str_copy(sf->id, sizeof(sf->id), id);
-	(void)str_copy(sf->progress, sizeof(sf->progress), progress);
-	sf->max_bytes = a->v->max_bytes > 0 ? (size_t)a->v->max_bytes : 16384;
-	srv->fans[slot] = sf;
-	fan_step(&sf->f, now);
-	return;
-fail:
-	mcp_reply_err(srv, id, a->e);
-	srv_fan_free(sf);
-}
-
-/* The newest max_bytes of a kept stream, as a JSON string. */
-static void fan_write_stream(struct jw *w, const char *key, const struct ring *r, size_t max,
-    char *tmp)
-{
-	size_t n = ring_used(r) < max ? ring_used(r) : max;
-
-	ring_read_at(r, r->head - n, (unsigned char *)tmp, n);
-	jw_kstr(w, key, tmp, n);
-}
-
-static void srv_fan_reply(struct server *srv, struct srv_fan *sf)
-{
-	struct fan *f = &sf->f;
-	size_t per = 2 * sf->max_bytes + SSHMCP_ERRMSG_MAX + SSHMCP_HOST_MAX + 256;
-	char *tmp = malloc(sf->max_bytes), *text = malloc(64 + (size_t)f->n * 48);
-	struct jw w;
-	int i, failed = 0;
-
-	if (tmp == NULL || text == NULL || mcp_resp_begin(srv, &w, per * (size_t)f->n) < 0) {
-		mcp_error(srv, sf->id, RPC_INTERNAL, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < f->n; i++)
-		failed += f->h[i].status != 0;
-	(void)str_fmt(text, 64, "%d hosts, %d failed", f->n, failed);
-	for (i = 0; i < f->n; i++)
-		(void)str_fmt(text + strlen(text), 48, "\n%.30s: exit %d", f->h[i].name,
-		    f->h[i].status);
-	mcp_tool_open(&w, sf->id, text, strlen(text));
-	jw_kobj_begin(&w, "structuredContent");
-	jw_karr_begin(&w, "results");
-	for (i = 0; i < f->n; i++) {
-		const struct fan_host *h = &f->h[i];
-
-		jw_obj_begin(&w);
-		jw_kcstr(&w, "host", h->name);
-		jw_kint(&w, "exit_code", h->status);
-		fan_write_stream(&w, "stdout", &h->keep[0], sf->max_bytes, tmp);
-		fan_write_stream(&w, "stderr", &h->keep[1], sf->max_bytes, tmp);
-		jw_kbool(&w, "truncated", h->keep[0].head > sf->max_bytes ||
-		    h->keep[1].head > sf->max_bytes);
-		jw_kint(&w, "duration_ms", h->t_end - h->t_start);
-		if (h->error[0] != '\0') {
-			jw_kcstr(&w, "error", h->error);
-			jw_kcstr(&w, "error_code", err_table[h->code != SSHMCP_OK ? h->code :
-			    SSHMCP_ERR_INTERNAL].name);
-		} else
-			jw_knull(&w, "error");
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
-	jw_kint(&w, "hosts", f->n);
-	jw_kint(&w, "failed", failed);
-	jw_obj_end(&w);
-	mcp_tool_send(srv, &w, 0);
-out:
-	free(tmp);
-	free(text);
-}
-
-/* Step the fan-outs; answer finished ones; announce hosts as they finish. */
-static void srv_fans_step(struct server *srv, int64_t now)
-{
-	int i;
-
-	for (i = 0; i < SSHMCP_FANS_MAX; i++) {
-		struct srv_fan *sf = srv->fans[i];
-		char msg[512];
-
-		if (sf == NULL)
-			continue;
-		fan_step(&sf->f, now);
-		if (sf->progress[0] != '\0' && sf->f.finished > sf->reported) {
-			sf->reported = sf->f.finished;
-			if (str_fmt(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"method\":"
-			    "\"notifications/progress\",\"params\":{\"progressToken\":%s,\"progress\":%d,"
-			    "\"total\":%d,\"message\":\"%d of %d hosts done\"}}", sf->progress,
-			    sf->reported, sf->f.n, sf->reported, sf->f.n) == 0)
-				(void)mcp_queue(srv, msg, strlen(msg));
-		}
-		if (sf->f.finished == sf->f.n) {
-			srv_fan_reply(srv, sf);
-			srv_fan_free(sf);
-			srv->fans[i] = NULL;
-		}
-	}
-}
-
 
 /* ========================================================== forwarding === */
+
 /*
  * exec's -W, -L, -R and -D, in the one poll loop. With -N or -W the session stops at READY
  * (authenticated, no channel of its own, as a jump host does); with a command the
@@ -17801,8 +17853,8 @@ static void fwd_free(struct fwd *f)
 	free(f);
 }
 
-
 /* ========================================================== event loop === */
+
 /* prepare → poll → dispatch → reap, as redis' ae and mongoose do. */
 
 enum loop_kind { LOOP_SESS, LOOP_STDIN, LOOP_STDOUT, LOOP_STDERR, LOOP_FWD_LISTEN, LOOP_FWD_R,
@@ -17826,7 +17878,7 @@ static void loop_add(struct loop *l, int fd, short events, enum loop_kind kind, 
 }
 
 /* A session's socket, and those of the jump hosts it tunnels through. */
-static void sess_poll_add(struct loop *l, struct sess *s)
+static void loop_add_sess(struct loop *l, struct sess *s)
 {
 	for (; s != NULL; s = s->via) {
 		short ev = sess_events(s);
@@ -17887,24 +17939,6 @@ static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 				l->pfd[i].events = POLLRDHUP;
 }
 
-static void loop_prepare(struct loop *l, struct cli *c)
-{
-	struct sess *s = &c->sess;
-	int64_t d;
-
-	sess_poll_add(l, s);
-	if (!s->in_eof && ring_space(&s->in) > 0 && s->state <= SESS_RUNNING)
-		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, c);
-	if (ring_used(&s->out[0]) > 0)
-		loop_add(l, c->out_fd[0], POLLOUT, LOOP_STDOUT, c);
-	if (ring_used(&s->out[1]) > 0)
-		loop_add(l, c->out_fd[1], POLLOUT, LOOP_STDERR, c);
-	d = sess_deadline(s);
-	if (d < l->deadline)
-		l->deadline = d;
-	loop_add_fwd(l, c->fwd, s);
-}
-
 /* Sleep until an fd is ready, the nearest deadline, or a signal (unblocked only in ppoll). */
 static int loop_poll(struct loop *l, const sigset_t *waitmask)
 {
@@ -17918,48 +17952,6 @@ static int loop_poll(struct loop *l, const sigset_t *waitmask)
 		tsp = &ts;
 	}
 	return ppoll(l->pfd, (nfds_t)l->n, tsp, waitmask);
-}
-
-static void loop_dispatch(struct loop *l, struct cli *c)
-{
-	int i;
-
-	for (i = 0; i < l->n; i++) {
-		short re = l->pfd[i].revents;
-
-		if (re == 0)
-			continue;
-		switch (l->kind[i]) {
-		case LOOP_SESS:
-			((struct sess *)l->owner[i])->revents = re;
-			if (c->fwd != NULL && l->pfd[i].events == POLLRDHUP && (re & ~POLLOUT))
-				c->fwd->link_hup = 1;
-			break;
-		case LOOP_STDIN: cli_read_stdin(c); break;
-		case LOOP_STDOUT: cli_write_out(c, 0); break;
-		case LOOP_STDERR: cli_write_out(c, 1); break;
-		case LOOP_FWD_LISTEN: ((struct fwd_listen *)l->owner[i])->rev = re; break;
-		case LOOP_FWD_R:
-			((struct fwd_conn *)l->owner[i])->rrev = re;
-			((struct fwd_conn *)l->owner[i])->wrev = re;
-			break;
-		case LOOP_FWD_W: ((struct fwd_conn *)l->owner[i])->wrev = re; break;
-		}
-	}
-	/* Every session steps each turn: libssh2 may hold whole packets that the socket no
-	 * longer signals, and a drained ring must resume reading without waiting for POLLIN. */
-	sess_step(&c->sess, time_ms());
-	if (c->sess.t.permit_local && c->sess.t.local_command[0] != '\0' &&
-	    c->sess.state >= SESS_OPENING &&
-	    c->sess.state < SESS_DONE) {
-		conn_local_command(&c->sess, &c->env);      /* once, before any output of ours */
-		c->sess.t.local_command[0] = '\0';
-	}
-	fwd_step(c, time_ms());
-	/* -f: the parent leaves once authenticated and the forwardings are up. */
-	if (c->fork_bg && (c->sess.state == SESS_RUNNING || c->sess.state == SESS_READY) &&
-	    fwd_ready(c->fwd))
-		cli_background(c);
 }
 
 static void loop_on_signal(int sig)
@@ -18018,38 +18010,10 @@ static int loop_drive(const struct loop_client *cl, const sigset_t *waitmask)
 	return 0;
 }
 
-static int loop_exec_done(void *ctx)
-{
-	const struct sess *s = &((struct cli *)ctx)->sess;
-
-	return s->state >= SESS_DONE && ring_used(&s->out[0]) == 0 && ring_used(&s->out[1]) == 0;
-}
-
-static void loop_exec_prepare(void *ctx, struct loop *l) { loop_prepare(l, ctx); }
-static void loop_exec_dispatch(void *ctx, struct loop *l) { loop_dispatch(l, ctx); }
-
-/* Run the exec session to its end; the loop leaves once output is flushed. */
-static void loop_run(struct cli *c)
-{
-	const struct loop_client cl = { c, loop_exec_done, loop_exec_prepare, loop_exec_dispatch,
-		INT64_MAX, 0 };
-	sigset_t waitmask;
-
-	loop_signals(&waitmask);
-	sess_step(&c->sess, time_ms());
-	/* SIGWINCH leaves the loop like any signal: the window change goes out, it goes on. */
-	while (loop_drive(&cl, &waitmask) == 0 && sig_caught == SIGWINCH) {
-		sig_caught = 0;
-		cli_tty_winch(c);
-	}
-	if (sig_caught != 0)
-		err_set(&c->sess.err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
-}
-
-/* ----------------------------------------------------------- fan-out loop --- */
+/* -------------------------------------------------------- fan-out loop --- */
 
 /* Add a fan-out's sockets to the poll set, and its nearest deadline. */
-static void fan_prepare_sess(struct loop *l, const struct fan *f)
+static void fanout_prepare_sess(struct loop *l, const struct fan *f)
 {
 	int i;
 
@@ -18059,23 +18023,23 @@ static void fan_prepare_sess(struct loop *l, const struct fan *f)
 
 		if (s == NULL)
 			continue;
-		sess_poll_add(l, s);
+		loop_add_sess(l, s);
 		if ((d = sess_deadline(s)) < l->deadline)
 			l->deadline = d;
 	}
 }
 
-static void fan_prepare(struct loop *l, struct fan *f)
+static void fanout_prepare(struct loop *l, struct fan *f)
 {
 	int k;
 
-	fan_prepare_sess(l, f);
+	fanout_prepare_sess(l, f);
 	for (k = 0; k < 2; k++)
 		if (f->q[k].len > 0)
 			loop_add(l, f->c->out_fd[k], POLLOUT, k == 0 ? LOOP_STDOUT : LOOP_STDERR, f);
 }
 
-static void fan_dispatch(struct loop *l, struct fan *f)
+static void fanout_dispatch(struct loop *l, struct fan *f)
 {
 	int i;
 
@@ -18090,19 +18054,19 @@ static void fan_dispatch(struct loop *l, struct fan *f)
 	fan_step(f, time_ms());
 }
 
-static int fan_loop_done(void *ctx)
+static int fanout_loop_done(void *ctx)
 {
 	const struct fan *f = ctx;
 
 	return f->finished == f->n && f->q[0].len == 0 && f->q[1].len == 0;
 }
 
-static void fan_loop_prepare(void *ctx, struct loop *l) { fan_prepare(l, ctx); }
-static void fan_loop_dispatch(void *ctx, struct loop *l) { fan_dispatch(l, ctx); }
+static void fanout_loop_prepare(void *ctx, struct loop *l) { fanout_prepare(l, ctx); }
+static void fanout_loop_dispatch(void *ctx, struct loop *l) { fanout_dispatch(l, ctx); }
 
-static void fan_run(struct fan *f)
+static void fanout_run(struct fan *f)
 {
-	const struct loop_client cl = { f, fan_loop_done, fan_loop_prepare, fan_loop_dispatch,
+	const struct loop_client cl = { f, fanout_loop_done, fanout_loop_prepare, fanout_loop_dispatch,
 		INT64_MAX, 0 };
 	sigset_t waitmask;
 
@@ -18111,13 +18075,109 @@ static void fan_run(struct fan *f)
 	(void)loop_drive(&cl, &waitmask);
 }
 
-/* ----------------------------------------------------------- device exec --- */
+/* Hosts for -H: the list itself, or (-H -) what stdin holds. */
+static int fanout_hosts(struct cli *c, char **names, struct err *e)
+{
+	char *buf;
+	size_t len = 0;
+	ssize_t got;
+	int n;
+
+	if (strcmp(c->hostlist, "-") != 0)
+		return hl_expand(c->hostlist, names, SSHMCP_FAN_HOSTS_MAX, e);
+	if ((buf = malloc(SSHMCP_FAN_STDIN_MAX + 1)) == NULL)
+		return -1;
+	while (len < SSHMCP_FAN_STDIN_MAX &&
+	    (got = read(STDIN_FILENO, buf + len, SSHMCP_FAN_STDIN_MAX - len)) > 0)
+		len += (size_t)got;
+	buf[len] = '\0';
+	n = hl_expand(buf, names, SSHMCP_FAN_HOSTS_MAX, e);
+	free(buf);
+	return n;
+}
+
+/* Which hosts failed, in one line (bounded), unless -q. */
+static void fanout_summary(const struct fan *f)
+{
+	char line[SSHMCP_LOG_LINE_MAX - 16];
+	size_t o;
+	int i, failed = 0;
+
+	for (i = 0; i < f->n; i++)
+		failed += f->h[i].status != 0;
+	if (failed == 0 || f->collect)
+		return;
+	(void)str_fmt(line, sizeof(line), "%d of %d hosts failed:", failed, f->n);
+	for (i = 0, o = strlen(line); i < f->n && o < sizeof(line) - 64; i++, o = strlen(line)) {
+		const struct fan_host *h = &f->h[i];
+
+		if (h->status == 0)
+			continue;
+		if (h->error[0] != '\0')
+			(void)str_fmt(line + o, sizeof(line) - o, " %s (%.60s)", h->name, h->error);
+		else
+			(void)str_fmt(line + o, sizeof(line) - o, " %s (exit %d)", h->name, h->status);
+	}
+	log_msg(f->log, LOG_INFO, "%s", line);
+}
+
+/* sshmcp exec -H: the status is 0 when every host succeeded, else the largest seen. */
+static int fanout_main(struct cli *c)
+{
+	char *names[SSHMCP_FAN_HOSTS_MAX];
+	struct err e = { .code = SSHMCP_OK };
+	struct fan f;
+	int i, n, status = 0;
+
+	memset(&f, 0, sizeof(f));
+	if ((n = fanout_hosts(c, names, &e)) < 0) {
+		log_msg(&c->log, LOG_ERROR, "%s", e.code != SSHMCP_OK ? e.msg : "out of memory");
+		return 2;
+	}
+	c->job.forward_stdin = 0;        /* fan-out reads no stdin, as ssh -n */
+	c->job.want_pty = 0;
+	f.c = c;
+	f.job = &c->job;
+	f.log = &c->log;
+	f.collect = c->json;
+	f.resolve = cli_resolve;
+	f.resolve_plain = cli_resolve_plain;
+	f.ctx = c;
+	f.pol = &c->pol;
+	f.audit = &c->audit;
+	f.rd = &c->rd;
+	f.n = n;
+	f.max = c->fanout > 0 ? c->fanout : SSHMCP_DEFAULT_FANOUT;
+	f.h = calloc((size_t)n, sizeof(*f.h));
+	f.q[0].buf = malloc(SSHMCP_FAN_QUEUE);
+	f.q[1].buf = malloc(SSHMCP_FAN_QUEUE);
+	if (f.h == NULL || f.q[0].buf == NULL || f.q[1].buf == NULL) {
+		status = 255;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		(void)str_copy(f.h[i].name, sizeof(f.h[i].name), names[i]);
+	cli_local_init(c);
+	fanout_run(&f);
+	cli_local_restore(c);
+	fanout_summary(&f);
+	for (i = 0; i < n; i++)
+		status = f.h[i].done ? (f.h[i].status > status ? f.h[i].status : status) : 255;
+out:
+	fan_free(&f);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	return status;
+}
+
+/* --------------------------------------------------------- device exec --- */
+
 /*
  * exec --device-type: the serve engine on one PTY session, for scripts. Output streams to
  * stdout as it is cleaned; exit 0, 1 when the device rejected a line (or asks a question
  * nobody can answer here), 124 on --timeout, 255 when the connection or enable failed.
  */
-static void dev_exec_flush(const struct cmd *c, uint64_t *off)
+static void devexec_flush(const struct cmd *c, uint64_t *off)
 {
 	unsigned char buf[SSHMCP_IO_CHUNK];
 
@@ -18133,7 +18193,7 @@ static void dev_exec_flush(const struct cmd *c, uint64_t *off)
 	}
 }
 
-static int dev_exec_status(struct cli *cl, const struct cmd *c)
+static int devexec_status(struct cli *cl, const struct cmd *c)
 {
 	if (c->status == CMD_COMPLETED)
 		return 0;
@@ -18151,60 +18211,60 @@ static int dev_exec_status(struct cli *cl, const struct cmd *c)
 }
 
 /* The one session, its command and where its output has been written up to. */
-struct dev_exec {
+struct devexec {
 	struct shell *sh;
 	struct cmd *c;
 	const struct prompt *pr;
 	uint64_t *off;
 };
 
-static int dev_exec_done(void *ctx)
+static int devexec_done(void *ctx)
 {
-	const struct dev_exec *x = ctx;
+	const struct devexec *x = ctx;
 
 	return x->c->status >= CMD_COMPLETED || x->c->status == CMD_AWAITING;
 }
 
-static void dev_exec_prepare(void *ctx, struct loop *l)
+static void devexec_prepare(void *ctx, struct loop *l)
 {
-	const struct dev_exec *x = ctx;
+	const struct devexec *x = ctx;
 	int64_t d = shell_deadline(x->sh);
 
 	if (d < l->deadline)
 		l->deadline = d;
-	sess_poll_add(l, &x->sh->s);
+	loop_add_sess(l, &x->sh->s);
 }
 
-static void dev_exec_dispatch(void *ctx, struct loop *l)
+static void devexec_dispatch(void *ctx, struct loop *l)
 {
-	const struct dev_exec *x = ctx;
+	const struct devexec *x = ctx;
 	int i;
 
 	for (i = 0; i < l->n; i++)
 		if (l->pfd[i].revents != 0)
 			((struct sess *)l->owner[i])->revents = l->pfd[i].revents;
 	shell_step(x->sh, x->pr, time_ms());
-	dev_exec_flush(x->c, x->off);
+	devexec_flush(x->c, x->off);
 }
 
 /* Poll the one session until the command ends or waits for an answer. */
-static void dev_exec_run(struct shell *sh, struct cmd *c, const struct prompt *pr,
+static void devexec_run(struct shell *sh, struct cmd *c, const struct prompt *pr,
     uint64_t *off)
 {
-	struct dev_exec x = { sh, c, pr, off };
-	const struct loop_client cl = { &x, dev_exec_done, dev_exec_prepare, dev_exec_dispatch,
+	struct devexec x = { sh, c, pr, off };
+	const struct loop_client cl = { &x, devexec_done, devexec_prepare, devexec_dispatch,
 		INT64_MAX, 0 };
 	sigset_t waitmask;
 
 	loop_signals(&waitmask);
-	dev_exec_dispatch(&x, &(struct loop){ .n = 0 });
-	if (loop_drive(&cl, &waitmask) == 0 && sig_caught != 0 && !dev_exec_done(&x)) {
+	devexec_dispatch(&x, &(struct loop){ .n = 0 });
+	if (loop_drive(&cl, &waitmask) == 0 && sig_caught != 0 && !devexec_done(&x)) {
 		err_set(&c->err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
 		cmd_finish(NULL, c, CMD_INTERRUPTED, time_ms());
 	}
 }
 
-static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
+static int devexec_main(struct cli *cl, const struct dev_profile *p)
 {
 	struct err e = { .code = SSHMCP_OK };
 	const char *pw = getenv("SSHMCP_ENABLE_PASSWORD");
@@ -18240,16 +18300,16 @@ static int dev_exec_main(struct cli *cl, const struct dev_profile *p)
 	c->status = CMD_QUEUED;
 	c->t_queued = time_ms();
 	c->deadline = cl->job.timeout_s > 0 ? c->t_queued + (int64_t)cl->job.timeout_s * 1000 : 0;
-	r = cmd_audit_rec(c, "started", c->t_queued);
+	r = srv_cmd_audit_rec(c, "started", c->t_queued);
 	if (audit_write(&cl->audit, &cl->rd, &r) < 0) {
 		err_set(&e, SSHMCP_ERR_IO, "the audit file cannot be written: the command was not sent");
 		goto fail;
 	}
 	c->sh = sh;
 	sh->queue[sh->nq++] = c;
-	dev_exec_run(sh, c, &pr, &off);
-	status = dev_exec_status(cl, c);
-	r = cmd_audit_rec(c, cmd_status_names[c->status], time_ms());
+	devexec_run(sh, c, &pr, &off);
+	status = devexec_status(cl, c);
+	r = srv_cmd_audit_rec(c, cmd_status_names[c->status], time_ms());
 	(void)audit_write(&cl->audit, &cl->rd, &r);
 	goto out;
 fail:
@@ -18261,13 +18321,13 @@ out:
 		sh->cur = NULL;         /* still in the session's hands: take it back */
 		sh->nq = 0;
 	}
-	cmd_free(c);
+	srv_cmd_free(c);
 	shell_free(sh);
 	prompt_free(&pr);
 	return status;
 }
 
-/* ------------------------------------------------------------ serve loop --- */
+/* ---------------------------------------------------------- serve loop --- */
 
 /* Read stdin, cut lines; a line over SSHMCP_MSG_MAX is answered with an error and skipped. */
 /*
@@ -18276,7 +18336,7 @@ out:
  * that writes requests and never reads cannot make the queue grow. scanned: bytes of
  * srv->in known to hold no newline.
  */
-static void srv_process_input(struct server *srv, int64_t now)
+static void serve_input(struct server *srv, int64_t now)
 {
 	size_t start = 0;
 	char *nl;
@@ -18286,7 +18346,7 @@ static void srv_process_input(struct server *srv, int64_t now)
 		size_t len = (size_t)(nl - (srv->in + start));
 
 		if (!srv->in_skip)
-			mcp_line(srv, srv->in + start, len, now);
+			rpc_line(srv, srv->in + start, len, now);
 		srv->in_skip = 0;
 		start += len + 1;
 	}
@@ -18303,7 +18363,7 @@ static void srv_process_input(struct server *srv, int64_t now)
 	}
 }
 
-static void srv_read(struct server *srv, int64_t now)
+static void serve_read(struct server *srv, int64_t now)
 {
 	ssize_t got = read(STDIN_FILENO, srv->in + srv->inlen, SSHMCP_MSG_MAX + 1 - srv->inlen);
 
@@ -18314,10 +18374,10 @@ static void srv_read(struct server *srv, int64_t now)
 	if (got < 0)
 		return;
 	srv->inlen += (size_t)got;
-	srv_process_input(srv, now);
+	serve_input(srv, now);
 }
 
-static void srv_progress(struct server *srv, struct waiter *wt, int64_t now)
+static void serve_progress(struct server *srv, struct waiter *wt, int64_t now)
 {
 	char msg[512];
 
@@ -18336,7 +18396,7 @@ static void srv_progress(struct server *srv, struct waiter *wt, int64_t now)
  * been sent Ctrl-C, and its status turns final when the shell comes back or, at the
  * latest, when the grace period closes the session.
  */
-static int64_t srv_wait_until(const struct waiter *wt)
+static int64_t serve_wait_until(const struct waiter *wt)
 {
 	const struct cmd *c = wt->cmd;
 	int64_t bound;
@@ -18349,7 +18409,7 @@ static int64_t srv_wait_until(const struct waiter *wt)
 
 /* A command still queued at its deadline never runs: it times out where it waits (the
  * session ahead of it may be busy for longer, or still connecting). */
-static void srv_wait_expire(struct waiter *wt, int64_t now)
+static void serve_wait_expire(struct waiter *wt, int64_t now)
 {
 	struct cmd *c = wt->cmd;
 
@@ -18362,7 +18422,7 @@ static void srv_wait_expire(struct waiter *wt, int64_t now)
 }
 
 /* A send_keys waiter's screen settles when the program was quiet this long after the keys. */
-static int64_t srv_screen_quiet_at(const struct waiter *wt)
+static int64_t serve_screen_quiet_at(const struct waiter *wt)
 {
 	int64_t last = wt->sh != NULL && wt->sh->last_rx > wt->sent_at ? wt->sh->last_rx :
 	    wt->sent_at;
@@ -18372,22 +18432,22 @@ static int64_t srv_screen_quiet_at(const struct waiter *wt)
 
 /* Is a send_keys waiter's screen ready: the command ended (or its session), wait_for
  * matched a screen that moved, or without wait_for the program went quiet? */
-static int srv_screen_ready(struct waiter *wt, int64_t now)
+static int serve_screen_ready(struct waiter *wt, int64_t now)
 {
 	if (wt->sh == NULL || wt->cmd->status >= CMD_COMPLETED || now >= wt->deadline)
 		return 1;
 	if (!wt->has_re && wt->alt0 && !wt->sh->scr.alt)
 		return 0;   /* it left the alternate screen: it is exiting, its prompt comes next */
 	if (!wt->has_re)
-		return now >= srv_screen_quiet_at(wt);
+		return now >= serve_screen_quiet_at(wt);
 	if (wt->sh->scr.gen == wt->gen)
 		return 0;                   /* only a screen that moved is matched again */
 	wt->gen = wt->sh->scr.gen;
-	return tool_screen_match(wt->sh, &wt->re);
+	return mcp_screen_match(wt->sh, &wt->re);
 }
 
 /* Answer the waiters whose command moved on or whose time is up. */
-static void srv_wake(struct server *srv, int64_t now)
+static void serve_wake(struct server *srv, int64_t now)
 {
 	int i;
 
@@ -18398,15 +18458,15 @@ static void srv_wake(struct server *srv, int64_t now)
 
 		if (!wt->active)
 			continue;
-		srv_wait_expire(wt, now);
+		serve_wait_expire(wt, now);
 		st = wt->cmd->status;
-		if (wt->screen ? !srv_screen_ready(wt, now) :
-		    st <= CMD_RUNNING && now < srv_wait_until(wt)) {
+		if (wt->screen ? !serve_screen_ready(wt, now) :
+		    st <= CMD_RUNNING && now < serve_wait_until(wt)) {
 			if (wt->progress[0] != '\0' && now >= wt->next_progress)
-				srv_progress(srv, wt, now);
+				serve_progress(srv, wt, now);
 			continue;
 		}
-		m = !wt->has_re ? -1 : wt->sh != NULL && tool_screen_match(wt->sh, &wt->re);
+		m = !wt->has_re ? -1 : wt->sh != NULL && mcp_screen_match(wt->sh, &wt->re);
 		srv_wait_end(wt);
 		if (wt->screen)
 			mcp_reply_screen(srv, wt->id, wt->sh, wt->cmd, m);
@@ -18415,7 +18475,7 @@ static void srv_wake(struct server *srv, int64_t now)
 	}
 }
 
-static int64_t srv_deadline(const struct server *srv)
+static int64_t serve_deadline(const struct server *srv)
 {
 	int64_t d = INT64_MAX;
 	int i;
@@ -18435,21 +18495,21 @@ static int64_t srv_deadline(const struct server *srv)
 
 		if (!wt->active)
 			continue;
-		if (srv_wait_until(wt) < d)
-			d = srv_wait_until(wt);
+		if (serve_wait_until(wt) < d)
+			d = serve_wait_until(wt);
 		if (wt->cmd->status == CMD_QUEUED && wt->cmd->deadline > 0 && wt->cmd->deadline < d)
-			d = wt->cmd->deadline;              /* srv_wait_expire's moment */
-		if (wt->screen && !wt->has_re && srv_screen_quiet_at(wt) < d)
-			d = srv_screen_quiet_at(wt);
+			d = wt->cmd->deadline;              /* serve_wait_expire's moment */
+		if (wt->screen && !wt->has_re && serve_screen_quiet_at(wt) < d)
+			d = serve_screen_quiet_at(wt);
 		if (wt->progress[0] != '\0' && wt->next_progress < d)
 			d = wt->next_progress;
 	}
 	return d;
 }
 
-static void srv_prepare(struct loop *l, struct server *srv)
+static void serve_prepare(struct loop *l, struct server *srv)
 {
-	int64_t d = srv_deadline(srv);
+	int64_t d = serve_deadline(srv);
 	int i;
 
 	if (d < l->deadline)
@@ -18460,13 +18520,13 @@ static void srv_prepare(struct loop *l, struct server *srv)
 	if (srv->outlen > 0)
 		loop_add(l, STDOUT_FILENO, POLLOUT, LOOP_STDOUT, srv);
 	for (i = 0; i < srv->nshells; i++)
-		sess_poll_add(l, &srv->shells[i]->s);
+		loop_add_sess(l, &srv->shells[i]->s);
 	for (i = 0; i < SSHMCP_FANS_MAX; i++)
 		if (srv->fans[i] != NULL)
-			fan_prepare_sess(l, &srv->fans[i]->f);
+			fanout_prepare_sess(l, &srv->fans[i]->f);
 }
 
-static void srv_dispatch(struct loop *l, struct server *srv)
+static void serve_dispatch(struct loop *l, struct server *srv)
 {
 	int64_t now = time_ms();
 	int i;
@@ -18479,7 +18539,7 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 		if (l->kind[i] == LOOP_SESS)
 			((struct sess *)l->owner[i])->revents = re;
 		else if (l->kind[i] == LOOP_STDIN)
-			srv_read(srv, now);
+			serve_read(srv, now);
 		else if (l->kind[i] == LOOP_STDOUT)
 			mcp_flush(srv);
 	}
@@ -18489,26 +18549,26 @@ static void srv_dispatch(struct loop *l, struct server *srv)
 		if (!shell_due(sh, now))
 			continue;               /* no event, nothing due: not even looked at */
 		shell_step(sh, &srv->prompt, now);
-		srv_files_reply(srv, sh);
+		tool_files_reply(srv, sh);
 		if (sh->kick)                /* the reply typed more (a sudo file step) */
 			sh->next_at = 0;
 	}
 	srv_fans_step(srv, now);
 	srv_approvals_expire(srv, now);
-	srv_wake(srv, now);
+	serve_wake(srv, now);
 	srv_audit_cmds(srv, now);
 	srv_ask_hostkeys(srv);
 	mcp_flush(srv);
 	if (srv->in_full && srv->outlen < SSHMCP_OUTQ_MAX) {
-		srv_process_input(srv, now);    /* the client read: the held requests go on */
+		serve_input(srv, now);    /* the client read: the held requests go on */
 		mcp_flush(srv);
 	}
 }
 
-static void srv_loop_prepare(void *ctx, struct loop *l) { srv_prepare(l, ctx); }
-static void srv_loop_dispatch(void *ctx, struct loop *l) { srv_dispatch(l, ctx); }
+static void serve_loop_prepare(void *ctx, struct loop *l) { serve_prepare(l, ctx); }
+static void serve_loop_dispatch(void *ctx, struct loop *l) { serve_dispatch(l, ctx); }
 
-static int srv_loop_done(void *ctx)
+static int serve_loop_done(void *ctx)
 {
 	const struct server *srv = ctx;
 
@@ -18516,7 +18576,7 @@ static int srv_loop_done(void *ctx)
 }
 
 /* Shutting down: done when no command is running any more. */
-static int srv_loop_idle(void *ctx)
+static int serve_loop_idle(void *ctx)
 {
 	const struct server *srv = ctx;
 	int i;
@@ -18529,9 +18589,9 @@ static int srv_loop_idle(void *ctx)
 
 /* Shutdown: no new work; running commands get Ctrl-C and a second to come back (their
  * audit lines say interrupted), then everything closes. */
-static void srv_stop_commands(struct server *srv, const sigset_t *waitmask)
+static void serve_stop_commands(struct server *srv, const sigset_t *waitmask)
 {
-	const struct loop_client cl = { srv, srv_loop_idle, srv_loop_prepare, srv_loop_dispatch,
+	const struct loop_client cl = { srv, serve_loop_idle, serve_loop_prepare, serve_loop_dispatch,
 		time_ms() + SSHMCP_SHUTDOWN_GRACE_MS, 1 };
 	int i;
 
@@ -18548,17 +18608,17 @@ static void srv_stop_commands(struct server *srv, const sigset_t *waitmask)
 }
 
 /* Until stdin ends or a signal: answer requests, run commands. */
-static void srv_run(struct server *srv)
+static void serve_run(struct server *srv)
 {
-	const struct loop_client cl = { srv, srv_loop_done, srv_loop_prepare, srv_loop_dispatch,
+	const struct loop_client cl = { srv, serve_loop_done, serve_loop_prepare, serve_loop_dispatch,
 		INT64_MAX, 0 };
 	sigset_t waitmask;
 	int64_t stop;
 
 	loop_signals(&waitmask);
 	(void)loop_drive(&cl, &waitmask);
-	srv_stop_commands(srv, &waitmask);
-	/* Last answers out (bounded), then sessions closed by srv_free. */
+	serve_stop_commands(srv, &waitmask);
+	/* Last answers out (bounded), then sessions closed by serve_free. */
 	stop = time_ms() + 1000;
 	while (srv->outlen > 0 && time_ms() < stop) {
 		struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
@@ -18568,16 +18628,14 @@ static void srv_run(struct server *srv)
 	}
 }
 
-/* ================================================================ main === */
-
-static void srv_free(struct server *srv)
+static void serve_free(struct server *srv)
 {
 	int i;
 
 	for (i = srv->nshells - 1; i >= 0; i--)
-		srv_shell_close(srv, srv->shells[i], time_ms());
+		tool_shell_close(srv, srv->shells[i], time_ms());
 	for (i = 0; i < srv->nhist; i++)
-		cmd_free(srv->hist[i]);
+		srv_cmd_free(srv->hist[i]);
 	for (i = 0; i < SSHMCP_FANS_MAX; i++)
 		srv_fan_free(srv->fans[i]);
 	for (i = 0; i < SSHMCP_APPROVALS_MAX; i++)
@@ -18604,14 +18662,14 @@ static void srv_free(struct server *srv)
 }
 
 /* Command-line settings, applied over the config file's. */
-struct srv_opts {
+struct serve_opts {
 	const char *config, *log, *audit;
 	int read_only, accept_new, verbose;
 	const char *allow_host[SSHMCP_POLICY_MAX];
 	int nallow_host;
 };
 
-static int srv_parse(struct srv_opts *o, int argc, char **argv, struct err *e)
+static int serve_parse(struct serve_opts *o, int argc, char **argv, struct err *e)
 {
 	int i;
 
@@ -18642,7 +18700,7 @@ static int srv_parse(struct srv_opts *o, int argc, char **argv, struct err *e)
 }
 
 /* Config file, then the command line over it; then open the log and the audit. */
-static int srv_setup(struct server *srv, const struct srv_opts *o, struct err *e)
+static int serve_setup(struct server *srv, const struct serve_opts *o, struct err *e)
 {
 	const char *logp;
 	int i;
@@ -18672,11 +18730,11 @@ static int srv_setup(struct server *srv, const struct srv_opts *o, struct err *e
 	return 0;
 }
 
-static int srv_main(int argc, char **argv)
+static int serve_main(int argc, char **argv)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct err e = { .code = SSHMCP_OK };
-	struct srv_opts o;
+	struct serve_opts o;
 	struct stat st;
 	int rc = 0;
 
@@ -18688,7 +18746,7 @@ static int srv_main(int argc, char **argv)
 	cfg_env_init(&srv->env);
 	pol_init(&srv->pol);
 	memset(&o, 0, sizeof(o));
-	if (srv_parse(&o, argc, argv, &e) < 0 || srv_setup(srv, &o, &e) < 0) {
+	if (serve_parse(&o, argc, argv, &e) < 0 || serve_setup(srv, &o, &e) < 0) {
 		log_msg(&srv->log, LOG_ERROR, "%s", e.msg);
 		rc = err_table[e.code].exit_status;
 		goto out;
@@ -18704,13 +18762,104 @@ static int srv_main(int argc, char **argv)
 		(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 	if (srv->out_nonblock)
 		(void)fd_set_flag(STDOUT_FILENO, O_NONBLOCK, 1);
-	srv_run(srv);
+	serve_run(srv);
 out:
-	srv_free(srv);
+	serve_free(srv);
 	free(srv);
 	return rc;
 }
-static int cli_exit_status(struct cli *c)
+
+/* ---------------------------------------------------------------- exec --- */
+
+static void exec_prepare(struct loop *l, struct cli *c)
+{
+	struct sess *s = &c->sess;
+	int64_t d;
+
+	loop_add_sess(l, s);
+	if (!s->in_eof && ring_space(&s->in) > 0 && s->state <= SESS_RUNNING)
+		loop_add(l, STDIN_FILENO, POLLIN, LOOP_STDIN, c);
+	if (ring_used(&s->out[0]) > 0)
+		loop_add(l, c->out_fd[0], POLLOUT, LOOP_STDOUT, c);
+	if (ring_used(&s->out[1]) > 0)
+		loop_add(l, c->out_fd[1], POLLOUT, LOOP_STDERR, c);
+	d = sess_deadline(s);
+	if (d < l->deadline)
+		l->deadline = d;
+	loop_add_fwd(l, c->fwd, s);
+}
+
+static void exec_dispatch(struct loop *l, struct cli *c)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		short re = l->pfd[i].revents;
+
+		if (re == 0)
+			continue;
+		switch (l->kind[i]) {
+		case LOOP_SESS:
+			((struct sess *)l->owner[i])->revents = re;
+			if (c->fwd != NULL && l->pfd[i].events == POLLRDHUP && (re & ~POLLOUT))
+				c->fwd->link_hup = 1;
+			break;
+		case LOOP_STDIN: cli_read_stdin(c); break;
+		case LOOP_STDOUT: cli_write_out(c, 0); break;
+		case LOOP_STDERR: cli_write_out(c, 1); break;
+		case LOOP_FWD_LISTEN: ((struct fwd_listen *)l->owner[i])->rev = re; break;
+		case LOOP_FWD_R:
+			((struct fwd_conn *)l->owner[i])->rrev = re;
+			((struct fwd_conn *)l->owner[i])->wrev = re;
+			break;
+		case LOOP_FWD_W: ((struct fwd_conn *)l->owner[i])->wrev = re; break;
+		}
+	}
+	/* Every session steps each turn: libssh2 may hold whole packets that the socket no
+	 * longer signals, and a drained ring must resume reading without waiting for POLLIN. */
+	sess_step(&c->sess, time_ms());
+	if (c->sess.t.permit_local && c->sess.t.local_command[0] != '\0' &&
+	    c->sess.state >= SESS_OPENING &&
+	    c->sess.state < SESS_DONE) {
+		conn_local_command(&c->sess, &c->env);      /* once, before any output of ours */
+		c->sess.t.local_command[0] = '\0';
+	}
+	fwd_step(c, time_ms());
+	/* -f: the parent leaves once authenticated and the forwardings are up. */
+	if (c->fork_bg && (c->sess.state == SESS_RUNNING || c->sess.state == SESS_READY) &&
+	    fwd_ready(c->fwd))
+		cli_background(c);
+}
+
+static int exec_loop_done(void *ctx)
+{
+	const struct sess *s = &((struct cli *)ctx)->sess;
+
+	return s->state >= SESS_DONE && ring_used(&s->out[0]) == 0 && ring_used(&s->out[1]) == 0;
+}
+
+static void exec_loop_prepare(void *ctx, struct loop *l) { exec_prepare(l, ctx); }
+static void exec_loop_dispatch(void *ctx, struct loop *l) { exec_dispatch(l, ctx); }
+
+/* Run the exec session to its end; the loop leaves once output is flushed. */
+static void exec_run(struct cli *c)
+{
+	const struct loop_client cl = { c, exec_loop_done, exec_loop_prepare, exec_loop_dispatch,
+		INT64_MAX, 0 };
+	sigset_t waitmask;
+
+	loop_signals(&waitmask);
+	sess_step(&c->sess, time_ms());
+	/* SIGWINCH leaves the loop like any signal: the window change goes out, it goes on. */
+	while (loop_drive(&cl, &waitmask) == 0 && sig_caught == SIGWINCH) {
+		sig_caught = 0;
+		cli_tty_winch(c);
+	}
+	if (sig_caught != 0)
+		err_set(&c->sess.err, SSHMCP_ERR_INTERNAL, "Killed by signal %d.", (int)sig_caught);
+}
+
+static int exec_exit_status(struct cli *c)
 {
 	struct sess *s = &c->sess;
 
@@ -18724,7 +18873,7 @@ static int cli_exit_status(struct cli *c)
 	return sess_exit_code(s);
 }
 
-static void cli_job(struct cli *c)
+static void exec_job(struct cli *c)
 {
 	struct winsize ws;
 	const char *term = getenv("TERM");
@@ -18748,107 +18897,7 @@ static void cli_job(struct cli *c)
 	}
 }
 
-static int cli_resolve(void *ctx, const char *name, struct target *t, struct err *e)
-{
-	return cli_target(ctx, name, t, e);
-}
-
-/* Hosts for -H: the list itself, or (-H -) what stdin holds. */
-static int fan_hosts(struct cli *c, char **names, struct err *e)
-{
-	char *buf;
-	size_t len = 0;
-	ssize_t got;
-	int n;
-
-	if (strcmp(c->hostlist, "-") != 0)
-		return hl_expand(c->hostlist, names, SSHMCP_FAN_HOSTS_MAX, e);
-	if ((buf = malloc(SSHMCP_FAN_STDIN_MAX + 1)) == NULL)
-		return -1;
-	while (len < SSHMCP_FAN_STDIN_MAX &&
-	    (got = read(STDIN_FILENO, buf + len, SSHMCP_FAN_STDIN_MAX - len)) > 0)
-		len += (size_t)got;
-	buf[len] = '\0';
-	n = hl_expand(buf, names, SSHMCP_FAN_HOSTS_MAX, e);
-	free(buf);
-	return n;
-}
-
-/* Which hosts failed, in one line (bounded), unless -q. */
-static void fan_summary(const struct fan *f)
-{
-	char line[SSHMCP_LOG_LINE_MAX - 16];
-	size_t o;
-	int i, failed = 0;
-
-	for (i = 0; i < f->n; i++)
-		failed += f->h[i].status != 0;
-	if (failed == 0 || f->collect)
-		return;
-	(void)str_fmt(line, sizeof(line), "%d of %d hosts failed:", failed, f->n);
-	for (i = 0, o = strlen(line); i < f->n && o < sizeof(line) - 64; i++, o = strlen(line)) {
-		const struct fan_host *h = &f->h[i];
-
-		if (h->status == 0)
-			continue;
-		if (h->error[0] != '\0')
-			(void)str_fmt(line + o, sizeof(line) - o, " %s (%.60s)", h->name, h->error);
-		else
-			(void)str_fmt(line + o, sizeof(line) - o, " %s (exit %d)", h->name, h->status);
-	}
-	log_msg(f->log, LOG_INFO, "%s", line);
-}
-
-/* sshmcp exec -H: the status is 0 when every host succeeded, else the largest seen. */
-static int fan_main(struct cli *c)
-{
-	char *names[SSHMCP_FAN_HOSTS_MAX];
-	struct err e = { .code = SSHMCP_OK };
-	struct fan f;
-	int i, n, status = 0;
-
-	memset(&f, 0, sizeof(f));
-	if ((n = fan_hosts(c, names, &e)) < 0) {
-		log_msg(&c->log, LOG_ERROR, "%s", e.code != SSHMCP_OK ? e.msg : "out of memory");
-		return 2;
-	}
-	c->job.forward_stdin = 0;        /* fan-out reads no stdin, as ssh -n */
-	c->job.want_pty = 0;
-	f.c = c;
-	f.job = &c->job;
-	f.log = &c->log;
-	f.collect = c->json;
-	f.resolve = cli_resolve;
-	f.resolve_plain = cli_resolve_plain;
-	f.ctx = c;
-	f.pol = &c->pol;
-	f.audit = &c->audit;
-	f.rd = &c->rd;
-	f.n = n;
-	f.max = c->fanout > 0 ? c->fanout : SSHMCP_DEFAULT_FANOUT;
-	f.h = calloc((size_t)n, sizeof(*f.h));
-	f.q[0].buf = malloc(SSHMCP_FAN_QUEUE);
-	f.q[1].buf = malloc(SSHMCP_FAN_QUEUE);
-	if (f.h == NULL || f.q[0].buf == NULL || f.q[1].buf == NULL) {
-		status = 255;
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		(void)str_copy(f.h[i].name, sizeof(f.h[i].name), names[i]);
-	cli_local_init(c);
-	fan_run(&f);
-	cli_local_restore(c);
-	fan_summary(&f);
-	for (i = 0; i < n; i++)
-		status = f.h[i].done ? (f.h[i].status > status ? f.h[i].status : status) : 255;
-out:
-	fan_free(&f);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	return status;
-}
-
-static void cli_print(const char *key, const char *val)
+static void exec_print(const char *key, const char *val)
 {
 	char line[SSHMCP_LINE_MAX + 64];
 
@@ -18857,25 +18906,25 @@ static void cli_print(const char *key, const char *val)
 }
 
 /* A list kept for cfg_next_arg: one line an item, as ssh -G prints SetEnv and SendEnv. */
-static void cli_print_list(const char *key, const char *list)
+static void exec_print_list(const char *key, const char *list)
 {
 	char buf[SSHMCP_LINE_MAX], *p = buf, *arg;
 
 	(void)str_copy(buf, sizeof(buf), list);
 	while (cfg_next_arg(&p, &arg) == 0 && arg != NULL)
-		cli_print(key, arg);
+		exec_print(key, arg);
 }
 
 /* -G's forwarding lines: the command line's, then ssh_config's, as ssh lists them. */
-static void cli_print_forwards(const struct cli *c, const struct target *t)
+static void exec_print_forwards(const struct cli *c, const struct target *t)
 {
 	char line[SSHMCP_LINE_MAX];
 	struct fwd_spec sp;
 	int i;
 
-	cli_print("clearallforwardings", t->fwd_clear ? "yes" : "no");
-	cli_print("exitonforwardfailure", t->fwd_exit_on_failure ? "yes" : "no");
-	cli_print("gatewayports", c->gflag || t->gateway_ports ? "yes" : "no");
+	exec_print("clearallforwardings", t->fwd_clear ? "yes" : "no");
+	exec_print("exitonforwardfailure", t->fwd_exit_on_failure ? "yes" : "no");
+	exec_print("gatewayports", c->gflag || t->gateway_ports ? "yes" : "no");
 	for (i = 0; i < c->nfwds + t->nfwd; i++) {
 		char kind = i < c->nfwds ? c->fwds[i].kind : t->fwd[i - c->nfwds][0];
 		const char *arg = i < c->nfwds ? c->fwds[i].arg : t->fwd[i - c->nfwds] + 1;
@@ -18883,13 +18932,13 @@ static void cli_print_forwards(const struct cli *c, const struct target *t)
 		if (kind == 'W' || fwd_parse(kind, arg, &sp) < 0 || fwd_format(&sp, line,
 		    sizeof(line)) < 0)
 			continue;
-		cli_print(kind == 'L' ? "localforward" : kind == 'R' ? "remoteforward" :
+		exec_print(kind == 'L' ? "localforward" : kind == 'R' ? "remoteforward" :
 		    "dynamicforward", line);
 	}
 }
 
 /* -G: the resolved configuration in ssh -G's words, for comparing with OpenSSH. */
-static int cli_print_config(struct cli *c, struct err *e)
+static int exec_print_config(struct cli *c, struct err *e)
 {
 	static const char *const strict[] = { "true", "accept-new", "false", "ask" };
 	char num[32], files[SSHMCP_LINE_MAX] = "";
@@ -18900,50 +18949,50 @@ static int cli_print_config(struct cli *c, struct err *e)
 		log_msg(&c->log, LOG_ERROR, "%s", e->msg);
 		return err_table[e->code].exit_status;
 	}
-	cli_print("host", t.alias);
-	cli_print("user", t.user);
-	cli_print("hostname", t.host);
+	exec_print("host", t.alias);
+	exec_print("user", t.user);
+	exec_print("hostname", t.host);
 	(void)str_fmt(num, sizeof(num), "%d", t.port);
-	cli_print("port", num);
+	exec_print("port", num);
 	for (i = 0; i < t.nident; i++)
-		cli_print("identityfile", t.ident[i]);
+		exec_print("identityfile", t.ident[i]);
 	for (i = 0; i < t.nkh_user; i++)
 		(void)str_fmt(files + strlen(files), sizeof(files) - strlen(files), "%s%s",
 		    i ? " " : "", t.kh_file[i]);
-	cli_print("userknownhostsfile", files);
-	cli_print("stricthostkeychecking", strict[t.strict]);
-	cli_print("hostkeyalias", strcmp(t.kh_name, t.host) != 0 && t.kh_name[0] != '[' ?
+	exec_print("userknownhostsfile", files);
+	exec_print("stricthostkeychecking", strict[t.strict]);
+	exec_print("hostkeyalias", strcmp(t.kh_name, t.host) != 0 && t.kh_name[0] != '[' ?
 	    t.kh_name : NULL);
-	cli_print("proxyjump", t.proxy_jump);
-	cli_print("proxycommand", t.proxy_command);
-	cli_print("identitiesonly", t.identities_only ? "yes" : "no");
-	cli_print("batchmode", t.batch_mode ? "yes" : "no");
-	cli_print("hashknownhosts", t.hash_kh ? "yes" : "no");
+	exec_print("proxyjump", t.proxy_jump);
+	exec_print("proxycommand", t.proxy_command);
+	exec_print("identitiesonly", t.identities_only ? "yes" : "no");
+	exec_print("batchmode", t.batch_mode ? "yes" : "no");
+	exec_print("hashknownhosts", t.hash_kh ? "yes" : "no");
 	(void)str_fmt(num, sizeof(num), "%d", t.connect_timeout_s);
-	cli_print("connecttimeout", num);
+	exec_print("connecttimeout", num);
 	(void)str_fmt(num, sizeof(num), "%d", t.alive_interval_s);
-	cli_print("serveraliveinterval", num);
+	exec_print("serveraliveinterval", num);
 	(void)str_fmt(num, sizeof(num), "%d", t.alive_count);
-	cli_print("serveralivecountmax", num);
-	cli_print_list("setenv", t.setenv);
-	cli_print_list("sendenv", t.sendenv);
-	cli_print_forwards(c, &t);
-	cli_print("addressfamily", t.family == AF_INET ? "inet" : t.family == AF_INET6 ? "inet6" :
+	exec_print("serveralivecountmax", num);
+	exec_print_list("setenv", t.setenv);
+	exec_print_list("sendenv", t.sendenv);
+	exec_print_forwards(c, &t);
+	exec_print("addressfamily", t.family == AF_INET ? "inet" : t.family == AF_INET6 ? "inet6" :
 	    "any");
-	cli_print("bindaddress", t.bind_address);
-	cli_print("bindinterface", t.bind_interface);
-	cli_print("permitlocalcommand", t.permit_local ? "yes" : "no");
-	cli_print("localcommand", t.local_command);
-	cli_print("knownhostscommand", t.kh_command);
-	cli_print("kexalgorithms", t.kex);
-	cli_print("hostkeyalgorithms", t.hostkey);
-	cli_print("ciphers", t.cipher);
+	exec_print("bindaddress", t.bind_address);
+	exec_print("bindinterface", t.bind_interface);
+	exec_print("permitlocalcommand", t.permit_local ? "yes" : "no");
+	exec_print("localcommand", t.local_command);
+	exec_print("knownhostscommand", t.kh_command);
+	exec_print("kexalgorithms", t.kex);
+	exec_print("hostkeyalgorithms", t.hostkey);
+	exec_print("ciphers", t.cipher);
 	target_free(&t);
 	return 0;
 }
 
 /* The operator's config applies to exec as to serve: hosts, commands, the audit. */
-static int cli_policy(struct cli *c, struct err *e)
+static int exec_policy(struct cli *c, struct err *e)
 {
 	int confirm = -1;
 
@@ -18970,7 +19019,7 @@ static int cli_policy(struct cli *c, struct err *e)
 }
 
 /* exec's audit lines: "started" (status < 0) before the command goes out, then its end. */
-static int cli_audit(struct cli *c, const struct sess *s, const char *host, int status)
+static int exec_audit(struct cli *c, const struct sess *s, const char *host, int status)
 {
 	struct audit_rec r = { .host = host, .user = s->t.user, .session = "exec",
 		.command = c->command != NULL ? c->command : "(shell)",
@@ -18984,7 +19033,7 @@ static int cli_audit(struct cli *c, const struct sess *s, const char *host, int 
 
 static void main_version(int fd);
 
-static int cli_exec(int argc, char **argv)
+static int exec_main(int argc, char **argv)
 {
 	struct cli c;
 	struct err e = { .code = SSHMCP_OK };
@@ -19007,22 +19056,22 @@ static int cli_exec(int argc, char **argv)
 		goto out;
 	}
 	cli_notes(&c);
-	cli_job(&c);
-	if (cli_policy(&c, &e) < 0) {
+	exec_job(&c);
+	if (exec_policy(&c, &e) < 0) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
 		status = err_table[e.code].exit_status;
 		goto out;
 	}
 	if (c.hostlist != NULL) {
-		status = fan_main(&c);
+		status = fanout_main(&c);
 		goto out;
 	}
 	if (c.Gflag) {
-		status = cli_print_config(&c, &e);
+		status = exec_print_config(&c, &e);
 		goto out;
 	}
 	if (c.device != NULL) {
-		status = dev_exec_main(&c, c.device);
+		status = devexec_main(&c, c.device);
 		goto out;
 	}
 	if (c.ctl_cmd != NULL) {
@@ -19036,7 +19085,7 @@ static int cli_exec(int argc, char **argv)
 	    cli_target(&c, c.dest, &c.sess.t, &e) < 0 ||
 	    pol_host_check(&c.pol, &c.sess.t, cli_resolve_plain, &c, &e) < 0 ||
 	    fwd_init(&c, &c.sess.t, &e) < 0 || (c.fwd != NULL && fwd_listen_all(c.fwd, &e) < 0) ||
-	    (cli_audit(&c, &c.sess, c.sess.t.alias, -1) < 0 && (err_set(&e, SSHMCP_ERR_IO, "the "
+	    (exec_audit(&c, &c.sess, c.sess.t.alias, -1) < 0 && (err_set(&e, SSHMCP_ERR_IO, "the "
 	    "audit file cannot be written: the command was not sent"), 1))) {
 		log_msg(&c.log, LOG_ERROR, "%s", e.msg);
 		status = err_table[e.code != SSHMCP_OK ? e.code : SSHMCP_ERR_NOMEM].exit_status;
@@ -19045,10 +19094,10 @@ static int cli_exec(int argc, char **argv)
 	sess_start(&c.sess, time_ms());
 	cli_local_init(&c);
 	cli_tty_signals(&c);
-	loop_run(&c);
+	exec_run(&c);
 	cli_local_restore(&c);
-	status = cli_exit_status(&c);
-	(void)cli_audit(&c, &c.sess, c.sess.t.alias, status);
+	status = exec_exit_status(&c);
+	(void)exec_audit(&c, &c.sess, c.sess.t.alias, status);
 out:
 	pol_free(&c.pol);
 	redact_free(&c.rd);
@@ -19063,6 +19112,8 @@ out:
 		close(c.log.fd);
 	return status;
 }
+
+/* ================================================================ main === */
 
 /* Secrets live in this process's memory: no core dumps, no ptrace by other processes. */
 static void main_harden(void)
@@ -19109,13 +19160,13 @@ int main(int argc, char **argv)
 	}
 	main_harden();
 	if (argc >= 2 && strcmp(argv[1], "exec") == 0)
-		status = cli_exec(argc - 2, argv + 2);
+		status = exec_main(argc - 2, argv + 2);
 	else if (argc == 3 && strcmp(argv[1], "audit-verify") == 0)
 		status = audit_verify(argv[2]);
 	else if (argc >= 2 && strcmp(argv[1], "serve") == 0)
-		status = srv_main(argc - 2, argv + 2);
+		status = serve_main(argc - 2, argv + 2);
 	else if (argc < 2 || argv[1][0] == '-')
-		status = srv_main(argc - 1, argv + 1);          /* `sshmcp [options]` serves */
+		status = serve_main(argc - 1, argv + 1);          /* `sshmcp [options]` serves */
 	else {
 		cli_usage(STDERR_FILENO);
 		status = 2;
@@ -19123,4 +19174,5 @@ int main(int argc, char **argv)
 	libssh2_exit();
 	return status;
 }
+
 #endif

@@ -91,8 +91,8 @@ int main(void)
 
 	(void)main_version;
 	(void)main_harden;
-	(void)cli_exec;
-	(void)srv_main;
+	(void)exec_main;
+	(void)serve_main;
 	(void)audit_verify;
 	pol_init(&deny);
 	pol_init(&allow);

@@ -142,8 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	(void)main_version;                     /* the program's own entry points, unused here */
 	(void)main_harden;
-	(void)cli_exec;
-	(void)srv_main;
+	(void)exec_main;
+	(void)serve_main;
 	(void)audit_verify;
 	if (size < 1)
 		return 0;

@@ -175,8 +175,8 @@ int main(void)
 
 	(void)main_version;                     /* the program's own entry points, unused here */
 	(void)main_harden;
-	(void)cli_exec;
-	(void)srv_main;
+	(void)exec_main;
+	(void)serve_main;
 	(void)audit_verify;
 	if (sp == NULL)
 		return 1;

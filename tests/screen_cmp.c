@@ -531,9 +531,9 @@ int main(int argc, char **argv)
 	size_t len;
 	struct scr s;
 
-	(void)cli_exec;         /* the program's entry points: not used here */
+	(void)exec_main;         /* the program's entry points: not used here */
 	(void)main_version;
-	(void)srv_main;
+	(void)serve_main;
 	(void)main_harden;
 	(void)audit_verify;
 	while ((opt = getopt(argc, argv, "c:r:R:uTk:g:G:n:b:zj")) != -1) {

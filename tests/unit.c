@@ -1611,9 +1611,9 @@ int main(void)
 {
 	struct tally t = { 0, 0 };
 
-	(void)cli_exec;         /* the CLI entry points are exercised by the shell tests */
+	(void)exec_main;         /* the CLI entry points are exercised by the shell tests */
 	(void)main_version;
-	(void)srv_main;
+	(void)serve_main;
 	(void)main_harden;
 	(void)audit_verify;
 
