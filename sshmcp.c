@@ -3316,6 +3316,15 @@ static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t noteca
  * SSHMCP_ALIVE_REPLY_MS to come back: at most interval x count + that after the server
  * stopped (libssh2's own clock counts whole seconds and at least 2 of them, hence ours).
  */
+/* The next keepalive: on a grid of the interval on the monotonic clock, so the sessions of
+ * one serve process (1,000 of them with ServerAliveInterval 15) wake the loop together
+ * once an interval instead of each on its own phase. A keepalive may so go out up to one
+ * interval early; the verdict (alive_dead) still counts from the last byte received. */
+static int64_t conn_alive_next(int64_t now, int64_t every)
+{
+	return (now / every + 1) * every;
+}
+
 static void conn_alive_arm(struct sess *s, int64_t now)
 {
 	int64_t every = (int64_t)s->t.alive_interval_s * 1000;
@@ -3324,7 +3333,7 @@ static void conn_alive_arm(struct sess *s, int64_t now)
 	s->alive_sent = 0;
 	if (every <= 0)
 		return;
-	s->alive_at = now + every;
+	s->alive_at = conn_alive_next(now, every);
 	/* ServerAliveCountMax 0: ssh gives up at the first silent interval; one keepalive is
 	 * still sent, so an idle server is never cut without being asked. */
 	s->alive_dead = now + every * (s->t.alive_count > 0 ? s->t.alive_count : 1) +
@@ -4384,7 +4393,7 @@ static int sess_alive(struct sess *s, int64_t now)
 		return -1;
 	}
 	s->alive_sent++;
-	s->alive_at = now + (int64_t)s->t.alive_interval_s * 1000;
+	s->alive_at = conn_alive_next(now, (int64_t)s->t.alive_interval_s * 1000);
 	if (s->alive_dead < s->alive_at && s->alive_sent >= s->t.alive_count)
 		s->alive_at = s->alive_dead;        /* no more keepalives: the verdict is next */
 	return 0;
@@ -8984,18 +8993,19 @@ static void dev_detect_shell(struct shell *sh, int64_t now)
 /* Login output before a sentinel: its last line and first bytes, for dev_detect_shell. */
 static void dev_track(struct shell *sh, const unsigned char *p, size_t n)
 {
-	size_t i, room = sizeof(sh->banner) - 1 - sh->nbanner, at = sh->nbanner;
+	size_t i;
 
-	memcpy(sh->banner + sh->nbanner, p, n < room ? n : room);
-	sh->nbanner += n < room ? n : room;
-	sh->banner[sh->nbanner] = '\0';
-	str_subst(sh->banner + at, '\r', '\n');    /* lines, as detection reads them */
 	for (i = 0; i < n; i++) {
+		if (p[i] == FILT_TOK_EL)
+			continue;       /* ESC[K (a prompt's "\r\e[K"): the line model's, no text */
+		if (sh->nbanner < sizeof(sh->banner) - 1)      /* lines, as detection reads them */
+			sh->banner[sh->nbanner++] = p[i] == '\r' ? '\n' : (char)p[i];
 		if (p[i] == '\n' || p[i] == '\r')     /* a lone CR starts a line here too */
 			sh->nline = 0;
 		else if (sh->nline < sizeof(sh->line) - 1)
 			sh->line[sh->nline++] = (char)p[i];
 	}
+	sh->banner[sh->nbanner] = '\0';
 }
 
 /* A device session's turn in shell_step. */

@@ -18,10 +18,17 @@ HP=$(free_port)
 "$PY" -m http.server --bind 127.0.0.1 --directory "$FIX/www" "$HP" >"$FIX/http.log" 2>&1 &
 _track $!
 wait_for 10 nc -z 127.0.0.1 "$HP" || die "http.server did not start"
+# sink.py ADDR and send.py ADDR FILE: ADDR a port on 127.0.0.1 or a Unix socket's path;
+# the sink answers each connection with the SHA-256 of what it received, send prints it.
 cat >"$FIX/sink.py" <<'EOF'
-import hashlib, socket, sys, threading
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+import hashlib, os, socket, sys, threading
+a = sys.argv[1]
+if a.isdigit():
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(a)))
+else:
+    s = socket.socket(socket.AF_UNIX); s.bind(a); os.chmod(a, 0o666)
+s.listen(16)
 def serve(c):
     h = hashlib.sha256()
     while True:
@@ -34,7 +41,11 @@ while True:
 EOF
 cat >"$FIX/send.py" <<'EOF'
 import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+a = sys.argv[1]
+if a.isdigit():
+    c = socket.create_connection(("127.0.0.1", int(a)), timeout=60)
+else:
+    c = socket.socket(socket.AF_UNIX); c.settimeout(60); c.connect(a)
 with open(sys.argv[2], "rb") as f:
     while True:
         b = f.read(65536)
@@ -154,35 +165,11 @@ check_eq "${OUT%% *}" "$WANT" "-R 0: the allocated port carries 50 MB"
 stop R
 
 # --- Unix sockets: -L /path:host:port, -L port:/path, -L /path:/path, -R port:/path,
-#     -R /path:host:port, -R /path:/path, 50 MB each checked by sha256, as ssh. The far side's socket belongs to the sink below; sshd
-#     reaches it as the test user. StreamLocalBindUnlink replaces a socket left behind.
-cat >"$FIX/usink.py" <<'EOF'
-import hashlib, os, socket, sys, threading
-p = sys.argv[1]
-s = socket.socket(socket.AF_UNIX); s.bind(p); os.chmod(p, 0o666); s.listen(16)
-def serve(c):
-    h = hashlib.sha256()
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        h.update(b)
-    c.sendall(h.hexdigest().encode() + b"\n"); c.close()
-while True:
-    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
-cat >"$FIX/usend.py" <<'EOF'
-import socket, sys
-c = socket.socket(socket.AF_UNIX); c.settimeout(60); c.connect(sys.argv[1])
-with open(sys.argv[2], "rb") as f:
-    while True:
-        b = f.read(65536)
-        if not b: break
-        c.sendall(b)
-c.shutdown(socket.SHUT_WR)
-print(c.makefile().readline().strip())
-EOF
+#     -R /path:host:port, -R /path:/path, 50 MB each checked by sha256, as ssh. The far
+#     side's socket belongs to the sink (sink.py on a path); sshd reaches it as the test
+#     user. StreamLocalBindUnlink replaces a socket left behind.
 mkdir -p "$FIX/u" && chmod 777 "$FIX/u"
-"$PY" "$FIX/usink.py" "$FIX/u/sink.sock" &
+"$PY" "$FIX/sink.py" "$FIX/u/sink.sock" &
 _track $!
 wait_for 10 test -S "$FIX/u/sink.sock" || die "unix sink did not start"
 for who in ossh mcp; do
@@ -199,13 +186,13 @@ for who in ossh mcp; do
 	check_eq "${OUT%% *}" "$WANT" "$who -L /path:host:port: curl through the local socket, 50 MB"
 	T=60 run "$PY" "$FIX/send.py" "$LP" "$FIX/www/rand50"
 	check_eq "$OUT" "$WANT" "$who -L port:/path: 50 MB to the far side's socket, half-closed"
-	T=60 run "$PY" "$FIX/usend.py" "$FIX/u/l-$who.sock" "$FIX/www/rand50"
+	T=60 run "$PY" "$FIX/send.py" "$FIX/u/l-$who.sock" "$FIX/www/rand50"
 	check_eq "$OUT" "$WANT" "$who -L /path:/path: 50 MB socket to socket"
 	T=60 run "$PY" "$FIX/send.py" "$RP" "$FIX/www/rand50"
 	check_eq "$OUT" "$WANT" "$who -R port:/path: 50 MB from the far port to our socket"
 	T=60 run sh -c 'curl -sf --unix-socket "$1" "http://x/rand50" | sha256sum' sh "$FIX/u/r-$who.sock"
 	check_eq "${OUT%% *}" "$WANT" "$who -R /path:host:port: curl through the server's socket, 50 MB"
-	T=60 run "$PY" "$FIX/usend.py" "$FIX/u/r2-$who.sock" "$FIX/www/rand50"
+	T=60 run "$PY" "$FIX/send.py" "$FIX/u/r2-$who.sock" "$FIX/www/rand50"
 	check_eq "$OUT" "$WANT" "$who -R /path:/path: 50 MB from the server's socket to ours"
 	stop U
 	# The socket file stays (as ssh leaves it): binding again fails without the option
