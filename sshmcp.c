@@ -3316,15 +3316,6 @@ static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t noteca
  * SSHMCP_ALIVE_REPLY_MS to come back: at most interval x count + that after the server
  * stopped (libssh2's own clock counts whole seconds and at least 2 of them, hence ours).
  */
-/* The next keepalive: on a grid of the interval on the monotonic clock, so the sessions of
- * one serve process (1,000 of them with ServerAliveInterval 15) wake the loop together
- * once an interval instead of each on its own phase. A keepalive may so go out up to one
- * interval early; the verdict (alive_dead) still counts from the last byte received. */
-static int64_t conn_alive_next(int64_t now, int64_t every)
-{
-	return (now / every + 1) * every;
-}
-
 static void conn_alive_arm(struct sess *s, int64_t now)
 {
 	int64_t every = (int64_t)s->t.alive_interval_s * 1000;
@@ -3333,7 +3324,7 @@ static void conn_alive_arm(struct sess *s, int64_t now)
 	s->alive_sent = 0;
 	if (every <= 0)
 		return;
-	s->alive_at = conn_alive_next(now, every);
+	s->alive_at = now + every;
 	/* ServerAliveCountMax 0: ssh gives up at the first silent interval; one keepalive is
 	 * still sent, so an idle server is never cut without being asked. */
 	s->alive_dead = now + every * (s->t.alive_count > 0 ? s->t.alive_count : 1) +
@@ -4393,7 +4384,7 @@ static int sess_alive(struct sess *s, int64_t now)
 		return -1;
 	}
 	s->alive_sent++;
-	s->alive_at = conn_alive_next(now, (int64_t)s->t.alive_interval_s * 1000);
+	s->alive_at = now + (int64_t)s->t.alive_interval_s * 1000;
 	if (s->alive_dead < s->alive_at && s->alive_sent >= s->t.alive_count)
 		s->alive_at = s->alive_dead;        /* no more keepalives: the verdict is next */
 	return 0;
