@@ -6,6 +6,9 @@
  */
 #define SSHMCP_NO_MAIN
 #include "../sshmcp.c"
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>  /* test_conn_heap asks for a leak check mid-run */
+#endif
 
 struct tally {
 	int pass, fail;
@@ -1607,6 +1610,35 @@ static void test_shell_progress(struct tally *t)
 	free(sh);
 }
 
+/* The per-session block cache: blocks come back from their class's list, and a list of
+ * several blocks is not a leak while its session lives (LeakSanitizer ignores pointers in
+ * poisoned memory, so the links must stay unpoisoned). */
+static void test_conn_heap(struct tally *t)
+{
+	struct sess s;
+	void *abstract = &s, *a, *b, *c;
+
+	memset(&s, 0, sizeof(s));
+	s.ssh = conn_alloc(256, &abstract);
+	check(t, s.ssh != NULL, "conn_alloc: the session block", NULL);
+	if (s.ssh == NULL)
+		return;
+	a = conn_alloc(1195, &abstract);
+	b = conn_alloc(1195, &abstract);
+	check(t, a != NULL && b != NULL && malloc_usable_size(a) >= 1280,
+	    "conn_alloc: a block of its class's size (1,195 → 1,280)", NULL);
+	conn_free(a, &abstract);
+	conn_free(b, &abstract);
+	c = conn_alloc(1100, &abstract);
+	check(t, c == b, "conn_alloc: the last block freed to a class comes back first", NULL);
+	conn_free(c, &abstract);
+#if defined(__SANITIZE_ADDRESS__)
+	check(t, __lsan_do_recoverable_leak_check() == 0,
+	    "conn_free: two cached blocks of one class are no leak while the session lives", NULL);
+#endif
+	conn_free(s.ssh, &abstract);
+}
+
 int main(void)
 {
 	struct tally t = { 0, 0 };
@@ -1651,6 +1683,7 @@ int main(void)
 	test_scr_engine(&t);
 	test_shell_setup_once(&t);
 	test_shell_progress(&t);
+	test_conn_heap(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
 	return t.fail == 0 ? 0 : 1;
 }
