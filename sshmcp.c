@@ -3363,6 +3363,22 @@ static enum step_rc conn_hostkey(struct sess *s)
 }
 
 /* ProxyCommand's writes go to its stdin pipe, not to the fd libssh2 reads. */
+/* A connection being freed: libssh2 frees its channels by closing them, and a close waits
+ * for the server's; on a live link (a ProxyCommand's pipes, which shutdown() cannot end)
+ * that is EAGAIN, and libssh2_session_free then returns without freeing anything. So the
+ * last calls see the link gone: sends fail, reads fail, nothing waits. */
+static LIBSSH2_RECV_FUNC(conn_recv_gone)
+{
+	(void)socket, (void)buffer, (void)length, (void)flags, (void)abstract;
+	return -ECONNRESET;
+}
+
+static LIBSSH2_SEND_FUNC(conn_send_gone)
+{
+	(void)socket, (void)buffer, (void)length, (void)flags, (void)abstract;
+	return -EPIPE;
+}
+
 static LIBSSH2_SEND_FUNC(conn_send_pipe)
 {
 	struct sess *s = *abstract;
@@ -4548,6 +4564,12 @@ static void sess_free(struct sess *s)
 {
 	auth_agent_close(s);
 	sess_unlink(s);
+	if (s->ssh != NULL) {
+		(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV,
+		    (libssh2_cb_generic *)conn_recv_gone);
+		(void)libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_SEND,
+		    (libssh2_cb_generic *)conn_send_gone);
+	}
 	if (s->tun != NULL)
 		libssh2_channel_free(s->tun);
 	s->tun = NULL;
