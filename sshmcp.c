@@ -572,7 +572,7 @@ enum cfg_key {
 	CFG_CONTROLPATH, CFG_LOCALFORWARD, CFG_REMOTEFORWARD, CFG_DYNAMICFORWARD,
 	CFG_ADDRESSFAMILY, CFG_BINDADDRESS, CFG_BINDINTERFACE, CFG_KNOWNHOSTSCOMMAND,
 	CFG_LOCALCOMMAND, CFG_PERMITLOCALCOMMAND,
-	CFG_FORWARDAGENT, CFG_STREAMLOCALBINDUNLINK, CFG_NKEYS
+	CFG_FORWARDAGENT, CFG_STREAMLOCALBINDUNLINK, CFG_UPDATEHOSTKEYS, CFG_NKEYS
 };
 
 enum cfg_kind { CFG_STR, CFG_YESNO, CFG_NUM, CFG_PORTNUM, CFG_TIME };
@@ -629,6 +629,7 @@ static const struct {
 	{ "permitlocalcommand", CFG_PERMITLOCALCOMMAND, CFG_YESNO },
 	{ "forwardagent", CFG_FORWARDAGENT, CFG_STR },
 	{ "streamlocalbindunlink", CFG_STREAMLOCALBINDUNLINK, CFG_YESNO },
+	{ "updatehostkeys", CFG_UPDATEHOSTKEYS, CFG_STR },
 };
 
 struct cfg {
@@ -747,6 +748,7 @@ static long cfg_num(const struct cfg *c, enum cfg_key k, long dflt)
 /* What a connection needs, resolved from the command line and ssh_config. */
 /* StrictHostKeyChecking: unset or ask (serve may ask the person), yes (never), accept-new, no. */
 enum kh_strict { KH_STRICT_YES, KH_STRICT_ACCEPT_NEW, KH_STRICT_NO, KH_STRICT_ASK };
+enum kh_update { KH_UPDATE_NO, KH_UPDATE_YES, KH_UPDATE_ASK };
 
 struct target {
 	char alias[SSHMCP_HOST_MAX];             /* as named: Host matching, fan-out labels */
@@ -792,6 +794,7 @@ struct target {
 	char local_command[SSHMCP_LINE_MAX];     /* LocalCommand, tokens unexpanded */
 	int permit_local;                        /* PermitLocalCommand: run it */
 	char fwd_agent[SSHMCP_PATH_MAX];         /* ForwardAgent: the local agent socket, "" off */
+	enum kh_update update_hk;                /* UpdateHostKeys */
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -1687,6 +1690,27 @@ static int cfg_forward_agent(const struct cfg *c, const struct cfg_env *env, str
 	return 0;
 }
 
+/* UpdateHostKeys; unset, ssh turns it on unless UserKnownHostsFile names other files. */
+static int cfg_resolve_update(const struct cfg *c, struct target *t, struct err *e)
+{
+	const char *v = c->val[CFG_UPDATEHOSTKEYS], *files = c->val[CFG_USERKNOWNHOSTSFILE];
+
+	if (v == NULL)
+		t->update_hk = files == NULL || strcmp(files, "~/.ssh/known_hosts") == 0 ?
+		    KH_UPDATE_YES : KH_UPDATE_NO;
+	else if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
+		t->update_hk = KH_UPDATE_YES;
+	else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
+		t->update_hk = KH_UPDATE_NO;
+	else if (strcasecmp(v, "ask") == 0)
+		t->update_hk = KH_UPDATE_ASK;
+	else {
+		err_set(e, SSHMCP_ERR_CONFIG, "bad UpdateHostKeys \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, struct target *t,
     struct err *e)
 {
@@ -1729,6 +1753,8 @@ static int cfg_resolve_policy(const struct cfg *c, const struct cfg_env *env, st
 	if (cfg_forward_agent(c, env, t, e) < 0)
 		return -1;
 	t->hash_kh = cfg_yes(c, CFG_HASHKNOWNHOSTS, 0);
+	if (cfg_resolve_update(c, t, e) < 0)
+		return -1;
 	t->fwd_exit_on_failure = cfg_yes(c, CFG_EXITONFORWARDFAILURE, 0);
 	for (t->nfwd = 0; t->nfwd < c->nfwds; t->nfwd++)
 		if ((t->fwd[t->nfwd] = strdup(c->fwds[t->nfwd])) == NULL)
@@ -1892,6 +1918,8 @@ struct kh_check {
 	enum kh_result result;
 	char where[SSHMCP_PATH_MAX + 16];        /* file:line of the deciding entry */
 	char known_fp[64];                       /* SHA256 of the recorded key when changed */
+	int cur;                                 /* the file being read: kh_file[cur], -1 command */
+	int file;                                /* cur when the deciding entry was read */
 };
 
 /*
@@ -2069,6 +2097,7 @@ static void kh_scan_stream(FILE *f, const char *path, const char *name,
 			continue;
 		if (found > r->result) {
 			r->result = found;
+			r->file = r->cur;
 			(void)str_fmt(r->where, sizeof(r->where), "%s:%d", path, lineno);
 			if (found == KH_CHANGED)
 				kh_fingerprint(known, n, r->known_fp, sizeof(r->known_fp));
@@ -2230,6 +2259,12 @@ static int kh_rd_u64(struct kh_rd *r, uint64_t *v)
 	return 0;
 }
 
+static void kh_put_u32(unsigned char *p, size_t v)
+{
+	p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
 static int kh_rd_str(struct kh_rd *r, const unsigned char **s, size_t *len)
 {
 	uint32_t n;
@@ -2274,8 +2309,7 @@ static int kh_cert_parse(const unsigned char *blob, size_t len, struct kh_cert *
 	tlen = strlen(c->type);
 	if (klen > sizeof(c->key) - 4 - tlen)
 		return -1;
-	c->key[0] = (unsigned char)(tlen >> 24), c->key[1] = (unsigned char)(tlen >> 16);
-	c->key[2] = (unsigned char)(tlen >> 8), c->key[3] = (unsigned char)tlen;
+	kh_put_u32(c->key, tlen);
 	memcpy(c->key + 4, c->type, tlen);
 	memcpy(c->key + 4 + tlen, kstart, klen);
 	c->keylen = 4 + tlen + klen;
@@ -2377,6 +2411,7 @@ static void kh_scan_ca(const char *path, const char *name, const struct kh_cert 
 			continue;
 		if (found > r->result) {
 			r->result = found;
+			r->file = r->cur;
 			(void)str_fmt(r->where, sizeof(r->where), "%s:%d", path, lineno);
 		}
 	}
@@ -2544,6 +2579,327 @@ static int kh_append(const struct target *t, const char *type, const unsigned ch
 	return rc;
 }
 
+/*
+ * UpdateHostKeys, as ssh does it (clientloop.c, hostfile.c): once authenticated, an
+ * OpenSSH server announces all its host keys (hostkeys-00@openssh.com). Set against the
+ * user's known_hosts files, keys not recorded for this host are new (the server proves it
+ * holds them: hostkeys-prove-00@openssh.com), and recorded keys it no longer offers are
+ * obsolete. Then the host's lines are rewritten in the first file and dropped from the
+ * others. Nothing is touched where ssh would not: a wildcard or list of more than two names,
+ * a @cert-authority/@revoked line for the host, an offered key recorded under another name,
+ * an obsolete key recorded under another name.
+ */
+struct kh_upd_key {
+	const unsigned char *blob;   /* into libssh2's copy of the announcement */
+	size_t len;
+	char type[64];
+	int known;                   /* already on one of the host's lines */
+	int dropped;                 /* not written: an RSA proof with SHA-1 (as ssh) */
+};
+
+struct kh_upd {
+	struct kh_upd_key key[SSHMCP_HOSTKEYS_MAX];
+	size_t nkeys, nnew;
+	unsigned char old[SSHMCP_HOSTKEYS_MAX][32];  /* obsolete keys: SHA-256 of the blob */
+	char old_type[SSHMCP_HOSTKEYS_MAX][64];
+	size_t nold;
+	int complex, other_name, old_elsewhere;
+	unsigned char *req;          /* hostkeys-prove: the new keys, as SSH strings */
+	size_t reqlen;
+};
+
+/* "ED25519", "ECDSA", "RSA": the names ssh's messages give key types. */
+static const char *kh_type_label(const char *type)
+{
+	if (strncmp(type, "ecdsa-", 6) == 0)
+		return "ECDSA";
+	if (strcmp(type, "ssh-ed25519") == 0)
+		return "ED25519";
+	if (strcmp(type, "ssh-rsa") == 0)
+		return "RSA";
+	return type;
+}
+
+/* Whether HostKeyAlgorithms (`algs`, "" for our defaults) lets this key type in: for RSA
+ * any of its signature algorithms will do, as in ssh's hostkey_accepted_by_hostkeyalgs. */
+static int kh_upd_type_ok(const char *type, const char *algs)
+{
+	static const char *const ours[] = { "ssh-ed25519", "ecdsa-sha2-nistp256",
+		"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa" };
+	size_t i;
+	int known = 0;
+
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		known |= strcmp(type, ours[i]) == 0;
+	if (!known || algs[0] == '\0')
+		return known;
+	if (strcmp(type, "ssh-rsa") == 0)
+		return str_match_list(algs, "rsa-sha2-512") > 0 ||
+		    str_match_list(algs, "rsa-sha2-256") > 0 || str_match_list(algs, "ssh-rsa") > 0;
+	return str_match_list(algs, type) > 0;
+}
+
+/* The announcement (SSH strings, one public key blob each) into u->key: types we cannot
+ * use or that HostKeyAlgorithms leaves out are skipped, as are certificates; the same key
+ * twice is an error (ssh gives up then). */
+static int kh_upd_parse(const unsigned char *p, size_t n, const char *algs, struct kh_upd *u,
+    char *why, size_t whycap)
+{
+	struct kh_rd r = { p, n, 0 };
+
+	memset(u, 0, sizeof(*u));
+	while (r.off < r.n) {
+		struct kh_upd_key *k = &u->key[u->nkeys];
+		size_t i;
+
+		if (kh_rd_str(&r, &k->blob, &k->len) < 0)
+			return str_copy(why, whycap, "the server's host key list is malformed"), -1;
+		if (kh_blob_type(k->blob, k->len, k->type, sizeof(k->type)) < 0 ||
+		    !kh_upd_type_ok(k->type, algs))
+			continue;
+		for (i = 0; i < u->nkeys; i++)
+			if (u->key[i].len == k->len && memcmp(u->key[i].blob, k->blob, k->len) == 0)
+				return str_fmt(why, whycap, "received duplicated %s host key",
+				    k->type), -1;
+		if (u->nkeys == SSHMCP_HOSTKEYS_MAX)
+			return str_fmt(why, whycap, "the server announced more than %d host keys",
+			    SSHMCP_HOSTKEYS_MAX), -1;
+		u->nkeys++;
+	}
+	return 0;
+}
+
+/* One known_hosts line, split, its key decoded: 1 if it has a key, 0 if not (a comment,
+ * a blank or a malformed line, which stay as they are). `work` is spoilt. */
+static int kh_upd_line(char *work, struct kh_line *l, unsigned char *blob, size_t cap,
+    size_t *n)
+{
+	if (kh_split(work, l) < 0 || b64_decode(l->b64, strlen(l->b64), blob, cap, n) < 0)
+		return 0;
+	return 1;
+}
+
+/* The index of the offered key equal to blob, or -1. */
+static int kh_upd_find(const struct kh_upd *u, const unsigned char *blob, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < u->nkeys; i++)
+		if (u->key[i].len == n && memcmp(u->key[i].blob, blob, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ssh's hostspec_is_complex: a wildcard, or more than host,address. */
+static int kh_upd_complex(const char *hosts)
+{
+	const char *c = strchr(hosts, ',');
+
+	return strpbrk(hosts, "*?") != NULL || (c != NULL && strchr(c + 1, ',') != NULL);
+}
+
+/* One line while scanning: the host's lines mark offered keys known or record obsolete
+ * ones; other lines tell whether a key of ours lives under another name. */
+static void kh_upd_scan_line(struct kh_upd *u, const char *name, char *line, int pass)
+{
+	static unsigned char blob[SSHMCP_KEYBLOB_MAX];
+	unsigned char h[32];
+	struct kh_line l;
+	size_t n, i;
+	int k;
+
+	if (!kh_upd_line(line, &l, blob, sizeof(blob), &n))
+		return;
+	if (!kh_host_matches(l.hosts, name)) {
+		if (pass == 0 && kh_upd_find(u, blob, n) >= 0)
+			u->other_name = 1;
+		(void)mbedtls_sha256(blob, n, h, 0);
+		for (i = 0; pass == 1 && i < u->nold; i++)
+			u->old_elsewhere |= memcmp(h, u->old[i], sizeof(h)) == 0;
+		return;
+	}
+	if (pass == 1)
+		return;
+	if (l.marker != NULL || kh_upd_complex(l.hosts)) {
+		u->complex = 1;
+		return;
+	}
+	if ((k = kh_upd_find(u, blob, n)) >= 0) {
+		u->key[k].known = 1;
+		return;
+	}
+	if (u->nold < SSHMCP_HOSTKEYS_MAX) {
+		(void)mbedtls_sha256(blob, n, u->old[u->nold], 0);
+		(void)str_copy(u->old_type[u->nold], sizeof(u->old_type[0]), l.type);
+		u->nold++;
+	}
+}
+
+/* Pass 0 over the user files: known, new and obsolete keys; pass 1 (only when keys are
+ * obsolete): are they recorded under other names too? */
+static void kh_upd_scan(const struct target *t, struct kh_upd *u)
+{
+	char *line = NULL;
+	size_t cap = 0, i;
+	int f, pass;
+
+	for (pass = 0; pass < 2 && (pass == 0 || u->nold > 0); pass++)
+		for (f = 0; f < t->nkh_user; f++) {
+			FILE *fp = fopen(t->kh_file[f], "r");
+
+			if (fp == NULL)
+				continue;
+			while (getline(&line, &cap, fp) > 0)
+				kh_upd_scan_line(u, t->kh_name, line, pass);
+			fclose(fp);
+		}
+	free(line);
+	for (u->nnew = 0, i = 0; i < u->nkeys; i++)
+		u->nnew += !u->key[i].known;
+}
+
+/* Whether there is anything to do and ssh would do it; `why` says why not. */
+static int kh_upd_wanted(const struct kh_upd *u, const char **why)
+{
+	*why = u->nnew == 0 && u->nold == 0 ? "no new or deprecated keys from server" :
+	    u->complex ? "CA/revocation marker, manual host list or wildcard host pattern found" :
+	    u->other_name ? "host key found matching a different name/address" :
+	    u->old_elsewhere ? "deprecated keys exist under other names" : NULL;
+	return *why == NULL;
+}
+
+/* "name type base64\n" as kh_append writes it, hashed under HashKnownHosts. */
+static int kh_upd_entry(FILE *out, const struct target *t, const struct kh_upd_key *k)
+{
+	char b64[SSHMCP_KEYBLOB_MAX * 2], name[SSHMCP_HOST_MAX + 64];
+
+	if (b64_encode(k->blob, k->len, b64, sizeof(b64), NULL) < 0 ||
+	    (t->hash_kh ? kh_hash_name(t->kh_name, name, sizeof(name)) :
+	    str_copy(name, sizeof(name), t->kh_name)) < 0)
+		return -1;
+	return fprintf(out, "%s %s %s\n", name, k->type, b64) < 0 ? -1 : 0;
+}
+
+/* Copy file `f` into `out` without the host's plain lines, keeping (in the first file)
+ * those that carry a key still offered; then, in the first file, the offered keys not yet
+ * there. Returns the number of lines removed or added, -1 on error. */
+static int kh_upd_copy(FILE *in, FILE *out, const struct target *t, struct kh_upd *u, int f,
+    const struct log *lg)
+{
+	static unsigned char blob[SSHMCP_KEYBLOB_MAX];
+	char *line = NULL, *work = NULL, fp[64];
+	size_t cap = 0, wcap = 0, n, i;
+	int present[SSHMCP_HOSTKEYS_MAX] = { 0 }, changed = 0, lineno = 0, bad = 0, k;
+	ssize_t len;
+	struct kh_line l;
+
+	while (!bad && (len = getline(&line, &cap, in)) > 0) {
+		lineno++;
+		if ((size_t)len + 1 > wcap) {
+			char *w = realloc(work, (size_t)len + 1);
+
+			if ((bad = w == NULL) != 0)
+				break;
+			work = w, wcap = (size_t)len + 1;
+		}
+		memcpy(work, line, (size_t)len + 1);
+		if (kh_upd_line(work, &l, blob, sizeof(blob), &n) && l.marker == NULL &&
+		    kh_host_matches(l.hosts, t->kh_name)) {
+			k = f == 0 ? kh_upd_find(u, blob, n) : -1;
+			if (k < 0 || u->key[k].dropped) {
+				log_msg(lg, LOG_DEBUG1, "%s:%d: Removed %s key for host %s", t->kh_file[f],
+				    lineno, kh_type_label(l.type), t->kh_name);
+				changed++;
+				continue;
+			}
+			present[k] = 1;
+		}
+		bad = fwrite(line, 1, (size_t)len, out) != (size_t)len ||
+		    (line[len - 1] != '\n' && fputc('\n', out) == EOF);
+	}
+	free(work);
+	free(line);
+	if (bad || ferror(in))
+		return -1;
+	for (i = 0; f == 0 && i < u->nkeys; i++) {
+		if (present[i] || u->key[i].dropped)
+			continue;
+		if (kh_upd_entry(out, t, &u->key[i]) < 0)
+			return -1;
+		kh_fingerprint(u->key[i].blob, u->key[i].len, fp, sizeof(fp));
+		log_msg(lg, LOG_DEBUG1, "Adding new key for %s to %s: %s %s", t->kh_name,
+		    t->kh_file[f], u->key[i].type, fp);
+		changed++;
+	}
+	return changed;
+}
+
+/* Rewrite user known_hosts file f through a temporary file: the old one stays as
+ * FILE.old, as ssh leaves it. A file that does not exist is left alone. */
+static int kh_upd_file(const struct target *t, struct kh_upd *u, int f, const struct log *lg)
+{
+	char tmp[SSHMCP_PATH_MAX + 16], old[SSHMCP_PATH_MAX + 8];
+	const char *path = t->kh_file[f];
+	FILE *in, *out = NULL;
+	int fd = -1, changed = -1;
+	mode_t mask;
+
+	if ((in = fopen(path, "r")) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (str_fmt(tmp, sizeof(tmp), "%s.XXXXXXXXXX", path) < 0 ||
+	    str_fmt(old, sizeof(old), "%s.old", path) < 0)
+		goto out;
+	mask = umask(077);
+	fd = mkstemp(tmp);
+	(void)umask(mask);
+	if (fd < 0 || (out = fdopen(fd, "w")) == NULL)
+		goto out;
+	fd = -1;
+	changed = kh_upd_copy(in, out, t, u, f, lg);
+	if (fclose(out) != 0)
+		changed = -1;
+	out = NULL;
+	if (changed > 0 && ((unlink(old) < 0 && errno != ENOENT) || link(path, old) < 0 ||
+	    rename(tmp, path) < 0))
+		changed = -1;
+	if (changed <= 0)
+		(void)unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	fclose(in);
+	return changed < 0 ? -1 : 0;
+}
+
+/* What ssh logs first (at -v), then each user file rewritten. */
+static void kh_upd_apply(const struct target *t, struct kh_upd *u, const struct log *lg)
+{
+	char fp[64], b64[64];
+	size_t i;
+	int f;
+
+	for (i = 0; i < u->nkeys; i++) {
+		if (u->key[i].known || u->key[i].dropped)
+			continue;
+		kh_fingerprint(u->key[i].blob, u->key[i].len, fp, sizeof(fp));
+		log_msg(lg, LOG_DEBUG1, "Learned new hostkey: %s %s", kh_type_label(u->key[i].type),
+		    fp);
+	}
+	for (i = 0; i < u->nold; i++) {
+		size_t n = 0;
+
+		(void)b64_encode(u->old[i], sizeof(u->old[i]), b64, sizeof(b64), &n);
+		while (n > 0 && b64[n - 1] == '=')
+			b64[--n] = '\0';
+		log_msg(lg, LOG_DEBUG1, "Deprecating obsolete hostkey: %s SHA256:%s",
+		    kh_type_label(u->old_type[i]), b64);
+	}
+	for (f = 0; f < t->nkh_user; f++)
+		if (kh_upd_file(t, u, f, lg) < 0)
+			log_msg(lg, LOG_ERROR, "hostfile_replace_entries failed for %s: %s",
+			    t->kh_file[f], strerror(errno));
+}
+
 /* ========================================================== connection === */
 
 enum sess_state {
@@ -2559,6 +2915,7 @@ enum sess_state {
 };
 
 enum hs_step { HS_KEX, HS_ASK };
+enum hku_state { HKU_OFF, HKU_WAIT, HKU_PROVE, HKU_DONE };   /* UpdateHostKeys */
 enum auth_step { AUTH_LIST, AUTH_CERTS, AUTH_AGENT, AUTH_KEYS, AUTH_PASSWORD, AUTH_KBDINT,
 	AUTH_FAILED };
 enum open_step { OPEN_CHANNEL, OPEN_AGENT, OPEN_PTY, OPEN_ENV, OPEN_START };
@@ -2647,6 +3004,9 @@ struct sess {
 	int hk_asked;               /* the question went out */
 	int hk_decision;            /* 1 trust, -1 refuse, 0 no answer yet */
 	char hk_question[512];
+	enum hku_state hku;         /* UpdateHostKeys: waiting for the keys, for their proof */
+	struct kh_upd *upd;         /* its plan, while it runs */
+	int64_t hku_deadline;       /* give up on the proof after this */
 
 	struct ring out[2];         /* remote stdout, stderr -> local */
 	struct ring in;             /* local stdin -> remote */
@@ -3239,6 +3599,8 @@ static int conn_hostcert(struct sess *s, const unsigned char *blob, size_t len,
 	return 0;
 }
 
+static void conn_hku_arm(struct sess *s, const char *why_not);
+
 static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t notecap)
 {
 	struct kh_cert cert[1];
@@ -3265,14 +3627,20 @@ static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t noteca
 		kh_fingerprint(blob, len, fp, sizeof(fp));
 		break;
 	}
-	for (i = 0; i < s->t.nkh; i++)
+	for (i = 0; i < s->t.nkh; i++) {
+		r.cur = i;
 		kh_scan_file(s->t.kh_file[i], s->t.kh_name, blob, len, &r);
+	}
+	r.cur = -1;
 	if (s->t.kh_command[0] != '\0' && kh_scan_command(&s->t, blob, len, &r, &s->err) < 0)
 		return STEP_FAIL;
 	switch (r.result) {
 	case KH_MATCH:
 		log_msg(s->log, LOG_DEBUG1, "Host '%s' is known and matches the %s host key (%s).",
 		    s->t.kh_name, ktype, r.where);
+		conn_hku_arm(s, r.file >= 0 && r.file < s->t.nkh_user ? NULL :
+		    r.file < 0 ? "host key found via KnownHostsCommand" :
+		    "host key found in GlobalKnownHostsFile");
 		return STEP_AGAIN;
 	case KH_REVOKED:
 		err_set(&s->err, SSHMCP_ERR_HOSTKEY, "host key for %s (%s %s) is marked as revoked "
@@ -3416,7 +3784,144 @@ static enum step_rc conn_hostkey_answer(struct sess *s, int64_t now)
 		return STEP_FAIL;
 	log_msg(s->log, LOG_INFO, "host key of %s confirmed by the client and recorded",
 	    s->t.kh_name);
+	conn_hku_arm(s, NULL);      /* a key the person trusted, as ssh's "yes" */
 	return STEP_AGAIN;
+}
+
+/* The plan goes once nothing waits for it any more (`force`: the session ends). */
+static void conn_hku_free(struct sess *s, int force)
+{
+	if (s->upd == NULL || (s->hku == HKU_PROVE && !force))
+		return;
+	free(s->upd->req);
+	free(s->upd);
+	s->upd = NULL;
+}
+
+/* UpdateHostKeys (kh_upd_*) for this connection, unless `why_not` says why ssh would not. */
+static void conn_hku_arm(struct sess *s, const char *why_not)
+{
+	if (s->t.update_hk == KH_UPDATE_ASK && why_not == NULL)
+		why_not = "UpdateHostKeys ask: there is no one to ask here";
+	if (s->t.update_hk == KH_UPDATE_NO || s->t.nkh_user == 0)
+		return;
+	if (why_not != NULL) {
+		log_msg(s->log, LOG_DEBUG3, "%s; disabling UpdateHostkeys", why_not);
+		return;
+	}
+	s->hku = HKU_WAIT;
+}
+
+/* The server's proofs, one signature per new key in order: each must verify with its key
+ * over the session; an RSA key proved with SHA-1 is left out, as ssh leaves it. */
+static int conn_hku_verify(struct sess *s, const unsigned char *p, size_t n)
+{
+	const char *kex = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY);
+	int rsa_kex = kex != NULL && (strcmp(kex, "ssh-rsa") == 0 || strncmp(kex, "rsa-sha2-", 9) == 0);
+	struct kh_rd r = { p, n, 0 };
+	const unsigned char *sig;
+	char alg[64];
+	size_t i, len;
+
+	for (i = 0; i < s->upd->nkeys; i++) {
+		struct kh_upd_key *k = &s->upd->key[i];
+
+		if (k->known)
+			continue;
+		if (kh_rd_str(&r, &sig, &len) < 0 || kh_blob_type(sig, len, alg, sizeof(alg)) < 0) {
+			log_msg(s->log, LOG_ERROR, "server gave unintelligible signature for %s key %zu",
+			    kh_type_label(k->type), i);
+			return -1;
+		}
+		if (strcmp(k->type, "ssh-rsa") == 0 && !rsa_kex && strcmp(alg, "rsa-sha2-256") != 0 &&
+		    strcmp(alg, "rsa-sha2-512") != 0) {
+			log_msg(s->log, LOG_DEBUG1, "server used untrusted RSA signature algorithm %s for "
+			    "key %zu, disregarding", alg, i);
+			k->dropped = 1;
+		} else if (libssh2_session_hostkey_proof_verify(s->ssh, k->blob, k->len, sig, len)) {
+			log_msg(s->log, LOG_ERROR, "server gave bad signature for %s key %zu",
+			    kh_type_label(k->type), i);
+			return -1;
+		}
+	}
+	if (r.off != r.n) {
+		log_msg(s->log, LOG_ERROR, "hostkeys-prove: protocol error");
+		return -1;
+	}
+	return 0;
+}
+
+/* The announcement has come: which keys are new, which obsolete, and whether to go on. */
+static enum hku_state conn_hku_plan(struct sess *s, const unsigned char *ann, size_t n)
+{
+	struct kh_upd *u;
+	char why[128];
+	const char *skip;
+	size_t i, len = 0;
+
+	if ((u = s->upd = calloc(1, sizeof(*s->upd))) == NULL)
+		return HKU_DONE;
+	if (kh_upd_parse(ann, n, s->t.hostkey, u, why, sizeof(why)) < 0) {
+		log_msg(s->log, LOG_ERROR, "%s", why);
+		return HKU_DONE;
+	}
+	kh_upd_scan(&s->t, u);
+	log_msg(s->log, LOG_DEBUG3, "%zu server keys: %zu new, %zu retained. %zu to remove",
+	    u->nkeys, u->nnew, u->nkeys - u->nnew, u->nold);
+	if (!kh_upd_wanted(u, &skip)) {
+		log_msg(s->log, LOG_DEBUG1, "%s%s", skip, u->nnew == 0 && u->nold == 0 ? "" :
+		    ", skipping UserKnownHostsFile update");
+		return HKU_DONE;
+	}
+	if (u->nnew == 0) {                     /* only removals: no proof needed */
+		kh_upd_apply(&s->t, u, s->log);
+		return HKU_DONE;
+	}
+	for (i = 0; i < u->nkeys; i++)
+		len += u->key[i].known ? 0 : 4 + u->key[i].len;
+	if ((u->req = malloc(len)) == NULL)
+		return HKU_DONE;
+	for (i = 0; i < u->nkeys; i++) {
+		if (u->key[i].known)
+			continue;
+		kh_put_u32(u->req + u->reqlen, u->key[i].len);
+		memcpy(u->req + u->reqlen + 4, u->key[i].blob, u->key[i].len);
+		u->reqlen += 4 + u->key[i].len;
+	}
+	log_msg(s->log, LOG_DEBUG3, "asking server to prove ownership for %zu keys", u->nnew);
+	return HKU_PROVE;
+}
+
+/* Once authenticated: wait for the server's host keys, plan, have new keys proved, apply.
+ * Whatever goes wrong is logged; the connection goes on, as with ssh. */
+static void conn_hku_step(struct sess *s, int64_t now)
+{
+	const unsigned char *ann;
+	unsigned char *reply = NULL;
+	size_t n, rlen = 0;
+	int rc;
+
+	if (s->hku == HKU_WAIT) {
+		if (libssh2_session_hostkeys(s->ssh, &ann, &n) != 1)
+			return;
+		s->hku = conn_hku_plan(s, ann, n);
+		s->hku_deadline = now + SSHMCP_HKU_PROVE_MS;
+	}
+	if (s->hku == HKU_PROVE) {
+		rc = libssh2_session_hostkeys_prove(s->ssh, s->upd->req, s->upd->reqlen, &reply, &rlen);
+		if (rc == LIBSSH2_ERROR_EAGAIN && now < s->hku_deadline)
+			return;
+		if (rc == LIBSSH2_ERROR_REQUEST_DENIED)
+			log_msg(s->log, LOG_ERROR, "Server failed to confirm ownership of private host keys");
+		else if (rc != 0)
+			log_msg(s->log, LOG_DEBUG1, "hostkeys-prove: no answer (%d)", rc);
+		else if (conn_hku_verify(s, reply + 1, rlen - 1) == 0)
+			kh_upd_apply(&s->t, s->upd, s->log);
+		if (reply != NULL)
+			libssh2_free(s->ssh, reply);
+		s->hku = HKU_DONE;
+	}
+	conn_hku_free(s, 0);
 }
 
 /* ---------------------------------------------------- libssh2's memory --- */
@@ -4493,6 +4998,10 @@ static enum step_rc sess_closing(struct sess *s, int64_t now)
 		s->step = CLOSE_DISCONNECT;
 		return STEP_AGAIN;
 	case CLOSE_DISCONNECT:
+		if (s->hku == HKU_PROVE)        /* ssh's known_hosts is updated before it ends too */
+			conn_hku_step(s, now);
+		if (s->hku == HKU_PROVE)
+			return STEP_WAIT;
 		rc = libssh2_session_disconnect(s->ssh, "closed by sshmcp");
 		if (rc == LIBSSH2_ERROR_EAGAIN && now < s->kill_deadline + SSHMCP_CLOSE_GRACE_MS)
 			return STEP_WAIT;
@@ -4599,6 +5108,7 @@ static void sess_free(struct sess *s)
 	mem_wipe(s->secret, sizeof(s->secret));
 	mem_wipe(s->passphrase, sizeof(s->passphrase));
 	auth_key_drop(s);
+	conn_hku_free(s, 1);
 	ring_free(&s->out[0]);
 	ring_free(&s->out[1]);
 	ring_free(&s->in);
@@ -4635,6 +5145,9 @@ static void sess_step(struct sess *s, int64_t now)
 			s->have_secret = 0;
 		}
 	}
+	if ((s->hku == HKU_WAIT || s->hku == HKU_PROVE) && s->state > SESS_AUTH &&
+	    s->state < SESS_DONE)
+		conn_hku_step(s, now);
 	conn_pump(s);
 	s->revents = 0;
 	if (rc == STEP_FAIL) {
@@ -4685,6 +5198,8 @@ static int64_t sess_deadline(const struct sess *s)
 		d = s->kill_deadline;
 	if (s->state == SESS_CLOSING && s->step == CLOSE_CHANNEL && s->close_deadline < d)
 		d = s->close_deadline;
+	if (s->hku == HKU_PROVE && s->state < SESS_DONE && s->hku_deadline < d)
+		d = s->hku_deadline;
 	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0) {
 		if (s->alive_at < d)
 			d = s->alive_at;
@@ -18994,6 +19509,7 @@ static int exec_print_config(struct cli *c, struct err *e)
 	exec_print("identitiesonly", t.identities_only ? "yes" : "no");
 	exec_print("batchmode", t.batch_mode ? "yes" : "no");
 	exec_print("hashknownhosts", t.hash_kh ? "yes" : "no");
+	exec_print("updatehostkeys", (const char *const[]){ "false", "true", "ask" }[t.update_hk]);
 	(void)str_fmt(num, sizeof(num), "%d", t.connect_timeout_s);
 	exec_print("connecttimeout", num);
 	(void)str_fmt(num, sizeof(num), "%d", t.alive_interval_s);

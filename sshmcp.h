@@ -51,6 +51,8 @@
 #define SSHMCP_MASK_MIN          4                  /* shorter ones would blank ordinary text */
 #define SSHMCP_CMD_MAX           (256 * 1024)       /* joined command line */
 #define SSHMCP_KEYBLOB_MAX       16384              /* a host key blob (RSA 16384 fits) */
+#define SSHMCP_HOSTKEYS_MAX      16                 /* host keys a server may announce */
+#define SSHMCP_HKU_PROVE_MS      5000               /* UpdateHostKeys: the server's proof */
 #define SSHMCP_KEYFILE_MAX       (64 * 1024)        /* an identity or certificate file */
 #define SSHMCP_ALGS_MAX          1024               /* an algorithm list */
 #define SSHMCP_ERRMSG_MAX        1024

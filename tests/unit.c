@@ -1639,6 +1639,62 @@ static void test_conn_heap(struct tally *t)
 	conn_free(s.ssh, &abstract);
 }
 
+/* UpdateHostKeys: the announcement's keys as ssh takes them, and the lines it leaves alone. */
+static size_t kh_upd_put(unsigned char *p, const char *type, unsigned char fill)
+{
+	size_t tl = strlen(type), n = 4 + tl + 8;
+
+	kh_put_u32(p, n);
+	kh_put_u32(p + 4, tl);
+	memcpy(p + 8, type, tl);
+	memset(p + 8 + tl, fill, 8);
+	return 4 + n;
+}
+
+static void test_kh_upd(struct tally *t)
+{
+	static unsigned char ann[4096];
+	static struct kh_upd u;
+	char why[128] = "";
+	const char *skip = NULL;
+	size_t n = 0;
+	int i;
+
+	n += kh_upd_put(ann + n, "ssh-ed25519", 1);
+	n += kh_upd_put(ann + n, "ssh-rsa", 2);
+	n += kh_upd_put(ann + n, "ssh-ed25519-cert-v01@openssh.com", 3);
+	n += kh_upd_put(ann + n, "ssh-dss", 4);
+	n += kh_upd_put(ann + n, "ecdsa-sha2-nistp256", 5);
+	check(t, kh_upd_parse(ann, n, "", &u, why, sizeof(why)) == 0 && u.nkeys == 3 &&
+	    strcmp(u.key[2].type, "ecdsa-sha2-nistp256") == 0,
+	    "kh_upd_parse: plain keys of our types kept; a certificate and ssh-dss skipped", why);
+	check(t, kh_upd_parse(ann, n, "ssh-ed25519,ecdsa-sha2-nistp256", &u, why, sizeof(why)) == 0 &&
+	    u.nkeys == 2, "kh_upd_parse: HostKeyAlgorithms without RSA leaves the RSA key out", NULL);
+	check(t, kh_upd_parse(ann, n, "rsa-sha2-512", &u, why, sizeof(why)) == 0 && u.nkeys == 1 &&
+	    strcmp(u.key[0].type, "ssh-rsa") == 0, "kh_upd_parse: rsa-sha2-512 lets an RSA key in", NULL);
+	n += kh_upd_put(ann + n, "ssh-rsa", 2);
+	check(t, kh_upd_parse(ann, n, "", &u, why, sizeof(why)) < 0 &&
+	    strcmp(why, "received duplicated ssh-rsa host key") == 0,
+	    "kh_upd_parse: a key announced twice ends the update", why);
+	check(t, kh_upd_parse(ann, 10, "", &u, why, sizeof(why)) < 0,
+	    "kh_upd_parse: a length past the end is malformed", NULL);
+	for (n = 0, i = 0; i <= SSHMCP_HOSTKEYS_MAX; i++)
+		n += kh_upd_put(ann + n, "ssh-ed25519", (unsigned char)(10 + i));
+	check(t, kh_upd_parse(ann, n, "", &u, why, sizeof(why)) < 0,
+	    "kh_upd_parse: more keys than SSHMCP_HOSTKEYS_MAX refused", NULL);
+	check(t, kh_upd_complex("*") && kh_upd_complex("[h]:2?") && kh_upd_complex("a,b,c") &&
+	    !kh_upd_complex("a,10.0.0.1") && !kh_upd_complex("|1|x|y"),
+	    "kh_upd_complex: wildcards and lists of three are ssh's complex host specs", NULL);
+	memset(&u, 0, sizeof(u));
+	check(t, !kh_upd_wanted(&u, &skip) && strcmp(skip, "no new or deprecated keys from server")
+	    == 0, "kh_upd_wanted: nothing new, nothing old: nothing to do", skip);
+	u.nnew = 1, u.other_name = 1;
+	check(t, !kh_upd_wanted(&u, &skip), "kh_upd_wanted: a key under another name stops it", skip);
+	u.other_name = 0;
+	check(t, kh_upd_wanted(&u, &skip), "kh_upd_wanted: a new key alone goes on", NULL);
+	check_str(t, kh_type_label("ecdsa-sha2-nistp384"), "ECDSA", "kh_type_label: ECDSA as ssh says it");
+}
+
 int main(void)
 {
 	struct tally t = { 0, 0 };
@@ -1684,6 +1740,7 @@ int main(void)
 	test_shell_setup_once(&t);
 	test_shell_progress(&t);
 	test_conn_heap(&t);
+	test_kh_upd(&t);
 	printf("%d passed, %d failed\n", t.pass, t.fail);
 	return t.fail == 0 ? 0 : 1;
 }
