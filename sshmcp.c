@@ -795,6 +795,7 @@ struct target {
 	int permit_local;                        /* PermitLocalCommand: run it */
 	char fwd_agent[SSHMCP_PATH_MAX];         /* ForwardAgent: the local agent socket, "" off */
 	enum kh_update update_hk;                /* UpdateHostKeys */
+	int alive_kernel;                        /* serve's own keepalive: TCP's watches it idle */
 };
 
 /* Local facts the % tokens and ~ need. */
@@ -2999,6 +3000,7 @@ struct sess {
 	int64_t alive_at;           /* timer: the next keepalive (ServerAliveInterval) */
 	int64_t alive_dead;         /* timer: the link is dead if nothing came by then */
 	int alive_sent;             /* keepalives sent since the server last said anything */
+	int alive_paused;           /* idle under t.alive_kernel: TCP's keepalives watch the link */
 	int64_t last_rx;            /* bytes last came from the server */
 	int hk_ask;                 /* an unknown host key may be put to the MCP client */
 	int hk_asked;               /* the question went out */
@@ -3490,6 +3492,19 @@ static enum step_rc conn_start(struct sess *s)
 	return STEP_FAIL;
 }
 
+/* Serve's own keepalive (no ServerAliveInterval of the user's): the kernel's TCP keepalives
+ * watch the link at the same interval and count, waking nobody while the server answers. */
+static void conn_alive_kernel(const struct sess *s)
+{
+	int one = 1, every = s->t.alive_interval_s, count = s->t.alive_count > 0 ?
+	    s->t.alive_count : 1;
+
+	(void)setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPIDLE, &every, sizeof(every));
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPINTVL, &every, sizeof(every));
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+}
+
 static enum step_rc conn_connecting(struct sess *s, int64_t now)
 {
 	int soerr = 0, one = 1;
@@ -3524,6 +3539,8 @@ static enum step_rc conn_connecting(struct sess *s, int64_t now)
 	}
 	/* Interactive traffic: small writes must not wait for Nagle. */
 	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (s->t.alive_kernel)
+		conn_alive_kernel(s);
 	log_msg(s->log, LOG_DEBUG1, "Connection established to %s port %d.", s->t.host, s->t.port);
 	s->state = SESS_HANDSHAKE;
 	return STEP_AGAIN;
@@ -4893,7 +4910,7 @@ static int sess_alive(struct sess *s, int64_t now)
 {
 	int rc;
 
-	if (s->t.alive_interval_s <= 0)
+	if (s->t.alive_interval_s <= 0 || s->alive_paused)
 		return 0;
 	if (now >= s->alive_dead && s->alive_sent > 0 && s->alive_sent >= s->t.alive_count) {
 		err_set(&s->err, SSHMCP_ERR_SESSION_LOST, "no answer from %s for %lld ms (%d "
@@ -4912,6 +4929,21 @@ static int sess_alive(struct sess *s, int64_t now)
 	if (s->alive_dead < s->alive_at && s->alive_sent >= s->t.alive_count)
 		s->alive_at = s->alive_dead;        /* no more keepalives: the verdict is next */
 	return 0;
+}
+
+/*
+ * Serve's own keepalive (t.alive_kernel) while the session has nothing to do: the kernel's TCP
+ * keepalives watch the link and SSH's pause, so idle sessions cost no wakeups (with SSH's,
+ * 1,000 idle sessions woke the loop 3 times a second, each a ppoll over all of them). Work
+ * brings SSH's back, from a fresh interval: they also catch a server hung on a live link.
+ */
+static void sess_alive_idle(struct sess *s, int idle, int64_t now)
+{
+	if (!s->t.alive_kernel || s->alive_paused == idle)
+		return;
+	s->alive_paused = idle;
+	if (!idle)
+		conn_alive_arm(s, now);
 }
 
 static enum step_rc sess_running(struct sess *s, int64_t now)
@@ -5200,7 +5232,8 @@ static int64_t sess_deadline(const struct sess *s)
 		d = s->close_deadline;
 	if (s->hku == HKU_PROVE && s->state < SESS_DONE && s->hku_deadline < d)
 		d = s->hku_deadline;
-	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0) {
+	if ((s->state == SESS_RUNNING || s->state == SESS_READY) && s->t.alive_interval_s > 0 &&
+	    !s->alive_paused) {
 		if (s->alive_at < d)
 			d = s->alive_at;
 		if (s->alive_dead < d)
@@ -8501,8 +8534,12 @@ static void cmd_finish(struct shell *sh, struct cmd *c, enum cmd_status st, int6
 		c->t_end = now;
 	mem_wipe(c->sudo_pw, sizeof(c->sudo_pw));
 	c->sh = NULL;
-	if (sh != NULL && sh->cur == c)
+	if (sh != NULL && sh->cur == c) {
 		sh->cur = NULL;
+		/* Its deadlines go with it (as the setup's do, shell_step). */
+		shell_arm(sh, SHT_CMD, 0);
+		shell_arm(sh, SHT_GRACE, 0);
+	}
 }
 
 static void shell_start_next(struct shell *sh, int64_t now);
@@ -9776,6 +9813,14 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 		if (was[i] != 0 && was[i] <= now && sh->tm[i] == was[i])
 			sh->tm[i] = 0;
 	sh->kick = 0;                       /* what it was asked has been done (or waits on I/O) */
+	/* A phase's deadline goes with the phase: left armed, it woke the loop for nothing
+	 * once per session (1,000 idle sessions: 5 wakes a second, each a ppoll over all). */
+	if (sh->st != SH_SETUP && sh->st != SH_CONNECTING)
+		sh->tm[SHT_SETUP] = 0;
+	if (sh->dv == NULL || sh->dv->phase != DEV_ENABLE)
+		sh->tm[SHT_ENABLE] = 0;
+	sess_alive_idle(&sh->s, sh->st == SH_IDLE && sh->cur == NULL && sh->nq == 0 &&
+	    sh->fops == NULL, now);
 	sh->next_at = shell_deadline(sh);
 }
 
@@ -15241,6 +15286,10 @@ static int srv_target_cfg(struct server *srv, struct cfg *c, struct target *t, s
 		return -1;
 	if (t->alive_interval_s == 0)
 		t->alive_interval_s = 15;
+	/* No ServerAliveInterval of the user's (BatchMode's 300 s, as ssh): while a session is
+	 * idle the kernel's TCP keepalives watch a direct link instead (sess_alive_idle). */
+	t->alive_kernel = c->val[CFG_SERVERALIVEINTERVAL] == NULL && t->proxy_command[0] == '\0' &&
+	    t->jump == NULL;
 	t->strict_files = 1;                /* key_filename comes from the agent */
 	/* SSHMCP_PASSWORD goes only where ssh_config names the host (a Host line with its
 	 * name) and the agent changed neither user nor port: not to any endpoint it names. */

@@ -41,3 +41,31 @@ check_eq "$(port_of 4)" "$MAIN_PORT" "the old contents back with the old mtime (
 check_contains "$(jget 5 "json.dumps(r)")" "SSHMCP_ERR" "a new file in the Include directory (Port 1, read first): seen on the next call"
 check_eq "$(port_of 6)" "$MAIN_PORT" "that file removed: the destination as before"
 check_eq "$(tail -1 "$FIX/out")" "exit 0" "serve exits cleanly"
+
+# --- serve's own keepalive (no ServerAliveInterval configured): while a session is idle the
+# kernel's TCP keepalives watch its link (no wakeups); a configured interval stays SSH's
+ssh_alias kadefault MAIN
+ssh_alias kaset OTHER "ServerAliveInterval 7"
+T=60 serve_raw <<SCRIPT
+call 1 execute_command {"host":"kadefault","command":"echo up"}
+call 2 execute_command {"host":"kaset","command":"echo up"}
+shell ss -tnoe state established "( dport = :$MAIN_PORT )" >"$FIX/ss.default"; ss -tnoe state established "( dport = :$OTHER_PORT )" >"$FIX/ss.set"
+SCRIPT
+check_eq "$(jget 1 'sc.get("output","").strip()'):$(jget 2 'sc.get("output","").strip()')" "up:up" "keepalives: both sessions answer"
+check_contains "$(cat "$FIX/ss.default")" "timer:(keepalive," "default keepalive: the session's socket has TCP keepalives (ss -o)"
+check_not_contains "$(cat "$FIX/ss.set")" "timer:(keepalive," "ServerAliveInterval 7: SSH keepalives, no TCP ones"
+
+# --- idle sessions cost no wakeups: 20 open, the server sleeps through 12 idle seconds (past
+# the setup's 10 s deadline, which used to stay armed; voluntary context switches: one per
+# wake of the loop)
+{
+	for i in $(seq 1 20); do
+		echo "call $i execute_command {\"host\":\"kadefault\",\"command\":\"true\",\"session\":\"idle$i\"}"
+	done
+	echo 'sleep 0.5'
+	echo "shell a=\$(awk '/^voluntary_ctxt_switches/ {print \$2}' /proc/\$SERVE_PID/status); sleep 12; b=\$(awk '/^voluntary_ctxt_switches/ {print \$2}' /proc/\$SERVE_PID/status); echo \$((b - a)) >'$FIX/wakes'"
+} >"$FIX/idle.script"
+T=120 serve_raw <"$FIX/idle.script"
+check_eq "$(jget 20 'sc.get("exit_code")')" "0" "idle: 20 sessions opened"
+if [ "$(cat "$FIX/wakes" 2>/dev/null)" -le 2 ] 2>/dev/null; then ok "idle: 20 open sessions, 12 s: the loop slept ($(cat "$FIX/wakes") wakes)"
+else fail "idle: 20 open sessions, 12 s: the loop slept" "$(cat "$FIX/wakes" 2>/dev/null) wakes"; fi

@@ -10,7 +10,8 @@ SCRIPT is one step a line:
     wait ID                          wait for the response to ID
     ping ID                          a ping; its response is awaited (timeout 5 s)
     sleep SECONDS
-    shell COMMAND                    COMMAND run by /bin/sh (30 s at most; it must succeed)
+    shell COMMAND                    COMMAND run by /bin/sh (30 s at most; it must succeed),
+                                     $SERVE_PID the server's PID
     flood PREFIX N TOOL JSON-ARGUMENTS
                                      N tools/calls (ids PREFIX-0 ...) in one write, not read:
                                      their responses are counted, not printed
@@ -161,7 +162,8 @@ def main():
             print(f'answered {rest} {q[0]} {q[1]} {q[2]}')
             sys.stdout.flush()
         elif verb == 'shell':
-            subprocess.run(['/bin/sh', '-c', rest], timeout=30, check=True)
+            subprocess.run(['/bin/sh', '-c', rest], timeout=30, check=True,
+                           env=dict(os.environ, SERVE_PID=str(p.pid)))
         elif verb == 'sleep':
             end = time.time() + float(rest)
             while time.time() < end:
