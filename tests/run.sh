@@ -43,8 +43,10 @@ declare -A pid_of
 start_script() {
 	local k=$1
 	# setsid: the script's own session, so its cleanup runs even when we are interrupted
-	( timeout -k 10 600 setsid -w bash "${names[$k]}" </dev/null >"$logs/$k.log" 2>&1
-	  echo $? >"$logs/$k.rc" ) &
+	( t0=$SECONDS
+	  timeout -k 10 600 setsid -w bash "${names[$k]}" </dev/null >"$logs/$k.log" 2>&1
+	  echo $? >"$logs/$k.rc"
+	  echo $((SECONDS - t0)) >"$logs/$k.secs" ) &
 	pid_of[$k]=$!
 }
 for ((k = 0; k < n; k++)); do
@@ -54,7 +56,7 @@ for ((k = 0; k < n; k++)); do
 	done
 	[ -f "${names[$k]}" ] || continue
 	wait "${pid_of[$k]}"
-	echo "# ---- $(basename "${names[$k]}")"
+	echo "# ---- $(basename "${names[$k]}") ($(cat "$logs/$k.secs" 2>/dev/null || echo '?') s)"
 	cat "$logs/$k.log"
 	rc=$(cat "$logs/$k.rc" 2>/dev/null || echo 1)
 	counts=$(grep -E '^# counts [0-9]+ [0-9]+$' "$logs/$k.log" | tail -n 1)
