@@ -212,18 +212,47 @@ rfc8439_seal(const unsigned char key[32], const unsigned char nonce[12],
 	poly1305_auth(tag, mac, n + 16, block);
 }
 
+/* One Wycheproof AEAD case (tcId result key iv aad msg ct tag, in hex), decoded; the two
+ * AEAD tests read the same eight fields. */
+struct aead_case {
+	char *id, *result;
+	unsigned char key[32], iv[512], aad[MSG_MAX], msg[MSG_MAX], ct[MSG_MAX], tag[16];
+	size_t kl, il, al, ml, cl, tl;
+};
+
+/* The next case from fp: 1, and c filled (a length of VEC_BAD where a field did not fit);
+ * 2 for a malformed line; 0 at the end; -1 for a line longer than `cap`. */
+static int
+aead_case_read(FILE *fp, char *line, size_t cap, struct aead_case *c)
+{
+	char *f[8];
+	int r = vec_read_line(fp, line, cap);
+
+	if (r != 1)
+		return r;
+	if (!vec_split(line, f, 8))
+		return 2;
+	c->id = f[0];
+	c->result = f[1];
+	c->kl = vec_unhex(c->key, sizeof(c->key), f[2]);
+	c->il = vec_unhex(c->iv, sizeof(c->iv), f[3]);
+	c->al = vec_unhex(c->aad, sizeof(c->aad), f[4]);
+	c->ml = vec_unhex(c->msg, sizeof(c->msg), f[5]);
+	c->cl = vec_unhex(c->ct, sizeof(c->ct), f[6]);
+	c->tl = vec_unhex(c->tag, sizeof(c->tag), f[7]);
+	return 1;
+}
+
 /* Every case with a 96-bit nonce, sealed and opened, in place and at odd offsets. */
 static void
 test_wycheproof_chacha(const char *dir, struct tap *t)
 {
 	static char line[LINE_MAX_LEN];
-	static unsigned char key[32], iv[512], aad[MSG_MAX], msg[MSG_MAX], ct[MSG_MAX],
-	    buf[MSG_MAX + 8];
-	unsigned char tag[16], got[16];
-	char *f[8];
+	static struct aead_case c;
+	static unsigned char buf[MSG_MAX + 8];
+	unsigned char tag[16];
 	size_t k;
 	int cases, skipped, r, valid, off;
-	size_t kl, il, al, ml, cl, tl;
 
 	for (k = 0; k < N_IMPLS; k++) {
 		FILE *fp;
@@ -238,38 +267,32 @@ test_wycheproof_chacha(const char *dir, struct tap *t)
 			return;
 		}
 		cases = skipped = 0;
-		while ((r = vec_read_line(fp, line, sizeof(line))) == 1) {
-			if (!vec_split(line, f, 8)) {
+		while ((r = aead_case_read(fp, line, sizeof(line), &c)) >= 1) {
+			if (r == 2) {
 				check(t, 0, "malformed vector line");
 				continue;
 			}
-			kl = vec_unhex(key, sizeof(key), f[2]);
-			il = vec_unhex(iv, sizeof(iv), f[3]);
-			al = vec_unhex(aad, sizeof(aad), f[4]);
-			ml = vec_unhex(msg, sizeof(msg), f[5]);
-			cl = vec_unhex(ct, sizeof(ct), f[6]);
-			tl = vec_unhex(got, sizeof(got), f[7]);
-			if (il != 12) {     /* libssh2 has only the 96-bit nonce */
+			if (c.il != 12) {   /* libssh2 has only the 96-bit nonce */
 				skipped++;
 				continue;
 			}
-			if (kl != 32 || al == VEC_BAD || ml == VEC_BAD || cl != ml || tl != 16) {
-				check(t, 0, "tcId %s: bad fields", f[0]);
+			if (c.kl != 32 || c.al == VEC_BAD || c.ml == VEC_BAD || c.cl != c.ml || c.tl != 16) {
+				check(t, 0, "tcId %s: bad fields", c.id);
 				continue;
 			}
 			cases++;
-			valid = strcmp(f[1], "invalid") != 0;
+			valid = strcmp(c.result, "invalid") != 0;
 			off = cases % 4;
 			if (valid) {
-				rfc8439_seal(key, iv, aad, al, msg, buf + off, ml, 0, tag);
-				check(t, !memcmp(buf + off, ct, ml) && !memcmp(tag, got, 16),
-				    "tcId %s [%s]: seal", f[0], impls[k].name);
+				rfc8439_seal(c.key, c.iv, c.aad, c.al, c.msg, buf + off, c.ml, 0, tag);
+				check(t, !memcmp(buf + off, c.ct, c.ml) && !memcmp(tag, c.tag, 16),
+				    "tcId %s [%s]: seal", c.id, impls[k].name);
 			}
-			memcpy(buf + off, ct, ml);          /* open in place */
-			rfc8439_seal(key, iv, aad, al, buf + off, buf + off, ml, 1, tag);
-			check(t, valid == !memcmp(tag, got, 16) &&
-			    (!valid || !memcmp(buf + off, msg, ml)),
-			    "tcId %s [%s]: open (%s)", f[0], impls[k].name, f[1]);
+			memcpy(buf + off, c.ct, c.ml);      /* open in place */
+			rfc8439_seal(c.key, c.iv, c.aad, c.al, buf + off, buf + off, c.ml, 1, tag);
+			check(t, valid == !memcmp(tag, c.tag, 16) &&
+			    (!valid || !memcmp(buf + off, c.msg, c.ml)),
+			    "tcId %s [%s]: open (%s)", c.id, impls[k].name, c.result);
 		}
 		check(t, r == 0, "wycheproof-chacha20_poly1305.txt: line too long");
 		fclose(fp);
@@ -420,12 +443,10 @@ static void
 test_wycheproof_gcm(const char *dir, struct tap *t)
 {
 	static char line[LINE_MAX_LEN];
-	static unsigned char key[32], iv[512], aad[MSG_MAX], msg[MSG_MAX], ct[MSG_MAX],
-	    buf[MSG_MAX + 8];
-	unsigned char tag[16], want[16];
-	char *f[8];
+	static struct aead_case c;
+	static unsigned char buf[MSG_MAX + 8];
+	unsigned char tag[16];
 	int clmul, cases, skipped, r, valid, off, pass;
-	size_t kl, il, al, ml, cl, tl;
 
 	for (clmul = 0; clmul <= 1; clmul++) {
 		FILE *fp;
@@ -441,43 +462,37 @@ test_wycheproof_gcm(const char *dir, struct tap *t)
 			return;
 		}
 		cases = skipped = 0;
-		while ((r = vec_read_line(fp, line, sizeof(line))) == 1) {
-			if (!vec_split(line, f, 8)) {
+		while ((r = aead_case_read(fp, line, sizeof(line), &c)) >= 1) {
+			if (r == 2) {
 				check(t, 0, "malformed vector line");
 				continue;
 			}
-			kl = vec_unhex(key, sizeof(key), f[2]);
-			il = vec_unhex(iv, sizeof(iv), f[3]);
-			al = vec_unhex(aad, sizeof(aad), f[4]);
-			ml = vec_unhex(msg, sizeof(msg), f[5]);
-			cl = vec_unhex(ct, sizeof(ct), f[6]);
-			tl = vec_unhex(want, sizeof(want), f[7]);
-			if (kl == VEC_BAD || il == VEC_BAD || al == VEC_BAD || ml == VEC_BAD || cl != ml ||
-			    tl != 16) {
-				check(t, 0, "tcId %s: bad fields", f[0]);
+			if (c.kl == VEC_BAD || c.il == VEC_BAD || c.al == VEC_BAD || c.ml == VEC_BAD ||
+			    c.cl != c.ml || c.tl != 16) {
+				check(t, 0, "tcId %s: bad fields", c.id);
 				continue;
 			}
-			if (il != 12 || (kl != 16 && kl != 32)) {   /* not an SSH cipher */
+			if (c.il != 12 || (c.kl != 16 && c.kl != 32)) {    /* not an SSH cipher */
 				skipped++;
 				continue;
 			}
 			cases++;
-			valid = strcmp(f[1], "invalid") != 0;
+			valid = strcmp(c.result, "invalid") != 0;
 			for (pass = 0; pass <= clmul; pass++) {     /* clmul: whole, then in pieces */
 				off = (cases + pass) % 4;
 				if (valid) {
-					gcm_raw(clmul, 1, key, kl, iv, aad, al, msg, buf + off,
-					    ml, tag, pass ? (size_t)cases : 0);
-					check(t, !memcmp(buf + off, ct, ml) && !memcmp(tag, want, 16),
-					    "tcId %s [%s%s]: encrypt", f[0], name, pass ? ", pieces" : "");
+					gcm_raw(clmul, 1, c.key, c.kl, c.iv, c.aad, c.al, c.msg, buf + off,
+					    c.ml, tag, pass ? (size_t)cases : 0);
+					check(t, !memcmp(buf + off, c.ct, c.ml) && !memcmp(tag, c.tag, 16),
+					    "tcId %s [%s%s]: encrypt", c.id, name, pass ? ", pieces" : "");
 				}
-				memcpy(buf + off, ct, ml);
-				memcpy(tag, want, 16);
-				check(t, valid == !gcm_raw(clmul, 0, key, kl, iv, aad, al,
-				    buf + off, buf + off, ml, tag, pass ? (size_t)cases + 1 : 0) &&
-				    (!valid || !memcmp(buf + off, msg, ml)),
-				    "tcId %s [%s%s]: decrypt (%s)", f[0], name, pass ? ", pieces" : "",
-				    f[1]);
+				memcpy(buf + off, c.ct, c.ml);
+				memcpy(tag, c.tag, 16);
+				check(t, valid == !gcm_raw(clmul, 0, c.key, c.kl, c.iv, c.aad, c.al,
+				    buf + off, buf + off, c.ml, tag, pass ? (size_t)cases + 1 : 0) &&
+				    (!valid || !memcmp(buf + off, c.msg, c.ml)),
+				    "tcId %s [%s%s]: decrypt (%s)", c.id, name, pass ? ", pieces" : "",
+				    c.result);
 			}
 		}
 		check(t, r == 0, "wycheproof-aes_gcm.txt: line too long");
