@@ -3618,6 +3618,21 @@ static int conn_hostcert(struct sess *s, const unsigned char *blob, size_t len,
 
 static void conn_hku_arm(struct sess *s, const char *why_not);
 
+/* A key not known as [host]:port may be known under the bare host name: ssh accepts a
+ * matching one there (not through HostKeyAlias or KnownHostsCommand; and a changed or
+ * revoked one there is not a verdict, only no match). */
+static int conn_hostkey_bare(const struct sess *s, const unsigned char *blob, size_t len)
+{
+	struct kh_check r = { .result = KH_NOTFOUND };
+	int i;
+
+	if (s->t.hk_alias || s->t.port == 22)
+		return 0;
+	for (i = 0; i < s->t.nkh; i++)
+		kh_scan_file(s->t.kh_file[i], s->t.host, blob, len, &r);
+	return r.result == KH_MATCH;
+}
+
 static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t notecap)
 {
 	struct kh_cert cert[1];
@@ -3670,6 +3685,10 @@ static enum step_rc conn_hostkey_judge(struct sess *s, char *note, size_t noteca
 		return STEP_FAIL;
 	case KH_NOTFOUND:
 		break;
+	}
+	if (conn_hostkey_bare(s, blob, len)) {
+		log_msg(s->log, LOG_DEBUG1, "found matching key w/out port");
+		return STEP_AGAIN;
 	}
 	/* Only where the configuration leaves it to the person: StrictHostKeyChecking yes
 	 * means no key is ever added, whoever would agree to it. */

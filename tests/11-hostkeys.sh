@@ -112,3 +112,19 @@ ossh hrevoked echo RAN; want=$RC
 mcp hrevoked echo RAN
 check_exit "$RC" 255 "@revoked host key → 255 (ssh: $want)"
 check_eq "$OUT" "" "@revoked host key: the command did not run"
+
+# --- a key recorded for the bare host name serves on another port too, as ssh looks there
+# when [host]:port has none: a matching one is accepted, a different one is not a verdict
+# (strict checking then refuses the unknown key), nor is it looked for under HostKeyAlias
+known_hosts_for MAIN ed25519 | sed 's/^\[\([^]]*\)\]:[0-9]* /\1 /' >"$FIX/kh_bare"
+awk '{ print $1, $2, "AAAAC3NzaC1lZDI1NTE5AAAAIBh3DpZFF8AtPuSk0K4R3dvQ8PJMQrpxhy6SJ4u1PBpc" }' \
+	"$FIX/kh_bare" >"$FIX/kh_bare_other"
+for c in "kh_bare:" "kh_bare_other:" "kh_bare:HostKeyAlias somealias"; do
+	f=${c%%:*} extra=${c#*:}
+	ssh_alias "h$f${extra:+alias}" MAIN "UserKnownHostsFile $FIX/$f" "StrictHostKeyChecking yes" \
+		"HostKeyAlgorithms ssh-ed25519" ${extra:+"$extra"}
+	ossh "h$f${extra:+alias}" echo RAN; want="$RC:$OUT"
+	mcp "h$f${extra:+alias}" echo RAN
+	check_eq "$RC:$OUT" "$want" "key under the bare host, port $MAIN_PORT ($f${extra:+, $extra}): as ssh ($want)"
+done
+check_eq "$want" "255:" "HostKeyAlias: the bare HostName entry is not looked at (255)"
