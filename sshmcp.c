@@ -2117,15 +2117,66 @@ static void kh_scan_file(const char *path, const char *name, const unsigned char
 	fclose(f);
 }
 
-static int kh_command_close(FILE *f, pid_t pid, const char *cmd, struct err *e);
+/*
+ * What KnownHostsCommand printed, once it has exited 0: its stdout as a stream in memory.
+ * Bounded, unlike ssh (one connection, it may wait): serve runs every session in one loop,
+ * so a command that hangs is killed at ConnectTimeout, and one that prints without end is
+ * cut at SSHMCP_KEYFILE_MAX * 16. NULL (e set) otherwise.
+ */
+static FILE *kh_command_collect(int fd, pid_t pid, const struct target *t, struct err *e)
+{
+	int64_t deadline = time_ms() + (int64_t)t->connect_timeout_s * 1000;
+	size_t cap = SSHMCP_KEYFILE_MAX * 16, len = 0;
+	char *buf = malloc(cap);
+	const char *why = NULL;
+	FILE *f = NULL;
+	int st = 0;
+
+	while (buf != NULL && why == NULL) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int64_t left = deadline - time_ms();
+		ssize_t k;
+
+		if (left <= 0 || poll(&p, 1, (int)(left > INT_MAX ? INT_MAX : left)) == 0)
+			why = "timed out";
+		else if ((k = read(fd, buf + len, cap - len)) == 0)
+			break;
+		else if (k < 0 && errno != EINTR && errno != EAGAIN)
+			why = strerror(errno);
+		else if (k > 0 && (len += (size_t)k) == cap)
+			why = "printed too much";
+	}
+	close(fd);
+	if (buf == NULL || why != NULL)
+		(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (buf == NULL)
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+	else if (why != NULL)
+		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand %.200s %s", t->kh_command, why);
+	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand %.200s exited with status %d",
+		    t->kh_command, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	else if ((f = fmemopen(NULL, len + 1, "w+")) == NULL ||
+	    fwrite(buf, 1, len, f) != len || fseek(f, 0, SEEK_SET) != 0) {
+		if (f != NULL)
+			fclose(f);
+		f = NULL;
+		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
+	}
+	free(buf);
+	return f;
+}
 
 /* KnownHostsCommand as ssh runs it: split into arguments, each one's tokens expanded (%f
  * %H %I %K %t besides the connection's; NONE for the key's before there is one), run without
- * a shell, stdin /dev/null; its stdout comes back to be read as known_hosts lines. NULL (e
- * set) when it cannot run. */
-static FILE *kh_command_open(const struct target *t, const char *reason,
-    const unsigned char *blob, size_t bloblen, pid_t *pid, struct err *e)
+ * a shell, stdin /dev/null; what it printed comes back to be read as known_hosts lines
+ * (kh_command_collect). NULL (e set) when it cannot run or did not exit 0. */
+static FILE *kh_command_run(const struct target *t, const char *reason,
+    const unsigned char *blob, size_t bloblen, struct err *e)
 {
+	pid_t pid;
 	char buf[SSHMCP_LINE_MAX], words[SSHMCP_LINE_MAX], *p = buf, *arg;
 	char *argv[SSHMCP_KH_COMMAND_ARGS + 1], type[64] = "NONE", fp[64] = "NONE";
 	char b64[SSHMCP_KEYBLOB_MAX * 2] = "NONE";
@@ -2134,7 +2185,6 @@ static FILE *kh_command_open(const struct target *t, const char *reason,
 	struct cfg_env env;
 	size_t o = 0, n;
 	int argc = 0, pfd[2], null;
-	FILE *f;
 
 	if (blob != NULL && (kh_blob_type(blob, bloblen, type, sizeof(type)) < 0 ||
 	    b64_encode(blob, bloblen, b64, sizeof(b64) - 1, &n) < 0)) {
@@ -2164,11 +2214,11 @@ static FILE *kh_command_open(const struct target *t, const char *reason,
 		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand path is not absolute");
 		return NULL;
 	}
-	if (pipe2(pfd, O_CLOEXEC) < 0 || (*pid = fork()) < 0) {
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand: %s", strerror(errno));
 		return NULL;
 	}
-	if (*pid == 0) {
+	if (pid == 0) {
 		if ((null = open("/dev/null", O_RDWR)) >= 0)
 			(void)dup2(null, STDIN_FILENO);
 		(void)dup2(pfd[1], STDOUT_FILENO);
@@ -2177,44 +2227,20 @@ static FILE *kh_command_open(const struct target *t, const char *reason,
 		_exit(127);
 	}
 	close(pfd[1]);
-	if ((f = fdopen(pfd[0], "r")) == NULL) {
-		close(pfd[0]);
-		(void)kh_command_close(NULL, *pid, t->kh_command, e);
-		err_set(e, SSHMCP_ERR_NOMEM, "out of memory");
-	}
-	return f;
-}
-
-/* Read to the end, then its status: -1 (e set) unless it exited 0. */
-static int kh_command_close(FILE *f, pid_t pid, const char *cmd, struct err *e)
-{
-	char line[SSHMCP_LINE_MAX];
-	int st = 0;
-
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		;
-	if (f != NULL)
-		fclose(f);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	err_set(e, SSHMCP_ERR_HOSTKEY, "KnownHostsCommand %.200s exited with status %d", cmd,
-	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	return -1;
+	return kh_command_collect(pfd[0], pid, t, e);
 }
 
 /* KnownHostsCommand after the files: the server's key checked against its lines too. */
 static int kh_scan_command(const struct target *t, const unsigned char *blob, size_t bloblen,
     struct kh_check *r, struct err *e)
 {
-	pid_t pid;
-	FILE *f = kh_command_open(t, "HOSTNAME", blob, bloblen, &pid, e);
+	FILE *f = kh_command_run(t, "HOSTNAME", blob, bloblen, e);
 
 	if (f == NULL)
 		return -1;
 	kh_scan_stream(f, "KnownHostsCommand", t->kh_name, blob, bloblen, r);
-	return kh_command_close(f, pid, t->kh_command, e);
+	fclose(f);
+	return 0;
 }
 
 /*
@@ -2473,11 +2499,10 @@ static int kh_pref_algs(const struct target *t, char *out, size_t cap, struct er
 	/* The files, then KnownHostsCommand asked for the ORDER: failing, it fails the
 	 * connection, as in ssh. */
 	for (i = 0; i <= t->nkh; i++) {
-		pid_t pid = 0;
 		FILE *f = i < t->nkh ? fopen(t->kh_file[i], "r") : NULL;
 
 		if (i == t->nkh && t->kh_command[0] != '\0' &&
-		    (f = kh_command_open(t, "ORDER", NULL, 0, &pid, e)) == NULL)
+		    (f = kh_command_run(t, "ORDER", NULL, 0, e)) == NULL)
 			return -1;
 		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 			if (kh_split(line, &l) < 0 || !kh_host_matches(l.hosts, t->kh_name))
@@ -2487,9 +2512,7 @@ static int kh_pref_algs(const struct target *t, char *out, size_t cap, struct er
 			else
 				kh_pref_add(known, sizeof(known), t->hostkey, l.type);
 		}
-		if (pid > 0 && kh_command_close(f, pid, t->kh_command, e) < 0)
-			return -1;
-		if (pid == 0 && f != NULL)
+		if (f != NULL)
 			fclose(f);
 	}
 	/* As ssh's order_hostkeyalgs: a CA line for this host puts every certificate

@@ -171,6 +171,18 @@ mcp -o "KnownHostsCommand=$FIX/khc.sh %f %K" khc echo RAN
 fp=$(ssh-keygen -lf <(cut -d' ' -f2- "$FIX/kh.cmd" | head -n 1) | awk '{print $2}')
 check_contains "$(cat "$FIX/khc.args")" "$fp" "KnownHostsCommand %f: the offered key's fingerprint"
 
+# --- a KnownHostsCommand that hangs is killed at ConnectTimeout (ssh would wait: one
+# connection; serve runs every session in one loop, which must not stop)
+printf '#!/bin/sh\nexec sleep 300\n' >"$FIX/khc_hang.sh"
+chmod 755 "$FIX/khc_hang.sh"
+t0=$(ms)
+mcp -o "KnownHostsCommand=$FIX/khc_hang.sh" -o ConnectTimeout=2 khc echo RAN
+check_eq "$RC:$OUT" "255:" "KnownHostsCommand that hangs: exit 255, the command never ran"
+check_contains "$ERR" "timed out" "KnownHostsCommand that hangs: said so"
+if [ $(($(ms) - t0)) -lt 15000 ]; then ok "KnownHostsCommand that hangs: given up within ConnectTimeout's bounds"
+else fail "KnownHostsCommand that hangs: given up within ConnectTimeout's bounds" "$(($(ms) - t0)) ms"; fi
+check_eq "$(pgrep -f "$FIX/khc_hang.sh" || true)" "" "KnownHostsCommand that hangs: killed, not left behind"
+
 # --- -G prints LocalCommand, PermitLocalCommand and KnownHostsCommand as ssh -G
 for args in "-oPermitLocalCommand=yes|-oLocalCommand=echo %h done|h" "-oKnownHostsCommand=$FIX/khc.sh %H|h" "h"; do
 	IFS='|' read -r -a opts <<<"$args"
