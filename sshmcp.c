@@ -469,9 +469,47 @@ static int name_check(const char *host, const char *user, struct err *e)
 static int ring_init(struct ring *r, size_t cap)
 {
 	r->buf = malloc(cap);
-	r->cap = cap;
+	r->cap = r->max = cap;
 	r->head = r->tail = 0;
 	return r->buf == NULL ? -1 : 0;
+}
+
+static void ring_read_at(const struct ring *r, uint64_t off, unsigned char *out, size_t n);
+
+/* A command's output ring: `first` bytes at once, doubled as output needs, `max` at most.
+ * Most commands print a few lines: a full megabyte each cost an mmap and a munmap (musl
+ * maps large blocks) and their TLB shootdowns, per command. */
+static int ring_init_grow(struct ring *r, size_t first, size_t max)
+{
+	if (ring_init(r, first < max ? first : max) < 0)
+		return -1;
+	r->max = max;
+	return 0;
+}
+
+/* Room for `need` bytes, up to max, the held bytes kept at their offsets. Failing to
+ * allocate keeps the ring as it is: it then drops its oldest bytes sooner. */
+static void ring_grow(struct ring *r, size_t need)
+{
+	size_t cap = r->cap;
+	unsigned char *nb;
+	uint64_t off;
+
+	while (cap < need && cap < r->max)
+		cap = cap > r->max / 2 ? r->max : cap * 2;
+	if (cap == r->cap || (nb = malloc(cap)) == NULL)
+		return;
+	for (off = r->tail; off < r->head; ) {
+		size_t pos = (size_t)(off % cap), k = cap - pos;
+
+		if (k > r->head - off)
+			k = (size_t)(r->head - off);
+		ring_read_at(r, off, nb + pos, k);
+		off += k;
+	}
+	free(r->buf);
+	r->buf = nb;
+	r->cap = cap;
 }
 
 static void ring_free(struct ring *r)
@@ -523,6 +561,8 @@ static void ring_append(struct ring *r, const void *data, size_t n)
 {
 	const unsigned char *p = data;
 
+	if (r->cap < r->max && n > r->cap - ring_used(r))
+		ring_grow(r, n > r->max - ring_used(r) ? r->max : ring_used(r) + n);
 	if (n > r->cap) {
 		r->head += n - r->cap;
 		p += n - r->cap;
@@ -2673,22 +2713,22 @@ static int kh_upd_parse(const unsigned char *p, size_t n, const char *algs, stru
 
 	memset(u, 0, sizeof(*u));
 	while (r.off < r.n) {
-		struct kh_upd_key *k = &u->key[u->nkeys];
+		struct kh_upd_key k = { .blob = NULL };
 		size_t i;
 
-		if (kh_rd_str(&r, &k->blob, &k->len) < 0)
+		if (kh_rd_str(&r, &k.blob, &k.len) < 0)
 			return str_copy(why, whycap, "the server's host key list is malformed"), -1;
-		if (kh_blob_type(k->blob, k->len, k->type, sizeof(k->type)) < 0 ||
-		    !kh_upd_type_ok(k->type, algs))
+		if (kh_blob_type(k.blob, k.len, k.type, sizeof(k.type)) < 0 ||
+		    !kh_upd_type_ok(k.type, algs))
 			continue;
 		for (i = 0; i < u->nkeys; i++)
-			if (u->key[i].len == k->len && memcmp(u->key[i].blob, k->blob, k->len) == 0)
+			if (u->key[i].len == k.len && memcmp(u->key[i].blob, k.blob, k.len) == 0)
 				return str_fmt(why, whycap, "received duplicated %s host key",
-				    k->type), -1;
+				    k.type), -1;
 		if (u->nkeys == SSHMCP_HOSTKEYS_MAX)
 			return str_fmt(why, whycap, "the server announced more than %d host keys",
 			    SSHMCP_HOSTKEYS_MAX), -1;
-		u->nkeys++;
+		u->key[u->nkeys++] = k;
 	}
 	return 0;
 }
@@ -15835,7 +15875,8 @@ static struct cmd *srv_cmd_new(struct server *srv, struct shell *sh, const char 
 	if (srv_cmd_limits(srv, sh->alias, e) < 0)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->text = strdup(text)) == NULL ||
-	    ring_init(&c->out, srv->pol.ring_size) < 0 || srv_hist_add(srv, c) < 0) {
+	    ring_init_grow(&c->out, SSHMCP_CMD_RING_FIRST, srv->pol.ring_size) < 0 ||
+	    srv_hist_add(srv, c) < 0) {
 		srv_cmd_free(c);
 		err_set(e, SSHMCP_ERR_BUSY, "too many commands in flight");
 		return NULL;
@@ -18917,7 +18958,7 @@ static int devexec_main(struct cli *cl, const struct dev_profile *p)
 		goto fail;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->text = strdup(cl->command)) == NULL ||
-	    ring_init(&c->out, SSHMCP_CMD_RING) < 0)
+	    ring_init_grow(&c->out, SSHMCP_CMD_RING_FIRST, SSHMCP_CMD_RING) < 0)
 		goto fail;
 	if (p != NULL && dev_attach(sh, p) < 0)
 		goto fail;

@@ -802,6 +802,36 @@ static void test_redact(struct tally *t)
 	redact_free(&r);
 }
 
+/* A command's ring starts small and doubles up to its bound, wrapped bytes kept in order;
+ * at the bound it drops the oldest as a fixed ring does. */
+static void test_ring_grow(struct tally *t)
+{
+	struct ring r;
+	unsigned char want[100], got[100];
+	size_t i;
+
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (unsigned char)('a' + i % 26);
+	check(t, ring_init_grow(&r, 8, 64) == 0 && r.cap == 8 && r.max == 64,
+	    "ring_init_grow: the first size", NULL);
+	ring_append(&r, want, 6);
+	r.tail += 4;                            /* a reader took 4: the next append wraps */
+	ring_append(&r, want + 6, 5);
+	check(t, r.cap == 8 && ring_used(&r) == 7, "ring_init_grow: no growth while it fits", NULL);
+	ring_append(&r, want + 11, 20);         /* 27 held: 8 → 16 → 32, from a wrapped ring */
+	ring_read_at(&r, r.tail, got, ring_used(&r));
+	check(t, r.cap == 32 && ring_used(&r) == 27 && memcmp(got, want + 4, 27) == 0,
+	    "ring_grow: doubles to fit, wrapped bytes kept at their offsets", NULL);
+	ring_append(&r, want + 31, 69);         /* past the bound: the newest 64 stay */
+	ring_read_at(&r, r.tail, got, ring_used(&r));
+	check(t, r.cap == 64 && ring_used(&r) == 64 && r.head == 100 &&
+	    memcmp(got, want + 36, 64) == 0, "ring_grow: at the bound the oldest bytes go", NULL);
+	ring_free(&r);
+	check(t, ring_init_grow(&r, 4096, 100) == 0 && r.cap == 100, "ring_init_grow: a bound under "
+	    "the first size wins", NULL);
+	ring_free(&r);
+}
+
 static void test_ring(struct tally *t)
 {
 	struct ring r;
@@ -832,6 +862,7 @@ static void test_ring(struct tally *t)
 	p = ring_rptr(&r, &n);
 	check(t, n == 4 && memcmp(p, "ijkl", 4) == 0, "read wrapped part", NULL);
 	ring_free(&r);
+	test_ring_grow(t);
 }
 
 static void test_errors(struct tally *t)
