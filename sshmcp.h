@@ -62,7 +62,7 @@
 
 /* serve: sessions, commands, MCP */
 #define SSHMCP_CMD_RING          (1024 * 1024)      /* output ring per command */
-#define SSHMCP_CMD_RING_FIRST    (16 * 1024)        /* ...as first allocated: most output fits */
+#define SSHMCP_CMD_RING_FIRST    4096               /* ...as first allocated: most output fits */
 #define SSHMCP_MAX_BYTES_DEFAULT (64 * 1024)        /* output returned per response */
 #define SSHMCP_MAX_BYTES_MAX     SSHMCP_CMD_RING
 #define SSHMCP_QUEUE_MAX         16                 /* queued commands per session */
