@@ -3064,6 +3064,7 @@ struct sess {
 	int64_t alive_dead;         /* timer: the link is dead if nothing came by then */
 	int alive_sent;             /* keepalives sent since the server last said anything */
 	int alive_paused;           /* idle under t.alive_kernel: TCP's keepalives watch the link */
+	int idle;                   /* a shell with nothing to do (sess_alive_idle) */
 	int64_t last_rx;            /* bytes last came from the server */
 	int hk_ask;                 /* an unknown host key may be put to the MCP client */
 	int hk_asked;               /* the question went out */
@@ -4158,6 +4159,26 @@ static LIBSSH2_FREE_FUNC(conn_free)
 	CONN_POISON(b + 1, n - sizeof(*b));
 }
 
+/* An idle session keeps no packet buffers: what the handshake and the last command left on
+ * the lists goes back to malloc (a session's next command fills them again). */
+static void conn_heap_trim(struct sess *s)
+{
+	struct conn_heap *h;
+	struct conn_free_blk *b;
+	size_t i;
+
+	if (s->ssh == NULL)
+		return;
+	h = conn_heap_of(s->ssh);
+	for (i = 0; i < SSHMCP_HEAP_CLASSES; i++)
+		while ((b = h->free[i]) != NULL) {
+			CONN_UNPOISON(b, malloc_usable_size(b));
+			h->free[i] = b->next;
+			free(b);
+		}
+	h->cached = 0;
+}
+
 static LIBSSH2_REALLOC_FUNC(conn_realloc)
 {
 	void *p;
@@ -5021,7 +5042,12 @@ static int sess_alive(struct sess *s, int64_t now)
  */
 static void sess_alive_idle(struct sess *s, int idle, int64_t now)
 {
-	if (!s->t.alive_kernel || s->alive_paused == idle)
+	if (s->idle == idle)
+		return;
+	s->idle = idle;
+	if (idle)
+		conn_heap_trim(s);
+	if (!s->t.alive_kernel)
 		return;
 	s->alive_paused = idle;
 	if (!idle)
