@@ -213,7 +213,7 @@ if grep -q '^|1|' "$FIX/kh_hashed" && ! grep -q '127.0.0.1' "$FIX/kh_hashed"; th
 	khtest "hashed [127.0.0.1]:port entries (ssh-keygen -H) are honoured" 0 "UserKnownHostsFile $FIX/kh_hashed"
 else fail "fixture: ssh-keygen -H hashed the file" "$(head -c 300 "$FIX/kh_hashed")"; fi
 known_hosts_for KH | awk '{ $1 = "127.0.0.1"; print }' >"$FIX/kh_noport"
-khtest "an entry for 127.0.0.1 without the port does not vouch for [127.0.0.1]:port" 255 \
+khtest "an entry for 127.0.0.1 without the port vouches for [127.0.0.1]:port, as ssh (it looks there when [host]:port has none)" 0 \
 	"UserKnownHostsFile $FIX/kh_noport"
 known_hosts_for KH | sed 's/^/@revoked /' >"$FIX/kh_revoked"
 khtest "@revoked in a second file beats a trusted entry in the first → 255" 255 \
