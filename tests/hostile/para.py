@@ -36,6 +36,7 @@ from paramiko.message import Message
 LIFETIME = 60
 CONTENT = b"hello sftp\n"
 SHELL_USER = None
+SHELL_ID = None     # (uid, gid, home, groups) of SHELL_USER, looked up once at start
 
 
 # ------------------------------------------------------------------ raw channel messages ---
@@ -187,16 +188,21 @@ def real_shell(chan, kind):
     """A bash on a PTY (as SHELL_USER), for the MCP session's shell and sftp cases."""
     pid, fd = pty.fork()
     if pid == 0:
+        # Forked from a process whose other threads serve other connections: only system
+        # calls here (the user was looked up at start; an NSS lookup in this child could meet
+        # a lock another thread held at the fork, and the shell ended at once).
         env = {"PATH": "/usr/bin:/bin", "TERM": "vt100", "LANG": "C.UTF-8"}
         try:
-            if SHELL_USER:
-                pw = pwd.getpwnam(SHELL_USER)
-                os.setgid(pw.pw_gid)
-                os.initgroups(SHELL_USER, pw.pw_gid)
-                os.setuid(pw.pw_uid)
-                env["HOME"] = pw.pw_dir
-                os.chdir(pw.pw_dir)
+            if SHELL_ID:
+                uid, gid, home, groups = SHELL_ID
+                os.setgid(gid)
+                os.setgroups(groups)
+                os.setuid(uid)
+                env["HOME"] = home
+                os.chdir(home)
             os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"], env)
+        except BaseException as e:  # noqa: BLE001 — said on the server's log, then gone
+            os.write(2, f"para.py: real_shell: {e!r}\n".encode())
         finally:
             os._exit(127)
 
@@ -407,13 +413,16 @@ def handle(sock, mode, hostkey):
 
 
 def main():
-    global SHELL_USER
+    global SHELL_USER, SHELL_ID
     if len(sys.argv) < 3:
         print(__doc__ + "exec cases: " + " ".join(EXEC), file=sys.stderr)
         sys.exit(2)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s")
     SHELL_USER = sys.argv[3] if len(sys.argv) > 3 else None
+    if SHELL_USER:
+        pw = pwd.getpwnam(SHELL_USER)
+        SHELL_ID = (pw.pw_uid, pw.pw_gid, pw.pw_dir, os.getgrouplist(SHELL_USER, pw.pw_gid))
     try:
         hostkey = paramiko.ECDSAKey.from_private_key_file(sys.argv[2])
     except paramiko.SSHException:
