@@ -2026,19 +2026,28 @@ static int kh_blob_type(const unsigned char *blob, size_t n, char *out, size_t c
 	return 0;
 }
 
+static void kh_fingerprint_of(const unsigned char h[32], char *out, size_t cap);
+
 /* "SHA256:<unpadded base64>", as ssh prints fingerprints. */
 static void kh_fingerprint(const unsigned char *blob, size_t bloblen, char *out, size_t cap)
 {
 	unsigned char h[32];
-	size_t n;
 
 	(void)mbedtls_sha256(blob, bloblen, h, 0);
+	kh_fingerprint_of(h, out, cap);
+}
+
+/* The same from the SHA-256 already taken. */
+static void kh_fingerprint_of(const unsigned char h[32], char *out, size_t cap)
+{
+	size_t n;
+
 	if (cap < 8) {
 		out[0] = '\0';
 		return;
 	}
 	memcpy(out, "SHA256:", 7);
-	if (b64_encode(h, sizeof(h), out + 7, cap - 7, &n) < 0)
+	if (b64_encode(h, 32, out + 7, cap - 7, &n) < 0)
 		n = 0;
 	while (n > 0 && out[7 + n - 1] == '=')   /* ssh prints fingerprints unpadded */
 		n--;
@@ -2703,6 +2712,17 @@ static int kh_upd_type_ok(const char *type, const char *algs)
 	return str_match_list(algs, type) > 0;
 }
 
+/* The index of the offered key equal to blob, or -1. */
+static int kh_upd_find(const struct kh_upd *u, const unsigned char *blob, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < u->nkeys; i++)
+		if (u->key[i].len == n && memcmp(u->key[i].blob, blob, n) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* The announcement (SSH strings, one public key blob each) into u->key: types we cannot
  * use or that HostKeyAlgorithms leaves out are skipped, as are certificates; the same key
  * twice is an error (ssh gives up then). */
@@ -2714,17 +2734,14 @@ static int kh_upd_parse(const unsigned char *p, size_t n, const char *algs, stru
 	memset(u, 0, sizeof(*u));
 	while (r.off < r.n) {
 		struct kh_upd_key k = { .blob = NULL };
-		size_t i;
 
 		if (kh_rd_str(&r, &k.blob, &k.len) < 0)
 			return str_copy(why, whycap, "the server's host key list is malformed"), -1;
 		if (kh_blob_type(k.blob, k.len, k.type, sizeof(k.type)) < 0 ||
 		    !kh_upd_type_ok(k.type, algs))
 			continue;
-		for (i = 0; i < u->nkeys; i++)
-			if (u->key[i].len == k.len && memcmp(u->key[i].blob, k.blob, k.len) == 0)
-				return str_fmt(why, whycap, "received duplicated %s host key",
-				    k.type), -1;
+		if (kh_upd_find(u, k.blob, k.len) >= 0)
+			return str_fmt(why, whycap, "received duplicated %s host key", k.type), -1;
 		if (u->nkeys == SSHMCP_HOSTKEYS_MAX)
 			return str_fmt(why, whycap, "the server announced more than %d host keys",
 			    SSHMCP_HOSTKEYS_MAX), -1;
@@ -2741,17 +2758,6 @@ static int kh_upd_line(char *work, struct kh_line *l, unsigned char *blob, size_
 	if (kh_split(work, l) < 0 || b64_decode(l->b64, strlen(l->b64), blob, cap, n) < 0)
 		return 0;
 	return 1;
-}
-
-/* The index of the offered key equal to blob, or -1. */
-static int kh_upd_find(const struct kh_upd *u, const unsigned char *blob, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < u->nkeys; i++)
-		if (u->key[i].len == n && memcmp(u->key[i].blob, blob, n) == 0)
-			return (int)i;
-	return -1;
 }
 
 /* ssh's hostspec_is_complex: a wildcard, or more than host,address. */
@@ -2775,10 +2781,12 @@ static void kh_upd_scan_line(struct kh_upd *u, const char *name, char *line, int
 	if (!kh_upd_line(line, &l, blob, sizeof(blob), &n))
 		return;
 	if (!kh_host_matches(l.hosts, name)) {
-		if (pass == 0 && kh_upd_find(u, blob, n) >= 0)
-			u->other_name = 1;
+		if (pass == 0) {
+			u->other_name |= kh_upd_find(u, blob, n) >= 0;
+			return;
+		}
 		(void)mbedtls_sha256(blob, n, h, 0);
-		for (i = 0; pass == 1 && i < u->nold; i++)
+		for (i = 0; i < u->nold; i++)
 			u->old_elsewhere |= memcmp(h, u->old[i], sizeof(h)) == 0;
 		return;
 	}
@@ -2938,7 +2946,7 @@ out:
 /* What ssh logs first (at -v), then each user file rewritten. */
 static void kh_upd_apply(const struct target *t, struct kh_upd *u, const struct log *lg)
 {
-	char fp[64], b64[64];
+	char fp[64];
 	size_t i;
 	int f;
 
@@ -2950,13 +2958,9 @@ static void kh_upd_apply(const struct target *t, struct kh_upd *u, const struct 
 		    fp);
 	}
 	for (i = 0; i < u->nold; i++) {
-		size_t n = 0;
-
-		(void)b64_encode(u->old[i], sizeof(u->old[i]), b64, sizeof(b64), &n);
-		while (n > 0 && b64[n - 1] == '=')
-			b64[--n] = '\0';
-		log_msg(lg, LOG_DEBUG1, "Deprecating obsolete hostkey: %s SHA256:%s",
-		    kh_type_label(u->old_type[i]), b64);
+		kh_fingerprint_of(u->old[i], fp, sizeof(fp));
+		log_msg(lg, LOG_DEBUG1, "Deprecating obsolete hostkey: %s %s",
+		    kh_type_label(u->old_type[i]), fp);
 	}
 	for (f = 0; f < t->nkh_user; f++)
 		if (kh_upd_file(t, u, f, lg) < 0)
