@@ -3036,6 +3036,7 @@ struct sess {
 	pid_t res_pid;              /* the resolver child, while it runs */
 	int res_fd;                 /* its pipe, polled by the loop */
 	int fd;
+	int quickack;               /* fd is TCP: every read acknowledged at once (conn_recv) */
 	short revents;              /* from the last poll, for the connect check */
 	LIBSSH2_SESSION *ssh;
 	LIBSSH2_CHANNEL *ch;
@@ -3607,6 +3608,7 @@ static enum step_rc conn_connecting(struct sess *s, int64_t now)
 	}
 	/* Interactive traffic: small writes must not wait for Nagle. */
 	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->quickack = 1;
 	if (s->t.alive_kernel)
 		conn_alive_kernel(s);
 	log_msg(s->log, LOG_DEBUG1, "Connection established to %s port %d.", s->t.host, s->t.port);
@@ -3803,6 +3805,21 @@ static void conn_alive_arm(struct sess *s, int64_t now)
 	    SSHMCP_ALIVE_REPLY_MS;
 }
 
+/*
+ * An sshd that runs no terminal leaves Nagle on, and it often writes two small packets in a
+ * row (the host keys announcement, then the channel's confirmation): the second waits until
+ * the first is acknowledged, and our kernel delays that acknowledgement up to 40 ms, as we
+ * have nothing to send. Acknowledging every read at once costs one system call a read and
+ * took a handshake from 128 to 81 ms. Linux clears the flag by itself, hence once a read.
+ */
+static void conn_quickack(struct sess *s, libssh2_socket_t fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)) < 0)
+		s->quickack = 0;
+}
+
 /* libssh2's reads go through here so we know when the server last said anything: a link
  * that stays silent through ServerAliveCountMax keepalives is dead. Same contract as
  * libssh2's own: bytes read, or -errno. */
@@ -3815,6 +3832,8 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 		log_msg(s->log, LOG_DEBUG1, "recv: %s", strerror(errno));
 	if (n < 0)
 		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
+	if (n > 0 && s->quickack)
+		conn_quickack(s, socket);
 	if (n > 0)
 		conn_alive_arm(s, time_ms());
 	return n;
@@ -10416,7 +10435,7 @@ static void shell_files_end(struct shell *sh)
  */
 struct pol_rule {
 	regex_t re;
-	char src[SSHMCP_LINE_MAX];          /* "pattern (file:line)" for refusal messages */
+	char *src;                          /* "pattern (file:line)" for refusal messages */
 };
 
 struct policy {
@@ -12257,18 +12276,25 @@ static void pol_init(struct policy *p)
 	p->scratch = pol_split_new();       /* NULL: each check allocates its own */
 }
 
+static void pol_rules_free(struct pol_rule *r, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		regfree(&r[i].re);
+		free(r[i].src);
+	}
+}
+
 static void pol_free(struct policy *p)
 {
 	int i;
 
 	for (i = 0; i < p->nallow_host; i++)
 		free(p->allow_host[i]);
-	for (i = 0; i < p->nallow; i++)
-		regfree(&p->allow[i].re);
-	for (i = 0; i < p->ndeny; i++)
-		regfree(&p->deny[i].re);
-	for (i = 0; i < p->nconfirm; i++)
-		regfree(&p->confirm[i].re);
+	pol_rules_free(p->allow, p->nallow);
+	pol_rules_free(p->deny, p->ndeny);
+	pol_rules_free(p->confirm, p->nconfirm);
 	free(p->audit_path);
 	free(p->log_path);
 	free(p->ssh_config);
@@ -12288,19 +12314,27 @@ static int pol_add_rule(struct policy *p, enum pol_key key, const char *re, cons
     struct err *e)
 {
 	int *n = key == PK_DENYCMD ? &p->ndeny : key == PK_CONFIRMCMD ? &p->nconfirm : &p->nallow;
-	struct pol_rule *r = key == PK_DENYCMD ? &p->deny[*n] : key == PK_CONFIRMCMD ?
-		&p->confirm[*n] : &p->allow[*n];
+	struct pol_rule *r;
+	char src[SSHMCP_LINE_MAX];
 
 	if (*n >= SSHMCP_POLICY_MAX) {
 		err_set(e, SSHMCP_ERR_USAGE, "%s: too many command rules (%d)", where,
 		    SSHMCP_POLICY_MAX);
 		return -1;
 	}
+	r = key == PK_DENYCMD ? &p->deny[*n] : key == PK_CONFIRMCMD ? &p->confirm[*n] :
+		&p->allow[*n];
+	(void)str_fmt(src, sizeof(src), "'%.200s' (%s)", re, where);
+	if ((r->src = strdup(src)) == NULL) {
+		err_set(e, SSHMCP_ERR_NOMEM, "%s: out of memory", where);
+		return -1;
+	}
 	if (regcomp(&r->re, re, REG_EXTENDED | REG_NOSUB) != 0) {
+		free(r->src);
+		r->src = NULL;
 		err_set(e, SSHMCP_ERR_USAGE, "%s: bad regular expression '%s'", where, re);
 		return -1;
 	}
-	(void)str_fmt(r->src, sizeof(r->src), "'%.200s' (%s)", re, where);
 	(*n)++;
 	return 0;
 }

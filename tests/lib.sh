@@ -35,7 +35,7 @@ T_LOCK=/tmp/.sshmcp-tests.lock
 T_TAG="sshmcp-test-$$"           # comment on every key we install, to remove exactly ours
 
 PASS=0 FAIL=0 NUM=0
-_PIDS=() _NETNS=() _LINKS=()
+_PIDS=() _NETNS=() _LINKS=() _CGROUPS=()   # _CGROUPS: directories of cgroups we made
 _NETNS_COUNT=0
 
 # ============================================================ assertions ===
@@ -173,6 +173,10 @@ _cleanup() {
 	for p in "${_PIDS[@]}"; do _kill_tree "$p"; done
 	for p in "${_NETNS[@]}"; do ip netns del "$p" 2>/dev/null; done
 	for p in "${_LINKS[@]}"; do ip link del "$p" 2>/dev/null; done
+	for p in "${_CGROUPS[@]}"; do   # whatever is left in it is ours: its processes go first
+		[ ! -e "$p/cgroup.kill" ] || echo 1 >"$p/cgroup.kill" 2>/dev/null
+		wait_for 3 rmdir "$p" 2>/dev/null
+	done
 	_untag_user_keys
 	[ -z "${_SUDOERS_FILE-}" ] || rm -f "$_SUDOERS_FILE"
 	[ -z "${_SUDO_LOCK_FD-}" ] || exec {_SUDO_LOCK_FD}>&-
