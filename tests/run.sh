@@ -31,15 +31,17 @@ for unit in ${UNIT-}; do
 done
 
 if [ $# -eq 0 ]; then set -- "$TESTS_DIR"/[0-9][0-9]-*.sh; fi
-# Scripts run TEST_JOBS at a time (each has its own fixture: servers, ports, namespaces);
-# their output is shown whole and in order, each as it finishes.
+# Scripts run TEST_JOBS at a time (each has its own fixture: servers, ports, namespaces): a
+# pool, the next script starting as soon as any finishes, so one long script holds up no
+# others; their output is shown whole and in order, each as soon as it and those before
+# it have finished.
 JOBS=${TEST_JOBS:-1}
 logs=$(mktemp -d /tmp/sshmcp-run.XXXXXX) || exit 1
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$log" "$logs"' EXIT
 trap 'exit 130' INT TERM
 names=("$@")
-n=${#names[@]} next=0
-declare -A pid_of
+n=${#names[@]}
+declare -A index_of state        # state[k]: 1 finished, skip (no such file)
 start_script() {
 	local k=$1
 	# setsid: the script's own session, so its cleanup runs even when we are interrupted
@@ -47,15 +49,10 @@ start_script() {
 	  timeout -k 10 600 setsid -w bash "${names[$k]}" </dev/null >"$logs/$k.log" 2>&1
 	  echo $? >"$logs/$k.rc"
 	  echo $((SECONDS - t0)) >"$logs/$k.secs" ) &
-	pid_of[$k]=$!
+	index_of[$!]=$k
 }
-for ((k = 0; k < n; k++)); do
-	while [ "$next" -lt "$n" ] && [ $((next - k)) -lt "$JOBS" ]; do
-		[ -f "${names[$next]}" ] && start_script "$next"
-		next=$((next + 1))
-	done
-	[ -f "${names[$k]}" ] || continue
-	wait "${pid_of[$k]}"
+show_script() {
+	local k=$1 rc counts p f
 	echo "# ---- $(basename "${names[$k]}") ($(cat "$logs/$k.secs" 2>/dev/null || echo '?') s)"
 	cat "$logs/$k.log"
 	rc=$(cat "$logs/$k.rc" 2>/dev/null || echo 1)
@@ -70,6 +67,33 @@ for ((k = 0; k < n; k++)); do
 		echo "not ok - $(basename "${names[$k]}") crashed (exit $rc)"
 		failed=$((failed + 1))
 	fi
+}
+next=0 shown=0 running=0
+while [ "$shown" -lt "$n" ]; do
+	while [ "$next" -lt "$n" ] && [ "$running" -lt "$JOBS" ]; do
+		if [ -f "${names[$next]}" ]; then
+			start_script "$next"
+			running=$((running + 1))
+		else
+			state[$next]=skip
+		fi
+		next=$((next + 1))
+	done
+	if [ "$running" -gt 0 ]; then
+		finished=
+		wait -n -p finished
+		if [ -n "$finished" ]; then
+			state[${index_of[$finished]}]=1
+			running=$((running - 1))
+		elif [ -z "$(jobs -p)" ]; then   # none left to wait for: what did not say is lost
+			for ((k = shown; k < next; k++)); do state[$k]=${state[$k]-1}; done
+			running=0
+		fi
+	fi
+	while [ "$shown" -lt "$n" ] && [ -n "${state[$shown]-}" ]; do
+		[ "${state[$shown]}" = skip ] || show_script "$shown"
+		shown=$((shown + 1))
+	done
 done
 
 echo "$passed passed, $failed failed"
