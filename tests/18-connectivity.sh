@@ -42,7 +42,7 @@ ip netns exec "$J2_NS" ip addr add "$TA_ADDR/30" dev "$VA" && ip netns exec "$J2
 	ip netns exec "$NS_B" ip link set lo up || die "namespace B addressing"
 _sshd_config TARGET "$TARGET_ADDR" 22
 : >"$FIX/TARGET.sshd.log"
-ip netns exec "$NS_B" $SSHD -D -f "$FIX/TARGET.sshd_config" -E "$FIX/TARGET.sshd.log" &
+ip netns exec "$NS_B" $SSHD "${SSHD_RUN[@]}" -f "$FIX/TARGET.sshd_config" -E "$FIX/TARGET.sshd.log" &
 _track $!
 wait_for 5 grep -q "Server listening on $TARGET_ADDR port 22" "$FIX/TARGET.sshd.log" ||
 	die "sshd in $NS_B did not start" "$(tail "$FIX/TARGET.sshd.log")"
