@@ -3606,9 +3606,9 @@ static enum step_rc conn_connecting(struct sess *s, int64_t now)
 		    s->t.port, strerror(soerr));
 		return STEP_FAIL;
 	}
-	/* Interactive traffic: small writes must not wait for Nagle. */
-	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->quickack = 1;
+	/* Interactive traffic: small writes must not wait for Nagle. A link that takes TCP's
+	 * options (not a jump host's socketpair) also has its reads acknowledged at once. */
+	s->quickack = setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
 	if (s->t.alive_kernel)
 		conn_alive_kernel(s);
 	log_msg(s->log, LOG_DEBUG1, "Connection established to %s port %d.", s->t.host, s->t.port);
@@ -3832,10 +3832,11 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 		log_msg(s->log, LOG_DEBUG1, "recv: %s", strerror(errno));
 	if (n < 0)
 		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
-	if (n > 0 && s->quickack)
-		conn_quickack(s, socket);
-	if (n > 0)
+	if (n > 0) {
+		if (s->quickack)
+			conn_quickack(s, socket);
 		conn_alive_arm(s, time_ms());
+	}
 	return n;
 }
 

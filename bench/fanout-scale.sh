@@ -6,10 +6,11 @@
 # every CPU to themselves and no client at all. What they spent is counted by a cgroup (v2)
 # the listeners are put in, which every process of theirs inherits; without one, from what
 # the listeners reaped (cutime + cstime), which misses each connection's post-auth process
-# and its shell: sshd's monitor exits without waiting for them. Per run: sshmcp's wall and CPU time, the
-# servers' CPU, and the ratio wall / servers alone (issue 20's goal: <= 1.5). RUNS (default 3)
-# runs after a warm-up, medians; FANOUT (default: sshmcp's, 64) for --fanout. With XARGS=1,
-# `xargs -P 64 ssh` over the same names (curve25519-sha256, the kex sshmcp picks) once too.
+# and its shell: sshd's monitor exits without waiting for them. Per run: sshmcp's wall and
+# CPU time, the servers' CPU, and the ratio wall / servers alone (issue 20's goal: <= 1.5).
+# RUNS (default 3) runs after a warm-up, medians; FANOUT (default: sshmcp's, 64) for --fanout.
+# With XARGS=1, `xargs -P 64 ssh` over the same names (curve25519-sha256, the kex sshmcp
+# picks) once too.
 # Not a test: no thresholds. Everything under timeout; what starts is stopped by PID.
 . "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-3}
