@@ -217,6 +217,8 @@ $(OPENSSH10): tools/deps.sh | $(BUILD)/.tools
 
 # Test scripts run this many at a time (each has its own servers, ports and namespaces).
 TEST_JOBS ?= 3
+# check-asan's bulk transfers (tests/lib.sh BULK_MB): its build is about 8 times slower
+ASAN_BULK_MB ?= 8
 export TEST_JOBS
 
 UNITS      = $(BUILD)/unit $(BUILD)/unit_json
@@ -235,6 +237,7 @@ test: sshmcp $(UNITS) $(BUILD)/crypto $(BUILD)/pq $(BUILD)/aead $(BUILD)/polspli
 check-asan: $(ASAN)/sshmcp $(ASAN_UNITS) $(ASAN)/crypto $(ASAN)/pq $(ASAN)/aead $(ASAN)/polsplit \
   $(ASAN)/screen_cmp $(OPENSSH10) $(MCP_SDK_PKG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \
+	BULK_MB=$(ASAN_BULK_MB) \
 	SSHMCP=$(CURDIR)/$(ASAN)/sshmcp SSHMCP_ASAN= CRYPTO=$(CURDIR)/$(ASAN)/crypto PQ=$(CURDIR)/$(ASAN)/pq \
 	AEAD=$(CURDIR)/$(ASAN)/aead \
 	POLSPLIT=$(CURDIR)/$(ASAN)/polsplit SCREEN_CMP=$(CURDIR)/$(ASAN)/screen_cmp \

@@ -3036,7 +3036,8 @@ struct sess {
 	pid_t res_pid;              /* the resolver child, while it runs */
 	int res_fd;                 /* its pipe, polled by the loop */
 	int fd;
-	int quickack;               /* fd is TCP: every read acknowledged at once (conn_recv) */
+	int quickack;               /* fd is TCP: reads acknowledged at once (conn_recv) */
+	int ack_owed;               /* a full read took data; the ACK goes with the next short one */
 	short revents;              /* from the last poll, for the connect check */
 	LIBSSH2_SESSION *ssh;
 	LIBSSH2_CHANNEL *ch;
@@ -3088,6 +3089,7 @@ struct sess {
 	int tun_fd;                 /* our end of the socketpair libssh2 reads as its socket */
 	int wfd;                    /* ProxyCommand: the pipe libssh2 writes; -1 when fd is both */
 	struct ring tun_up, tun_down;   /* socketpair -> channel, channel -> socketpair */
+	int in_win_shut, tun_win_shut;  /* the last write of in, tun_up stopped at a closed window */
 	int env_i;                  /* OPEN_ENV: the next SetEnv/SendEnv variable */
 	LIBSSH2_CHANNEL *agent_new[SSHMCP_AGENT_PENDING];  /* -A: opened by the server, not yet */
 	int nagent_new;                                    /* taken by the forwarding section */
@@ -3266,6 +3268,24 @@ static enum step_rc conn_jump(struct sess *s, int64_t now)
 }
 
 /* Move bytes between the jump channel and our socketpair, both ways, as far as they go. */
+/* A channel write's EAGAIN came from a closed window (not a full socket, not a key
+ * exchange under way). */
+static int chan_window_shut(LIBSSH2_CHANNEL *ch, ssize_t rc)
+{
+	return rc == LIBSSH2_ERROR_EAGAIN && libssh2_channel_window_write_ex(ch, NULL) == 0;
+}
+
+/* A write that stopped at a closed window is due again: the window is open, and no packet
+ * waits half sent. The WINDOW_ADJUST that opened it may have been read by another call
+ * (this channel's read, another channel's, a keepalive's), and poll wakes for none of that:
+ * the session would sleep with the data in hand while the server waits for it (an -R
+ * download stalled so, about once in some hundred windows under load). */
+static int chan_write_due(LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *ch, int win_shut)
+{
+	return win_shut && ch != NULL && libssh2_channel_window_write_ex(ch, NULL) > 0 &&
+	    !(libssh2_session_block_directions(ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND);
+}
+
 static void conn_pump(struct sess *s)
 {
 	size_t n;
@@ -3294,11 +3314,14 @@ static void conn_pump(struct sess *s)
 			break;
 		ring_commit(&s->tun_up, (size_t)k);
 	}
+	s->tun_win_shut = 0;
 	while (ring_used(&s->tun_up) > 0) {
 		const unsigned char *r = ring_rptr(&s->tun_up, &n);
 
-		if ((k = libssh2_channel_write(s->tun, (const char *)r, n)) <= 0)
+		if ((k = libssh2_channel_write(s->tun, (const char *)r, n)) <= 0) {
+			s->tun_win_shut = chan_window_shut(s->tun, k);
 			break;
+		}
 		ring_consume(&s->tun_up, (size_t)k);
 	}
 	if (libssh2_channel_eof(s->tun) == 1 && ring_used(&s->tun_down) == 0)
@@ -3809,8 +3832,11 @@ static void conn_alive_arm(struct sess *s, int64_t now)
  * An sshd that runs no terminal leaves Nagle on, and it often writes two small packets in a
  * row (the host keys announcement, then the channel's confirmation): the second waits until
  * the first is acknowledged, and our kernel delays that acknowledgement up to 40 ms, as we
- * have nothing to send. Acknowledging every read at once costs one system call a read and
- * took a handshake from 128 to 81 ms. Linux clears the flag by itself, hence once a read.
+ * have nothing to send. Acknowledging at once took a handshake from 128 to 81 ms. Linux
+ * clears the flag by itself, so it is set again whenever a read leaves the socket empty (a
+ * short read, or EAGAIN after full ones): that is when we would wait. Not after every read:
+ * libssh2 reads the version exchange a byte at a time, and a server's 1 MB preamble cost a
+ * million system calls more.
  */
 static void conn_quickack(struct sess *s, libssh2_socket_t fd)
 {
@@ -3830,10 +3856,17 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 
 	if (n < 0 && errno != EAGAIN)
 		log_msg(s->log, LOG_DEBUG1, "recv: %s", strerror(errno));
-	if (n < 0)
-		return -(errno == EWOULDBLOCK ? EAGAIN : errno);
+	if (n < 0) {
+		int err = errno == EWOULDBLOCK ? EAGAIN : errno;
+
+		if (err == EAGAIN && s->ack_owed && s->quickack)
+			conn_quickack(s, socket);
+		s->ack_owed = 0;
+		return -err;
+	}
 	if (n > 0) {
-		if (s->quickack)
+		s->ack_owed = (size_t)n == length;
+		if (!s->ack_owed && s->quickack)
 			conn_quickack(s, socket);
 		conn_alive_arm(s, time_ms());
 	}
@@ -4955,13 +4988,16 @@ static int sess_read_stream(struct sess *s, int stream)
 /* Ring -> channel; then EOF once local stdin ended and everything went out. */
 static int sess_write_stdin(struct sess *s)
 {
+	s->in_win_shut = 0;
 	while (ring_used(&s->in) > 0) {
 		size_t n;
 		const unsigned char *p = ring_rptr(&s->in, &n);
 		ssize_t w = libssh2_channel_write_ex(s->ch, 0, (const char *)p, n);
 
-		if (w == LIBSSH2_ERROR_EAGAIN)
+		if (w == LIBSSH2_ERROR_EAGAIN) {
+			s->in_win_shut = chan_window_shut(s->ch, w);
 			return 0;
+		}
 		if (w < 0 && !sess_link_error((int)w)) {
 			/* The remote side closed its stdin (the command ended): drop the rest. */
 			ring_consume(&s->in, ring_used(&s->in));
@@ -5380,6 +5416,9 @@ static int64_t sess_deadline(const struct sess *s)
 		if (avail > 0)
 			d = 0;
 	}
+	if ((s->state == SESS_RUNNING && chan_write_due(s->ssh, s->ch, s->in_win_shut)) ||
+	    (s->via != NULL && chan_write_due(s->via->ssh, s->tun, s->tun_win_shut)))
+		d = 0;
 	return d;
 }
 
@@ -17621,6 +17660,7 @@ struct fwd_conn {
 	size_t nsocks;
 	int socks5_greeted;
 	int l_eof, eof_sent, r_eof, wr_shut;
+	int win_shut;                   /* the last write stopped at a closed window */
 	int64_t close_deadline;
 };
 
@@ -18281,12 +18321,15 @@ static int fwd_up(struct fwd_conn *fc)
 			fc->l_eof = 1;
 	}
 	fc->rrev = 0;
+	fc->win_shut = 0;
 	while (ring_used(&fc->up) > 0) {
 		const unsigned char *r = ring_rptr(&fc->up, &n);
 
 		k = libssh2_channel_write(fc->ch, (const char *)r, n);
-		if (k == LIBSSH2_ERROR_EAGAIN)
+		if (k == LIBSSH2_ERROR_EAGAIN) {
+			fc->win_shut = chan_window_shut(fc->ch, k);
 			return 0;
+		}
 		if (k < 0)
 			return -1;
 		ring_consume(&fc->up, (size_t)k);
@@ -18664,9 +18707,11 @@ static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 			loop_add(l, fc->rfd, rd, LOOP_FWD_R, fc);
 			loop_add(l, fc->wfd, wr, LOOP_FWD_W, fc);
 		}
-		/* Queued for a channel, or data libssh2 already holds: no sleeping. */
+		/* Queued for a channel, data libssh2 already holds, or data for a window another
+		 * call reopened: no sleeping. */
 		if (fc->st == FC_QUEUED || (fc->ch != NULL && ring_space(&fc->down) > 0 &&
-		    (libssh2_channel_window_read_ex(fc->ch, &avail, NULL), avail > 0)))
+		    (libssh2_channel_window_read_ex(fc->ch, &avail, NULL), avail > 0)) ||
+		    (fc->st == FC_OPEN && chan_write_due(s->ssh, fc->ch, fc->win_shut)))
 			l->deadline = 0;
 		if (fc->st == FC_CLOSING && fc->close_deadline < l->deadline)
 			l->deadline = fc->close_deadline;

@@ -1,14 +1,14 @@
 #!/bin/bash
 # 16-ciphers: a user moves bulk data over each cipher sshmcp offers — AES-GCM (RFC 5647 as
 # OpenSSH does it, patches/libssh2-0002-mbedtls-aes-gcm.patch), chacha20-poly1305 and
-# AES-CTR — against servers that allow only that cipher: 50 MiB each way, byte-exact; the
-# AEAD ciphers once per implementation (patches/libssh2-0004-fast-aead.patch: SIMD, AES-NI,
-# and the portable code, chosen with SSHMCP_AEAD_IMPL). A man in the middle who changes one
-# byte of a GCM packet ends the session; no altered byte reaches stdout. Private keys
-# encrypted with AES-GCM load. Dropbear, where it has GCM.
+# AES-CTR — against servers that allow only that cipher: BULK_MB MiB each way (tests/lib.sh),
+# byte-exact; the AEAD ciphers once per implementation (patches/libssh2-0004-fast-aead.patch:
+# SIMD, AES-NI, and the portable code, chosen with SSHMCP_AEAD_IMPL). A man in the middle who
+# changes one byte of a GCM packet ends the session; no altered byte reaches stdout. Private
+# keys encrypted with AES-GCM load. Dropbear, where it has GCM.
 . "$(dirname "$0")/lib.sh"
 
-SIZE_MB=50
+SIZE_MB=$BULK_MB
 FILE=$FIX/data.bin
 head -c "${SIZE_MB}M" /dev/urandom >"$FILE"
 chmod 644 "$FILE"
@@ -129,12 +129,12 @@ try:
 except OSError:     # a reset: the client gave up on the session, as it should
     pass
 EOF
-# The relay fronts section 1's aes128-gcm-only sshd. Packet 400 lies some MiB into the
-# download (OpenSSH sends 32 KiB data packets).
+# The relay fronts section 1's aes128-gcm-only sshd. The packet it spoils lies a quarter into
+# the download (OpenSSH sends 32 KiB data packets: 32 a MiB).
 gport=Caes128_gcm_openssh_com_PORT gkeys=Caes128_gcm_openssh_com_HOSTKEYS
 for mode in data tag; do
 	rm -f "$FIX/px.port"
-	"$PY" "$FIX/tamper.py" "$FIX/px.port" "${!gport}" "$mode" 400 &
+	"$PY" "$FIX/tamper.py" "$FIX/px.port" "${!gport}" "$mode" $((SIZE_MB * 8)) &
 	_track $!
 	wait_for 5 test -s "$FIX/px.port" || die "tamper relay did not start"
 	_export PX_ADDR 127.0.0.1; _export PX_PORT "$(cat "$FIX/px.port")"

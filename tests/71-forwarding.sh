@@ -1,7 +1,8 @@
 #!/bin/bash
 # 71-forwarding: a user forwards ports with `sshmcp exec` as with ssh: -L to a web server
 # behind the host, -D as a SOCKS proxy for curl, -R to publish a local service on the far
-# side; 50 MB each way, checked by sha256, side by side with OpenSSH on the same server.
+# side; BULK_MB megabytes each way (tests/lib.sh), checked by sha256, side by side with OpenSSH
+# on the same server.
 # ExitOnForwardFailure, ClearAllForwardings and -g behave as ssh's.
 . "$(dirname "$0")/lib.sh"
 
@@ -9,10 +10,10 @@ sshd_start MAIN
 trust MAIN
 ssh_alias h MAIN
 
-# The services: a web server with 50 MB to fetch, and a sink that answers the sha256 of what
+# The services: a web server with BULK_MB megabytes to fetch, and a sink that answers the sha256 of what
 # it read once the client half-closes (so EOF must travel through the tunnel).
 mkdir -p "$FIX/www"
-head -c 50M /dev/urandom >"$FIX/www/rand50"
+head -c "${BULK_MB}M" /dev/urandom >"$FIX/www/rand50"
 WANT=$(sha256sum <"$FIX/www/rand50" | cut -d' ' -f1)
 HP=$(free_port)
 "$PY" -m http.server --bind 127.0.0.1 --directory "$FIX/www" "$HP" >"$FIX/http.log" 2>&1 &
@@ -76,7 +77,7 @@ stop() {
 OSSH=(ssh -F "$SSH_CONFIG" -o BatchMode=yes -o IdentitiesOnly=yes)
 MCP=("$SSHMCP" exec)
 
-# --- -L: fetch 50 MB and send 50 MB through the tunnel, ssh and sshmcp alike
+# --- -L: fetch and send BULK_MB megabytes through the tunnel, ssh and sshmcp alike
 for who in ossh mcp; do
 	if [ "$who" = ossh ]; then cli=("${OSSH[@]}"); else cli=("${MCP[@]}"); fi
 	LP=$(free_port) LP2=$(free_port)
@@ -84,9 +85,9 @@ for who in ossh mcp; do
 	if wait_for 15 nc -z 127.0.0.1 "$LP"; then ok "$who -N -L: listening"
 	else fail "$who -N -L: listening" "$(cat "$FIX/L.err")"; fi
 	T=120 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
-	check_eq "${OUT%% *}" "$WANT" "$who -L: 50 MB fetched through the tunnel, same sha256"
+	check_eq "${OUT%% *}" "$WANT" "$who -L: $BULK_MB MB fetched through the tunnel, same sha256"
 	T=120 run "$PY" "$FIX/send.py" "$LP2" "$FIX/www/rand50"
-	check_eq "$OUT" "$WANT" "$who -L: 50 MB sent through the tunnel, half-closed, same sha256"
+	check_eq "$OUT" "$WANT" "$who -L: $BULK_MB MB sent through the tunnel, half-closed, same sha256"
 	T=120 run sh -c 'for i in 1 2 3 4 5 6; do curl -sf "http://127.0.0.1:$1/rand50" | sha256sum & done; wait' sh "$LP"
 	check_eq "$(sort -u <<<"$OUT" | cut -d' ' -f1)" "$WANT" "$who -L: six fetches at once, all whole"
 	check_eq "$(grep -c . <<<"$OUT")" 6 "$who -L: six fetches at once, six answers"
@@ -109,7 +110,7 @@ LP=$(free_port)
 bg C "${MCP[@]}" -L "$LP:127.0.0.1:$HP" h 'sleep 4; echo CMD-DONE'
 wait_for 15 nc -z 127.0.0.1 "$LP"
 T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
-check_eq "${OUT%% *}" "$WANT" "-L with a command: the tunnel carries 50 MB while it runs"
+check_eq "${OUT%% *}" "$WANT" "-L with a command: the tunnel carries $BULK_MB MB while it runs"
 wait "$C_PID"; rc=$?
 check_exit "$rc" 0 "-L with a command: the command's status"
 check_eq "$(cat "$FIX/C.out")" CMD-DONE "-L with a command: the command's output"
@@ -125,7 +126,7 @@ for who in ossh mcp; do
 		case $proto in *hostname|socks4a) host=localhost ;; esac
 		T=120 run sh -c 'curl -sf --"$1" "127.0.0.1:$2" "http://$3:$4/rand50" | sha256sum' sh \
 			"$proto" "$DP" "$host" "$HP"
-		check_eq "${OUT%% *}" "$WANT" "$who -D: curl --$proto fetches 50 MB, same sha256"
+		check_eq "${OUT%% *}" "$WANT" "$who -D: curl --$proto fetches $BULK_MB MB, same sha256"
 	done
 	stop D
 done
@@ -147,25 +148,25 @@ for who in ossh mcp; do
 	bg R "${cli[@]}" -N -R "$RP:127.0.0.1:$HP" h
 	wait_for 15 nc -z 127.0.0.1 "$RP" || fail "$who -R: the server listens" "$(cat "$FIX/R.err")"
 	T=120 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
-	check_eq "${OUT%% *}" "$WANT" "$who -R: 50 MB fetched from the far side's port, same sha256"
+	check_eq "${OUT%% *}" "$WANT" "$who -R: $BULK_MB MB fetched from the far side's port, same sha256"
 	stop R
 done
 RP=$(free_port)
 bg R "${MCP[@]}" -N -R "$RP:127.0.0.1:$SP" h
 wait_for 15 nc -z 127.0.0.1 "$RP"
 T=120 run "$PY" "$FIX/send.py" "$RP" "$FIX/www/rand50"
-check_eq "$OUT" "$WANT" "-R: 50 MB sent to the far side's port, half-closed, same sha256"
+check_eq "$OUT" "$WANT" "-R: $BULK_MB MB sent to the far side's port, half-closed, same sha256"
 stop R
 bg R "${MCP[@]}" -N -R "0:127.0.0.1:$HP" h
 wait_for 15 grep -q "Allocated port" "$FIX/R.err"
 RP=$(sed -n 's/.*Allocated port \([0-9]*\) .*/\1/p' "$FIX/R.err")
 check_contains "$(cat "$FIX/R.err")" "Allocated port $RP for remote forward to 127.0.0.1:$HP" "-R 0: ssh's line names the port"
 T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
-check_eq "${OUT%% *}" "$WANT" "-R 0: the allocated port carries 50 MB"
+check_eq "${OUT%% *}" "$WANT" "-R 0: the allocated port carries $BULK_MB MB"
 stop R
 
 # --- Unix sockets: -L /path:host:port, -L port:/path, -L /path:/path, -R port:/path,
-#     -R /path:host:port, -R /path:/path, 50 MB each checked by sha256, as ssh. The far
+#     -R /path:host:port, -R /path:/path, BULK_MB megabytes each checked by sha256, as ssh. The far
 #     side's socket belongs to the sink (sink.py on a path); sshd reaches it as the test
 #     user. StreamLocalBindUnlink replaces a socket left behind.
 mkdir -p "$FIX/u" && chmod 777 "$FIX/u"
@@ -183,17 +184,17 @@ for who in ossh mcp; do
 	wait_for 15 nc -z 127.0.0.1 "$LP"
 	wait_for 15 test -S "$FIX/u/r2-$who.sock"
 	T=60 run sh -c 'curl -sf --unix-socket "$1" "http://x/rand50" | sha256sum' sh "$FIX/u/web-$who.sock"
-	check_eq "${OUT%% *}" "$WANT" "$who -L /path:host:port: curl through the local socket, 50 MB"
+	check_eq "${OUT%% *}" "$WANT" "$who -L /path:host:port: curl through the local socket, $BULK_MB MB"
 	T=60 run "$PY" "$FIX/send.py" "$LP" "$FIX/www/rand50"
-	check_eq "$OUT" "$WANT" "$who -L port:/path: 50 MB to the far side's socket, half-closed"
+	check_eq "$OUT" "$WANT" "$who -L port:/path: $BULK_MB MB to the far side's socket, half-closed"
 	T=60 run "$PY" "$FIX/send.py" "$FIX/u/l-$who.sock" "$FIX/www/rand50"
-	check_eq "$OUT" "$WANT" "$who -L /path:/path: 50 MB socket to socket"
+	check_eq "$OUT" "$WANT" "$who -L /path:/path: $BULK_MB MB socket to socket"
 	T=60 run "$PY" "$FIX/send.py" "$RP" "$FIX/www/rand50"
-	check_eq "$OUT" "$WANT" "$who -R port:/path: 50 MB from the far port to our socket"
+	check_eq "$OUT" "$WANT" "$who -R port:/path: $BULK_MB MB from the far port to our socket"
 	T=60 run sh -c 'curl -sf --unix-socket "$1" "http://x/rand50" | sha256sum' sh "$FIX/u/r-$who.sock"
-	check_eq "${OUT%% *}" "$WANT" "$who -R /path:host:port: curl through the server's socket, 50 MB"
+	check_eq "${OUT%% *}" "$WANT" "$who -R /path:host:port: curl through the server's socket, $BULK_MB MB"
 	T=60 run "$PY" "$FIX/send.py" "$FIX/u/r2-$who.sock" "$FIX/www/rand50"
-	check_eq "$OUT" "$WANT" "$who -R /path:/path: 50 MB from the server's socket to ours"
+	check_eq "$OUT" "$WANT" "$who -R /path:/path: $BULK_MB MB from the server's socket to ours"
 	stop U
 	# The socket file stays (as ssh leaves it): binding again fails without the option
 	LP=$(free_port)
@@ -301,7 +302,7 @@ for who in ossh mcp; do
 	if kill -0 "$K_PID" 2>/dev/null; then ok "$who -N -L, idle 5 s, keepalives every 1 s: still up"
 	else fail "$who -N -L, idle 5 s, keepalives every 1 s: still up" "$(cat "$FIX/K.err")"; fi
 	T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
-	check_eq "${OUT%% *}" "$WANT" "$who -N -L after the idle time: carries 50 MB"
+	check_eq "${OUT%% *}" "$WANT" "$who -N -L after the idle time: carries $BULK_MB MB"
 	frozen=$(tree "$KA_PID")
 	# shellcheck disable=SC2086
 	kill -STOP $frozen
@@ -343,11 +344,11 @@ bg F "${MCP[@]}" -N -o "RemoteForward $RP 127.0.0.1:$HP" hf
 wait_for 15 nc -z 127.0.0.1 "$DP"
 wait_for 15 nc -z 127.0.0.1 "$RP"
 T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
-check_eq "${OUT%% *}" "$WANT" "LocalForward in ssh_config: carries 50 MB"
+check_eq "${OUT%% *}" "$WANT" "LocalForward in ssh_config: carries $BULK_MB MB"
 T=60 run sh -c 'curl -sf --socks5-hostname "127.0.0.1:$1" "http://localhost:$2/rand50" | sha256sum' sh "$DP" "$HP"
 check_eq "${OUT%% *}" "$WANT" "DynamicForward in ssh_config: a SOCKS proxy"
 T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$RP"
-check_eq "${OUT%% *}" "$WANT" "-o RemoteForward: the far port carries 50 MB"
+check_eq "${OUT%% *}" "$WANT" "-o RemoteForward: the far port carries $BULK_MB MB"
 stop F
 mcp -o ClearAllForwardings=yes hf "sleep 1" &
 cpid=$!
@@ -381,7 +382,7 @@ LP=$(free_port)
 mcp -f -N -L "$LP:127.0.0.1:$HP" h
 check_exit "$RC" 0 "-f -N -L: returns 0 at once"
 T=60 run sh -c 'curl -sf "http://127.0.0.1:$1/rand50" | sha256sum' sh "$LP"
-check_eq "${OUT%% *}" "$WANT" "-f -N -L: the background tunnel carries 50 MB"
+check_eq "${OUT%% *}" "$WANT" "-f -N -L: the background tunnel carries $BULK_MB MB"
 bgpid=$(ss -ltnpH "sport = :$LP" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
 if [ -n "$bgpid" ]; then _track "$bgpid"; kill "$bgpid"; ok "-f: the background process found by its port"
 else fail "-f: the background process found by its port"; fi

@@ -5,7 +5,9 @@
 
 Listens on 127.0.0.1 (an ephemeral port, written to PORTFILE once listening) with the
 Ed25519 host key HOSTKEY. When a client asks to run a command it first announces its host
-keys (hostkeys-00@openssh.com): HOSTKEY and NEWKEY, then answers "RAN" with exit status 0.
+keys (hostkeys-00@openssh.com): HOSTKEY and NEWKEY; once the client's proof request is
+answered (a client that asks none gets its answer at once), it answers "RAN" with exit
+status 0, and leaves when the client hangs up.
 The user name picks how it behaves towards hostkeys-prove-00@openssh.com:
   hk_good       a true proof: NEWKEY signs the session's proof data
   hk_badsig     NEWKEY signs the proof data of another session id
@@ -38,6 +40,7 @@ class Server(paramiko.ServerInterface):
     def __init__(self, t, hostkey, newkey):
         self.t, self.hostkey, self.newkey = t, hostkey, newkey
         self.user = ""
+        self.asked = threading.Event()     # the client's hostkeys-prove request came
 
     def get_allowed_auths(self, username):
         return "publickey,password"
@@ -72,7 +75,10 @@ class Server(paramiko.ServerInterface):
         self.t._send_message(m)
 
     def check_global_request(self, kind, m):
-        if kind != PROVE or self.user == "hk_refuse":
+        if kind != PROVE:
+            return False
+        self.asked.set()
+        if self.user == "hk_refuse":
             return False
         sid = self.t.session_id
         signer = self.hostkey if self.user == "hk_wrongkey" else self.newkey
@@ -90,6 +96,12 @@ class Server(paramiko.ServerInterface):
         return (sig,)
 
     def run(self, chan):
+        # The command ends only after the proof's answer (it leaves the transport thread
+        # as check_global_request returns): ssh leaves when its channel closes, without
+        # waiting for an answer still on its way, and known_hosts would then depend on
+        # which thread ran first. A duplicate or malformed list is never proved.
+        if self.user not in ("hk_dup", "hk_malformed") and self.asked.wait(10):
+            time.sleep(0.1)
         chan.sendall(b"RAN\n")
         chan.send_exit_status(0)
         chan.close()
@@ -100,10 +112,12 @@ def handle(sock, hostkey, newkey):
     try:
         t.add_server_key(hostkey)
         t.start_server(server=Server(t, hostkey, newkey))
-        chan = t.accept(30)
-        while chan is not None and t.is_active() and not chan.closed:
-            time.sleep(0.2)
-        time.sleep(1)       # the client's last requests (a proof) still get their answer
+        chan = t.accept(30)     # kept: paramiko holds its channels by weak reference
+        # The client hangs up first: closing with its packets still on their way would be
+        # a reset, and the command's output would go with it.
+        end = time.monotonic() + 30
+        while chan is not None and t.is_active() and time.monotonic() < end:
+            time.sleep(0.05)
     except Exception:  # noqa: BLE001 — a hostile server only ends the connection
         pass
     finally:
