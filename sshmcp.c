@@ -3267,7 +3267,6 @@ static enum step_rc conn_jump(struct sess *s, int64_t now)
 	return STEP_AGAIN;
 }
 
-/* Move bytes between the jump channel and our socketpair, both ways, as far as they go. */
 /* A channel write's EAGAIN came from a closed window (not a full socket, not a key
  * exchange under way). */
 static int chan_window_shut(LIBSSH2_CHANNEL *ch, ssize_t rc)
@@ -3286,6 +3285,7 @@ static int chan_write_due(LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *ch, int win_shu
 	    !(libssh2_session_block_directions(ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND);
 }
 
+/* Move bytes between the jump channel and our socketpair, both ways, as far as they go. */
 static void conn_pump(struct sess *s)
 {
 	size_t n;
