@@ -6,8 +6,8 @@
 Listens on 127.0.0.1 (an ephemeral port, written to PORTFILE once listening) with the
 Ed25519 host key HOSTKEY. When a client asks to run a command it first announces its host
 keys (hostkeys-00@openssh.com): HOSTKEY and NEWKEY; once the client's proof request is
-answered (a client that asks none gets its answer at once), it answers "RAN" with exit
-status 0, and leaves when the client hangs up.
+answered (hk_dup and hk_malformed, which no client proves, at once; a client that never asks
+after 10 s), it answers "RAN" with exit status 0, and leaves when the client hangs up.
 The user name picks how it behaves towards hostkeys-prove-00@openssh.com:
   hk_good       a true proof: NEWKEY signs the session's proof data
   hk_badsig     NEWKEY signs the proof data of another session id
