@@ -3038,6 +3038,7 @@ struct sess {
 	int fd;
 	int quickack;               /* fd is TCP: reads acknowledged at once (conn_recv) */
 	int ack_owed;               /* a full read took data; the ACK goes with the next short one */
+	uint64_t rx_reads;          /* reads that took data (fwd_step: news for other channels) */
 	short revents;              /* from the last poll, for the connect check */
 	LIBSSH2_SESSION *ssh;
 	LIBSSH2_CHANNEL *ch;
@@ -3869,6 +3870,7 @@ static LIBSSH2_RECV_FUNC(conn_recv)
 		if (!s->ack_owed && s->quickack)
 			conn_quickack(s, socket);
 		conn_alive_arm(s, time_ms());
+		s->rx_reads++;
 	}
 	return n;
 }
@@ -17676,6 +17678,7 @@ struct fwd {
 	int stdio;                      /* -W: the session ends with its connection */
 	int exit_on_failure, gateway, stream_unlink;
 	int link_hup;                   /* the server hung up while nobody read the session */
+	int rx_news;                    /* fwd_step's reads took data: one more turn */
 	const struct log *log;
 };
 
@@ -18577,10 +18580,12 @@ static void fwd_step(struct cli *c, int64_t now)
 {
 	struct fwd *f = c->fwd;
 	struct sess *s = &c->sess;
+	uint64_t rx0 = s->rx_reads;
 	int i, opening = 0;
 
 	if (f == NULL || (s->state != SESS_READY && s->state != SESS_RUNNING))
 		return;
+	f->rx_news = 0;
 	if (f->link_hup) {
 		sess_abort(s, SSHMCP_ERR_SESSION_LOST, "Connection to %s closed by remote host.",
 		    s->t.host);
@@ -18618,6 +18623,7 @@ static void fwd_step(struct cli *c, int64_t now)
 		f->lis[i].rev = 0;
 	}
 	fwd_reap(f, s);
+	f->rx_news = s->rx_reads != rx0;
 }
 
 static void fwd_free(struct fwd *f)
@@ -18716,6 +18722,11 @@ static void loop_add_fwd(struct loop *l, struct fwd *f, const struct sess *s)
 		if (fc->st == FC_CLOSING && fc->close_deadline < l->deadline)
 			l->deadline = fc->close_deadline;
 	}
+	/* The forwardings' reads took packets off the socket after their owners' turn (the
+	 * session channel's close, an earlier connection's EOF, a new agent channel): libssh2
+	 * holds them, and no poll would announce them. */
+	if (f->rx_news)
+		l->deadline = 0;
 	if (!readers && s->state == SESS_READY && s->t.alive_interval_s <= 0)
 		for (i = 0; i < l->n; i++)
 			if (l->pfd[i].fd == s->fd && l->kind[i] == LOOP_SESS)
