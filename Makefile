@@ -44,7 +44,8 @@ TEST_TOOLS = /usr/sbin/sshd:openssh-server ssh:openssh-client scp:openssh-client
   htop:htop less:less nano:nano whiptail:whiptail node:nodejs npm:npm git:git rsync:rsync \
   curl:curl ss:iproute2 flock:util-linux update-ca-certificates:ca-certificates \
   ansible-playbook:ansible-core
-test-deps:
+# After the build tools: two apt-get installs at once would fight over dpkg's lock (make -j).
+test-deps: | $(BUILD)/.tools
 	@missing=""; \
 	for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
 	/usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing="$$missing python3-paramiko"; \
