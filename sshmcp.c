@@ -9961,6 +9961,10 @@ static void shell_step(struct shell *sh, const struct prompt *pr, int64_t now)
 	if (sh->st == SH_CLOSED)
 		return;
 	memcpy(was, sh->tm, sizeof(was));
+	/* A new size goes out before what was typed with it: a program the command starts
+	 * then reads its size at once, instead of drawing at the old one and again on a late
+	 * SIGWINCH (less's redraw shows ':', a question, where its first page shows its file). */
+	shell_win_send(sh);
 	sess_step(&sh->s, now);
 	if (sh->s.state == SESS_RUNNING && sh->st == SH_CONNECTING) {
 		sh->eng->login(sh, now);
