@@ -155,7 +155,6 @@ cmd_fetch() {
 
 cmd_build() {
 	build=$1 prefix=$2 cc=$3 cflags=$4
-	jobs=$(nproc 2>/dev/null || echo 2)
 	src=$(cd "$build/src" && pwd)
 	rm -rf "$prefix" && mkdir -p "$prefix/lib" "$prefix/include" "$prefix/obj"
 	prefix=$(cd "$prefix" && pwd)
@@ -165,7 +164,7 @@ cmd_build() {
 	inc="$prefix/obj/mbedtls/include/mbedtls"
 	mv "$inc/mbedtls_config.h" "$inc/mbedtls_config_default.h"
 	cp "$TOOLS_DIR/mbedtls_config.h" "$inc/mbedtls_config.h"
-	make -s -j"$jobs" -C "$prefix/obj/mbedtls/library" CC="$cc" CFLAGS="$cflags" \
+	make -s -j"$JOBS" -C "$prefix/obj/mbedtls/library" CC="$cc" CFLAGS="$cflags" \
 		libmbedcrypto.a >/dev/null
 	cp "$prefix/obj/mbedtls/library/libmbedcrypto.a" "$prefix/lib/"
 	cp -R "$prefix/obj/mbedtls/include/." "$prefix/include/"
@@ -174,7 +173,7 @@ cmd_build() {
 		--with-crypto=mbedtls --with-libmbedcrypto-prefix="$prefix" --without-libz \
 		--disable-shared --enable-static --disable-examples-build --disable-sshd-tests \
 		--disable-docker-tests --disable-debug --prefix="$prefix" >/dev/null)
-	make -s -j"$jobs" -C "$prefix/obj/libssh2/src" >/dev/null
+	make -s -j"$JOBS" -C "$prefix/obj/libssh2/src" >/dev/null
 	make -s -C "$prefix/obj/libssh2/src" install >/dev/null
 	cp "$prefix"/obj/libssh2/include/*.h "$prefix/include/"
 	echo "deps: built in $prefix with $cc"
@@ -223,7 +222,7 @@ cmd_openssh10() {
 	# /run/sshd is where Debian's sshd chroots its unprivileged child too (user sshd).
 	(cd "$out/src" && ./configure --quiet --prefix="$out" --libexecdir="$out/libexec" \
 		--without-openssl --without-zlib --with-privsep-path=/run/sshd >"$out/build.log" 2>&1 &&
-		make -j"$(nproc 2>/dev/null || echo 2)" sshd sshd-session sshd-auth >>"$out/build.log" 2>&1) ||
+		make -j"$JOBS" sshd sshd-session sshd-auth >>"$out/build.log" 2>&1) ||
 		die "OpenSSH $OPENSSH_VER did not build: see $out/build.log"
 	cp "$out/src/sshd" "$out/sbin/" && cp "$out/src/sshd-session" "$out/src/sshd-auth" "$out/libexec/"
 	echo "$OPENSSH_VER $OPENSSH_SHA256" >"$out/.built"
@@ -232,6 +231,7 @@ cmd_openssh10() {
 
 # Run from a parallel make: its jobserver is not passed to us; our makes set their own -j.
 unset MAKEFLAGS MFLAGS
+JOBS=$(nproc 2>/dev/null || echo 2)
 TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
 PATCH_DIR=$(cd "$TOOLS_DIR/../patches" && pwd)
 case "${1:-}" in
