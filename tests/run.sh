@@ -10,6 +10,7 @@ TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$TESTS_DIR")
 export SSHMCP=${SSHMCP:-$REPO/sshmcp}
 passed=0 failed=0
+fails=()                         # every failure, shown again above the summary line
 log=$(mktemp /tmp/sshmcp-run.XXXXXX) || exit 1
 trap 'rm -f "$log"' EXIT
 
@@ -23,10 +24,12 @@ for unit in ${UNIT-}; do
 		read -r p _ f _ <<<"${line/,/}"
 		passed=$((passed + p)) failed=$((failed + f))
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-			echo "not ok - $(basename "$unit") exited $rc"; failed=$((failed + 1))
+			fails+=("$(basename "$unit"): exited $rc"); failed=$((failed + 1))
+			echo "not ok - ${fails[-1]}"
 		fi
 	else
-		echo "not ok - $(basename "$unit") crashed (exit $rc, no summary line)"; failed=$((failed + 1))
+		fails+=("$(basename "$unit"): crashed (exit $rc, no summary line)"); failed=$((failed + 1))
+		echo "not ok - ${fails[-1]}"
 	fi
 done
 
@@ -64,9 +67,13 @@ start_script() {
 	index_of[$!]=$k
 }
 show_script() {
-	local k=$1 rc counts p f
-	echo "# ---- $(basename "${names[$k]}") ($(cat "$logs/$k.secs" 2>/dev/null || echo '?') s)"
+	local k=$1 rc counts p f line name
+	name=$(basename "${names[$k]}")
+	echo "# ---- $name ($(cat "$logs/$k.secs" 2>/dev/null || echo '?') s)"
 	cat "$logs/$k.log"
+	while IFS= read -r line; do
+		fails+=("$name: $line")
+	done < <(grep -E '^not ok ' "$logs/$k.log" | grep -v '# TODO')
 	rc=$(cat "$logs/$k.rc" 2>/dev/null || echo 1)
 	counts=$(grep -E '^# counts [0-9]+ [0-9]+$' "$logs/$k.log" | tail -n 1)
 	if [ -n "$counts" ]; then
@@ -76,7 +83,8 @@ show_script() {
 	fi
 	passed=$((passed + p)) failed=$((failed + f))
 	if [ -z "$counts" ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
-		echo "not ok - $(basename "${names[$k]}") crashed (exit $rc)"
+		fails+=("$name: crashed (exit $rc)")
+		echo "not ok - ${fails[-1]}"
 		failed=$((failed + 1))
 	fi
 }
@@ -109,5 +117,7 @@ while [ "$shown" -lt "$n" ]; do
 	done
 done
 
+# A long log's tail is often all that is kept: the failures are named again right above it.
+for line in "${fails[@]}"; do echo "# failed: $line"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
