@@ -65,7 +65,13 @@ $(MCP_SDK_PKG): | test-deps
 # Two makes on one tree (a developer and a test run) must not unpack over each other.
 LOCK = flock $(BUILD)/.lock
 
-$(BUILD)/.fetched: tools/deps.sh $(wildcard patches/*.patch) | $(BUILD)/.tools
+# A deleted patch leaves no newer file behind: the list of patch names is a file of its own,
+# rewritten only when the list changes, so dropping a patch unpacks and builds again too.
+PATCHES := $(sort $(wildcard patches/*.patch))
+$(shell mkdir -p $(BUILD) && echo '$(PATCHES)' | cmp -s - $(BUILD)/.patches || \
+  echo '$(PATCHES)' >$(BUILD)/.patches)
+
+$(BUILD)/.fetched: tools/deps.sh $(PATCHES) $(BUILD)/.patches | $(BUILD)/.tools
 	$(LOCK) tools/deps.sh fetch $(BUILD) $(DL_DIR)
 	@touch $@
 
