@@ -15,7 +15,7 @@ TAG=$$
 # detection itself on a quiet machine. An ASan build forks and exits slowly (shadow memory,
 # the leak check at exit): it gets 1,500 ms instead.
 SLACK=300
-if grep -q -a -m 1 __asan_init "$SSHMCP"; then SLACK=1500; note "ASan build: +${SLACK} ms on every limit"; fi
+if [ "$ASAN_BUILD" = 1 ]; then SLACK=1500; note "ASan build: +${SLACK} ms on every limit"; fi
 # within NAME T0 LIMIT_MS DESC: NAME ended with 255 no later than LIMIT_MS (+ SLACK) after T0;
 # sets TOOK
 within() {
