@@ -8340,6 +8340,9 @@ struct dev_state {
 	char prompt[SSHMCP_PROMPT_MAX];     /* the line that ended the last step, exactly */
 	int64_t rx_prev, gap;               /* reads since the line was typed: the last one,
 	                                     * the longest pause between two (-1: one read) */
+	int64_t jitter;                     /* ... the longest after a read that ended mid-line:
+	                                     * the link's chunking, not the device's pauses */
+	int mid;                            /* the last read ended mid-line */
 	int fast;                           /* the last line is that prompt: a short settle */
 	char line[SSHMCP_DEV_LINE_MAX];     /* the last line as a terminal shows it */
 	size_t n, col;
@@ -9239,6 +9242,8 @@ static void dev_type_line(struct shell *sh, const char *line, size_t n, int64_t 
 	sh->dv->sent = now;
 	sh->dv->rx_prev = 0;
 	sh->dv->gap = -1;
+	sh->dv->jitter = 0;
+	sh->dv->mid = 0;
 	if (sh->dv->phase == DEV_ENABLE)
 		shell_arm(sh, SHT_ENABLE, now + SSHMCP_DEV_ENABLE_MS);
 }
@@ -9688,6 +9693,19 @@ static void dev_check(struct shell *sh, const struct prompt *pr, int64_t now)
 	}
 }
 
+/* The quiet after a learned prompt before it counts: twice the longest pause this link has
+ * made inside a line since the line was typed (a line of output equal to the prompt can be
+ * split from its newline by such a pause), at least SSHMCP_DEV_SETTLE_MS and at most the
+ * shell's quiet, the next look. A device's own pauses (it thinks after the echo, between
+ * lines) come after a newline and do not count. */
+static int64_t dev_settle_ms(const struct dev_state *d)
+{
+	int64_t ms = 2 * d->jitter;
+
+	return ms < SSHMCP_DEV_SETTLE_MS ? SSHMCP_DEV_SETTLE_MS : ms > SSHMCP_QUIET_MS ?
+	    SSHMCP_QUIET_MS : ms;
+}
+
 /* When the next look at the last line is due. */
 static int64_t dev_check_at(const struct shell *sh)
 {
@@ -9696,6 +9714,8 @@ static int64_t dev_check_at(const struct shell *sh)
 
 	if (sh->dv->stage == DEV_AT_SETTLE && sh->dv->fast)
 		return sh->last_rx + SSHMCP_DEV_FAST_MS;
+	if (sh->dv->stage == DEV_AT_SETTLE)
+		return sh->last_rx + dev_settle_ms(sh->dv);
 	return sh->last_rx + wait_ms[sh->dv->stage < DEV_AT_RELEARN ? sh->dv->stage : DEV_AT_RELEARN];
 }
 
@@ -9798,7 +9818,10 @@ static void dev_fast(struct shell *sh)
 
 	if (d->rx_prev != 0 && sh->last_rx - d->rx_prev > d->gap)
 		d->gap = sh->last_rx - d->rx_prev;
+	if (d->rx_prev != 0 && d->mid && sh->last_rx - d->rx_prev > d->jitter)
+		d->jitter = sh->last_rx - d->rx_prev;
 	d->rx_prev = sh->last_rx;
+	d->mid = d->n > 0;
 	d->fast = 0;
 	if (d->phase != DEV_RUN || !d->echo || d->lines == 0 || d->prompt[0] == '\0' ||
 	    d->gap >= SSHMCP_DEV_FAST_MS || d->n == 0 || d->n >= sizeof(line))
