@@ -9709,14 +9709,10 @@ static int64_t dev_settle_ms(const struct dev_state *d)
 /* When the next look at the last line is due. */
 static int64_t dev_check_at(const struct shell *sh)
 {
-	static const int wait_ms[] = { SSHMCP_DEV_SETTLE_MS, SSHMCP_QUIET_MS,
-		SSHMCP_DEV_RELEARN_MS };
-
-	if (sh->dv->stage == DEV_AT_SETTLE && sh->dv->fast)
-		return sh->last_rx + SSHMCP_DEV_FAST_MS;
 	if (sh->dv->stage == DEV_AT_SETTLE)
-		return sh->last_rx + dev_settle_ms(sh->dv);
-	return sh->last_rx + wait_ms[sh->dv->stage < DEV_AT_RELEARN ? sh->dv->stage : DEV_AT_RELEARN];
+		return sh->last_rx + (sh->dv->fast ? SSHMCP_DEV_FAST_MS : dev_settle_ms(sh->dv));
+	return sh->last_rx + (sh->dv->stage == DEV_AT_QUIET ? SSHMCP_QUIET_MS :
+	    SSHMCP_DEV_RELEARN_MS);
 }
 
 /* No device_type and no sentinel: if the last line is a device's prompt, become one. */
@@ -9816,10 +9812,14 @@ static void dev_fast(struct shell *sh)
 	struct dev_state *d = sh->dv;
 	char line[SSHMCP_PROMPT_MAX];
 
-	if (d->rx_prev != 0 && sh->last_rx - d->rx_prev > d->gap)
-		d->gap = sh->last_rx - d->rx_prev;
-	if (d->rx_prev != 0 && d->mid && sh->last_rx - d->rx_prev > d->jitter)
-		d->jitter = sh->last_rx - d->rx_prev;
+	if (d->rx_prev != 0) {
+		int64_t pause = sh->last_rx - d->rx_prev;
+
+		if (pause > d->gap)
+			d->gap = pause;
+		if (d->mid && pause > d->jitter)
+			d->jitter = pause;
+	}
 	d->rx_prev = sh->last_rx;
 	d->mid = d->n > 0;
 	d->fast = 0;
